@@ -1,0 +1,1 @@
+"""WebSocket layer: frame indexing over raw bytes, handshake classification, asyncio driver."""

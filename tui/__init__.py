@@ -1,0 +1,1 @@
+"""The terminal explorer (Textual). Views only: all protocol logic lives in ``explorer``."""

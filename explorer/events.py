@@ -124,7 +124,8 @@ class PacketEvent:
     ``raw`` are the packet's exact bytes except that a CONNECT password is replaced by
     ``*`` bytes of the same length (so offsets stay true and no secret is kept).
     ``frames`` are the ``index`` values of every frame that carried a part of it (for
-    native MQTT over TCP, empty). ``summary`` is ``explorer.mqtt.describe.describe()``.
+    native MQTT over TCP, empty). ``summary`` is ``explorer.mqtt.describe.describe()``,
+    made on demand because most events of a firehose are never looked at.
     """
 
     seq: int
@@ -136,7 +137,12 @@ class PacketEvent:
     packet: Packet
     raw: bytes
     frames: tuple[int, ...]
-    summary: str
+
+    @property
+    def summary(self) -> str:
+        from explorer.mqtt.describe import describe
+
+        return describe(self.packet)
 
 
 @dataclass(slots=True)

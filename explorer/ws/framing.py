@@ -1,0 +1,463 @@
+"""FrameIndexer: WebSocket frames (RFC 6455 §5.2) read from raw bytes, one direction.
+
+What belongs here: splitting one direction's byte stream (after the HTTP upgrade) into
+frames, keeping what ``websockets.frames.Frame`` throws away (the raw header, the mask
+key, the length encoding actually used, the stream offset), unmasking payloads, reading
+close payloads, and noticing protocol errors. What does not: MQTT, HTTP, extensions
+(a compressed payload is returned as it is on the wire), and any I/O.
+
+An explorer must show broken traffic rather than refuse it, so a protocol error is a
+string in :attr:`RawFrame.problems`, not an exception. Only a stream that cannot be
+framed any further (a 64-bit length with its top bit set, or a frame above
+``max_payload_size``) raises :class:`FramingError`, once; the indexer is then
+:attr:`~FrameIndexer.broken` and ignores further data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from explorer.errors import RemoteProtocolError
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - the C extension is missing on some platforms
+    from websockets.utils import apply_mask
+
+__all__ = [
+    "CONTROL_OPCODES",
+    "DATA_OPCODES",
+    "OPCODE_NAMES",
+    "OP_BINARY",
+    "OP_CLOSE",
+    "OP_CONTINUATION",
+    "OP_PING",
+    "OP_PONG",
+    "OP_TEXT",
+    "FrameIndexer",
+    "FramingError",
+    "LengthEncoding",
+    "RawFrame",
+    "build_frame",
+    "parse_close_payload",
+]
+
+# RFC 6455 §5.2 / §11.8
+OP_CONTINUATION: Final = 0x0
+OP_TEXT: Final = 0x1
+OP_BINARY: Final = 0x2
+OP_CLOSE: Final = 0x8
+OP_PING: Final = 0x9
+OP_PONG: Final = 0xA
+DATA_OPCODES: Final = frozenset({OP_TEXT, OP_BINARY})
+CONTROL_OPCODES: Final = frozenset({OP_CLOSE, OP_PING, OP_PONG})
+OPCODE_NAMES: Final[dict[int, str]] = {
+    OP_CONTINUATION: "continuation",
+    OP_TEXT: "text",
+    OP_BINARY: "binary",
+    OP_CLOSE: "close",
+    OP_PING: "ping",
+    OP_PONG: "pong",
+}
+
+LengthEncoding = Literal["7bit", "16bit", "64bit"]
+
+# RFC 6455 §7.4.1 codes a peer may send, plus the IANA-registered 1012-1014 (§11.7);
+# 1004 is reserved and 1005, 1006, 1015 must never be sent in a Close frame.
+_SENDABLE_CLOSE_CODES: Final = frozenset(
+    {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014}
+)
+
+
+class FramingError(RemoteProtocolError):
+    """The stream cannot be split into frames any further.
+
+    Attributes:
+        offset: stream offset of the first header byte of the offending frame.
+        reason: what is wrong, in plain words.
+        frames: the frames completed by the same ``receive_data`` call before the
+            offending one; they are valid and should still be shown.
+    """
+
+    def __init__(self, offset: int, reason: str, frames: list[RawFrame] | None = None) -> None:
+        super().__init__(f"WebSocket framing lost at byte {offset}: {reason}")
+        self.offset = offset
+        self.reason = reason
+        self.frames: list[RawFrame] = frames if frames is not None else []
+
+
+@dataclass(slots=True)
+class RawFrame:
+    """One frame exactly as it was on the wire, with its payload unmasked.
+
+    Not frozen for the same reason as the packet classes: the indexer builds one per
+    frame on the hot path, and a frozen ``__init__`` is several times slower.
+
+    ``message_opcode`` is the opcode of the message the frame belongs to: the frame's own
+    opcode for a data or control frame, the opcode of the first frame of the message for
+    a continuation frame (RFC 6455 §5.4), ``None`` for a continuation frame outside any
+    message and for reserved opcodes.
+    """
+
+    stream_offset: int
+    fin: bool
+    rsv1: bool
+    rsv2: bool
+    rsv3: bool
+    opcode: int
+    masked: bool
+    mask_key: bytes | None
+    length_encoding: LengthEncoding
+    payload_length: int
+    header: bytes
+    payload: bytes
+    message_opcode: int | None
+    close_code: int | None = None
+    close_reason: str | None = None
+    problems: tuple[str, ...] = ()
+
+    @property
+    def header_length(self) -> int:
+        return len(self.header)
+
+    @property
+    def end_offset(self) -> int:
+        """Stream offset just past the frame."""
+        return self.stream_offset + len(self.header) + self.payload_length
+
+
+def parse_close_payload(payload: bytes) -> tuple[int | None, str, tuple[str, ...]]:
+    """Read a Close frame's body (RFC 6455 §5.5.1).
+
+    Returns ``(code, reason, problems)``. An empty body is legal and has no code. The
+    reason is decoded with replacement characters when it is not valid UTF-8, so it can
+    still be shown; the problem says so.
+    """
+    if not payload:
+        return None, "", ()
+    if len(payload) == 1:
+        # RFC 6455 §5.5.1: if there is a body, its first two bytes are the status code
+        return None, "", ("close frame body of 1 byte: a close code needs 2 bytes (RFC 6455 §5.5.1)",)
+    code = (payload[0] << 8) | payload[1]
+    problems: list[str] = []
+    if not (code in _SENDABLE_CLOSE_CODES or 3000 <= code <= 4999):
+        # RFC 6455 §7.4.1 / §7.4.2
+        problems.append(f"close code {code} may not be sent in a Close frame (RFC 6455 §7.4)")
+    try:
+        reason = payload[2:].decode("utf-8")
+    except UnicodeDecodeError:
+        # RFC 6455 §5.5.1: the reason is UTF-8
+        reason = payload[2:].decode("utf-8", errors="replace")
+        problems.append("close reason is not valid UTF-8 (RFC 6455 §5.5.1)")
+    return code, reason, tuple(problems)
+
+
+class FrameIndexer:
+    """Split one direction's bytes into :class:`RawFrame` values, any chunking.
+
+    Args:
+        expect_masked: ``True`` for client-to-server bytes (every frame must be masked,
+            RFC 6455 §5.1), ``False`` for server-to-client (none may be), ``None`` to
+            not check.
+        rsv1_allowed: an extension that uses RSV1 (permessage-deflate) was negotiated.
+        max_payload_size: a frame announcing a longer payload breaks the stream instead
+            of being buffered (``None``: no limit).
+        start_offset: stream offset of the first byte fed.
+
+    Attributes:
+        consumed: stream offset just past the last complete frame.
+        broken: a :class:`FramingError` was raised; further data is ignored.
+    """
+
+    __slots__ = (
+        "_buf",
+        "_closed",
+        "_in_message",
+        "_need",
+        "broken",
+        "consumed",
+        "expect_masked",
+        "max_payload_size",
+        "rsv1_allowed",
+    )
+
+    def __init__(
+        self,
+        *,
+        expect_masked: bool | None = None,
+        rsv1_allowed: bool = False,
+        max_payload_size: int | None = None,
+        start_offset: int = 0,
+    ) -> None:
+        self.expect_masked = expect_masked
+        self.rsv1_allowed = rsv1_allowed
+        self.max_payload_size = max_payload_size
+        self.consumed = start_offset
+        self.broken = False
+        self._buf = bytearray()
+        self._need = 2
+        self._in_message: int | None = None  # opcode of the fragmented message in progress
+        self._closed = False  # a Close frame was seen
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received that do not yet make a complete frame."""
+        return len(self._buf)
+
+    @property
+    def needed(self) -> int:
+        """Total bytes the incomplete frame at :attr:`consumed` needs (at least), or 0."""
+        return self._need if self._buf else 0
+
+    @property
+    def in_message(self) -> int | None:
+        """Opcode of a fragmented message still waiting for its final frame."""
+        return self._in_message
+
+    def receive_data(self, data: bytes) -> list[RawFrame]:
+        """Feed bytes; return the frames they complete, in order.
+
+        Raises:
+            FramingError: once, when the stream cannot be framed any further.
+        """
+        if self.broken:
+            return []
+        buf: bytes
+        if self._buf:
+            self._buf += data
+            if len(self._buf) < self._need:
+                return []
+            buf = bytes(self._buf)
+        else:
+            buf = data
+        frames: list[RawFrame] = []
+        append = frames.append
+        end = len(buf)
+        pos = 0
+        offset = self.consumed
+        expect_masked = self.expect_masked
+        while True:
+            if end - pos < 2:
+                self._need = 2
+                break
+            b0 = buf[pos]
+            b1 = buf[pos + 1]
+            length = b1 & 0x7F
+            masked = b1 & 0x80 != 0
+            hlen = 6 if masked else 2
+            encoding: LengthEncoding = "7bit"
+            if length == 126:
+                hlen += 2
+                if end - pos < hlen:
+                    self._need = hlen
+                    break
+                length = (buf[pos + 2] << 8) | buf[pos + 3]
+                encoding = "16bit"
+            elif length == 127:
+                hlen += 8
+                if end - pos < hlen:
+                    self._need = hlen
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                encoding = "64bit"
+                if length >> 63:
+                    # RFC 6455 §5.2: the most significant bit MUST be 0
+                    self._fail(frames, offset, "64-bit payload length with the most significant bit set")
+            if self.max_payload_size is not None and length > self.max_payload_size:
+                self._fail(
+                    frames,
+                    offset,
+                    f"frame payload of {length} bytes exceeds the limit of {self.max_payload_size} bytes",
+                )
+            total = hlen + length
+            if end - pos < total:
+                self._need = total
+                break
+            pstart = pos + hlen
+            if masked:
+                mask_key = bytes(buf[pstart - 4 : pstart])
+                payload = apply_mask(buf[pstart : pstart + length], mask_key)
+            else:
+                mask_key = None
+                payload = bytes(buf[pstart : pstart + length])
+            header = bytes(buf[pos:pstart])
+            opcode = b0 & 0x0F
+            fin = b0 & 0x80 != 0
+            # Fast path: a whole, unfragmented binary frame with nothing wrong.
+            if (
+                opcode == OP_BINARY
+                and fin
+                and not b0 & 0x70
+                and self._in_message is None
+                and encoding == "7bit"
+                and (expect_masked is None or masked is expect_masked)
+                and not self._closed
+            ):
+                append(
+                    RawFrame(
+                        offset,
+                        True,
+                        False,
+                        False,
+                        False,
+                        OP_BINARY,
+                        masked,
+                        mask_key,
+                        "7bit",
+                        length,
+                        header,
+                        payload,
+                        OP_BINARY,
+                    )
+                )
+            else:
+                append(
+                    self._slow_frame(
+                        offset,
+                        b0,
+                        masked=masked,
+                        mask_key=mask_key,
+                        encoding=encoding,
+                        length=length,
+                        header=header,
+                        payload=payload,
+                    )
+                )
+            pos += total
+            offset += total
+        self.consumed = offset
+        self._buf = bytearray(buf[pos:]) if pos < end else bytearray()
+        return frames
+
+    def _fail(self, frames: list[RawFrame], offset: int, reason: str) -> None:
+        """Mark the stream unframeable and raise, handing over the frames completed
+        earlier in the same call (:attr:`FramingError.frames`)."""
+        self.broken = True
+        self._buf = bytearray()
+        self.consumed = offset
+        raise FramingError(offset, reason, frames)
+
+    def _slow_frame(
+        self,
+        offset: int,
+        b0: int,
+        *,
+        masked: bool,
+        mask_key: bytes | None,
+        encoding: LengthEncoding,
+        length: int,
+        header: bytes,
+        payload: bytes,
+    ) -> RawFrame:
+        """Build a frame that needs checks beyond the fast path, noting every problem."""
+        fin = b0 & 0x80 != 0
+        rsv1 = b0 & 0x40 != 0
+        rsv2 = b0 & 0x20 != 0
+        rsv3 = b0 & 0x10 != 0
+        opcode = b0 & 0x0F
+        problems: list[str] = []
+        if self._closed:
+            # RFC 6455 §5.5.1: nothing may follow a Close frame
+            problems.append("frame after a Close frame (RFC 6455 §5.5.1)")
+        if self.expect_masked is not None and masked is not self.expect_masked:
+            # RFC 6455 §5.1
+            problems.append(
+                "unmasked frame from the client (RFC 6455 §5.1)"
+                if self.expect_masked
+                else "masked frame from the server (RFC 6455 §5.1)"
+            )
+        if (rsv1 and not self.rsv1_allowed) or rsv2 or rsv3:
+            # RFC 6455 §5.2: RSV bits MUST be 0 unless an extension defines them
+            problems.append("reserved bit set without a negotiated extension (RFC 6455 §5.2)")
+        if (encoding == "16bit" and length < 126) or (encoding == "64bit" and length <= 0xFFFF):
+            # RFC 6455 §5.2: the minimal number of bytes MUST be used to encode the length
+            problems.append(f"payload length {length} not in its minimal encoding (RFC 6455 §5.2)")
+        message_opcode: int | None = opcode
+        close_code: int | None = None
+        close_reason: str | None = None
+        if opcode in CONTROL_OPCODES:
+            # RFC 6455 §5.5: control frames have <= 125 bytes and are not fragmented;
+            # they may be interleaved between the fragments of a message (§5.4)
+            if length > 125:
+                problems.append(f"control frame with a {length}-byte payload (RFC 6455 §5.5: at most 125)")
+            if not fin:
+                problems.append("fragmented control frame (RFC 6455 §5.5)")
+            if opcode == OP_CLOSE:
+                close_code, close_reason, close_problems = parse_close_payload(payload)
+                problems.extend(close_problems)
+                self._closed = True
+        elif opcode in DATA_OPCODES:
+            if self._in_message is not None:
+                # RFC 6455 §5.4: fragments of one message are not interleaved with another
+                problems.append(
+                    f"new {OPCODE_NAMES[opcode]} frame while a fragmented "
+                    f"{OPCODE_NAMES[self._in_message]} message is unfinished (RFC 6455 §5.4)"
+                )
+            self._in_message = None if fin else opcode
+        elif opcode == OP_CONTINUATION:
+            message_opcode = self._in_message
+            if message_opcode is None:
+                # RFC 6455 §5.4
+                problems.append("continuation frame without a message to continue (RFC 6455 §5.4)")
+            elif fin:
+                self._in_message = None
+        else:
+            # RFC 6455 §5.2: opcodes 0x3-0x7 and 0xB-0xF are reserved
+            message_opcode = None
+            problems.append(f"reserved opcode 0x{opcode:X} (RFC 6455 §5.2)")
+        return RawFrame(
+            offset,
+            fin,
+            rsv1,
+            rsv2,
+            rsv3,
+            opcode,
+            masked,
+            mask_key,
+            encoding,
+            length,
+            header,
+            payload,
+            message_opcode,
+            close_code,
+            close_reason,
+            tuple(problems),
+        )
+
+
+def build_frame(
+    opcode: int,
+    payload: bytes,
+    *,
+    fin: bool = True,
+    mask_key: bytes | None = None,
+    rsv: int = 0,
+    length_encoding: LengthEncoding | None = None,
+) -> bytes:
+    """Encode one frame (RFC 6455 §5.2), allowing what a strict encoder would refuse.
+
+    ``length_encoding`` forces a (possibly non-minimal) length encoding and ``rsv`` sets
+    the RSV bits (bit 2 = RSV1), so tests and benchmarks can build broken frames too.
+    """
+    length = len(payload)
+    if length_encoding is None:
+        length_encoding = "7bit" if length < 126 else "16bit" if length <= 0xFFFF else "64bit"
+    head = bytearray([(0x80 if fin else 0) | (rsv & 0x7) << 4 | (opcode & 0xF)])
+    mask_bit = 0x80 if mask_key is not None else 0
+    if length_encoding == "7bit":
+        if length > 125:
+            raise ValueError(f"a payload of {length} bytes does not fit the 7-bit length")
+        head.append(mask_bit | length)
+    elif length_encoding == "16bit":
+        if length > 0xFFFF:
+            raise ValueError(f"a payload of {length} bytes does not fit the 16-bit length")
+        head.append(mask_bit | 126)
+        head += length.to_bytes(2, "big")
+    else:
+        head.append(mask_bit | 127)
+        head += length.to_bytes(8, "big")
+    if mask_key is not None:
+        head += mask_key
+        payload = apply_mask(payload, mask_key)
+    return bytes(head) + payload

@@ -1,0 +1,436 @@
+"""Views of an MQTT payload: text, JSON, hex dump, base64, numbers, and diffs.
+
+Both front ends, the CLI and the exports show payloads the same way, so the views are
+made here once (DESIGN rule 5). Everything is pure: bytes in, plain values out. Every
+view is size-capped: a firehose of 10 MB payloads must not freeze a screen, so a view
+shows at most ``limit`` bytes and says clearly that it was truncated.
+
+What belongs here: turning bytes into something a human reads. What does not: parsing
+MQTT or WebSocket (``explorer.mqtt``, ``explorer.ws``) or colouring (the views do that
+from the structured :class:`HexLine` values).
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import json
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "HexLine",
+    "HexSegment",
+    "JsonView",
+    "PayloadText",
+    "Span",
+    "base64_view",
+    "diff_payloads",
+    "escape_text",
+    "extract_field",
+    "format_hex_dump",
+    "guess_kind",
+    "hex_dump_lines",
+    "json_view",
+    "numeric_fields",
+    "numeric_value",
+    "parse_number",
+    "text_view",
+    "truncation_marker",
+]
+
+DEFAULT_LIMIT = 64 * 1024
+"""Bytes shown by default by each view; the rest is replaced by a truncation marker."""
+
+Span = tuple[int, int, str]
+"""A highlighted byte range ``(start, end, label)``, ``end`` exclusive."""
+
+PayloadKind = Literal["empty", "number", "json", "text", "binary"]
+
+# Control characters other than newline and tab are shown escaped, so a payload
+# cannot move the terminal cursor, ring the bell or hide text behind a carriage return.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_NUMBER = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*")
+
+
+def truncation_marker(shown: int, total: int) -> str:
+    """The one wording every view uses when it shows only part of a payload."""
+    return f"… truncated: {shown:,} of {total:,} bytes shown"
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code == 0x0D:
+        return "\\r"
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}"
+
+
+def escape_text(text: str) -> str:
+    """Escape control characters (except newline and tab) as ``\\xNN``."""
+    return _CONTROL.sub(_escape_char, text)
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadText:
+    """A payload as display text.
+
+    Attributes:
+        text: UTF-8 decoded with U+FFFD for invalid bytes, control characters escaped.
+        truncated: the payload was longer than the limit; ``marker`` says by how much.
+        valid_utf8: the shown bytes were valid UTF-8 (a cut multi-byte character at the
+            limit does not count against it).
+    """
+
+    text: str
+    truncated: bool
+    shown: int
+    total: int
+    valid_utf8: bool
+
+    @property
+    def marker(self) -> str:
+        """``""`` or the truncation sentence to show after the text."""
+        return truncation_marker(self.shown, self.total) if self.truncated else ""
+
+
+def _decode_prefix(data: bytes, limit: int) -> tuple[str, int, bool]:
+    """Decode at most ``limit`` bytes without splitting a UTF-8 character at the cut."""
+    chunk = data[:limit] if len(data) > limit else data
+    try:
+        return chunk.decode("utf-8"), len(chunk), True
+    except UnicodeDecodeError as exc:
+        cut_char = exc.reason == "unexpected end of data" and exc.start >= len(chunk) - 3
+        if len(chunk) < len(data) and cut_char:
+            try:
+                return chunk[: exc.start].decode("utf-8"), exc.start, True
+            except UnicodeDecodeError:
+                pass
+        return chunk.decode("utf-8", "replace"), len(chunk), False
+
+
+def text_view(data: bytes, limit: int = DEFAULT_LIMIT) -> PayloadText:
+    """The payload as text, safe to print in a terminal or a label."""
+    text, shown, valid = _decode_prefix(data, limit)
+    return PayloadText(escape_text(text), shown < len(data), shown, len(data), valid)
+
+
+@dataclass(frozen=True, slots=True)
+class JsonView:
+    """A payload that parsed as JSON.
+
+    ``value`` is the parsed object (for a foldable tree view); ``pretty`` is indented
+    text with keys in wire order. ``truncated`` means the payload was above the limit and
+    was not parsed at all: a half document is not JSON.
+    """
+
+    value: Any
+    pretty: str
+    truncated: bool
+    total: int
+
+
+def json_view(data: bytes, limit: int = DEFAULT_LIMIT, indent: int = 2) -> JsonView | None:
+    """Parse the payload as JSON; ``None`` when it is not JSON (or is too large to parse).
+
+    Bare scalars (``23.5``, ``"on"``, ``true``) are JSON too, but only objects and arrays
+    are worth a tree, so scalars return ``None`` and show as text or numbers.
+    """
+    if len(data) > limit:
+        return None
+    stripped = data.lstrip()
+    if not stripped or stripped[:1] not in (b"{", b"["):
+        return None
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    try:
+        pretty = json.dumps(value, indent=indent, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return None
+    return JsonView(value, escape_text(pretty), False, len(data))
+
+
+@dataclass(frozen=True, slots=True)
+class HexSegment:
+    """A highlighted byte range within one hex line.
+
+    ``start``/``end`` index the line's bytes (``end`` exclusive); ``span`` is the index
+    of the span in the list given to :func:`hex_dump_lines`; ``label`` its label.
+    """
+
+    start: int
+    end: int
+    span: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class HexLine:
+    """One line of a hex dump, structured so a view can colour byte ranges.
+
+    ``hex`` holds ``width`` cells of two hex digits separated by one space, with one
+    extra space after each group of 8 bytes; :meth:`hex_columns` maps a byte range to
+    character columns in it. ``ascii`` has one character per byte (``.`` when not
+    printable), so byte ``i`` of the line is column ``i`` there.
+    """
+
+    offset: int
+    data: bytes
+    hex: str
+    ascii: str
+    segments: tuple[HexSegment, ...]
+    width: int
+
+    @staticmethod
+    def hex_column(index: int) -> int:
+        """Column of the first hex digit of byte ``index`` of a line."""
+        return index * 3 + index // 8
+
+    def hex_columns(self, start: int, end: int) -> tuple[int, int]:
+        """Columns ``[first, last)`` in :attr:`hex` covering bytes ``[start, end)``."""
+        if end <= start:
+            return (self.hex_column(start), self.hex_column(start))
+        return (self.hex_column(start), self.hex_column(end - 1) + 2)
+
+    def text(self, offset_digits: int = 8) -> str:
+        """The classic one-line rendering: offset, hex cells, ASCII."""
+        pad = self.hex_column(self.width) - 1
+        return f"{self.offset:0{offset_digits}x}  {self.hex:<{pad}}  |{self.ascii}|"
+
+
+def _hex_cells(chunk: bytes) -> str:
+    parts = []
+    for group in range(0, len(chunk), 8):
+        parts.append(chunk[group : group + 8].hex(" "))
+    return "  ".join(parts)
+
+
+def _ascii(chunk: bytes) -> str:
+    return "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
+
+
+def hex_dump_lines(
+    data: bytes,
+    spans: Sequence[Span] = (),
+    width: int = 16,
+    limit: int | None = DEFAULT_LIMIT,
+    base_offset: int = 0,
+) -> list[HexLine]:
+    """A hex dump of ``data`` with the given byte spans cut into per-line segments.
+
+    Used for frame payloads (spans are the MQTT packets a frame carries) and whole
+    frames (header, mask key, payload). Overlapping spans are allowed; each is
+    reported on its own. With ``limit`` set, only the first ``limit`` bytes are dumped
+    (use :func:`truncation_marker` to say so).
+
+    Raises:
+        ValueError: when ``width`` is not positive.
+    """
+    if width <= 0:
+        raise ValueError(f"hex dump width must be positive, not {width}")
+    shown = data if limit is None or len(data) <= limit else data[:limit]
+    ordered = sorted(enumerate(spans), key=lambda item: (item[1][0], item[1][1]))
+    lines: list[HexLine] = []
+    first_open = 0
+    for line_start in range(0, len(shown), width):
+        chunk = shown[line_start : line_start + width]
+        line_end = line_start + len(chunk)
+        segments: list[HexSegment] = []
+        while first_open < len(ordered) and ordered[first_open][1][1] <= line_start:
+            first_open += 1
+        for index, (start, end, label) in ordered[first_open:]:
+            if start >= line_end:
+                break
+            lo, hi = max(start, line_start), min(end, line_end)
+            if lo < hi:
+                segments.append(HexSegment(lo - line_start, hi - line_start, index, label))
+        lines.append(
+            HexLine(
+                offset=base_offset + line_start,
+                data=chunk,
+                hex=_hex_cells(chunk),
+                ascii=_ascii(chunk),
+                segments=tuple(segments),
+                width=width,
+            )
+        )
+    return lines
+
+
+def format_hex_dump(data: bytes, width: int = 16, limit: int | None = DEFAULT_LIMIT) -> str:
+    """Plain-text hex dump (for the CLI and exports), with the truncation marker if any."""
+    lines = [line.text() for line in hex_dump_lines(data, width=width, limit=limit)]
+    if limit is not None and len(data) > limit:
+        lines.append(truncation_marker(limit, len(data)))
+    return "\n".join(lines)
+
+
+def base64_view(data: bytes, limit: int = DEFAULT_LIMIT) -> tuple[str, bool]:
+    """Base64 of (at most ``limit`` bytes of) the payload and whether it was truncated."""
+    truncated = len(data) > limit
+    return base64.b64encode(data[:limit] if truncated else data).decode("ascii"), truncated
+
+
+def parse_number(data: bytes) -> float | None:
+    """The payload as a number when it is one (``23``, ``-1.5e3``, `` 7 ``), else ``None``.
+
+    Only plain decimal numbers count: ``nan``, ``inf``, hex and booleans are not plotted.
+    """
+    if not data or len(data) > 64:
+        return None
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if _NUMBER.fullmatch(text) is None:
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def _walk_numeric(value: Any, path: str, out: list[str], depth: int) -> None:
+    if depth > 16 or len(out) >= 256:
+        return
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        if path and math.isfinite(value):
+            out.append(path)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _walk_numeric(item, f"{path}.{key}" if path else str(key), out, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value[:32]):
+            _walk_numeric(item, f"{path}[{index}]", out, depth + 1)
+
+
+def numeric_fields(value: Any) -> list[str]:
+    """Paths (``a.b``, ``readings[0].t``) of the numeric leaves of a parsed JSON value.
+
+    The order is document order; a view offers these as the fields a chart can plot.
+    """
+    out: list[str] = []
+    _walk_numeric(value, "", out, 0)
+    return out
+
+
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _path_parts(path: str) -> Iterator[str | int]:
+    for match in _PATH_PART.finditer(path):
+        if match.group(2) is not None:
+            yield int(match.group(2))
+        else:
+            yield match.group(1)
+
+
+def extract_field(value: Any, path: str) -> Any:
+    """The item at ``path`` (as made by :func:`numeric_fields`), or ``None``."""
+    current = value
+    for part in _path_parts(path):
+        if isinstance(part, int):
+            if not isinstance(current, list) or part >= len(current):
+                return None
+            current = current[part]
+        else:
+            if not isinstance(current, dict) or part not in current:
+                return None
+            current = current[part]
+    return current
+
+
+def numeric_value(data: bytes, field: str | None = None) -> float | None:
+    """The number a payload stands for: the payload itself, or a JSON field of it.
+
+    With ``field`` ``None`` a plain number counts, and so does a JSON object with exactly
+    one numeric leaf (``{"temp": 21.5}``), which is the usual sensor shape.
+    """
+    if field is None:
+        number = parse_number(data)
+        if number is not None:
+            return number
+    stripped = data.lstrip()[:1]
+    if stripped not in (b"{", b"["):
+        return None
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if field is None:
+        fields = numeric_fields(value)
+        if len(fields) != 1:
+            return None
+        field = fields[0]
+    item = extract_field(value, field)
+    if isinstance(item, bool) or not isinstance(item, int | float):
+        return None
+    number = float(item)
+    return number if math.isfinite(number) else None
+
+
+def guess_kind(data: bytes) -> PayloadKind:
+    """Which view suits a payload best: the one a front end opens first."""
+    if not data:
+        return "empty"
+    if parse_number(data) is not None:
+        return "number"
+    if json_view(data) is not None:
+        return "json"
+    sample = data[:4096]
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.start >= len(sample) - 3:
+            text = sample[: exc.start].decode("utf-8", "replace")
+        else:
+            return "binary"
+    controls = len(_CONTROL.findall(text))
+    return "binary" if controls > max(1, len(text) // 20) else "text"
+
+
+def _diff_lines(data: bytes, limit: int) -> tuple[list[str], str]:
+    """Lines to diff and the kind used: JSON with sorted keys, text, or hex."""
+    if len(data) <= limit:
+        parsed = json_view(data, limit)
+        if parsed is not None:
+            return json.dumps(parsed.value, indent=2, sort_keys=True, ensure_ascii=False).splitlines(), "json"
+    kind = guess_kind(data)
+    if kind == "binary":
+        return [line.text() for line in hex_dump_lines(data, limit=limit)], "hex"
+    return text_view(data, limit).text.splitlines(), "text"
+
+
+def diff_payloads(
+    old: bytes,
+    new: bytes,
+    *,
+    context: int = 3,
+    limit: int = DEFAULT_LIMIT,
+    old_label: str = "previous",
+    new_label: str = "current",
+) -> list[str]:
+    """A unified diff of two payloads, one line per list item (no trailing newlines).
+
+    JSON payloads are compared after pretty-printing with sorted keys, so a field that
+    moved is not a change; binary payloads are compared as hex dumps. An empty list
+    means the payloads show the same.
+    """
+    old_lines, old_kind = _diff_lines(old, limit)
+    new_lines, new_kind = _diff_lines(new, limit)
+    if old_kind != new_kind and "hex" in (old_kind, new_kind):
+        old_lines = [line.text() for line in hex_dump_lines(old, limit=limit)]
+        new_lines = [line.text() for line in hex_dump_lines(new, limit=limit)]
+    return list(
+        difflib.unified_diff(
+            old_lines, new_lines, fromfile=old_label, tofile=new_label, n=context, lineterm=""
+        )
+    )

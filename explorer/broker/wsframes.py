@@ -1,0 +1,175 @@
+"""Server-side WebSocket framing after the upgrade, strict per RFC 6455.
+
+The broker's hot path: each read from a client is cut into frames in one pass, and
+the payloads of binary frames go straight to the MQTT reader (MQTT is a byte stream
+over WebSocket, MQTT 5.0 §6.0, so fragments are not reassembled into messages first).
+websockets' own parser would build a ``Frame`` object and a generator step per frame;
+this one builds a tuple. Every rule a client can break maps to the close code RFC 6455
+§7.4.1 gives for it, raised as :class:`WebSocketViolation`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from websockets.speedups import apply_mask
+
+__all__ = [
+    "OP_BINARY",
+    "OP_CLOSE",
+    "OP_CONT",
+    "OP_PING",
+    "OP_PONG",
+    "OP_TEXT",
+    "FrameParser",
+    "WebSocketViolation",
+    "close_payload",
+    "encode_frame",
+    "parse_close",
+]
+
+OP_CONT: Final = 0x0
+OP_TEXT: Final = 0x1
+OP_BINARY: Final = 0x2
+OP_CLOSE: Final = 0x8
+OP_PING: Final = 0x9
+OP_PONG: Final = 0xA
+_DATA = (OP_CONT, OP_TEXT, OP_BINARY)
+_CONTROL = (OP_CLOSE, OP_PING, OP_PONG)
+
+# Close codes a peer may send (RFC 6455 §7.4.1 and §7.4.2: 1004-1006 and 1015 are reserved).
+_VALID_CLOSE = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014})
+
+Frame = tuple[int, bool, bytes]  # opcode, fin, unmasked payload
+
+
+class WebSocketViolation(Exception):
+    """The client broke RFC 6455; close the connection with ``code``."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{reason} (close code {code})")
+        self.code = code
+        self.reason = reason
+
+
+class FrameParser:
+    """Incremental parser for frames a client sends (always masked, RFC 6455 §5.1).
+
+    Args:
+        max_payload: largest frame payload accepted; larger gets close code 1009.
+        allow_text: accept text frames as data (the ``text-frames`` fault mode);
+            otherwise a text frame gets close code 1003, as MQTT 5.0 §6.0 requires
+            binary frames ([MQTT-6.0.0-1]).
+    """
+
+    __slots__ = ("_buffer", "_fragmented", "allow_text", "max_payload")
+
+    def __init__(self, max_payload: int, *, allow_text: bool = False) -> None:
+        self._buffer = b""
+        self._fragmented = False
+        self.max_payload = max_payload
+        self.allow_text = allow_text
+
+    def feed(self, data: bytes) -> list[Frame]:
+        """All complete frames in the bytes received so far.
+
+        Raises:
+            WebSocketViolation: at the first frame that breaks the protocol.
+        """
+        buffer = self._buffer + data if self._buffer else data
+        frames: list[Frame] = []
+        pos = 0
+        end = len(buffer)
+        while end - pos >= 2:
+            first = buffer[pos]
+            second = buffer[pos + 1]
+            fin = bool(first & 0x80)
+            opcode = first & 0x0F
+            if first & 0x70:
+                # RFC 6455 §5.2: RSV bits must be 0 unless an extension was negotiated (none is).
+                raise WebSocketViolation(1002, "reserved bits set without a negotiated extension")
+            if not second & 0x80:
+                # RFC 6455 §5.1: a server MUST close on an unmasked client frame.
+                raise WebSocketViolation(1002, "client frame is not masked")
+            length = second & 0x7F
+            header = 6
+            if length == 126:
+                if end - pos < 8:
+                    break
+                length = int.from_bytes(buffer[pos + 2 : pos + 4], "big")
+                header = 8
+                if length < 126:
+                    raise WebSocketViolation(1002, "frame length not in its minimal encoding")
+            elif length == 127:
+                if end - pos < 14:
+                    break
+                length = int.from_bytes(buffer[pos + 2 : pos + 10], "big")
+                header = 14
+                if length >> 63:
+                    raise WebSocketViolation(1002, "frame length has its most significant bit set")
+                if length < 65536:
+                    raise WebSocketViolation(1002, "frame length not in its minimal encoding")
+            if opcode in _CONTROL:
+                # RFC 6455 §5.5: control frames are not fragmented and carry at most 125 bytes.
+                if not fin:
+                    raise WebSocketViolation(1002, "fragmented control frame")
+                if length > 125:
+                    raise WebSocketViolation(1002, "control frame payload above 125 bytes")
+            elif opcode in _DATA:
+                if opcode == OP_CONT:
+                    if not self._fragmented:
+                        raise WebSocketViolation(1002, "continuation frame without a message to continue")
+                elif self._fragmented:
+                    raise WebSocketViolation(1002, "new data frame inside a fragmented message")
+                elif opcode == OP_TEXT and not self.allow_text:
+                    # [MQTT-6.0.0-1] MQTT Control Packets MUST be sent in binary data frames.
+                    raise WebSocketViolation(1003, "MQTT over WebSocket needs binary frames, got text")
+                self._fragmented = not fin
+            else:
+                raise WebSocketViolation(1002, f"unknown opcode 0x{opcode:X}")
+            if length > self.max_payload:
+                raise WebSocketViolation(1009, f"frame of {length} bytes is too big")
+            if end - pos < header + length:
+                break
+            mask = buffer[pos + header - 4 : pos + header]
+            payload = apply_mask(buffer[pos + header : pos + header + length], mask)
+            frames.append((opcode, fin, payload))
+            pos += header + length
+        self._buffer = buffer[pos:] if pos < end else b""
+        return frames
+
+
+def encode_frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
+    """A server frame (unmasked, RFC 6455 §5.1) with the minimal length encoding."""
+    first = (0x80 if fin else 0) | opcode
+    length = len(payload)
+    if length < 126:
+        return bytes((first, length)) + payload
+    if length < 65536:
+        return bytes((first, 126)) + length.to_bytes(2, "big") + payload
+    return bytes((first, 127)) + length.to_bytes(8, "big") + payload
+
+
+def close_payload(code: int, reason: str = "") -> bytes:
+    return code.to_bytes(2, "big") + reason.encode()[:123]
+
+
+def parse_close(payload: bytes) -> tuple[int, str]:
+    """Code and reason of a received close frame (RFC 6455 §5.5.1, §7.4).
+
+    Raises:
+        WebSocketViolation: 1002 for a one-byte payload or a code no peer may send,
+            1007 for a reason that is not UTF-8.
+    """
+    if not payload:
+        return 1005, ""
+    if len(payload) == 1:
+        raise WebSocketViolation(1002, "close frame with a one-byte payload")
+    code = int.from_bytes(payload[:2], "big")
+    if code not in _VALID_CLOSE and not 3000 <= code <= 4999:
+        raise WebSocketViolation(1002, f"invalid close code {code}")
+    try:
+        reason = payload[2:].decode()
+    except UnicodeDecodeError:
+        raise WebSocketViolation(1007, "close reason is not valid UTF-8") from None
+    return code, reason

@@ -1,0 +1,462 @@
+"""The WebSocket opening handshake (RFC 6455 §4) read from raw bytes, and judged.
+
+What belongs here: finding where an HTTP/1.1 upgrade request or response ends in a byte
+stream fed in any chunking, keeping its exact bytes, splitting out the start line and
+headers (and the body of a refusal), and checking the upgrade the way a client would
+(RFC 6455 §4.1, §4.2.2): status, ``Upgrade``/``Connection``, ``Sec-WebSocket-Accept``
+against the key, the subprotocol and extensions offered versus chosen. What does not:
+sockets, building requests (websockets' ``ClientProtocol`` does that for the live
+client), and WebSocket frames (``explorer.ws.framing``).
+
+The decoder, the live client and the diagnoser share these helpers, so a handshake is
+judged the same way whether it comes from a capture or from our own connection.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from explorer.errors import HandshakeError
+
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_MAX_HEAD",
+    "WEBSOCKET_GUID",
+    "HandshakeCheck",
+    "HttpReader",
+    "HttpRequest",
+    "HttpResponse",
+    "accept_key",
+    "check_handshake",
+    "check_request",
+    "header_tokens",
+    "mask_credentials",
+    "parse_request",
+    "parse_response",
+]
+
+WEBSOCKET_GUID: Final = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
+DEFAULT_MAX_HEAD: Final = 64 * 1024
+DEFAULT_MAX_BODY: Final = 64 * 1024
+
+Headers = tuple[tuple[str, str], ...]
+
+_SECRET_HEADERS: Final = frozenset({"authorization", "proxy-authorization"})
+
+
+def accept_key(key: str) -> str:
+    """The ``Sec-WebSocket-Accept`` value a server must send for ``key`` (RFC 6455 §4.2.2)."""
+    digest = hashlib.sha1((key.strip() + WEBSOCKET_GUID).encode("latin-1")).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _get(headers: Headers, name: str) -> str | None:
+    """The values of header ``name`` joined by ``", "`` (RFC 9110 §5.3), or ``None``."""
+    name = name.lower()
+    values = [v for k, v in headers if k.lower() == name]
+    return ", ".join(values) if values else None
+
+
+def header_tokens(value: str | None) -> tuple[str, ...]:
+    """Split a comma-separated header value into trimmed, non-empty items."""
+    if not value:
+        return ()
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """An HTTP request head exactly as received."""
+
+    raw: bytes
+    method: str
+    target: str
+    version: str
+    headers: Headers
+
+    def header(self, name: str) -> str | None:
+        """Value of a header (case-insensitive; repeated headers joined by commas)."""
+        return _get(self.headers, name)
+
+    @property
+    def subprotocols(self) -> tuple[str, ...]:
+        """Subprotocols offered in ``Sec-WebSocket-Protocol`` (RFC 6455 §4.1)."""
+        return header_tokens(self.header("Sec-WebSocket-Protocol"))
+
+    @property
+    def extensions(self) -> tuple[str, ...]:
+        """Extensions offered in ``Sec-WebSocket-Extensions``, each with its parameters."""
+        return header_tokens(self.header("Sec-WebSocket-Extensions"))
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """An HTTP response head (and, for a refusal, its body) exactly as received.
+
+    ``body_truncated`` says the body was cut at the reader's cap or by the end of the
+    stream before ``Content-Length`` bytes arrived.
+    """
+
+    raw: bytes
+    version: str
+    status: int
+    reason: str
+    headers: Headers
+    body: bytes = b""
+    body_truncated: bool = False
+
+    def header(self, name: str) -> str | None:
+        """Value of a header (case-insensitive; repeated headers joined by commas)."""
+        return _get(self.headers, name)
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol the server chose, if any."""
+        value = self.header("Sec-WebSocket-Protocol")
+        return value.strip() if value is not None else None
+
+    @property
+    def extensions(self) -> tuple[str, ...]:
+        """Extensions the server accepted, each with its parameters."""
+        return header_tokens(self.header("Sec-WebSocket-Extensions"))
+
+
+def _split_head(head: bytes) -> tuple[str, Headers]:
+    """Start line and header fields of a head ending with an empty line."""
+    text = head.decode("latin-1")  # RFC 9110 §5.5: field values are octets, latin-1 keeps them
+    lines = text.replace("\r\n", "\n").split("\n")
+    start = lines[0]
+    headers: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        if not line:
+            continue
+        if line[0] in " \t" and headers:
+            # RFC 9112 §5.2: obsolete line folding; join it to the previous field
+            name, value = headers[-1]
+            headers[-1] = (name, f"{value} {line.strip()}")
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip():
+            raise HandshakeError(f"malformed HTTP header line {line[:80]!r}")
+        headers.append((name, value.strip()))
+    return start, tuple(headers)
+
+
+def parse_request(head: bytes) -> HttpRequest:
+    """Parse a complete request head (start line through the empty line).
+
+    Raises:
+        HandshakeError: the bytes are not an HTTP/1.x request.
+    """
+    start, headers = _split_head(head)
+    parts = start.split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+        raise HandshakeError(f"not an HTTP request line: {start[:80]!r}")
+    method, target, version = parts
+    return HttpRequest(head, method, target, version, headers)
+
+
+def parse_response(head: bytes, body: bytes = b"", *, body_truncated: bool = False) -> HttpResponse:
+    """Parse a complete response head; ``body`` is attached as given.
+
+    Raises:
+        HandshakeError: the bytes are not an HTTP/1.x status line.
+    """
+    start, headers = _split_head(head)
+    version, _, rest = start.partition(" ")
+    code, _, reason = rest.partition(" ")
+    if not version.startswith("HTTP/") or len(code) != 3 or not code.isdigit():
+        raise HandshakeError(f"not an HTTP status line: {start[:80]!r}")
+    return HttpResponse(head + body, version, int(code), reason, headers, body, body_truncated)
+
+
+class HttpReader:
+    """Incremental reader of one HTTP request or response head from a byte stream.
+
+    Feed bytes with :meth:`receive_data` until it returns the message; the bytes after
+    it (the first WebSocket frames, or whatever follows) are in :attr:`rest`. For a
+    response other than ``101`` the body is read too: ``Content-Length`` bytes, or a
+    chunked body up to its last chunk, or everything until :meth:`receive_eof`, never
+    more than ``max_body`` bytes.
+
+    Args:
+        kind: ``"request"`` or ``"response"``.
+        max_head: a head longer than this is an error (a peer not speaking HTTP).
+        max_body: cap on the body kept from a refusal.
+    """
+
+    def __init__(
+        self,
+        kind: Literal["request", "response"],
+        *,
+        max_head: int = DEFAULT_MAX_HEAD,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        self.kind = kind
+        self.max_head = max_head
+        self.max_body = max_body
+        self.message: HttpRequest | HttpResponse | None = None
+        self.rest = b""
+        self._buf = bytearray()
+        self._head: bytes | None = None
+        self._body_mode: Literal["length", "chunked", "eof"] = "eof"
+        self._body_length = 0
+        self._scanned = 0  # where to resume looking for the end of the head
+
+    @property
+    def done(self) -> bool:
+        """The message is complete (see :attr:`message`)."""
+        return self.message is not None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held that do not yet make a complete message."""
+        return len(self._buf)
+
+    def receive_data(self, data: bytes) -> HttpRequest | HttpResponse | None:
+        """Feed bytes; return the message once it is complete, else ``None``.
+
+        After completion, further data is appended to :attr:`rest` untouched.
+
+        Raises:
+            HandshakeError: the bytes are not HTTP or the head is too long.
+        """
+        if self.message is not None:
+            self.rest += data
+            return None
+        self._buf += data
+        if self._head is None:
+            end = self._find_head_end()
+            if end < 0:
+                if len(self._buf) > self.max_head:
+                    raise HandshakeError(
+                        f"no end of HTTP headers within {self.max_head} bytes: the peer does not speak HTTP"
+                    )
+                return None
+            head = bytes(self._buf[:end])
+            del self._buf[:end]
+            if self.kind == "request":
+                self.message = parse_request(head)
+                self._finish_rest()
+                return self.message
+            response = parse_response(head)
+            if response.status == 101 or 100 <= response.status < 200 or response.status in (204, 304):
+                self.message = response
+                self._finish_rest()
+                return self.message
+            self._head = head
+            self._choose_body_mode(response)
+        return self._try_body(eof=False)
+
+    def receive_eof(self) -> HttpRequest | HttpResponse | None:
+        """The stream ended: complete a body read to the end, else return ``None``."""
+        if self.message is not None or self._head is None:
+            return None
+        return self._try_body(eof=True)
+
+    def _find_head_end(self) -> int:
+        """Index just past the empty line ending the head, or -1."""
+        buf = self._buf
+        start = max(0, self._scanned - 3)
+        crlf = buf.find(b"\r\n\r\n", start)
+        lf = buf.find(b"\n\n", start)
+        self._scanned = len(buf)
+        ends = [i + n for i, n in ((crlf, 4), (lf, 2)) if i >= 0]
+        return min(ends) if ends else -1
+
+    def _choose_body_mode(self, response: HttpResponse) -> None:
+        length = response.header("Content-Length")
+        if length is not None and length.strip().isdigit():
+            self._body_mode = "length"
+            self._body_length = int(length.strip())
+        elif "chunked" in (response.header("Transfer-Encoding") or "").lower():
+            self._body_mode = "chunked"
+        else:
+            self._body_mode = "eof"
+
+    def _try_body(self, *, eof: bool) -> HttpResponse | None:
+        assert self._head is not None
+        buf = self._buf
+        if self._body_mode == "length":
+            want = min(self._body_length, self.max_body)
+            if len(buf) < want and not eof:
+                return None
+            body = bytes(buf[:want])
+            truncated = len(body) < self._body_length
+            del buf[: len(body)]
+        elif self._body_mode == "chunked":
+            end = buf.find(b"\r\n0\r\n\r\n")
+            if buf.startswith(b"0\r\n\r\n"):
+                end = -2
+            if end == -1 and len(buf) < self.max_body and not eof:
+                return None
+            cut = min(end + 7 if end != -1 else len(buf), self.max_body)
+            body = bytes(buf[:cut])
+            truncated = end == -1 or cut < end + 7
+            del buf[:cut]
+        else:
+            if len(buf) < self.max_body and not eof:
+                return None
+            body = bytes(buf[: self.max_body])
+            truncated = len(buf) > self.max_body or not eof
+            del buf[: len(body)]
+        self.message = parse_response(self._head, body, body_truncated=truncated)
+        self._finish_rest()
+        return self.message
+
+    def _finish_rest(self) -> None:
+        self.rest = bytes(self._buf)
+        self._buf = bytearray()
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeCheck:
+    """How an upgrade went, as a client would judge it (RFC 6455 §4.1).
+
+    ``ok`` is true when the connection upgraded and every client-side check passed;
+    ``problems`` lists each failed check in a sentence, and ``notes`` things that are
+    legal but usually wrong for MQTT (no subprotocol chosen).
+    """
+
+    status: int
+    reason: str
+    upgraded: bool
+    accept_expected: str | None
+    accept_received: str | None
+    subprotocols_offered: tuple[str, ...]
+    subprotocol: str | None
+    extensions_offered: tuple[str, ...]
+    extensions: tuple[str, ...]
+    problems: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def accept_ok(self) -> bool | None:
+        """Whether ``Sec-WebSocket-Accept`` matches the key (``None``: cannot tell)."""
+        if self.accept_expected is None or self.accept_received is None:
+            return None
+        return self.accept_expected == self.accept_received
+
+    @property
+    def ok(self) -> bool:
+        return self.upgraded and not self.problems
+
+
+def check_request(request: HttpRequest) -> tuple[str, ...]:
+    """Problems with a client's opening handshake (RFC 6455 §4.1, §4.2.1), if any."""
+    problems: list[str] = []
+    if request.method != "GET":
+        problems.append(f"the upgrade request uses {request.method}, not GET (RFC 6455 §4.1)")
+    if request.version != "HTTP/1.1":
+        problems.append(f"the upgrade request is {request.version}, not HTTP/1.1 (RFC 6455 §4.1)")
+    if request.header("Host") is None:
+        problems.append("the upgrade request has no Host header (RFC 6455 §4.1)")
+    if "websocket" not in (t.lower() for t in header_tokens(request.header("Upgrade"))):
+        problems.append("the request lacks 'Upgrade: websocket' (RFC 6455 §4.1)")
+    if "upgrade" not in (t.lower() for t in header_tokens(request.header("Connection"))):
+        problems.append("the request lacks 'Connection: Upgrade' (RFC 6455 §4.1)")
+    key = request.header("Sec-WebSocket-Key")
+    if key is None:
+        problems.append("the request has no Sec-WebSocket-Key (RFC 6455 §4.1)")
+    else:
+        try:
+            raw_key = base64.b64decode(key.strip(), validate=True)
+        except binascii.Error:
+            raw_key = b""
+        if len(raw_key) != 16:
+            # RFC 6455 §4.1: a base64-encoded 16-byte nonce
+            problems.append("Sec-WebSocket-Key is not 16 bytes in base64 (RFC 6455 §4.1)")
+    version = request.header("Sec-WebSocket-Version")
+    if version is None or version.strip() != "13":
+        problems.append(f"Sec-WebSocket-Version is {version!r}, not '13' (RFC 6455 §4.1)")
+    return tuple(problems)
+
+
+def check_handshake(request: HttpRequest | None, response: HttpResponse) -> HandshakeCheck:
+    """Judge a response (against its request when known) as RFC 6455 §4.1 tells a client.
+
+    Without the request, the accept key and the offered subprotocols cannot be checked
+    and are left out (``accept_ok`` is ``None``).
+    """
+    problems: list[str] = []
+    notes: list[str] = []
+    upgraded = response.status == 101
+    key = request.header("Sec-WebSocket-Key") if request is not None else None
+    expected = accept_key(key) if key is not None else None
+    received = response.header("Sec-WebSocket-Accept")
+    received = received.strip() if received is not None else None
+    offered = request.subprotocols if request is not None else ()
+    chosen = response.subprotocol
+    ext_offered = request.extensions if request is not None else ()
+    ext_chosen = response.extensions
+    if not upgraded:
+        problems.append(
+            f"the server answered {response.status} {response.reason} instead of 101 Switching Protocols"
+        )
+    else:
+        if "websocket" not in (t.lower() for t in header_tokens(response.header("Upgrade"))):
+            problems.append("the response lacks 'Upgrade: websocket' (RFC 6455 §4.1, item 2)")
+        if "upgrade" not in (t.lower() for t in header_tokens(response.header("Connection"))):
+            problems.append("the response lacks 'Connection: Upgrade' (RFC 6455 §4.1, item 3)")
+        if received is None:
+            problems.append("the response has no Sec-WebSocket-Accept (RFC 6455 §4.1, item 4)")
+        elif expected is not None and received != expected:
+            problems.append(
+                f"Sec-WebSocket-Accept is {received!r} but the key requires {expected!r} (RFC 6455 §4.2.2)"
+            )
+        if chosen is not None:
+            if "," in chosen:
+                problems.append(f"the server chose several subprotocols ({chosen!r}); it may choose one")
+            elif request is not None and chosen not in offered:
+                # RFC 6455 §4.1, item 6: a subprotocol the client did not offer fails the connection
+                problems.append(f"the server chose subprotocol {chosen!r}, which was not offered {offered!r}")
+        elif offered:
+            notes.append(
+                f"the server chose no subprotocol although {', '.join(offered)} was offered; "
+                "most MQTT clients and brokers require 'mqtt'"
+            )
+        if request is not None:
+            offered_names = {e.split(";")[0].strip().lower() for e in ext_offered}
+            for ext in ext_chosen:
+                name = ext.split(";")[0].strip().lower()
+                if name not in offered_names:
+                    # RFC 6455 §4.1, item 5
+                    problems.append(f"the server accepted extension {name!r}, which was not offered")
+    return HandshakeCheck(
+        status=response.status,
+        reason=response.reason,
+        upgraded=upgraded,
+        accept_expected=expected,
+        accept_received=received,
+        subprotocols_offered=offered,
+        subprotocol=chosen,
+        extensions_offered=ext_offered,
+        extensions=ext_chosen,
+        problems=tuple(problems),
+        notes=tuple(notes),
+    )
+
+
+def mask_credentials(raw: bytes) -> bytes:
+    """``raw`` with the credentials of ``Authorization`` and ``Proxy-Authorization``
+    headers replaced by ``*`` of the same length (offsets stay true, no secret kept)."""
+    out = bytearray(raw)
+    pos = 0
+    for line in raw.split(b"\n"):
+        name, sep, value = line.partition(b":")
+        if sep and name.strip().lower().decode("latin-1") in _SECRET_HEADERS:
+            start = pos + len(name) + 1
+            text = value.rstrip(b"\r")
+            stripped = text.lstrip()
+            start += len(text) - len(stripped)
+            scheme, space, _ = stripped.partition(b" ")
+            if space:
+                start += len(scheme) + 1  # keep the scheme ("Basic", "Bearer") visible
+            end = pos + len(name) + 1 + len(text)
+            out[start:end] = b"*" * (end - start)
+        pos += len(line) + 1
+    return bytes(out)

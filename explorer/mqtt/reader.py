@@ -1,0 +1,190 @@
+"""Incremental packet reader: feed arbitrary chunks, get complete packets with byte spans.
+
+One WebSocket frame may hold several MQTT packets and one packet may span several
+frames (DESIGN rule 2), so :class:`PacketReader` keeps the bytes of an incomplete packet
+and returns each packet with its stream offsets and raw bytes.
+
+Two kinds of error:
+
+* a packet whose fixed header is fine but whose body is malformed is returned as
+  ``ReadPacket(error=...)``; its length is known, so reading goes on after it;
+* an invalid fixed header (reserved type, wrong flags, Remaining Length over four bytes,
+  a packet over ``max_packet_size``) leaves no way to find the next packet: the reader
+  becomes ``broken``, ``receive_data`` raises that error once and ignores data afterwards.
+
+Speed: a QoS 0 PUBLISH is decoded inline from the incoming chunk (no copy into the
+buffer, no IntEnum, no function call besides the dataclass constructors), which is
+what lets a connection sustain hundreds of thousands of messages per second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from explorer.errors import MalformedPacket, PacketTooLarge
+from explorer.mqtt.decoder import HEADER_ERRORS, decode_body
+from explorer.mqtt.enums import ProtocolVersion
+from explorer.mqtt.packets import NO_PROPERTIES, Connect, Packet, Publish
+
+__all__ = ["PacketReader", "ReadPacket"]
+
+
+@dataclass(slots=True)
+class ReadPacket:
+    """One packet found in the stream, or the error that its body holds."""
+
+    start: int  # stream offset of the first byte of the packet
+    end: int  # stream offset just past the last byte
+    packet: Packet | None
+    raw: bytes  # the exact bytes of the packet
+    error: MalformedPacket | None  # set instead of packet when this packet's body is malformed
+
+
+class PacketReader:
+    """Sans-I/O MQTT stream reader (DESIGN rule 2).
+
+    ``version`` selects how non-CONNECT packets are read (``None``: 3.1.1); reading a
+    CONNECT sets it from the packet. ``max_packet_size`` (whole packet, fixed header
+    included) is checked as soon as the fixed header is known, before buffering the body.
+    """
+
+    __slots__ = ("_need", "_pending", "_stream", "_unraised", "broken", "error", "max_packet_size", "version")
+
+    def __init__(self, version: ProtocolVersion | None = None, max_packet_size: int | None = None) -> None:
+        self.version: ProtocolVersion | None = version
+        self.max_packet_size = max_packet_size
+        self.broken = False
+        self.error: MalformedPacket | None = None
+        self._unraised = False  # broken, and the error has not been raised yet
+        self._pending = bytearray()  # bytes of an incomplete packet
+        self._need = 0  # total size of the pending packet once its header is known, else 0
+        self._stream = 0  # stream offset of the first byte of _pending (= consumed)
+
+    @property
+    def consumed(self) -> int:
+        """Stream offset of the end of the last complete packet (the start of the next)."""
+        return self._stream
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held of an incomplete packet."""
+        return len(self._pending)
+
+    def receive_data(self, data: bytes) -> list[ReadPacket]:
+        """Consume ``data``; return the packets it completes, in order.
+
+        When the stream breaks after some packets of ``data`` were read, those packets
+        are returned and the error is raised by the next call; check :attr:`broken`.
+        """
+        if self.broken:
+            if self._unraised:
+                self._unraised = False
+                raise self.error  # type: ignore[misc]
+            return []
+        if not data:
+            return []
+        pending = self._pending
+        if pending:
+            if self._need and len(pending) + len(data) < self._need:
+                pending += data  # a large packet arriving in pieces: no re-parse, no quadratic copy
+                return []
+            data = bytes(pending + data)
+            pending.clear()
+        elif type(data) is not bytes:
+            data = bytes(data)
+        out: list[ReadPacket] = []
+        base = self._stream
+        size = len(data)
+        limit = self.max_packet_size
+        version = self.version
+        level = 4 if version is None else int(version)
+        pos = 0
+        need = 0
+        try:
+            while pos < size:
+                first = data[pos]
+                if HEADER_ERRORS[first] is not None:
+                    raise MalformedPacket(base + pos, HEADER_ERRORS[first])  # type: ignore[arg-type]
+                # Remaining Length, inlined (see primitives.read_varint) for speed.
+                p = pos + 1
+                if p >= size:
+                    break
+                byte = data[p]
+                p += 1
+                if byte < 0x80:
+                    length = byte
+                else:
+                    length = byte & 0x7F
+                    shift = 7
+                    while True:
+                        if p >= size:
+                            length = -1
+                            break
+                        byte = data[p]
+                        p += 1
+                        length |= (byte & 0x7F) << shift
+                        if byte < 0x80:
+                            break
+                        if p - pos > 4:
+                            # [MQTT-1.5.5-1]
+                            raise MalformedPacket(base + p - 1, "remaining length is longer than 4 bytes")
+                        shift += 7
+                    if length < 0:
+                        break
+                end = p + length
+                if limit is not None and end - pos > limit:
+                    raise PacketTooLarge(base + pos, end - pos, limit)
+                if end > size:
+                    need = end - pos
+                    break
+                raw = data if (pos == 0 and end == size) else data[pos:end]
+                packet: Packet | None = None
+                # Fast path: QoS 0 PUBLISH without DUP; anything unusual falls back to decode_body.
+                if (first == 0x30 or first == 0x31) and p + 2 <= end:  # noqa: PLR1714 (faster than a set)
+                    te = p + 2 + ((data[p] << 8) | data[p + 1])
+                    if te <= end:
+                        try:
+                            topic = data[p + 2 : te].decode()
+                        except UnicodeDecodeError:
+                            topic = ""
+                        if topic and "\x00" not in topic:
+                            if level != 5:
+                                packet = Publish(
+                                    topic, data[te:end], 0, first == 0x31, False, None, NO_PROPERTIES
+                                )
+                            elif te < end and data[te] == 0:
+                                packet = Publish(
+                                    topic,
+                                    data[te + 1 : end],
+                                    0,
+                                    first == 0x31,
+                                    False,
+                                    None,
+                                    NO_PROPERTIES,
+                                )
+                if packet is None:
+                    try:
+                        packet = decode_body(data, pos, p, end, level)
+                    except MalformedPacket as exc:
+                        error = MalformedPacket(base + exc.offset, exc.reason)
+                        out.append(ReadPacket(base + pos, base + end, None, raw, error))
+                        pos = end
+                        continue
+                    if type(packet) is Connect:
+                        version = self.version = packet.protocol_version
+                        level = int(version)
+                out.append(ReadPacket(base + pos, base + end, packet, raw, None))
+                pos = end
+        except MalformedPacket as exc:
+            self.broken = True
+            self.error = exc
+            self._stream = base + pos
+            if out:
+                self._unraised = True
+                return out
+            raise
+        self._stream = base + pos
+        if pos < size:
+            pending += memoryview(data)[pos:]
+        self._need = need
+        return out

@@ -1,0 +1,321 @@
+"""The edge to the operating system's network: TCP, HTTP CONNECT proxies and TLS.
+
+Everything here turns an :class:`explorer.options.Endpoint` plus
+:class:`explorer.options.ConnectionOptions` into an open asyncio stream, and every
+failure into :class:`explorer.errors.ConnectionFailed` with one sentence that names
+the layer and what was seen (refused, timeout, the TLS verification message, the
+proxy's status line). Deeper explanations are the diagnoser's job
+(``explorer.diagnose``); this module only has to be precise.
+
+What does not belong here: WebSocket framing (``explorer.ws.connection``) and MQTT
+(``explorer.session``). :class:`TcpTransport` carries native MQTT bytes and shares
+its small interface (:class:`ByteTransport`) with the WebSocket transport, so the
+client driver does not care which one it holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+from explorer.errors import ConnectionFailed
+from explorer.events import Direction
+from explorer.options import ConnectionOptions, Endpoint, TlsOptions
+
+__all__ = [
+    "READ_SIZE",
+    "ByteTransport",
+    "StreamInfo",
+    "Tap",
+    "TcpTransport",
+    "make_ssl_context",
+    "open_stream",
+]
+
+READ_SIZE = 65536
+
+Tap = Callable[[Direction, bytes], None]
+"""Receives a copy of every byte sent (``c2s``) and received (``s2c``) on a connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    """What was negotiated below MQTT, for the trace and the connection panel."""
+
+    peer: tuple[str, int] | None
+    local: tuple[str, int] | None
+    tls_version: str | None = None
+    cipher: str | None = None
+    alpn: str | None = None
+    insecure: bool = False
+    proxy: str | None = None  # "host:port" of the HTTP CONNECT proxy, never its credentials
+
+
+class ByteTransport(Protocol):
+    """A bidirectional byte pipe to the broker carrying the MQTT stream."""
+
+    info: StreamInfo
+
+    async def receive(self) -> bytes:
+        """The next MQTT bytes from the broker; ``b""`` once the connection is closed."""
+        ...
+
+    def send(self, data: bytes) -> None:
+        """Queue MQTT bytes for the broker."""
+        ...
+
+    async def drain(self) -> None:
+        """Wait until the OS has taken the queued bytes (flow control)."""
+        ...
+
+    async def close(self) -> None:
+        """Close politely (WebSocket close handshake where there is one) and release the socket."""
+        ...
+
+    def abort(self) -> None:
+        """Drop the connection at once."""
+        ...
+
+
+def make_ssl_context(tls: TlsOptions) -> ssl.SSLContext:
+    """Build a client TLS context: verification on unless ``tls.insecure`` says otherwise.
+
+    With neither ``ca_file`` nor ``ca_dir`` the system trust store is used.
+
+    Raises:
+        ConnectionFailed: when a CA, certificate or key file cannot be loaded.
+    """
+    try:
+        if tls.ca_file or tls.ca_dir:
+            ctx = ssl.create_default_context(cafile=tls.ca_file, capath=tls.ca_dir)
+        else:
+            ctx = ssl.create_default_context()
+    except (OSError, ssl.SSLError) as exc:
+        where = tls.ca_file or tls.ca_dir
+        raise ConnectionFailed(f"cannot load the CA certificates from {where}: {_os_reason(exc)}") from None
+    if tls.insecure:
+        # Explicit opt-in only; the client records it as a visible warning.
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if tls.cert_file:
+        password = tls.key_password
+
+        def _no_prompt() -> str:
+            # Without this, OpenSSL would prompt on the terminal for an encrypted key.
+            raise ConnectionFailed(
+                f"the key {tls.key_file or tls.cert_file} is encrypted: give its passphrase"
+            )
+
+        try:
+            ctx.load_cert_chain(tls.cert_file, tls.key_file, password if password is not None else _no_prompt)
+        except ssl.SSLError as exc:
+            raise ConnectionFailed(
+                f"cannot use the client certificate {tls.cert_file}"
+                f"{' with key ' + tls.key_file if tls.key_file else ''}: {exc.reason or exc}"
+                " (wrong passphrase or a key that does not match the certificate?)"
+            ) from None
+        except OSError as exc:
+            raise ConnectionFailed(f"cannot read the client certificate or key: {_os_reason(exc)}") from None
+    if tls.alpn:
+        ctx.set_alpn_protocols(list(tls.alpn))
+    return ctx
+
+
+def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}" + (f" ({exc.filename})" if exc.filename else "")
+    return str(exc) or type(exc).__name__
+
+
+async def _tcp_connect(
+    host: str, port: int, timeout: float
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    try:
+        async with asyncio.timeout(timeout):
+            return await asyncio.open_connection(host, port, limit=READ_SIZE * 4)
+    except TimeoutError:
+        raise ConnectionFailed(
+            f"no answer from {host}:{port} within {timeout:g} s (TCP connect timed out: "
+            "host down or a firewall dropping packets?)"
+        ) from None
+    except socket.gaierror as exc:
+        raise ConnectionFailed(f"cannot resolve the host name {host!r}: {exc.strerror}") from None
+    except ConnectionRefusedError:
+        raise ConnectionFailed(
+            f"connection refused by {host}:{port}: nothing is listening on that port"
+        ) from None
+    except OSError as exc:
+        raise ConnectionFailed(f"cannot connect to {host}:{port}: {_os_reason(exc)}") from None
+
+
+async def _proxy_tunnel(
+    proxy_url: str, target: Endpoint, timeout: float
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str]:
+    """Open a tunnel through an HTTP proxy with ``CONNECT host:port`` (RFC 9110 §9.3.6)."""
+    parts = urlsplit(proxy_url)
+    if parts.scheme.lower() != "http" or not parts.hostname:
+        raise ConnectionFailed(
+            f"unsupported proxy {parts.scheme}://{parts.hostname or ''}: use http://host:port"
+        )
+    proxy_host, proxy_port = parts.hostname, parts.port or 8080
+    where = f"{proxy_host}:{proxy_port}"
+    reader, writer = await _tcp_connect(proxy_host, proxy_port, timeout)
+    authority = f"[{target.host}]:{target.port}" if ":" in target.host else f"{target.host}:{target.port}"
+    lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+    if parts.username is not None:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        lines.append("Proxy-Authorization: Basic " + base64.b64encode(credentials.encode()).decode())
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    try:
+        async with asyncio.timeout(timeout):
+            head = await reader.readuntil(b"\r\n\r\n")
+    except TimeoutError:
+        writer.close()
+        raise ConnectionFailed(f"the proxy {where} did not answer CONNECT within {timeout:g} s") from None
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
+        writer.close()
+        raise ConnectionFailed(f"the proxy {where} closed the connection without answering CONNECT") from None
+    status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+    fields = status_line.split(" ", 2)
+    if len(fields) < 2 or not fields[1].startswith("2"):
+        writer.close()
+        raise ConnectionFailed(f"the proxy {where} refused the tunnel to {authority}: {status_line}")
+    return reader, writer, where
+
+
+async def open_stream(
+    endpoint: Endpoint, options: ConnectionOptions
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, StreamInfo]:
+    """Open TCP (through the proxy if one is set), then TLS for ``wss``/``mqtts``.
+
+    ``options.connect_timeout`` bounds TCP, the proxy tunnel and the TLS handshake
+    together.
+
+    Raises:
+        ConnectionFailed: with a sentence naming what failed.
+    """
+    timeout = options.connect_timeout
+    proxy_where: str | None = None
+    if options.proxy:
+        reader, writer, proxy_where = await _proxy_tunnel(options.proxy, endpoint, timeout)
+    else:
+        reader, writer = await _tcp_connect(endpoint.host, endpoint.port, timeout)
+    tls = options.tls
+    if endpoint.secure:
+        ctx = make_ssl_context(tls)
+        server_name = tls.server_name or endpoint.host
+        try:
+            async with asyncio.timeout(timeout):
+                await writer.start_tls(ctx, server_hostname=server_name)
+        except TimeoutError:
+            writer.close()
+            raise ConnectionFailed(
+                f"no TLS handshake with {endpoint.host}:{endpoint.port} within {timeout:g} s "
+                "(is the server speaking plain TCP on this port?)"
+            ) from None
+        except ssl.SSLCertVerificationError as exc:
+            writer.close()
+            raise ConnectionFailed(
+                f"TLS certificate verification failed for {server_name}: {exc.verify_message}"
+            ) from None
+        except ssl.SSLError as exc:
+            writer.close()
+            hint = ""
+            if exc.reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"):
+                hint = " (the server does not speak TLS on this port: try ws:// or mqtt://)"
+            raise ConnectionFailed(
+                f"TLS handshake with {endpoint.host}:{endpoint.port} failed: {exc.reason or exc}{hint}"
+            ) from None
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            writer.close()
+            raise ConnectionFailed(
+                f"the connection to {endpoint.host}:{endpoint.port} closed during the TLS handshake"
+                f" ({_os_reason(exc)}): does the server speak TLS on this port?"
+            ) from None
+    info = _stream_info(writer, insecure=endpoint.secure and tls.insecure, proxy=proxy_where)
+    return reader, writer, info
+
+
+def _stream_info(writer: asyncio.StreamWriter, *, insecure: bool, proxy: str | None) -> StreamInfo:
+    def _addr(value: object) -> tuple[str, int] | None:
+        if isinstance(value, tuple) and len(value) >= 2:
+            return (str(value[0]), int(value[1]))
+        return None
+
+    ssl_object = writer.get_extra_info("ssl_object")
+    tls_version = cipher = alpn = None
+    if isinstance(ssl_object, ssl.SSLObject):
+        tls_version = ssl_object.version()
+        cipher_info = ssl_object.cipher()
+        cipher = cipher_info[0] if cipher_info else None
+        alpn = ssl_object.selected_alpn_protocol()
+    return StreamInfo(
+        peer=_addr(writer.get_extra_info("peername")),
+        local=_addr(writer.get_extra_info("sockname")),
+        tls_version=tls_version,
+        cipher=cipher,
+        alpn=alpn,
+        insecure=insecure,
+        proxy=proxy,
+    )
+
+
+class TcpTransport:
+    """Native MQTT over TCP or TLS (``mqtt://``, ``mqtts://``): bytes pass straight through."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        info: StreamInfo,
+        tap: Tap | None = None,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self.info = info
+        self._tap = tap
+
+    @classmethod
+    async def open(cls, options: ConnectionOptions, *, tap: Tap | None = None) -> TcpTransport:
+        """Connect to ``options.url`` (an ``mqtt://`` or ``mqtts://`` URL)."""
+        reader, writer, info = await open_stream(options.endpoint, options)
+        return cls(reader, writer, info, tap)
+
+    async def receive(self) -> bytes:
+        try:
+            data = await self._reader.read(READ_SIZE)
+        except (ConnectionError, ssl.SSLError):
+            data = b""
+        if data and self._tap is not None:
+            self._tap("s2c", data)
+        return data
+
+    def send(self, data: bytes) -> None:
+        if self._writer.is_closing():
+            raise ConnectionFailed("the connection to the broker is closed")
+        if self._tap is not None:
+            self._tap("c2s", data)
+        self._writer.write(data)
+
+    async def drain(self) -> None:
+        try:
+            await self._writer.drain()
+        except (ConnectionError, ssl.SSLError) as exc:
+            raise ConnectionFailed(f"the connection to the broker was lost: {_os_reason(exc)}") from None
+
+    async def close(self) -> None:
+        self._writer.close()
+        try:
+            await self._writer.wait_closed()
+        except (OSError, ssl.SSLError):
+            pass
+
+    def abort(self) -> None:
+        transport = self._writer.transport
+        transport.abort()

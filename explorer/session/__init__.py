@@ -1,0 +1,43 @@
+"""The MQTT client session: a Sans-I/O state machine and the outcomes it reports.
+
+``Session`` (``explorer.session.state``) does the protocol; ``explorer.client`` drives it
+over a network connection.
+"""
+
+from __future__ import annotations
+
+from explorer.session.events import (
+    Anomaly,
+    AuthReceived,
+    Connected,
+    ConnectRefused,
+    MessageArrived,
+    ProtocolViolation,
+    PublishCompleted,
+    ServerDisconnected,
+    SessionEvent,
+    SubscribeCompleted,
+    TimedOut,
+    UnsubscribeCompleted,
+)
+from explorer.session.state import ServerLimits, Session, SessionState, generate_client_id, reason_text
+
+__all__ = [
+    "Anomaly",
+    "AuthReceived",
+    "ConnectRefused",
+    "Connected",
+    "MessageArrived",
+    "ProtocolViolation",
+    "PublishCompleted",
+    "ServerDisconnected",
+    "ServerLimits",
+    "Session",
+    "SessionEvent",
+    "SessionState",
+    "SubscribeCompleted",
+    "TimedOut",
+    "UnsubscribeCompleted",
+    "generate_client_id",
+    "reason_text",
+]

@@ -1,0 +1,297 @@
+"""Shared connection flags: profile + explicit flags -> ConnectionOptions."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from keyring.backends import fail
+
+from explorer.cli.connopts import add_connection_arguments, options_from_args
+from explorer.errors import ExplorerError, ProfileError, SecretStoreError
+from explorer.mqtt.enums import ProtocolVersion
+from explorer.mqtt.packets import Properties, Will
+from explorer.options import ConnectionOptions, TlsOptions
+from explorer.profiles import Profile, ProfileName, ProfileStore
+from explorer.secret_store import KeyringSecretStore, MemorySecretStore
+from tests.keyring_support import config_dir, file_keyring
+
+__all__ = ["config_dir", "file_keyring"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sub")
+    parser.add_argument("url", nargs="?")
+    add_connection_arguments(parser)
+    return parser
+
+
+def _options(argv: list[str], stdin: str = "", **kwargs: Any) -> ConnectionOptions:
+    args = _parser().parse_args(argv)
+    return options_from_args(args, stdin=io.StringIO(stdin), **kwargs)
+
+
+@pytest.fixture
+def store(config_dir: Path, file_keyring: Any) -> ProfileStore:
+    store = ProfileStore()
+    store.add(
+        Profile(
+            ProfileName("prod"),
+            ConnectionOptions(
+                url="wss://prod.example.com/mqtt",
+                subprotocols=("mqtt", "mqttv3.1"),
+                headers=(("X-Env", "prod"), ("X-Keep", "1")),
+                secret_headers=(("Authorization", "Bearer stored"),),
+                username="alice",
+                password=b"stored-pw",
+                keep_alive=30,
+                mqtt_version=ProtocolVersion.V5,
+                tls=TlsOptions(ca_file="/etc/prod-ca.pem"),
+                will=Will("status", b"gone", qos=1),
+            ),
+        )
+    )
+    return store
+
+
+def test_url_alone_gives_the_defaults() -> None:
+    assert _options(["ws://localhost:8080/mqtt"]) == ConnectionOptions(url="ws://localhost:8080/mqtt")
+
+
+def test_no_url_and_no_profile_is_a_clear_error() -> None:
+    with pytest.raises(ExplorerError, match="give a broker URL"):
+        _options([])
+
+
+def test_a_bad_url_is_reported_before_connecting() -> None:
+    with pytest.raises(ExplorerError, match="unsupported scheme"):
+        _options(["http://h/"])
+
+
+def test_every_flag_maps_to_its_option(tmp_path: Path) -> None:
+    options = _options(
+        [
+            "wss://h/mqtt",
+            "--subprotocol",
+            "mqttv3.1",
+            "--subprotocol",
+            "mqtt",
+            "--strict-subprotocol",
+            "--header",
+            "X-A: 1",
+            "--secret-header",
+            "Authorization: Bearer t",
+            "--origin",
+            "https://o",
+            "--http-user",
+            "web",
+            "--ca",
+            str(tmp_path),
+            "--cert",
+            "c.pem",
+            "--key",
+            "k.pem",
+            "--insecure",
+            "--sni",
+            "inner",
+            "--alpn",
+            "http/1.1",
+            "--proxy",
+            "http://pu:pp@proxy:3128",
+            "--connect-timeout",
+            "2.5",
+            "--handshake-timeout",
+            "3",
+            "--mqtt-version",
+            "5",
+            "--client-id",
+            "cid",
+            "--no-clean",
+            "--keep-alive",
+            "15",
+            "--session-expiry",
+            "600",
+            "--username",
+            "bob",
+            "--password-env",
+            "MY_PW",
+            "--will-topic",
+            "w",
+            "--will-message",
+            "bye",
+            "--will-qos",
+            "2",
+            "--will-retain",
+            "--will-delay",
+            "9",
+            "--receive-maximum",
+            "5",
+            "--maximum-packet-size",
+            "1000",
+            "--topic-alias-maximum",
+            "4",
+            "--user-property",
+            "k=v=w",
+            "--reconnect",
+        ],
+        environ={"MY_PW": "env-pw"},
+    )
+    assert options == ConnectionOptions(
+        url="wss://h/mqtt",
+        subprotocols=("mqttv3.1", "mqtt"),
+        strict_subprotocol=True,
+        headers=(("X-A", "1"),),
+        secret_headers=(("Authorization", "Bearer t"),),
+        origin="https://o",
+        http_username="web",
+        tls=TlsOptions(
+            ca_dir=str(tmp_path),
+            cert_file="c.pem",
+            key_file="k.pem",
+            insecure=True,
+            server_name="inner",
+            alpn=("http/1.1",),
+        ),
+        proxy="http://pu:pp@proxy:3128",
+        connect_timeout=2.5,
+        handshake_timeout=3.0,
+        mqtt_version=ProtocolVersion.V5,
+        client_id="cid",
+        clean_start=False,
+        keep_alive=15,
+        session_expiry_interval=600,
+        username="bob",
+        password=b"env-pw",
+        will=Will("w", b"bye", qos=2, retain=True, properties=Properties(will_delay_interval=9)),
+        receive_maximum=5,
+        maximum_packet_size=1000,
+        topic_alias_maximum=4,
+        user_properties=(("k", "v=w"),),
+        reconnect=True,
+    )
+
+
+def test_ca_file_versus_directory(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    assert _options(["wss://h/", "--ca", str(ca)]).tls.ca_file == str(ca)
+
+
+def test_no_subprotocol_offers_none() -> None:
+    assert _options(["ws://h/", "--no-subprotocol"]).subprotocols == ()
+    with pytest.raises(ExplorerError, match="contradict"):
+        _options(["ws://h/", "--no-subprotocol", "--subprotocol", "mqtt"])
+
+
+def test_password_stdin_strips_one_trailing_newline() -> None:
+    assert _options(["ws://h/", "--password-stdin"], stdin="p w\n").password == b"p w"
+    assert _options(["ws://h/", "--password-stdin"], stdin="pw\r\n").password == b"pw"
+    assert _options(["ws://h/", "--http-password-stdin"], stdin="h\n").http_password == "h"
+    assert _options(["ws://h/", "--key-password-stdin"], stdin="k\n").tls.key_password == "k"
+
+
+def test_two_stdin_secrets_at_once_are_refused() -> None:
+    with pytest.raises(ExplorerError, match="only one secret can be read from stdin"):
+        _options(["ws://h/", "--password-stdin", "--http-password-stdin"], stdin="x")
+
+
+def test_unset_password_env_is_an_error() -> None:
+    with pytest.raises(ExplorerError, match="MISSING_VAR is not set"):
+        _options(["ws://h/", "--password-env", "MISSING_VAR"], environ={})
+
+
+def test_will_flags_need_a_topic() -> None:
+    with pytest.raises(ExplorerError, match="need --will-topic"):
+        _options(["ws://h/", "--will-message", "x"])
+
+
+def test_bad_numbers_are_argparse_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["ws://h/", "--keep-alive", "70000"])
+    assert "out of range" in capsys.readouterr().err
+
+
+def test_profile_alone_gives_its_options_with_keyring_secrets(store: ProfileStore) -> None:
+    options = _options(["--profile", "prod"])
+    assert options.url == "wss://prod.example.com/mqtt"
+    assert options.password == b"stored-pw"
+    assert options.secret_headers == (("Authorization", "Bearer stored"),)
+    assert options.tls.ca_file == "/etc/prod-ca.pem"
+
+
+def test_explicit_flags_override_the_profile_and_the_rest_stands(store: ProfileStore) -> None:
+    options = _options(
+        [
+            "ws://other:9001/",
+            "--profile",
+            "prod",
+            "--keep-alive",
+            "5",
+            "--username",
+            "bob",
+            "--header",
+            "x-env: test",
+            "--mqtt-version",
+            "3.1.1",
+            "--will-qos",
+            "0",
+        ]
+    )
+    assert options.url == "ws://other:9001/"
+    assert options.keep_alive == 5
+    assert options.username == "bob"
+    assert options.mqtt_version is ProtocolVersion.V311
+    assert options.headers == (("X-Keep", "1"), ("x-env", "test"))
+    assert options.will == Will("status", b"gone", qos=0)
+    # not given: the profile's values stand
+    assert options.subprotocols == ("mqtt", "mqttv3.1")
+    assert options.password == b"stored-pw"
+    assert options.tls.ca_file == "/etc/prod-ca.pem"
+
+
+def test_password_flags_override_the_stored_password(store: ProfileStore) -> None:
+    assert _options(["--profile", "prod", "--password-stdin"], stdin="typed\n").password == b"typed"
+    options = _options(["--profile", "prod", "--secret-header", "authorization: Bearer new"])
+    assert options.secret_headers == (("authorization", "Bearer new"),)
+
+
+def test_unknown_profile_says_did_you_mean(store: ProfileStore) -> None:
+    with pytest.raises(ProfileError, match="did you mean 'prod'\\?"):
+        _options(["--profile", "prdo"])
+
+
+def test_profile_with_secrets_and_no_keyring_names_the_fix(config_dir: Path) -> None:
+    secrets = MemorySecretStore()
+    store = ProfileStore(secrets=secrets)
+    store.add(Profile(ProfileName("prod"), ConnectionOptions(url="ws://h/", password=b"pw")))
+    no_keyring = KeyringSecretStore(fail.Keyring())
+    with pytest.raises(SecretStoreError) as info:
+        _options(["--profile", "prod"], store=store, secrets=no_keyring)
+    message = str(info.value)
+    assert "keyrings.alt" in message
+    assert "GNOME Keyring" in message
+    assert "--password-stdin" in message
+    assert "--password-env" in message
+
+
+def test_per_use_password_works_without_a_keyring(config_dir: Path) -> None:
+    store = ProfileStore(secrets=MemorySecretStore())
+    store.add(Profile(ProfileName("prod"), ConnectionOptions(url="ws://h/", password=b"pw")))
+    no_keyring = KeyringSecretStore(fail.Keyring())
+    options = _options(
+        ["--profile", "prod", "--password-env", "PW"], store=store, secrets=no_keyring, environ={"PW": "e"}
+    )
+    assert options.password == b"e"
+
+
+def test_proxy_password_in_the_flag_overrides_the_stored_one(config_dir: Path) -> None:
+    secrets = MemorySecretStore()
+    store = ProfileStore(secrets=secrets)
+    store.add(Profile(ProfileName("p"), ConnectionOptions(url="ws://h/", proxy="http://u:old@px:1")))
+    assert _options(["--profile", "p"], store=store).proxy == "http://u:old@px:1"
+    assert (
+        _options(["--profile", "p", "--proxy", "http://v:new@py:2"], store=store).proxy == "http://v:new@py:2"
+    )

@@ -1,0 +1,121 @@
+"""Secret stores: the real keyring path (a file backend), the no-backend path, memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+from keyring.backends import chainer, fail, null
+
+from explorer.errors import SecretStoreError
+from explorer.secret_store import SERVICE, KeyringSecretStore, MemorySecretStore, SecretStore
+from tests.keyring_support import file_keyring
+
+__all__ = ["file_keyring"]
+
+
+def test_keyring_store_round_trips_a_secret_through_the_backend_file(file_keyring: Any) -> None:
+    store = KeyringSecretStore()
+    store.set("profile/prod/password", "s3cr3t-value")
+    assert store.get("profile/prod/password") == "s3cr3t-value"
+    # It really went through the backend, under our service name.
+    assert file_keyring.get_password(SERVICE, "profile/prod/password") == "s3cr3t-value"
+    assert Path(file_keyring.file_path).is_file()
+
+
+def test_keyring_store_returns_none_for_a_missing_secret(file_keyring: Any) -> None:
+    assert KeyringSecretStore().get("profile/none/password") is None
+
+
+def test_keyring_store_delete_removes_and_tolerates_missing(file_keyring: Any) -> None:
+    store = KeyringSecretStore()
+    store.set("profile/a/password", "x")
+    store.delete("profile/a/password")
+    assert store.get("profile/a/password") is None
+    store.delete("profile/a/password")  # already gone: no error
+    assert store.get("profile/a/password") is None
+
+
+def test_keyring_store_uses_an_explicit_backend_over_the_global_one(
+    file_keyring: Any, tmp_path: Path
+) -> None:
+    from keyrings.alt.file import PlaintextKeyring
+
+    other = PlaintextKeyring()
+    other.file_path = str(tmp_path / "other.cfg")
+    store = KeyringSecretStore(other)
+    store.set("ref", "value-in-other")
+    assert other.get_password(SERVICE, "ref") == "value-in-other"
+    assert file_keyring.get_password(SERVICE, "ref") is None
+
+
+@pytest.mark.parametrize("backend", [fail.Keyring(), null.Keyring()], ids=["fail", "null"])
+def test_no_backend_raises_with_the_fix_and_the_per_use_alternatives(backend: Any) -> None:
+    store = KeyringSecretStore(backend)
+    for call in (lambda: store.get("r"), lambda: store.set("r", "v"), lambda: store.delete("r")):
+        with pytest.raises(SecretStoreError) as info:
+            call()
+        message = str(info.value)
+        assert "GNOME Keyring" in message
+        assert "KeePassXC" in message
+        assert "keyrings.alt" in message
+        assert "--password-stdin" in message
+        assert "--password-env" in message
+        assert "prompt" in message
+
+
+def test_global_fail_backend_is_detected() -> None:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        with pytest.raises(SecretStoreError, match="no usable OS keyring"):
+            KeyringSecretStore().set("r", "v")
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_chainer_without_members_counts_as_no_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A chain with nothing behind it stores nothing; it must not look like a keyring.
+    monkeypatch.setattr(chainer.ChainerBackend, "backends", [])
+    with pytest.raises(SecretStoreError):
+        KeyringSecretStore(chainer.ChainerBackend()).get("r")
+
+
+class _RefusingKeyring(keyring.backend.KeyringBackend):
+    """A backend that is present but refuses (a locked keyring)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise keyring.errors.KeyringLocked("the collection is locked")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise keyring.errors.PasswordSetError("the collection is locked")
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise keyring.errors.KeyringLocked("the collection is locked")
+
+
+def test_a_locked_keyring_is_reported_without_the_secret_value() -> None:
+    store = KeyringSecretStore(_RefusingKeyring())
+    with pytest.raises(SecretStoreError) as info:
+        store.set("profile/p/password", "never-shown-value")
+    assert "locked" in str(info.value)
+    assert "never-shown-value" not in str(info.value)
+    with pytest.raises(SecretStoreError, match="unlock"):
+        store.get("profile/p/password")
+
+
+def test_memory_store_meets_the_protocol_and_hides_values_in_repr() -> None:
+    store = MemorySecretStore({"a": "one"})
+    assert isinstance(store, SecretStore)
+    assert isinstance(KeyringSecretStore(), SecretStore)
+    store.set("b", "two")
+    assert store.get("a") == "one"
+    assert store.get("b") == "two"
+    store.delete("a")
+    store.delete("a")
+    assert store.get("a") is None
+    assert "two" not in repr(store)

@@ -1,0 +1,503 @@
+"""The layer walk: DNS -> TCP -> TLS -> HTTP upgrade -> WebSocket -> MQTT -> liveness.
+
+Each layer is done by hand so that it can be observed on its own (getaddrinfo, a TCP
+connect, TLS on memory BIOs, raw upgrade bytes, frames, CONNECT/CONNACK). The walk
+stops at the first layer that fails and returns a :class:`Diagnosis` naming the cause
+from :mod:`explorer.diagnose.causes`. Progress goes to ``on_step`` as each layer ends,
+so a view can show it live. Some answers are ambiguous from one attempt (a 400 may be a
+proxy that drops ``Upgrade`` or a server that wants another subprotocol; a 403 may be
+about the Origin): those are settled by one more targeted upgrade attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from explorer.diagnose.causes import CAUSES, CLOSE_CODE_CAUSES, CONNECTED, connack_slug, render
+from explorer.diagnose.channel import Incoming, MqttChannel
+from explorer.diagnose.httpcheck import classify_status
+from explorer.diagnose.model import Diagnosis, Layer, Step
+from explorer.diagnose.tlscheck import classify_tls_error, client_context
+from explorer.diagnose.transport import ProbeStream, peer_chain
+from explorer.diagnose.upgrade import UpgradeResult, perform_upgrade
+from explorer.mqtt.codec import encode
+from explorer.mqtt.enums import ConnectReturnCode, ProtocolVersion
+from explorer.mqtt.packets import NO_PROPERTIES, Connack, Connect, Disconnect, Pingreq, Pingresp
+from explorer.options import ConnectionOptions, Endpoint
+from explorer.ws.handshake import check_handshake
+
+__all__ = ["StepCallback", "probe"]
+
+StepCallback = Callable[[Step], None]
+Address = tuple[Any, ...]
+
+_NOT_FOUND = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+class _Stop(Exception):
+    """The walk ends here with ``slug``."""
+
+    def __init__(self, slug: str, observed: dict[str, str] | None = None) -> None:
+        super().__init__(slug)
+        self.slug = slug
+        self.observed = observed or {}
+
+
+def _hexdump(data: bytes) -> str:
+    return data[:32].hex(" ")
+
+
+class _Walk:
+    def __init__(self, options: ConnectionOptions, idle: float, on_step: StepCallback | None) -> None:
+        self.options = options
+        self.endpoint: Endpoint = options.endpoint
+        self.idle = idle
+        self.on_step = on_step
+        self.steps: list[Step] = []
+        self.observed: dict[str, str] = {
+            "url": self.endpoint.url(),
+            "host": self.endpoint.host,
+            "port": str(self.endpoint.port),
+            "path": self.endpoint.path or "",
+            "mqtt_version": options.mqtt_version.label,
+            "keep_alive": str(options.keep_alive),
+        }
+        self.address: Address | None = None
+        self.family = socket.AF_INET
+        self._started = 0.0
+
+    # -- bookkeeping ----------------------------------------------------------
+    def _begin(self) -> None:
+        self._started = time.monotonic()
+
+    def _step(self, layer: Layer, ok: bool, detail: str) -> None:
+        step = Step(layer, ok, (time.monotonic() - self._started) * 1000.0, detail)
+        self.steps.append(step)
+        if self.on_step is not None:
+            self.on_step(step)
+        self._started = time.monotonic()
+
+    def _fail(self, slug: str, observed: dict[str, str]) -> _Stop:
+        layer = CAUSES[slug].layer
+        self.observed.update(observed)
+        explanation, _ = render(slug, self.observed)
+        self._step(layer, False, explanation)
+        return _Stop(slug)
+
+    def diagnosis(self, slug: str) -> Diagnosis:
+        explanation, fix = render(slug, self.observed)
+        layer = self.steps[-1].layer if self.steps else CAUSES[slug].layer
+        return Diagnosis(
+            ok=slug == CONNECTED,
+            layer=layer,
+            cause=slug,
+            explanation=explanation,
+            fix=fix,
+            observed={k: v for k, v in self.observed.items() if k not in ("summary",)},
+            steps=list(self.steps),
+            url=self.endpoint.url(),
+        )
+
+    # -- the walk ---------------------------------------------------------------
+    async def run(self) -> Diagnosis:
+        stream: ProbeStream | None = None
+        try:
+            addresses = await self._dns()
+            stream = await self._tcp(addresses)
+            if self.endpoint.secure:
+                await self._tls(stream)
+            rest = b""
+            if self.endpoint.websocket:
+                rest = await self._upgrade(stream)
+            channel = MqttChannel(
+                stream, self.options.mqtt_version, websocket=self.endpoint.websocket, initial=rest
+            )
+            await self._mqtt(channel)
+            await self._liveness(channel)
+        except _Stop as stop:
+            return self.diagnosis(stop.slug)
+        finally:
+            if stream is not None:
+                await stream.close()
+        parts = [step.detail for step in self.steps]
+        self.observed["summary"] = "; ".join(parts)
+        return self.diagnosis(CONNECTED)
+
+    async def _dns(self) -> list[Address]:
+        self._begin()
+        loop = asyncio.get_running_loop()
+        host, port = self.endpoint.host, self.endpoint.port
+        try:
+            infos = await asyncio.wait_for(
+                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), self.options.connect_timeout
+            )
+        except socket.gaierror as exc:
+            observed = {"error": f"{exc.strerror} (EAI {exc.errno})"}
+            slug = "dns-name-not-found" if exc.errno in _NOT_FOUND else "dns-no-resolver"
+            raise self._fail(slug, observed) from None
+        except TimeoutError:
+            raise self._fail("dns-no-resolver", {"error": "the lookup timed out"}) from None
+        addresses = [(info[0], info[4]) for info in infos]
+        shown = ", ".join(str(addr[0]) for _, addr in addresses[:4])
+        self.observed["addresses"] = shown
+        self._step("dns", True, f"{host} -> {shown}")
+        return addresses
+
+    async def _tcp(self, addresses: list[Address]) -> ProbeStream:
+        self._begin()
+        timeout = self.options.connect_timeout
+        last: tuple[str, dict[str, str]] | None = None
+        for family, sockaddr in addresses:
+            text = (
+                f"{sockaddr[0]}:{sockaddr[1]}"
+                if family == socket.AF_INET
+                else f"[{sockaddr[0]}]:{sockaddr[1]}"
+            )
+            observed = {"address": text, "timeout": f"{timeout:g}"}
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(sockaddr[0], sockaddr[1]), timeout
+                )
+            except ConnectionRefusedError:
+                last = ("tcp-connection-refused", observed)
+                continue
+            except TimeoutError:
+                last = ("tcp-connect-timeout", observed)
+                continue
+            except OSError as exc:
+                slug = "tcp-connection-refused" if exc.errno == errno.ECONNREFUSED else "tcp-unreachable"
+                last = (slug, {**observed, "error": exc.strerror or str(exc)})
+                continue
+            self.address = sockaddr
+            self.family = family
+            self.observed["address"] = text
+            self._step("tcp", True, f"connected to {text}")
+            return ProbeStream(reader, writer)
+        assert last is not None
+        raise self._fail(*last)
+
+    async def _tls(self, stream: ProbeStream) -> None:
+        self._begin()
+        tls = self.options.tls
+        if self.endpoint.websocket and not tls.alpn:
+            tls = replace(tls, alpn=("http/1.1",))
+        context = client_context(tls)
+        server_name = tls.server_name or self.endpoint.host
+        try:
+            obj = await asyncio.wait_for(
+                stream.start_tls(context, server_name), self.options.handshake_timeout
+            )
+        except TimeoutError:
+            raise self._fail(
+                "tls-handshake-timeout", {"timeout": f"{self.options.handshake_timeout:g}"}
+            ) from None
+        except (ssl.SSLError, OSError) as exc:
+            chain = peer_chain(stream.tls) if stream.tls is not None else None
+            if chain is None and isinstance(exc, ssl.SSLCertVerificationError):
+                chain = await self._fetch_chain(server_name)
+            slug, observed = classify_tls_error(exc, bytes(stream.raw_head), chain)
+            raise self._fail(slug, observed) from None
+        version = obj.version() or "?"
+        cipher = obj.cipher()
+        self.observed["tls_version"] = version
+        if cipher:
+            self.observed["tls_cipher"] = cipher[0]
+        alpn = obj.selected_alpn_protocol()
+        if alpn:
+            self.observed["tls_alpn"] = alpn
+        verified = "certificate not verified (insecure)" if tls.insecure else "certificate verified"
+        self._step("tls", True, f"{version}, {verified}")
+
+    async def _fetch_chain(self, server_name: str) -> Any:
+        """Reconnect without verification to see which certificates the server sends."""
+        if self.address is None:
+            return None
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(self.address[0], self.address[1]), self.options.connect_timeout
+            )
+        except (OSError, TimeoutError):
+            return None
+        second = ProbeStream(reader, writer)
+        try:
+            await asyncio.wait_for(second.start_tls(context, server_name), self.options.handshake_timeout)
+            return peer_chain(second.tls) if second.tls is not None else None
+        except (ssl.SSLError, OSError, TimeoutError):
+            return None
+        finally:
+            await second.close()
+
+    async def _upgrade(self, stream: ProbeStream) -> bytes:
+        self._begin()
+        result = await perform_upgrade(stream, self.options)
+        self.observed["request"] = result.request_text.split("\r\n", 1)[0]
+        self.observed["subprotocols_offered"] = ", ".join(self.options.subprotocols) or "(none)"
+        if result.tls_error is not None:
+            slug, observed = classify_tls_error(result.tls_error, bytes(stream.raw_head), None)
+            raise self._fail(slug, observed)
+        if result.timeout:
+            raise self._fail("http-no-response", {"timeout": f"{self.options.handshake_timeout:g}"})
+        if result.foreign is not None:
+            raise self._fail(*result.foreign)
+        response = result.response
+        assert response is not None
+        observed = {"status_line": f"{response.version} {response.status} {response.reason}".rstrip()}
+        observed["response_head"] = response.raw[: response.raw.find(b"\r\n\r\n")].decode(
+            "latin-1", "replace"
+        )[:1000]
+        if response.status != 101:
+            slug, found = classify_status(response, self.endpoint.url())
+            observed.update(found)
+            slug = await self._refine(slug, response.status, observed)
+            raise self._fail(slug, observed)
+        self.observed.update(observed)
+        self._step("http", True, observed["status_line"])
+        await self._websocket(result)
+        return result.rest
+
+    async def _attempt(self, **changes: Any) -> UpgradeResult | None:
+        """One more upgrade on a fresh connection with some options changed."""
+        if self.address is None:
+            return None
+        options = self.options.with_changes(**changes)
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(self.address[0], self.address[1]), self.options.connect_timeout
+            )
+        except (OSError, TimeoutError):
+            return None
+        stream = ProbeStream(reader, writer)
+        try:
+            if self.endpoint.secure:
+                tls = options.tls
+                await asyncio.wait_for(
+                    stream.start_tls(client_context(tls), tls.server_name or self.endpoint.host),
+                    self.options.handshake_timeout,
+                )
+            return await perform_upgrade(stream, options)
+        except (ssl.SSLError, OSError, TimeoutError):
+            return None
+        finally:
+            await stream.close()
+
+    async def _refine(self, slug: str, status: int, observed: dict[str, str]) -> str:
+        """Settle what one answer cannot tell apart (subprotocol, Origin) by a second try."""
+        offered = self.options.subprotocols
+        if slug == "upgrade-not-forwarded" or (slug == "http-forbidden" and status == 403):
+            refined = await self._refine_subprotocol(offered, observed)
+            if refined is not None:
+                return refined
+        if status == 403:
+            origin = None if self.options.origin else self._own_origin()
+            retry = await self._attempt(origin=origin)
+            if retry is not None and retry.response is not None and retry.response.status == 101:
+                observed["origin_sent"] = self.options.origin or "(none)"
+                observed["origin_accepted"] = origin or "(none)"
+                return "http-forbidden-origin"
+            if slug == "http-forbidden-origin":
+                observed["origin_sent"] = self.options.origin or "(none)"
+        return slug
+
+    async def _refine_subprotocol(self, offered: tuple[str, ...], observed: dict[str, str]) -> str | None:
+        if not offered:
+            retry = await self._attempt(subprotocols=("mqtt", "mqttv3.1"))
+            if retry is not None and retry.response is not None and retry.response.status == 101:
+                observed["subprotocol_accepted"] = retry.response.subprotocol or "(none)"
+                return "subprotocol-required"
+        elif "mqttv3.1" not in offered:
+            retry = await self._attempt(subprotocols=("mqttv3.1",))
+            if (
+                retry is not None
+                and retry.response is not None
+                and retry.response.status == 101
+                and retry.response.subprotocol == "mqttv3.1"
+            ):
+                observed["subprotocol_accepted"] = "mqttv3.1"
+                return "subprotocol-only-mqttv31"
+        return None
+
+    def _own_origin(self) -> str:
+        scheme = "https" if self.endpoint.secure else "http"
+        host = f"[{self.endpoint.host}]" if ":" in self.endpoint.host else self.endpoint.host
+        return f"{scheme}://{host}:{self.endpoint.port}"
+
+    async def _websocket(self, result: UpgradeResult) -> None:
+        self._begin()
+        response = result.response
+        assert response is not None
+        check = check_handshake(result.request, response)
+        observed: dict[str, str] = {"subprotocol_received": response.subprotocol or "(none)"}
+        if check.accept_ok is not True:
+            observed["accept_received"] = check.accept_received or "(missing)"
+            observed["accept_expected"] = check.accept_expected or "?"
+            raise self._fail("ws-invalid-accept", observed)
+        chosen = response.subprotocol
+        offered = self.options.subprotocols
+        if chosen is not None and chosen not in offered:
+            raise self._fail("subprotocol-unoffered-echo", observed)
+        if check.problems:
+            observed["ws_error"] = "; ".join(check.problems)
+            raise self._fail("ws-handshake-invalid", observed)
+        if offered and chosen is None:
+            refined = await self._refine_subprotocol(offered, observed)
+            raise self._fail(refined or "subprotocol-not-echoed", observed)
+        self.observed.update(observed)
+        self.observed["subprotocol"] = chosen or "(none)"
+
+    # -- MQTT ----------------------------------------------------------------------
+    async def _mqtt(self, channel: MqttChannel) -> None:
+        options = self.options
+        connect = Connect(
+            protocol_version=options.mqtt_version,
+            client_id=options.client_id or f"mqttws-probe-{int(time.time() * 1000) % 10**9}",
+            clean_start=options.clean_start,
+            keep_alive=options.keep_alive,
+            username=options.username,
+            password=options.password,
+            will=options.will,
+            properties=(
+                options.connect_properties() if options.mqtt_version >= ProtocolVersion.V5 else NO_PROPERTIES
+            ),
+        )
+        started = time.monotonic()
+        await channel.send(encode(connect, options.mqtt_version))
+        timeout = options.handshake_timeout
+        first = True
+        while True:
+            remaining = timeout - (time.monotonic() - started)
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                incoming = await channel.receive(remaining)
+            except TimeoutError:
+                if channel.websocket:
+                    self._websocket_ok()
+                raise self._fail(
+                    "mqtt-no-connack",
+                    {"timeout": f"{timeout:g}", "connack_wait": "the connection stayed open"},
+                ) from None
+            if channel.websocket and first:
+                self._judge_first_frames(channel, incoming)
+            first = False
+            if incoming.mqtt_error is not None:
+                raise self._fail("mqtt-malformed", {"mqtt_error": str(incoming.mqtt_error)})
+            for read in incoming.packets:
+                packet = read.packet
+                if isinstance(packet, Connack):
+                    self._connack(packet)
+                    return
+                raise self._fail("mqtt-unexpected-packet", {"packet": type(packet).__name__.upper()})
+            if incoming.closed:
+                if channel.websocket and incoming.close_code is None and not channel.first_bytes:
+                    raise self._fail("ws-dropped", {})
+                wait = "the server closed the connection"
+                if incoming.close_code is not None:
+                    wait += f" with close code {incoming.close_code}"
+                raise self._fail("mqtt-no-connack", {"timeout": f"{timeout:g}", "connack_wait": wait})
+
+    def _websocket_ok(self) -> None:
+        if not any(step.layer == "websocket" for step in self.steps):
+            detail = f"101 accepted, subprotocol {self.observed.get('subprotocol', '(none)')}"
+            self._step("websocket", True, detail)
+
+    def _judge_first_frames(self, channel: MqttChannel, incoming: Incoming) -> None:
+        observed: dict[str, str] = {}
+        if channel.first_bytes:
+            observed["first_frame_hex"] = _hexdump(bytes(channel.first_bytes))
+        if incoming.ws_problem is not None:
+            observed["ws_error"] = incoming.ws_error or incoming.ws_problem
+            if channel.first_frame_payload:
+                observed["frame_payload_hex"] = _hexdump(channel.first_frame_payload)
+            raise self._fail(incoming.ws_problem, observed)
+        if incoming.close_code is not None:
+            observed["close_code"] = str(incoming.close_code)
+            observed["close_reason"] = incoming.close_reason or "(no reason given)"
+            raise self._fail(CLOSE_CODE_CAUSES.get(incoming.close_code, "ws-closed"), observed)
+        if incoming.closed and not incoming.packets:
+            raise self._fail("ws-dropped", observed)
+        self.observed.update(observed)
+        self._websocket_ok()
+
+    def _connack(self, packet: Connack) -> None:
+        code = int(packet.reason_code)
+        version = self.options.mqtt_version
+        name = getattr(packet.reason_code, "name", str(code))
+        label = f"0x{code:02X} {name}" if version >= ProtocolVersion.V5 else f"{code} {name}"
+        self.observed["connack_code"] = label
+        props = packet.properties
+        self.observed["reason_string"] = props.reason_string or "(none)"
+        if props.server_reference:
+            self.observed["server_reference"] = props.server_reference
+        if code != ConnectReturnCode.ACCEPTED:
+            raise self._fail(connack_slug(code, int(version)), {})
+        if props.server_keep_alive is not None:
+            self.observed["server_keep_alive"] = str(props.server_keep_alive)
+        self._step("mqtt", True, f"CONNACK {label}, MQTT {version.label}")
+
+    async def _liveness(self, channel: MqttChannel) -> None:
+        timeout = self.options.handshake_timeout
+        self._begin()
+        if self.idle > 0:
+            self.observed["idle_requested"] = f"{self.idle:g}"
+            started = time.monotonic()
+            while True:
+                remaining = self.idle - (time.monotonic() - started)
+                if remaining <= 0:
+                    break
+                try:
+                    incoming = await channel.receive(remaining)
+                except TimeoutError:
+                    break
+                if incoming.closed or incoming.ws_problem:
+                    elapsed = time.monotonic() - started
+                    observed = {"idle_seconds": f"{elapsed:.1f}"}
+                    if incoming.close_code is not None:
+                        observed["close_code"] = str(incoming.close_code)
+                    raise self._fail("liveness-idle-drop", observed)
+        await channel.send(encode(Pingreq(), self.options.mqtt_version))
+        started = time.monotonic()
+        while True:
+            remaining = timeout - (time.monotonic() - started)
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                incoming = await channel.receive(remaining)
+            except TimeoutError:
+                raise self._fail("liveness-no-pingresp", {"timeout": f"{timeout:g}"}) from None
+            if any(isinstance(read.packet, Pingresp) for read in incoming.packets):
+                break
+            if incoming.closed:
+                raise self._fail("liveness-no-pingresp", {"timeout": f"{timeout:g}"})
+        idle = f"silent {self.idle:g} s, then " if self.idle > 0 else ""
+        self._step("liveness", True, f"{idle}PINGREQ answered by PINGRESP")
+        try:
+            await channel.send(encode(Disconnect(), self.options.mqtt_version))
+        except (ConnectionError, OSError, ssl.SSLError):
+            pass
+
+
+async def probe(
+    options: ConnectionOptions, *, idle: float = 0.0, on_step: StepCallback | None = None
+) -> Diagnosis:
+    """Walk the layers of a connection to ``options.url`` and say where it breaks.
+
+    Args:
+        options: the URL and everything needed to connect (timeouts apply per layer).
+        idle: seconds to stay connected and silent after CONNACK, to catch an
+            intermediary that drops idle connections before the keep alive.
+        on_step: called with each layer's :class:`Step` as soon as it ends.
+
+    Raises:
+        ExplorerError: the URL or a TLS file given in ``options`` is invalid.
+    """
+    return await _Walk(options, idle, on_step).run()

@@ -1,0 +1,142 @@
+"""A live session's trace written as pcapng, so Wireshark and tshark can open it.
+
+Each connection of the trace becomes one synthesized TCP connection (see
+:mod:`explorer.capture.writer`) from ``127.0.0.1`` and a random high port to the
+server address the caller gives. The bytes are the ones the events recorded, put
+back as they were on the wire: the HTTP upgrade request and response, then every
+WebSocket frame with its header and its payload masked again with the frame's own
+mask key (RFC 6455 §5.3). For a wss session these are the decrypted bytes. A
+native MQTT connection (no handshake, no frames) is written as its packets' bytes.
+
+Secrets stay out: HTTP credentials are blanked and CONNECT password bytes are
+replaced by ``*`` wherever they appear (packet bytes and frame payloads).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import time as _time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import BinaryIO
+
+from explorer.capture.writer import PcapngWriter, TcpConversationWriter
+from explorer.errors import ExplorerError
+from explorer.events import (
+    FrameEvent,
+    HandshakeRequest,
+    HandshakeResponse,
+    PacketEvent,
+    TraceEvent,
+)
+from explorer.trace import masked_frame_payloads
+from explorer.ws.handshake import mask_credentials
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - the C extension is missing on some platforms
+    from websockets.utils import apply_mask
+
+__all__ = ["export_pcapng"]
+
+_EPOCH_2001 = 978_307_200.0  # anything earlier is a monotonic clock, not wall time
+
+
+def _server_address(address: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(address))
+    except ValueError:
+        # A host name or an IPv6 address: the synthesized framing is IPv4 only.
+        return "127.0.0.2"
+
+
+def export_pcapng(
+    events: Iterable[TraceEvent],
+    path: str | Path | BinaryIO,
+    server: tuple[str, int] = ("127.0.0.1", 1883),
+    *,
+    servers: Mapping[int, tuple[str, int]] | None = None,
+    seed: int | None = None,
+    epoch_offset: float | None = None,
+) -> int:
+    """Write ``events`` as a pcapng file; return the number of connections written.
+
+    Args:
+        server: the server address and port every connection is shown going to
+            (an address that is not IPv4 is shown as ``127.0.0.2``).
+        servers: per-connection overrides of ``server``, keyed by ``conn``.
+        seed: makes the client ports reproducible.
+        epoch_offset: added to event times. By default, times that are not wall-clock
+            (a monotonic clock) are shifted so the trace appears at the current time.
+
+    Raises:
+        ExplorerError: the file cannot be written.
+    """
+    events = list(events)
+    masked = masked_frame_payloads(events)
+    if epoch_offset is None:
+        first = min((e.time for e in events), default=0.0)
+        epoch_offset = 0.0 if first >= _EPOCH_2001 else _time.time() - _time.monotonic()
+    by_conn: dict[int, list[TraceEvent]] = {}
+    for event in events:
+        by_conn.setdefault(event.conn, []).append(event)
+    rng = random.Random(seed)
+    ports = rng.sample(range(49152, 65536), len(by_conn)) if by_conn else []
+    if isinstance(path, str | Path):
+        try:
+            with open(path, "wb") as out:
+                _write(
+                    out,
+                    by_conn=by_conn,
+                    ports=ports,
+                    server=server,
+                    servers=servers or {},
+                    masked=masked,
+                    offset=epoch_offset,
+                )
+        except OSError as exc:
+            raise ExplorerError(f"cannot write {path}: {exc.strerror or exc}") from None
+    else:
+        _write(
+            path,
+            by_conn=by_conn,
+            ports=ports,
+            server=server,
+            servers=servers or {},
+            masked=masked,
+            offset=epoch_offset,
+        )
+    return len(by_conn)
+
+
+def _write(
+    out: BinaryIO,
+    *,
+    by_conn: dict[int, list[TraceEvent]],
+    ports: list[int],
+    server: tuple[str, int],
+    servers: Mapping[int, tuple[str, int]],
+    masked: Mapping[tuple[int, str, int], bytes],
+    offset: float,
+) -> None:
+    writer = PcapngWriter(out)
+    for (conn, conn_events), port in zip(sorted(by_conn.items()), ports, strict=True):
+        address, server_port = servers.get(conn, server)
+        tcp = TcpConversationWriter(writer, ("127.0.0.1", port), (_server_address(address), server_port))
+        websocket = any(isinstance(e, HandshakeRequest | HandshakeResponse | FrameEvent) for e in conn_events)
+        last = max(e.time for e in conn_events) + offset
+        for event in conn_events:
+            when = event.time + offset
+            if isinstance(event, HandshakeRequest):
+                tcp.send(when, 0, mask_credentials(event.raw))
+            elif isinstance(event, HandshakeResponse):
+                tcp.send(when, 1, event.raw)
+            elif isinstance(event, FrameEvent):
+                payload = masked.get((event.conn, event.direction, event.index), event.payload)
+                if event.masked and event.mask_key is not None:
+                    payload = apply_mask(payload, event.mask_key)  # RFC 6455 §5.3
+                tcp.send(when, 0 if event.direction == "c2s" else 1, event.header + payload)
+            elif isinstance(event, PacketEvent) and not websocket:
+                tcp.send(when, 0 if event.direction == "c2s" else 1, event.raw)
+        tcp.close(last + 1e-6)

@@ -101,7 +101,7 @@ _ENTRIES: list[Cause] = [
         "Self-signed certificate or unknown CA",
         "The server's certificate is not trusted: {tls_error}. It is self-signed or issued by "
         "a certificate authority that is not in the trust store.",
-        "Pass the CA certificate with --ca-file, or install a certificate from a trusted CA on "
+        "Pass the CA certificate with --ca, or install a certificate from a trusted CA on "
         "the server; --insecure skips the check (for tests only).",
     ),
     Cause(
@@ -110,7 +110,7 @@ _ENTRIES: list[Cause] = [
         "Hostname mismatch",
         "The certificate is valid but not for {host}: {tls_error}.",
         "Connect with a name the certificate lists (its subject alternative names), or issue a "
-        "certificate for {host}; --server-name overrides the name checked.",
+        "certificate for {host}; --sni overrides the name checked.",
     ),
     Cause(
         "tls-certificate-expired",
@@ -140,7 +140,7 @@ _ENTRIES: list[Cause] = [
         "tls",
         "Client certificate required",
         "The server asks for a client certificate and rejected the connection without one ({tls_error}).",
-        "Pass a client certificate and key with --cert-file and --key-file.",
+        "Pass a client certificate and key with --cert and --key.",
     ),
     Cause(
         "tls-handshake-failed",
@@ -210,8 +210,8 @@ _ENTRIES: list[Cause] = [
         "http",
         "Authentication required (401)",
         "The server or a proxy asks for HTTP authentication: WWW-Authenticate: {www_authenticate}.",
-        "Pass credentials with --http-user/--http-password (basic auth), or an Authorization "
-        "header with --header, or ask for the proxy's credentials.",
+        "Pass credentials with --http-user and --http-password-stdin (basic auth), or an "
+        "Authorization header with --secret-header, or ask for the proxy's credentials.",
     ),
     Cause(
         "http-forbidden-origin",
@@ -458,7 +458,7 @@ _V3_CONNACK: dict[ConnectReturnCode, tuple[str, str, str]] = {
     ConnectReturnCode.BAD_USERNAME_OR_PASSWORD: (
         "connack-bad-username-or-password",
         "the user name or password is wrong or malformed",
-        "Check --username and --password (or the profile's stored secret).",
+        "Check --username and the password (--password-stdin, --password-env or the profile's secret).",
     ),
     ConnectReturnCode.NOT_AUTHORIZED: (
         "connack-not-authorized",
@@ -502,7 +502,7 @@ _V5_CONNACK: dict[ConnackReasonCode, tuple[str, str, str]] = {
     ConnackReasonCode.BAD_USER_NAME_OR_PASSWORD: (
         "connack-bad-username-or-password",
         "the user name or password is wrong or malformed",
-        "Check --username and --password (or the profile's stored secret).",
+        "Check --username and the password (--password-stdin, --password-env or the profile's secret).",
     ),
     ConnackReasonCode.NOT_AUTHORIZED: (
         "connack-not-authorized",
@@ -527,7 +527,7 @@ _V5_CONNACK: dict[ConnackReasonCode, tuple[str, str, str]] = {
     ConnackReasonCode.BAD_AUTHENTICATION_METHOD: (
         "connack-bad-authentication-method",
         "the authentication method is not supported or does not match the one in use",
-        "Check --auth-method, or leave it out for user name and password authentication.",
+        "Check the authentication method, or leave it out for user name and password authentication.",
     ),
     ConnackReasonCode.TOPIC_NAME_INVALID: (
         "connack-topic-name-invalid",

@@ -1,0 +1,112 @@
+"""``mqttws-explorer probe URL``: say at which layer a connection breaks, why, and the fix.
+
+Human output shows each layer as it completes (✓/✗), then the verdict, what was
+observed and the fix; ``--json`` prints one JSON object instead. The exit code is 0
+when the connection works and 1 otherwise, so scripts and CI can gate on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import IO, Any
+
+from explorer.cli.connopts import add_connection_arguments, options_from_args
+from explorer.diagnose.causes import CAUSES
+from explorer.diagnose.explore import diagnose
+from explorer.diagnose.model import Diagnosis, Step
+from explorer.errors import ExplorerError
+
+__all__ = ["format_diagnosis", "format_step", "register", "run"]
+
+_MARK = {True: "✓", False: "✗"}
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "probe",
+        help="diagnose a connection layer by layer (DNS, TCP, TLS, HTTP, WebSocket, MQTT)",
+        description=(
+            "Walk DNS -> TCP -> TLS -> HTTP upgrade -> WebSocket -> MQTT CONNECT -> liveness, stop at "
+            "the first layer that fails and say what was seen, the likely cause and the fix. "
+            "Exit status 0 when the connection works, 1 otherwise."
+        ),
+    )
+    parser.add_argument("url", nargs="?", help="broker URL, e.g. ws://host:8080/mqtt (or --profile)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument(
+        "--explore",
+        action="store_true",
+        help="on failure, try other paths, subprotocol lists, ws/wss and MQTT versions",
+    )
+    parser.add_argument(
+        "--idle",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="stay connected and silent S seconds to catch proxies that drop idle connections",
+    )
+    add_connection_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def format_step(step: Step) -> str:
+    return f"  {_MARK[step.ok]} {step.layer:<10} {step.detail}  ({step.duration_ms:.0f} ms)"
+
+
+def format_diagnosis(diagnosis: Diagnosis, *, with_steps: bool = False) -> str:
+    """The human report: verdict, observed values, fix and alternatives."""
+    lines: list[str] = []
+    if with_steps:
+        lines.extend(format_step(step) for step in diagnosis.steps)
+    title = CAUSES[diagnosis.cause].title
+    if diagnosis.ok:
+        lines.append(f"OK: {title} ({diagnosis.url})")
+    else:
+        lines.append(f"FAILED at {diagnosis.layer}: {title} [{diagnosis.cause}]")
+    lines.append(f"  {diagnosis.explanation}")
+    if not diagnosis.ok:
+        lines.append(f"Fix: {diagnosis.fix}")
+        lines.append("Observed:")
+        for key, value in diagnosis.observed.items():
+            shown = value.replace("\r\n", "\n").replace("\n", "\n      ")
+            lines.append(f"    {key}: {shown}")
+    if diagnosis.alternatives:
+        lines.append("Alternatives tried:")
+        for alt in diagnosis.alternatives:
+            changed = ", ".join(f"{k}={v}" for k, v in alt.options_changed.items())
+            verdict = "works" if alt.ok else alt.cause
+            lines.append(f"  {_MARK[alt.ok]} {alt.description:<34} {verdict}  ({changed})")
+        working = [alt for alt in diagnosis.alternatives if alt.ok]
+        if working:
+            lines.append(f"Would work: {', '.join(alt.description for alt in working)}")
+        else:
+            lines.append("None of the alternatives worked.")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace, *, out: IO[str] | None = None) -> int:
+    stream = out if out is not None else sys.stdout
+    options = options_from_args(args)
+    if args.idle < 0:
+        raise ExplorerError("--idle takes a number of seconds, 0 or more")
+
+    def live(step: Step) -> None:
+        print(format_step(step), file=stream, flush=True)
+
+    if not args.json:
+        print(f"Probing {options.endpoint.url()}", file=stream, flush=True)
+    diagnosis = asyncio.run(
+        diagnose(
+            options,
+            idle=args.idle,
+            explore_alternatives=args.explore,
+            on_step=None if args.json else live,
+        )
+    )
+    if args.json:
+        print(diagnosis.to_json(indent=2), file=stream)
+    else:
+        print(format_diagnosis(diagnosis), file=stream)
+    return 0 if diagnosis.ok else 1

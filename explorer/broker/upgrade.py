@@ -27,7 +27,9 @@ from explorer.broker.config import SUBPROTOCOLS, BrokerConfig
 __all__ = ["Upgrade", "UpgradeResult"]
 
 _MAX_REQUEST = 16 * 1024
+# websockets logs every opened connection at INFO; the broker logs its own summary.
 _LOG = logging.getLogger("explorer.broker.upgrade")
+_LOG.setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,405 @@
+"""The broker's asyncio driver: WebSocket and TCP listeners around :class:`BrokerState`.
+
+Built on ``asyncio.Protocol``, not streams: ``data_received`` cuts each read into
+WebSocket frames and MQTT packets in one pass and hands the packets to the state
+machine without an ``await`` per packet; then every connection the read touched gets
+one ``transport.write``. Slow consumers: each transport's write buffer high-water mark
+is ``write_high_water``; above it ``pause_writing`` marks the connection congested and
+QoS 0 messages to it are dropped (QoS 1/2 wait in the bounded session queue).
+
+Use::
+
+    async with Broker(BrokerConfig.ephemeral()) as broker:
+        print(broker.ws_url, broker.tcp_url)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from explorer.broker.auth import load_acl, load_password_file
+from explorer.broker.config import BrokerConfig
+from explorer.broker.session import Connection
+from explorer.broker.state import BrokerState
+from explorer.broker.upgrade import Upgrade
+from explorer.broker.wsframes import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONT,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    FrameParser,
+    WebSocketViolation,
+    close_payload,
+    encode_frame,
+    parse_close,
+)
+from explorer.errors import ExplorerError, MalformedPacket
+from explorer.mqtt.packets import NO_PROPERTIES, Properties
+from explorer.mqtt.reader import PacketReader
+
+__all__ = ["Broker"]
+
+_LOG = logging.getLogger("explorer.broker")
+
+
+class _Link(asyncio.Protocol):
+    """One client connection, TCP or WebSocket."""
+
+    def __init__(self, broker: Broker, websocket: bool) -> None:
+        self.broker = broker
+        self.websocket = websocket
+        self.transport: asyncio.Transport | None = None
+        self.conn: Connection | None = None
+        self.upgrade: Upgrade | None = Upgrade(broker.config) if websocket else None
+        self.frames: FrameParser | None = None
+        self.reader = PacketReader(max_packet_size=broker.config.max_packet_size)
+        self.peer = ""
+        self.last_data = 0.0
+        self.timeout: asyncio.TimerHandle | None = None
+        self.ws_closing = False
+
+    # -- asyncio.Protocol ------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        broker = self.broker
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "")
+        self.last_data = broker.clock()
+        if len(broker.links) >= broker.config.max_connections:
+            _LOG.warning("connection limit reached; refusing %s", self.peer)
+            transport.abort()
+            return
+        broker.links.add(self)
+        transport.set_write_buffer_limits(high=broker.config.write_high_water)
+        if self.websocket:
+            self.timeout = asyncio.get_running_loop().call_later(
+                broker.config.handshake_timeout, self._handshake_timeout
+            )
+        else:
+            self._attach()
+
+    def _attach(self) -> None:
+        self.conn = self.broker.state.connection_made(
+            self.broker.clock(), peer=self.peer, transport="ws" if self.websocket else "tcp"
+        )
+        self.conn.owner = self
+
+    def _handshake_timeout(self) -> None:
+        if self.upgrade is not None and self.transport is not None:
+            seconds = self.broker.config.handshake_timeout
+            _LOG.info("no WebSocket upgrade within %.0f s from %s", seconds, self.peer)
+            self.transport.abort()
+
+    def data_received(self, data: bytes) -> None:
+        broker = self.broker
+        now = broker.clock()
+        self.last_data = now
+        broker.state.stats.bytes_received += len(data)
+        try:
+            if self.upgrade is not None:
+                data = self._upgrade(data)
+                if not data:
+                    return
+            if self.frames is not None:
+                self._frames(data, now)
+            elif self.conn is not None:
+                self._mqtt(data, now)
+        finally:
+            broker.flush()
+
+    def _upgrade(self, data: bytes) -> bytes:
+        assert self.upgrade is not None
+        assert self.transport is not None
+        result = self.upgrade.receive_data(data)
+        if result is None:
+            return b""
+        rest = self.upgrade.rest
+        self.upgrade = None
+        if self.timeout is not None:
+            self.timeout.cancel()
+        self.transport.write(result.response)
+        self.broker.state.stats.bytes_sent += len(result.response)
+        if not result.accepted:
+            _LOG.info("upgrade refused for %s: HTTP %d %s", self.peer, result.status, result.reason)
+            self.transport.close()
+            return b""
+        faults = self.broker.config.faults
+        self.frames = FrameParser(self.broker.config.max_packet_size + 16, allow_text=faults.text_frames)
+        if faults.close_after_handshake is not None:
+            self._send_close(faults.close_after_handshake, "close-after-handshake fault mode")
+            return b""
+        self._attach()
+        return rest
+
+    def _frames(self, data: bytes, now: float) -> None:
+        assert self.frames is not None
+        assert self.transport is not None
+        try:
+            frames = self.frames.feed(data)
+        except WebSocketViolation as exc:
+            _LOG.warning("WebSocket protocol error from %s: %s", self.peer, exc)
+            if self.conn is not None:
+                self.broker.state.stats.protocol_errors += 1
+            self._send_close(exc.code, exc.reason)
+            return
+        for opcode, _fin, payload in frames:
+            if opcode in (OP_BINARY, OP_CONT, OP_TEXT):
+                if self.conn is None or self.ws_closing:
+                    return
+                self._mqtt(payload, now)
+            elif opcode == OP_PING:
+                self._write(encode_frame(OP_PONG, payload))  # RFC 6455 §5.5.3: same payload
+            elif opcode == OP_CLOSE:
+                try:
+                    code, _reason = parse_close(payload)
+                except WebSocketViolation as exc:
+                    self._send_close(exc.code, exc.reason)
+                    return
+                # RFC 6455 §5.5.1: answer with a close frame (echoing the code), then the
+                # server closes the TCP connection first (§7.1.1).
+                self._send_close(1000 if code == 1005 else code, "")
+                return
+            elif opcode == OP_PONG:
+                pass
+
+    def _mqtt(self, data: bytes, now: float) -> None:
+        conn = self.conn
+        assert conn is not None
+        state = self.broker.state
+        try:
+            packets = self.reader.receive_data(data)
+        except MalformedPacket as exc:
+            state.receive_error(conn, exc, now)
+            return
+        for item in packets:
+            if item.error is not None:
+                state.receive_error(conn, item.error, now)
+                return
+            state.receive_packet(conn, item.packet, now)  # type: ignore[arg-type]
+            if conn.close_requested:
+                return
+        if self.reader.broken and self.reader.error is not None:
+            state.receive_error(conn, self.reader.error, now)
+
+    def pause_writing(self) -> None:
+        if self.conn is not None:
+            self.conn.congested = True
+
+    def resume_writing(self) -> None:
+        if self.conn is not None:
+            self.conn.congested = False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        broker = self.broker
+        broker.links.discard(self)
+        if self.timeout is not None:
+            self.timeout.cancel()
+        if self.conn is not None:
+            broker.state.connection_lost(self.conn, broker.clock())
+            broker.flush()
+
+    # -- output ----------------------------------------------------------------------------
+
+    def _write(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(data)
+            self.broker.state.stats.bytes_sent += len(data)
+
+    def _send_close(self, code: int, reason: str) -> None:
+        """Send a close frame (once) and close the TCP connection."""
+        if not self.ws_closing:
+            self.ws_closing = True
+            self._write(encode_frame(OP_CLOSE, close_payload(code, reason)))
+        if self.transport is not None:
+            self.transport.close()
+
+    def flush(self, conn: Connection) -> None:
+        """Write what the state machine queued for ``conn``, then close if it asked to."""
+        packets = conn.outbox
+        if packets:
+            conn.outbox = []
+            if self.websocket:
+                self._write(self._frame(packets))
+            else:
+                self._write(packets[0] if len(packets) == 1 else b"".join(packets))
+        if conn.close_requested and self.transport is not None and not self.transport.is_closing():
+            if self.websocket:
+                self._send_close(conn.close_code, "")
+            else:
+                self.transport.close()
+
+    def _frame(self, packets: list[bytes]) -> bytes:
+        faults = self.broker.config.faults
+        opcode = OP_TEXT if faults.text_frames else OP_BINARY
+        if faults.coalesce:
+            return encode_frame(opcode, b"".join(packets))
+        parts = faults.split_frames
+        if parts > 1:
+            out: list[bytes] = []
+            for packet in packets:
+                size = max(1, -(-len(packet) // parts))
+                pieces = [packet[i : i + size] for i in range(0, len(packet), size)]
+                for index, piece in enumerate(pieces):
+                    out.append(
+                        encode_frame(OP_CONT if index else opcode, piece, fin=index == len(pieces) - 1)
+                    )
+            return b"".join(out)
+        if len(packets) == 1:
+            return encode_frame(opcode, packets[0])
+        return b"".join([encode_frame(opcode, packet) for packet in packets])
+
+    def idle_check(self, now: float) -> None:
+        idle = self.broker.config.faults.idle_drop
+        if idle is not None and now - self.last_data > idle and self.transport is not None:
+            _LOG.info("idle-drop fault mode: dropping %s without a close frame", self.peer)
+            self.transport.abort()
+
+
+class Broker:
+    """The embedded broker: ``async with Broker(config) as broker: ...``.
+
+    After :meth:`start`, :attr:`ws_port` / :attr:`tcp_port` are the bound ports (also
+    when the config asked for port 0) and :attr:`ws_url` / :attr:`tcp_url` the URLs.
+    """
+
+    def __init__(
+        self, config: BrokerConfig | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.config = config or BrokerConfig.ephemeral()
+        self.clock = clock
+        passwords = load_password_file(Path(self.config.password_file)) if self.config.password_file else None
+        acl = load_acl(Path(self.config.acl_file)) if self.config.acl_file else None
+        self.state = BrokerState(self.config, passwords=passwords, acl=acl, now=clock())
+        self.links: set[_Link] = set()
+        self.ws_port: int | None = None
+        self.tcp_port: int | None = None
+        self._servers: list[asyncio.Server] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def host(self) -> str:
+        bind = self.config.bind
+        if bind in ("", "0.0.0.0", "::"):
+            return "127.0.0.1"
+        return f"[{bind}]" if ":" in bind else bind
+
+    @property
+    def ws_url(self) -> str | None:
+        if self.ws_port is None:
+            return None
+        return f"ws://{self.host}:{self.ws_port}{self.config.ws_paths[0]}"
+
+    @property
+    def tcp_url(self) -> str | None:
+        return None if self.tcp_port is None else f"mqtt://{self.host}:{self.tcp_port}"
+
+    @property
+    def urls(self) -> list[str]:
+        return [url for url in (self.ws_url, self.tcp_url) if url]
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        config = self.config
+        try:
+            if config.ws_port is not None:
+                server = await loop.create_server(lambda: _Link(self, True), config.bind, config.ws_port)
+                self._servers.append(server)
+                self.ws_port = server.sockets[0].getsockname()[1]
+            if config.tcp_port is not None:
+                server = await loop.create_server(lambda: _Link(self, False), config.bind, config.tcp_port)
+                self._servers.append(server)
+                self.tcp_port = server.sockets[0].getsockname()[1]
+        except OSError as exc:
+            await self.stop()
+            raise ExplorerError(f"cannot listen on {config.bind}: {exc.strerror or exc}") from None
+        self._tasks.append(asyncio.create_task(self._ticker(), name="broker-timer"))
+        if config.demo:
+            from explorer.broker.demo import run_demo
+
+            self._tasks.append(asyncio.create_task(run_demo(self, rate=config.demo_rate), name="broker-demo"))
+        _LOG.info("broker listening on %s", ", ".join(self.urls))
+
+    async def stop(self) -> None:
+        """Close the listeners and every connection; wills are published (MQTT 5.0 §3.1.2.5)."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        for server in self._servers:
+            server.close()
+        self.state.shutdown(self.clock())
+        self.flush()
+        for link in list(self.links):
+            if link.transport is not None:
+                link.transport.close()
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 2)
+        self._servers.clear()
+
+    async def __aenter__(self) -> Broker:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def flush(self) -> None:
+        """Write every connection's pending output (one write per connection)."""
+        for conn in self.state.take_dirty():
+            link = conn.owner
+            if isinstance(link, _Link):
+                link.flush(conn)
+            else:
+                conn.outbox.clear()
+
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 0,
+        retain: bool = False,
+        properties: Properties = NO_PROPERTIES,
+        publisher: str | None = None,
+    ) -> None:
+        """Publish from inside the process; subscribers see an ordinary PUBLISH."""
+        self.state.publish(
+            topic,
+            payload,
+            qos=qos,
+            retain=retain,
+            properties=properties,
+            publisher=publisher,
+            now=self.clock(),
+        )
+        self.flush()
+
+    async def _ticker(self) -> None:
+        interval = self.config.tick_interval
+        while True:
+            await asyncio.sleep(interval)
+            now = self.clock()
+            try:
+                self.state.handle_timer(now)
+                if self.config.faults.idle_drop is not None:
+                    for link in list(self.links):
+                        link.idle_check(now)
+            except Exception:
+                _LOG.exception("broker timer failed")
+            self.flush()

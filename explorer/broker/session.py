@@ -1,0 +1,192 @@
+"""What the broker remembers per connection and per session, and the outbound QoS flow.
+
+A :class:`Connection` lives as long as one network connection; a :class:`Session`
+(MQTT 5.0 §4.1) outlives it when its expiry interval says so, holding subscriptions,
+the QoS 1/2 messages in flight towards the client, the messages queued beyond the
+in-flight window, and the QoS 2 packet ids received but not yet released. Nothing
+here does I/O: encoded packets are appended to ``Connection.outbox`` and the driver
+(``explorer.broker.server``) writes them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field, replace
+
+from explorer.broker.trie import Subscriber
+from explorer.mqtt.codec import encode
+from explorer.mqtt.enums import ProtocolVersion
+from explorer.mqtt.packets import NO_PROPERTIES, Properties, Publish, Will
+
+__all__ = ["Connection", "InFlight", "Message", "Queued", "Session", "Stats"]
+
+V5 = ProtocolVersion.V5
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counters published under ``$SYS/broker/`` (see ``explorer.broker.sys_topics``)."""
+
+    started: float = 0.0
+    clients_connected: int = 0
+    clients_total: int = 0
+    messages_received: int = 0
+    messages_sent: int = 0
+    messages_dropped: int = 0
+    publish_received: int = 0
+    publish_sent: int = 0
+    bytes_received: int = 0
+    bytes_sent: int = 0
+    connections_refused: int = 0
+    protocol_errors: int = 0
+
+
+class Message:
+    """One application message as routed: shared by every subscriber it goes to.
+
+    ``encoded`` caches the QoS 0 PUBLISH bytes per (protocol version, retain flag), so a
+    message fanned out to many subscribers is encoded once per variant.
+    """
+
+    __slots__ = (
+        "encoded",
+        "expires_at",
+        "payload",
+        "properties",
+        "publisher",
+        "qos",
+        "received",
+        "retain",
+        "topic",
+    )
+
+    def __init__(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int,
+        retain: bool,
+        properties: Properties,
+        publisher: str | None,
+        received: float,
+    ) -> None:
+        self.topic = topic
+        self.payload = payload
+        self.qos = qos
+        self.retain = retain
+        self.properties = properties
+        self.publisher = publisher
+        self.received = received
+        expiry = properties.message_expiry_interval
+        self.expires_at = None if expiry is None else received + expiry
+        self.encoded: dict[tuple[int, bool], bytes] = {}
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+    def properties_for(self, version: int, identifiers: tuple[int, ...], now: float) -> Properties:
+        """The properties as forwarded: expiry decremented (MQTT 5.0 §3.3.2.3.3), ids added."""
+        if version != V5:
+            return NO_PROPERTIES
+        props = self.properties
+        if props.topic_alias is not None:
+            props = replace(props, topic_alias=None)
+        if self.expires_at is not None and now > self.received:
+            remaining = max(1, math.ceil(self.expires_at - now))
+            props = replace(props, message_expiry_interval=remaining)
+        if identifiers:
+            props = replace(props, subscription_identifiers=identifiers)
+        return props
+
+    def qos0_bytes(self, version: int, retain: bool, now: float) -> bytes:
+        key = (version, retain)
+        data = self.encoded.get(key)
+        if data is None or (self.expires_at is not None and now > self.received):
+            props = self.properties_for(version, (), now)
+            packet = Publish(self.topic, self.payload, 0, retain, False, None, props)
+            data = encode(packet, ProtocolVersion(version))
+            if self.expires_at is None or now <= self.received:
+                self.encoded[key] = data
+        return data
+
+
+@dataclass(slots=True)
+class InFlight:
+    """A QoS 1/2 PUBLISH sent and not yet completed; ``released`` once PUBREC came."""
+
+    message: Message
+    qos: int
+    retain: bool
+    identifiers: tuple[int, ...]
+    released: bool = False
+
+
+@dataclass(slots=True)
+class Queued:
+    message: Message
+    qos: int
+    retain: bool
+    identifiers: tuple[int, ...]
+
+
+@dataclass(slots=True)
+class Connection:
+    """One network connection (TCP or WebSocket) from CONNECT to close."""
+
+    id: int
+    peer: str = ""
+    transport: str = "tcp"
+    owner: object = None  # the driver's object for this connection; opaque here
+    opened: float = 0.0
+    version: ProtocolVersion | None = None
+    session: Session | None = None
+    client_id: str = ""
+    username: str | None = None
+    keep_alive: int = 0
+    last_received: float = 0.0
+    will: Will | None = None
+    max_packet_out: int | None = None
+    send_quota: int = 65535
+    aliases: dict[int, str] = field(default_factory=dict)
+    congested: bool = False
+    outbox: list[bytes] = field(default_factory=list)
+    close_requested: bool = False
+    close_code: int = 1000  # WebSocket close code when the broker closes (RFC 6455 §7.4.1)
+    closed: bool = False
+    disconnected_normally: bool = False
+
+    @property
+    def connected(self) -> bool:
+        return self.session is not None and not self.closed and not self.close_requested
+
+    def label(self) -> str:
+        name = self.client_id or "?"
+        return f"{name} ({self.transport} {self.peer})" if self.peer else name
+
+
+@dataclass(slots=True)
+class Session:
+    """State kept per client id (MQTT 5.0 §4.1)."""
+
+    client_id: str
+    connection: Connection | None = None
+    subscriptions: dict[str, Subscriber] = field(default_factory=dict)
+    inflight: dict[int, InFlight] = field(default_factory=dict)
+    queue: deque[Queued] = field(default_factory=deque)
+    inbound_qos2: set[int] = field(default_factory=set)
+    next_packet_id: int = 1
+    expiry_interval: int = 0
+    expires_at: float | None = None
+    pending_will: Will | None = None
+    will_at: float | None = None
+    username: str | None = None
+
+    def allocate_packet_id(self) -> int:
+        """The next packet id not in flight ([MQTT-2.2.1-3])."""
+        pid = self.next_packet_id
+        while pid in self.inflight:
+            pid = pid % 65535 + 1
+        self.next_packet_id = pid % 65535 + 1
+        return pid

@@ -501,6 +501,8 @@ class ConnectionDecoder:
                     packet = replace(packet, password=b"*" * len(packet.password))
                     data = self._mask_in_frames(side, data, base, no, start=start, masked=raw)
             after.append(PacketEvent(seq(), time, conn, direction, no, start, packet, raw, frames))
+        if side.held is not None and side.held_packet in completed:
+            side.release = True  # the held CONNECT is complete and masked
         if broken is not None:
             side.mqtt_dead = True
             stop = reader.consumed
@@ -536,9 +538,12 @@ class ConnectionDecoder:
                 side.pending_frames = [index]
                 side.pending_chunks = [data[start - base :]]
                 if framed and data[start - base] == _CONNECT_FIRST_BYTE:
-                    # Hold this frame and the next ones until the CONNECT can be masked.
-                    side.held = []
+                    # Hold this frame and the next ones until the CONNECT can be masked
+                    # (events already held for a CONNECT completed here stay held).
+                    if side.held is None:
+                        side.held = []
                     side.held_packet = no
+                    side.release = False
             else:
                 if framed:
                     parts.append(PacketPart(no, "middle", 0, size, base - start, base + size - start))
@@ -547,8 +552,6 @@ class ConnectionDecoder:
         elif side.pending_chunks:
             side.pending_frames = []
             side.pending_chunks = []
-        if side.held is not None and side.held_packet in completed:
-            side.release = True  # the held CONNECT is complete and masked
         return tuple(parts), tuple(completed), data
 
     def _learn_version(self, version: ProtocolVersion) -> None:

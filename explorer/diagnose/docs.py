@@ -1,0 +1,59 @@
+"""``docs/diagnose.md`` generated from the cause table, so the docs never drift from it.
+
+Run ``python -m explorer.diagnose.docs > docs/diagnose.md`` after changing a cause; a
+test fails while the committed file differs from what this prints.
+"""
+
+from __future__ import annotations
+
+from explorer.diagnose.causes import CAUSES
+from explorer.diagnose.model import LAYERS
+
+__all__ = ["render_markdown"]
+
+_INTRO = """\
+# Diagnosing connections: `mqttws-explorer probe`
+
+`mqttws-explorer probe URL [connection flags | --profile NAME] [--json] [--explore] [--idle S]`
+walks the layers of a connection in order and stops at the first one that fails:
+
+DNS -> TCP -> TLS -> HTTP upgrade -> WebSocket -> MQTT CONNECT/CONNACK -> liveness
+
+It prints each layer as it completes (✓/✗), then the verdict: the layer, a stable cause
+slug, what was observed (status line and headers, first bytes in hex, the TLS error, the
+close code, the CONNACK code), the explanation and the fix. The exit status is 0 when the
+connection works and 1 otherwise.
+
+- `--json` prints one object with `ok`, `layer`, `cause`, `explanation`, `fix`, `observed`,
+  `steps` (each layer's result and duration in ms) and `alternatives`.
+- `--explore` tries, after a failure, what is worth trying at that layer: the paths `/mqtt`,
+  `/ws`, `/`, `/mqtt/`; the subprotocol lists `mqtt`, `mqttv3.1`, both, none; `ws://` vs
+  `wss://` on the same host and port; MQTT 5.0, 3.1.1 and 3.1. It reports which would work.
+- `--idle S` stays connected and silent for S seconds after CONNACK, then pings: a drop in
+  that time, before the keep alive, is an intermediary's idle timeout.
+
+Some answers need a second attempt to be told apart: a 400 or 426 is retried with another
+subprotocol list (a server that only accepts `mqttv3.1`, or requires a subprotocol) before
+it is blamed on a proxy that does not forward `Upgrade`; a 403 is retried with another
+`Origin`.
+
+## Causes
+
+Explanations and fixes below are templates: `{name}` is filled from the observed values.
+"""
+
+
+def render_markdown() -> str:
+    """The whole of ``docs/diagnose.md``."""
+    parts = [_INTRO]
+    for layer in LAYERS:
+        entries = [entry for entry in CAUSES.values() if entry.layer == layer]
+        parts.append(f"\n### Layer `{layer}`\n")
+        for entry in entries:
+            parts.append(f"\n#### `{entry.slug}`: {entry.title}\n\n")
+            parts.append(f"- Explanation: {entry.explanation}\n- Fix: {entry.fix}\n")
+    return "".join(parts)
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")

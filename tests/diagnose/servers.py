@@ -1,0 +1,262 @@
+"""Misconfigured servers for the diagnoser's tests, all on loopback.
+
+* :class:`Nginx`: Debian's nginx run in the foreground from a config written under the
+  test's tmp_path (``nginx -c CONF -p PREFIX -g 'daemon off; master_process off;'``),
+  so it runs as the current user and stops with the test.
+* :func:`raw_server`: an asyncio server whose handler writes whatever bytes a broken
+  server would (a wrong Accept, an RSV1 frame, a TLS alert).
+* :func:`ws_server`: a ``websockets`` server set up wrong (subprotocols, closes, text).
+* :class:`Pki`: certificates made at test time with trustme (self-signed, unknown CA,
+  expired, not yet valid, wrong host, chain without its intermediate).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from websockets.asyncio.server import ServerConnection, serve
+
+from explorer.mqtt.codec import encode
+from explorer.mqtt.enums import ProtocolVersion
+from explorer.mqtt.packets import Connack, Pingresp
+from explorer.mqtt.reader import PacketReader
+
+__all__ = [
+    "Nginx",
+    "Pki",
+    "free_port",
+    "mini_broker_handler",
+    "raw_server",
+    "require_program",
+    "ws_server",
+]
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def require_program(name: str) -> str:
+    """The program's path; skips the test when it is missing, except in CI."""
+    path = shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is required in CI (.ci/run installs it)")
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Nginx:
+    """One nginx process serving ``servers`` (``server { ... }`` blocks, ``{tmp}`` = prefix)."""
+
+    def __init__(self, prefix: Path, servers: str, ports: list[int]) -> None:
+        self.binary = require_program("nginx")
+        self.prefix = prefix
+        self.ports = ports
+        (prefix / "logs").mkdir(parents=True, exist_ok=True)
+        (prefix / "tmp").mkdir(exist_ok=True)
+        temp = prefix / "tmp"
+        self.conf = prefix / "nginx.conf"
+        self.conf.write_text(
+            f"error_log {prefix}/logs/error.log;\n"
+            f"pid {prefix}/nginx.pid;\n"
+            "events { worker_connections 64; }\n"
+            "http {\n"
+            "  access_log off;\n"
+            f"  client_body_temp_path {temp}; proxy_temp_path {temp}; fastcgi_temp_path {temp};\n"
+            f"  uwsgi_temp_path {temp}; scgi_temp_path {temp};\n"
+            f"{servers}\n"
+            "}\n"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Nginx:
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "-c",
+                str(self.conf),
+                "-p",
+                str(self.prefix),
+                "-g",
+                "daemon off; master_process off;",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 10
+        pending = list(self.ports)
+        while pending:
+            if self.process.poll() is not None:
+                err = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise RuntimeError(f"nginx exited: {err}")
+            try:
+                with socket.create_connection(("127.0.0.1", pending[0]), timeout=1):
+                    pending.pop(0)
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("nginx did not start listening") from None
+                time.sleep(0.02)  # waiting on an external program to bind, not ordering our own code
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process is not None and self.process.stderr is not None:
+            self.process.stderr.close()
+
+    def __enter__(self) -> Nginx:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.asynccontextmanager
+async def raw_server(handler: Handler, *, ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """A TCP server on a free loopback port running ``handler`` per connection."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def wrapped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        tasks.add(task)
+        try:
+            await handler(reader, writer)
+        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError, ssl.SSLError, OSError):
+                await writer.wait_closed()
+
+    server = await asyncio.start_server(wrapped, "127.0.0.1", 0, ssl=ssl_context)
+    try:
+        yield int(server.sockets[0].getsockname()[1])
+    finally:
+        server.close()
+        for task in list(tasks):
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def ws_server(
+    handler: Callable[[ServerConnection], Awaitable[None]], **kwargs: Any
+) -> AsyncIterator[int]:
+    """A ``websockets`` server on a free loopback port."""
+    async with serve(handler, "127.0.0.1", 0, **kwargs) as server:
+        sock = next(iter(server.sockets))
+        yield int(sock.getsockname()[1])
+
+
+def mini_broker_handler(
+    connack: Connack | None = None, version: ProtocolVersion = ProtocolVersion.V311
+) -> Callable[[ServerConnection], Awaitable[None]]:
+    """A websockets handler that answers CONNECT with ``connack`` (or stays silent when None)
+    and PINGREQ with PINGRESP."""
+
+    async def handler(ws: ServerConnection) -> None:
+        reader = PacketReader(version)
+        async for message in ws:
+            data = message.encode() if isinstance(message, str) else message
+            for read in reader.receive_data(data):
+                name = type(read.packet).__name__
+                if name == "Connect" and connack is not None:
+                    await ws.send(encode(connack, version))
+                elif name == "Pingreq":
+                    await ws.send(encode(Pingresp(), version))
+
+    return handler
+
+
+class Pki:
+    """Certificates for TLS failures, made with trustme at test time."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self.ca = trustme.CA()
+        self.other_ca = trustme.CA()
+        self.ca_file = self._write("ca.pem", self.ca.cert_pem.bytes())
+
+    def _write(self, name: str, data: bytes) -> str:
+        path = self.dir / name
+        path.write_bytes(data)
+        return str(path)
+
+    def server_files(self, kind: str) -> tuple[str, str]:
+        """(certificate chain file, key file) for one kind of server certificate."""
+        now = datetime.datetime.now(datetime.UTC)
+        if kind == "good":
+            leaf = self.ca.issue_cert("127.0.0.1", "localhost")
+            chain = b"".join(blob.bytes() for blob in leaf.cert_chain_pems)
+        elif kind == "self-signed":
+            # A CA certificate is self-signed: serving it alone is a self-signed server.
+            cert, key = self.other_ca.cert_pem.bytes(), self.other_ca.private_key_pem.bytes()
+            return self._write(f"{kind}.pem", cert), self._write(f"{kind}.key", key)
+        elif kind == "unknown-ca":
+            leaf = self.other_ca.issue_cert("127.0.0.1", "localhost")
+            chain = leaf.cert_chain_pems[0].bytes() + self.other_ca.cert_pem.bytes()
+        elif kind == "wrong-host":
+            leaf = self.ca.issue_cert("broker.example.com")
+            chain = leaf.cert_chain_pems[0].bytes()
+        elif kind == "expired":
+            leaf = self.ca.issue_cert(
+                "127.0.0.1",
+                not_before=now - datetime.timedelta(days=30),
+                not_after=now - datetime.timedelta(days=1),
+            )
+            chain = leaf.cert_chain_pems[0].bytes()
+        elif kind == "not-yet-valid":
+            leaf = self.ca.issue_cert(
+                "127.0.0.1",
+                not_before=now + datetime.timedelta(days=1),
+                not_after=now + datetime.timedelta(days=30),
+            )
+            chain = leaf.cert_chain_pems[0].bytes()
+        elif kind == "incomplete-chain":
+            intermediate = self.ca.create_child_ca()
+            leaf = intermediate.issue_cert("127.0.0.1")
+            chain = leaf.cert_chain_pems[0].bytes()  # the intermediate left out
+        else:
+            raise ValueError(kind)
+        return self._write(f"{kind}.pem", chain), self._write(f"{kind}.key", leaf.private_key_pem.bytes())
+
+    def client_files(self) -> tuple[str, str]:
+        leaf = self.ca.issue_cert("client@example.com")
+        return (
+            self._write("client.pem", leaf.cert_chain_pems[0].bytes()),
+            self._write("client.key", leaf.private_key_pem.bytes()),
+        )
+
+    def server_context(self, kind: str, *, require_client_cert: bool = False) -> ssl.SSLContext:
+        cert, key = self.server_files(kind)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        if require_client_cert:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(self.ca_file)
+        return context

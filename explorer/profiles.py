@@ -23,7 +23,7 @@ from __future__ import annotations
 import difflib
 import os
 import tempfile
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -489,14 +489,21 @@ def parse_profiles_with_extras(
     warnings: list[str],
     *,
     extra_keys: Mapping[str, Any] | None = None,
+    prepare: Callable[[TOMLDocument], None] | None = None,
 ) -> tuple[TOMLDocument, dict[str, Profile], dict[str, dict[str, Any]]]:
-    """Like :func:`parse_profiles`, also returning the values of ``extra_keys`` per profile."""
+    """Like :func:`parse_profiles`, also returning the values of ``extra_keys`` per profile.
+
+    ``prepare`` may adjust the parsed document before validation (the export reader
+    fills in placeholders); line numbers in errors still refer to ``text``.
+    """
     try:
         doc = tomlkit.parse(text)
     except tomlkit.exceptions.ParseError as exc:
         raise ProfileError(f"{source} line {exc.line} column {exc.col}: {_parse_message(exc)}") from None
     except tomlkit.exceptions.TOMLKitError as exc:
         raise ProfileError(f"{source}: not valid TOML: {exc}") from None
+    if prepare is not None:
+        prepare(doc)
     finder = LineFinder(text)
     version = _plain(doc.get("version", FORMAT_VERSION))
     if isinstance(version, bool) or not isinstance(version, int):

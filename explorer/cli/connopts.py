@@ -34,6 +34,7 @@ from explorer.secret_store import SecretStore
 
 __all__ = [
     "add_connection_arguments",
+    "apply_args",
     "options_from_args",
     "parse_header",
     "parse_user_property",
@@ -312,6 +313,18 @@ def options_from_args(
         if url is None:
             raise ExplorerError("give a broker URL (e.g. ws://localhost:8080/mqtt) or --profile NAME")
         options = ConnectionOptions(url=url)
+    return apply_args(options, args, given_secrets)
+
+
+def apply_args(
+    options: ConnectionOptions, args: argparse.Namespace, given_secrets: Mapping[str, str]
+) -> ConnectionOptions:
+    """``options`` with every flag given in ``args`` applied, and the per-use secrets.
+
+    Used by :func:`options_from_args` and by ``profiles edit`` (which applies flags to
+    a stored profile without fetching its secrets).
+    """
+    url = _given(args, "url")
     changes: dict[str, Any] = {}
     if url is not None:
         parse_url(url)  # a clear error now rather than at connect time

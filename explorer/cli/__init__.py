@@ -19,7 +19,7 @@ from explorer.errors import ExplorerError
 __all__ = ["main", "build_parser", "SUBCOMMAND_MODULES"]
 
 # Order is the order shown in --help.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("explorer.cli.decode", "explorer.cli.probe")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("explorer.cli.decode", "explorer.cli.probe", "explorer.cli.broker")
 
 
 def build_parser() -> argparse.ArgumentParser:

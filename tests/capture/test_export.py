@@ -51,7 +51,7 @@ def _packets(events: list[TraceEvent]) -> list[tuple[object, ...]]:
 
 def _roundtrip(events: list[TraceEvent], **options: object) -> bytes:
     out = io.BytesIO()
-    export_pcapng(events, out, ("127.0.0.1", 8080), seed=1, **options)  # type: ignore[arg-type]
+    export_pcapng(events, out, ("127.0.0.1", 8080), seed=1, **options)
     return out.getvalue()
 
 

@@ -1,0 +1,68 @@
+"""A scripted server for Session tests: our codec on the server side, an injected clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from explorer.mqtt.codec import encode
+from explorer.mqtt.enums import ConnackReasonCode, ConnectReturnCode, ProtocolVersion
+from explorer.mqtt.packets import NO_PROPERTIES, Connack, Packet, Properties
+from explorer.mqtt.reader import PacketReader
+from explorer.options import ConnectionOptions
+from explorer.session import Connected, Session, SessionEvent
+
+
+@dataclass
+class Clock:
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ScriptedServer:
+    """Reads what the session sends and answers with packets we choose."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.version = session.version
+        self.reader = PacketReader(session.version)
+
+    def take(self) -> list[Packet]:
+        """Packets the session has written since the last call."""
+        items = self.reader.receive_data(self.session.data_to_send())
+        packets = []
+        for item in items:
+            assert item.packet is not None, item.error
+            packets.append(item.packet)
+        return packets
+
+    def send(self, *packets: Packet) -> list[SessionEvent]:
+        self.session.receive_data(b"".join(encode(p, self.version) for p in packets))
+        return self.session.events_received()
+
+
+def make_session(
+    version: ProtocolVersion = ProtocolVersion.V5, **options: object
+) -> tuple[Session, ScriptedServer, Clock]:
+    clock = Clock()
+    opts = ConnectionOptions(url="mqtt://127.0.0.1:1883", mqtt_version=version).with_changes(**options)
+    session = Session(opts, clock=clock)
+    return session, ScriptedServer(session), clock
+
+
+def connect(
+    session: Session,
+    server: ScriptedServer,
+    *,
+    properties: Properties = NO_PROPERTIES,
+    session_present: bool = False,
+) -> Connected:
+    """CONNECT, then an accepting CONNACK; returns the Connected event."""
+    session.send_connect()
+    server.take()
+    code = ConnackReasonCode.SUCCESS if session.version == ProtocolVersion.V5 else ConnectReturnCode.ACCEPTED
+    events = server.send(Connack(session_present=session_present, reason_code=code, properties=properties))
+    connected = [e for e in events if isinstance(e, Connected)]
+    assert len(connected) == 1, events
+    return connected[0]

@@ -29,10 +29,12 @@ import pytest
 import trustme
 from websockets.asyncio.server import ServerConnection, serve
 
+from explorer.diagnose import Diagnosis, Step, probe
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Connack, Pingresp
 from explorer.mqtt.reader import PacketReader
+from explorer.options import ConnectionOptions
 
 __all__ = [
     "Nginx",
@@ -41,8 +43,11 @@ __all__ = [
     "mini_broker_handler",
     "raw_server",
     "require_program",
+    "run_probe",
     "ws_server",
 ]
+
+_FOREGROUND = "daemon off; master_process off;"
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -260,3 +265,16 @@ class Pki:
             context.verify_mode = ssl.CERT_REQUIRED
             context.load_verify_locations(self.ca_file)
         return context
+
+
+async def run_probe(url: str, *, idle: float = 0.0, **changes: Any) -> Diagnosis:
+    """Probe ``url`` with short timeouts; checks the step stream matches the verdict."""
+    settings: dict[str, Any] = {"connect_timeout": 2.0, "handshake_timeout": 2.0}
+    settings.update(changes)
+    options = ConnectionOptions(url=url, **settings)
+    seen: list[Step] = []
+    diagnosis = await probe(options, idle=idle, on_step=seen.append)
+    assert seen == diagnosis.steps
+    assert diagnosis.steps[-1].ok is diagnosis.ok
+    assert diagnosis.steps[-1].layer == diagnosis.layer
+    return diagnosis

@@ -30,7 +30,9 @@ def test_every_template_field_is_a_plain_name() -> None:
         for text in (entry.explanation, entry.fix):
             for _, field, spec, conv in string.Formatter().parse(text):
                 if field is not None:
-                    assert field.isidentifier() and not spec and not conv, (entry.slug, field)
+                    assert field.isidentifier(), (entry.slug, field)
+                    assert not spec, (entry.slug, field)
+                    assert not conv, (entry.slug, field)
 
 
 def test_every_refusing_v3_return_code_has_its_own_cause() -> None:
@@ -90,4 +92,6 @@ def test_docs_list_every_cause_and_match_the_table() -> None:
 @pytest.mark.parametrize("slug", sorted(CAUSES))
 def test_every_cause_has_a_title_explanation_and_fix(slug: str) -> None:
     entry = CAUSES[slug]
-    assert entry.title and entry.explanation.endswith(".") and entry.fix.endswith(".")
+    assert entry.title
+    assert entry.explanation.endswith(".")
+    assert entry.fix.endswith(".")

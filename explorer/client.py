@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
+from explorer.decoder import ConnectionDecoder
 from explorer.errors import ConnectionFailed, ExplorerError, LocalProtocolError
 from explorer.events import Direction, ErrorReported, MessageReceived, StateChanged, TraceEvent
 from explorer.mqtt.enums import AuthReasonCode, DisconnectReasonCode
@@ -273,10 +275,11 @@ class MqttClient:
         self.conn = self._next_conn
         self._next_conn += 1
         self._state("connecting", self.options.endpoint.url())
-        self._start_trace()
+        decoder = self._new_decoder()
         try:
-            transport = await open_transport(self.options, tap=self._tap)
+            transport = await open_transport(self.options, tap=functools.partial(self._trace_bytes, decoder))
         except ExplorerError as exc:
+            self._trace_eof(decoder)
             self._ended(str(exc), was_connected=False)
             raise
         self.transport = transport
@@ -284,7 +287,7 @@ class MqttClient:
         self._connack = loop.create_future()
         self.session.send_connect()
         self._kick()
-        self._reader_task = loop.create_task(self._read_loop(transport))
+        self._reader_task = loop.create_task(self._read_loop(transport, decoder))
         try:
             return await self._connack
         except BaseException as exc:
@@ -304,8 +307,14 @@ class MqttClient:
             if problem is not None:
                 self._error("websocket", problem, direction="s2c")
 
-    async def _read_loop(self, transport: ByteTransport) -> None:
+    async def _read_loop(self, transport: ByteTransport, decoder: ConnectionDecoder) -> None:
         """Feed the session until the connection or the session ends; then close gracefully."""
+        try:
+            await self._read_until_end(transport)
+        finally:
+            self._trace_eof(decoder)
+
+    async def _read_until_end(self, transport: ByteTransport) -> None:
         reason = "the broker closed the connection"
         try:
             while self.transport is transport:
@@ -601,8 +610,25 @@ class MqttClient:
             )
         )
 
-    def _start_trace(self) -> None:
-        """A fresh decoder for this network connection (wired to ``explorer.decoder``)."""
+    def _new_decoder(self) -> ConnectionDecoder:
+        """A decoder for one network connection; its events share our ``seq``."""
+        return ConnectionDecoder(
+            self.conn,
+            websocket=self.options.endpoint.websocket,
+            mqtt_version=self.options.mqtt_version,
+            next_seq=self._take_seq,
+        )
 
-    def _tap(self, direction: Direction, data: bytes) -> None:
-        """Every byte sent and received, for the trace."""
+    def _trace_bytes(self, decoder: ConnectionDecoder, direction: Direction, data: bytes) -> None:
+        """Every byte sent and received goes through the decoder into the trace."""
+        decoder.receive_data(direction, data, self._clock())
+        for event in decoder.events_received():
+            self._emit(event)
+
+    def _trace_eof(self, decoder: ConnectionDecoder) -> None:
+        """Both directions ended: the decoder reports anything left incomplete."""
+        now = self._clock()
+        decoder.receive_eof("c2s", now)
+        decoder.receive_eof("s2c", now)
+        for event in decoder.events_received():
+            self._emit(event)

@@ -74,6 +74,7 @@ class ImportedProfile:
     source_name: str
     mapped: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
+    files: tuple[tuple[Path, bytes], ...] = ()  # embedded certificates, written on import
 
 
 @dataclass(slots=True)
@@ -402,8 +403,10 @@ def _one_mqttx(
             skipped.append(f"will properties {', '.join(sorted(extra_will))}")
 
     subscriptions = []
+    cosmetic = set()
     for sub in conn.get("subscriptions") or []:
         if isinstance(sub, dict) and sub.get("topic"):
+            cosmetic |= {key for key in ("alias", "color", "subscriptionIdentifier") if sub.get(key)}
             qos = sub.get("qos", 0)
             subscriptions.append(
                 Subscription(
@@ -417,10 +420,12 @@ def _one_mqttx(
                 )
             )
     if subscriptions:
-        mapped.append(f"{len(subscriptions)} subscriptions")
+        mapped.append(_count(len(subscriptions), "subscription"))
+    if cosmetic:
+        skipped.append(f"subscription {', '.join(sorted(cosmetic))}")
     messages = conn.get("messages")
     if isinstance(messages, list) and messages:
-        skipped.append(f"{len(messages)} stored messages")
+        skipped.append(_count(len(messages), "stored message"))
     known = {
         "name", "protocol", "host", "port", "path", "ssl", "rejectUnauthorized", "ca", "cert", "key",
         "ALPNProtocols", "clientId", "clean", "keepalive", "connectTimeout", "reconnect", "reconnectPeriod",
@@ -444,6 +449,10 @@ def _one_mqttx(
         tags=(collection,) if collection else (),
     )
     return ImportedProfile(profile, display, tuple(mapped), tuple(skipped))
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _user_properties(value: Any) -> tuple[tuple[str, str], ...]:
@@ -513,6 +522,7 @@ def _one_mqtt_explorer(
     if name != display:
         mapped.append(f"name {display!r} as {name!r}")
     o: dict[str, Any] = {"url": url}
+    files: list[tuple[Path, bytes]] = []
     if conn.get("username"):
         o["username"] = str(conn["username"])
         mapped.append("username")
@@ -539,7 +549,8 @@ def _one_mqtt_explorer(
         except (binascii.Error, ValueError):
             skipped.append(f"{key} (not valid base64)")
             continue
-        file = _write_private(cert_dir / f"{name}-{suffix}", data)
+        file = cert_dir / f"{name}-{suffix}"
+        files.append((file, data))
         tls[target] = str(file)
         mapped.append(f"{key} {cert.get('name') or ''} -> {file}".replace("  ", " "))
     o["tls"] = TlsOptions(**tls)
@@ -551,7 +562,7 @@ def _one_mqtt_explorer(
             qos = sub.get("qos", 0)
             subscriptions.append(Subscription(str(sub["topic"]), qos=qos if qos in (0, 1, 2) else 0))
     if subscriptions:
-        mapped.append(f"{len(subscriptions)} subscriptions")
+        mapped.append(_count(len(subscriptions), "subscription"))
     known = {
         "configVersion", "type", "id", "host", "protocol", "basePath", "port", "name", "username", "password",
         "encryption", "certValidation", "selfSignedCertificate", "clientCertificate", "clientKey", "clientId",
@@ -567,7 +578,7 @@ def _one_mqtt_explorer(
         notes=f"Imported from MQTT Explorer connection {display!r}",
         tags=("favorite",) if conn.get("favorite") else (),
     )
-    return ImportedProfile(profile, display, tuple(mapped), tuple(skipped))
+    return ImportedProfile(profile, display, tuple(mapped), tuple(skipped), tuple(files))
 
 
 def _write_private(path: Path, data: bytes) -> Path:
@@ -597,6 +608,8 @@ def apply_import(store: ProfileStore, result: ImportResult, *, overwrite: bool =
                 (name, "a profile with this name exists (use --overwrite to replace it)")
             )
             continue
+        for path, data in item.files:
+            _write_private(path, data)
         store.add(item.profile, overwrite=overwrite)
         (report.replaced if name in existing else report.added).append(name)
     return report

@@ -45,6 +45,7 @@ from explorer.mqtt.packets import NO_PROPERTIES, Properties, Subscription, Will
 from explorer.options import ConnectionOptions, TlsOptions, parse_url
 
 __all__ = [
+    "DEFAULT_VALUES",
     "MQTT_VERSIONS",
     "PLAINTEXT_SECRET_KEYS",
     "SECRET_KINDS",

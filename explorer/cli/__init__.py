@@ -16,10 +16,15 @@ from collections.abc import Sequence
 from explorer import __version__
 from explorer.errors import ExplorerError
 
-__all__ = ["main", "build_parser", "SUBCOMMAND_MODULES"]
+__all__ = ["SUBCOMMAND_MODULES", "build_parser", "main"]
 
 # Order is the order shown in --help.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("explorer.cli.decode", "explorer.cli.probe", "explorer.cli.broker")
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "explorer.cli.decode",
+    "explorer.cli.probe",
+    "explorer.cli.broker",
+    "explorer.cli.profiles",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

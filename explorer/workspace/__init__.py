@@ -1,0 +1,26 @@
+"""The Workspace: the one object a front end holds (DESIGN.md).
+
+``Workspace`` lives in :mod:`explorer.workspace.core`; batching in ``batching``, the
+status snapshot in ``status``, message export in ``export`` and publish presets in
+``saved``. Front ends import everything they need from here.
+"""
+
+from __future__ import annotations
+
+from explorer.workspace.batching import Batch
+from explorer.workspace.core import ClientFactory, TraceFormat, Workspace
+from explorer.workspace.export import MessageFormat, export_messages
+from explorer.workspace.saved import SavedMessage, SavedMessages
+from explorer.workspace.status import ConnectionStatus
+
+__all__ = [
+    "Batch",
+    "ClientFactory",
+    "ConnectionStatus",
+    "MessageFormat",
+    "SavedMessage",
+    "SavedMessages",
+    "TraceFormat",
+    "Workspace",
+    "export_messages",
+]

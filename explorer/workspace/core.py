@@ -1,0 +1,490 @@
+"""Workspace: the one object a front end holds (DESIGN.md).
+
+It owns the active client (or none), the embedded broker when one was started, the
+TopicTree, the TraceBuffer and the saved messages, and it turns the client's stream of
+trace events into models:
+
+* every event lands in the TraceBuffer and (for messages) the TopicTree as it arrives,
+  which is cheap and keeps the models exact;
+* views iterate :meth:`Workspace.events` and get coalesced :class:`Batch` values at most
+  ``max_rate_hz`` times a second (see :mod:`explorer.workspace.batching`);
+* views send intents back as coroutine calls (``connect``, ``subscribe``, ``publish``,
+  ``clear_retained``, ...). A failure raises an :class:`~explorer.errors.ExplorerError`
+  with a sentence and, for ``connect``, also reports an ``ErrorReported`` event, which
+  the front ends use to open the diagnoser.
+
+The Workspace holds no protocol logic: the session, the decoder and the broker do that.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from explorer.errors import ConnectionFailed, ExplorerError, HandshakeError
+from explorer.events import ErrorReported, MessageReceived, TraceEvent
+from explorer.mqtt.enums import RetainHandling
+from explorer.mqtt.packets import NO_PROPERTIES, Properties, Publish, Suback, Subscription
+from explorer.options import ConnectionOptions
+from explorer.topictree import TopicNode, TopicTree
+from explorer.trace import TraceBuffer
+from explorer.workspace.batching import Batch, Fanout
+from explorer.workspace.export import MessageFormat, export_messages
+from explorer.workspace.saved import SAVED_MESSAGES_FILE, SavedMessages
+from explorer.workspace.status import ConnectionStatus, RateMeter, StatusTracker
+
+if TYPE_CHECKING:
+    from explorer.broker.server import Broker
+    from explorer.diagnose import Diagnosis, StepCallback
+    from explorer.profiles import ProfileStore
+    from explorer.secret_store import SecretStore
+
+__all__ = ["ClientFactory", "TraceFormat", "Workspace"]
+
+TraceFormat = Literal["pcapng", "jsonl"]
+
+
+class _Client(Protocol):
+    """What the Workspace needs of a client (:class:`explorer.client.MqttClient`)."""
+
+    conn: int
+
+    async def connect(self) -> Any: ...
+
+    async def subscribe(
+        self,
+        *topics: str | Subscription,
+        qos: int = 0,
+        subscription_identifier: int | None = None,
+        user_properties: tuple[tuple[str, str], ...] = (),
+    ) -> Suback: ...
+
+    async def unsubscribe(
+        self, *topic_filters: str, user_properties: tuple[tuple[str, str], ...] = ()
+    ) -> Any: ...
+
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes | str = b"",
+        qos: int = 0,
+        retain: bool = False,
+        properties: Properties = NO_PROPERTIES,
+    ) -> Any: ...
+
+    async def close(self) -> None: ...
+
+
+ClientFactory = Callable[[ConnectionOptions, Callable[[TraceEvent], None], int], _Client]
+"""Makes a client: ``(options, on_event, conn) -> client``."""
+
+
+def _default_client_factory(
+    options: ConnectionOptions, on_event: Callable[[TraceEvent], None], conn: int
+) -> _Client:
+    from explorer.client import MqttClient
+
+    return MqttClient(options, on_event, conn=conn)
+
+
+class _TreeForwarder:
+    """Forwards topic tree changes to the batch subscribers."""
+
+    __slots__ = ("_fanout",)
+
+    def __init__(self, fanout: Fanout) -> None:
+        self._fanout = fanout
+
+    def inserting(self, parent: TopicNode, row: int, node: TopicNode) -> None:
+        pass
+
+    def inserted(self, parent: TopicNode, row: int, node: TopicNode) -> None:
+        pass
+
+    def removing(self, parent: TopicNode, row: int, node: TopicNode) -> None:
+        pass
+
+    def removed(self, parent: TopicNode, row: int, node: TopicNode) -> None:
+        for subscriber in self._fanout.subscribers:
+            subscriber.changed.discard(node)
+            subscriber.changed.difference_update(node.walk())
+        self._fanout.notify()
+
+    def changed(self, node: TopicNode) -> None:
+        for subscriber in self._fanout.subscribers:
+            subscriber.changed.add(node)
+
+
+def _layer_of(exc: BaseException) -> str:
+    if isinstance(exc, HandshakeError):
+        return "http"
+    layer = getattr(exc, "layer", None)
+    return layer if isinstance(layer, str) else "connect"
+
+
+class Workspace:
+    """The models and intents a front end works with.
+
+    Args:
+        clock: the time source for rates and for events the Workspace makes itself.
+        trace_limit: trace events kept (the oldest are dropped first and counted).
+        history_count: messages kept per topic.
+        history_bytes: payload bytes kept per topic.
+        secret_store: passed to the profile store and the probe; the OS keyring when None.
+        profile_store: where profiles live; its directory also holds the saved messages.
+        config_dir: the directory of the saved messages when there is no profile store
+            (default: the profiles' configuration directory).
+        batch_capacity: events buffered for the batch subscribers (per-subscriber window).
+        client_factory: makes the client for :meth:`connect`; the real
+            :class:`explorer.client.MqttClient` by default.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        trace_limit: int = 100_000,
+        history_count: int = 100,
+        history_bytes: int = 1_000_000,
+        secret_store: SecretStore | None = None,
+        profile_store: ProfileStore | None = None,
+        config_dir: Path | str | None = None,
+        batch_capacity: int = 10_000,
+        client_factory: ClientFactory | None = None,
+    ) -> None:
+        self.clock = clock
+        self.tree = TopicTree(history_count=history_count, history_bytes=history_bytes)
+        self.trace = TraceBuffer(max_events=trace_limit)
+        self.trace_limit = trace_limit
+        self.secret_store = secret_store
+        self.profile_store = profile_store
+        self._config_dir = Path(config_dir) if config_dir is not None else None
+        self._saved: SavedMessages | None = None
+        self._client_factory = client_factory or _default_client_factory
+        self._fanout = Fanout(batch_capacity)
+        self.tree.add_listener(_TreeForwarder(self._fanout))
+        self._tracker = StatusTracker()
+        self._rate = RateMeter(clock)
+        self._next_event_seq = 0
+        self._next_conn = 0
+        self._conn = -1
+        self._client: _Client | None = None
+        self._broker: Broker | None = None
+        self.options: ConnectionOptions | None = None
+        self.subscriptions: dict[str, int] = {}
+        self._closed = False
+
+    # -- ingest (hot path) -----------------------------------------------------------
+
+    def next_seq(self) -> int:
+        """A sequence number for an event made outside the client (renumbered on ingest)."""
+        return self._next_event_seq
+
+    def ingest(self, event: TraceEvent) -> None:
+        """Take one trace event into the models and offer it to the views.
+
+        The client calls this for every event; tests and benchmarks may call it with
+        decoded traffic directly. The Workspace renumbers ``seq`` in arrival order, so
+        sequence numbers stay unique and increasing across reconnections and clients.
+        """
+        event.seq = self._next_event_seq
+        self._next_event_seq += 1
+        self.trace.append(event)
+        kind = type(event)
+        if kind is MessageReceived:
+            assert isinstance(event, MessageReceived)
+            packet = event.packet
+            properties = packet.properties if type(packet) is Publish else None
+            self.tree.add_message(
+                event.topic,
+                event.payload,
+                qos=event.qos,
+                retain=event.retain,
+                time=event.time,
+                properties=properties or None,
+            )
+        else:
+            self._tracker.observe(event)
+        self._fanout.push(event)
+
+    def ingest_many(self, events: Iterable[TraceEvent]) -> None:
+        for event in events:
+            self.ingest(event)
+
+    # -- status ----------------------------------------------------------------------
+
+    @property
+    def status(self) -> ConnectionStatus:
+        """A snapshot of the connection status (see :class:`ConnectionStatus`)."""
+        tracker = self._tracker
+        messages = self.tree.message_count
+        version = tracker.mqtt_version
+        return ConnectionStatus(
+            state=tracker.state,
+            url=tracker.url,
+            subprotocol=tracker.subprotocol,
+            tls_version=tracker.tls_version,
+            cipher=tracker.cipher,
+            mqtt_version=version.label if version is not None else None,
+            client_id=tracker.client_id,
+            rtt_ms=tracker.rtt_ms,
+            msgs_per_s=self._rate.rate(messages),
+            messages=messages,
+            topics=self.tree.topic_count,
+            dropped_events=self.trace.dropped,
+            trace_size=len(self.trace),
+            trace_limit=self.trace_limit,
+            history_count=self.tree.history_count,
+            history_bytes=self.tree.history_bytes,
+            detail=tracker.detail,
+            last_error=tracker.last_error,
+            embedded=tracker.embedded,
+        )
+
+    def events(self, max_rate_hz: float = 20, *, max_events: int | None = None) -> AsyncIterator[Batch]:
+        """Batches of what happened, at most ``max_rate_hz`` per second, until :meth:`close`.
+
+        Each call makes an independent subscriber with its own bounded window; the first
+        batch comes at once with the current status. Stop iterating (``break``) to leave.
+        """
+        return self._fanout.stream(lambda: self.status, max_rate_hz, max_events)
+
+    # -- embedded broker -------------------------------------------------------------
+
+    async def start_embedded(self, *, demo: bool = True) -> ConnectionOptions:
+        """Start the embedded broker on free loopback ports (with the demo publisher).
+
+        Returns the options that reach it over WebSocket; pass them to :meth:`connect`.
+        """
+        from explorer.broker.config import BrokerConfig
+        from explorer.broker.server import Broker
+
+        if self._broker is None:
+            broker = Broker(BrokerConfig.ephemeral(demo=demo))
+            await broker.start()
+            self._broker = broker
+            self._tracker.embedded = True
+        url = self._broker.ws_url
+        assert url is not None  # ephemeral() always opens the WebSocket listener
+        return ConnectionOptions(url=url)
+
+    @property
+    def broker(self) -> Broker | None:
+        return self._broker
+
+    # -- connection intents ----------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self._tracker.state == "connected"
+
+    async def connect(self, options: ConnectionOptions) -> None:
+        """Connect (closing any previous connection first).
+
+        Raises:
+            ConnectionFailed: with the client's explanation; an ``ErrorReported`` event
+                with the same message is in the trace and the next batch.
+        """
+        if self._closed:
+            raise ConnectionFailed("this workspace is closed")
+        await self.disconnect()
+        self.options = options
+        self.subscriptions = {}
+        self._tracker.reset(url=options.url, state="connecting")
+        self._rate.reset()
+        self._fanout.notify()
+        self._conn = self._next_conn
+        client = self._client_factory(options, self.ingest, self._conn)
+        self._client = client
+        try:
+            await client.connect()
+        except (ExplorerError, OSError) as exc:
+            self._client = None
+            self._next_conn = client.conn + 1
+            message = str(exc) or type(exc).__name__
+            self.ingest(
+                ErrorReported(
+                    seq=self.next_seq(),
+                    time=self.clock(),
+                    conn=self._conn,
+                    direction=None,
+                    layer=_layer_of(exc),
+                    message=message,
+                )
+            )
+            self._tracker.state = "failed"
+            self._tracker.detail = message
+            self._fanout.notify()
+            if isinstance(exc, ConnectionFailed):
+                raise
+            raise ConnectionFailed(f"cannot connect to {options.url}: {message}") from exc
+        self._read_transport_info(client)
+        if self._tracker.state in ("connecting", "idle"):
+            self._tracker.state = "connected"
+        self._fanout.notify()
+
+    def _read_transport_info(self, client: _Client) -> None:
+        """TLS and subprotocol facts the client learnt (when it exposes them)."""
+        info = getattr(client, "info", None)
+        for source, name in ((info, "tls_version"), (info, "cipher"), (client, "subprotocol")):
+            value = getattr(source, name, None)
+            if isinstance(value, str) and value:
+                setattr(self._tracker, name, value)
+
+    async def disconnect(self) -> None:
+        """Close the connection cleanly (DISCONNECT); nothing happens when not connected."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            await client.close()
+        finally:
+            self._next_conn = client.conn + 1
+            if self._tracker.state not in ("failed",):
+                self._tracker.state = "disconnected"
+            self._fanout.notify()
+
+    def _require_client(self) -> _Client:
+        if self._client is None:
+            raise ConnectionFailed("not connected: connect to a broker first")
+        return self._client
+
+    async def subscribe(
+        self,
+        topic_filter: str,
+        qos: int = 0,
+        *,
+        no_local: bool = False,
+        retain_as_published: bool = False,
+        retain_handling: RetainHandling | int = RetainHandling.SEND_ON_SUBSCRIBE,
+        subscription_identifier: int | None = None,
+        user_properties: tuple[tuple[str, str], ...] = (),
+    ) -> list[int]:
+        """Subscribe and return the SUBACK reason codes (granted QoS, or >= 0x80 for a refusal).
+
+        The keyword options are MQTT 5's subscription options (MQTT 5.0 §3.8.3.1) and
+        SUBSCRIBE properties (§3.8.2.1); a 3.1.1 connection ignores them.
+        """
+        client = self._require_client()
+        subscription = Subscription(
+            topic_filter,
+            qos=qos,
+            no_local=no_local,
+            retain_as_published=retain_as_published,
+            retain_handling=RetainHandling(retain_handling),
+        )
+        suback = await client.subscribe(
+            subscription, subscription_identifier=subscription_identifier, user_properties=user_properties
+        )
+        codes = [int(code) for code in suback.reason_codes]
+        if codes and codes[0] < 0x80:
+            self.subscriptions[topic_filter] = codes[0]
+        self._fanout.notify()
+        return codes
+
+    async def unsubscribe(self, topic_filter: str) -> None:
+        """Unsubscribe from one topic filter (the topics already seen stay in the tree)."""
+        client = self._require_client()
+        await client.unsubscribe(topic_filter)
+        self.subscriptions.pop(topic_filter, None)
+        self._fanout.notify()
+
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        qos: int = 0,
+        retain: bool = False,
+        properties: Properties = NO_PROPERTIES,
+    ) -> None:
+        """Publish; returns when the QoS flow is complete (PUBACK / PUBCOMP)."""
+        client = self._require_client()
+        await client.publish(topic, payload, qos, retain, properties)
+
+    async def clear_retained(self, topic_or_subtree: str) -> int:
+        """Delete the retained messages at and below a topic; returns how many were cleared.
+
+        Publishes a zero-byte retained message to each topic marked retained
+        [MQTT-3.3.1-10]. ``a/b`` and ``a/b/#`` both mean the topic and its subtree.
+        """
+        topic = topic_or_subtree.removesuffix("#").removesuffix("/") if topic_or_subtree != "#" else ""
+        under = self.tree.find(topic) if topic else self.tree.root
+        if under is None:
+            return 0
+        targets = [node for node in self.tree.topics(under) if node.retained]
+        for node in targets:
+            await self.publish(node.topic, b"", qos=0, retain=True)
+            self.tree.set_retained(node, False)
+        return len(targets)
+
+    async def probe(
+        self,
+        options: ConnectionOptions,
+        on_step: StepCallback | None = None,
+        *,
+        idle: float = 0.0,
+    ) -> Diagnosis:
+        """Run the layered diagnosis (:func:`explorer.diagnose.probe`) against ``options``.
+
+        ``on_step`` gets each layer's ``Step`` as soon as it ends, for live progress.
+        """
+        from explorer.diagnose import probe
+
+        return await probe(options, idle=idle, on_step=on_step)
+
+    # -- exports and presets ---------------------------------------------------------
+
+    def export_trace(self, path: Path | str, fmt: TraceFormat = "pcapng") -> int:
+        """Write the trace buffer to ``path``; returns the number of events written."""
+        from explorer.trace import export_jsonl, export_pcapng
+
+        events = list(self.trace)
+        if fmt == "jsonl":
+            export_jsonl(events, path)
+        elif fmt == "pcapng":
+            export_pcapng(events, path)
+        else:
+            raise ExplorerError(f"unknown trace export format {fmt!r}: use pcapng or jsonl")
+        return len(events)
+
+    def export_messages(self, path: Path | str, fmt: MessageFormat = "jsonl") -> int:
+        """Write the kept messages (per-topic history) to ``path``; returns how many."""
+        return export_messages(self.tree, path, fmt)
+
+    @property
+    def saved_messages(self) -> SavedMessages:
+        """Publish presets, persisted next to the profiles (never with secrets)."""
+        if self._saved is None:
+            if self._config_dir is not None:
+                directory = self._config_dir
+            elif self.profile_store is not None:
+                directory = self.profile_store.path.parent
+            else:
+                from explorer.profiles import config_dir
+
+                directory = config_dir()
+            self._saved = SavedMessages(directory / SAVED_MESSAGES_FILE)
+        return self._saved
+
+    # -- lifetime --------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Disconnect, stop the embedded broker and end every ``events()`` iteration."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self.disconnect()
+        finally:
+            broker, self._broker = self._broker, None
+            if broker is not None:
+                await broker.stop()
+            self._fanout.close()
+
+    async def __aenter__(self) -> Workspace:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()

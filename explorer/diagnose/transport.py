@@ -92,9 +92,16 @@ class ProbeStream:
             self._writer.write(pending)
             await self._writer.drain()
 
-    async def start_tls(self, context: ssl.SSLContext, server_hostname: str | None) -> ssl.SSLObject:
-        """Run the TLS handshake; raises :class:`ssl.SSLError` as OpenSSL reports it."""
-        obj = context.wrap_bio(self._incoming, self._outgoing, server_hostname=server_hostname)
+    async def start_tls(
+        self, context: ssl.SSLContext, server_hostname: str | None, *, server_side: bool = False
+    ) -> ssl.SSLObject:
+        """Run the TLS handshake; raises :class:`ssl.SSLError` as OpenSSL reports it.
+
+        ``server_side`` serves TLS instead (test servers use it to send real alerts).
+        """
+        obj = context.wrap_bio(
+            self._incoming, self._outgoing, server_side=server_side, server_hostname=server_hostname
+        )
         self._tls = obj
         while True:
             try:

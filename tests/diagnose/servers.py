@@ -30,6 +30,7 @@ import trustme
 from websockets.asyncio.server import ServerConnection, serve
 
 from explorer.diagnose import Diagnosis, Step, probe
+from explorer.diagnose.transport import ProbeStream
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Connack, Pingresp
@@ -141,31 +142,91 @@ class Nginx:
 
 @contextlib.asynccontextmanager
 async def raw_server(handler: Handler, *, ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[int]:
-    """A TCP server on a free loopback port running ``handler`` per connection."""
+    """A TCP server on a free loopback port running ``handler`` per connection.
+
+    With ``ssl_context`` the handler gets a :class:`TlsStreams` pair that speaks TLS
+    through memory BIOs, so that a failed handshake still sends its alert (asyncio's
+    own TLS server drops the connection without it, unlike real servers).
+    """
     tasks: set[asyncio.Task[None]] = set()
+    writers: set[asyncio.StreamWriter] = set()
 
     async def wrapped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         tasks.add(task)
+        writers.add(writer)
         try:
-            await handler(reader, writer)
-        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
+            if ssl_context is not None:
+                stream = ProbeStream(reader, writer)
+                await stream.start_tls(ssl_context, None, server_side=True)
+                await handler(TlsReader(stream), TlsWriter(stream))  # type: ignore[arg-type]
+            else:
+                await handler(reader, writer)
+        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, OSError):
             pass
         finally:
             writer.close()
             with contextlib.suppress(ConnectionError, ssl.SSLError, OSError):
                 await writer.wait_closed()
 
-    server = await asyncio.start_server(wrapped, "127.0.0.1", 0, ssl=ssl_context)
+    server = await asyncio.start_server(wrapped, "127.0.0.1", 0)
     try:
         yield int(server.sockets[0].getsockname()[1])
     finally:
         server.close()
-        for task in list(tasks):
-            task.cancel()
+        for writer in list(writers):
+            writer.close()
         await asyncio.gather(*tasks, return_exceptions=True)
         await server.wait_closed()
+
+
+class TlsReader:
+    """The part of ``asyncio.StreamReader`` test handlers use, over a TLS ProbeStream."""
+
+    def __init__(self, stream: ProbeStream) -> None:
+        self._stream = stream
+        self._buffer = bytearray()
+
+    async def _fill(self) -> bool:
+        data = await self._stream.recv()
+        self._buffer += data
+        return bool(data)
+
+    async def read(self, n: int = -1) -> bytes:
+        if not self._buffer:
+            await self._fill()
+        if n < 0:
+            while await self._fill():
+                pass
+            n = len(self._buffer)
+        data = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        return data
+
+    async def readuntil(self, separator: bytes = b"\n") -> bytes:
+        while separator not in self._buffer:
+            if not await self._fill():
+                raise asyncio.IncompleteReadError(bytes(self._buffer), None)
+        end = self._buffer.index(separator) + len(separator)
+        data = bytes(self._buffer[:end])
+        del self._buffer[:end]
+        return data
+
+
+class TlsWriter:
+    """The part of ``asyncio.StreamWriter`` test handlers use, over a TLS ProbeStream."""
+
+    def __init__(self, stream: ProbeStream) -> None:
+        self._stream = stream
+        self._pending = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self._pending += data
+
+    async def drain(self) -> None:
+        data, self._pending = bytes(self._pending), bytearray()
+        await self._stream.send(data)
 
 
 @contextlib.asynccontextmanager

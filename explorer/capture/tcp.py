@@ -37,6 +37,8 @@ __all__ = ["Chunk", "Endpoint", "Gap", "RoleEvidence", "TcpConnection", "TcpReas
 
 _MOD = 1 << 32
 _HALF = 1 << 31
+# Delivered bytes kept to compare retransmissions with: far more than any TCP window.
+_KEEP = 8 * 1024 * 1024
 
 RoleEvidence = Literal["syn", "syn-ack", "port", "first-sender"]
 
@@ -125,7 +127,9 @@ class _Half:
     base: int | None = None  # absolute sequence number of stream offset 0
     syn_seen: bool = False
     delivered: int = 0
-    data: bytearray = field(default_factory=bytearray)
+    data: bytearray = field(default_factory=bytearray)  # recent delivered bytes, for overlap checks
+    data_start: int = 0  # stream offset of data[0]
+    gap_ranges: list[tuple[int, int]] = field(default_factory=list)
     pending: list[tuple[int, int, bytes]] = field(default_factory=list)  # (start, arrival, bytes)
     fin_at: int | None = None
     ended: float | None = None
@@ -198,6 +202,8 @@ class _Flow:
         half = self.halves[side]
         if half.fin_at is not None and start + len(seg.payload) > half.fin_at:
             self.problems.append(f"frame {seg.number}: data after the sender's FIN")
+        if len(seg.payload) == 1 and start == half.delivered - 1:
+            return  # a keep-alive probe: one old byte, often garbage (RFC 9293 §3.8.4)
         if start > half.delivered:
             half.pending.append((start, self.arrivals, seg.payload))
             self._skip_acknowledged_gap(side, seg.time)
@@ -214,10 +220,14 @@ class _Flow:
                 f"frame {frame}: bytes before the first captured segment of this direction ignored"
             )
             return
-        overlap_from = max(start, 0)
+        if any(lo <= start and end <= hi for lo, hi in half.gap_ranges):
+            where = f"frame {frame}" if frame is not None else "a buffered segment"
+            self.problems.append(f"{where}: bytes already reported missing arrived late and were not used")
+            return
+        overlap_from = max(start, half.data_start)
         overlap_to = min(end, half.delivered)
         if overlap_to > overlap_from:
-            old = bytes(half.data[overlap_from:overlap_to])
+            old = bytes(half.data[overlap_from - half.data_start : overlap_to - half.data_start])
             new = payload[overlap_from - start : overlap_to - start]
             if old != new:
                 where = f"frame {frame}" if frame is not None else "a buffered segment"
@@ -230,6 +240,10 @@ class _Flow:
             half.data += fresh
             half.delivered = end
             self.out.append((side, time, fresh))
+            if len(half.data) > 2 * _KEEP:
+                cut = len(half.data) - _KEEP
+                del half.data[:cut]
+                half.data_start += cut
         self._check_end(side, time)
 
     def _drain(self, side: int, time: float) -> None:
@@ -255,7 +269,9 @@ class _Flow:
         half = self.halves[side]
         length = until - half.delivered
         self.gaps.append((side, half.delivered, length, len(self.out), time))
-        half.data += bytes(length)  # placeholder so offsets stay true; never delivered
+        half.gap_ranges.append((half.delivered, until))
+        half.data = bytearray()  # nothing before the gap is compared any more
+        half.data_start = until
         half.delivered = until
 
     def _check_end(self, side: int, time: float) -> None:

@@ -225,3 +225,26 @@ def test_a_handshake_without_payload_produces_no_chunks() -> None:
     (conn,) = _read([*conv.handshake(), conv.packet(1, conv.next[1], ACK)])
     assert conn.chunks == []
     assert conn.role_evidence == "syn"
+
+
+def test_a_keep_alive_probe_is_ignored_silently() -> None:
+    conv = Conversation()
+    hs = conv.handshake()
+    data = conv.send(0, b"abc")
+    probe = conv.packet(0, conv.next[0] - 1, ACK, b"\x00")  # one old byte, not the real one
+    (conn,) = _read([*hs, data, probe, conv.send(0, b"def")])
+    assert conn.stream("c2s") == b"abcdef"
+    assert conn.problems == []
+
+
+def test_a_segment_declared_lost_that_arrives_late_is_not_used() -> None:
+    conv = Conversation()
+    hs = conv.handshake()
+    first = conv.send(0, b"AAAA")
+    lost = conv.send(0, b"BBBB")
+    third = conv.send(0, b"CCCC")
+    peer_ack = conv.packet(1, conv.next[1], ACK)
+    (conn,) = _read([*hs, first, third, peer_ack, lost])
+    assert conn.stream("c2s") == b"AAAACCCC"
+    assert len(conn.gaps) == 1
+    assert any("arrived late" in p for p in conn.problems)

@@ -224,7 +224,7 @@ async def test_intents_without_a_connection_fail_with_a_sentence(ws: Workspace) 
 
 
 async def test_export_messages_as_jsonl_and_csv_round_trips_payloads(ws: Workspace, tmp_path: Path) -> None:
-    ws.ingest(message(ws, "b/text", b"hello, \"world\"\n", time=2.0))
+    ws.ingest(message(ws, "b/text", b'hello, "world"\n', time=2.0))
     ws.ingest(message(ws, "a/bin", b"\xff\x00", qos=1, retain=True, time=1.0))
     jsonl = tmp_path / "m.jsonl"
     assert ws.export_messages(jsonl, "jsonl") == 2
@@ -232,12 +232,12 @@ async def test_export_messages_as_jsonl_and_csv_round_trips_payloads(ws: Workspa
     assert [r["topic"] for r in rows] == ["a/bin", "b/text"]  # oldest first
     assert rows[0]["encoding"] == "base64"
     assert rows[0]["payload"] == "/wA="
-    assert rows[1]["payload"] == "hello, \"world\"\n"
+    assert rows[1]["payload"] == 'hello, "world"\n'
     path = tmp_path / "m.csv"
     assert ws.export_messages(path, "csv") == 2
     with path.open(newline="") as handle:
         records = list(csv.DictReader(handle))
-    assert records[1]["payload"] == "hello, \"world\"\n"
+    assert records[1]["payload"] == 'hello, "world"\n'
     assert records[0]["retain"] == "1"
     with pytest.raises(ExplorerError, match="unknown message export format"):
         ws.export_messages(path, "xml")  # type: ignore[arg-type]
@@ -278,3 +278,101 @@ async def test_connect_failure_raises_and_reports_an_error_event(ws: Workspace) 
     assert batch.status.state == "failed"
     assert ws.status.last_error is not None
     await stream.aclose()
+
+
+async def _until(stream: AsyncIterator[Batch], condition: object) -> Batch:
+    """Read batches until ``condition(batch)`` holds (bounded by a generous timeout)."""
+
+    async def read() -> Batch:
+        async for batch in stream:
+            if condition(batch):  # type: ignore[operator]
+                return batch
+        raise AssertionError("the event stream ended")
+
+    return await asyncio.wait_for(read(), 10)
+
+
+async def test_embedded_broker_round_trip_through_the_models(ws: Workspace, tmp_path: Path) -> None:
+    options = await ws.start_embedded(demo=False)
+    assert options.url.startswith("ws://127.0.0.1:")
+    stream = ws.events(max_rate_hz=200)
+    await anext(stream)
+    await ws.connect(options)
+    assert ws.status.state == "connected"
+    assert ws.status.embedded
+    assert await ws.subscribe("home/#", qos=1) == [1]
+    assert ws.subscriptions == {"home/#": 1}
+    await ws.publish("home/lamp", b"on", qos=1, retain=True)
+    await ws.publish("home/temp", b"21.5", qos=0)
+    batch = await _until(stream, lambda b: ws.tree.find("home/temp") is not None)
+    lamp = ws.tree.find("home/lamp")
+    assert lamp is not None
+    assert lamp.last is not None
+    assert lamp.last.payload == b"on"
+    assert batch.status.subprotocol == "mqtt"
+    assert batch.status.mqtt_version == "3.1.1"
+
+    jsonl = tmp_path / "trace.jsonl"
+    written = ws.export_trace(jsonl, "jsonl")
+    assert written == len(ws.trace)
+    kinds = {json.loads(line).get("kind") for line in jsonl.read_text().splitlines()}
+    assert {"handshake_request", "handshake_response", "frame", "packet", "message"} <= kinds
+    pcap = tmp_path / "trace.pcapng"
+    ws.export_trace(pcap)
+    assert pcap.read_bytes()[:4] == b"\x0a\x0d\x0d\x0a"  # pcapng Section Header Block
+    with pytest.raises(ExplorerError, match="unknown trace export format"):
+        ws.export_trace(pcap, "pcap")  # type: ignore[arg-type]
+
+    await ws.unsubscribe("home/#")
+    assert ws.subscriptions == {}
+    await ws.disconnect()
+    assert ws.status.state in ("closed", "disconnected")
+
+
+async def test_clear_retained_empties_a_subtree_on_the_broker(ws: Workspace) -> None:
+    options = await ws.start_embedded(demo=False)
+    await ws.connect(options)
+    await ws.subscribe("plant/#", qos=1)
+    stream = ws.events(max_rate_hz=200)
+    await anext(stream)
+    for topic in ("plant/a", "plant/b/c", "plant/b/d"):
+        await ws.publish(topic, b"1", qos=1, retain=True)
+    # Reconnect so the broker replays the retained messages with the retain flag set.
+    await ws.disconnect()
+    await ws.connect(options)
+    await ws.subscribe("plant/#", qos=1)
+    await _until(stream, lambda b: sum(n.retained for n in ws.tree.topics()) == 3)
+    assert await ws.clear_retained("plant/b/#") == 2
+    assert [n.topic for n in ws.tree.topics() if n.retained] == ["plant/a"]
+    # A fresh subscriber sees only the retained message that is left.
+    await ws.disconnect()
+    ws.tree.clear()
+    await ws.connect(options)
+    await ws.subscribe("plant/#", qos=1)
+    await ws.publish("plant/zz", b"marker", qos=1)
+    await _until(stream, lambda b: ws.tree.find("plant/zz") is not None)
+    assert sorted(n.topic for n in ws.tree.topics()) == ["plant/a", "plant/zz"]
+    assert await ws.clear_retained("nothing/here") == 0
+
+
+async def test_embedded_demo_traffic_reaches_the_tree(ws: Workspace) -> None:
+    options = await ws.start_embedded(demo=True)
+    await ws.connect(options)
+    await ws.subscribe("#")
+    stream = ws.events(max_rate_hz=200)
+    batch = await _until(stream, lambda b: b.messages)
+    assert batch.changed
+    assert ws.tree.message_count >= 1
+
+
+async def test_reconnecting_keeps_sequence_numbers_increasing(ws: Workspace) -> None:
+    options = await ws.start_embedded(demo=False)
+    await ws.connect(options)
+    await ws.disconnect()
+    await ws.connect(options)
+    await ws.disconnect()
+    seqs = [event.seq for event in ws.trace]
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == len(seqs)
+    conns = {event.conn for event in ws.trace}
+    assert conns == {0, 1}

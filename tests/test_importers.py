@@ -83,7 +83,8 @@ def test_mqttx_import_reports_what_it_skipped(tmp_path: Path) -> None:
     assert "2 stored messages" in skipped
     assert "clientIdWithTime" in skipped
     assert "contentType" in skipped
-    assert "alias" in skipped and "color" in skipped
+    assert "alias" in skipped
+    assert "color" in skipped
     assert "password (to the keyring)" in item.mapped
     assert result.warnings == [
         "MQTTX connection 'Broken' not imported: protocol 'kafka' is not ws, wss, mqtt or mqtts"

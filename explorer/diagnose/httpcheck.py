@@ -114,7 +114,8 @@ def classify_status(head: HttpResponse, url: str) -> tuple[str, dict[str, str]]:
     if status == 400 and "No required SSL certificate was sent" in body_text:
         observed["tls_error"] = "no client certificate was sent (the server answered 400)"
         return "tls-client-certificate-required", observed
-    if status in (400, 426):
+    if status in (400, 426, 505):
+        # 505: the proxy forwarded the request as HTTP/1.0, which cannot upgrade (RFC 6455 §4.1).
         return "upgrade-not-forwarded", observed
     if status == 401:
         observed["www_authenticate"] = head.header("WWW-Authenticate") or "(none)"

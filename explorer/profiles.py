@@ -39,15 +39,14 @@ from explorer.options import ConnectionOptions
 from explorer.profile_format import (
     DEFAULT_VALUES,
     SECRET_KINDS,
-    LineFinder,
     Profile,
     ProfileName,
     check_name,
-    profile_from_table,
     profile_values,
     secret_label,
     split_secrets,
 )
+from explorer.profile_validate import LineFinder, profile_from_table
 from explorer.secret_store import KeyringSecretStore, SecretStore
 
 __all__ = [

@@ -117,6 +117,8 @@ class MqttChannel:
             if incoming.ws_problem or incoming.closed or incoming.mqtt_error:
                 break
         exc = ws.parser_exc
+        if isinstance(exc, EOFError):
+            exc = None  # the peer hung up without a close frame: ``closed`` says it
         if exc is not None and incoming.ws_problem is None and incoming.close_code is None:
             incoming.ws_error = str(exc)
             if isinstance(exc, ProtocolError) and "reserved bits" in str(exc):

@@ -419,7 +419,7 @@ class _Walk:
             if channel.first_frame_payload:
                 observed["frame_payload_hex"] = _hexdump(channel.first_frame_payload)
             raise self._fail(incoming.ws_problem, observed)
-        if incoming.close_code is not None:
+        if incoming.close_code is not None and not incoming.packets:
             observed["close_code"] = str(incoming.close_code)
             observed["close_reason"] = incoming.close_reason or "(no reason given)"
             raise self._fail(CLOSE_CODE_CAUSES.get(incoming.close_code, "ws-closed"), observed)

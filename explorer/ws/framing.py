@@ -211,6 +211,11 @@ class FrameIndexer:
         return self._need if self._buf else 0
 
     @property
+    def closed(self) -> bool:
+        """A Close frame was seen (RFC 6455 §5.5.1: nothing may follow it)."""
+        return self._closed
+
+    @property
     def in_message(self) -> int | None:
         """Opcode of a fragmented message still waiting for its final frame."""
         return self._in_message

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ProtocolError
-from websockets.frames import Frame
+from websockets.frames import Close, Frame, Opcode
 from websockets.streams import StreamReader
 
 from explorer.ws.framing import (
@@ -355,12 +355,11 @@ def test_a_frame_websockets_rejects_always_has_a_problem(b0: int, length: int, m
     )
     (mine,) = feed(data, expect_masked=masked)
     try:
-        websockets_parse(data, mask=masked)
-    except ProtocolError:
+        (frame,) = websockets_parse(data, mask=masked)
+        if frame.opcode == Opcode.CLOSE:
+            Close.parse(frame.data)  # websockets checks the close body in its protocol layer
+    except (ProtocolError, UnicodeDecodeError):
         assert mine.problems
     else:
         continuation_alone = mine.opcode == OP_CONTINUATION
-        nonfinal_data = mine.opcode in (OP_TEXT, OP_BINARY) and not mine.fin
         assert bool(mine.problems) is continuation_alone
-        if nonfinal_data:
-            assert mine.problems == ()

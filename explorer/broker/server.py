@@ -248,12 +248,11 @@ class _Link(asyncio.Protocol):
         if parts > 1:
             out: list[bytes] = []
             for packet in packets:
-                size = max(1, -(-len(packet) // parts))
-                pieces = [packet[i : i + size] for i in range(0, len(packet), size)]
-                for index, piece in enumerate(pieces):
-                    out.append(
-                        encode_frame(OP_CONT if index else opcode, piece, fin=index == len(pieces) - 1)
-                    )
+                # N frames per packet (empty ones when the packet is shorter than N bytes).
+                cuts = [len(packet) * i // parts for i in range(parts + 1)]
+                for index in range(parts):
+                    piece = packet[cuts[index] : cuts[index + 1]]
+                    out.append(encode_frame(OP_CONT if index else opcode, piece, fin=index == parts - 1))
             return b"".join(out)
         if len(packets) == 1:
             return encode_frame(opcode, packets[0])
@@ -340,7 +339,9 @@ class Broker:
         self._tasks.clear()
         for server in self._servers:
             server.close()
-        self.state.shutdown(self.clock())
+        self.state.close_all()
+        self.flush()
+        self.state.drop_all(self.clock())
         self.flush()
         for link in list(self.links):
             if link.transport is not None:

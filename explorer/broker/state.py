@@ -241,9 +241,21 @@ class BrokerState:
         return now + self.config.tick_interval
 
     def shutdown(self, now: float) -> None:
-        """Server shutting down: DISCONNECT 0x8B to v5 clients; wills are published (§3.1.2.5)."""
+        """Server shutting down: DISCONNECT 0x8B to v5 clients, then every connection is lost.
+
+        Wills of connected clients are published (MQTT 5.0 §3.1.2.5: the server closed the
+        connection without a DISCONNECT from the client). The driver flushes between the two
+        steps (:meth:`close_all`, then :meth:`drop_all`) so the DISCONNECTs reach the wire.
+        """
+        self.close_all()
+        self.drop_all(now)
+
+    def close_all(self) -> None:
         for conn in list(self.connections.values()):
             self.close(conn, DisconnectReasonCode.SERVER_SHUTTING_DOWN, code=1001)
+
+    def drop_all(self, now: float) -> None:
+        for conn in list(self.connections.values()):
             self.connection_lost(conn, now)
 
     def publish(

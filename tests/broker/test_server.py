@@ -1,0 +1,221 @@
+"""The asyncio listeners on loopback: WebSocket rules, robustness, limits and timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from explorer.broker.config import BrokerConfig
+from explorer.broker.server import Broker
+from explorer.mqtt.codec import encode
+from explorer.mqtt.enums import DisconnectReasonCode, ProtocolVersion
+from explorer.mqtt.packets import (
+    Connack,
+    Connect,
+    Disconnect,
+    Pingreq,
+    Pingresp,
+    Publish,
+    Subscribe,
+    Subscription,
+    Will,
+)
+from explorer.mqtt.reader import PacketReader
+from tests.broker.rawclient import RawWebSocket, open_tcp, open_ws, read_mqtt
+
+V5 = ProtocolVersion.V5
+
+
+@pytest.fixture
+async def broker() -> AsyncIterator[Broker]:
+    async with Broker(BrokerConfig.ephemeral(tick_interval=0.05, sys_interval=0)) as running:
+        yield running
+
+
+async def _ws_client(
+    broker: Broker, client_id: str = "raw", version: ProtocolVersion = ProtocolVersion.V311
+) -> RawWebSocket:
+    assert broker.ws_port is not None
+    ws = await open_ws(broker.ws_port)
+    ws.version = version
+    ws.mqtt = PacketReader(version)
+    ws.send_packet(Connect(version, client_id))
+    (connack,) = await ws.read_packets()
+    assert isinstance(connack, Connack)
+    return ws
+
+
+async def _tcp_client(
+    broker: Broker, client_id: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, PacketReader]:
+    assert broker.tcp_port is not None
+    reader, writer = await open_tcp(broker.tcp_port)
+    writer.write(encode(Connect(ProtocolVersion.V311, client_id)))
+    mqtt = PacketReader()
+    assert await read_mqtt(reader, mqtt) == [Connack()]
+    return reader, writer, mqtt
+
+
+async def _still_serving(broker: Broker) -> None:
+    reader, writer, mqtt = await _tcp_client(broker, "healthy")
+    writer.write(encode(Pingreq()))
+    assert await read_mqtt(reader, mqtt) == [Pingresp()]
+    writer.close()
+
+
+def test_urls_name_the_bound_ports() -> None:
+    broker = Broker(BrokerConfig.ephemeral())
+    assert broker.urls == []
+
+    async def run() -> None:
+        async with broker:
+            assert broker.ws_url == f"ws://127.0.0.1:{broker.ws_port}/mqtt"
+            assert broker.tcp_url == f"mqtt://127.0.0.1:{broker.tcp_port}"
+
+    asyncio.run(run())
+
+
+async def test_publish_over_ws_reaches_a_tcp_subscriber(broker: Broker) -> None:
+    reader, writer, mqtt = await _tcp_client(broker, "sub")
+    writer.write(encode(Subscribe(1, (Subscription("t/#"),))))
+    await read_mqtt(reader, mqtt)
+    ws = await _ws_client(broker, "pub")
+    ws.send_packet(Publish("t/x", b"hello"))
+    assert await read_mqtt(reader, mqtt) == [Publish("t/x", b"hello")]
+    writer.close()
+    await ws.close()
+
+
+async def test_several_packets_in_one_frame_and_one_packet_over_frames_are_read(broker: Broker) -> None:
+    ws = await _ws_client(broker)
+    data = encode(Subscribe(1, (Subscription("a"),))) + encode(Pingreq())
+    ws.send_frame(0x2, data[:3], fin=False)
+    ws.send_frame(0x0, data[3:], fin=True)
+    packets = await ws.read_packets()
+    packets += [] if len(packets) == 2 else await ws.read_packets()
+    assert [type(p).__name__ for p in packets] == ["Suback", "Pingresp"]
+    await ws.close()
+
+
+async def test_ping_frame_gets_a_pong_with_the_same_payload(broker: Broker) -> None:
+    ws = await _ws_client(broker)
+    ws.send_frame(0x9, b"beat")
+    assert await ws.read_frame() == (True, 0xA, b"beat")
+    await ws.close()
+
+
+async def test_close_frame_is_echoed_and_the_connection_closed(broker: Broker) -> None:
+    ws = await _ws_client(broker)
+    ws.send_frame(0x8, (1001).to_bytes(2, "big") + b"bye")
+    fin, opcode, payload = await ws.read_frame()
+    assert (opcode, int.from_bytes(payload[:2], "big")) == (0x8, 1001)
+    assert await ws.at_eof() == b""
+
+
+async def test_unmasked_client_frame_is_closed_with_1002(broker: Broker) -> None:
+    ws = await _ws_client(broker)
+    ws.send_frame(0x2, encode(Pingreq()), mask=False)
+    _fin, opcode, payload = await ws.read_frame()
+    assert (opcode, int.from_bytes(payload[:2], "big")) == (0x8, 1002)
+
+
+async def test_text_frame_is_closed_with_1003(broker: Broker) -> None:
+    ws = await _ws_client(broker)
+    ws.send_frame(0x1, encode(Pingreq()))
+    _fin, opcode, payload = await ws.read_frame()
+    assert (opcode, int.from_bytes(payload[:2], "big")) == (0x8, 1003)
+
+
+async def test_reserved_bits_are_closed_with_1002(broker: Broker) -> None:
+    ws = await _ws_client(broker)
+    ws.send_frame(0x2, encode(Pingreq()), rsv=0x40)
+    _fin, opcode, payload = await ws.read_frame()
+    assert (opcode, int.from_bytes(payload[:2], "big")) == (0x8, 1002)
+
+
+async def test_malformed_packet_disconnects_only_its_sender_v5(broker: Broker) -> None:
+    watcher_reader, watcher_writer, watcher_mqtt = await _tcp_client(broker, "watcher")
+    watcher_writer.write(encode(Subscribe(1, (Subscription("wills/#"),))))
+    await read_mqtt(watcher_reader, watcher_mqtt)
+    bad = await open_ws(broker.ws_port)  # type: ignore[arg-type]
+    bad.version = V5
+    bad.mqtt = PacketReader(V5)
+    bad.send_packet(Connect(V5, "bad", will=Will("wills/bad", b"died")))
+    assert isinstance((await bad.read_packets())[0], Connack)
+    bad.send_frame(0x2, bytes((0x82, 3, 0, 1, 0)))  # SUBSCRIBE with no topic filter
+    (disconnect,) = await bad.read_packets()
+    assert disconnect == Disconnect(DisconnectReasonCode.MALFORMED_PACKET, disconnect.properties)  # type: ignore[union-attr]
+    assert (await bad.read_frame())[1] == 0x8
+    assert await read_mqtt(watcher_reader, watcher_mqtt) == [Publish("wills/bad", b"died")]
+    await _still_serving(broker)
+    watcher_writer.close()
+
+
+async def test_packet_above_the_maximum_size_is_disconnected_with_0x95() -> None:
+    async with Broker(BrokerConfig.ephemeral(max_packet_size=128)) as broker:
+        assert broker.tcp_port is not None
+        reader, writer = await open_tcp(broker.tcp_port)
+        writer.write(encode(Connect(V5, "big")))
+        mqtt = PacketReader(V5)
+        await read_mqtt(reader, mqtt)
+        writer.write(encode(Publish("t", b"x" * 500), V5))
+        (disconnect,) = await read_mqtt(reader, mqtt)
+        assert isinstance(disconnect, Disconnect)
+        assert disconnect.reason_code == DisconnectReasonCode.PACKET_TOO_LARGE
+        assert await reader.read() == b""
+
+
+async def test_garbage_instead_of_http_gets_400(broker: Broker) -> None:
+    assert broker.ws_port is not None
+    reader, writer = await open_tcp(broker.ws_port)
+    writer.write(b"\x10\x0c\x00\x04MQTT\x04\x02\x00<\x00\x00\r\n\r\n")
+    data = await reader.read()
+    assert data.startswith(b"HTTP/1.1 400")
+    await _still_serving(broker)
+
+
+async def test_handshake_timeout_closes_a_silent_connection() -> None:
+    async with Broker(BrokerConfig.ephemeral(handshake_timeout=0.1)) as broker:
+        assert broker.ws_port is not None
+        reader, _writer = await open_tcp(broker.ws_port)
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+
+
+async def test_connect_timeout_closes_a_connection_without_connect() -> None:
+    async with Broker(BrokerConfig.ephemeral(connect_timeout=0.1, tick_interval=0.05)) as broker:
+        assert broker.tcp_port is not None
+        reader, _writer = await open_tcp(broker.tcp_port)
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+
+
+async def test_connection_limit_closes_extra_connections() -> None:
+    async with Broker(BrokerConfig.ephemeral(max_connections=1)) as broker:
+        first = await _tcp_client(broker, "first")
+        reader, _writer = await open_tcp(broker.tcp_port)  # type: ignore[arg-type]
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        first[1].close()
+
+
+async def test_stop_publishes_wills_of_connected_clients() -> None:
+    broker = Broker(BrokerConfig.ephemeral())
+    await broker.start()
+    ws = await open_ws(broker.ws_port)  # type: ignore[arg-type]
+    ws.send_packet(Connect(ProtocolVersion.V311, "dev", will=Will("status/dev", b"offline", retain=True)))
+    await ws.read_packets()
+    await broker.stop()
+    assert broker.state.router.retained["status/dev"].payload == b"offline"
+    _fin, opcode, payload = await ws.read_frame()
+    assert (opcode, int.from_bytes(payload[:2], "big")) == (0x8, 1001)  # RFC 6455 §7.4.1 going away
+
+
+async def test_in_process_publish_is_seen_like_any_other(broker: Broker) -> None:
+    ws = await _ws_client(broker)
+    ws.send_packet(Subscribe(1, (Subscription("demo/#", qos=1),)))
+    await ws.read_packets()
+    broker.publish("demo/x", b"1", qos=1)
+    (message,) = await ws.read_packets()
+    assert isinstance(message, Publish)
+    assert (message.topic, message.payload, message.qos) == ("demo/x", b"1", 1)
+    await ws.close()

@@ -109,7 +109,7 @@ async def test_ping_frame_gets_a_pong_with_the_same_payload(broker: Broker) -> N
 async def test_close_frame_is_echoed_and_the_connection_closed(broker: Broker) -> None:
     ws = await _ws_client(broker)
     ws.send_frame(0x8, (1001).to_bytes(2, "big") + b"bye")
-    fin, opcode, payload = await ws.read_frame()
+    _fin, opcode, payload = await ws.read_frame()
     assert (opcode, int.from_bytes(payload[:2], "big")) == (0x8, 1001)
     assert await ws.at_eof() == b""
 

@@ -20,6 +20,9 @@ __all__ = ["SUBCOMMAND_MODULES", "build_parser", "main"]
 
 # Order is the order shown in --help.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "explorer.cli.sub",
+    "explorer.cli.pub",
+    "explorer.cli.trace_cmd",
     "explorer.cli.decode",
     "explorer.cli.probe",
     "explorer.cli.broker",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 
 from explorer.events import ErrorReported, MessageReceived, TraceEvent
@@ -145,7 +145,7 @@ class Fanout:
         status: Callable[[], ConnectionStatus],
         max_rate_hz: float = 20.0,
         max_events: int | None = None,
-    ) -> AsyncIterator[Batch]:
+    ) -> AsyncGenerator[Batch, None]:
         """Yield batches at most ``max_rate_hz`` times a second until :meth:`close`.
 
         The first batch comes at once (with the current status), so a view can draw

@@ -19,12 +19,12 @@ The Workspace holds no protocol logic: the session, the decoder and the broker d
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from explorer.errors import ConnectionFailed, ExplorerError, HandshakeError
-from explorer.events import ErrorReported, MessageReceived, TraceEvent
+from explorer.events import ErrorReported, MessageReceived, StateChanged, TraceEvent
 from explorer.mqtt.enums import RetainHandling
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Publish, Suback, Subscription
 from explorer.options import ConnectionOptions
@@ -174,6 +174,7 @@ class Workspace:
         self._broker: Broker | None = None
         self.options: ConnectionOptions | None = None
         self.subscriptions: dict[str, int] = {}
+        self._servers: dict[int, tuple[str, int]] = {}
         self._closed = False
 
     # -- ingest (hot path) -----------------------------------------------------------
@@ -207,6 +208,8 @@ class Workspace:
             )
         else:
             self._tracker.observe(event)
+            if kind is StateChanged and self._client is not None:
+                self._remember_server(event.conn, self._client)
         self._fanout.push(event)
 
     def ingest_many(self, events: Iterable[TraceEvent]) -> None:
@@ -243,7 +246,9 @@ class Workspace:
             embedded=tracker.embedded,
         )
 
-    def events(self, max_rate_hz: float = 20, *, max_events: int | None = None) -> AsyncIterator[Batch]:
+    def events(
+        self, max_rate_hz: float = 20, *, max_events: int | None = None
+    ) -> AsyncGenerator[Batch, None]:
         """Batches of what happened, at most ``max_rate_hz`` per second, until :meth:`close`.
 
         Each call makes an independent subscriber with its own bounded window; the first
@@ -321,9 +326,20 @@ class Workspace:
                 raise
             raise ConnectionFailed(f"cannot connect to {options.url}: {message}") from exc
         self._read_transport_info(client)
+        self._remember_server(client.conn, client)
         if self._tracker.state in ("connecting", "idle"):
             self._tracker.state = "connected"
         self._fanout.notify()
+
+    def _remember_server(self, conn: int, client: _Client) -> None:
+        """The broker's address for connection ``conn``, for the pcapng export."""
+        info = getattr(client, "info", None)
+        peer = getattr(info, "peer", None)
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            self._servers[conn] = (str(peer[0]), int(peer[1]))
+        elif self.options is not None:
+            endpoint = self.options.endpoint
+            self._servers[conn] = (endpoint.host, endpoint.port)
 
     def _read_transport_info(self, client: _Client) -> None:
         """TLS and subprotocol facts the client learnt (when it exposes them)."""
@@ -444,7 +460,9 @@ class Workspace:
         if fmt == "jsonl":
             export_jsonl(events, path)
         elif fmt == "pcapng":
-            export_pcapng(events, path)
+            servers = dict(self._servers)
+            default = next(iter(servers.values()), ("127.0.0.1", 1883))
+            export_pcapng(events, path, default, servers=servers)
         else:
             raise ExplorerError(f"unknown trace export format {fmt!r}: use pcapng or jsonl")
         return len(events)

@@ -1,0 +1,157 @@
+"""``mqttws-explorer pub URL -t TOPIC (-m TEXT | -f FILE | -n) [--qos N] [--retain] [--property NAME=VALUE]``.
+
+Publishes one message and returns when its QoS flow is complete (PUBACK for QoS 1,
+PUBCOMP for QoS 2), then disconnects cleanly. Connection flags are the shared ones of
+:mod:`explorer.cli.connopts`. MQTT 5 properties are given as ``--property NAME=VALUE``
+with the names below; ``--property user:KEY=VALUE`` adds a user property.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from explorer.cli.connopts import add_connection_arguments, options_from_args
+from explorer.errors import ExplorerError, LocalProtocolError
+from explorer.mqtt.enums import ProtocolVersion
+from explorer.mqtt.packets import NO_PROPERTIES, Properties
+from explorer.mqtt.topics import validate_topic_name
+from explorer.options import ConnectionOptions
+from explorer.workspace import Workspace
+
+__all__ = ["PUBLISH_PROPERTIES", "parse_publish_properties", "read_payload", "register"]
+
+# name -> (Properties field, kind); MQTT 5.0 §3.3.2.3
+PUBLISH_PROPERTIES: dict[str, tuple[str, str]] = {
+    "payload-format": ("payload_format_indicator", "byte"),
+    "message-expiry": ("message_expiry_interval", "u32"),
+    "topic-alias": ("topic_alias", "u16"),
+    "response-topic": ("response_topic", "str"),
+    "correlation-data": ("correlation_data", "bytes"),
+    "content-type": ("content_type", "str"),
+}
+_ALIASES = {
+    "payload-format-indicator": "payload-format",
+    "message-expiry-interval": "message-expiry",
+}
+_LIMITS = {"byte": 1, "u16": 0xFFFF, "u32": 0xFFFFFFFF}
+
+
+def _property_value(name: str, kind: str, text: str) -> Any:
+    if kind == "str":
+        return text
+    if kind == "bytes":
+        if text.startswith("hex:"):
+            try:
+                return bytes.fromhex(text[4:])
+            except ValueError:
+                raise ExplorerError(f"--property {name}: {text[4:]!r} is not hex") from None
+        return text.encode("utf-8")
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise ExplorerError(f"--property {name}: {text!r} is not a number") from None
+    if not 0 <= value <= _LIMITS[kind]:
+        raise ExplorerError(f"--property {name}: {value} is out of range 0..{_LIMITS[kind]}")
+    return value
+
+
+def parse_publish_properties(items: Sequence[str]) -> Properties:
+    """``NAME=VALUE`` strings to MQTT 5 PUBLISH properties.
+
+    Raises:
+        ExplorerError: an unknown name or a bad value, naming the flag.
+    """
+    if not items:
+        return NO_PROPERTIES
+    values: dict[str, Any] = {}
+    user: list[tuple[str, str]] = []
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise ExplorerError(f"--property {item!r}: use NAME=VALUE")
+        if name.startswith("user:"):
+            user.append((name[5:], text))
+            continue
+        key = name.strip().lower().replace("_", "-")
+        key = _ALIASES.get(key, key)
+        if key not in PUBLISH_PROPERTIES:
+            known = ", ".join([*PUBLISH_PROPERTIES, "user:KEY"])
+            raise ExplorerError(f"unknown --property {name!r}: use one of {known}")
+        field_name, kind = PUBLISH_PROPERTIES[key]
+        values[field_name] = _property_value(key, kind, text)
+    return Properties(user_properties=tuple(user), **values)
+
+
+def read_payload(args: argparse.Namespace) -> bytes:
+    """The payload from ``-m``, ``-f FILE``, ``-f -`` (stdin) or ``-n``."""
+    if args.message is not None:
+        text: str = args.message
+        return text.encode("utf-8")
+    if args.file is not None:
+        if args.file == "-":
+            return sys.stdin.buffer.read()
+        try:
+            with open(args.file, "rb") as handle:
+                return handle.read()
+        except OSError as exc:
+            raise ExplorerError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    return b""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "pub",
+        help="publish one message",
+        description="Publish one message and wait until its QoS flow completes.",
+        epilog="MQTT 5 properties: " + ", ".join(PUBLISH_PROPERTIES) + ", user:KEY (correlation-data takes "
+        "text or hex:BYTES).",
+    )
+    parser.add_argument("url", nargs="?", help="broker URL, e.g. ws://localhost:8080/mqtt")
+    parser.add_argument("-t", "--topic", required=True, help="topic name to publish to")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("-m", "--message", help="payload text (UTF-8)")
+    source.add_argument("-f", "--file", metavar="FILE", help="payload from a file; '-' reads stdin")
+    source.add_argument(
+        "-n",
+        "--null-message",
+        action="store_true",
+        help="empty payload (with --retain: clear a retained message)",
+    )
+    parser.add_argument("-q", "--qos", type=int, choices=(0, 1, 2), default=0, help="QoS (default 0)")
+    parser.add_argument("-r", "--retain", action="store_true", help="ask the broker to retain the message")
+    parser.add_argument(
+        "--property",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="MQTT 5 PUBLISH property; repeatable",
+    )
+    add_connection_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        validate_topic_name(args.topic)
+    except LocalProtocolError as exc:
+        raise ExplorerError(f"invalid topic {args.topic!r}: {exc}") from None
+    properties = parse_publish_properties(args.property)
+    payload = read_payload(args)
+    options = options_from_args(args)
+    if properties and options.mqtt_version != ProtocolVersion.V5:
+        raise ExplorerError("--property needs MQTT 5: add --mqtt-version 5")
+    return asyncio.run(_publish(options, args, payload, properties))
+
+
+async def _publish(
+    options: ConnectionOptions, args: argparse.Namespace, payload: bytes, properties: Properties
+) -> int:
+    async with Workspace(trace_limit=1_000, history_count=1) as workspace:
+        await workspace.connect(options)
+        await workspace.publish(args.topic, payload, qos=args.qos, retain=args.retain, properties=properties)
+        await workspace.disconnect()
+    return 0

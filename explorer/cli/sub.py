@@ -1,0 +1,310 @@
+"""``mqttws-explorer sub URL -t FILTER [-t ...] [--qos N] [--json] [--trace]``.
+
+Prints every message received on the given topic filters. ``--trace`` prints, live,
+the HTTP upgrade and every WebSocket frame with the MQTT packets it carries, in the
+same lines as ``decode`` prints for a capture (the frame lines are the decode
+command's own formatter). ``--json`` makes either form JSON lines (messages as in
+the message export, trace events as :func:`explorer.trace.event_to_json`).
+
+Runs until Ctrl-C, ``--count N`` messages or ``--duration S`` seconds; a connection
+that ends by itself ends the command with exit code 1. The run loop here is shared with
+``trace`` (:func:`run_live`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TextIO
+
+from explorer.cli.connopts import add_connection_arguments, options_from_args
+from explorer.cli.decode import _frame_line, _span
+from explorer.errors import ConnectionFailed, ExplorerError, LocalProtocolError
+from explorer.events import (
+    ErrorReported,
+    FrameEvent,
+    HandshakeRequest,
+    HandshakeResponse,
+    MessageReceived,
+    PacketEvent,
+    StateChanged,
+    TraceEvent,
+)
+from explorer.mqtt.topics import validate_topic_filter
+from explorer.options import ConnectionOptions
+from explorer.payload import guess_kind, text_view
+from explorer.topictree import TopicMessage
+from explorer.trace import event_to_json
+from explorer.workspace import Batch, Workspace
+from explorer.workspace.export import message_to_json
+
+__all__ = ["LiveListing", "format_message", "register", "run", "run_live"]
+
+_ENDED_STATES = ("closed",)
+_MAX_INLINE = 4096  # payload bytes printed per message line
+
+
+def format_message(event: MessageReceived) -> str:
+    """``topic payload`` on one line; binary payloads as hex, long ones truncated."""
+    payload = event.payload
+    flags = (" [retained]" if event.retain else "") + (f" [QoS {event.qos}]" if event.qos else "")
+    if guess_kind(payload) == "binary":
+        shown = payload[:_MAX_INLINE].hex(" ")
+        more = f" … ({len(payload)} B)" if len(payload) > _MAX_INLINE else ""
+        return f"{event.topic}{flags} <{len(payload)} B binary> {shown}{more}"
+    view = text_view(payload, limit=_MAX_INLINE)
+    text = view.text.replace("\n", "\\n")
+    more = f" {view.marker}" if view.truncated else ""
+    return f"{event.topic}{flags} {text}{more}"
+
+
+def _message_json(event: MessageReceived) -> dict[str, Any]:
+    packet = event.packet
+    properties = getattr(packet, "properties", None)
+    message = TopicMessage(event.topic, event.payload, event.qos, event.retain, event.time)
+    if properties:
+        message = TopicMessage(event.topic, event.payload, event.qos, event.retain, event.time, properties)
+    return message_to_json(message)
+
+
+class LiveListing:
+    """The ``decode`` listing, made incrementally from live trace events.
+
+    A frame is printed with the packets it completes; their ``PacketEvent``\\ s follow
+    the frame in the decoder's output, so a frame whose packets have not all arrived
+    yet waits for the next call.
+    """
+
+    def __init__(self) -> None:
+        self.base: float | None = None
+        self._packets: dict[tuple[int, str, int], PacketEvent] = {}
+        self._pending: list[TraceEvent] = []
+
+    def feed(self, events: Iterable[TraceEvent], *, final: bool = False) -> list[str]:
+        todo = [*self._pending, *events]
+        self._pending = []
+        for event in todo:
+            if isinstance(event, PacketEvent):
+                self._packets[(event.conn, event.direction, event.packet_no)] = event
+        lines: list[str] = []
+        for position, event in enumerate(todo):
+            if self.base is None:
+                self.base = event.time
+            if isinstance(event, FrameEvent) and not final and not self._complete(event):
+                self._pending = todo[position:]
+                break
+            lines.extend(self._lines(event, self.base))
+        # Packets are looked up only by the frames that follow them closely.
+        if len(self._packets) > 10_000:
+            self._packets.clear()
+        return lines
+
+    def _complete(self, frame: FrameEvent) -> bool:
+        return all((frame.conn, frame.direction, no) in self._packets for no in frame.completed)
+
+    def _lines(self, event: TraceEvent, base: float) -> list[str]:
+        at = f"  {event.time - base:+10.6f}"
+        if isinstance(event, HandshakeRequest):
+            return [f"{at} c2s HTTP {event.method} {event.target} ({len(event.raw)} B)"]
+        if isinstance(event, HandshakeResponse):
+            chosen = event.subprotocol or "-"
+            return [
+                f"{at} s2c HTTP {event.status} {event.reason} ({len(event.raw)} B)  subprotocol: {chosen}"
+            ]
+        if isinstance(event, FrameEvent):
+            return self._frame_lines(event, base)
+        if isinstance(event, PacketEvent):
+            if event.frames:
+                return []  # shown under the frame that completed it
+            return [f"{at} {event.direction} #{event.packet_no} {event.summary}"]
+        if isinstance(event, ErrorReported):
+            where = f" at {event.offset}" if event.offset is not None else ""
+            direction = f" {event.direction}" if event.direction else ""
+            return [f"  ! {event.layer}{direction}{where}: {event.message}"]
+        if isinstance(event, StateChanged):
+            detail = f": {event.detail}" if event.detail else ""
+            return [f"{at} connection {event.conn} {event.state}{detail}"]
+        return []
+
+    def _frame_lines(self, event: FrameEvent, base: float) -> list[str]:
+        lines = [_frame_line(event, base)]
+        for part in event.parts:
+            if part.role == "whole":
+                continue
+            size = part.frame_end - part.frame_start
+            packet = self._packets.get((event.conn, event.direction, part.packet_no))
+            if packet is None or event.index not in packet.frames:
+                lines.append(f"      packet #{part.packet_no} {part.role} part ({size} B)")
+                continue
+            position = packet.frames.index(event.index) + 1
+            name = packet.packet.TYPE.name
+            lines.append(f"      {name} #{part.packet_no} part {position}/{len(packet.frames)} ({size} B)")
+        for no in event.completed:
+            packet = self._packets.get((event.conn, event.direction, no))
+            if packet is not None:
+                span = _span(packet.frames) if len(packet.frames) > 1 else ""
+                lines.append(f"      -> #{no} {packet.summary}" + (f"  [{span}]" if span else ""))
+        return lines
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "sub",
+        help="subscribe and print messages (and, with --trace, every frame)",
+        description="Subscribe to topic filters and print the messages; --trace shows every frame live.",
+    )
+    parser.add_argument("url", nargs="?", help="broker URL, e.g. ws://localhost:8080/mqtt")
+    parser.add_argument(
+        "-t", "--topic", action="append", required=True, metavar="FILTER", help="topic filter; repeatable"
+    )
+    parser.add_argument(
+        "-q", "--qos", type=int, choices=(0, 1, 2), default=0, help="subscription QoS (default 0)"
+    )
+    parser.add_argument("--json", action="store_true", help="JSON lines")
+    parser.add_argument("--trace", action="store_true", help="print every frame with its packets, live")
+    parser.add_argument("-C", "--count", type=int, metavar="N", help="exit after N messages")
+    parser.add_argument("-W", "--duration", type=float, metavar="S", help="exit after S seconds")
+    add_connection_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def check_filters(filters: Iterable[str]) -> list[str]:
+    out = []
+    for topic_filter in filters:
+        try:
+            validate_topic_filter(topic_filter)
+        except LocalProtocolError as exc:
+            raise ExplorerError(f"invalid topic filter {topic_filter!r}: {exc}") from None
+        out.append(topic_filter)
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    filters = check_filters(args.topic)
+    if args.count is not None and args.count < 1:
+        raise ExplorerError("--count must be at least 1")
+    if args.duration is not None and args.duration <= 0:
+        raise ExplorerError("--duration must be positive")
+    options = options_from_args(args)
+    printer = _Printer(sys.stdout, json_lines=args.json, trace=args.trace, count=args.count)
+    try:
+        return asyncio.run(
+            run_live(options, filters, args.qos, printer.batch, duration=args.duration, trace_limit=10_000)
+        )
+    finally:
+        printer.finish()
+
+
+class _Printer:
+    def __init__(self, out: TextIO, *, json_lines: bool, trace: bool, count: int | None) -> None:
+        self.out = out
+        self.json_lines = json_lines
+        self.trace = trace
+        self.remaining = count
+        self.listing = LiveListing()
+
+    def batch(self, batch: Batch) -> bool:
+        """Print one batch; ``True`` when the requested count of messages is reached."""
+        write = self.out.write
+        if self.trace:
+            if self.json_lines:
+                for event in batch.events:
+                    write(json.dumps(event_to_json(event)) + "\n")
+            else:
+                for line in self.listing.feed(batch.events):
+                    write(line + "\n")
+        done = False
+        for message in batch.messages:
+            if self.remaining is not None and self.remaining <= 0:
+                break
+            if not self.trace:
+                if self.json_lines:
+                    write(json.dumps(_message_json(message), ensure_ascii=False) + "\n")
+                else:
+                    write(format_message(message) + "\n")
+            if self.remaining is not None:
+                self.remaining -= 1
+                done = self.remaining <= 0
+        if batch.dropped and not self.json_lines:
+            write(f"! {batch.dropped} events not shown (output too slow)\n")
+        self.out.flush()
+        return done
+
+    def finish(self) -> None:
+        """Print what the live listing still holds (frames waiting for their packets)."""
+        if self.trace and not self.json_lines:
+            for line in self.listing.feed((), final=True):
+                self.out.write(line + "\n")
+            self.out.flush()
+
+
+async def run_live(
+    options: ConnectionOptions,
+    filters: list[str],
+    qos: int,
+    on_batch: Callable[[Batch], bool],
+    *,
+    duration: float | None = None,
+    trace_limit: int = 100_000,
+    after: Callable[[Workspace], Awaitable[None]] | None = None,
+) -> int:
+    """Connect, subscribe, hand every batch to ``on_batch`` until it returns True,
+    the duration passes, Ctrl-C, or the connection ends; then disconnect cleanly.
+
+    ``after`` runs with the Workspace once disconnected (``trace`` exports there).
+    Returns the exit code: 0, or 1 when the connection ended by itself.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    code = 0
+    try:
+        async with Workspace(trace_limit=trace_limit, history_count=1, batch_capacity=100_000) as workspace:
+            stream = workspace.events(max_rate_hz=20)
+            on_batch(await anext(stream))
+            await workspace.connect(options)
+            for topic_filter in filters:
+                codes = await workspace.subscribe(topic_filter, qos)
+                if not codes or codes[0] >= 0x80:
+                    refused = f"0x{codes[0]:02x}" if codes else "no reason code"
+                    raise ConnectionFailed(
+                        f"the broker refused the subscription to {topic_filter!r} ({refused})"
+                    )
+            ended: list[str] = []
+
+            async def consume() -> None:
+                async for batch in stream:
+                    if on_batch(batch):
+                        return
+                    if batch.status.state in _ENDED_STATES:
+                        ended.append(batch.status.detail or "the connection ended")
+                        return
+
+            consumer = asyncio.create_task(consume())
+            stopper = asyncio.create_task(stop.wait())
+            try:
+                await asyncio.wait({consumer, stopper}, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (consumer, stopper):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task  # re-raises what the consumer failed with
+            if ended:
+                print(f"mqttws-explorer: connection ended: {ended[0]}", file=sys.stderr)
+                code = 1
+            await workspace.disconnect()
+            await stream.aclose()
+            if after is not None:
+                await after(workspace)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+    return code

@@ -20,10 +20,11 @@ described in :mod:`explorer.profile_format`. The rules this module keeps:
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import tempfile
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -64,9 +65,10 @@ __all__ = [
 
 FORMAT_VERSION = 1
 CONFIG_DIR_ENV = "MQTTWS_CONFIG_DIR"
-_HEADER_COMMENT = (
-    "mqttws-explorer connection profiles. Secrets are not stored here: [profiles.NAME.secrets] "
-    "holds references into the OS keyring (service 'mqttws-explorer')."
+_HEADER_COMMENTS = (
+    "mqttws-explorer connection profiles.",
+    "Secrets are not stored here: [profiles.NAME.secrets] holds references into the OS keyring",
+    "(service 'mqttws-explorer'). Unknown keys are kept; `version` is the format version.",
 )
 
 
@@ -245,7 +247,8 @@ class ProfileStore:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             doc = tomlkit.document()
-            doc.add(tomlkit.comment(_HEADER_COMMENT))
+            for line in _HEADER_COMMENTS:
+                doc.add(tomlkit.comment(line))
             doc.add("version", FORMAT_VERSION)
             return doc, {}
         except (OSError, UnicodeDecodeError) as exc:
@@ -314,6 +317,10 @@ class ProfileStore:
                 nothing is written: never a silent plaintext fallback).
         """
         check_name(profile.name)
+        with self._locked():
+            return self._add(profile, overwrite=overwrite)
+
+    def _add(self, profile: Profile, *, overwrite: bool) -> Profile:
         doc, profiles = self._read()
         if profile.name in profiles and not overwrite:
             raise ProfileError(
@@ -330,11 +337,12 @@ class ProfileStore:
         are deleted from the keyring; secret values set in ``profile.options`` replace
         the stored ones; the rest stay as they are.
         """
-        doc, profiles = self._read()
-        previous = profiles.get(profile.name)
-        if previous is None:
-            raise self._unknown(profile.name, profiles)
-        return self._save(doc, profile, previous)
+        with self._locked():
+            doc, profiles = self._read()
+            previous = profiles.get(profile.name)
+            if previous is None:
+                raise self._unknown(profile.name, profiles)
+            return self._save(doc, profile, previous)
 
     def _save(self, doc: TOMLDocument, profile: Profile, previous: Profile | None) -> Profile:
         options, new_secrets = split_secrets(profile.options)
@@ -364,12 +372,13 @@ class ProfileStore:
 
     def remove(self, name: str) -> None:
         """Delete a profile and its secrets from the keyring."""
-        doc, profiles = self._read()
-        profile = profiles.get(ProfileName(name))
-        if profile is None:
-            raise self._unknown(name, profiles)
-        del doc["profiles"][name]
-        self._write(doc)
+        with self._locked():
+            doc, profiles = self._read()
+            profile = profiles.get(ProfileName(name))
+            if profile is None:
+                raise self._unknown(name, profiles)
+            del doc["profiles"][name]
+            self._write(doc)
         for ref in profile.secret_refs.values():
             self.secrets.delete(ref)
 
@@ -432,6 +441,30 @@ class ProfileStore:
             table[name] = entry
         out["profiles"] = table
         return tomlkit.dumps(out)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Serialise read-modify-write cycles between processes (the CLI next to the GUI).
+
+        An advisory ``flock`` on ``.profiles.lock`` beside the file; the profiles file
+        itself cannot carry the lock because every write replaces it. Not nested.
+        """
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: atomic replace still prevents torn files
+            yield
+            return
+        directory = self.path.parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(directory / ".profiles.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise ProfileError(f"cannot write {self.path}: {exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def _write(self, doc: TOMLDocument) -> None:
         text = tomlkit.dumps(doc)

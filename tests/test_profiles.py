@@ -136,7 +136,7 @@ def test_file_is_created_0600_with_a_version(store: ProfileStore) -> None:
 def test_write_leaves_no_temporary_files(store: ProfileStore) -> None:
     store.add(_profile())
     store.add(_profile("dev"))
-    assert sorted(p.name for p in store.path.parent.iterdir()) == ["profiles.toml"]
+    assert sorted(p.name for p in store.path.parent.iterdir()) == [".profiles.lock", "profiles.toml"]
 
 
 def test_failed_write_keeps_the_previous_file_and_no_temp_file(
@@ -153,7 +153,7 @@ def test_failed_write_keeps_the_previous_file_and_no_temp_file(
         with pytest.raises(ProfileError, match=r"cannot write .*No space left"):
             store.add(_profile("dev", options=ConnectionOptions(url="ws://dev/")))
     assert store.path.read_text() == before
-    assert sorted(p.name for p in store.path.parent.iterdir()) == ["profiles.toml"]
+    assert sorted(p.name for p in store.path.parent.iterdir()) == [".profiles.lock", "profiles.toml"]
 
 
 def test_unknown_profile_suggests_the_closest_name(store: ProfileStore) -> None:
@@ -383,3 +383,25 @@ def test_a_hand_written_profile_loads(store: ProfileStore) -> None:
     assert profile.options.user_properties == (("k", "v"),)
     assert profile.options.will == Will("w", b"\x00\xff")
     assert store.warnings == []
+
+
+def test_concurrent_writers_lose_no_profile(config_dir: Path) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def add(index: int) -> None:
+        try:
+            start.wait()
+            ProfileStore().add(Profile(ProfileName(f"p{index}"), ConnectionOptions(url=f"ws://h{index}/")))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(ProfileStore().names()) == [f"p{index}" for index in range(8)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import secrets
 import socket
 import ssl
 import time
@@ -359,7 +360,9 @@ class _Walk:
         options = self.options
         connect = Connect(
             protocol_version=options.mqtt_version,
-            client_id=options.client_id or f"mqttws-probe-{int(time.time() * 1000) % 10**9}",
+            # Unique per probe: a shared id would make the broker take over (and close) the
+            # other probe's session [MQTT-3.1.4-3] when several run at once.
+            client_id=options.client_id or f"mqttws-probe-{secrets.token_hex(6)}",
             clean_start=options.clean_start,
             keep_alive=options.keep_alive,
             username=options.username,

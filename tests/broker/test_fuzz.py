@@ -47,10 +47,10 @@ _PACKETS = st.one_of(
         st.binary(max_size=8),
         st.none() | st.integers(1, 3),
     ),
-    st.builds(lambda pid: Puback(pid), _PIDS),
-    st.builds(lambda pid: Pubrec(pid), _PIDS),
-    st.builds(lambda pid: Pubrel(pid), _PIDS),
-    st.builds(lambda pid: Pubcomp(pid), _PIDS),
+    st.builds(Puback, _PIDS),
+    st.builds(Pubrec, _PIDS),
+    st.builds(Pubrel, _PIDS),
+    st.builds(Pubcomp, _PIDS),
     st.builds(
         lambda pid, f, q, nl: Subscribe(
             pid, (Subscription(f, q, no_local=nl and not f.startswith("$share")),)

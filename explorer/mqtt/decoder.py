@@ -214,6 +214,7 @@ def decode_publish(data: bytes, start: int, pos: int, end: int, version: int) ->
         raise MalformedPacket(start, "PUBLISH QoS must not be 3 [MQTT-3.3.1-4]")
     if dup and not qos:
         raise MalformedPacket(start, "PUBLISH DUP must be 0 for QoS 0 [MQTT-3.3.1-2]")
+    topic_at = pos
     topic, pos = read_string(data, pos, end, "topic name")
     packet_id = None
     if qos:
@@ -223,7 +224,7 @@ def decode_publish(data: bytes, start: int, pos: int, end: int, version: int) ->
         props, pos = decode_properties(data, pos, end, 3)
         if not topic and props.topic_alias is None:
             # MQTT 5.0 §3.3.2.3.4: an empty topic needs a Topic Alias
-            raise MalformedPacket(pos, "PUBLISH has an empty topic name and no Topic Alias")
+            raise MalformedPacket(topic_at, "PUBLISH has an empty topic name and no Topic Alias")
     return Publish(topic, data[pos:end], qos, bool(first & 1), dup, packet_id, props)
 
 

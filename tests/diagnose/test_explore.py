@@ -36,7 +36,9 @@ async def test_server_accepting_only_mqttv31_explores_to_that_subprotocol() -> N
         options = ConnectionOptions(url=f"ws://127.0.0.1:{broker.ws_port}/mqtt", handshake_timeout=2.0)
         diagnosis = await diagnose(options, explore_alternatives=True)
     assert diagnosis.cause == "subprotocol-only-mqttv31"
-    assert set(_working(diagnosis)) == {"subprotocols mqttv3.1", "subprotocols mqtt, mqttv3.1"}
+    # Offering no subprotocol is accepted too (the server does not require one).
+    working = {"subprotocols mqttv3.1", "subprotocols mqtt, mqttv3.1", "subprotocols (none)"}
+    assert set(_working(diagnosis)) == working
 
 
 async def test_broker_refusing_mqtt5_explores_to_an_older_version() -> None:

@@ -152,6 +152,8 @@ class DirectionDecoder:
         index = self.frame_index
         fed = self.mqtt_fed
         no = self.packet_no
+        skew = self._skew
+        idle = not reader.buffered and not self.mqtt_dead  # the reader holds nothing
         while True:
             if end - pos < 2:
                 self._tail = data[pos:]
@@ -177,7 +179,7 @@ class DirectionDecoder:
             # One QoS 0 PUBLISH filling the whole payload, Remaining Length in one byte,
             # nothing the reader still holds: decoded here (the same checks as
             # PacketReader's own fast path; anything else goes through the reader).
-            if length >= 4 and not reader.buffered and not self.mqtt_dead and payload[1] == length - 2:
+            if idle and length >= 4 and payload[1] == length - 2:
                 first = payload[0]
                 if first in _QOS0_PUBLISH:
                     te = 4 + ((payload[2] << 8) | payload[3])
@@ -223,10 +225,10 @@ class DirectionDecoder:
                 events.append(PacketEvent(seq(), time, conn, direction, no, fed, packet, payload, (index,)))
                 no += 1
                 fed += length
-                self._skew += length
+                skew += length
             else:
                 # A simple frame whose payload needs the reader (or is empty).
-                self.frame_index, self.mqtt_fed, self.packet_no = index, fed, no
+                self.frame_index, self.mqtt_fed, self.packet_no, self._skew = index, fed, no, skew
                 frame_seq = seq()
                 after: list[TraceEvent] = []
                 parts: tuple[PacketPart, ...] = ()
@@ -255,6 +257,8 @@ class DirectionDecoder:
                     completed,
                 )
                 fed, no = self.mqtt_fed, self.packet_no
+                idle = not reader.buffered and not self.mqtt_dead
+                level = 4 if reader.version is None else int(reader.version)
                 if self._held is not None:
                     self._held.append(event)
                     self._held.extend(after)
@@ -276,6 +280,7 @@ class DirectionDecoder:
         self.frame_index = index
         self.mqtt_fed = fed
         self.packet_no = no
+        self._skew = skew
         return pos
 
     def _on_frame(self, frame: RawFrame, time: float) -> None:

@@ -4,7 +4,8 @@ Used by ``test_probe_network.py`` as ``unshare -mn python dns_sandbox.py MODE UR
 new network namespace has only a loopback interface, and /etc/resolv.conf is bind-mounted
 from a file naming 127.0.0.1 as the only nameserver. In ``nxdomain`` mode a tiny DNS
 server on 127.0.0.1:53 (free in the new namespace) answers NXDOMAIN to every query; in
-``no-resolver`` mode nothing listens there. Prints the diagnosis as JSON.
+``no-resolver`` mode nothing listens there; in ``plain`` mode the namespace only has its
+loopback, so other addresses are unreachable. Prints the diagnosis as JSON.
 """
 
 from __future__ import annotations

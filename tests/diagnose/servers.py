@@ -240,10 +240,13 @@ async def ws_server(
 
 
 def mini_broker_handler(
-    connack: Connack | None = None, version: ProtocolVersion = ProtocolVersion.V311
+    connack: Connack | None = None,
+    version: ProtocolVersion = ProtocolVersion.V311,
+    *,
+    answer_ping: bool = True,
 ) -> Callable[[ServerConnection], Awaitable[None]]:
     """A websockets handler that answers CONNECT with ``connack`` (or stays silent when None)
-    and PINGREQ with PINGRESP."""
+    and PINGREQ with PINGRESP (unless ``answer_ping`` is false)."""
 
     async def handler(ws: ServerConnection) -> None:
         reader = PacketReader(version)
@@ -253,7 +256,7 @@ def mini_broker_handler(
                 name = type(read.packet).__name__
                 if name == "Connect" and connack is not None:
                     await ws.send(encode(connack, version))
-                elif name == "Pingreq":
+                elif name == "Pingreq" and answer_ping:
                     await ws.send(encode(Pingresp(), version))
 
     return handler

@@ -95,3 +95,18 @@ def test_every_cause_has_a_title_explanation_and_fix(slug: str) -> None:
     assert entry.title
     assert entry.explanation.endswith(".")
     assert entry.fix.endswith(".")
+
+
+def test_every_non_connack_cause_is_asserted_by_a_test_against_a_real_server() -> None:
+    # CONNACK causes are covered by the tests parametrised over every reason code.
+    sources = "".join(
+        path.read_text(encoding="utf-8")
+        for path in Path(__file__).parent.glob("test_*.py")
+        if path.name != Path(__file__).name
+    )
+    missing = [
+        slug
+        for slug in CAUSES
+        if not slug.startswith("connack-") and slug != "connected" and f'"{slug}"' not in sources
+    ]
+    assert missing == []

@@ -26,7 +26,17 @@ from explorer.mqtt.enums import (
     SubackReasonCode,
     UnsubackReasonCode,
 )
-from explorer.mqtt.packets import Puback, Publish, Pubrec, Suback, Subscribe, Unsuback, Unsubscribe, Will
+from explorer.mqtt.packets import (
+    NO_PROPERTIES,
+    Puback,
+    Publish,
+    Pubrec,
+    Suback,
+    Subscribe,
+    Unsuback,
+    Unsubscribe,
+    Will,
+)
 from explorer.mqtt.topics import topic_matches, validate_topic_filter, validate_topic_name
 
 if TYPE_CHECKING:
@@ -63,16 +73,19 @@ class Router:
         self.state = state
         self.trie = SubscriptionTrie()
         self.retained: dict[str, Message] = {}
+        self._valid_topics: set[str] = set()  # topic names already validated (bounded)
 
     # -- inbound PUBLISH -------------------------------------------------------------------
 
-    def publish_received(self, conn: Connection, packet: Publish, now: float) -> None:
+    def publish_received(
+        self, conn: Connection, packet: Publish, now: float, raw: bytes | None = None
+    ) -> None:
         state = self.state
         session = conn.session
         assert session is not None
         topic = packet.topic
         props = packet.properties
-        if conn.version == V5 and props.topic_alias is not None:
+        if props is not NO_PROPERTIES and props.topic_alias is not None and conn.version == V5:
             alias = props.topic_alias
             if not 0 < alias <= state.config.topic_alias_maximum:
                 state.close(conn, DisconnectReasonCode.TOPIC_ALIAS_INVALID, code=1002)
@@ -85,12 +98,16 @@ class Router:
                     state.protocol_violation(conn, f"topic alias {alias} was never set")
                     return
                 topic = known
-        try:
-            validate_topic_name(topic)
-        except LocalProtocolError as exc:
-            state.stats.protocol_errors += 1
-            state.close(conn, DisconnectReasonCode.TOPIC_NAME_INVALID, code=1002, explanation=str(exc))
-            return
+        if topic not in self._valid_topics:
+            try:
+                validate_topic_name(topic)
+            except LocalProtocolError as exc:
+                state.stats.protocol_errors += 1
+                state.close(conn, DisconnectReasonCode.TOPIC_NAME_INVALID, code=1002, explanation=str(exc))
+                return
+            if len(self._valid_topics) >= 50_000:
+                self._valid_topics.clear()
+            self._valid_topics.add(topic)
         qos = packet.qos
         pid = packet.packet_id
         if qos == 2 and pid in session.inbound_qos2:
@@ -112,6 +129,10 @@ class Router:
                 received=now,
             )
             state.stats.messages_received += 1
+            if raw is not None and qos == 0 and props is NO_PROPERTIES and len(raw) > 1 and raw[1] < 0x80:
+                # The received bytes are already the QoS 0 PUBLISH that same-version
+                # subscribers get (a one-byte Remaining Length is always minimal).
+                message.encoded[(conn.version or 4, packet.retain)] = raw
             if packet.retain:
                 self.store_retained(message)
             self.route(message, now)

@@ -152,12 +152,16 @@ class _Link(asyncio.Protocol):
                 self.broker.state.stats.protocol_errors += 1
             self._send_close(exc.code, exc.reason)
             return
+        # Data frame payloads of one read are joined and fed to the MQTT reader at once.
+        pending: list[bytes] = []
         for opcode, _fin, payload in frames:
             if opcode in (OP_BINARY, OP_CONT, OP_TEXT):
-                if self.conn is None or self.ws_closing:
-                    return
-                self._mqtt(payload, now)
-            elif opcode == OP_PING:
+                pending.append(payload)
+                continue
+            if pending:
+                self._feed(pending, now)
+                pending = []
+            if opcode == OP_PING:
                 self._write(encode_frame(OP_PONG, payload))  # RFC 6455 §5.5.3: same payload
             elif opcode == OP_CLOSE:
                 try:
@@ -169,8 +173,13 @@ class _Link(asyncio.Protocol):
                 # server closes the TCP connection first (§7.1.1).
                 self._send_close(1000 if code == 1005 else code, "")
                 return
-            elif opcode == OP_PONG:
-                pass
+        if pending:
+            self._feed(pending, now)
+
+    def _feed(self, payloads: list[bytes], now: float) -> None:
+        if self.conn is None or self.ws_closing or self.conn.close_requested:
+            return
+        self._mqtt(payloads[0] if len(payloads) == 1 else b"".join(payloads), now)
 
     def _mqtt(self, data: bytes, now: float) -> None:
         conn = self.conn
@@ -185,7 +194,7 @@ class _Link(asyncio.Protocol):
             if item.error is not None:
                 state.receive_error(conn, item.error, now)
                 return
-            state.receive_packet(conn, item.packet, now)  # type: ignore[arg-type]
+            state.receive_packet(conn, item.packet, now, item.raw)  # type: ignore[arg-type]
             if conn.close_requested:
                 return
         if self.reader.broken and self.reader.error is not None:

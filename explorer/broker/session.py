@@ -18,6 +18,7 @@ from explorer.broker.trie import Subscriber
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Publish, Will
+from explorer.mqtt.primitives import encode_varint
 
 __all__ = ["Connection", "InFlight", "Message", "Queued", "Session", "Stats"]
 
@@ -104,12 +105,29 @@ class Message:
         key = (version, retain)
         data = self.encoded.get(key)
         if data is None or (self.expires_at is not None and now > self.received):
-            props = self.properties_for(version, (), now)
-            packet = Publish(self.topic, self.payload, 0, retain, False, None, props)
-            data = encode(packet, ProtocolVersion(version))
+            if self.properties is NO_PROPERTIES or version != V5:
+                data = _plain_qos0(self.topic, self.payload, retain, version == V5)
+            else:
+                props = self.properties_for(version, (), now)
+                packet = Publish(self.topic, self.payload, 0, retain, False, None, props)
+                data = encode(packet, ProtocolVersion(version))
             if self.expires_at is None or now <= self.received:
                 self.encoded[key] = data
         return data
+
+
+def _plain_qos0(topic: str, payload: bytes, retain: bool, v5: bool) -> bytes:
+    """A QoS 0 PUBLISH without properties, built directly (MQTT 5.0 §3.3).
+
+    The hot path of fan-out: the topic was validated when the message came in, so the
+    general encoder's checks would only repeat work.
+    """
+    name = topic.encode()
+    size = 2 + len(name) + len(payload) + (1 if v5 else 0)
+    head = bytes((0x31 if retain else 0x30,)) + encode_varint(size)
+    if v5:
+        return b"".join((head, len(name).to_bytes(2, "big"), name, b"\0", payload))
+    return b"".join((head, len(name).to_bytes(2, "big"), name, payload))
 
 
 @dataclass(slots=True)

@@ -122,7 +122,8 @@ class BrokerState:
         self.dirty.clear()
         return conns
 
-    def receive_packet(self, conn: Connection, packet: Packet, now: float) -> None:
+    def receive_packet(self, conn: Connection, packet: Packet, now: float, raw: bytes | None = None) -> None:
+        """Handle one decoded packet; ``raw`` (its exact bytes) lets a QoS 0 PUBLISH be forwarded as is."""
         if conn.closed or conn.close_requested:
             return
         conn.last_received = now
@@ -136,7 +137,7 @@ class BrokerState:
                 return
             if isinstance(packet, Publish):
                 self.stats.publish_received += 1
-                self.router.publish_received(conn, packet, now)
+                self.router.publish_received(conn, packet, now, raw)
             elif isinstance(packet, Puback):
                 self._acked(conn, packet.packet_id, now, qos=1)
             elif isinstance(packet, Pubrec):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import (
     DisconnectReasonCode,
     PubackReasonCode,
@@ -391,3 +392,24 @@ def test_puback_reason_success_for_an_allowed_publish() -> None:
     pub = connect(state, "pub", V5)
     pub.send(Publish("t", b"x", qos=1, packet_id=5))
     assert pub.receive() == [Puback(5, PubackReasonCode.SUCCESS)]
+
+
+def test_qos0_publish_is_forwarded_as_received_to_same_version_subscribers() -> None:
+    state = make_state()
+    sub = connect(state, "sub")
+    subscribe(sub, "t")
+    pub = connect(state, "pub")
+    raw = encode(Publish("t", b"payload"))
+    state.receive_packet(pub.conn, Publish("t", b"payload"), 0.0, raw)
+    state.take_dirty()
+    assert sub.conn.outbox == [raw]
+
+
+def test_forwarded_retained_publish_clears_retain_for_a_plain_subscriber() -> None:
+    state = make_state()
+    sub = connect(state, "sub")
+    subscribe(sub, "t")
+    pub = connect(state, "pub")
+    raw = encode(Publish("t", b"p", retain=True))
+    state.receive_packet(pub.conn, Publish("t", b"p", retain=True), 0.0, raw)
+    assert sub.publishes() == [Publish("t", b"p", retain=False)]

@@ -72,13 +72,34 @@ class _Runner:
         return code, out.decode(errors="replace")
 
 
+def _masked_find(data: bytes, secret: bytes) -> bool:
+    """True if ``secret`` appears XORed with a repeating 4-byte key (RFC 6455 §5.3 masking).
+
+    Client frames in a capture are masked, so a plain search would miss a password in
+    a CONNECT; the key is derived from the first four bytes at each offset and checked
+    against the rest (any phase of the key works, since it simply repeats).
+    """
+    n = len(secret)
+    for start in range(len(data) - n + 1):
+        key = bytes(data[start + j] ^ secret[j] for j in range(4))
+        if all(data[start + i] ^ secret[i] == key[i % 4] for i in range(4, n)):
+            return True
+    return False
+
+
+def _found(data: bytes, secret: str) -> str | None:
+    raw = secret.encode()
+    for form in (raw, base64.b64encode(raw), raw.hex().encode()):
+        if form in data:
+            return f"{secret!r} as {form[:12]!r}..."
+    if _masked_find(data, raw):
+        return f"{secret!r} WebSocket-masked"
+    return None
+
+
 def _leaks(data: bytes) -> list[str]:
-    found = []
-    for secret in (CANARY, HEADER_CANARY, "canary-token-77d2"):
-        for form in (secret.encode(), base64.b64encode(secret.encode()), secret.encode().hex().encode()):
-            if form in data:
-                found.append(f"{secret!r} as {form[:12]!r}...")
-    return found
+    found = (_found(data, secret) for secret in (CANARY, HEADER_CANARY, "canary-token-77d2"))
+    return [leak for leak in found if leak]
 
 
 @pytest.mark.slow
@@ -115,9 +136,18 @@ async def test_the_password_never_reaches_a_file_a_log_or_an_export(
     await run("profiles", "show", "canary", "--json")
     await run("profiles", "list", "--json")
 
-    # use: the broker demands the password, so success proves it was sent
+    # use (sub, pub, trace with export, probe): the broker demands the password, so
+    # success proves it was sent
     await run("pub", "--profile", "canary", "-t", "canary/topic", "-m", "hello", "-q", "1")
     await run("pub", "--profile", "canary-2", "-t", "canary/topic", "-m", "again")
+    await run("pub", "--profile", "canary", "-t", "canary/retained", "-m", "kept", "-r", "-q", "1")
+    # the retained message arrives at once, so -C 1 ends the subscription without waiting
+    await run("sub", "--profile", "canary", "-t", "canary/#", "-C", "1")
+    await run("sub", "--profile", "canary-2", "-t", "canary/#", "-C", "1", "--json", "--trace")
+    for name in ("trace.pcapng", "trace.jsonl"):
+        await run(
+            "trace", "--profile", "canary", "-t", "canary/#", "--export", str(exports / name), "-W", "0.5"
+        )
     await run("probe", "--profile", "canary")
     await run("probe", "--profile", "canary", "--json")
     # and a wrong password is refused: the broker really checks
@@ -134,6 +164,11 @@ async def test_the_password_never_reaches_a_file_a_log_or_an_export(
     assert config_dir.resolve() not in keyring_file.parents
     # The detector finds the secret where it is meant to be (keyrings.alt stores base64).
     assert _leaks(keyring_file.read_bytes())
+
+    # The trace exports hold the CONNECT (its user name, masked on the wire in pcapng), so the
+    # password's absence means it was masked, not that the packet was missing.
+    for name in ("trace.pcapng", "trace.jsonl"):
+        assert _found((exports / name).read_bytes(), "canary-user"), name
 
     leaks: list[str] = []
     files = [path for path in config_dir.rglob("*") if path.is_file()]

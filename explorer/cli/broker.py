@@ -24,7 +24,7 @@ from explorer.broker.config import DEFAULT_TCP_PORT, DEFAULT_WS_PORT, BrokerConf
 from explorer.broker.faults import fault_help, parse_faults
 from explorer.errors import ExplorerError
 
-__all__ = ["config_from_args", "register", "run"]
+__all__ = ["bind_warning", "config_from_args", "register", "run"]
 
 
 def _port(text: str) -> int | None:
@@ -136,6 +136,16 @@ def _is_loopback(bind: str) -> bool:
         return False
 
 
+def bind_warning(config: BrokerConfig) -> str | None:
+    """The loud warning for a broker reachable from other machines without authentication."""
+    if _is_loopback(config.bind) or not config.anonymous_allowed:
+        return None
+    return (
+        f"WARNING: listening on {config.bind} without authentication: anyone who can reach this "
+        "machine can read and publish every topic. Use --password-file (and --acl-file)."
+    )
+
+
 def _read_password() -> str:
     if sys.stdin.isatty():
         first = getpass.getpass("Password: ")
@@ -157,12 +167,9 @@ def run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )
-    if not _is_loopback(config.bind) and config.anonymous_allowed:
-        print(
-            f"WARNING: listening on {config.bind} without authentication: anyone who can reach this "
-            "machine can read and publish every topic. Use --password-file (and --acl-file).",
-            file=sys.stderr,
-        )
+    warning = bind_warning(config)
+    if warning:
+        print(warning, file=sys.stderr)
     if config.faults.active:
         print(f"fault modes active: {', '.join(args.fault)}", file=sys.stderr)
     return asyncio.run(_serve(config))

@@ -142,7 +142,7 @@ class DirectionDecoder:
         hlen = 6 if masked else 2
         reader = self.reader
         level = 4 if reader.version is None else int(reader.version)
-        events = self.events
+        append = self.events.append
         seq = self.seq
         conn = self.conn
         direction = self.direction
@@ -199,7 +199,7 @@ class DirectionDecoder:
                                 )
             if packet is not None:
                 frame_seq = seq()
-                events.append(
+                append(
                     FrameEvent(
                         frame_seq,
                         time,
@@ -222,7 +222,7 @@ class DirectionDecoder:
                         (no,),
                     )
                 )
-                events.append(PacketEvent(seq(), time, conn, direction, no, fed, packet, payload, (index,)))
+                append(PacketEvent(seq(), time, conn, direction, no, fed, packet, payload, (index,)))
                 no += 1
                 fed += length
                 skew += length
@@ -271,8 +271,8 @@ class DirectionDecoder:
                         pos += total
                         break
                 else:
-                    events.append(event)
-                    events.extend(after)
+                    append(event)
+                    self.events.extend(after)
             index += 1
             offset += total
             pos += total

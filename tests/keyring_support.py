@@ -13,7 +13,10 @@ from typing import Any
 
 import keyring
 import pytest
+from keyring.backends import fail
 from keyrings.alt.file import PlaintextKeyring
+
+from explorer.secret_store import KeyringSecretStore
 
 __all__ = ["KEYRING_ENV", "config_dir", "file_keyring"]
 
@@ -30,7 +33,7 @@ def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
     monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", KEYRING_ENV)
     backend = PlaintextKeyring()
-    backend.file_path = str(data_home / "python_keyring" / "keyring_pass.cfg")  # type: ignore[misc]
+    backend.file_path = str(data_home / "python_keyring" / "keyring_pass.cfg")
     previous = keyring.get_keyring()
     keyring.set_keyring(backend)
     try:
@@ -45,3 +48,9 @@ def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "config"
     monkeypatch.setenv("MQTTWS_CONFIG_DIR", str(path))
     return path
+
+
+def no_keyring() -> KeyringSecretStore:
+    """The OS keyring as on a headless box: keyring's fail backend."""
+    backend: Any = fail.Keyring()  # type: ignore[no-untyped-call]
+    return KeyringSecretStore(backend)

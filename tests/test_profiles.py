@@ -22,8 +22,8 @@ from explorer.profiles import (
     default_profiles_path,
     secret_ref,
 )
-from explorer.secret_store import KeyringSecretStore, MemorySecretStore
-from tests.keyring_support import config_dir, file_keyring
+from explorer.secret_store import MemorySecretStore
+from tests.keyring_support import config_dir, file_keyring, no_keyring
 
 __all__ = ["config_dir", "file_keyring"]
 
@@ -328,9 +328,8 @@ def test_skipped_secrets_are_not_fetched(config_dir: Path) -> None:
 
 
 def test_profiles_without_secrets_work_with_no_keyring(config_dir: Path) -> None:
-    from keyring.backends import fail
 
-    store = ProfileStore(secrets=KeyringSecretStore(fail.Keyring()))
+    store = ProfileStore(secrets=no_keyring())
     store.add(_profile(options=ConnectionOptions(url="ws://h/", username="u")))
     assert store.to_options(store.get("prod")).username == "u"
     store.rename("prod", "p2")
@@ -338,9 +337,8 @@ def test_profiles_without_secrets_work_with_no_keyring(config_dir: Path) -> None
 
 
 def test_no_keyring_writes_nothing_rather_than_plaintext(config_dir: Path) -> None:
-    from keyring.backends import fail
 
-    store = ProfileStore(secrets=KeyringSecretStore(fail.Keyring()))
+    store = ProfileStore(secrets=no_keyring())
     with pytest.raises(SecretStoreError, match=r"keyrings\.alt"):
         store.add(_profile())
     assert not store.path.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,20 @@ def test_keyring_store_uses_an_explicit_backend_over_the_global_one(
     assert file_keyring.get_password(SERVICE, "ref") is None
 
 
-@pytest.mark.parametrize("backend", [fail.Keyring(), null.Keyring()], ids=["fail", "null"])
-def test_no_backend_raises_with_the_fix_and_the_per_use_alternatives(backend: Any) -> None:
-    store = KeyringSecretStore(backend)
-    for call in (lambda: store.get("r"), lambda: store.set("r", "v"), lambda: store.delete("r")):
+def _backend(cls: Any) -> Any:
+    """An instance of a keyring backend class (keyring's classes are untyped)."""
+    return cls()
+
+
+@pytest.mark.parametrize("backend_class", [fail.Keyring, null.Keyring], ids=["fail", "null"])
+def test_no_backend_raises_with_the_fix_and_the_per_use_alternatives(backend_class: Any) -> None:
+    store = KeyringSecretStore(_backend(backend_class))
+    calls: list[Callable[[], object]] = [
+        lambda: store.get("r"),
+        lambda: store.set("r", "v"),
+        lambda: store.delete("r"),
+    ]
+    for call in calls:
         with pytest.raises(SecretStoreError) as info:
             call()
         message = str(info.value)
@@ -68,7 +79,7 @@ def test_no_backend_raises_with_the_fix_and_the_per_use_alternatives(backend: An
 
 def test_global_fail_backend_is_detected() -> None:
     previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
+    keyring.set_keyring(_backend(fail.Keyring))
     try:
         with pytest.raises(SecretStoreError, match="no usable OS keyring"):
             KeyringSecretStore().set("r", "v")
@@ -80,13 +91,13 @@ def test_chainer_without_members_counts_as_no_backend(monkeypatch: pytest.Monkey
     # A chain with nothing behind it stores nothing; it must not look like a keyring.
     monkeypatch.setattr(chainer.ChainerBackend, "backends", [])
     with pytest.raises(SecretStoreError):
-        KeyringSecretStore(chainer.ChainerBackend()).get("r")
+        KeyringSecretStore(_backend(chainer.ChainerBackend)).get("r")
 
 
 class _RefusingKeyring(keyring.backend.KeyringBackend):
     """A backend that is present but refuses (a locked keyring)."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def get_password(self, service: str, username: str) -> str | None:
         raise keyring.errors.KeyringLocked("the collection is locked")
@@ -99,7 +110,7 @@ class _RefusingKeyring(keyring.backend.KeyringBackend):
 
 
 def test_a_locked_keyring_is_reported_without_the_secret_value() -> None:
-    store = KeyringSecretStore(_RefusingKeyring())
+    store = KeyringSecretStore(_backend(_RefusingKeyring))
     with pytest.raises(SecretStoreError) as info:
         store.set("profile/p/password", "never-shown-value")
     assert "locked" in str(info.value)

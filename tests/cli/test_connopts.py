@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from keyring.backends import fail
 
 from explorer.cli.connopts import add_connection_arguments, options_from_args
 from explorer.errors import ExplorerError, ProfileError, SecretStoreError
@@ -16,8 +15,8 @@ from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Properties, Will
 from explorer.options import ConnectionOptions, TlsOptions
 from explorer.profiles import Profile, ProfileName, ProfileStore
-from explorer.secret_store import KeyringSecretStore, MemorySecretStore
-from tests.keyring_support import config_dir, file_keyring
+from explorer.secret_store import MemorySecretStore
+from tests.keyring_support import config_dir, file_keyring, no_keyring
 
 __all__ = ["config_dir", "file_keyring"]
 
@@ -267,9 +266,9 @@ def test_profile_with_secrets_and_no_keyring_names_the_fix(config_dir: Path) -> 
     secrets = MemorySecretStore()
     store = ProfileStore(secrets=secrets)
     store.add(Profile(ProfileName("prod"), ConnectionOptions(url="ws://h/", password=b"pw")))
-    no_keyring = KeyringSecretStore(fail.Keyring())
+    keyring_store = no_keyring()
     with pytest.raises(SecretStoreError) as info:
-        _options(["--profile", "prod"], store=store, secrets=no_keyring)
+        _options(["--profile", "prod"], store=store, secrets=keyring_store)
     message = str(info.value)
     assert "keyrings.alt" in message
     assert "GNOME Keyring" in message
@@ -280,9 +279,9 @@ def test_profile_with_secrets_and_no_keyring_names_the_fix(config_dir: Path) -> 
 def test_per_use_password_works_without_a_keyring(config_dir: Path) -> None:
     store = ProfileStore(secrets=MemorySecretStore())
     store.add(Profile(ProfileName("prod"), ConnectionOptions(url="ws://h/", password=b"pw")))
-    no_keyring = KeyringSecretStore(fail.Keyring())
+    keyring_store = no_keyring()
     options = _options(
-        ["--profile", "prod", "--password-env", "PW"], store=store, secrets=no_keyring, environ={"PW": "e"}
+        ["--profile", "prod", "--password-env", "PW"], store=store, secrets=keyring_store, environ={"PW": "e"}
     )
     assert options.password == b"e"
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import sys
 from collections.abc import Mapping
@@ -41,6 +42,8 @@ __all__ = [
     "profile_from_args",
     "secrets_from_args",
 ]
+
+_LOG = logging.getLogger("explorer.profiles")
 
 _HELP_EPILOG = (
     "Passwords are never taken as plain arguments: use --password-stdin, --password-env VAR, "
@@ -308,6 +311,8 @@ def options_from_args(
     if profile_name is not None:
         store = store if store is not None else ProfileStore()
         profile = store.get(profile_name)
+        for warning in store.warnings:  # e.g. a misspelt key that would silently not apply
+            _LOG.warning("%s", warning)
         options = _profile_options(profile, store, secrets, given_secrets, stdin)
     else:
         if url is None:

@@ -294,3 +294,13 @@ def test_proxy_password_in_the_flag_overrides_the_stored_one(config_dir: Path) -
     assert (
         _options(["--profile", "p", "--proxy", "http://v:new@py:2"], store=store).proxy == "http://v:new@py:2"
     )
+
+
+def test_unknown_profile_keys_are_logged_when_the_profile_is_used(
+    config_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config_dir.mkdir()
+    (config_dir / "profiles.toml").write_text('version = 1\n[profiles.p]\nurl = "ws://h/"\nkeep_alve = 5\n')
+    options = _options(["--profile", "p"])
+    assert options.keep_alive == 60
+    assert "line 4: unknown key 'keep_alve' in profile 'p'" in caplog.text

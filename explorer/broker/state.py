@@ -188,7 +188,7 @@ class BrokerState:
             return
         conn.closed = True
         self.connections.pop(conn.id, None)
-        self.dirty.pop(conn.id, None)
+        # Stay in ``dirty``: a taken-over connection still has its DISCONNECT 0x8E to send.
         session = conn.session
         if session is None or session.connection is not conn:
             return

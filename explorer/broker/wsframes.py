@@ -62,10 +62,13 @@ class FrameParser:
             binary frames ([MQTT-6.0.0-1]).
     """
 
-    __slots__ = ("_buffer", "_fragmented", "allow_text", "max_payload")
+    __slots__ = ("_buffer", "_chunks", "_fragmented", "_need", "_pending", "allow_text", "max_payload")
 
     def __init__(self, max_payload: int, *, allow_text: bool = False) -> None:
         self._buffer = b""
+        self._chunks: list[bytes] = []  # pieces of a large frame still arriving
+        self._pending = 0  # bytes held in _buffer + _chunks
+        self._need = 0  # size of the incomplete frame at the start of the buffer, once known
         self._fragmented = False
         self.max_payload = max_payload
         self.allow_text = allow_text
@@ -76,7 +79,17 @@ class FrameParser:
         Raises:
             WebSocketViolation: at the first frame that breaks the protocol.
         """
-        buffer = self._buffer + data if self._buffer else data
+        if self._need:
+            # A large frame arriving in pieces: collect until complete (no quadratic copying).
+            self._chunks.append(data)
+            self._pending += len(data)
+            if self._pending < self._need:
+                return []
+            buffer = b"".join((self._buffer, *self._chunks))
+            self._chunks.clear()
+            self._need = 0
+        else:
+            buffer = self._buffer + data if self._buffer else data
         frames: list[Frame] = []
         pos = 0
         end = len(buffer)
@@ -130,12 +143,14 @@ class FrameParser:
             if length > self.max_payload:
                 raise WebSocketViolation(1009, f"frame of {length} bytes is too big")
             if end - pos < header + length:
+                self._need = header + length
                 break
             mask = buffer[pos + header - 4 : pos + header]
             payload = apply_mask(buffer[pos + header : pos + header + length], mask)
             frames.append((opcode, fin, payload))
             pos += header + length
         self._buffer = buffer[pos:] if pos < end else b""
+        self._pending = len(self._buffer)
         return frames
 
 

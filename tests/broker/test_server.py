@@ -219,3 +219,13 @@ async def test_in_process_publish_is_seen_like_any_other(broker: Broker) -> None
     assert isinstance(message, Publish)
     assert (message.topic, message.payload, message.qos) == ("demo/x", b"1", 1)
     await ws.close()
+
+
+async def test_session_takeover_sends_0x8e_to_the_old_v5_connection(broker: Broker) -> None:
+    old = await _ws_client(broker, "same", V5)
+    new = await _ws_client(broker, "same", V5)
+    (disconnect,) = await old.read_packets()
+    assert disconnect == Disconnect(DisconnectReasonCode.SESSION_TAKEN_OVER)
+    assert (await old.read_frame())[1] == 0x8
+    new.send_packet(Pingreq())
+    assert await new.read_packets() == [Pingresp()]

@@ -99,3 +99,13 @@ def _parse_with_websockets(chunks):  # type: ignore[no-untyped-def]
     except StopIteration as stop:
         return stop.value
     raise AssertionError("incomplete frame")
+
+
+def test_large_frame_arriving_in_many_chunks_is_assembled_once_complete() -> None:
+    payload = bytes(range(256)) * 4096
+    data = client_frame(0x2, payload) + client_frame(0xA, b"")
+    parser = FrameParser(2 << 20)
+    out = []
+    for start in range(0, len(data), 4096):
+        out += parser.feed(data[start : start + 4096])
+    assert out == [(0x2, True, payload), (0xA, True, b"")]

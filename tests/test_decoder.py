@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from explorer.decoder import ConnectionDecoder
+from explorer.errors import MalformedPacket
 from explorer.events import (
     Direction,
     ErrorReported,
@@ -24,7 +25,7 @@ from explorer.events import (
     PacketPart,
     TraceEvent,
 )
-from explorer.mqtt.codec import encode
+from explorer.mqtt.codec import decode, encode
 from explorer.mqtt.enums import ConnackReasonCode, ProtocolVersion, SubackReasonCode
 from explorer.mqtt.packets import (
     Connack,
@@ -566,3 +567,68 @@ def test_random_bytes_never_raise_and_never_vanish(
             # whatever was sent shows up as something: a frame, a packet or an error
             assert any(type(e) in (FrameEvent, PacketEvent, ErrorReported) for e in mine), direction
     assert_no_password(events)
+
+
+def one_per_frame(packets: Sequence[Packet], version: ProtocolVersion = ProtocolVersion.V311) -> Wire:
+    """Each packet in its own frame: the shape of a firehose."""
+    bounds: list[int] = []
+    pos = 0
+    for packet in packets:
+        pos += len(encode(packet, version))
+        bounds.append(pos)
+    return frame_stream(packets, bounds, masked=True, version=version)
+
+
+@pytest.mark.parametrize("version", [ProtocolVersion.V311, ProtocolVersion.V5])
+@pytest.mark.parametrize("mode", ["whole", "bytes", 13, 200])
+def test_firehose_of_one_publish_per_frame_mixed_with_other_packets(
+    version: ProtocolVersion, mode: str | int
+) -> None:
+    connect = replace(CONNECT, protocol_version=version)
+    packets: list[Packet] = [connect]
+    for i in range(40):
+        topic = ("a/b", "a/c", "zz/long/topic/name", "a/b")[i % 4]
+        packets.append(Publish(topic, bytes([i]) * (i % 7), retain=i % 5 == 0))
+        if i % 9 == 0:
+            packets.append(Publish(topic, b"q1", qos=1, packet_id=i + 1))
+        if i % 13 == 0:
+            packets.append(Pingreq())
+    client = one_per_frame(packets, version)
+    decoder = ConnectionDecoder()
+    events = run(REQUEST + client.data, b"", mode, decoder=decoder)
+    assert of(events, ErrorReported) == []
+    frames = of(events, FrameEvent, "c2s")
+    assert [f.completed for f in frames] == [(i,) for i in range(len(packets))]
+    decoded = of(events, PacketEvent, "c2s")
+    assert [e.packet for e in decoded][1:] == packets[1:]
+    assert [e.raw for e in decoded][1:] == [encode(p, version) for p in packets[1:]]
+    assert [e.frames for e in decoded] == [(i,) for i in range(len(packets))]
+    assert [e.stream_offset for e in decoded] == [start for start, _ in client.packet_bounds]
+    assert [f.stream_offset for f in frames] == sorted(f.stream_offset for f in frames)
+    assert [e.seq for e in events] == sorted(e.seq for e in events)
+    assert_no_password(events)
+
+
+@pytest.mark.parametrize("topic", [b"a\x00b", b"\xff\xfe", b"", b"ok"])
+def test_odd_topic_in_a_one_publish_frame_is_read_as_the_codec_reads_it(topic: bytes) -> None:
+    good = encode(Publish("ok", b"1"))
+    body = len(topic).to_bytes(2, "big") + topic + b"payload"
+    odd = bytes([0x30, len(body)]) + body
+    try:
+        expected: Packet | None = decode(odd)
+    except MalformedPacket:
+        expected = None
+    data = b"".join(build_frame(OP_BINARY, p, mask_key=b"abcd") for p in (good, odd, good))
+    for mode in ("whole", "bytes"):
+        events = run(REQUEST + data, b"", mode)
+        decoded = of(events, PacketEvent)
+        if expected is None:
+            (error,) = of(events, ErrorReported)
+            assert error.layer == "mqtt"
+            assert len(good) <= error.offset < len(good) + len(odd)
+            assert [e.packet for e in decoded] == [Publish("ok", b"1")] * 2
+            assert [e.packet_no for e in decoded] == [0, 2]
+        else:
+            assert of(events, ErrorReported) == []
+            assert [e.packet for e in decoded] == [Publish("ok", b"1"), expected, Publish("ok", b"1")]
+        assert decoded[-1].stream_offset == len(good) + len(odd)

@@ -89,6 +89,8 @@ class DirectionDecoder:
         self._held_packet = -1
         self._release = False
         self._text_reported = False
+        # Topic Name bytes (with their length prefix) and text of the last fast PUBLISH.
+        self._last_topic: tuple[bytes, str] = (b"\xff\xff\xff", "")
 
     # Errors
 
@@ -154,6 +156,7 @@ class DirectionDecoder:
         no = self.packet_no
         skew = self._skew
         idle = not reader.buffered and not self.mqtt_dead  # the reader holds nothing
+        last_name, last_topic = self._last_topic
         while True:
             if end - pos < 2:
                 self._tail = data[pos:]
@@ -182,21 +185,32 @@ class DirectionDecoder:
             if idle and length >= 4 and payload[1] == length - 2:
                 first = payload[0]
                 if first in _QOS0_PUBLISH:
-                    te = 4 + ((payload[2] << 8) | payload[3])
-                    if te <= length:
-                        try:
-                            topic = payload[4:te].decode()
-                        except UnicodeDecodeError:
-                            topic = ""
-                        if topic and "\x00" not in topic:
-                            if level != 5:
-                                packet = Publish(
-                                    topic, payload[te:], 0, first == 0x31, False, None, NO_PROPERTIES
-                                )
-                            elif te < length and payload[te] == 0:
-                                packet = Publish(
-                                    topic, payload[te + 1 :], 0, first == 0x31, False, None, NO_PROPERTIES
-                                )
+                    if payload.startswith(last_name, 2):
+                        # Same Topic Name (length included) as the previous PUBLISH.
+                        te = 2 + len(last_name)
+                        topic = last_topic
+                    else:
+                        te = 4 + ((payload[2] << 8) | payload[3])
+                        topic = ""
+                        if te <= length:
+                            try:
+                                topic = payload[4:te].decode()
+                            except UnicodeDecodeError:
+                                topic = ""
+                            if "\x00" in topic:
+                                topic = ""  # [MQTT-4.7.3-2]: the reader reports it
+                            if topic:
+                                last_name = payload[2:te]
+                                last_topic = topic
+                    if topic:
+                        if level != 5:
+                            packet = Publish(
+                                topic, payload[te:], 0, first == 0x31, False, None, NO_PROPERTIES
+                            )
+                        elif te < length and payload[te] == 0:
+                            packet = Publish(
+                                topic, payload[te + 1 :], 0, first == 0x31, False, None, NO_PROPERTIES
+                            )
             if packet is not None:
                 frame_seq = seq()
                 append(
@@ -281,6 +295,7 @@ class DirectionDecoder:
         self.mqtt_fed = fed
         self.packet_no = no
         self._skew = skew
+        self._last_topic = (last_name, last_topic)
         return pos
 
     def _on_frame(self, frame: RawFrame, time: float) -> None:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
+import pty
+import select
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -304,3 +309,39 @@ def test_unknown_profile_keys_are_logged_when_the_profile_is_used(
     options = _options(["--profile", "p"])
     assert options.keep_alive == 60
     assert "line 4: unknown key 'keep_alve' in profile 'p'" in caplog.text
+
+
+_PROMPT_CHILD = """
+import argparse
+from explorer.cli.connopts import add_connection_arguments, options_from_args
+parser = argparse.ArgumentParser()
+parser.add_argument("url", nargs="?")
+add_connection_arguments(parser)
+options = options_from_args(parser.parse_args(["--profile", "prod"]))
+print("PASSWORD-OK" if options.password == b"typed-at-prompt" else "PASSWORD-WRONG", flush=True)
+"""
+
+
+def test_no_keyring_on_a_terminal_prompts_for_the_secret(config_dir: Path) -> None:
+    store = ProfileStore(secrets=MemorySecretStore())
+    store.add(Profile(ProfileName("prod"), ConnectionOptions(url="ws://h/", username="u", password=b"x")))
+    master, slave = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _PROMPT_CHILD],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        start_new_session=True,  # no controlling terminal: getpass uses the pty on stdin
+        env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"},
+        cwd=Path(__file__).parent.parent.parent,
+    )
+    os.close(slave)
+    seen = b""
+    while b"MQTT password for profile 'prod'" not in seen:
+        ready, _, _ = select.select([master], [], [], 60)
+        assert ready, f"no prompt; saw {seen!r}"
+        seen += os.read(master, 1024)
+    os.write(master, b"typed-at-prompt\n")
+    out, _ = child.communicate(timeout=60)
+    os.close(master)
+    assert out.strip() == b"PASSWORD-OK"

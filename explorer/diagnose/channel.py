@@ -23,7 +23,7 @@ from explorer.mqtt.reader import PacketReader, ReadPacket
 
 __all__ = ["Incoming", "MqttChannel"]
 
-_HEAD_KEEP = 32
+_HEAD_KEEP = 512  # enough to hold a short HTTP error page from the wrong kind of port
 
 
 @dataclass(slots=True)
@@ -130,7 +130,7 @@ class MqttChannel:
 
     def _frame(self, frame: Frame, incoming: Incoming) -> None:
         if not self.first_frame_payload and frame.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CLOSE):
-            self.first_frame_payload = bytes(frame.data[:_HEAD_KEEP])
+            self.first_frame_payload = bytes(frame.data[:32])
         if frame.opcode is Opcode.TEXT:
             # [MQTT-6.0.0-1] MQTT Control Packets MUST be sent in WebSocket binary data frames.
             incoming.ws_problem = "ws-text-frames"

@@ -13,12 +13,23 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["LAYERS", "Alternative", "Diagnosis", "Layer", "Step"]
+__all__ = ["LAYERS", "Alternative", "Cause", "Diagnosis", "Layer", "Step"]
 
 Layer = Literal["dns", "tcp", "tls", "http", "websocket", "mqtt", "liveness"]
 
 # The order in which a probe walks the layers; a failure stops the walk.
 LAYERS: tuple[Layer, ...] = ("dns", "tcp", "tls", "http", "websocket", "mqtt", "liveness")
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """One way a connection can fail, with what to tell the user."""
+
+    slug: str
+    layer: Layer
+    title: str
+    explanation: str
+    fix: str
 
 
 @dataclass(frozen=True, slots=True)

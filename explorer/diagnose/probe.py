@@ -23,11 +23,12 @@ from typing import Any
 
 from explorer.diagnose.causes import CAUSES, CLOSE_CODE_CAUSES, CONNECTED, connack_slug, render
 from explorer.diagnose.channel import Incoming, MqttChannel
-from explorer.diagnose.httpcheck import classify_status
+from explorer.diagnose.httpcheck import classify_status, could_be_http
 from explorer.diagnose.model import Diagnosis, Layer, Step
 from explorer.diagnose.tlscheck import classify_tls_error, client_context
 from explorer.diagnose.transport import ProbeStream, peer_chain
 from explorer.diagnose.upgrade import UpgradeResult, perform_upgrade
+from explorer.diagnose.wire import looks_like_tls_record, printable
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ConnectReturnCode, ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Connack, Connect, Disconnect, Pingreq, Pingresp
@@ -385,6 +386,8 @@ class _Walk:
             except TimeoutError:
                 if channel.websocket:
                     self._websocket_ok()
+                elif channel.first_bytes:
+                    self._judge_native_answer(bytes(channel.first_bytes))
                 raise self._fail(
                     "mqtt-no-connack",
                     {"timeout": f"{timeout:g}", "connack_wait": "the connection stayed open"},
@@ -392,6 +395,11 @@ class _Walk:
             if channel.websocket and first:
                 self._judge_first_frames(channel, incoming)
             first = False
+            if not channel.websocket and channel.first_bytes:
+                head = bytes(channel.first_bytes)
+                if could_be_http(head[:7]) and not incoming.closed and len(head) < 512:
+                    continue  # an HTTP answer: read the rest of its page before judging
+                self._judge_native_answer(head)
             if incoming.mqtt_error is not None:
                 raise self._fail("mqtt-malformed", {"mqtt_error": str(incoming.mqtt_error)})
             for read in incoming.packets:
@@ -407,6 +415,15 @@ class _Walk:
                 if incoming.close_code is not None:
                     wait += f" with close code {incoming.close_code}"
                 raise self._fail("mqtt-no-connack", {"timeout": f"{timeout:g}", "connack_wait": wait})
+
+    def _judge_native_answer(self, data: bytes) -> None:
+        """An mqtt:// URL pointed at a port that speaks HTTP or TLS shows it in its first bytes."""
+        observed = {"first_bytes_hex": _hexdump(data), "first_bytes_text": printable(data)}
+        # nginx answers non-TLS bytes on a TLS port with this 400 page.
+        if looks_like_tls_record(data) or b"plain HTTP request was sent to HTTPS port" in data:
+            raise self._fail("plaintext-to-tls-port", observed)
+        if could_be_http(data[:7]) and len(data) >= 5:
+            raise self._fail("mqtt-port-speaks-http", observed)
 
     def _websocket_ok(self) -> None:
         if not any(step.layer == "websocket" for step in self.steps):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from pathlib import Path
 
 from websockets.asyncio.server import ServerConnection
 
@@ -11,7 +12,15 @@ from explorer.mqtt.codec import encode
 from explorer.mqtt.packets import Connack, Pingresp
 from explorer.options import TlsOptions
 from explorer.ws.handshake import accept_key, parse_request
-from tests.diagnose.servers import Pki, mini_broker_handler, raw_server, run_probe, ws_server
+from tests.diagnose.servers import (
+    Nginx,
+    Pki,
+    free_port,
+    mini_broker_handler,
+    raw_server,
+    run_probe,
+    ws_server,
+)
 from tests.diagnose.test_probe_network import _sandbox
 
 
@@ -122,3 +131,24 @@ async def test_broker_not_answering_pingreq_is_named() -> None:
     async with ws_server(handler, subprotocols=["mqtt"]) as port:
         diagnosis = await run_probe(f"ws://127.0.0.1:{port}/mqtt", handshake_timeout=0.5)
     assert (diagnosis.layer, diagnosis.cause) == ("liveness", "liveness-no-pingresp")
+
+
+async def test_mqtt_url_to_an_nginx_http_port_is_named(tmp_path: Path) -> None:
+    port = free_port()
+    with Nginx(tmp_path / "nginx", f"server {{ listen 127.0.0.1:{port}; }}", [port]):
+        diagnosis = await run_probe(f"mqtt://127.0.0.1:{port}")
+    assert (diagnosis.layer, diagnosis.cause) == ("mqtt", "mqtt-port-speaks-http")
+    assert diagnosis.observed["first_bytes_text"].startswith("HTTP/1.1 400")
+
+
+async def test_mqtt_url_to_a_server_answering_with_a_tls_alert_is_plaintext_to_tls() -> None:
+    async def tls_only(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        # RFC 8446 §6: a fatal decode_error alert (50) in a TLS 1.2 record.
+        writer.write(bytes([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 50]))
+        await writer.drain()
+
+    async with raw_server(tls_only) as port:
+        diagnosis = await run_probe(f"mqtt://127.0.0.1:{port}")
+    assert diagnosis.cause == "plaintext-to-tls-port"
+    assert diagnosis.observed["first_bytes_hex"].startswith("15 03")

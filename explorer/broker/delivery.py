@@ -12,12 +12,14 @@ it had been sent ([MQTT-3.1.2-25]).
 
 from __future__ import annotations
 
-from explorer.broker.session import Connection, InFlight, Message, Queued, Session, Stats
+from explorer.broker.session import Connection, InFlight, Message, Queued, Session, Stats, plain_publish
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ProtocolVersion
-from explorer.mqtt.packets import Publish, Pubrel
+from explorer.mqtt.packets import NO_PROPERTIES, Publish, Pubrel
 
 __all__ = ["Outbound"]
+
+V5 = ProtocolVersion.V5
 
 
 class Outbound:
@@ -86,9 +88,15 @@ class Outbound:
         """Encode and queue; False when the packet could not go (too large for the client)."""
         version = conn.version or 4
         message = entry.message
-        props = message.properties_for(version, entry.identifiers, now)
-        packet = Publish(message.topic, message.payload, entry.qos, entry.retain, dup, pid, props)
-        data = encode(packet, ProtocolVersion(version))
+        if not entry.identifiers and (message.properties is NO_PROPERTIES or version != V5):
+            v5 = version == V5
+            data = plain_publish(
+                message.topic, message.payload, entry.retain, v5=v5, qos=entry.qos, pid=pid, dup=dup
+            )
+        else:
+            props = message.properties_for(version, entry.identifiers, now)
+            packet = Publish(message.topic, message.payload, entry.qos, entry.retain, dup, pid, props)
+            data = encode(packet, ProtocolVersion(version))
         if conn.max_packet_out is not None and len(data) > conn.max_packet_out:
             # [MQTT-3.1.2-25] discard as if sent and acknowledged.
             self.stats.messages_dropped += 1

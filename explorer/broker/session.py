@@ -20,7 +20,7 @@ from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Publish, Will
 from explorer.mqtt.primitives import encode_varint
 
-__all__ = ["Connection", "InFlight", "Message", "Queued", "Session", "Stats"]
+__all__ = ["Connection", "InFlight", "Message", "Queued", "Session", "Stats", "plain_publish"]
 
 V5 = ProtocolVersion.V5
 
@@ -106,7 +106,7 @@ class Message:
         data = self.encoded.get(key)
         if data is None or (self.expires_at is not None and now > self.received):
             if self.properties is NO_PROPERTIES or version != V5:
-                data = _plain_qos0(self.topic, self.payload, retain, version == V5)
+                data = plain_publish(self.topic, self.payload, retain, v5=version == V5)
             else:
                 props = self.properties_for(version, (), now)
                 packet = Publish(self.topic, self.payload, 0, retain, False, None, props)
@@ -116,18 +116,24 @@ class Message:
         return data
 
 
-def _plain_qos0(topic: str, payload: bytes, retain: bool, v5: bool) -> bytes:
-    """A QoS 0 PUBLISH without properties, built directly (MQTT 5.0 §3.3).
+def plain_publish(
+    topic: str, payload: bytes, retain: bool, *, v5: bool, qos: int = 0, pid: int = 0, dup: bool = False
+) -> bytes:
+    """A PUBLISH without properties, built directly (MQTT 5.0 §3.3).
 
     The hot path of fan-out: the topic was validated when the message came in, so the
     general encoder's checks would only repeat work.
     """
     name = topic.encode()
-    size = 2 + len(name) + len(payload) + (1 if v5 else 0)
-    head = bytes((0x31 if retain else 0x30,)) + encode_varint(size)
+    size = 2 + len(name) + len(payload) + (1 if v5 else 0) + (2 if qos else 0)
+    first = 0x30 | (qos << 1) | (1 if retain else 0) | (0x08 if dup else 0)
+    parts = [bytes((first,)) + encode_varint(size), len(name).to_bytes(2, "big"), name]
+    if qos:
+        parts.append(pid.to_bytes(2, "big"))
     if v5:
-        return b"".join((head, len(name).to_bytes(2, "big"), name, b"\0", payload))
-    return b"".join((head, len(name).to_bytes(2, "big"), name, payload))
+        parts.append(b"\0")
+    parts.append(payload)
+    return b"".join(parts)
 
 
 @dataclass(slots=True)

@@ -632,3 +632,20 @@ def test_odd_topic_in_a_one_publish_frame_is_read_as_the_codec_reads_it(topic: b
             assert of(events, ErrorReported) == []
             assert [e.packet for e in decoded] == [Publish("ok", b"1"), expected, Publish("ok", b"1")]
         assert decoded[-1].stream_offset == len(good) + len(odd)
+
+
+def test_broken_header_after_fast_frames_keeps_true_offsets() -> None:
+    first = encode(Publish("fast", b"path"))
+    good = encode(Publish("a", b"1"))
+    bad = bytes([0xF3, 0x00])  # AUTH with flags set: reserved bits [MQTT-2.1.3-1]
+    data = build_frame(OP_BINARY, first, mask_key=b"abcd") + build_frame(
+        OP_BINARY, good + bad, mask_key=b"efgh"
+    )
+    for mode in ("whole", "bytes"):
+        events = run(REQUEST + data, b"", mode)
+        (error,) = of(events, ErrorReported)
+        assert error.offset == len(first) + len(good)
+        decoded = of(events, PacketEvent)
+        assert [(e.packet_no, e.stream_offset) for e in decoded] == [(0, 0), (1, len(first))]
+        assert decoded[1].packet == Publish("a", b"1")
+        assert of(events, FrameEvent)[1].parts[0].role == "whole"

@@ -394,6 +394,11 @@ class DirectionDecoder:
         except MalformedPacket as exc:
             broken = exc
             packets = self._recover_before_error(data, origin, reader.consumed + skew)
+        else:
+            if reader.broken:
+                # The packets before the broken header came back; its error is taken
+                # now (the reader would raise it on the next call, never made).
+                broken = reader.error
         conn = self.conn
         direction = self.direction
         seq = self.seq
@@ -499,11 +504,12 @@ class DirectionDecoder:
         return tuple(parts), tuple(completed), data
 
     def _recover_before_error(self, data: bytes, origin: int, stop: int) -> list[ReadPacket]:
-        """Packets completed in the same chunk before a broken fixed header.
+        """Packets completed in the same chunk before a broken fixed header, when the
+        reader raised at once instead of returning them first.
 
-        ``PacketReader`` raises without returning them, so they are read again from the
-        bytes between the last packet boundary before the chunk (``origin``) and the
-        broken header (``stop``); their offsets are given in the reader's terms.
+        They are read again from the bytes between the last packet boundary before the
+        chunk (``origin``) and the broken header (``stop``); their offsets are given in
+        the reader's terms.
         """
         if stop <= origin:
             return []

@@ -74,6 +74,29 @@ _ENTRIES: list[Cause] = [
         "The TCP connection to {address} failed: {error}.",
         "Check routing and the address; the network reports it cannot reach the host.",
     ),
+    Cause(
+        "proxy-auth-required",
+        "tcp",
+        "Proxy authentication required (407)",
+        "The HTTP proxy {proxy} asks for credentials before it opens a tunnel: "
+        "Proxy-Authenticate: {proxy_authenticate}.",
+        "Give the proxy credentials in the proxy URL: --proxy http://USER:PASSWORD@host:port.",
+    ),
+    Cause(
+        "proxy-tunnel-refused",
+        "tcp",
+        "Proxy refused the tunnel",
+        "The HTTP proxy {proxy} refused to open a tunnel to {host}:{port}: {proxy_status_line}.",
+        "Check the proxy's allow list (many allow CONNECT to port 443 only) or connect without --proxy.",
+    ),
+    Cause(
+        "proxy-no-answer",
+        "tcp",
+        "Proxy did not answer CONNECT",
+        "The HTTP proxy {proxy} did not answer the CONNECT request within {timeout} s (or closed "
+        "the connection): it may not be an HTTP proxy.",
+        "Check the proxy address and that it is an HTTP CONNECT proxy.",
+    ),
     # -- tls ----------------------------------------------------------------
     Cause(
         "tls-to-plaintext-port",

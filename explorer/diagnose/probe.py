@@ -25,6 +25,7 @@ from explorer.diagnose.causes import CAUSES, CLOSE_CODE_CAUSES, CONNECTED, conna
 from explorer.diagnose.channel import Incoming, MqttChannel
 from explorer.diagnose.httpcheck import classify_status, could_be_http
 from explorer.diagnose.model import Diagnosis, Layer, Step
+from explorer.diagnose.proxy import open_tunnel, proxy_address
 from explorer.diagnose.tlscheck import classify_tls_error, client_context
 from explorer.diagnose.transport import ProbeStream, peer_chain
 from explorer.diagnose.upgrade import UpgradeResult, perform_upgrade
@@ -113,6 +114,8 @@ class _Walk:
         try:
             addresses = await self._dns()
             stream = await self._tcp(addresses)
+            if self.options.proxy:
+                await self._tunnel(stream, self.options.proxy)
             if self.endpoint.secure:
                 await self._tls(stream)
             rest = b""
@@ -136,6 +139,10 @@ class _Walk:
         self._begin()
         loop = asyncio.get_running_loop()
         host, port = self.endpoint.host, self.endpoint.port
+        if self.options.proxy:
+            # Through a proxy, only the proxy's name is ours to resolve.
+            host, port = proxy_address(self.options.proxy)
+            self.observed["proxy"] = f"{host}:{port}"
         try:
             infos = await asyncio.wait_for(
                 loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), self.options.connect_timeout
@@ -185,6 +192,16 @@ class _Walk:
         assert last is not None
         raise self._fail(*last)
 
+    async def _tunnel(self, stream: ProbeStream, proxy_url: str) -> None:
+        self._begin()
+        slug, observed = await open_tunnel(stream, proxy_url, self.endpoint, self.options.handshake_timeout)
+        if slug is not None:
+            raise self._fail(slug, observed)
+        self.observed.update(observed)
+        self._step(
+            "tcp", True, f"tunnel to {self.endpoint.host}:{self.endpoint.port} via {self.observed['proxy']}"
+        )
+
     async def _tls(self, stream: ProbeStream) -> None:
         self._begin()
         tls = self.options.tls
@@ -217,20 +234,34 @@ class _Walk:
         verified = "certificate not verified (insecure)" if tls.insecure else "certificate verified"
         self._step("tls", True, f"{version}, {verified}")
 
-    async def _fetch_chain(self, server_name: str) -> Any:
-        """Reconnect without verification to see which certificates the server sends."""
+    async def _reconnect(self) -> ProbeStream | None:
+        """A fresh connection to the address that worked (through the tunnel, if any)."""
         if self.address is None:
             return None
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(self.address[0], self.address[1]), self.options.connect_timeout
             )
         except (OSError, TimeoutError):
             return None
-        second = ProbeStream(reader, writer)
+        stream = ProbeStream(reader, writer)
+        if self.options.proxy:
+            slug, _ = await open_tunnel(
+                stream, self.options.proxy, self.endpoint, self.options.handshake_timeout
+            )
+            if slug is not None:
+                await stream.close()
+                return None
+        return stream
+
+    async def _fetch_chain(self, server_name: str) -> Any:
+        """Reconnect without verification to see which certificates the server sends."""
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        second = await self._reconnect()
+        if second is None:
+            return None
         try:
             await asyncio.wait_for(second.start_tls(context, server_name), self.options.handshake_timeout)
             return peer_chain(second.tls) if second.tls is not None else None
@@ -269,16 +300,10 @@ class _Walk:
 
     async def _attempt(self, **changes: Any) -> UpgradeResult | None:
         """One more upgrade on a fresh connection with some options changed."""
-        if self.address is None:
-            return None
         options = self.options.with_changes(**changes)
-        try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.address[0], self.address[1]), self.options.connect_timeout
-            )
-        except (OSError, TimeoutError):
+        stream = await self._reconnect()
+        if stream is None:
             return None
-        stream = ProbeStream(reader, writer)
         try:
             if self.endpoint.secure:
                 tls = options.tls

@@ -229,3 +229,27 @@ async def test_session_takeover_sends_0x8e_to_the_old_v5_connection(broker: Brok
     assert (await old.read_frame())[1] == 0x8
     new.send_packet(Pingreq())
     assert await new.read_packets() == [Pingresp()]
+
+
+async def test_connect_subscribe_and_publish_pipelined_in_one_frame_v5(broker: Broker) -> None:
+    from explorer.mqtt.packets import Properties, Suback
+
+    assert broker.ws_port is not None
+    ws = await open_ws(broker.ws_port)
+    ws.version = V5
+    ws.mqtt = PacketReader(V5)
+    subscribe = Subscribe(1, (Subscription("a"),), Properties(subscription_identifiers=(5,)))
+    ws.send_frame(
+        0x2, encode(Connect(V5, "pipelined")) + encode(subscribe, V5) + encode(Publish("a", b"x"), V5)
+    )
+    packets: list[object] = []
+    while len(packets) < 3:
+        packets += await ws.read_packets()
+    assert [type(p) for p in packets] == [Connack, Suback, Publish]
+    assert packets[2].properties.subscription_identifiers == (5,)  # type: ignore[attr-defined]
+
+
+def test_package_exports_the_broker_lazily() -> None:
+    import explorer.broker
+
+    assert explorer.broker.Broker is Broker

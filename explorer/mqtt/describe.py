@@ -40,11 +40,11 @@ def reason_text(code: int) -> str:
     return f"0x{int(code):02X}"
 
 
-def _props_text(props: Properties) -> str:
+def _props_text(props: Properties, *, alias: bool = True) -> str:
     parts = []
     if props.reason_string is not None:
         parts.append(f"reason={props.reason_string!r}")
-    if props.topic_alias is not None:
+    if alias and props.topic_alias is not None:
         parts.append(f"alias={props.topic_alias}")
     if props.subscription_identifiers:
         parts.append("subid=" + ",".join(str(s) for s in props.subscription_identifiers))
@@ -82,12 +82,14 @@ def _publish(p: Publish) -> str:
     text = f"PUBLISH QoS{p.qos}"
     if p.packet_id is not None:
         text += f" id={p.packet_id}"
-    text += f" {p.topic} {len(p.payload)} B"
+    # An empty topic stands for the one a Topic Alias was set to (MQTT 5.0 §3.3.2.3.4).
+    topic = p.topic or f"<alias {p.properties.topic_alias}>"
+    text += f" {topic} {len(p.payload)} B"
     if p.retain:
         text += " retain"
     if p.dup:
         text += " dup"
-    return text + _props_text(p.properties)
+    return text + _props_text(p.properties, alias=bool(p.topic))
 
 
 def _ack(p: Puback | Pubrec | Pubrel | Pubcomp) -> str:

@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import json
 import os
 import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -37,6 +39,8 @@ from explorer.mqtt.packets import Connack, Pingresp
 from explorer.mqtt.reader import PacketReader
 from explorer.options import ConnectionOptions
 
+_ROOT = Path(__file__).resolve().parents[2]
+
 __all__ = [
     "Nginx",
     "Pki",
@@ -45,6 +49,7 @@ __all__ = [
     "raw_server",
     "require_program",
     "run_probe",
+    "sandbox_probe",
     "ws_server",
 ]
 
@@ -342,3 +347,25 @@ async def run_probe(url: str, *, idle: float = 0.0, **changes: Any) -> Diagnosis
     assert diagnosis.steps[-1].ok is diagnosis.ok
     assert diagnosis.steps[-1].layer == diagnosis.layer
     return diagnosis
+
+
+def sandbox_probe(mode: str, url: str) -> dict[str, object]:
+    """Run the probe in its own network namespace with a resolver we control."""
+    require_program("unshare")
+    require_program("ip")
+    if subprocess.run(["unshare", "-mn", "true"], check=False, capture_output=True).returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("unshare -mn must work in CI (root on a Debian machine)")
+        pytest.skip("this machine does not allow new namespaces")
+    script = Path(__file__).with_name("dns_sandbox.py")
+    done = subprocess.run(
+        ["unshare", "-mn", sys.executable, str(script), mode, url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=_ROOT,
+        env={**os.environ, "PYTHONPATH": str(_ROOT)},
+        check=True,
+    )
+    result: dict[str, object] = json.loads(done.stdout)
+    return result

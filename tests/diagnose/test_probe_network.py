@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,41 +14,26 @@ from explorer.broker.server import Broker
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ConnectReturnCode
 from explorer.mqtt.packets import Connack
-from tests.diagnose.servers import Nginx, Pki, free_port, raw_server, require_program, run_probe
+from tests.diagnose.servers import (
+    Nginx,
+    Pki,
+    free_port,
+    raw_server,
+    require_program,
+    run_probe,
+    sandbox_probe,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _sandbox(mode: str, url: str) -> dict[str, object]:
-    """Run the probe in its own network namespace with a resolver we control."""
-    require_program("unshare")
-    require_program("ip")
-    if subprocess.run(["unshare", "-mn", "true"], check=False, capture_output=True).returncode != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail("unshare -mn must work in CI (root on a Debian machine)")
-        pytest.skip("this machine does not allow new namespaces")
-    script = Path(__file__).with_name("dns_sandbox.py")
-    done = subprocess.run(
-        ["unshare", "-mn", sys.executable, str(script), mode, url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=True,
-    )
-    result: dict[str, object] = json.loads(done.stdout)
-    return result
 
 
 def test_name_that_does_not_exist_is_named_not_found() -> None:
-    result = _sandbox("nxdomain", "ws://broker.probe.test:8080/mqtt")
+    result = sandbox_probe("nxdomain", "ws://broker.probe.test:8080/mqtt")
     assert (result["layer"], result["cause"]) == ("dns", "dns-name-not-found")
     assert result["ok"] is False
 
 
 def test_lookup_without_any_reachable_resolver_is_named_no_resolver() -> None:
-    result = _sandbox("no-resolver", "ws://broker.probe.test:8080/mqtt")
+    result = sandbox_probe("no-resolver", "ws://broker.probe.test:8080/mqtt")
     assert (result["layer"], result["cause"]) == ("dns", "dns-no-resolver")
 
 

@@ -19,13 +19,13 @@ from tests.diagnose.servers import (
     mini_broker_handler,
     raw_server,
     run_probe,
+    sandbox_probe,
     ws_server,
 )
-from tests.diagnose.test_probe_network import _sandbox
 
 
 async def test_unreachable_network_is_named() -> None:
-    result = _sandbox("plain", "ws://10.20.30.40:8080/mqtt")
+    result = sandbox_probe("plain", "ws://10.20.30.40:8080/mqtt")
     assert (result["layer"], result["cause"]) == ("tcp", "tcp-unreachable")
 
 

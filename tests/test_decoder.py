@@ -607,6 +607,17 @@ def test_firehose_of_one_publish_per_frame_mixed_with_other_packets(
     assert [f.stream_offset for f in frames] == sorted(f.stream_offset for f in frames)
     assert [e.seq for e in events] == sorted(e.seq for e in events)
     assert_no_password(events)
+    # events built by the fast path have every field set, like those built by __init__
+    for event in events:
+        assert replace(event) == event
+        if isinstance(event, PacketEvent):
+            assert replace(event.packet) == event.packet  # type: ignore[type-var]
+
+
+def test_fast_path_is_on_for_the_current_event_classes() -> None:
+    from explorer.decoder import stream
+
+    assert stream._FAST_FIELDS
 
 
 @pytest.mark.parametrize("topic", [b"a\x00b", b"\xff\xfe", b"", b"ok"])

@@ -21,7 +21,7 @@ the stream ends or breaks first, everything after the CONNECT's Keep Alive is st
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Final
 
 from explorer.decoder.secrets import CONNECT_BYTE, overwrite_part, scrub_connect
@@ -43,7 +43,42 @@ __all__ = ["DirectionDecoder"]
 _CONNECT_FIRST_BYTE: Final = 0x10
 _FEEDS_MQTT: Final = frozenset({OP_TEXT, OP_BINARY, OP_CONTINUATION})
 _QOS0_PUBLISH: Final = frozenset({0x30, 0x31})  # PUBLISH, QoS 0, no DUP, RETAIN 0/1
-_FAST_FIRST_BYTE: Final = 0x82  # FIN, no RSV, binary (RFC 6455 §5.2)
+_FAST_FIRST_BYTE: Final = 0x82
+
+# The fast path sets these fields one by one; if a class gains or loses a field it is
+# switched off (everything then takes the general path) rather than build a half event.
+_FAST_FIELDS: Final = (
+    tuple(f.name for f in fields(FrameEvent))
+    == (
+        "seq",
+        "time",
+        "conn",
+        "direction",
+        "index",
+        "stream_offset",
+        "fin",
+        "rsv1",
+        "rsv2",
+        "rsv3",
+        "opcode",
+        "masked",
+        "mask_key",
+        "length_encoding",
+        "payload_length",
+        "header",
+        "payload",
+        "parts",
+        "completed",
+        "close_code",
+        "close_reason",
+    )
+    and tuple(f.name for f in fields(PacketEvent))
+    == ("seq", "time", "conn", "direction", "packet_no", "stream_offset", "packet", "raw", "frames")
+    and tuple(f.name for f in fields(PacketPart))
+    == ("packet_no", "role", "frame_start", "frame_end", "packet_start", "packet_end")
+    and tuple(f.name for f in fields(Publish))
+    == ("topic", "payload", "qos", "retain", "dup", "packet_id", "properties")
+)  # FIN, no RSV, binary (RFC 6455 §5.2)
 
 
 class DirectionDecoder:
@@ -113,7 +148,13 @@ class DirectionDecoder:
         if self.stopped:
             return
         frames = self.frames
-        if frames.buffered or frames.in_message is not None or frames.closed or self._held is not None:
+        if (
+            frames.buffered
+            or frames.in_message is not None
+            or frames.closed
+            or self._held is not None
+            or not _FAST_FIELDS
+        ):
             self._general(data, time)
             return
         if self._tail:
@@ -157,6 +198,7 @@ class DirectionDecoder:
         skew = self._skew
         idle = not reader.buffered and not self.mqtt_dead  # the reader holds nothing
         last_name, last_topic = self._last_topic
+        new = object.__new__
         while True:
             if end - pos < 2:
                 self._tail = data[pos:]
@@ -179,6 +221,7 @@ class DirectionDecoder:
             else:
                 payload = data[pos + 2 : pos + total]
             packet: Publish | None = None
+            body: bytes | None
             # One QoS 0 PUBLISH filling the whole payload, Remaining Length in one byte,
             # nothing the reader still holds: decoded here (the same checks as
             # PacketReader's own fast path; anything else goes through the reader).
@@ -204,39 +247,65 @@ class DirectionDecoder:
                                 last_topic = topic
                     if topic:
                         if level != 5:
-                            packet = Publish(
-                                topic, payload[te:], 0, first == 0x31, False, None, NO_PROPERTIES
-                            )
+                            body = payload[te:]
                         elif te < length and payload[te] == 0:
-                            packet = Publish(
-                                topic, payload[te + 1 :], 0, first == 0x31, False, None, NO_PROPERTIES
-                            )
+                            body = payload[te + 1 :]  # no properties
+                        else:
+                            body = None
+                        if body is not None:
+                            # Events built without calling __init__ (about twice as fast
+                            # for slots dataclasses); every field is set, and _FAST_FIELDS
+                            # turns this path off if the event classes gain a field.
+                            packet = new(Publish)
+                            packet.topic = topic
+                            packet.payload = body
+                            packet.qos = 0
+                            packet.retain = first == 0x31
+                            packet.dup = False
+                            packet.packet_id = None
+                            packet.properties = NO_PROPERTIES
             if packet is not None:
-                frame_seq = seq()
-                append(
-                    FrameEvent(
-                        frame_seq,
-                        time,
-                        conn,
-                        direction,
-                        index,
-                        offset,
-                        True,
-                        False,
-                        False,
-                        False,
-                        OP_BINARY,
-                        masked,
-                        mask_key,
-                        "7bit",
-                        length,
-                        data[pos : pos + hlen],
-                        payload,
-                        (PacketPart(no, "whole", 0, length, 0, length),),
-                        (no,),
-                    )
-                )
-                append(PacketEvent(seq(), time, conn, direction, no, fed, packet, payload, (index,)))
+                part = new(PacketPart)
+                part.packet_no = no
+                part.role = "whole"
+                part.frame_start = 0
+                part.frame_end = length
+                part.packet_start = 0
+                part.packet_end = length
+                frame = new(FrameEvent)
+                frame.seq = seq()
+                frame.time = time
+                frame.conn = conn
+                frame.direction = direction
+                frame.index = index
+                frame.stream_offset = offset
+                frame.fin = True
+                frame.rsv1 = False
+                frame.rsv2 = False
+                frame.rsv3 = False
+                frame.opcode = OP_BINARY
+                frame.masked = masked
+                frame.mask_key = mask_key
+                frame.length_encoding = "7bit"
+                frame.payload_length = length
+                frame.header = data[pos : pos + hlen]
+                frame.payload = payload
+                frame.parts = (part,)
+                frame.completed = (no,)
+                frame.close_code = None
+                frame.close_reason = None
+                append(frame)
+                decoded = new(PacketEvent)
+                decoded.seq = seq()
+                decoded.time = time
+                decoded.conn = conn
+                decoded.direction = direction
+                decoded.packet_no = no
+                decoded.stream_offset = fed
+                decoded.packet = packet
+                decoded.raw = payload
+                decoded.frames = (index,)
+                append(decoded)
                 no += 1
                 fed += length
                 skew += length

@@ -25,7 +25,6 @@ from tests.diagnose.servers import (
 )
 
 
-
 def test_name_that_does_not_exist_is_named_not_found() -> None:
     result = sandbox_probe("nxdomain", "ws://broker.probe.test:8080/mqtt")
     assert (result["layer"], result["cause"]) == ("dns", "dns-name-not-found")

@@ -8,6 +8,7 @@ problem sentence so the user knows bytes are missing.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import struct
 from dataclasses import dataclass
@@ -32,6 +33,16 @@ _IPV6_AH = 51
 # BSD loopback address families for IPv6 differ per OS (NetBSD 24, FreeBSD 28, Darwin 30).
 _AF_INET = 2
 _AF_INET6 = {10, 24, 28, 30}
+
+
+@functools.lru_cache(maxsize=4096)
+def _ipv4_text(packed: bytes) -> str:
+    return str(ipaddress.IPv4Address(packed))
+
+
+@functools.lru_cache(maxsize=4096)
+def _ipv6_text(packed: bytes) -> str:
+    return str(ipaddress.IPv6Address(packed))
 
 
 @dataclass(slots=True, frozen=True)
@@ -116,15 +127,15 @@ def parse_frame(record: LinkRecord, problems: list[str]) -> TcpSegment | None:
         if total_length > len(ip):
             truncated = True
         # Trim link-layer padding (short Ethernet frames) using the IP length.
-        src = str(ipaddress.IPv4Address(ip[12:16]))
-        dst = str(ipaddress.IPv4Address(ip[16:20]))
+        src = _ipv4_text(ip[12:16])
+        dst = _ipv4_text(ip[16:20])
         tcp = ip[header_length:total_length]
     elif ethertype == _ETHERTYPE_IPV6:
         if len(ip) < 40 or ip[0] >> 4 != 6:
             return None
         (payload_length, next_header) = struct.unpack_from("!HB", ip, 4)
-        src = str(ipaddress.IPv6Address(ip[8:24]))
-        dst = str(ipaddress.IPv6Address(ip[24:40]))
+        src = _ipv6_text(ip[8:24])
+        dst = _ipv6_text(ip[24:40])
         end = 40 + payload_length
         if end > len(ip):
             truncated = True

@@ -339,22 +339,24 @@ class TcpReassembler:
     """Feed TCP segments in capture order with :meth:`add`, then call :meth:`connections`."""
 
     def __init__(self) -> None:
-        self._current: dict[tuple[Endpoint, Endpoint], _Flow] = {}
+        self._current: dict[tuple[str, int, str, int], _Flow] = {}
         self._all: list[_Flow] = []
 
     def add(self, seg: TcpSegment) -> None:
-        src = Endpoint(seg.src, seg.sport)
-        dst = Endpoint(seg.dst, seg.dport)
-        key = (src, dst) if (src.address, src.port) <= (dst.address, dst.port) else (dst, src)
+        forward = (seg.src, seg.sport) <= (seg.dst, seg.dport)
+        key = (
+            (seg.src, seg.sport, seg.dst, seg.dport) if forward else (seg.dst, seg.dport, seg.src, seg.sport)
+        )
         flow = self._current.get(key)
         is_syn = seg.flags & (TCP_SYN | TCP_ACK) == TCP_SYN
         if flow is not None and is_syn and flow.syn_isn != seg.seq:
             flow = None  # a new connection reusing the 4-tuple (not a retransmitted SYN)
         if flow is None:
-            flow = _Flow(src, dst, seg.time)
+            flow = _Flow(Endpoint(seg.src, seg.sport), Endpoint(seg.dst, seg.dport), seg.time)
             self._current[key] = flow
             self._all.append(flow)
-        flow.add(0 if flow.ends[0] == src else 1, seg)
+        first = flow.ends[0]
+        flow.add(0 if first.port == seg.sport and first.address == seg.src else 1, seg)
 
     def extend(self, segments: Iterable[TcpSegment]) -> None:
         for seg in segments:

@@ -116,12 +116,14 @@ def pcap_file(
 ) -> bytes:
     magic = 0xA1B23C4D if nanoseconds else 0xA1B2C3D4
     units = 10**9 if nanoseconds else 10**6
-    out = struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, snaplen, link_type)
+    out = [struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, snaplen, link_type)]
     for time, data in frames:
         ticks = round(time * units)
         captured = data[:snaplen]
-        out += struct.pack(order + "IIII", ticks // units, ticks % units, len(captured), len(data)) + captured
-    return out
+        out.append(
+            struct.pack(order + "IIII", ticks // units, ticks % units, len(captured), len(data)) + captured
+        )
+    return b"".join(out)
 
 
 def _block(order: str, kind: int, body: bytes) -> bytes:

@@ -434,8 +434,8 @@ class BrokerState:
                     self.protocol_violation(conn, "DISCONNECT sets a session expiry after CONNECT had 0")
                     return
                 session.expiry_interval = min(new_expiry, self.config.max_session_expiry)
-        # [MQTT-3.1.2-10] a normal DISCONNECT discards the will; 0x04 asks for it.
-        conn.disconnected_normally = packet.reason_code != DisconnectReasonCode.DISCONNECT_WITH_WILL_MESSAGE
+        # [MQTT-3.1.2-10] only DISCONNECT 0x00 discards the will; 0x04 or an error code keeps it.
+        conn.disconnected_normally = packet.reason_code == DisconnectReasonCode.NORMAL_DISCONNECTION
         conn.close_requested = True
         conn.close_code = 1000
         self.dirty[conn.id] = conn

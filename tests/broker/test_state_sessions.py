@@ -175,3 +175,13 @@ def test_server_shutdown_publishes_wills_and_disconnects_v5_clients() -> None:
     state.shutdown(1.0)
     packets = watcher.receive()
     assert Disconnect(DisconnectReasonCode.SERVER_SHUTTING_DOWN) in packets
+
+
+def test_disconnect_with_an_error_code_publishes_the_will() -> None:
+    state = make_state()
+    watcher = connect(state, "w")
+    subscribe(watcher, "wills/#")
+    dev = connect(state, "dev", V5, will=Will("wills/dev", b"gone"))
+    dev.send(Disconnect(DisconnectReasonCode.UNSPECIFIED_ERROR))
+    dev.lose()
+    assert [p.payload for p in watcher.publishes()] == [b"gone"]

@@ -218,9 +218,7 @@ def _span(frames: tuple[int, ...]) -> str:
 def _frame_line(event: FrameEvent, base: float) -> str:
     opcode = _OPCODES.get(event.opcode, f"opcode {event.opcode}")
     rsv = (event.rsv1 << 2) | (event.rsv2 << 1) | int(event.rsv3)
-    flags = ["FIN" if event.fin else "no-FIN"]
-    if rsv:
-        flags.append(f"RSV={rsv:03b}")
+    flags = ["FIN" if event.fin else "no-FIN", f"rsv={rsv:03b}"]
     flags.append(f"mask={event.mask_key.hex()}" if event.masked and event.mask_key else "unmasked")
     text = (
         f"  {event.time - base:+10.6f} {event.direction} #{event.index} {opcode} {' '.join(flags)} "

@@ -97,6 +97,13 @@ _ENTRIES: list[Cause] = [
         "the connection): it may not be an HTTP proxy.",
         "Check the proxy address and that it is an HTTP CONNECT proxy.",
     ),
+    Cause(
+        "connection-lost",
+        "tcp",
+        "Connection lost",
+        "The server reset the connection {phase}: {error}.",
+        "Read the server's log; a connection limit, a crash or a middlebox may be closing connections.",
+    ),
     # -- tls ----------------------------------------------------------------
     Cause(
         "tls-to-plaintext-port",

@@ -128,6 +128,15 @@ class _Walk:
             await self._liveness(channel)
         except _Stop as stop:
             return self.diagnosis(stop.slug)
+        except (ConnectionError, OSError, ssl.SSLError) as exc:
+            # A write failed because the peer reset the connection between two reads.
+            done = [step.layer for step in self.steps if step.ok]
+            phase = f"after the {done[-1]} layer" if done else "while connecting"
+            error = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            try:
+                raise self._fail("connection-lost", {"phase": phase, "error": error}) from None
+            except _Stop as stop:
+                return self.diagnosis(stop.slug)
         finally:
             if stream is not None:
                 await stream.close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
+import struct
 from pathlib import Path
 
 from websockets.asyncio.server import ServerConnection
@@ -152,3 +154,20 @@ async def test_mqtt_url_to_a_server_answering_with_a_tls_alert_is_plaintext_to_t
         diagnosis = await run_probe(f"mqtt://127.0.0.1:{port}")
     assert diagnosis.cause == "plaintext-to-tls-port"
     assert diagnosis.observed["first_bytes_hex"].startswith("15 03")
+
+
+async def test_reset_right_after_the_upgrade_is_a_dropped_websocket() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _switch(
+            reader,
+            writer,
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\n"
+            "Sec-WebSocket-Protocol: mqtt\r\n",
+        )
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
+        writer.transport.abort()
+
+    async with raw_server(handler) as port:
+        diagnosis = await run_probe(f"ws://127.0.0.1:{port}/mqtt")
+    assert (diagnosis.layer, diagnosis.cause) == ("websocket", "ws-dropped")

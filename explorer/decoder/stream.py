@@ -6,14 +6,13 @@ packet parts, starring CONNECT passwords, and reporting everything undecodable a
 stream offset. What does not: HTTP (``explorer.decoder.connection``), sockets.
 
 Speed. A connection carrying a firehose is mostly whole binary frames that each hold
-one QoS 0 PUBLISH. :meth:`DirectionDecoder.receive_frames` reads such frames in one
-inline loop (header, unmask, PUBLISH fields, events) without building the intermediate
-``RawFrame`` and ``ReadPacket`` objects; the first frame that is anything else (or any
-packet that is not that simple) hands over to the general path built on ``FrameIndexer``
-and ``PacketReader``, which decodes exactly the same way. Bytes that bypass the reader
-are counted in ``_skew`` so that its offsets stay true.
+one QoS 0 PUBLISH: :meth:`DirectionDecoder.receive_frames` reads those with
+``explorer.decoder.fastpath.read_fast``, and the first frame that is anything else
+hands over to the general path built on ``FrameIndexer`` and ``PacketReader``, which
+decodes the same way. Bytes that bypass the reader are counted in ``skew`` so that its
+offsets stay true.
 
-Secrets. Frames that carry part of an unfinished CONNECT are held back (``_held``)
+Secrets. Frames that carry part of an unfinished CONNECT are held back (``held``)
 until the packet completes and its password can be starred in their payloads too; if
 the stream ends or breaks first, everything after the CONNECT's Keep Alive is starred.
 """
@@ -21,64 +20,23 @@ the stream ends or breaks first, everything after the CONNECT's Keep Alive is st
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Final
 
+from explorer.decoder.fastpath import FAST_PATH_AVAILABLE, read_fast
 from explorer.decoder.secrets import CONNECT_BYTE, overwrite_part, scrub_connect
 from explorer.errors import MalformedPacket
 from explorer.events import Direction, ErrorReported, FrameEvent, PacketEvent, PacketPart, TraceEvent
 from explorer.mqtt.describe import mask_password
 from explorer.mqtt.enums import ProtocolVersion
-from explorer.mqtt.packets import NO_PROPERTIES, Connect, Publish
+from explorer.mqtt.packets import Connect
 from explorer.mqtt.reader import PacketReader, ReadPacket
 from explorer.ws.framing import OP_BINARY, OP_CONTINUATION, OP_TEXT, FrameIndexer, FramingError, RawFrame
-
-try:
-    from websockets.speedups import apply_mask
-except ImportError:  # pragma: no cover - the C extension is missing on some platforms
-    from websockets.utils import apply_mask
 
 __all__ = ["DirectionDecoder"]
 
 _CONNECT_FIRST_BYTE: Final = 0x10
 _FEEDS_MQTT: Final = frozenset({OP_TEXT, OP_BINARY, OP_CONTINUATION})
-_QOS0_PUBLISH: Final = frozenset({0x30, 0x31})  # PUBLISH, QoS 0, no DUP, RETAIN 0/1
-_FAST_FIRST_BYTE: Final = 0x82
-
-# The fast path sets these fields one by one; if a class gains or loses a field it is
-# switched off (everything then takes the general path) rather than build a half event.
-_FAST_FIELDS: Final = (
-    tuple(f.name for f in fields(FrameEvent))
-    == (
-        "seq",
-        "time",
-        "conn",
-        "direction",
-        "index",
-        "stream_offset",
-        "fin",
-        "rsv1",
-        "rsv2",
-        "rsv3",
-        "opcode",
-        "masked",
-        "mask_key",
-        "length_encoding",
-        "payload_length",
-        "header",
-        "payload",
-        "parts",
-        "completed",
-        "close_code",
-        "close_reason",
-    )
-    and tuple(f.name for f in fields(PacketEvent))
-    == ("seq", "time", "conn", "direction", "packet_no", "stream_offset", "packet", "raw", "frames")
-    and tuple(f.name for f in fields(PacketPart))
-    == ("packet_no", "role", "frame_start", "frame_end", "packet_start", "packet_end")
-    and tuple(f.name for f in fields(Publish))
-    == ("topic", "payload", "qos", "retain", "dup", "packet_id", "properties")
-)  # FIN, no RSV, binary (RFC 6455 §5.2)
 
 
 class DirectionDecoder:
@@ -116,16 +74,16 @@ class DirectionDecoder:
         self.mqtt_dead = False
         self.stopped = False
         self.time = 0.0
-        self._skew = 0  # MQTT bytes decoded by the fast path, unseen by the reader
-        self._tail = b""  # incomplete frame left by the fast path
+        self.skew = 0  # MQTT bytes decoded by the fast path, unseen by the reader
+        self.tail = b""  # incomplete frame left by the fast path
         self._pending_frames: list[int] = []  # frames holding parts of the incomplete packet
         self._pending_chunks: list[bytes] = []  # the incomplete packet's bytes so far
-        self._held: list[TraceEvent] | None = None  # events held while a CONNECT is incomplete
-        self._held_packet = -1
-        self._release = False
+        self.held: list[TraceEvent] | None = None  # events held while a CONNECT is incomplete
+        self.held_packet = -1  # packet_no of that CONNECT
+        self.release = False  # the held events go out after the current frame
         self._text_reported = False
         # Topic Name bytes (with their length prefix) and text of the last fast PUBLISH.
-        self._last_topic: tuple[bytes, str] = (b"\xff\xff\xff", "")
+        self.last_topic: tuple[bytes, str] = (b"\xff\xff\xff", "")
 
     # Errors
 
@@ -135,8 +93,8 @@ class DirectionDecoder:
     def error(self, layer: str, message: str, offset: int | None, data: bytes = b"") -> None:
         """Report a problem in this direction (held back with a pending CONNECT's frames)."""
         event = self.make_error(layer, message, offset, data)
-        if self._held is not None:
-            self._held.append(event)
+        if self.held is not None:
+            self.held.append(event)
         else:
             self.events.append(event)
 
@@ -152,15 +110,15 @@ class DirectionDecoder:
             frames.buffered
             or frames.in_message is not None
             or frames.closed
-            or self._held is not None
-            or not _FAST_FIELDS
+            or self.held is not None
+            or not FAST_PATH_AVAILABLE
         ):
             self._general(data, time)
             return
-        if self._tail:
-            data = self._tail + data
-            self._tail = b""
-        pos = self._fast(data, time)
+        if self.tail:
+            data = self.tail + data
+            self.tail = b""
+        pos = read_fast(self, data, time)
         if pos < len(data):
             self._general(data[pos:] if pos else data, time)
 
@@ -176,196 +134,6 @@ class DirectionDecoder:
             return
         for frame in raw_frames:
             self._on_frame(frame, time)
-
-    def _fast(self, data: bytes, time: float) -> int:
-        """Read whole, simple binary frames inline; return where the general path must
-        take over (``len(data)`` when all was read, the incomplete tail kept)."""
-        masked = self.direction == "c2s"
-        mask_bit = 0x80 if masked else 0
-        hlen = 6 if masked else 2
-        reader = self.reader
-        level = 4 if reader.version is None else int(reader.version)
-        append = self.events.append
-        seq = self.seq
-        conn = self.conn
-        direction = self.direction
-        end = len(data)
-        pos = 0
-        offset = self.frames.consumed
-        index = self.frame_index
-        fed = self.mqtt_fed
-        no = self.packet_no
-        skew = self._skew
-        idle = not reader.buffered and not self.mqtt_dead  # the reader holds nothing
-        last_name, last_topic = self._last_topic
-        new = object.__new__
-        while True:
-            if end - pos < 2:
-                self._tail = data[pos:]
-                pos = end
-                break
-            b1 = data[pos + 1]
-            if data[pos] != _FAST_FIRST_BYTE or b1 & 0x80 != mask_bit or b1 & 0x7F > 125:
-                break
-            length = b1 & 0x7F
-            total = hlen + length
-            if end - pos < total:
-                self._tail = data[pos:]
-                pos = end
-                break
-            mask_key: bytes | None = None
-            if masked:
-                key = data[pos + 2 : pos + 6]
-                mask_key = key
-                payload = apply_mask(data[pos + 6 : pos + total], key)
-            else:
-                payload = data[pos + 2 : pos + total]
-            packet: Publish | None = None
-            body: bytes | None
-            # One QoS 0 PUBLISH filling the whole payload, Remaining Length in one byte,
-            # nothing the reader still holds: decoded here (the same checks as
-            # PacketReader's own fast path; anything else goes through the reader).
-            if idle and length >= 4 and payload[1] == length - 2:
-                first = payload[0]
-                if first in _QOS0_PUBLISH:
-                    if payload.startswith(last_name, 2):
-                        # Same Topic Name (length included) as the previous PUBLISH.
-                        te = 2 + len(last_name)
-                        topic = last_topic
-                    else:
-                        te = 4 + ((payload[2] << 8) | payload[3])
-                        topic = ""
-                        if te <= length:
-                            try:
-                                topic = payload[4:te].decode()
-                            except UnicodeDecodeError:
-                                topic = ""
-                            if "\x00" in topic:
-                                topic = ""  # [MQTT-4.7.3-2]: the reader reports it
-                            if topic:
-                                last_name = payload[2:te]
-                                last_topic = topic
-                    if topic:
-                        if level != 5:
-                            body = payload[te:]
-                        elif te < length and payload[te] == 0:
-                            body = payload[te + 1 :]  # no properties
-                        else:
-                            body = None
-                        if body is not None:
-                            # Events built without calling __init__ (about twice as fast
-                            # for slots dataclasses); every field is set, and _FAST_FIELDS
-                            # turns this path off if the event classes gain a field.
-                            packet = new(Publish)
-                            packet.topic = topic
-                            packet.payload = body
-                            packet.qos = 0
-                            packet.retain = first == 0x31
-                            packet.dup = False
-                            packet.packet_id = None
-                            packet.properties = NO_PROPERTIES
-            if packet is not None:
-                part = new(PacketPart)
-                part.packet_no = no
-                part.role = "whole"
-                part.frame_start = 0
-                part.frame_end = length
-                part.packet_start = 0
-                part.packet_end = length
-                frame = new(FrameEvent)
-                frame.seq = seq()
-                frame.time = time
-                frame.conn = conn
-                frame.direction = direction
-                frame.index = index
-                frame.stream_offset = offset
-                frame.fin = True
-                frame.rsv1 = False
-                frame.rsv2 = False
-                frame.rsv3 = False
-                frame.opcode = OP_BINARY
-                frame.masked = masked
-                frame.mask_key = mask_key
-                frame.length_encoding = "7bit"
-                frame.payload_length = length
-                frame.header = data[pos : pos + hlen]
-                frame.payload = payload
-                frame.parts = (part,)
-                frame.completed = (no,)
-                frame.close_code = None
-                frame.close_reason = None
-                append(frame)
-                decoded = new(PacketEvent)
-                decoded.seq = seq()
-                decoded.time = time
-                decoded.conn = conn
-                decoded.direction = direction
-                decoded.packet_no = no
-                decoded.stream_offset = fed
-                decoded.packet = packet
-                decoded.raw = payload
-                decoded.frames = (index,)
-                append(decoded)
-                no += 1
-                fed += length
-                skew += length
-            else:
-                # A simple frame whose payload needs the reader (or is empty).
-                self.frame_index, self.mqtt_fed, self.packet_no, self._skew = index, fed, no, skew
-                frame_seq = seq()
-                after: list[TraceEvent] = []
-                parts: tuple[PacketPart, ...] = ()
-                completed: tuple[int, ...] = ()
-                if length and not self.mqtt_dead:
-                    parts, completed, payload = self._feed_mqtt(payload, index, time, after)
-                event = FrameEvent(
-                    frame_seq,
-                    time,
-                    conn,
-                    direction,
-                    index,
-                    offset,
-                    True,
-                    False,
-                    False,
-                    False,
-                    OP_BINARY,
-                    masked,
-                    mask_key,
-                    "7bit",
-                    length,
-                    data[pos : pos + hlen],
-                    payload,
-                    parts,
-                    completed,
-                )
-                fed, no = self.mqtt_fed, self.packet_no
-                idle = not reader.buffered and not self.mqtt_dead
-                level = 4 if reader.version is None else int(reader.version)
-                if self._held is not None:
-                    self._held.append(event)
-                    self._held.extend(after)
-                    if self._release:
-                        self._release_held(scrub=False)
-                    else:
-                        # Held frames go through the general path until the CONNECT is done.
-                        index += 1
-                        offset += total
-                        pos += total
-                        break
-                else:
-                    append(event)
-                    self.events.extend(after)
-            index += 1
-            offset += total
-            pos += total
-        self.frames.consumed = offset
-        self.frame_index = index
-        self.mqtt_fed = fed
-        self.packet_no = no
-        self._skew = skew
-        self._last_topic = (last_name, last_topic)
-        return pos
 
     def _on_frame(self, frame: RawFrame, time: float) -> None:
         """Events for one frame from the general path."""
@@ -400,7 +168,7 @@ class DirectionDecoder:
                     )
                 )
             elif payload and not self.mqtt_dead:
-                parts, completed, payload = self._feed_mqtt(payload, index, time, after)
+                parts, completed, payload = self.feed_mqtt(payload, index, time, after)
         event = FrameEvent(
             frame_seq,
             time,
@@ -424,12 +192,12 @@ class DirectionDecoder:
             frame.close_code,
             frame.close_reason,
         )
-        held = self._held
+        held = self.held
         if held is not None:
             held.append(event)
             held.extend(after)
-            if self._release:
-                self._release_held(scrub=False)
+            if self.release:
+                self.release_held(scrub=False)
         else:
             self.events.append(event)
             if after:
@@ -441,9 +209,9 @@ class DirectionDecoder:
         """Decode native MQTT bytes (no WebSocket) received at ``time``."""
         self.time = time
         if not self.mqtt_dead:
-            self._feed_mqtt(data, -1, time, self.events)
+            self.feed_mqtt(data, -1, time, self.events)
 
-    def _feed_mqtt(
+    def feed_mqtt(
         self, data: bytes, index: int, time: float, after: list[TraceEvent]
     ) -> tuple[tuple[PacketPart, ...], tuple[int, ...], bytes]:
         """Feed one frame's payload (``index`` >= 0) or one TCP chunk (``index`` -1).
@@ -452,7 +220,7 @@ class DirectionDecoder:
         any CONNECT password starred; packet and error events go to ``after``.
         """
         reader = self.reader
-        skew = self._skew
+        skew = self.skew
         base = self.mqtt_fed
         size = len(data)
         self.mqtt_fed = base + size
@@ -519,18 +287,18 @@ class DirectionDecoder:
                     packet = replace(packet, password=b"*" * len(packet.password))
                     data = self._mask_in_frames(data, base, no, start=start, masked=raw)
             after.append(PacketEvent(seq(), time, conn, direction, no, start, packet, raw, frames))
-        if self._held is not None and self._held_packet in completed:
-            self._release = True  # the held CONNECT is complete and masked
+        if self.held is not None and self.held_packet in completed:
+            self.release = True  # the held CONNECT is complete and masked
         if broken is not None:
             self.mqtt_dead = True
             stop = reader.consumed + skew
             stream = b"".join(self._pending_chunks) + data if origin < base else data
             rest = stream[stop - origin :]
-            if self._held is not None:
+            if self.held is not None:
                 # The held CONNECT will never be decoded: star what may be secret.
                 masked = scrub_connect(stream)
-                data = self._mask_in_frames(data, base, self._held_packet, start=origin, masked=masked)
-                self._release = True
+                data = self._mask_in_frames(data, base, self.held_packet, start=origin, masked=masked)
+                self.release = True
             if rest[:1] == CONNECT_BYTE:
                 rest = scrub_connect(rest)
             after.append(
@@ -558,10 +326,10 @@ class DirectionDecoder:
                 if framed and data[start - base] == _CONNECT_FIRST_BYTE:
                     # Hold this frame and the next ones until the CONNECT can be masked
                     # (events already held for a CONNECT completed here stay held).
-                    if self._held is None:
-                        self._held = []
-                    self._held_packet = no
-                    self._release = False
+                    if self.held is None:
+                        self.held = []
+                    self.held_packet = no
+                    self.release = False
             else:
                 if framed:
                     parts.append(PacketPart(no, "middle", 0, size, base - start, base + size - start))
@@ -585,8 +353,8 @@ class DirectionDecoder:
         stream = b"".join(self._pending_chunks) + data if self._pending_chunks else data
         packets = PacketReader(self.reader.version).receive_data(stream[: stop - origin])
         for read in packets:
-            read.start += origin - self._skew
-            read.end += origin - self._skew
+            read.start += origin - self.skew
+            read.end += origin - self.skew
         return packets
 
     # End of stream
@@ -596,10 +364,10 @@ class DirectionDecoder:
         self.time = time
         if framed and not self.stopped:
             frames = self.frames
-            if self._tail:
+            if self.tail:
                 self.error(
                     "websocket",
-                    f"the stream ended inside a frame: {len(self._tail)} bytes of it arrived",
+                    f"the stream ended inside a frame: {len(self.tail)} bytes of it arrived",
                     frames.consumed,
                 )
             elif frames.buffered:
@@ -623,10 +391,10 @@ class DirectionDecoder:
             self.error(
                 "mqtt",
                 f"the stream ended inside an MQTT packet: {reader.buffered} bytes of it arrived",
-                reader.consumed + self._skew,
+                reader.consumed + self.skew,
                 partial,
             )
-        self._release_held(scrub=True)
+        self.release_held(scrub=True)
         self.stopped = True
 
     # Secrets
@@ -634,8 +402,8 @@ class DirectionDecoder:
     def _mask_in_frames(self, data: bytes, base: int, no: int, *, start: int, masked: bytes) -> bytes:
         """Put the masked bytes of packet ``no`` (starting at stream offset ``start``) into
         the held frames and into the current payload ``data`` (at offset ``base``)."""
-        held = self._held
-        if held is not None and self._held_packet == no:
+        held = self.held
+        if held is not None and self.held_packet == no:
             for event in held:
                 if type(event) is FrameEvent:
                     event.payload = overwrite_part(event.payload, event.parts, no, masked)
@@ -645,20 +413,20 @@ class DirectionDecoder:
             data = data[: lo - base] + masked[lo - start : hi - start] + data[hi - base :]
         return data
 
-    def _release_held(self, *, scrub: bool) -> None:
+    def release_held(self, *, scrub: bool) -> None:
         """Send held events out; with ``scrub`` (the stream ended first), star the
         unfinished CONNECT's possibly secret bytes in them."""
-        held = self._held
+        held = self.held
         if held is None:
             return
         if scrub and self._pending_chunks:
             masked = scrub_connect(b"".join(self._pending_chunks))
             for event in held:
                 if type(event) is FrameEvent:
-                    event.payload = overwrite_part(event.payload, event.parts, self._held_packet, masked)
-        self._held = None
-        self._held_packet = -1
-        self._release = False
+                    event.payload = overwrite_part(event.payload, event.parts, self.held_packet, masked)
+        self.held = None
+        self.held_packet = -1
+        self.release = False
         for event in held:
             event.seq = self.seq()  # keep sequence numbers increasing in output order
         self.events.extend(held)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["FAST_PATH_AVAILABLE", "read_fast"]
 
 _QOS0_PUBLISH: Final = frozenset({0x30, 0x31})  # PUBLISH, QoS 0, no DUP, RETAIN 0/1
-_FAST_FIRST_BYTE: Final = 0x82
+_FAST_FIRST_BYTE: Final = 0x82  # FIN, no RSV, binary (RFC 6455 §5.2)
 
 # The fast path sets these fields one by one; if a class gains or loses a field it is
 # switched off (everything then takes the general path) rather than build a half event.
@@ -68,7 +68,7 @@ FAST_PATH_AVAILABLE: Final = (
     == ("packet_no", "role", "frame_start", "frame_end", "packet_start", "packet_end")
     and tuple(f.name for f in fields(Publish))
     == ("topic", "payload", "qos", "retain", "dup", "packet_id", "properties")
-)  # FIN, no RSV, binary (RFC 6455 §5.2)
+)
 
 
 def read_fast(self: DirectionDecoder, data: bytes, time: float) -> int:

@@ -10,7 +10,7 @@ first byte. For a byte stream cut into arbitrary chunks use
 from __future__ import annotations
 
 from explorer.errors import MalformedPacket
-from explorer.mqtt.decoder import HEADER_ERRORS, decode_body
+from explorer.mqtt.decoder import decode_body, header_errors
 from explorer.mqtt.encoder import encode_packet
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Packet
@@ -23,7 +23,7 @@ def encode(packet: Packet, version: ProtocolVersion = ProtocolVersion.V311) -> b
     return encode_packet(packet, version)
 
 
-def parse_fixed_header(data: bytes, pos: int, end: int) -> tuple[int, int] | None:
+def parse_fixed_header(data: bytes, pos: int, end: int, version: int = 4) -> tuple[int, int] | None:
     """Return ``(body_start, remaining_length)`` for the packet at ``pos``, or ``None`` if incomplete.
 
     Raises MalformedPacket (absolute index) when the first byte has invalid flags or the
@@ -31,7 +31,7 @@ def parse_fixed_header(data: bytes, pos: int, end: int) -> tuple[int, int] | Non
     """
     if pos >= end:
         return None
-    reason = HEADER_ERRORS[data[pos]]
+    reason = header_errors(version)[data[pos]]
     if reason is not None:
         raise MalformedPacket(pos, reason)
     value = 0
@@ -60,7 +60,8 @@ def decode(data: bytes, version: ProtocolVersion | None = None) -> Packet:
     end = len(data)
     if end < 2:
         raise MalformedPacket(end, f"a packet needs at least 2 bytes, got {end}")
-    header = parse_fixed_header(data, 0, end)
+    level = 4 if version is None else int(version)
+    header = parse_fixed_header(data, 0, end, level)
     if header is None:
         raise MalformedPacket(end, "the remaining length is truncated")
     body, length = header
@@ -69,4 +70,4 @@ def decode(data: bytes, version: ProtocolVersion | None = None) -> Packet:
             min(body + length, end),
             f"remaining length {length} announces {body + length} bytes but {end} were given",
         )
-    return decode_body(data, 0, body, end, 4 if version is None else int(version))
+    return decode_body(data, 0, body, end, level)

@@ -58,7 +58,7 @@ from explorer.mqtt.packets import (
 from explorer.mqtt.primitives import read_binary, read_string, read_u16
 from explorer.mqtt.properties import decode_properties
 
-__all__ = ["HEADER_ERRORS", "PACKET_NAMES", "decode_body"]
+__all__ = ["HEADER_ERRORS", "HEADER_ERRORS_V31", "PACKET_NAMES", "decode_body", "header_errors"]
 
 V31, V311, V5 = 3, 4, 5
 
@@ -84,12 +84,13 @@ _RETAIN_HANDLING = _codes(RetainHandling)
 _VERSIONS = {3: ProtocolVersion.V31, 4: ProtocolVersion.V311, 5: ProtocolVersion.V5}
 
 
-def _header_errors() -> tuple[str | None, ...]:
+def _header_errors(dup_allowed: bool) -> tuple[str | None, ...]:
     """For each possible first byte, why it is invalid (``None`` if fine).
 
     MQTT 5.0 §2.1.3: reserved flag bits must have the listed values; PUBREL, SUBSCRIBE and
-    UNSUBSCRIBE carry 0b0010 [MQTT-3.6.1-1] [MQTT-3.8.1-1] [MQTT-3.10.1-1]. PUBLISH flags
-    are checked with the body, where the offending combination can be explained.
+    UNSUBSCRIBE carry 0b0010 [MQTT-3.6.1-1] [MQTT-3.8.1-1] [MQTT-3.10.1-1]. MQTT 3.1 sent
+    those three at QoS 1 and let a retry set DUP, so 0b1010 is accepted there too.
+    PUBLISH flags are checked with the body, where the offending combination can be explained.
     """
     out: list[str | None] = []
     for byte in range(256):
@@ -99,15 +100,21 @@ def _header_errors() -> tuple[str | None, ...]:
         elif kind == 3:
             out.append(None)
         elif kind in (6, 8, 10):
-            out.append(
-                None if flags == 2 else f"{PACKET_NAMES[kind]} flags must be 0b0010, not 0b{flags:04b}"
-            )
+            ok = flags == 2 or (dup_allowed and flags == 0b1010)
+            wrong = f"{PACKET_NAMES[kind]} flags must be 0b0010, not 0b{flags:04b}"
+            out.append(None if ok else wrong)
         else:
             out.append(None if flags == 0 else f"{PACKET_NAMES[kind]} flags must be 0, not 0b{flags:04b}")
     return tuple(out)
 
 
-HEADER_ERRORS = _header_errors()
+HEADER_ERRORS = _header_errors(dup_allowed=False)
+HEADER_ERRORS_V31 = _header_errors(dup_allowed=True)
+
+
+def header_errors(version: int) -> tuple[str | None, ...]:
+    """The first-byte table for a protocol level (3, 4 or 5)."""
+    return HEADER_ERRORS_V31 if version == V31 else HEADER_ERRORS
 
 
 def _no_trailing(pos: int, end: int, what: str) -> None:

@@ -15,11 +15,18 @@ from typing import Any
 from explorer.errors import LocalProtocolError
 from explorer.mqtt.enums import (
     WILL_PROPERTY,
+    AuthReasonCode,
     ConnackReasonCode,
     ConnectReturnCode,
+    DisconnectReasonCode,
     PacketType,
     ProtocolVersion,
+    PubackReasonCode,
+    PubcompReasonCode,
+    PubrecReasonCode,
+    PubrelReasonCode,
     SubackReasonCode,
+    UnsubackReasonCode,
 )
 from explorer.mqtt.packets import (
     NO_PROPERTIES,
@@ -44,6 +51,29 @@ __all__ = ["encode_packet"]
 V5 = 5
 _FIXED_FLAGS = {6: 2, 8: 2, 10: 2}
 _PROTOCOL_NAMES = {3: "MQIsdp", 4: "MQTT", 5: "MQTT"}
+
+# Reason codes each packet type may carry (plain ints, so a code from the wrong enum or
+# a bare int that the receiver would reject is refused here instead).
+_REASON_CODES: dict[int, frozenset[int]] = {
+    int(kind): frozenset(int(code) for code in codes)
+    for kind, codes in (
+        (PacketType.CONNACK, ConnackReasonCode),
+        (PacketType.PUBACK, PubackReasonCode),
+        (PacketType.PUBREC, PubrecReasonCode),
+        (PacketType.PUBREL, PubrelReasonCode),
+        (PacketType.PUBCOMP, PubcompReasonCode),
+        (PacketType.SUBACK, SubackReasonCode),
+        (PacketType.UNSUBACK, UnsubackReasonCode),
+        (PacketType.DISCONNECT, DisconnectReasonCode),
+        (PacketType.AUTH, AuthReasonCode),
+    )
+}
+
+
+def _reason(code: int, kind: int) -> int:
+    if code not in _REASON_CODES[kind]:
+        raise LocalProtocolError(f"{code!r} is not a {PacketType(kind).name} reason code")
+    return int(code)
 
 
 def _props(props: Properties, packet_type: int, version: int, what: str) -> bytes:
@@ -72,6 +102,9 @@ def _encode_connect(p: Connect, version: int) -> tuple[int, bytes]:
     if level not in _PROTOCOL_NAMES:
         raise LocalProtocolError(f"unsupported protocol version {level}")
     name = p.protocol_name or _PROTOCOL_NAMES[level]
+    if name != _PROTOCOL_NAMES[level]:
+        # §3.1.2.1: the name goes with the level (MQIsdp for 3.1, MQTT for 3.1.1 and 5.0)
+        raise LocalProtocolError(f"protocol name {name!r} does not go with protocol level {level}")
     flags = 0x02 if p.clean_start else 0
     parts = [encode_string(name, "protocol name"), bytes((level,))]
     will = p.will
@@ -107,9 +140,7 @@ def _encode_connack(p: Connack, version: int) -> tuple[int, bytes]:
             raise LocalProtocolError(f"CONNACK code {code!r} does not exist before MQTT 5.0")
         _props(p.properties, 2, 4, "CONNACK")
         return 0x20, flags + bytes((int(code),))
-    if not isinstance(code, ConnackReasonCode):
-        raise LocalProtocolError(f"MQTT 5.0 CONNACK needs a ConnackReasonCode, not {code!r}")
-    return 0x20, flags + bytes((code,)) + encode_properties(p.properties, 2)
+    return 0x20, flags + bytes((_reason(code, 2),)) + encode_properties(p.properties, 2)
 
 
 def _encode_publish(p: Publish, version: int) -> tuple[int, bytes]:
@@ -139,10 +170,11 @@ def _encode_ack(p: Any, version: int) -> tuple[int, bytes]:
     body = _packet_id(p.packet_id, name)
     if version == V5:
         props = p.properties
+        code = _reason(p.reason_code, kind)
         if props is not NO_PROPERTIES and props != NO_PROPERTIES:
-            body += bytes((p.reason_code,)) + encode_properties(props, kind)
-        elif p.reason_code:
-            body += bytes((p.reason_code,))
+            body += bytes((code,)) + encode_properties(props, kind)
+        elif code:
+            body += bytes((code,))
     else:
         if p.reason_code:
             raise LocalProtocolError(f"{name} reason codes exist only in MQTT 5.0")
@@ -180,8 +212,7 @@ def _encode_suback(p: Suback, version: int) -> tuple[int, bytes]:
                 raise LocalProtocolError(f"SUBACK code {code!r} does not exist before MQTT 5.0")
     else:
         for code in p.reason_codes:
-            if code not in SubackReasonCode._value2member_map_:
-                raise LocalProtocolError(f"{code!r} is not a SUBACK reason code")
+            _reason(code, 9)
     body = _packet_id(p.packet_id, "SUBACK") + _props(p.properties, 9, version, "SUBACK")
     return 0x90, body + bytes(int(c) for c in p.reason_codes)
 
@@ -205,6 +236,8 @@ def _encode_unsuback(p: Unsuback, version: int) -> tuple[int, bytes]:
         return 0xB0, body
     if not p.reason_codes:
         raise LocalProtocolError("an MQTT 5.0 UNSUBACK needs at least one reason code")
+    for code in p.reason_codes:
+        _reason(code, 11)
     return 0xB0, body + encode_properties(p.properties, 11) + bytes(int(c) for c in p.reason_codes)
 
 
@@ -214,7 +247,7 @@ def _encode_disconnect(p: Disconnect, version: int) -> tuple[int, bytes]:
             raise LocalProtocolError("DISCONNECT reason codes exist only in MQTT 5.0")
         _props(p.properties, 14, version, "DISCONNECT")
         return 0xE0, b""
-    return 0xE0, _reason_and_props(p.reason_code, p.properties, 14)
+    return 0xE0, _reason_and_props(_reason(p.reason_code, 14), p.properties, 14)
 
 
 def _reason_and_props(code: int, props: Properties, kind: int) -> bytes:
@@ -228,7 +261,7 @@ def _reason_and_props(code: int, props: Properties, kind: int) -> bytes:
 def _encode_auth(p: Auth, version: int) -> tuple[int, bytes]:
     if version != V5:
         raise LocalProtocolError("AUTH exists only in MQTT 5.0")
-    body = _reason_and_props(p.reason_code, p.properties, 15)
+    body = _reason_and_props(_reason(p.reason_code, 15), p.properties, 15)
     if len(body) == 1:
         # §3.15.2.1 only allows omitting both the reason code and the properties
         body += b"\x00"

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from explorer.errors import MalformedPacket, PacketTooLarge
-from explorer.mqtt.decoder import HEADER_ERRORS, decode_body
+from explorer.mqtt.decoder import decode_body, header_errors
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Connect, Packet, Publish
 
@@ -125,7 +125,7 @@ class PacketReader:
         limit = self.max_packet_size
         level = self._level
         topics = self._topics
-        header_errors = HEADER_ERRORS
+        first_byte_errors = header_errors(level)
         publish = Publish
         read_packet = ReadPacket
         no_properties = NO_PROPERTIES
@@ -138,8 +138,8 @@ class PacketReader:
                 # Remaining Length, inlined (see primitives.read_varint) for speed.
                 p = pos + 1
                 if p >= size:
-                    if header_errors[first] is not None:
-                        raise MalformedPacket(base + pos, header_errors[first])  # type: ignore[arg-type]
+                    if first_byte_errors[first] is not None:
+                        raise MalformedPacket(base + pos, first_byte_errors[first])  # type: ignore[arg-type]
                     break
                 length = data[p]
                 p += 1
@@ -209,8 +209,8 @@ class PacketReader:
                                     append(item)
                                     pos = end
                                     continue
-                elif header_errors[first] is not None:
-                    raise MalformedPacket(base + pos, header_errors[first])  # type: ignore[arg-type]
+                elif first_byte_errors[first] is not None:
+                    raise MalformedPacket(base + pos, first_byte_errors[first])  # type: ignore[arg-type]
                 if length < 0:
                     break
                 if limit is not None and end - pos > limit:
@@ -229,6 +229,7 @@ class PacketReader:
                 if type(packet) is Connect:
                     self.version = packet.protocol_version
                     level = self._level
+                    first_byte_errors = header_errors(level)
                 append(read_packet(base + pos, base + end, packet, raw, None))
                 pos = end
         except MalformedPacket as exc:

@@ -38,6 +38,7 @@ from explorer.mqtt.packets import (
     Unsubscribe,
     Will,
 )
+from explorer.mqtt.reader import PacketReader
 from tests.mqtt.golden import DECODE_ONLY, GOLDEN, MALFORMED, V5, V31, V311, Bad, Case
 
 
@@ -228,3 +229,37 @@ def test_publish_payload_is_bytes_not_a_view() -> None:
     assert isinstance(packet, Publish)
     assert type(packet.payload) is bytes
     assert packet.payload == b"hi"
+
+
+@pytest.mark.parametrize(
+    ("packet", "version", "fragment"),
+    [
+        (Puback(1, DisconnectReasonCode.SERVER_BUSY), V5, "not a PUBACK reason code"),  # type: ignore[arg-type]
+        (Pubrel(1, PubackReasonCode.NOT_AUTHORIZED), V5, "not a PUBREL reason code"),  # type: ignore[arg-type]
+        (Disconnect(0x05), V5, "not a DISCONNECT reason code"),  # type: ignore[arg-type]
+        (Auth(0x01), V5, "not a AUTH reason code"),  # type: ignore[arg-type]
+        (Suback(1, (0x05,)), V5, "not a SUBACK reason code"),  # type: ignore[arg-type]
+        (Unsuback(1, (0x05,)), V5, "not a UNSUBACK reason code"),  # type: ignore[arg-type]
+        (Connack(reason_code=0x05), V5, "not a CONNACK reason code"),  # type: ignore[arg-type]
+        (Connect(protocol_version=V311, client_id="c", protocol_name="MQIsdp"), V311, "does not go with"),
+        (Connect(protocol_version=V31, client_id="c", protocol_name="MQTT"), V31, "does not go with"),
+    ],
+    ids=lambda x: x if isinstance(x, str) else None,
+)
+def test_encode_refuses_reason_codes_and_names_the_receiver_would_reject(
+    packet: object, version: ProtocolVersion, fragment: str
+) -> None:
+    with pytest.raises(LocalProtocolError) as info:
+        encode(packet, version)  # type: ignore[arg-type]
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("first", [0x6A, 0x8A, 0xAA])
+def test_mqtt_31_accepts_dup_on_pubrel_subscribe_and_unsubscribe_retries(first: int) -> None:
+    body = {0x6A: b"\x00\x01", 0x8A: b"\x00\x01\x00\x01a\x01", 0xAA: b"\x00\x01\x00\x01a"}[first]
+    data = bytes((first, len(body))) + body
+    assert decode(data, V31) == decode(bytes((first & 0xF7, len(body))) + body, V31)
+    with pytest.raises(MalformedPacket, match="0b0010"):
+        decode(data, V311)
+    [read] = PacketReader(V31).receive_data(data)
+    assert read.error is None

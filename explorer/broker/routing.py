@@ -49,6 +49,26 @@ _NO_SUBSCRIPTION = UnsubackReasonCode.NO_SUBSCRIPTION_EXISTED
 _FAILURE = SubackReasonCode.UNSPECIFIED_ERROR  # 0x80, the only 3.1.1 failure code
 
 
+_PLAN_LIMIT = 20_000
+_Target = tuple[str, int, bool, tuple[int, ...]]  # client id, QoS, retain as published, identifiers
+
+
+def _plan(subs: tuple[Subscriber, ...], publisher: str | None) -> list[_Target] | None:
+    """One delivery per client; None (when planning without a publisher) if No Local matters."""
+    merged: dict[str, _Merged] = {}
+    for sub in subs:
+        if sub.no_local:
+            if publisher is None:
+                return None
+            if sub.client_id == publisher:
+                continue
+        entry = merged.get(sub.client_id)
+        if entry is None:
+            merged[sub.client_id] = entry = _Merged()
+        entry.add(sub)
+    return [(cid, e.qos, e.retain_as_published, tuple(e.identifiers)) for cid, e in merged.items()]
+
+
 class _Merged:
     """Several subscriptions of one client matching one message (§3.3.4: one copy)."""
 
@@ -74,6 +94,7 @@ class Router:
         self.trie = SubscriptionTrie()
         self.retained: dict[str, Message] = {}
         self._valid_topics: set[str] = set()  # topic names already validated (bounded)
+        self._plans: dict[str, tuple[tuple[Subscriber, ...], list[_Target] | None]] = {}
 
     # -- inbound PUBLISH -------------------------------------------------------------------
 
@@ -191,26 +212,24 @@ class Router:
                 )
             return
         # Several subscriptions: one copy per client, at the highest QoS, with every identifier.
-        merged: dict[str, _Merged] = {}
-        for sub in subs:
-            if sub.no_local and sub.client_id == message.publisher:
-                continue
-            entry = merged.get(sub.client_id)
-            if entry is None:
-                merged[sub.client_id] = entry = _Merged()
-            entry.add(sub)
-        for client_id, entry in merged.items():
+        # The merge is planned once per topic and reused while the subscriptions stay the same
+        # (the trie hands back the same tuple until they change).
+        planned = self._plans.get(message.topic)
+        if planned is None or planned[0] is not subs:
+            planned = (subs, _plan(subs, None))
+            if len(self._plans) >= _PLAN_LIMIT:
+                self._plans.clear()
+            self._plans[message.topic] = planned
+        targets = planned[1]
+        if targets is None:  # some subscription has No Local: it depends on the publisher
+            # In-process messages have no publisher: "" matches no client id (empty ids get assigned).
+            targets = _plan(subs, message.publisher or "") or []
+        retain = message.retain
+        for client_id, qos, rap, ids in targets:
             session = sessions.get(client_id)
             if session is None or (acl is not None and not self._readable(session, message.topic)):
                 continue
-            deliver(
-                session,
-                message,
-                qos=entry.qos,
-                retain=message.retain and entry.retain_as_published,
-                identifiers=tuple(entry.identifiers),
-                now=now,
-            )
+            deliver(session, message, qos=qos, retain=retain and rap, identifiers=ids, now=now)
         for group in groups:
 
             def online(member: Subscriber) -> bool:

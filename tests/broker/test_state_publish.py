@@ -413,3 +413,16 @@ def test_forwarded_retained_publish_clears_retain_for_a_plain_subscriber() -> No
     raw = encode(Publish("t", b"p", retain=True))
     state.receive_packet(pub.conn, Publish("t", b"p", retain=True), 0.0, raw)
     assert sub.publishes() == [Publish("t", b"p", retain=False)]
+
+
+def test_no_local_with_overlapping_subscriptions_still_delivers_other_publishers_messages() -> None:
+    state = make_state()
+    client = connect(state, "c", V5)
+    subscribe(client, "t/#", no_local=True)
+    subscribe(client, "t/+", pid=2, qos=1)
+    other = connect(state, "o", V5)
+    subscribe(other, "t/x")
+    client.send(Publish("t/x", b"own", qos=1, packet_id=1))
+    state.publish("t/x", b"internal", now=0.0)
+    assert [p.payload for p in client.publishes() if isinstance(p, Publish)] == [b"own", b"internal"]
+    assert [p.payload for p in other.publishes()] == [b"own", b"internal"]

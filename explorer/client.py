@@ -99,6 +99,8 @@ class MqttClient:
         conn: the number of the first network connection in the trace.
         auth_handler: answers AUTH challenges when ``options.authentication_method`` is set.
         clock: monotonic seconds for the session's timers and event times.
+        message_queue_size: messages kept for :meth:`messages` (the oldest are dropped
+            beyond it and counted in ``dropped_messages``); 0 when only ``on_event`` is used.
     """
 
     def __init__(
@@ -109,6 +111,7 @@ class MqttClient:
         conn: int = 0,
         auth_handler: AuthHandler | None = None,
         clock: Callable[[], float] = time.monotonic,
+        message_queue_size: int = MESSAGE_QUEUE_SIZE,
     ) -> None:
         options.endpoint  # noqa: B018 - a bad URL fails here, before any I/O
         self.options = options
@@ -132,7 +135,9 @@ class MqttClient:
         self._requests: dict[int, asyncio.Future[Suback | Unsuback]] = {}
         self._publishes: dict[int, asyncio.Future[PublishCompleted]] = {}
         self._subscriptions: dict[str, tuple[Subscription, int | None, tuple[tuple[str, str], ...]]] = {}
-        self._queue: asyncio.Queue[MessageReceived | None] | None = None
+        self._queue: asyncio.Queue[MessageReceived | None] | None = (
+            asyncio.Queue(message_queue_size) if message_queue_size > 0 else None
+        )
         self.dropped_messages = 0
         self._rng = random.Random()
 
@@ -234,13 +239,15 @@ class MqttClient:
 
     async def messages(self) -> AsyncIterator[MessageReceived]:
         """Messages as they arrive, until the client is closed."""
-        if self._queue is None:
-            self._queue = asyncio.Queue(MESSAGE_QUEUE_SIZE)
         queue = self._queue
+        if queue is None:
+            raise LocalProtocolError("messages() needs a client made with message_queue_size > 0")
         while True:
+            if self._finished and queue.empty():
+                return
             item = await queue.get()
             if item is None:
-                return
+                continue  # the wake-up sent when the client finished
             yield item
 
     async def close(
@@ -321,8 +328,7 @@ class MqttClient:
                 data = await transport.receive()
                 if not data:
                     if isinstance(transport, WebSocketTransport) and transport.close_code is not None:
-                        reason = f"the broker closed the WebSocket (code {transport.close_code}"
-                        reason += f": {transport.close_reason})" if transport.close_reason else ")"
+                        reason = transport.describe_close()
                     break
                 self.session.receive_data(data)
                 ended = self._pump()

@@ -190,7 +190,7 @@ class WebSocketTransport:
         timeout = options.handshake_timeout
         try:
             async with asyncio.timeout(timeout):
-                while protocol.state is State.CONNECTING and protocol.handshake_exc is None:
+                while self.response is None and protocol.handshake_exc is None:
                     if not await self._read_once():
                         break
         except TimeoutError:
@@ -201,7 +201,7 @@ class WebSocketTransport:
         exc = protocol.handshake_exc
         if exc is not None:
             raise _handshake_error(exc) from None
-        if protocol.state is not State.OPEN:
+        if self.response is None:
             raise HandshakeError(
                 "the server closed the connection without answering the WebSocket upgrade"
                 " (wrong port, or a server that is not HTTP?)"
@@ -290,8 +290,15 @@ class WebSocketTransport:
         try:
             self._protocol.send_binary(data)
         except InvalidState:
-            raise ConnectionFailed("the WebSocket connection to the broker is closed") from None
+            raise ConnectionFailed(self.describe_close()) from None
         self._flush()
+
+    def describe_close(self) -> str:
+        """A sentence for the end of the connection, with the close code when there was one."""
+        if self.close_code is None:
+            return "the WebSocket connection to the broker is closed"
+        text = f"the broker closed the WebSocket (code {self.close_code}"
+        return text + (f": {self.close_reason})" if self.close_reason else ")")
 
     async def drain(self) -> None:
         try:

@@ -75,17 +75,21 @@ class _Walk:
         self.address: Address | None = None
         self.family = socket.AF_INET
         self._started = 0.0
+        self._handshake_ms = 0.0  # how long checking the 101 took; reported with the first frame
 
     # -- bookkeeping ----------------------------------------------------------
     def _begin(self) -> None:
         self._started = time.monotonic()
 
-    def _step(self, layer: Layer, ok: bool, detail: str) -> None:
-        step = Step(layer, ok, (time.monotonic() - self._started) * 1000.0, detail)
+    def _step(self, layer: Layer, ok: bool, detail: str, *, duration_ms: float | None = None) -> None:
+        now = time.monotonic()
+        elapsed = (now - self._started) * 1000.0 if duration_ms is None else duration_ms
+        step = Step(layer, ok, elapsed, detail)
         self.steps.append(step)
         if self.on_step is not None:
             self.on_step(step)
-        self._started = time.monotonic()
+        if duration_ms is None:
+            self._started = now
 
     def _fail(self, slug: str, observed: dict[str, str]) -> _Stop:
         layer = CAUSES[slug].layer
@@ -389,6 +393,7 @@ class _Walk:
             raise self._fail(refined or "subprotocol-not-echoed", observed)
         self.observed.update(observed)
         self.observed["subprotocol"] = chosen or "(none)"
+        self._handshake_ms = (time.monotonic() - self._started) * 1000.0
 
     # -- MQTT ----------------------------------------------------------------------
     async def _mqtt(self, channel: MqttChannel) -> None:
@@ -407,7 +412,8 @@ class _Walk:
                 options.connect_properties() if options.mqtt_version >= ProtocolVersion.V5 else NO_PROPERTIES
             ),
         )
-        started = time.monotonic()
+        self._begin()  # the mqtt step runs from CONNECT to CONNACK
+        started = self._started
         await channel.send(encode(connect, options.mqtt_version))
         timeout = options.handshake_timeout
         first = True
@@ -460,9 +466,10 @@ class _Walk:
             raise self._fail("mqtt-port-speaks-http", observed)
 
     def _websocket_ok(self) -> None:
+        """The handshake checked out and the first frame was sound: report the layer."""
         if not any(step.layer == "websocket" for step in self.steps):
             detail = f"101 accepted, subprotocol {self.observed.get('subprotocol', '(none)')}"
-            self._step("websocket", True, detail)
+            self._step("websocket", True, detail, duration_ms=self._handshake_ms)
 
     def _judge_first_frames(self, channel: MqttChannel, incoming: Incoming) -> None:
         observed: dict[str, str] = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from hypothesis import strategies as st
 
@@ -51,9 +51,11 @@ from explorer.mqtt.packets import (
 
 V31, V311, V5 = ProtocolVersion.V31, ProtocolVersion.V311, ProtocolVersion.V5
 
+_SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
+
 # MQTT strings: any code point but U+0000 and the surrogates [MQTT-1.5.4-1..2].
-text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20)
-level = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00/+#"), max_size=6)
+text = st.text(st.characters(blacklist_categories=_SURROGATES, blacklist_characters="\x00"), max_size=20)
+level = st.text(st.characters(blacklist_categories=_SURROGATES, blacklist_characters="\x00/+#"), max_size=6)
 topic_names = st.lists(level, min_size=1, max_size=5).map("/".join).filter(bool)
 packet_ids = st.integers(1, 0xFFFF)
 payloads = st.binary(max_size=300)
@@ -70,7 +72,7 @@ def topic_filters(draw: st.DrawFn) -> str:
     if draw(st.integers(0, 5)) == 0:
         share = draw(
             st.text(
-                st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00/+#"),
+                st.characters(blacklist_categories=_SURROGATES, blacklist_characters="\x00/+#"),
                 min_size=1,
                 max_size=5,
             )

@@ -9,6 +9,7 @@ table of causes shared by the CLI, the UIs and the docs.
 from __future__ import annotations
 
 from explorer.diagnose.causes import CAUSES, Cause
+from explorer.diagnose.explore import diagnose, explore
 from explorer.diagnose.model import LAYERS, Alternative, Diagnosis, Layer, Step
 from explorer.diagnose.probe import StepCallback, probe
 
@@ -21,5 +22,7 @@ __all__ = [
     "Layer",
     "Step",
     "StepCallback",
+    "diagnose",
+    "explore",
     "probe",
 ]

@@ -91,6 +91,11 @@ def run(args: argparse.Namespace, *, out: IO[str] | None = None) -> int:
     options = options_from_args(args)
     if args.idle < 0:
         raise ExplorerError("--idle takes a number of seconds, 0 or more")
+    if args.idle and options.keep_alive and args.idle >= options.keep_alive:
+        raise ExplorerError(
+            f"--idle {args.idle:g} must be shorter than the keep alive ({options.keep_alive} s); "
+            "raise --keep-alive to watch for longer"
+        )
 
     def live(step: Step) -> None:
         print(format_step(step), file=stream, flush=True)

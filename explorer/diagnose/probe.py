@@ -30,6 +30,7 @@ from explorer.diagnose.tlscheck import classify_tls_error, client_context
 from explorer.diagnose.transport import ProbeStream, peer_chain
 from explorer.diagnose.upgrade import UpgradeResult, perform_upgrade
 from explorer.diagnose.wire import looks_like_tls_record, printable
+from explorer.errors import ExplorerError
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ConnectReturnCode, ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Connack, Connect, Disconnect, Pingreq, Pingresp
@@ -559,6 +560,16 @@ async def probe(
         on_step: called with each layer's :class:`Step` as soon as it ends.
 
     Raises:
-        ExplorerError: the URL or a TLS file given in ``options`` is invalid.
+        ExplorerError: the URL, the proxy URL or a TLS file given in ``options`` is
+            invalid, or ``idle`` is negative or not shorter than the keep alive.
     """
+    if idle < 0:
+        raise ExplorerError("the idle time must be 0 seconds or more")
+    if idle and options.keep_alive and idle >= options.keep_alive:
+        # Past the keep alive the broker itself may close the connection [MQTT-3.1.2-22]:
+        # a drop would no longer point at an intermediary.
+        raise ExplorerError(
+            f"the idle time ({idle:g} s) must be shorter than the keep alive ({options.keep_alive} s); "
+            "raise --keep-alive to watch for longer"
+        )
     return await _Walk(options, idle, on_step).run()

@@ -89,3 +89,9 @@ async def test_password_never_appears_in_the_json() -> None:
         )
     assert code == 0, out
     assert "hunter2-secret" not in out
+
+
+async def test_idle_not_shorter_than_keep_alive_is_refused() -> None:
+    code, _, err = await _cli("probe", "ws://127.0.0.1:1/mqtt", "--idle", "30", "--keep-alive", "30")
+    assert code == 1
+    assert "shorter than the keep alive" in err

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from explorer.broker.session import Connection, Message, Session
+from explorer.broker.session import Connection, Message, Session, ack_bytes
 from explorer.broker.trie import Subscriber, SubscriptionTrie
 from explorer.errors import LocalProtocolError
 from explorer.mqtt.enums import (
@@ -133,7 +133,7 @@ class Router:
         pid = packet.packet_id
         if qos == 2 and pid in session.inbound_qos2:
             # A resent QoS 2 PUBLISH: acknowledge again, do not deliver twice (§4.3.3).
-            state.send(conn, Pubrec(pid))
+            state.send_raw(conn, ack_bytes(5, pid))
             return
         if qos == 2 and len(session.inbound_qos2) >= state.config.receive_maximum:
             state.close(conn, DisconnectReasonCode.RECEIVE_MAXIMUM_EXCEEDED, code=1008)
@@ -162,13 +162,16 @@ class Router:
         assert pid is not None
         denied = not allowed and conn.version == V5
         if qos == 1:
-            state.send(conn, Puback(pid, PubackReasonCode.NOT_AUTHORIZED) if denied else Puback(pid))
+            if denied:
+                state.send(conn, Puback(pid, PubackReasonCode.NOT_AUTHORIZED))
+            else:
+                state.send_raw(conn, ack_bytes(4, pid))
         elif denied:
             # An error PUBREC ends the flow (§4.3.3): do not remember the packet id.
             state.send(conn, Pubrec(pid, PubrecReasonCode.NOT_AUTHORIZED))
         else:
             session.inbound_qos2.add(pid)
-            state.send(conn, Pubrec(pid))
+            state.send_raw(conn, ack_bytes(5, pid))
 
     def store_retained(self, message: Message) -> None:
         if not message.retain:

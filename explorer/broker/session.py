@@ -20,7 +20,7 @@ from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Publish, Will
 from explorer.mqtt.primitives import encode_varint
 
-__all__ = ["Connection", "InFlight", "Message", "Queued", "Session", "Stats", "plain_publish"]
+__all__ = ["Connection", "InFlight", "Message", "Queued", "Session", "Stats", "ack_bytes", "plain_publish"]
 
 V5 = ProtocolVersion.V5
 
@@ -127,13 +127,24 @@ def plain_publish(
     name = topic.encode()
     size = 2 + len(name) + len(payload) + (1 if v5 else 0) + (2 if qos else 0)
     first = 0x30 | (qos << 1) | (1 if retain else 0) | (0x08 if dup else 0)
-    parts = [bytes((first,)) + encode_varint(size), len(name).to_bytes(2, "big"), name]
+    head = bytes((first, size)) if size < 0x80 else bytes((first,)) + encode_varint(size)
+    parts = [head, len(name).to_bytes(2, "big"), name]
     if qos:
         parts.append(pid.to_bytes(2, "big"))
     if v5:
         parts.append(b"\0")
     parts.append(payload)
     return b"".join(parts)
+
+
+def ack_bytes(packet_type: int, pid: int) -> bytes:
+    """A successful PUBACK (4), PUBREC (5), PUBREL (6) or PUBCOMP (7) without properties.
+
+    Identical in 3.1.1 and 5.0: a 5.0 acknowledgement may leave out reason code 0x00
+    and empty properties (MQTT 5.0 §3.4.2.1).
+    """
+    flags = 0x02 if packet_type == 6 else 0  # [MQTT-3.6.1-1] PUBREL's fixed header flags are 0010
+    return bytes(((packet_type << 4) | flags, 2)) + pid.to_bytes(2, "big")
 
 
 @dataclass(slots=True)

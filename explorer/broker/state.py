@@ -26,7 +26,7 @@ from explorer.broker.auth import Acl, PasswordFile
 from explorer.broker.config import BrokerConfig
 from explorer.broker.delivery import Outbound
 from explorer.broker.routing import Router
-from explorer.broker.session import Connection, Message, Session, Stats
+from explorer.broker.session import Connection, Message, Session, Stats, ack_bytes
 from explorer.broker.sys_topics import sys_messages
 from explorer.errors import MalformedPacket, PacketTooLarge
 from explorer.mqtt.codec import encode
@@ -493,14 +493,14 @@ class BrokerState:
             self.outbound.drain(session, now)
             return
         entry.released = True
-        self.send(conn, Pubrel(packet.packet_id))
+        self.send_raw(conn, ack_bytes(6, packet.packet_id))
 
     def _pubrel(self, conn: Connection, packet: Pubrel) -> None:
         session = conn.session
         assert session is not None
         if packet.packet_id in session.inbound_qos2:
             session.inbound_qos2.discard(packet.packet_id)
-            self.send(conn, Pubcomp(packet.packet_id))
+            self.send_raw(conn, ack_bytes(7, packet.packet_id))
         elif conn.version == V5:
             self.send(conn, Pubcomp(packet.packet_id, PubcompReasonCode.PACKET_IDENTIFIER_NOT_FOUND))
         else:

@@ -31,3 +31,12 @@ def test_plain_publish_equals_the_codec(
     packet = Publish(topic, payload, qos, retain, dup, pid if qos else None)
     built = plain_publish(topic, payload, retain, v5=version == ProtocolVersion.V5, qos=qos, pid=pid, dup=dup)
     assert built == encode(packet, version)
+
+
+@given(pid=st.integers(1, 65535), version=st.sampled_from(list(ProtocolVersion)))
+def test_ack_bytes_equal_the_codec(pid: int, version: ProtocolVersion) -> None:
+    from explorer.broker.session import ack_bytes
+    from explorer.mqtt.packets import Puback, Pubcomp, Pubrec, Pubrel
+
+    for kind, cls in ((4, Puback), (5, Pubrec), (6, Pubrel), (7, Pubcomp)):
+        assert ack_bytes(kind, pid) == encode(cls(pid), version)

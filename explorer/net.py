@@ -201,14 +201,15 @@ async def open_stream(
         ConnectionFailed: with a sentence naming what failed.
     """
     timeout = options.connect_timeout
+    tls = options.tls
+    # Build the TLS context first: a bad certificate file fails before any connection.
+    ctx = make_ssl_context(tls) if endpoint.secure else None
     proxy_where: str | None = None
     if options.proxy:
         reader, writer, proxy_where = await _proxy_tunnel(options.proxy, endpoint, timeout)
     else:
         reader, writer = await _tcp_connect(endpoint.host, endpoint.port, timeout)
-    tls = options.tls
-    if endpoint.secure:
-        ctx = make_ssl_context(tls)
+    if ctx is not None:
         server_name = tls.server_name or endpoint.host
         try:
             async with asyncio.timeout(timeout):

@@ -85,7 +85,9 @@ class FrameEvent:
     """One WebSocket frame (RFC 6455 §5.2) with the MQTT packets it carries.
 
     ``stream_offset`` is where the frame's first header byte sits in this direction's
-    byte stream (after the HTTP upgrade). ``payload`` is unmasked. ``parts`` lists every
+    byte stream (after the HTTP upgrade). ``payload`` is unmasked; for a frame of a
+    message compressed with permessage-deflate (RFC 7692) it holds the frame's inflated
+    bytes, while ``payload_length`` stays the length on the wire. ``parts`` lists every
     MQTT packet with bytes in this frame, in order; ``completed`` the packet numbers that
     end in this frame (their ``PacketEvent``s follow this event).
     """

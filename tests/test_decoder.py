@@ -660,3 +660,86 @@ def test_broken_header_after_fast_frames_keeps_true_offsets() -> None:
         assert [(e.packet_no, e.stream_offset) for e in decoded] == [(0, 0), (1, len(first))]
         assert decoded[1].packet == Publish("a", b"1")
         assert of(events, FrameEvent)[1].parts[0].role == "whole"
+
+
+def deflate_session(
+    client_no_context_takeover: bool, packets: Sequence[Packet], *, fragment: bool
+) -> tuple[bytes, bytes, list[bytes]]:
+    """Client and server bytes from websockets' own client and server with
+    permessage-deflate negotiated; each packet sent as one message (optionally in 3
+    fragments with a ping between)."""
+    from websockets.client import ClientProtocol
+    from websockets.extensions.permessage_deflate import (
+        ClientPerMessageDeflateFactory,
+        ServerPerMessageDeflateFactory,
+    )
+    from websockets.server import ServerProtocol
+    from websockets.uri import parse_uri
+
+    client = ClientProtocol(
+        parse_uri("ws://broker.test/mqtt"),
+        subprotocols=["mqtt"],  # type: ignore[list-item]
+        extensions=[ClientPerMessageDeflateFactory(client_no_context_takeover=client_no_context_takeover)],
+    )
+    server = ServerProtocol(subprotocols=["mqtt"], extensions=[ServerPerMessageDeflateFactory()])  # type: ignore[list-item]
+    client.send_request(client.connect())
+    c2s = b"".join(client.data_to_send())
+    server.receive_data(c2s)
+    (request,) = server.events_received()
+    server.send_response(server.accept(request))  # type: ignore[arg-type]
+    s2c = b"".join(server.data_to_send())
+    client.receive_data(s2c)
+    raws = [encode(p) for p in packets]
+    for raw in raws:
+        if fragment and len(raw) >= 3:
+            third = len(raw) // 3
+            client.send_binary(raw[:third], fin=False)
+            client.send_ping(b"mid")
+            client.send_continuation(raw[third : 2 * third], fin=False)
+            client.send_continuation(raw[2 * third :], fin=True)
+        else:
+            client.send_binary(raw)
+    c2s += b"".join(client.data_to_send())
+    server.send_binary(encode(Connack()))
+    s2c += b"".join(server.data_to_send())
+    return c2s, s2c, raws
+
+
+@pytest.mark.parametrize("no_takeover", [False, True])
+@pytest.mark.parametrize("fragment", [False, True])
+@pytest.mark.parametrize("mode", ["whole", "bytes", 9])
+def test_permessage_deflate_messages_are_inflated_and_decoded(
+    no_takeover: bool, fragment: bool, mode: str | int
+) -> None:
+    packets: list[Packet] = [CONNECT, *CLIENT_PACKETS, *CLIENT_PACKETS]
+    c2s, s2c, raws = deflate_session(no_takeover, packets, fragment=fragment)
+    decoder = ConnectionDecoder()
+    events = run(c2s, s2c, mode, decoder=decoder)
+    assert of(events, ErrorReported) == []
+    assert decoder.handshake is not None
+    assert any(e.startswith("permessage-deflate") for e in decoder.handshake.extensions)
+    decoded = of(events, PacketEvent, "c2s")
+    assert [e.packet for e in decoded][1:] == packets[1:]
+    assert decoded[0].raw == masked_connect_raw(CONNECT)
+    data_frames = [f for f in of(events, FrameEvent, "c2s") if f.opcode != OP_PING]
+    assert any(f.rsv1 for f in data_frames)
+    # the frames' (inflated) payloads put together are the MQTT stream, password starred
+    assert b"".join(f.payload for f in data_frames) == masked_connect_raw(CONNECT) + b"".join(raws[1:])
+    for frame in data_frames:
+        for part in frame.parts:
+            assert part.frame_end - part.frame_start == part.packet_end - part.packet_start
+    assert [p.packet for p in of(events, PacketEvent, "s2c")] == [Connack()]
+    assert_no_password(events)
+
+
+def test_corrupt_deflate_data_is_reported_and_stops_mqtt() -> None:
+    c2s, s2c, _ = deflate_session(False, [Pingreq()], fragment=False)
+    body = build_frame(OP_BINARY, b"\xff\xff\xff\xff", mask_key=b"abcd", rsv=0b100)
+    head_end = c2s.index(b"\r\n\r\n") + 4
+    events = run(c2s[:head_end] + body + build_frame(OP_BINARY, encode(Pingreq()), mask_key=b"abcd"), s2c)
+    errors = of(events, ErrorReported)
+    assert len(errors) == 1
+    assert "cannot be inflated" in errors[0].message
+    assert errors[0].offset == 0
+    assert of(events, PacketEvent, "c2s") == []
+    assert len(of(events, FrameEvent, "c2s")) == 2

@@ -95,6 +95,7 @@ class ConnectionDecoder:
         self._request: HttpRequest | None = None
         self._response: HttpResponse | None = None
         self._check: HandshakeCheck | None = None
+        self._waiting: list[tuple[bytes, float]] | None = None  # client bytes read before the response
 
     # Public API
 
@@ -127,6 +128,9 @@ class ConnectionDecoder:
             return
         stage = self._stage[direction]
         if stage == _FRAMES:
+            if self._waiting is not None and direction == "c2s":
+                self._waiting.append((data, time))
+                return
             (self._c2s if direction == "c2s" else self._s2c).receive_frames(data, time)
         elif stage == _MQTT:
             (self._c2s if direction == "c2s" else self._s2c).receive_mqtt(data, time)
@@ -139,6 +143,7 @@ class ConnectionDecoder:
         """The direction ended: report whatever was left incomplete."""
         side = self._c2s if direction == "c2s" else self._s2c
         side.time = time
+        self._flush_waiting()  # no response will tell whether frames are compressed
         stage = self._stage[direction]
         if stage == _HTTP:
             http = self._http[direction]
@@ -193,6 +198,12 @@ class ConnectionDecoder:
             for problem in check_request(message):
                 side.error("http", problem, 0)
             self._stage[direction] = _FRAMES
+            if self._response is None and any(
+                e.split(";")[0].strip().lower() == "permessage-deflate" for e in message.extensions
+            ):
+                # Whether the client's frames are compressed is only known from the
+                # response: hold them until it is read (a client waits for it anyway).
+                self._waiting = []
         else:
             self._response = message
             check = self._check = check_handshake(self._request, message)
@@ -212,8 +223,12 @@ class ConnectionDecoder:
             for problem in check.problems:
                 side.error("http", problem, 0)
             if check.upgraded:
-                deflate = any(_extension_name(e) == "permessage-deflate" for e in check.extensions)
-                self._c2s.frames.rsv1_allowed = self._s2c.frames.rsv1_allowed = deflate
+                for extension in check.extensions:
+                    name, *params = (p.strip().lower() for p in extension.split(";"))
+                    if name == "permessage-deflate":
+                        # RFC 7692 §7.1.1: each side's context takeover is negotiated apart
+                        self._c2s.use_deflate(no_context_takeover="client_no_context_takeover" in params)
+                        self._s2c.use_deflate(no_context_takeover="server_no_context_takeover" in params)
                 self._stage[direction] = _FRAMES
             else:
                 # A refused upgrade ends WebSocket decoding for the whole connection.
@@ -223,6 +238,14 @@ class ConnectionDecoder:
         rest = self._http[direction].rest
         if rest:
             self.receive_data(direction, rest, time)
+        if isinstance(message, HttpResponse):
+            self._flush_waiting()
+
+    def _flush_waiting(self) -> None:
+        """Decode the client's frames held until the response was read."""
+        waiting, self._waiting = self._waiting, None
+        for data, time in waiting or ():
+            self.receive_data("c2s", data, time)
 
     def _report_stopped(self, direction: Direction, data: bytes, time: float) -> None:
         """Bytes that arrive after decoding stopped are reported once, not dropped silently."""
@@ -237,8 +260,3 @@ class ConnectionDecoder:
             else "after decoding stopped"
         )
         side.error("websocket", f"{len(data)} bytes {why} are not decoded", None)
-
-
-def _extension_name(extension: str) -> str:
-    """``permessage-deflate`` from ``permessage-deflate; client_max_window_bits=15``."""
-    return extension.split(";", maxsplit=1)[0].strip().lower()

@@ -19,6 +19,7 @@ the stream ends or breaks first, everything after the CONNECT's Keep Alive is st
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Final
@@ -36,6 +37,7 @@ from explorer.ws.framing import OP_BINARY, OP_CONTINUATION, OP_TEXT, FrameIndexe
 __all__ = ["DirectionDecoder"]
 
 _CONNECT_FIRST_BYTE: Final = 0x10
+_MAX_INFLATED: Final = 16 * 1024 * 1024  # per frame: a guard against decompression bombs
 _FEEDS_MQTT: Final = frozenset({OP_TEXT, OP_BINARY, OP_CONTINUATION})
 
 
@@ -82,6 +84,9 @@ class DirectionDecoder:
         self.held_packet = -1  # packet_no of that CONNECT
         self.release = False  # the held events go out after the current frame
         self._text_reported = False
+        self.inflater: zlib._Decompress | None = None  # set once permessage-deflate is negotiated
+        self._no_context_takeover = False
+        self._compressed = False  # the current message is compressed
         # Topic Name bytes (with their length prefix) and text of the last fast PUBLISH.
         self.last_topic: tuple[bytes, str] = (b"\xff\xff\xff", "")
 
@@ -159,15 +164,9 @@ class DirectionDecoder:
                         offset,
                     )
                 )
-            if frame.rsv1 and self.frames.rsv1_allowed:
-                after.append(
-                    self.make_error(
-                        "websocket",
-                        "compressed frame (permessage-deflate): its payload is not decoded as MQTT",
-                        offset,
-                    )
-                )
-            elif payload and not self.mqtt_dead:
+            if self.inflater is not None:
+                payload = self._inflate(frame, after)
+            if payload and not self.mqtt_dead:
                 parts, completed, payload = self.feed_mqtt(payload, index, time, after)
         event = FrameEvent(
             frame_seq,
@@ -202,6 +201,65 @@ class DirectionDecoder:
             self.events.append(event)
             if after:
                 self.events.extend(after)
+
+    # permessage-deflate (RFC 7692)
+
+    def use_deflate(self, *, no_context_takeover: bool) -> None:
+        """permessage-deflate was negotiated: compressed messages are inflated before
+        MQTT decoding, with a fresh window per message when the sender does not keep
+        its context (RFC 7692 §7.1.1)."""
+        self.inflater = zlib.decompressobj(wbits=-15)  # any window up to 15 bits inflates
+        self.frames.rsv1_allowed = True
+        self._no_context_takeover = no_context_takeover
+
+    def _inflate(self, frame: RawFrame, after: list[TraceEvent]) -> bytes:
+        """A data frame's payload, inflated when its message is compressed (RSV1 on the
+        first frame, RFC 7692 §6.1). A compressed frame's event then shows the inflated
+        bytes, which its parts index; the deflated bytes are not kept (they could hold a
+        password that anyone could inflate)."""
+        inflater = self.inflater
+        assert inflater is not None
+        if frame.opcode != OP_CONTINUATION:
+            self._compressed = frame.rsv1
+        elif frame.rsv1:
+            # RFC 7692 §6.1: only the first frame of a message has RSV1 set
+            after.append(
+                self.make_error(
+                    "websocket", "RSV1 set on a continuation frame (RFC 7692 §6.1)", frame.stream_offset
+                )
+            )
+        if not self._compressed or self.mqtt_dead:
+            return frame.payload
+        try:
+            data = inflater.decompress(frame.payload, _MAX_INFLATED)
+            if frame.fin and not inflater.unconsumed_tail:
+                # RFC 7692 §7.2.2: the sender removed this empty block's tail
+                data += inflater.decompress(b"\x00\x00\xff\xff", _MAX_INFLATED)
+        except zlib.error as exc:
+            after.append(
+                self.make_error(
+                    "websocket",
+                    f"compressed frame cannot be inflated ({exc}); the rest of this direction "
+                    "is not read as MQTT",
+                    frame.stream_offset,
+                )
+            )
+            self.mqtt_dead = True
+            return frame.payload
+        if inflater.unconsumed_tail:
+            after.append(
+                self.make_error(
+                    "websocket",
+                    f"compressed frame inflates to more than {_MAX_INFLATED} bytes; "
+                    "the rest of this direction is not read as MQTT",
+                    frame.stream_offset,
+                )
+            )
+            self.mqtt_dead = True
+            return data
+        if frame.fin and self._no_context_takeover:
+            self.inflater = zlib.decompressobj(wbits=-15)
+        return data
 
     # MQTT
 

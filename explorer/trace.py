@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from enum import IntEnum
 from pathlib import Path
 from typing import IO, Any, BinaryIO, overload
@@ -284,12 +284,18 @@ def export_pcapng(
     events: Iterable[TraceEvent],
     path: str | Path | BinaryIO,
     server: tuple[str, int] = ("127.0.0.1", 1883),
-    **options: Any,
+    *,
+    servers: Mapping[int, tuple[str, int]] | None = None,
+    seed: int | None = None,
+    epoch_offset: float | None = None,
 ) -> int:
-    """Write ``events`` as pcapng; see :func:`explorer.capture.export.export_pcapng` for ``options``."""
+    """Write ``events`` as pcapng that Wireshark opens; return the number of connections.
+
+    See :func:`explorer.capture.export.export_pcapng` for the framing and the arguments.
+    """
     from explorer.capture.export import export_pcapng as _export
 
-    return _export(events, path, server, **options)
+    return _export(events, path, server, servers=servers, seed=seed, epoch_offset=epoch_offset)
 
 
 def _event_size(event: TraceEvent) -> int:

@@ -10,6 +10,7 @@ import subprocess
 import time
 from itertools import count
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,7 +50,7 @@ def _packets(events: list[TraceEvent]) -> list[tuple[object, ...]]:
     ]
 
 
-def _roundtrip(events: list[TraceEvent], **options: object) -> bytes:
+def _roundtrip(events: list[TraceEvent], **options: Any) -> bytes:
     out = io.BytesIO()
     export_pcapng(events, out, ("127.0.0.1", 8080), seed=1, **options)
     return out.getvalue()

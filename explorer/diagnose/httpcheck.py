@@ -44,16 +44,17 @@ def _http2_evidence(data: bytes) -> str | None:
     return None
 
 
+# What a broker may send to a client that has not sent CONNECT: a refusing CONNACK, or
+# (MQTT 5.0 §3.14) a DISCONNECT; PINGRESP shows up from brokers that answer anything.
+_UNSOLICITED = {PacketType.CONNACK, PacketType.PINGRESP, PacketType.DISCONNECT}
+
+
 def _mqtt_evidence(data: bytes) -> str | None:
-    first = data[0]
-    kind = first >> 4
-    if kind == 0:
-        return None
-    # Fixed header flags must match the packet type (MQTT 5.0 §2.1.3), except PUBLISH.
-    expected_flags = 0b0010 if kind in (6, 8, 10) else 0
-    if kind != PacketType.PUBLISH and first & 0x0F != expected_flags:
-        return None
     if len(data) < 2:
+        return None
+    kind, flags, length = data[0] >> 4, data[0] & 0x0F, data[1]
+    # Fixed header flags of these packets are 0 (MQTT 5.0 §2.1.3); their bodies are short.
+    if kind not in _UNSOLICITED or flags or length > 64:
         return None
     return f"it answered with MQTT bytes ({PacketType(kind).name})"
 

@@ -1,0 +1,57 @@
+"""What the first bytes of an answer say about the port (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+import pytest
+
+from explorer.diagnose.httpcheck import HTTP2_PREFACE, classify_foreign_bytes, could_be_http, ws_url_for
+from explorer.mqtt.codec import encode
+from explorer.mqtt.packets import Connack, Pingresp
+
+
+@pytest.mark.parametrize(
+    ("data", "cause"),
+    [
+        (b"", "native-mqtt-port"),
+        (encode(Connack()), "native-mqtt-port"),
+        (encode(Pingresp()), "native-mqtt-port"),
+        (HTTP2_PREFACE, "http2-only"),
+        # RFC 9113 §6.5: an empty SETTINGS frame on stream 0.
+        (bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]), "http2-only"),
+        # RFC 9113 §6.8: GOAWAY, last stream 0, PROTOCOL_ERROR.
+        (bytes([0, 0, 8, 7, 0, 0, 0, 0, 0]) + bytes(7) + b"\x01", "http2-only"),
+        (bytes([0x16, 0x03, 0x01, 0x00, 0x05]), "plaintext-to-tls-port"),
+        (bytes([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]), "plaintext-to-tls-port"),
+        (b"SSH-2.0-OpenSSH_9.2\r\n", "http-invalid-response"),
+        (b"220 smtp.example.com ESMTP\r\n", "http-invalid-response"),
+    ],
+)
+def test_foreign_first_bytes_name_what_the_port_speaks(data: bytes, cause: str) -> None:
+    assert classify_foreign_bytes(data)[0] == cause
+
+
+def test_foreign_bytes_are_shown_in_hex_and_escaped_text() -> None:
+    _, observed = classify_foreign_bytes(b"SSH-2.0\r\n")
+    assert observed["first_bytes_hex"] == "53 53 48 2d 32 2e 30 0d 0a"
+    assert observed["first_bytes_text"] == "SSH-2.0\\r\\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [(b"", True), (b"HT", True), (b"HTTP/1.1 101", True), (b"HTTP/2", False), (b"\x16\x03", False)],
+)
+def test_prefixes_of_an_http1_status_line_are_recognised(data: bytes, expected: bool) -> None:
+    assert could_be_http(data) is expected
+
+
+@pytest.mark.parametrize(
+    ("location", "base", "expected"),
+    [
+        ("https://b.example.com/mqtt", "ws://a:80/x", "wss://b.example.com/mqtt"),
+        ("http://b.example.com:8080/ws", "wss://a:443/x", "ws://b.example.com:8080/ws"),
+        ("/mqtt", "ws://a:8080/x", "ws://a:8080/mqtt"),
+        ("/mqtt", "wss://a:8443/x", "wss://a:8443/mqtt"),
+    ],
+)
+def test_redirect_targets_become_websocket_urls(location: str, base: str, expected: str) -> None:
+    assert ws_url_for(location, base) == expected

@@ -30,7 +30,7 @@ def _paho(broker: Broker, websocket: bool, protocol: int, client_id: str) -> Pah
 
 
 @pytest.mark.parametrize("websocket", [True, False], ids=["ws", "tcp"])
-@pytest.mark.parametrize("protocol", [mqtt.MQTTv311, mqtt.MQTTv5], ids=["v311", "v5"])
+@pytest.mark.parametrize("protocol", [mqtt.MQTTv31, mqtt.MQTTv311, mqtt.MQTTv5], ids=["v31", "v311", "v5"])
 async def test_paho_qos_0_1_2_through_wildcards(broker: Broker, websocket: bool, protocol: int) -> None:
     def scenario() -> list[tuple[str, bytes, int]]:
         sub = _paho(broker, websocket, protocol, "sub")

@@ -253,3 +253,19 @@ def test_package_exports_the_broker_lazily() -> None:
     import explorer.broker
 
     assert explorer.broker.Broker is Broker
+
+
+async def test_slow_consumer_gets_qos0_dropped_and_buffers_stay_bounded() -> None:
+    high_water = 64 * 1024
+    async with Broker(BrokerConfig.ephemeral(write_high_water=high_water, sys_interval=0)) as broker:
+        reader, writer, mqtt = await _tcp_client(broker, "slow")
+        writer.write(encode(Subscribe(1, (Subscription("flood"),))))
+        await read_mqtt(reader, mqtt)
+        # The subscriber now stops reading; the kernel buffers fill, then the transport's.
+        (link,) = [link for link in broker.links if link.conn is not None and link.conn.client_id == "slow"]
+        payload = b"x" * 1024
+        for _ in range(20_000):
+            broker.publish("flood", payload)
+        assert broker.state.stats.messages_dropped > 0
+        assert link.transport is not None
+        assert link.transport.get_write_buffer_size() <= high_water + len(payload) + 16

@@ -388,6 +388,9 @@ class FrameIndexer:
                 problems.append(f"control frame with a {length}-byte payload (RFC 6455 §5.5: at most 125)")
             if not fin:
                 problems.append("fragmented control frame (RFC 6455 §5.5)")
+            if rsv1 and self.rsv1_allowed:
+                # RFC 7692 §6.1: permessage-deflate applies to data messages only
+                problems.append("RSV1 set on a control frame (RFC 7692 §6.1)")
             if opcode == OP_CLOSE:
                 close_code, close_reason, close_problems = parse_close_payload(payload)
                 problems.extend(close_problems)

@@ -186,6 +186,8 @@ def test_reserved_bits_are_reported_unless_rsv1_is_negotiated() -> None:
     negotiated = feed(data, rsv1_allowed=True)
     assert negotiated[0].problems == ()
     assert "reserved bit" in negotiated[1].problems[0]
+    (ping,) = feed(build_frame(OP_PING, b"", rsv=0b100), rsv1_allowed=True)
+    assert "control frame" in ping.problems[0]
 
 
 def test_masking_direction_is_checked() -> None:

@@ -55,8 +55,8 @@ class Client:
     def publishes(self) -> list[Publish]:
         return [p for p in self.receive() if isinstance(p, Publish)]
 
-    @property
-    def closed(self) -> bool:
+    def is_closed(self) -> bool:
+        """Whether the broker asked to close this connection (a method, so checks are not narrowed)."""
         return self.conn.close_requested
 
     def lose(self, now: float = 0.0) -> None:

@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties as PahoProperties
 
 TIMEOUT = 10.0
@@ -19,7 +19,7 @@ class Paho:
         port: int,
         *,
         websocket: bool,
-        protocol: int = mqtt.MQTTv311,
+        protocol: MQTTProtocolVersion = mqtt.MQTTv311,
         client_id: str = "",
         **options: Any,
     ) -> None:
@@ -65,7 +65,7 @@ class Paho:
     def publish(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False, **props: Any) -> None:
         properties = None
         if props:
-            properties = PahoProperties(mqtt.PacketTypes.PUBLISH)  # type: ignore[attr-defined]
+            properties = PahoProperties(mqtt.PacketTypes.PUBLISH)  # type: ignore[attr-defined,no-untyped-call]
             for name, value in props.items():
                 setattr(properties, name, value)
         info = self.client.publish(topic, payload, qos, retain, properties=properties)

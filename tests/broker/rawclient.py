@@ -68,8 +68,10 @@ class RawWebSocket:
         payload = await asyncio.wait_for(self.reader.readexactly(length), TIMEOUT)
         return bool(head[0] & 0x80), head[0] & 0x0F, payload
 
-    def send_frame(self, opcode: int, payload: bytes, **options: bool) -> None:
-        self.writer.write(client_frame(opcode, payload, **options))  # type: ignore[arg-type]
+    def send_frame(
+        self, opcode: int, payload: bytes, *, fin: bool = True, mask: bool = True, rsv: int = 0
+    ) -> None:
+        self.writer.write(client_frame(opcode, payload, fin=fin, mask=mask, rsv=rsv))
 
     def send_packet(self, packet: Packet) -> None:
         self.send_frame(0x2, encode(packet, self.version))
@@ -134,8 +136,14 @@ def upgrade_request(
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-async def open_ws(port: int, **request: object) -> RawWebSocket:
-    response, reader, writer = await http_request(port, upgrade_request(**request))  # type: ignore[arg-type]
+async def open_ws(
+    port: int | None,
+    path: str = "/mqtt",
+    subprotocols: tuple[str, ...] | None = ("mqtt",),
+    origin: str | None = None,
+) -> RawWebSocket:
+    assert port is not None, "the listener is off"
+    response, reader, writer = await http_request(port, upgrade_request(path, subprotocols, origin))
     return RawWebSocket(reader, writer, response)
 
 

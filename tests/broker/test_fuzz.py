@@ -114,7 +114,7 @@ def test_random_packet_sequences_keep_the_broker_consistent(
     for index, packet, reconnect in script:
         now += 1.0
         client = clients[index]
-        if client.closed or client.conn.closed:
+        if client.is_closed() or client.conn.closed:
             client.lose(now)
             client = clients[index] = connect(state, f"c{index}", version, now=now, clean_start=index == 0)
         state.receive_packet(client.conn, packet, now)  # type: ignore[arg-type]

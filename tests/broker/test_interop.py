@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import MQTTProtocolVersion
 
 from explorer.broker.config import BrokerConfig
 from explorer.broker.server import Broker
@@ -23,7 +24,7 @@ async def broker() -> AsyncIterator[Broker]:
         yield running
 
 
-def _paho(broker: Broker, websocket: bool, protocol: int, client_id: str) -> Paho:
+def _paho(broker: Broker, websocket: bool, protocol: MQTTProtocolVersion, client_id: str) -> Paho:
     port = broker.ws_port if websocket else broker.tcp_port
     assert port is not None
     return Paho(port, websocket=websocket, protocol=protocol, client_id=client_id)
@@ -31,7 +32,9 @@ def _paho(broker: Broker, websocket: bool, protocol: int, client_id: str) -> Pah
 
 @pytest.mark.parametrize("websocket", [True, False], ids=["ws", "tcp"])
 @pytest.mark.parametrize("protocol", [mqtt.MQTTv31, mqtt.MQTTv311, mqtt.MQTTv5], ids=["v31", "v311", "v5"])
-async def test_paho_qos_0_1_2_through_wildcards(broker: Broker, websocket: bool, protocol: int) -> None:
+async def test_paho_qos_0_1_2_through_wildcards(
+    broker: Broker, websocket: bool, protocol: MQTTProtocolVersion
+) -> None:
     def scenario() -> list[tuple[str, bytes, int]]:
         sub = _paho(broker, websocket, protocol, "sub")
         pub = _paho(broker, websocket, protocol, "pub")
@@ -43,7 +46,7 @@ async def test_paho_qos_0_1_2_through_wildcards(broker: Broker, websocket: bool,
         got = [sub.get() for _ in range(3)]
         sub.stop()
         pub.stop()
-        return sorted((m.topic, m.payload, m.qos) for m in got)
+        return sorted((m.topic, bytes(m.payload), m.qos) for m in got)
 
     got = await asyncio.to_thread(scenario)
     assert got == [
@@ -54,7 +57,9 @@ async def test_paho_qos_0_1_2_through_wildcards(broker: Broker, websocket: bool,
 
 
 @pytest.mark.parametrize("protocol", [mqtt.MQTTv311, mqtt.MQTTv5], ids=["v311", "v5"])
-async def test_paho_retained_message_and_its_clearing_over_ws(broker: Broker, protocol: int) -> None:
+async def test_paho_retained_message_and_its_clearing_over_ws(
+    broker: Broker, protocol: MQTTProtocolVersion
+) -> None:
     def scenario() -> tuple[tuple[bytes, bool], bool]:
         pub = _paho(broker, True, protocol, "pub")
         pub.connect()
@@ -71,7 +76,7 @@ async def test_paho_retained_message_and_its_clearing_over_ws(broker: Broker, pr
         marker = second.get()
         for client in (pub, first, second):
             client.stop()
-        return (message.payload, bool(message.retain)), marker.topic == "status/ping"
+        return (bytes(message.payload), bool(message.retain)), marker.topic == "status/ping"
 
     first, only_marker = await asyncio.to_thread(scenario)
     assert first == (b"open", True)
@@ -117,7 +122,7 @@ async def test_paho_persistent_session_receives_qos1_queued_while_offline(broker
         back.connect()
         message = back.get()
         back.stop()
-        return back.session_present, message.payload
+        return bool(back.session_present), bytes(message.payload)
 
     present, payload = await asyncio.to_thread(scenario)
     assert present
@@ -137,7 +142,7 @@ async def test_paho_one_mebibyte_payload_over_ws(broker: Broker) -> None:
         message = sub.get()
         sub.stop()
         pub.stop()
-        return message.payload
+        return bytes(message.payload)
 
     assert await asyncio.to_thread(scenario) == payload
 

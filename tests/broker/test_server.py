@@ -139,7 +139,7 @@ async def test_malformed_packet_disconnects_only_its_sender_v5(broker: Broker) -
     watcher_reader, watcher_writer, watcher_mqtt = await _tcp_client(broker, "watcher")
     watcher_writer.write(encode(Subscribe(1, (Subscription("wills/#"),))))
     await read_mqtt(watcher_reader, watcher_mqtt)
-    bad = await open_ws(broker.ws_port)  # type: ignore[arg-type]
+    bad = await open_ws(broker.ws_port)
     bad.version = V5
     bad.mqtt = PacketReader(V5)
     bad.send_packet(Connect(V5, "bad", will=Will("wills/bad", b"died")))
@@ -201,7 +201,7 @@ async def test_connection_limit_closes_extra_connections() -> None:
 async def test_stop_publishes_wills_of_connected_clients() -> None:
     broker = Broker(BrokerConfig.ephemeral())
     await broker.start()
-    ws = await open_ws(broker.ws_port)  # type: ignore[arg-type]
+    ws = await open_ws(broker.ws_port)
     ws.send_packet(Connect(ProtocolVersion.V311, "dev", will=Will("status/dev", b"offline", retain=True)))
     await ws.read_packets()
     await broker.stop()

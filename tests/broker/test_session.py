@@ -10,9 +10,7 @@ from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Publish
 
-_TOPIC = st.text(
-    alphabet=st.characters(blacklist_characters="+#\x00", blacklist_categories=("Cs",)), min_size=1
-)
+_TOPIC = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="+#\x00"), min_size=1)
 
 
 @given(

@@ -37,14 +37,14 @@ def test_empty_client_id_v5_gets_an_assigned_identifier() -> None:
 def test_empty_client_id_with_persistent_session_is_rejected_in_v311() -> None:
     client = connect(make_state(), "", V311, clean_start=False)
     assert client.connack.reason_code == ConnectReturnCode.IDENTIFIER_REJECTED  # type: ignore[attr-defined]
-    assert client.closed
+    assert client.is_closed()
 
 
 def test_first_packet_other_than_connect_closes_the_connection() -> None:
     state = make_state()
     client = Client(state)
     client.send(Pingreq())
-    assert client.closed
+    assert client.is_closed()
     assert client.receive() == []
 
 
@@ -56,7 +56,7 @@ def test_second_connect_is_a_protocol_error_v5() -> None:
         DisconnectReasonCode.PROTOCOL_ERROR, Properties(reason_string="second CONNECT on one connection")
     )
     assert client.receive() == [expected]
-    assert client.closed
+    assert client.is_closed()
 
 
 def test_pingreq_gets_pingresp() -> None:
@@ -69,9 +69,9 @@ def test_keep_alive_timeout_after_one_and_a_half_intervals() -> None:
     state = make_state()
     client = connect(state, "c1", V5, keep_alive=10)
     state.handle_timer(14.9)
-    assert not client.closed
+    assert not client.is_closed()
     state.handle_timer(15.1)
-    assert client.closed
+    assert client.is_closed()
     assert client.receive() == [Disconnect(DisconnectReasonCode.KEEP_ALIVE_TIMEOUT)]
 
 
@@ -80,7 +80,7 @@ def test_any_packet_resets_the_keep_alive_timer() -> None:
     client = connect(state, "c1", V311, keep_alive=10)
     client.send(Pingreq(), now=10.0)
     state.handle_timer(20.0)
-    assert not client.closed
+    assert not client.is_closed()
 
 
 def test_server_keep_alive_overrides_the_clients_in_v5() -> None:
@@ -88,16 +88,16 @@ def test_server_keep_alive_overrides_the_clients_in_v5() -> None:
     client = connect(state, "c1", V5, keep_alive=600)
     assert client.connack.properties.server_keep_alive == 4  # type: ignore[attr-defined]
     state.handle_timer(6.5)
-    assert client.closed
+    assert client.is_closed()
 
 
 def test_connect_timeout_closes_a_silent_connection() -> None:
     state = make_state(connect_timeout=5)
     client = Client(state)
     state.handle_timer(4.0)
-    assert not client.closed
+    assert not client.is_closed()
     state.handle_timer(6.0)
-    assert client.closed
+    assert client.is_closed()
 
 
 def test_duplicate_client_id_takes_over_and_disconnects_the_old_v5_client() -> None:
@@ -105,8 +105,8 @@ def test_duplicate_client_id_takes_over_and_disconnects_the_old_v5_client() -> N
     old = connect(state, "same", V5)
     new = connect(state, "same", V5)
     assert old.receive() == [Disconnect(DisconnectReasonCode.SESSION_TAKEN_OVER)]
-    assert old.closed
-    assert not new.closed
+    assert old.is_closed()
+    assert not new.is_closed()
     assert state.sessions["same"].connection is new.conn
 
 
@@ -114,7 +114,7 @@ def test_refuse_connect_fault_sends_the_reason_code_v5() -> None:
     state = make_state(faults=parse_faults(["refuse-connect=0x87"]))
     client = connect(state, "c1", V5)
     assert client.connack.reason_code == ConnackReasonCode.NOT_AUTHORIZED  # type: ignore[attr-defined]
-    assert client.closed
+    assert client.is_closed()
 
 
 def test_refuse_connect_fault_maps_to_the_v311_return_code() -> None:
@@ -132,7 +132,7 @@ def test_disconnect_closes_without_publishing_anything() -> None:
     state = make_state()
     client = connect(state, "c1")
     client.send(Disconnect())
-    assert client.closed
+    assert client.is_closed()
     client.lose()
     assert "c1" not in state.sessions
 
@@ -150,7 +150,7 @@ def test_client_must_not_send_server_packets() -> None:
     state = make_state()
     client = connect(state, "c1", V5)
     client.send(Connack())
-    assert client.closed
+    assert client.is_closed()
 
 
 def test_session_expiry_above_the_maximum_is_capped_and_announced() -> None:
@@ -170,4 +170,4 @@ def test_unsupported_protocol_level_gets_return_code_1() -> None:
     assert items[0].error is not None
     state.receive_error(client.conn, items[0].error, 0.0)
     assert client.receive() == [Connack(False, ConnectReturnCode.UNACCEPTABLE_PROTOCOL_VERSION)]
-    assert client.closed
+    assert client.is_closed()

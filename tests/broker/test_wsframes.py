@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from websockets.frames import Frame, Opcode
 
@@ -87,7 +89,7 @@ def test_encoded_server_frames_parse_in_websockets(size: int) -> None:
     assert frame == Frame(Opcode.BINARY, payload)
 
 
-def _parse_with_websockets(chunks):  # type: ignore[no-untyped-def]
+def _parse_with_websockets(chunks: Iterator[bytes]) -> Frame:
     from websockets.streams import StreamReader
 
     reader = StreamReader()
@@ -97,7 +99,8 @@ def _parse_with_websockets(chunks):  # type: ignore[no-untyped-def]
     try:
         next(parser)
     except StopIteration as stop:
-        return stop.value
+        frame: Frame = stop.value
+        return frame
     raise AssertionError("incomplete frame")
 
 

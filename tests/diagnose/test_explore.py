@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from explorer.broker.config import BrokerConfig
@@ -65,12 +66,12 @@ async def test_wss_to_a_plain_port_explores_to_ws() -> None:
 async def test_ws_to_a_tls_port_explores_to_wss(tmp_path: Path) -> None:
     pki = Pki(tmp_path)
 
-    async def tls_404(reader: object, writer: object) -> None:
-        await reader.readuntil(b"\r\n\r\n")  # type: ignore[attr-defined]
-        writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")  # type: ignore[attr-defined]
-        await writer.drain()  # type: ignore[attr-defined]
+    async def tls_404(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
 
-    async with raw_server(tls_404, ssl_context=pki.server_context("good")) as port:  # type: ignore[arg-type]
+    async with raw_server(tls_404, ssl_context=pki.server_context("good")) as port:
         options = ConnectionOptions(
             url=f"ws://127.0.0.1:{port}/mqtt", tls=TlsOptions(ca_file=pki.ca_file), handshake_timeout=1.0
         )

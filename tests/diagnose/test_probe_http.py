@@ -7,6 +7,7 @@ import base64
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.asyncio.server import ServerConnection
@@ -32,7 +33,7 @@ def _server(port: int, locations: str, extra: str = "") -> str:
     return f"server {{ listen 127.0.0.1:{port}; {extra} {locations} }}"
 
 
-async def _probe_nginx(tmp_path: Path, locations: str, path: str = "/mqtt", **changes: object) -> Diagnosis:
+async def _probe_nginx(tmp_path: Path, locations: str, path: str = "/mqtt", **changes: Any) -> Diagnosis:
     port = free_port()
     with Nginx(tmp_path / "nginx", _server(port, locations), [port]):
         return await run_probe(f"ws://127.0.0.1:{port}{path}", **changes)

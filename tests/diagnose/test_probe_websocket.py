@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from websockets.asyncio.server import ServerConnection
@@ -21,7 +22,7 @@ from tests.diagnose.servers import mini_broker_handler, raw_server, run_probe, w
 CONNACK = encode(Connack())
 
 
-async def _with_faults(*specs: str, url_path: str = "/mqtt", **changes: object) -> Diagnosis:
+async def _with_faults(*specs: str, url_path: str = "/mqtt", **changes: Any) -> Diagnosis:
     config = BrokerConfig.ephemeral(sys_interval=0, faults=parse_faults(list(specs)))
     async with Broker(config) as broker:
         return await run_probe(f"ws://127.0.0.1:{broker.ws_port}{url_path}", **changes)

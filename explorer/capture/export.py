@@ -10,6 +10,10 @@ native MQTT connection (no handshake, no frames) is written as its packets' byte
 
 Secrets stay out: HTTP credentials are blanked and CONNECT password bytes are
 replaced by ``*`` wherever they appear (packet bytes and frame payloads).
+
+Messages compressed with permessage-deflate (RFC 7692) are written decompressed, RSV1
+cleared, because the trace keeps only their inflated bytes; the rest of each frame
+(FIN, opcode, mask key) is kept.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from explorer.events import (
     TraceEvent,
 )
 from explorer.trace import masked_frame_payloads
+from explorer.ws.framing import OP_BINARY, OP_CONTINUATION, OP_TEXT, build_frame
 from explorer.ws.handshake import mask_credentials
 
 try:
@@ -40,6 +45,8 @@ except ImportError:  # pragma: no cover - the C extension is missing on some pla
 
 __all__ = ["export_pcapng"]
 
+_DATA_OPCODES = frozenset({OP_TEXT, OP_BINARY})
+_OP_CONTINUATION = OP_CONTINUATION
 _EPOCH_2001 = 978_307_200.0  # anything earlier is a monotonic clock, not wall time
 
 
@@ -110,6 +117,23 @@ def export_pcapng(
     return len(by_conn)
 
 
+def _frame_bytes(event: FrameEvent, payload: bytes, inflated: bool) -> bytes:
+    """The frame as it goes into the file.
+
+    An uncompressed frame is its own header plus its payload masked again with its key
+    (RFC 6455 §5.3): the bytes that were on the wire. A frame of a permessage-deflate
+    message holds inflated bytes (the compressed ones are not kept), so it is written
+    uncompressed: same FIN, opcode and mask key, RSV1 cleared (RFC 7692 §6), the length
+    of the inflated bytes.
+    """
+    if inflated:
+        rsv = (event.rsv2 << 1) | int(event.rsv3)
+        return build_frame(event.opcode, payload, fin=event.fin, mask_key=event.mask_key, rsv=rsv)
+    if event.masked and event.mask_key is not None:
+        payload = apply_mask(payload, event.mask_key)
+    return event.header + payload
+
+
 def _write(
     out: BinaryIO,
     *,
@@ -126,6 +150,7 @@ def _write(
         tcp = TcpConversationWriter(writer, ("127.0.0.1", port), (_server_address(address), server_port))
         websocket = any(isinstance(e, HandshakeRequest | HandshakeResponse | FrameEvent) for e in conn_events)
         last = max(e.time for e in conn_events) + offset
+        compressed = {"c2s": False, "s2c": False}  # inside a permessage-deflate message
         for event in conn_events:
             when = event.time + offset
             if isinstance(event, HandshakeRequest):
@@ -134,9 +159,14 @@ def _write(
                 tcp.send(when, 1, event.raw)
             elif isinstance(event, FrameEvent):
                 payload = masked.get((event.conn, event.direction, event.index), event.payload)
-                if event.masked and event.mask_key is not None:
-                    payload = apply_mask(payload, event.mask_key)  # RFC 6455 §5.3
-                tcp.send(when, 0 if event.direction == "c2s" else 1, event.header + payload)
+                if event.opcode in _DATA_OPCODES:
+                    compressed[event.direction] = event.rsv1 and not event.fin
+                    inflated = event.rsv1
+                else:
+                    inflated = event.opcode == _OP_CONTINUATION and compressed[event.direction]
+                    if event.opcode == _OP_CONTINUATION and event.fin:
+                        compressed[event.direction] = False
+                tcp.send(when, 0 if event.direction == "c2s" else 1, _frame_bytes(event, payload, inflated))
             elif isinstance(event, PacketEvent) and not websocket:
                 tcp.send(when, 0 if event.direction == "c2s" else 1, event.raw)
         tcp.close(last + 1e-6)

@@ -7,12 +7,13 @@ and the capture file from :mod:`tests.capture.builders`.
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Sequence
 
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ConnackReasonCode, ProtocolVersion
 from explorer.mqtt.packets import Connack, Connect, Disconnect, Packet, Properties, Publish
-from explorer.ws.framing import OP_BINARY, OP_CLOSE, build_frame
+from explorer.ws.framing import OP_BINARY, OP_CLOSE, OP_CONTINUATION, build_frame
 from explorer.ws.handshake import accept_key
 from tests.capture.builders import Conversation, ethernet, pcap_file, timed
 
@@ -20,7 +21,9 @@ SECRET = b"s3cret-pass-word"
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 
 
-def request(path: str = "/mqtt", protocol: str = "mqtt", auth: str | None = None) -> bytes:
+def request(
+    path: str = "/mqtt", protocol: str = "mqtt", auth: str | None = None, extensions: str | None = None
+) -> bytes:
     lines = [
         f"GET {path} HTTP/1.1",
         "Host: 127.0.0.1",
@@ -32,13 +35,16 @@ def request(path: str = "/mqtt", protocol: str = "mqtt", auth: str | None = None
     ]
     if auth:
         lines.append(f"Authorization: Basic {auth}")
+    if extensions:
+        lines.append(f"Sec-WebSocket-Extensions: {extensions}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-def response(protocol: str = "mqtt") -> bytes:
+def response(protocol: str = "mqtt", extensions: str | None = None) -> bytes:
+    extra = f"Sec-WebSocket-Extensions: {extensions}\r\n" if extensions else ""
     return (
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Accept: {accept_key(KEY)}\r\nSec-WebSocket-Protocol: {protocol}\r\n\r\n"
+        f"Sec-WebSocket-Accept: {accept_key(KEY)}\r\nSec-WebSocket-Protocol: {protocol}\r\n{extra}\r\n"
     ).encode()
 
 
@@ -64,6 +70,26 @@ def websocket_stream(split: int = 0) -> list[tuple[int, bytes]]:
             sent.append((side, build_frame(OP_BINARY, piece, mask_key=key)))
     sent.append((0, build_frame(OP_CLOSE, b"\x03\xe8bye", mask_key=b"\x01\x02\x03\x04")))
     sent.append((1, build_frame(OP_CLOSE, b"\x03\xe8")))
+    return sent
+
+
+def deflate_stream() -> list[tuple[int, bytes]]:
+    """Every MQTT packet as one permessage-deflate message (RFC 7692 §7.2.1), the last
+    one cut into two frames; each direction keeps its compression context."""
+    sent = [(0, request(extensions="permessage-deflate")), (1, response(extensions="permessage-deflate"))]
+    compressors = [zlib.compressobj(wbits=-15), zlib.compressobj(wbits=-15)]
+    packets = session_packets()
+    for number, (side, packet) in enumerate(packets):
+        deflated = compressors[side].compress(encode(packet, ProtocolVersion.V5))
+        deflated += compressors[side].flush(zlib.Z_SYNC_FLUSH)
+        deflated = deflated[:-4]  # drop the 00 00 ff ff tail
+        key = os.urandom(4) if side == 0 else None
+        if number == len(packets) - 1:
+            half = len(deflated) // 2
+            sent.append((side, build_frame(OP_BINARY, deflated[:half], fin=False, mask_key=key, rsv=4)))
+            sent.append((side, build_frame(OP_CONTINUATION, deflated[half:], mask_key=key)))
+        else:
+            sent.append((side, build_frame(OP_BINARY, deflated, mask_key=key, rsv=4)))
     return sent
 
 

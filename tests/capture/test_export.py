@@ -18,7 +18,7 @@ from explorer.capture import read_capture, read_capture_bytes
 from explorer.cli.decode import classify, decode_connection
 from explorer.events import FrameEvent, PacketEvent, TraceEvent
 from explorer.trace import export_pcapng
-from tests.capture.mqttws import SECRET, capture_bytes, native_stream, websocket_stream
+from tests.capture.mqttws import SECRET, capture_bytes, deflate_stream, native_stream, websocket_stream
 
 REFERENCE = Path("/work/shared/captures/small.pcapng")
 
@@ -63,6 +63,25 @@ def test_exported_websocket_session_decodes_to_the_same_frames_and_packets(split
     assert _frames(again) == _frames(events)
     assert _packets(again) == _packets(events)
     assert len(_packets(events)) == 5
+
+
+def test_compressed_messages_are_exported_decompressed_and_decode_to_the_same_packets() -> None:
+    events = _decode_all(capture_bytes(deflate_stream()))
+    assert [e.packet.TYPE.name for e in events if isinstance(e, PacketEvent)] == [
+        "CONNECT",
+        "CONNACK",
+        "PUBLISH",
+        "PUBLISH",
+        "DISCONNECT",
+    ]
+    assert [f.rsv1 for f in events if isinstance(f, FrameEvent)] == [True] * 5 + [False]
+    exported = _roundtrip(events)
+    assert SECRET not in exported
+    again = _decode_all(exported)
+    assert _packets(again) == _packets(events)
+    assert [(f.opcode, f.fin, f.rsv1, f.payload) for f in again if isinstance(f, FrameEvent)] == [
+        (f.opcode, f.fin, False, f.payload) for f in events if isinstance(f, FrameEvent)
+    ]
 
 
 def test_exported_native_mqtt_session_decodes_to_the_same_packets() -> None:

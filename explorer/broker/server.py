@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -319,18 +320,27 @@ class Broker:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         config = self.config
-        try:
-            if config.ws_port is not None:
-                server = await loop.create_server(lambda: _Link(self, True), config.bind, config.ws_port)
-                self._servers.append(server)
-                self.ws_port = server.sockets[0].getsockname()[1]
-            if config.tcp_port is not None:
-                server = await loop.create_server(lambda: _Link(self, False), config.bind, config.tcp_port)
-                self._servers.append(server)
-                self.tcp_port = server.sockets[0].getsockname()[1]
-        except OSError as exc:
-            await self.stop()
-            raise ExplorerError(f"cannot listen on {config.bind}: {exc.strerror or exc}") from None
+        listeners = [(True, config.ws_port, "--ws-port"), (False, config.tcp_port, "--tcp-port")]
+        for websocket, port, flag in listeners:
+            if port is None:
+                continue
+            try:
+                server = await loop.create_server(
+                    functools.partial(_Link, self, websocket), config.bind, port
+                )
+            except OSError as exc:
+                await self.stop()
+                kind = "WebSocket" if websocket else "TCP"
+                raise ExplorerError(
+                    f"cannot listen for {kind} on {config.bind} port {port}: {exc.strerror or exc}"
+                    f" (another broker running? use {flag} 0 for a free port)"
+                ) from None
+            self._servers.append(server)
+            bound = server.sockets[0].getsockname()[1]
+            if websocket:
+                self.ws_port = bound
+            else:
+                self.tcp_port = bound
         self._tasks.append(asyncio.create_task(self._ticker(), name="broker-timer"))
         if config.demo:
             from explorer.broker.demo import run_demo

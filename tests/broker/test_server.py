@@ -269,3 +269,12 @@ async def test_slow_consumer_gets_qos0_dropped_and_buffers_stay_bounded() -> Non
         assert broker.state.stats.messages_dropped > 0
         assert link.transport is not None
         assert link.transport.get_write_buffer_size() <= high_water + len(payload) + 16
+
+
+async def test_busy_port_is_a_clear_error_naming_the_flag() -> None:
+    from explorer.errors import ExplorerError
+
+    async with Broker(BrokerConfig.ephemeral(tcp_port=None)) as first:
+        second = Broker(BrokerConfig.ephemeral(ws_port=first.ws_port, tcp_port=None))
+        with pytest.raises(ExplorerError, match="--ws-port 0"):
+            await second.start()

@@ -743,3 +743,17 @@ def test_corrupt_deflate_data_is_reported_and_stops_mqtt() -> None:
     assert errors[0].offset == 0
     assert of(events, PacketEvent, "c2s") == []
     assert len(of(events, FrameEvent, "c2s")) == 2
+
+
+def test_bytearray_and_memoryview_input_give_bytes_in_events() -> None:
+    data = REQUEST + build_frame(OP_BINARY, encode(Publish("t", b"v")), mask_key=b"abcd")
+    decoder = ConnectionDecoder()
+    decoder.receive_data("c2s", bytearray(data[:50]), 1.0)
+    decoder.receive_data("c2s", memoryview(data)[50:], 2.0)
+    events = decoder.events_received()
+    (frame,) = of(events, FrameEvent)
+    (packet,) = of(events, PacketEvent)
+    assert type(frame.payload) is bytes
+    assert type(frame.header) is bytes
+    assert type(packet.raw) is bytes
+    assert packet.packet == Publish("t", b"v")

@@ -126,6 +126,8 @@ class ConnectionDecoder:
         """Decode bytes of one direction received at ``time``."""
         if not data:
             return
+        if type(data) is not bytes:
+            data = bytes(data)  # events hold immutable bytes, whatever the caller read into
         stage = self._stage[direction]
         if stage == _FRAMES:
             if self._waiting is not None and direction == "c2s":

@@ -27,7 +27,7 @@ from explorer.diagnose.httpcheck import classify_status, could_be_http
 from explorer.diagnose.model import Diagnosis, Layer, Step
 from explorer.diagnose.proxy import open_tunnel, proxy_address
 from explorer.diagnose.tlscheck import classify_tls_error, client_context
-from explorer.diagnose.transport import ProbeStream, peer_chain
+from explorer.diagnose.transport import PeerChain, ProbeStream, peer_chain
 from explorer.diagnose.upgrade import UpgradeResult, perform_upgrade
 from explorer.diagnose.wire import looks_like_tls_record, printable
 from explorer.errors import ExplorerError
@@ -268,7 +268,7 @@ class _Walk:
                 return None
         return stream
 
-    async def _fetch_chain(self, server_name: str) -> Any:
+    async def _fetch_chain(self, server_name: str) -> PeerChain | None:
         """Reconnect without verification to see which certificates the server sends."""
         context = ssl.create_default_context()
         context.check_hostname = False
@@ -299,9 +299,8 @@ class _Walk:
         response = result.response
         assert response is not None
         observed = {"status_line": f"{response.version} {response.status} {response.reason}".rstrip()}
-        observed["response_head"] = response.raw[: response.raw.find(b"\r\n\r\n")].decode(
-            "latin-1", "replace"
-        )[:1000]
+        head = response.raw[: len(response.raw) - len(response.body)].rstrip(b"\r\n")
+        observed["response_head"] = head.decode("latin-1")[:1000]
         if response.status != 101:
             slug, found = classify_status(response, self.endpoint.url())
             observed.update(found)

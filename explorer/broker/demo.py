@@ -114,15 +114,19 @@ async def run_demo(broker: Broker, *, rate: float = 5.0, seed: int | None = None
     client_id = "mqttws-explorer-demo"
     batch = demo.startup()
     interval = 1.0 / rate if rate > 0 else 1.0
+    state = broker.state
     while True:
+        now = broker.clock()
         for message in batch:
-            broker.publish(
+            state.publish(
                 message.topic,
                 message.payload,
                 qos=message.qos,
                 retain=message.retain,
                 properties=message.properties,
                 publisher=client_id,
+                now=now,
             )
+        broker.flush()  # one write per subscriber per tick, bursts included
         await asyncio.sleep(interval)
         batch = demo.step(broker.clock())

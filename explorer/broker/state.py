@@ -236,7 +236,12 @@ class BrokerState:
         if config.sys_interval and now >= self._next_sys:
             self._next_sys = now + config.sys_interval
             for topic, payload in sys_messages(self, now):
-                self.publish(topic, payload, retain=True, now=now)
+                # Not counted in the statistics they report.
+                message = Message(
+                    topic, payload, qos=0, retain=True, properties=NO_PROPERTIES, publisher=None, received=now
+                )
+                self.router.store_retained(message)
+                self.router.route(message, now)
 
     def next_deadline(self, now: float) -> float:
         return now + self.config.tick_interval
@@ -410,7 +415,8 @@ class BrokerState:
         code: ConnackReasonCode | ConnectReturnCode = (
             ConnackReasonCode.SUCCESS if version == V5 else ConnectReturnCode.ACCEPTED
         )
-        self.send(conn, Connack(present, code, connack_props))
+        # MQTT 3.1 has no Session Present flag: that byte is reserved there.
+        self.send(conn, Connack(present and version != ProtocolVersion.V31, code, connack_props))
         _LOG.info(
             "connected: %s MQTT %s%s%s",
             conn.label(),

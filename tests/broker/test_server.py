@@ -278,3 +278,15 @@ async def test_busy_port_is_a_clear_error_naming_the_flag() -> None:
         second = Broker(BrokerConfig.ephemeral(ws_port=first.ws_port, tcp_port=None))
         with pytest.raises(ExplorerError, match="--ws-port 0"):
             await second.start()
+
+
+async def test_demo_broker_serves_retained_status_and_live_sensor_data() -> None:
+    async with Broker(BrokerConfig.ephemeral(demo=True, demo_rate=50)) as broker:
+        ws = await _ws_client(broker, "viewer")
+        ws.send_packet(Subscribe(1, (Subscription("demo/#"),)))
+        topics: set[str] = set()
+        while not any(t.endswith("/temperature") for t in topics):
+            for packet in await ws.read_packets():
+                if isinstance(packet, Publish):
+                    topics.add(packet.topic)
+        assert "demo/devices/plug-7/status" in topics

@@ -185,3 +185,13 @@ def test_disconnect_with_an_error_code_publishes_the_will() -> None:
     dev.send(Disconnect(DisconnectReasonCode.UNSPECIFIED_ERROR))
     dev.lose()
     assert [p.payload for p in watcher.publishes()] == [b"gone"]
+
+
+def test_mqtt31_connack_never_sets_session_present() -> None:
+    from tests.broker.harness import V31
+
+    state = make_state()
+    connect(state, "old", V31, clean_start=False).lose()
+    again = connect(state, "old", V31, clean_start=False)
+    assert not again.connack.session_present  # type: ignore[attr-defined]
+    assert "old" in state.sessions

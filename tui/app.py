@@ -1,0 +1,339 @@
+"""``mqttws-tui``: the terminal explorer for MQTT over WebSocket.
+
+With no arguments it starts the embedded broker with its demo publisher and connects
+to it over WebSocket, so the first screen already shows live topics, frames and the
+handshake. ``mqttws-tui URL [flags]`` and ``mqttws-tui --profile NAME`` connect
+elsewhere (the flags are the CLI's, from :mod:`explorer.cli.connopts`).
+
+The app holds one :class:`~explorer.workspace.Workspace` and no protocol logic: a worker
+iterates ``Workspace.events()`` and hands each batch to the main screen; user actions
+become Workspace intents. A failed connect opens the diagnoser instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from explorer.errors import ExplorerError
+from explorer.options import ConnectionOptions
+from explorer.workspace import Workspace
+from tui.screens.dialogs import ConfirmScreen, SubscribeScreen
+from tui.screens.main import MainScreen
+
+__all__ = ["ExplorerApp", "build_parser", "main"]
+
+DEFAULT_SUBSCRIPTIONS: tuple[tuple[str, int], ...] = (("#", 0),)
+EMBEDDED_SUBSCRIPTIONS: tuple[tuple[str, int], ...] = (("#", 0), ("$SYS/#", 0))
+SCREENSHOT_DIR = "."
+
+
+class ExplorerApp(App[None]):
+    """The terminal explorer.
+
+    Args:
+        workspace: the models and intents; a new Workspace when None.
+        options: where to connect; None starts the embedded broker (``demo`` traffic on).
+        subscriptions: topic filters subscribed after connecting (default ``#``).
+        autostart: connect (or start the embedded broker) when the app starts; tests
+            that feed the Workspace themselves turn it off.
+        max_rate_hz: how often the screen takes a batch from the Workspace.
+    """
+
+    TITLE = "mqttws-explorer"
+    CSS_PATH = str(Path(__file__).with_name("styles.tcss"))
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("f12", "save_screenshot", "Screenshot", show=False),
+    ]
+
+    def __init__(
+        self,
+        workspace: Workspace | None = None,
+        options: ConnectionOptions | None = None,
+        *,
+        demo: bool = True,
+        subscriptions: Sequence[tuple[str, int]] | None = None,
+        autostart: bool = True,
+        max_rate_hz: float = 20.0,
+        profile_name: str | None = None,
+        screenshot_dir: str = SCREENSHOT_DIR,
+    ) -> None:
+        super().__init__()
+        self.workspace = workspace if workspace is not None else Workspace()
+        self.options = options
+        self.demo = demo
+        self.subscriptions = tuple(subscriptions) if subscriptions is not None else None
+        self.autostart = autostart
+        self.max_rate_hz = max_rate_hz
+        self.profile_name = profile_name
+        self.screenshot_dir = screenshot_dir
+        self.main_screen = MainScreen(self.workspace)
+        self.batches = 0
+
+    # -- lifetime -----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(self.main_screen)
+        self.run_worker(self._pump(), name="batches", group="batches", exit_on_error=False)
+        if self.autostart:
+            self.run_worker(self._start(), name="start", exit_on_error=False)
+
+    async def _pump(self) -> None:
+        """Hand every batch of the Workspace to the main screen."""
+        failed = False
+        async for batch in self.workspace.events(self.max_rate_hz, max_events=5000):
+            self.batches += 1
+            try:
+                self.main_screen.apply_batch(batch)
+            except Exception as exc:  # a view bug must not stop the live updates
+                self.log.error(f"cannot show a batch: {exc!r}")
+                if not failed:
+                    failed = True
+                    self.notify(f"display error: {exc!r}", severity="error")
+
+    async def _start(self) -> None:
+        options = self.options
+        if options is None:
+            try:
+                options = await self.workspace.start_embedded(demo=self.demo)
+            except ExplorerError as exc:
+                self.notify(f"cannot start the embedded broker: {exc}", severity="error", timeout=10)
+                return
+            except OSError as exc:
+                self.notify(f"cannot start the embedded broker: {exc}", severity="error", timeout=10)
+                return
+            subscriptions = self.subscriptions if self.subscriptions is not None else EMBEDDED_SUBSCRIPTIONS
+        else:
+            subscriptions = self.subscriptions if self.subscriptions is not None else DEFAULT_SUBSCRIPTIONS
+        await self.connect_to(options, subscriptions)
+
+    async def connect_to(
+        self, options: ConnectionOptions, subscriptions: Sequence[tuple[str, int]] = DEFAULT_SUBSCRIPTIONS
+    ) -> bool:
+        """Connect and subscribe; a failure opens the diagnoser on the same options."""
+        self.options = options
+        try:
+            await self.workspace.connect(options)
+        except ExplorerError as exc:
+            self.notify(str(exc), title="Connection failed", severity="error", timeout=8)
+            self.open_diagnosis(options, automatic=True)
+            return False
+        for topic_filter, qos in subscriptions:
+            await self.subscribe(topic_filter, qos)
+        return True
+
+    async def subscribe(self, topic_filter: str, qos: int = 0) -> None:
+        try:
+            codes = await self.workspace.subscribe(topic_filter, qos)
+        except ExplorerError as exc:
+            self.notify(f"subscribe {topic_filter}: {exc}", severity="error")
+            return
+        if codes and codes[0] >= 0x80:
+            self.notify(f"the broker refused {topic_filter} (reason 0x{codes[0]:02x})", severity="warning")
+
+    async def on_unmount(self) -> None:
+        await self.workspace.close()
+
+    # -- actions (bound on the main screen, listed in the command palette) --------------
+
+    def _selected_topic(self) -> str | None:
+        from tui.widgets.topics import TopicTreeView
+
+        node = self.main_screen.query_one(TopicTreeView).selected_topic
+        return node.topic if node is not None and node.topic else None
+
+    def action_subscribe(self) -> None:
+        topic = self._selected_topic()
+
+        def done(answer: tuple[str, int] | None) -> None:
+            if answer is not None:
+                self.run_worker(self.subscribe(*answer), exit_on_error=False)
+
+        self.push_screen(SubscribeScreen(f"{topic}/#" if topic else "#"), done)
+
+    def action_unsubscribe(self) -> None:
+        subscribed = list(self.workspace.subscriptions)
+        if not subscribed:
+            self.notify("no subscriptions to remove", severity="warning")
+            return
+        from tui.screens.dialogs import PromptScreen
+
+        async def unsubscribe(topic_filter: str) -> None:
+            try:
+                await self.workspace.unsubscribe(topic_filter)
+                self.notify(f"unsubscribed from {topic_filter}")
+            except ExplorerError as exc:
+                self.notify(str(exc), severity="error")
+
+        def done(answer: str | None) -> None:
+            if answer:
+                self.run_worker(unsubscribe(answer.strip()), exit_on_error=False)
+
+        self.push_screen(
+            PromptScreen(f"Unsubscribe from (subscribed: {', '.join(subscribed)})", subscribed[-1]), done
+        )
+
+    def action_delete_retained(self) -> None:
+        topic = self._selected_topic()
+        if topic is None:
+            self.notify("select a topic first", severity="warning")
+            return
+        node = self.workspace.tree.find(topic)
+        count = 0 if node is None else sum(1 for n in self.workspace.tree.topics(node) if n.retained)
+        if count == 0:
+            self.notify(f"no retained messages at or below {topic}", severity="warning")
+            return
+
+        async def clear() -> None:
+            try:
+                cleared = await self.workspace.clear_retained(topic)
+                self.notify(f"cleared {cleared} retained message(s) under {topic}")
+            except ExplorerError as exc:
+                self.notify(str(exc), severity="error")
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(clear(), exit_on_error=False)
+
+        self.push_screen(
+            ConfirmScreen(f"Delete {count} retained message(s) at and below {topic}?", yes="Delete"), done
+        )
+
+    def action_publish(self) -> None:
+        from tui.screens.publish import PublishScreen
+
+        self.push_screen(PublishScreen(self.workspace, topic=self._selected_topic() or ""))
+
+    def open_diagnosis(self, options: ConnectionOptions | None = None, *, automatic: bool = False) -> None:
+        from tui.screens.diagnose import DiagnoseScreen
+
+        self.push_screen(DiagnoseScreen(self.workspace, options or self.options, run=automatic))
+
+    def action_diagnose(self) -> None:
+        self.open_diagnosis(self.options)
+
+    def action_profiles(self) -> None:
+        from tui.screens.profiles import ProfilesScreen
+
+        self.push_screen(ProfilesScreen(self.workspace))
+
+    def action_export(self) -> None:
+        from tui.screens.export import ExportScreen
+
+        self.push_screen(ExportScreen(self.workspace))
+
+    def action_save_screenshot(self) -> None:
+        path = self.save_screenshot(path=self.screenshot_dir)
+        self.notify(f"screenshot saved to {path}")
+
+    def action_show_frames(self) -> None:
+        self.main_screen.show_frames()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Subscribe", "Subscribe to a topic filter (s)", self.action_subscribe)
+        yield SystemCommand("Unsubscribe", "Remove a subscription (u)", self.action_unsubscribe)
+        yield SystemCommand("Publish", "Publish a message, or a saved one (p)", self.action_publish)
+        yield SystemCommand(
+            "Delete retained",
+            "Clear retained messages at and below the topic (x)",
+            self.action_delete_retained,
+        )
+        yield SystemCommand("Diagnose", "Probe the connection layer by layer (d)", self.action_diagnose)
+        yield SystemCommand(
+            "Connect / profiles", "Pick, create, edit or delete profiles (c)", self.action_profiles
+        )
+        yield SystemCommand("Export", "Export the trace or the messages (ctrl+e)", self.action_export)
+        yield SystemCommand("Frames", "Show the frame trace (2)", self.action_show_frames)
+        yield SystemCommand(
+            "Pause / follow frames",
+            "Stop or resume following live frames (P)",
+            self.main_screen.action_toggle_pause,
+        )
+        yield SystemCommand(
+            "Filter topics", "Type to filter the topic tree (/)", self.main_screen.action_filter_topics
+        )
+        yield SystemCommand("Expand all topics", "Open every node of the tree (e)", self._expand_all)
+        yield SystemCommand("Collapse all topics", "Close every node of the tree (E)", self._collapse_all)
+        yield SystemCommand("Save screenshot", "Save an SVG of the screen (f12)", self.action_save_screenshot)
+
+    def _expand_all(self) -> None:
+        from tui.widgets.topics import TopicTreeView
+
+        self.main_screen.query_one(TopicTreeView).action_expand_all()
+
+    def _collapse_all(self) -> None:
+        from tui.widgets.topics import TopicTreeView
+
+        self.main_screen.query_one(TopicTreeView).action_collapse_all()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from explorer.cli.connopts import add_connection_arguments
+
+    parser = argparse.ArgumentParser(
+        prog="mqttws-tui",
+        description=(
+            "Terminal explorer for MQTT over WebSocket. With no URL and no --profile it starts "
+            "an embedded broker with demo traffic and connects to it."
+        ),
+    )
+    parser.add_argument("url", nargs="?", help="broker URL, e.g. ws://localhost:9001/mqtt or wss://host/mqtt")
+    parser.add_argument(
+        "--subscribe",
+        "-t",
+        action="append",
+        metavar="FILTER",
+        help="topic filter to subscribe to after connecting (repeatable; default '#')",
+    )
+    parser.add_argument("--no-demo", action="store_true", help="embedded broker without demo traffic")
+    parser.add_argument(
+        "--screenshot-dir", default=SCREENSHOT_DIR, metavar="DIR", help="where f12 saves SVG screenshots"
+    )
+    add_connection_arguments(parser)
+    return parser
+
+
+def _profile_subscriptions(name: str) -> tuple[tuple[str, int], ...] | None:
+    from explorer.profiles import ProfileStore
+
+    profile = ProfileStore().get(name)
+    subs = tuple((s.topic_filter, int(s.qos)) for s in profile.subscriptions)
+    return subs or None
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of ``mqttws-tui``."""
+    from explorer.cli.connopts import options_from_args
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    options: ConnectionOptions | None = None
+    subscriptions: tuple[tuple[str, int], ...] | None = None
+    try:
+        if args.url is not None or args.profile is not None:
+            options = options_from_args(args)
+            if args.profile is not None and not args.subscribe:
+                subscriptions = _profile_subscriptions(args.profile)
+    except ExplorerError as exc:
+        print(f"mqttws-tui: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if args.subscribe:
+        subscriptions = tuple((topic, 0) for topic in args.subscribe)
+    Path(args.screenshot_dir).mkdir(parents=True, exist_ok=True)
+    app = ExplorerApp(
+        options=options,
+        demo=not args.no_demo,
+        subscriptions=subscriptions,
+        profile_name=args.profile,
+        screenshot_dir=args.screenshot_dir,
+    )
+    app.run()

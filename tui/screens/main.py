@@ -1,0 +1,213 @@
+"""The main screen: status line, topic tree, and tabs for the message, the frames and the handshake.
+
+It receives the Workspace's batches from the app (``apply_batch``) and hands each pane
+its part; panes talk back through :mod:`tui.messages`. The frame list is scanned only
+while its tab is on screen, so the other tabs do not pay for a firehose of frames.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Select, Static, TabbedContent, TabPane
+
+from explorer.events import HandshakeRequest, HandshakeResponse
+from explorer.mqtt.enums import PacketType
+from explorer.workspace import Batch, Workspace
+from tui.messages import FrameJump, FrameSelected, TopicSelected
+from tui.widgets.frame_detail import FrameDetail
+from tui.widgets.frames import OPCODE_NAMES, FrameFilter, FrameList
+from tui.widgets.handshake import HandshakeView
+from tui.widgets.message import MessagePane
+from tui.widgets.status import StatusLine
+from tui.widgets.topics import TopicTreeView
+
+if TYPE_CHECKING:
+    from tui.app import ExplorerApp
+
+__all__ = ["MainScreen"]
+
+_DIRECTIONS = [("client → server", "c2s"), ("server → client", "s2c")]
+_OPCODES = [(f"{name} (0x{code:x})", code) for code, name in OPCODE_NAMES.items()]
+_PACKET_TYPES = [(t.name, int(t)) for t in PacketType if t != 0]
+
+
+class MainScreen(Screen[None]):
+    """Everything live on one screen."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter_topics", "Filter"),
+        Binding("s", "app.subscribe", "Subscribe"),
+        Binding("u", "app.unsubscribe", "Unsub"),
+        Binding("p", "app.publish", "Publish"),
+        Binding("delete,x", "app.delete_retained", "Del retained"),
+        Binding("d", "app.diagnose", "Diagnose"),
+        Binding("c", "app.profiles", "Connect"),
+        Binding("ctrl+e", "app.export", "Export"),
+        Binding("1", "show_tab('tab-message')", "Message", show=False),
+        Binding("2", "show_tab('tab-frames')", "Frames", show=False),
+        Binding("3", "show_tab('tab-handshake')", "Handshake", show=False),
+        Binding("f", "focus_frame_filters", "Frame filter", show=False),
+        Binding("P", "toggle_pause", "Pause/Follow"),
+        Binding("f12", "app.save_screenshot", "Screenshot", show=False),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self._frames_dirty = True
+        self.ready = False
+
+    @property
+    def explorer_app(self) -> ExplorerApp:
+        from tui.app import ExplorerApp
+
+        assert isinstance(self.app, ExplorerApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        workspace = self.workspace
+        yield StatusLine(id="status")
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                yield Input(placeholder="/ filter topics", id="topic-filter")
+                yield TopicTreeView(workspace.tree, id="topics")
+            with TabbedContent(id="main-tabs", initial="tab-message"):
+                with TabPane("Message [1]", id="tab-message"):
+                    yield MessagePane(id="message")
+                with TabPane("Frames [2]", id="tab-frames"), Vertical():
+                    with Horizontal(id="frame-filters"):
+                        yield Select[str](_DIRECTIONS, prompt="any direction", id="filter-direction")
+                        yield Select[int](_OPCODES, prompt="any opcode", id="filter-opcode")
+                        yield Select[int](_PACKET_TYPES, prompt="any packet", id="filter-type")
+                    yield Static(
+                        "      time dir opcode FIN  length packets", id="frame-columns", markup=False
+                    )
+                    yield FrameList(workspace.trace, id="frames")
+                    yield FrameDetail(workspace.trace, id="frame-detail")
+                with TabPane("Handshake [3]", id="tab-handshake"):
+                    yield HandshakeView(id="handshake")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._status = self.query_one(StatusLine)
+        self._tree = self.query_one(TopicTreeView)
+        self._message = self.query_one(MessagePane)
+        self._frames = self.query_one(FrameList)
+        self._handshake = self.query_one(HandshakeView)
+        self._tabs = self.query_one("#main-tabs", TabbedContent)
+        self._tree.rebuild()  # topics that arrived while the screen was being built
+        self._tree.focus()
+        self.ready = True
+
+    # -- batches -----------------------------------------------------------------------
+
+    @property
+    def frames_visible(self) -> bool:
+        return self._tabs.active == "tab-frames"
+
+    def apply_batch(self, batch: Batch) -> None:
+        """Show what one batch of the Workspace changed."""
+        if not self.ready:
+            return
+        frames = self._frames
+        self._status.show_status(batch.status, paused=not frames.follow)
+        if batch.changed:
+            self._tree.apply_changes(batch.changed)
+            self._message.topic_changed(batch.changed)
+        handshake = self._handshake
+        for event in batch.events:
+            if type(event) is HandshakeRequest or type(event) is HandshakeResponse:
+                handshake.observe(event)
+        if self.frames_visible:
+            frames.update_from_trace()
+            self._frames_dirty = False
+        else:
+            self._frames_dirty = True
+
+    def refresh_topics(self) -> None:
+        """Rebuild the tree after topics were removed."""
+        tree = self.query_one(TopicTreeView)
+        tree.prune()
+
+    # -- pane messages -----------------------------------------------------------------
+
+    def on_topic_selected(self, message: TopicSelected) -> None:
+        self.query_one(MessagePane).show_topic(message.node)
+
+    def on_frame_selected(self, message: FrameSelected) -> None:
+        self.query_one(FrameDetail).show_frame(message.frame)
+
+    def on_frame_jump(self, message: FrameJump) -> None:
+        frames = self.query_one(FrameList)
+        row = frames.row_of(message.conn, message.direction, message.index)
+        if row is None:
+            self.notify(
+                f"frame #{message.index} is not in the list (dropped from the trace or hidden by a filter)",
+                severity="warning",
+            )
+            return
+        frames.go_to(row)
+        frames.focus()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.tabbed_content.id == "main-tabs" and event.pane.id == "tab-frames" and self._frames_dirty:
+            self.query_one(FrameList).update_from_trace()
+            self._frames_dirty = False
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "topic-filter":
+            self.query_one(TopicTreeView).set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "topic-filter":
+            self.query_one(TopicTreeView).focus()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id not in ("filter-direction", "filter-opcode", "filter-type"):
+            return
+        event.stop()
+
+        def value(widget_id: str) -> object:
+            chosen = self.query_one(f"#{widget_id}", Select).value
+            return None if chosen is Select.BLANK else chosen
+
+        direction = value("filter-direction")
+        opcode = value("filter-opcode")
+        packet_type = value("filter-type")
+        self.query_one(FrameList).set_filter(
+            FrameFilter(
+                direction=direction if isinstance(direction, str) else None,
+                opcode=opcode if isinstance(opcode, int) else None,
+                packet_type=PacketType(packet_type) if isinstance(packet_type, int) else None,
+            )
+        )
+
+    # -- actions -----------------------------------------------------------------------
+
+    def action_filter_topics(self) -> None:
+        self.query_one("#topic-filter", Input).focus()
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one("#main-tabs", TabbedContent).active = tab
+        if tab == "tab-frames":
+            self.query_one(FrameList).focus()
+        elif tab == "tab-message":
+            self.query_one(TopicTreeView).focus()
+
+    def action_focus_frame_filters(self) -> None:
+        self.action_show_tab("tab-frames")
+        self.query_one("#filter-direction", Select).focus()
+
+    def action_toggle_pause(self) -> None:
+        frames = self.query_one(FrameList)
+        frames.action_toggle_follow()
+        self.notify("following live frames" if frames.follow else "paused: the frame list stays still")
+
+    def show_frames(self) -> None:
+        self.action_show_tab("tab-frames")

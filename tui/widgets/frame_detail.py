@@ -1,0 +1,170 @@
+"""The detail of one WebSocket frame: header fields, a coloured hex dump, links between frames.
+
+The hex dump covers the whole frame as it was on the wire except that the payload is
+shown unmasked: the header, the mask key, then each MQTT packet's bytes in a colour of
+its own (the spans come from the frame's ``parts``; the dump lines from
+:func:`explorer.payload.hex_dump_lines`). A packet that spans several frames gets a link
+per other frame; choosing one moves the frame list there.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from explorer.events import FrameEvent
+from explorer.payload import Span, hex_dump_lines, truncation_marker
+from explorer.trace import TraceBuffer
+from tui.messages import FrameJump
+from tui.widgets.frames import DIRECTION_MARK, OPCODE_NAMES
+
+__all__ = ["DUMP_LIMIT", "PACKET_COLOURS", "FrameDetail", "frame_dump", "frame_spans"]
+
+DUMP_LIMIT = 8 * 1024
+HEADER_STYLE = "bold yellow"
+MASK_STYLE = "bold magenta"
+PACKET_COLOURS = (
+    "black on #5fafff",
+    "black on #87d787",
+    "black on #ffaf5f",
+    "black on #d787d7",
+    "black on #5fd7d7",
+    "black on #d7d75f",
+    "black on #ff8787",
+    "black on #afafd7",
+)
+
+
+def frame_spans(frame: FrameEvent, trace: TraceBuffer) -> tuple[bytes, list[Span], list[str]]:
+    """The frame's bytes (header, then unmasked payload), spans and a style per span."""
+    header_len = len(frame.header)
+    mask_len = 4 if frame.masked and frame.mask_key else 0
+    spans: list[Span] = [(0, header_len - mask_len, "WebSocket header")]
+    styles = [HEADER_STYLE]
+    if mask_len:
+        spans.append((header_len - mask_len, header_len, "mask key"))
+        styles.append(MASK_STYLE)
+    for number, part in enumerate(frame.parts):
+        packet = trace.packet(frame.conn, frame.direction, part.packet_no)
+        name = packet.packet.TYPE.name if packet is not None else "packet"
+        label = f"#{part.packet_no} {name} bytes {part.packet_start}-{part.packet_end} ({part.role})"
+        spans.append((header_len + part.frame_start, header_len + part.frame_end, label))
+        styles.append(PACKET_COLOURS[number % len(PACKET_COLOURS)])
+    return frame.header + frame.payload, spans, styles
+
+
+def frame_dump(frame: FrameEvent, trace: TraceBuffer, limit: int = DUMP_LIMIT) -> Text:
+    """The hex dump with each span in its style (one Text, one line per 16 bytes)."""
+    data, spans, styles = frame_spans(frame, trace)
+    text = Text(no_wrap=True)
+    for line in hex_dump_lines(data, spans, limit=limit):
+        byte_style: list[str | None] = [None] * len(line.data)
+        for segment in line.segments:
+            for index in range(segment.start, segment.end):
+                byte_style[index] = styles[segment.span]
+        text.append(f"{line.offset:08x}  ", "dim")
+        for index, value in enumerate(line.data):
+            if index and index % 8 == 0:
+                text.append(" ")
+            text.append(f"{value:02x}", byte_style[index] or "")
+            text.append(" ")
+        missing = line.width - len(line.data)
+        text.append("   " * missing + (" " if missing and len(line.data) <= 8 else ""))
+        text.append(" │", "dim")
+        for index, char in enumerate(line.ascii):
+            text.append(char, byte_style[index] or "")
+        text.append("│\n", "dim")
+    if len(data) > limit:
+        text.append(truncation_marker(limit, len(data)) + "\n", "italic dim")
+    text.append("\n")
+    for (start, end, label), style in zip(spans, styles, strict=True):
+        text.append("  ")
+        text.append(f" {end - start:>5} B ", style)
+        text.append(f" {label}\n")
+    return text
+
+
+def _header_text(frame: FrameEvent, trace: TraceBuffer) -> Text:
+    text = Text()
+    opcode = OPCODE_NAMES.get(frame.opcode, "reserved")
+    text.append(f"Frame #{frame.index} ", "bold")
+    text.append(f"{DIRECTION_MARK.get(frame.direction, '?')}  conn {frame.conn}  seq {frame.seq}\n", "dim")
+    rows = [
+        ("FIN", "1" if frame.fin else "0 (more frames follow)"),
+        ("RSV1 RSV2 RSV3", f"{int(frame.rsv1)} {int(frame.rsv2)} {int(frame.rsv3)}"),
+        ("opcode", f"0x{frame.opcode:x} {opcode}"),
+        ("MASK", "1" if frame.masked else "0"),
+        ("mask key", frame.mask_key.hex(" ") if frame.mask_key else "none"),
+        ("payload length", f"{frame.payload_length} B ({frame.length_encoding} length)"),
+        ("header", f"{len(frame.header)} B: {frame.header.hex(' ')}"),
+    ]
+    if frame.close_code is not None:
+        rows.append(("close", f"{frame.close_code} {frame.close_reason or ''}".rstrip()))
+    for name, value in rows:
+        text.append(f"  {name:<15}", "bold")
+        text.append(value + "\n")
+    packets = trace.packets_in(frame)
+    if packets:
+        text.append("\n")
+        for packet in packets:
+            text.append(f"  #{packet.packet_no} ", "bold")
+            text.append(packet.summary + "\n")
+    return text
+
+
+class FrameDetail(VerticalScroll):
+    """Header fields, links to the other frames of split packets, and the hex dump."""
+
+    DEFAULT_CSS = """
+    FrameDetail #frame-links { height: auto; max-height: 6; display: none; }
+    FrameDetail #frame-links.-shown { display: block; }
+    """
+
+    def __init__(self, trace: TraceBuffer, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.trace = trace
+        self.frame: FrameEvent | None = None
+        self._links: list[tuple[int, str, int]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("Select a frame in the list (Enter) to see its bytes.", id="frame-header")
+        yield OptionList(id="frame-links")
+        yield Static("", id="frame-dump")
+
+    def show_frame(self, frame: FrameEvent) -> None:
+        self.frame = frame
+        self.query_one("#frame-header", Static).update(_header_text(frame, self.trace))
+        self.query_one("#frame-dump", Static).update(frame_dump(frame, self.trace))
+        links = self.query_one("#frame-links", OptionList)
+        links.clear_options()
+        self._links = []
+        for part in frame.parts:
+            if part.role == "whole":
+                continue
+            packet = self.trace.packet(frame.conn, frame.direction, part.packet_no)
+            if packet is None:
+                continue
+            for index in packet.frames:
+                if index == frame.index:
+                    continue
+                self._links.append((frame.conn, frame.direction, index))
+                links.add_option(
+                    Option(f"→ frame #{index}: more of packet #{part.packet_no} {packet.packet.TYPE.name}")
+                )
+        links.set_class(bool(self._links), "-shown")
+
+    @property
+    def dump_text(self) -> str:
+        """The dump as plain text (tests read it)."""
+        if self.frame is None:
+            return ""
+        return frame_dump(self.frame, self.trace).plain
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if 0 <= event.option_index < len(self._links):
+            conn, direction, index = self._links[event.option_index]
+            self.post_message(FrameJump(conn, direction, index))

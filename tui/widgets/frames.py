@@ -1,0 +1,303 @@
+"""The frame trace: a virtual list of WebSocket frames that renders only the visible rows.
+
+The rows are absolute positions in the Workspace's :class:`~explorer.trace.TraceBuffer`
+(an int each), so a list of a hundred thousand frames costs a list of ints, and each
+repaint formats only the lines on screen. New frames are found by scanning the trace
+from the last position seen; positions the bounded trace dropped are trimmed from the
+front. Following live keeps the cursor on the newest frame; pausing keeps it still
+while the list goes on growing below.
+
+Filters (direction, opcode, MQTT packet type) apply while scanning; changing one
+rescans the held trace once.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from explorer.events import FrameEvent
+from explorer.mqtt.enums import PacketType
+from explorer.trace import TraceBuffer
+from tui.messages import FrameSelected
+
+__all__ = ["OPCODE_NAMES", "FrameFilter", "FrameList", "frame_summary"]
+
+# RFC 6455 §5.2 opcodes, as a view labels them.
+OPCODE_NAMES: dict[int, str] = {0: "CONT", 1: "TEXT", 2: "BIN", 8: "CLOSE", 9: "PING", 10: "PONG"}
+DIRECTION_MARK = {"c2s": "C→S", "s2c": "S→C"}
+
+
+class FrameFilter:
+    """Which frames the list shows; ``None`` in a field means any."""
+
+    __slots__ = ("direction", "opcode", "packet_type")
+
+    def __init__(
+        self,
+        direction: str | None = None,
+        opcode: int | None = None,
+        packet_type: PacketType | None = None,
+    ) -> None:
+        self.direction = direction
+        self.opcode = opcode
+        self.packet_type = packet_type
+
+    @property
+    def active(self) -> bool:
+        return self.direction is not None or self.opcode is not None or self.packet_type is not None
+
+    def accepts(self, frame: FrameEvent, trace: TraceBuffer) -> bool:
+        if self.direction is not None and frame.direction != self.direction:
+            return False
+        if self.opcode is not None and frame.opcode != self.opcode:
+            return False
+        if self.packet_type is not None:
+            wanted = self.packet_type
+            return any(p.packet.TYPE is wanted for p in trace.packets_in(frame))
+        return True
+
+    def describe(self) -> str:
+        parts = []
+        if self.direction is not None:
+            parts.append(DIRECTION_MARK.get(self.direction, self.direction))
+        if self.opcode is not None:
+            parts.append(OPCODE_NAMES.get(self.opcode, hex(self.opcode)))
+        if self.packet_type is not None:
+            parts.append(self.packet_type.name)
+        return " ".join(parts) if parts else "all frames"
+
+
+def frame_summary(frame: FrameEvent, trace: TraceBuffer) -> str:
+    """The MQTT packets a frame carries, as one line (the packet summaries come from explorer)."""
+    if frame.opcode == 8:
+        code = "" if frame.close_code is None else str(frame.close_code)
+        reason = f" {frame.close_reason}" if frame.close_reason else ""
+        return f"close {code}{reason}".rstrip()
+    if not frame.parts:
+        return ""
+    pieces: list[str] = []
+    for part in frame.parts:
+        packet = trace.packet(frame.conn, frame.direction, part.packet_no)
+        label = packet.summary if packet is not None else f"packet #{part.packet_no}"
+        if part.role == "first":
+            label += " (starts)"
+        elif part.role == "middle":
+            label = f"… #{part.packet_no} (continues)"
+        elif part.role == "last":
+            label = f"… {label} (ends)"
+        pieces.append(label)
+    return " │ ".join(pieces)
+
+
+class FrameList(ScrollView, can_focus=True):
+    """The frames of the trace, one row each: time, direction, opcode, FIN, length, packets."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home,g", "first", "First", show=False),
+        Binding("end,G", "last", "Last", show=False),
+        Binding("enter", "open", "Open frame"),
+        Binding("space", "toggle_follow", "Follow/Pause"),
+    ]
+
+    DEFAULT_CSS = """
+    FrameList { height: 1fr; }
+    """
+
+    follow: reactive[bool] = reactive(True)
+    cursor = reactive(-1, always_update=True)
+
+    def __init__(self, trace: TraceBuffer, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.trace = trace
+        self.filter = FrameFilter()
+        self._positions: list[int] = []
+        self._scanned = trace.first_position
+        self.time_origin: float | None = None
+        self._styles = {
+            "c2s": Style(color="bright_cyan"),
+            "s2c": Style(color="bright_green"),
+            "dim": Style(dim=True),
+            "cursor": Style(reverse=True, bold=True),
+        }
+
+    # -- model ---------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self._positions)
+
+    def frame_at(self, row: int) -> FrameEvent | None:
+        if not 0 <= row < len(self._positions):
+            return None
+        event = self.trace.at(self._positions[row])
+        return event if isinstance(event, FrameEvent) else None
+
+    @property
+    def current(self) -> FrameEvent | None:
+        return self.frame_at(self.cursor)
+
+    def update_from_trace(self) -> None:
+        """Take in the frames appended since the last call and drop the ones the trace let go."""
+        trace = self.trace
+        start = max(self._scanned, trace.first_position)
+        end = trace.next_position
+        rows = self._positions
+        accepts = self.filter.accepts if self.filter.active else None
+        at = trace.at
+        for position in range(start, end):
+            event = at(position)
+            if type(event) is FrameEvent and (accepts is None or accepts(event, trace)):
+                if self.time_origin is None:
+                    self.time_origin = event.time
+                rows.append(position)
+        self._scanned = end
+        first = trace.first_position
+        if rows and rows[0] < first:
+            cut = bisect.bisect_left(rows, first)
+            del rows[:cut]
+            if self.cursor >= 0:
+                self.cursor = max(0, self.cursor - cut)
+        self.virtual_size = Size(self.size.width, len(rows))
+        if self.follow:
+            self.cursor = len(rows) - 1
+            self.scroll_end(animate=False, immediate=True)
+        self.refresh()
+
+    def set_filter(self, frame_filter: FrameFilter) -> None:
+        """Apply a new filter by rescanning the held trace."""
+        self.filter = frame_filter
+        self._positions = []
+        self._scanned = self.trace.first_position
+        self.cursor = -1
+        self.update_from_trace()
+        if not self.follow and self._positions:
+            self.cursor = 0
+
+    def row_of(self, conn: int, direction: str, index: int) -> int | None:
+        """The row showing a frame, or None when it is not held or filtered out."""
+        frame = self.trace.frame(conn, direction, index)
+        if frame is None:
+            return None
+        seq = frame.seq
+        at = self.trace.at
+
+        def seq_of(position: int) -> int:
+            event = at(position)
+            return event.seq if event is not None else -1
+
+        row = bisect.bisect_left(self._positions, seq, key=seq_of)
+        if row < len(self._positions) and seq_of(self._positions[row]) == seq:
+            return row
+        return None
+
+    # -- rendering ------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        row = scroll_y + y
+        width = self.size.width
+        frame = self.frame_at(row)
+        if frame is None:
+            return Strip.blank(width, self.rich_style)
+        origin = self.time_origin if self.time_origin is not None else frame.time
+        styles = self._styles
+        dir_style = styles[frame.direction]
+        segments = [
+            Segment(f"{frame.time - origin:10.3f} ", styles["dim"]),
+            Segment(f"{DIRECTION_MARK.get(frame.direction, '?'):<4}", dir_style),
+            Segment(f"{OPCODE_NAMES.get(frame.opcode, hex(frame.opcode)):<6}"),
+            Segment("FIN " if frame.fin else "--- ", None if frame.fin else styles["dim"]),
+            Segment(f"{frame.payload_length:>7} "),
+            Segment(frame_summary(frame, self.trace), dir_style),
+        ]
+        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        if row == self.cursor:
+            cursor_style = styles["cursor"] if self.has_focus else Style(reverse=True)
+            strip = strip.apply_style(cursor_style)
+        return strip
+
+    # -- cursor --------------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh()
+
+    def _move(self, row: int, *, announce: bool = True) -> None:
+        if not self._positions:
+            return
+        row = max(0, min(row, len(self._positions) - 1))
+        self.follow = row == len(self._positions) - 1 and self.follow
+        self.cursor = row
+        self.scroll_to_region_row(row)
+        if announce:
+            frame = self.frame_at(row)
+            if frame is not None:
+                self.post_message(FrameSelected(frame))
+
+    def scroll_to_region_row(self, row: int) -> None:
+        top = self.scroll_offset.y
+        height = max(1, self.size.height)
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+
+    def go_to(self, row: int) -> None:
+        """Pause and put the cursor on ``row`` (a jump from a link)."""
+        self.follow = False
+        self._move(row)
+
+    def action_cursor_up(self) -> None:
+        self.follow = False
+        self._move(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.follow = False
+        self._move(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.follow = False
+        self._move(self.cursor - max(1, self.size.height - 1))
+
+    def action_page_down(self) -> None:
+        self.follow = False
+        self._move(self.cursor + max(1, self.size.height - 1))
+
+    def action_first(self) -> None:
+        self.follow = False
+        self._move(0)
+
+    def action_last(self) -> None:
+        self._move(len(self._positions) - 1)
+
+    def action_open(self) -> None:
+        self.follow = False
+        self._move(self.cursor)
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+        if self.follow and self._positions:
+            self.cursor = len(self._positions) - 1
+            self.scroll_end(animate=False, immediate=True)
+
+    def on_click(self, event: events.Click) -> None:
+        row = self.scroll_offset.y + event.y
+        if 0 <= row < len(self._positions):
+            self.follow = False
+            self._move(row)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(event.size.width, len(self._positions))

@@ -1,0 +1,331 @@
+"""The message pane: one topic's messages as text, JSON, hex, base64, history, diff, chart, properties.
+
+Every view of a payload comes from :mod:`explorer.payload` (text, JSON, hex dump,
+base64, diff, numbers); the per-topic history and numeric series from the TopicTree.
+The pane follows the newest message of the selected topic ("live") until the user steps
+back through the history with ``[`` and ``]``; only the tab on screen is rendered, so a
+busy topic costs one view per batch.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import OptionList, Select, Sparkline, Static, TabbedContent, TabPane, Tree
+from textual.widgets.option_list import Option
+
+from explorer.payload import (
+    base64_view,
+    diff_payloads,
+    guess_kind,
+    hex_dump_lines,
+    json_view,
+    numeric_fields,
+    text_view,
+    truncation_marker,
+)
+from explorer.topictree import TopicMessage, TopicNode
+from explorer.trace import properties_to_json
+
+__all__ = ["MessagePane"]
+
+HEX_LIMIT = 16 * 1024
+HISTORY_SHOWN = 200
+
+
+def _stamp(when: float, clock_offset: float) -> str:
+    wall = when + clock_offset
+    return _time.strftime("%H:%M:%S", _time.localtime(wall)) + f".{int(wall * 1000) % 1000:03d}"
+
+
+class MessagePane(Vertical):
+    """The selected topic's current message in several views, with its history."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left_square_bracket", "older", "Older msg"),
+        Binding("right_square_bracket", "newer", "Newer msg"),
+        Binding("L", "live", "Live", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    MessagePane #message-title { height: auto; max-height: 3; background: $boost; padding: 0 1; }
+    MessagePane Sparkline { height: 6; margin: 1 0; }
+    MessagePane #chart-field { width: 40; }
+    MessagePane VerticalScroll { height: 1fr; }
+    MessagePane #json-tree { height: 1fr; }
+    MessagePane #history { height: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None, clock_offset: float | None = None) -> None:
+        super().__init__(id=id)
+        self.node: TopicNode | None = None
+        self.index: int | None = None  # None: live (the newest message)
+        self.message: TopicMessage | None = None
+        self.previous: TopicMessage | None = None
+        self.chart_field: str | None = None
+        # Event times are monotonic seconds; this turns them into wall clock for display.
+        self.clock_offset = clock_offset if clock_offset is not None else _time.time() - _time.monotonic()
+        self._history: list[TopicMessage] = []
+        self._json_shown: bytes | None = None
+        self._fields: tuple[str, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield Static("Select a topic in the tree.", id="message-title")
+        with TabbedContent(id="message-tabs"):
+            with TabPane("Text", id="tab-text"), VerticalScroll():
+                yield Static("", id="view-text")
+            with TabPane("JSON", id="tab-json"):
+                yield Tree[object]("JSON", id="json-tree")
+            with TabPane("Hex", id="tab-hex"), VerticalScroll():
+                yield Static("", id="view-hex")
+            with TabPane("Base64", id="tab-base64"), VerticalScroll():
+                yield Static("", id="view-base64")
+            with TabPane("History", id="tab-history"):
+                yield OptionList(id="history")
+            with TabPane("Diff", id="tab-diff"), VerticalScroll():
+                yield Static("", id="view-diff")
+            with TabPane("Chart", id="tab-chart"), Vertical():
+                yield Select[str]([], prompt="value (plain number)", id="chart-field", allow_blank=True)
+                yield Sparkline([], id="sparkline")
+                yield Static("", id="chart-stats")
+            with TabPane("Properties", id="tab-props"), VerticalScroll():
+                yield Static("", id="view-props")
+
+    # -- model -------------------------------------------------------------------------
+
+    def show_topic(self, node: TopicNode) -> None:
+        """Follow a newly selected topic, live."""
+        if node is not self.node:
+            self.node = node
+            self.index = None
+            self.chart_field = None
+            self._fields = ()
+            self._json_shown = None
+            self.query_one("#chart-field", Select).set_options([])
+        self.refresh_view()
+
+    def topic_changed(self, changed: tuple[TopicNode, ...]) -> None:
+        """A batch arrived: redraw when our topic got messages and we are live."""
+        if self.node is not None and self.index is None and self.node in changed:
+            self.refresh_view()
+
+    def _load(self) -> None:
+        node = self.node
+        self._history = node.history() if node is not None else []
+        if not self._history:
+            self.message = self.previous = None
+            return
+        index = (
+            len(self._history) - 1 if self.index is None else max(0, min(self.index, len(self._history) - 1))
+        )
+        self.message = self._history[index]
+        self.previous = self._history[index - 1] if index > 0 else None
+
+    def refresh_view(self) -> None:
+        self._load()
+        self._draw_title()
+        active = self.query_one("#message-tabs", TabbedContent).active
+        self._draw_tab(active)
+
+    def _draw_title(self) -> None:
+        title = self.query_one("#message-title", Static)
+        node, msg = self.node, self.message
+        if node is None:
+            title.update("Select a topic in the tree.")
+            return
+        text = Text()
+        text.append(node.topic or "(root)", "bold")
+        if msg is None:
+            text.append(f"   {node.subtree_count} messages below, none on this topic", "dim")
+            title.update(text)
+            return
+        position = (len(self._history) if self.index is None else self.index + 1, len(self._history))
+        live = "live" if self.index is None else "paused: ] newer, L live"
+        text.append(f"   message {position[0]}/{position[1]} ({live})", "dim")
+        text.append(
+            f"\n{_stamp(msg.time, self.clock_offset)}  QoS {msg.qos}  "
+            f"{'retained  ' if msg.retain else ''}{len(msg.payload)} B  {guess_kind(msg.payload)}"
+            f"   total {node.count} on topic",
+        )
+        title.update(text)
+
+    def _draw_tab(self, tab: str) -> None:
+        msg = self.message
+        payload = msg.payload if msg is not None else b""
+        if tab == "tab-text":
+            view = text_view(payload)
+            body = Text(view.text)
+            if view.truncated:
+                body.append("\n" + view.marker, "italic dim")
+            self.query_one("#view-text", Static).update(body)
+        elif tab == "tab-json":
+            self._draw_json(payload)
+        elif tab == "tab-hex":
+            lines = [line.text() for line in hex_dump_lines(payload, limit=HEX_LIMIT)]
+            if len(payload) > HEX_LIMIT:
+                lines.append(truncation_marker(HEX_LIMIT, len(payload)))
+            self.query_one("#view-hex", Static).update(Text("\n".join(lines)))
+        elif tab == "tab-base64":
+            encoded, truncated = base64_view(payload)
+            body = Text(encoded)
+            if truncated:
+                body.append("\n(truncated)", "italic dim")
+            self.query_one("#view-base64", Static).update(body)
+        elif tab == "tab-history":
+            self._draw_history()
+        elif tab == "tab-diff":
+            self._draw_diff()
+        elif tab == "tab-chart":
+            self._draw_chart()
+        elif tab == "tab-props":
+            self._draw_props()
+
+    def _draw_json(self, payload: bytes) -> None:
+        tree = self.query_one("#json-tree", Tree)
+        if payload == self._json_shown and tree.root.children:
+            return
+        self._json_shown = payload
+        tree.clear()
+        parsed = json_view(payload) if payload else None
+        if parsed is None:
+            tree.root.set_label("not a JSON object or array")
+            return
+        tree.root.set_label("JSON")
+        tree.add_json(parsed.value)
+        tree.root.expand_all()
+
+    def _draw_history(self) -> None:
+        options = self.query_one("#history", OptionList)
+        history = self._history[-HISTORY_SHOWN:]
+        base = len(self._history) - len(history)
+        items = []
+        for offset, msg in enumerate(reversed(history)):
+            number = base + len(history) - offset
+            view = text_view(msg.payload, 60)
+            line = view.text.split("\n", 1)[0] if view.valid_utf8 else f"<{len(msg.payload)} B binary>"
+            flag = " R" if msg.retain else ""
+            items.append(Option(f"{number:>4} {_stamp(msg.time, self.clock_offset)} q{msg.qos}{flag} {line}"))
+        highlighted = options.highlighted
+        options.clear_options()
+        options.add_options(items)
+        if highlighted is not None and items:
+            options.highlighted = min(highlighted, len(items) - 1)
+
+    def _draw_diff(self) -> None:
+        view = self.query_one("#view-diff", Static)
+        if self.message is None or self.previous is None:
+            view.update(Text("No previous message on this topic to compare with.", "dim"))
+            return
+        lines = diff_payloads(self.previous.payload, self.message.payload)
+        if not lines:
+            view.update(Text("Same payload as the previous message.", "dim"))
+            return
+        body = Text()
+        for line in lines:
+            style = ""
+            if line.startswith("+") and not line.startswith("+++"):
+                style = "green"
+            elif line.startswith("-") and not line.startswith("---"):
+                style = "red"
+            elif line.startswith("@@"):
+                style = "cyan"
+            body.append(line + "\n", style)
+        view.update(body)
+
+    def _draw_chart(self) -> None:
+        node = self.node
+        stats = self.query_one("#chart-stats", Static)
+        spark = self.query_one("#sparkline", Sparkline)
+        if node is None or self.message is None:
+            spark.data = []
+            stats.update("")
+            return
+        parsed = json_view(self.message.payload)
+        fields = tuple(numeric_fields(parsed.value)) if parsed is not None else ()
+        if fields != self._fields:
+            self._fields = fields
+            select = self.query_one("#chart-field", Select)
+            select.set_options([(name, name) for name in fields])
+            if self.chart_field in fields:
+                select.value = self.chart_field
+        series = node.series(self.chart_field)
+        values = [value for _, value in series]
+        spark.data = values
+        if values:
+            label = self.chart_field or "value"
+            stats.update(
+                f"{label}: last {values[-1]:g}  min {min(values):g}  max {max(values):g}  "
+                f"({len(values)} of {len(self._history)} kept messages)"
+            )
+        else:
+            hint = "choose a numeric JSON field above" if fields else "payloads here are not numbers"
+            stats.update(Text(f"No numeric values: {hint}.", "dim"))
+
+    def _draw_props(self) -> None:
+        view = self.query_one("#view-props", Static)
+        msg = self.message
+        if msg is None:
+            view.update("")
+            return
+        props = properties_to_json(msg.properties)
+        if not props:
+            view.update(Text("No MQTT 5 properties on this message.", "dim"))
+            return
+        body = Text()
+        for name, value in props.items():
+            body.append(f"{name.replace('_', ' ')}: ", "bold")
+            if name == "user_properties":
+                body.append("\n")
+                for pair in value:
+                    body.append(f"    {pair[0]} = {pair[1]}\n")
+            else:
+                body.append(f"{value}\n")
+        view.update(body)
+
+    # -- events and actions -------------------------------------------------------------
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.tabbed_content.id == "message-tabs" and event.pane.id is not None:
+            self._draw_tab(event.pane.id)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "chart-field":
+            value = event.value
+            self.chart_field = value if isinstance(value, str) else None
+            self._draw_chart()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_list.id != "history":
+            return
+        event.stop()
+        history_len = len(self._history)
+        shown = min(history_len, HISTORY_SHOWN)
+        self.index = history_len - 1 - event.option_index if event.option_index < shown else None
+        if self.index is not None and self.index >= history_len - 1:
+            self.index = None
+        self._load()
+        self._draw_title()
+
+    def action_older(self) -> None:
+        if not self._history:
+            return
+        current = len(self._history) - 1 if self.index is None else self.index
+        self.index = max(0, current - 1)
+        self.refresh_view()
+
+    def action_newer(self) -> None:
+        if self.index is None:
+            return
+        self.index += 1
+        if self.index >= len(self._history) - 1:
+            self.index = None
+        self.refresh_view()
+
+    def action_live(self) -> None:
+        self.index = None
+        self.refresh_view()

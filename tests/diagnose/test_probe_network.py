@@ -86,11 +86,15 @@ async def test_embedded_broker_tcp_port_is_named_a_native_mqtt_port() -> None:
     assert (diagnosis.layer, diagnosis.cause) == ("http", "native-mqtt-port")
 
 
-async def test_mosquitto_tcp_listener_is_named_a_native_mqtt_port(tmp_path: Path) -> None:
+async def test_mosquitto_tcp_listener_is_a_native_mqtt_port_and_its_ws_listener_works(tmp_path: Path) -> None:
     binary = require_program("mosquitto")
-    port = free_port()
+    port, ws_port = free_port(), free_port()
     conf = tmp_path / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
+    conf.write_text(
+        f"listener {port} 127.0.0.1\n"
+        f"listener {ws_port} 127.0.0.1\nprotocol websockets\n"
+        "allow_anonymous true\n"
+    )
     process = await asyncio.create_subprocess_exec(
         binary, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
     )
@@ -100,11 +104,14 @@ async def test_mosquitto_tcp_listener_is_named_a_native_mqtt_port(tmp_path: Path
             assert process.returncode is None
         diagnosis = await run_probe(f"ws://127.0.0.1:{port}/mqtt")
         plain = await run_probe(f"mqtt://127.0.0.1:{port}")
+        websocket = await run_probe(f"ws://127.0.0.1:{ws_port}/mqtt")
     finally:
         process.terminate()
         await process.wait()
     assert (diagnosis.layer, diagnosis.cause) == ("http", "native-mqtt-port")
     assert plain.ok, plain.explanation
+    assert websocket.ok, websocket.explanation
+    assert websocket.observed["subprotocol"] == "mqtt"
 
 
 async def test_server_answering_mqtt_bytes_to_http_is_a_native_mqtt_port() -> None:

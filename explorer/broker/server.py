@@ -115,6 +115,10 @@ class _Link(asyncio.Protocol):
                 self._frames(data, now)
             elif self.conn is not None:
                 self._mqtt(data, now)
+        except Exception:  # a bug must cost this connection only, never the listener
+            _LOG.exception("internal error on the connection from %s", self.peer)
+            if self.transport is not None:
+                self.transport.abort()
         finally:
             broker.flush()
 

@@ -189,6 +189,8 @@ class _Link(asyncio.Protocol):
     def _mqtt(self, data: bytes, now: float) -> None:
         conn = self.conn
         assert conn is not None
+        if conn.close_requested or conn.closed:
+            return  # closing: later bytes are not read (and errors not reported twice)
         state = self.broker.state
         try:
             packets = self.reader.receive_data(data)

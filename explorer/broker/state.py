@@ -105,6 +105,7 @@ class BrokerState:
         self._ids = itertools.count(1)
         self._auto_ids = itertools.count(1)
         self._next_sys = now
+        # Optional observer for views that list clients: called with "connected" / "disconnected".
         self.on_event: Callable[[str, Connection], None] | None = None
 
     # -- driver interface ------------------------------------------------------------------

@@ -189,8 +189,8 @@ class _Link(asyncio.Protocol):
     def _mqtt(self, data: bytes, now: float) -> None:
         conn = self.conn
         assert conn is not None
-        if conn.close_requested or conn.closed:
-            return  # closing: later bytes are not read (and errors not reported twice)
+        if conn.closing():
+            return  # later bytes are not read (and errors not reported twice)
         state = self.broker.state
         try:
             packets = self.reader.receive_data(data)
@@ -202,8 +202,8 @@ class _Link(asyncio.Protocol):
                 state.receive_error(conn, item.error, now)
                 return
             state.receive_packet(conn, item.packet, now, item.raw)  # type: ignore[arg-type]
-            if conn.close_requested:
-                return
+            if conn.closing():
+                return  # the packet ended the connection
         if self.reader.broken and self.reader.error is not None:
             state.receive_error(conn, self.reader.error, now)
 

@@ -196,6 +196,10 @@ class Connection:
     def connected(self) -> bool:
         return self.session is not None and not self.closed and not self.close_requested
 
+    def closing(self) -> bool:
+        """Closed, or asked to close: nothing more is read from it."""
+        return self.close_requested or self.closed
+
     def label(self) -> str:
         name = self.client_id or "?"
         return f"{name} ({self.transport} {self.peer})" if self.peer else name

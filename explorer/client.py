@@ -164,6 +164,8 @@ class MqttClient:
             ConnectionFailed: the network, TLS or the broker (CONNACK) refused.
             HandshakeError: the WebSocket upgrade failed.
         """
+        if self.transport is not None or self._reconnect_task is not None:
+            raise LocalProtocolError("already connected (or reconnecting): close() first")
         self._closing = False
         self._finished = False
         return await self._connect_once()

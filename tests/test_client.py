@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
@@ -269,17 +270,41 @@ async def test_server_close_frame_code_is_reported() -> None:
         await broker.stop()
 
 
-async def test_publish_refused_by_the_broker_raises_publish_failed() -> None:
+async def test_publish_beyond_the_broker_packet_size_is_refused_locally() -> None:
     broker = await start_broker(max_packet_size=1000)
     try:
         client = MqttClient(ConnectionOptions(url=tcp_url(broker), mqtt_version=ProtocolVersion.V5))
         await client.connect()
         with pytest.raises(LocalProtocolError, match="at most 1000"):
             await client.publish("t", b"x" * 2000, qos=1)
+        assert client.session.packet_ids_in_use == frozenset()
         await client.close()
     finally:
         await broker.stop()
-    assert PublishFailed.__mro__[1].__name__ == "ExplorerError"
+
+
+async def test_publish_refused_by_the_broker_raises_publish_failed(tmp_path: Path) -> None:
+    acl = tmp_path / "acl"
+    acl.write_text("topic readwrite #\ntopic deny secret/#\n")
+    broker = await start_broker(acl_file=acl)
+    try:
+        client = MqttClient(ConnectionOptions(url=tcp_url(broker), mqtt_version=ProtocolVersion.V5))
+        await client.connect()
+        with pytest.raises(PublishFailed, match="0x87 Not authorized") as caught:
+            await client.publish("secret/x", b"1", qos=1)
+        assert not caught.value.completion.ok
+        assert await client.publish("open/x", b"1", qos=1) is not None
+        await client.close()
+    finally:
+        await broker.stop()
+
+
+async def test_connect_twice_is_refused(broker: Broker) -> None:
+    client = MqttClient(ConnectionOptions(url=tcp_url(broker)))
+    await client.connect()
+    with pytest.raises(LocalProtocolError, match="already connected"):
+        await client.connect()
+    await client.close()
 
 
 async def test_keep_alive_pings_the_broker(broker: Broker) -> None:

@@ -20,7 +20,8 @@ from explorer.session.events import (
     TimedOut,
     UnsubscribeCompleted,
 )
-from explorer.session.state import ServerLimits, Session, SessionState, generate_client_id, reason_text
+from explorer.session.limits import PacketIds, ServerLimits, generate_client_id, reason_text
+from explorer.session.state import Session, SessionState
 
 __all__ = [
     "Anomaly",
@@ -28,6 +29,7 @@ __all__ = [
     "ConnectRefused",
     "Connected",
     "MessageArrived",
+    "PacketIds",
     "ProtocolViolation",
     "PublishCompleted",
     "ServerDisconnected",

@@ -6,11 +6,12 @@ Bytes in (``receive_data``), bytes out (``data_to_send``), outcomes out
 sockets, no asyncio, no sleeping: the driver (``explorer.client``) owns all I/O and
 the clock is injected, so keep alive and retries are tested without waiting.
 
-What lives here: packet identifiers (never reused while in flight; a QoS 2 id is
-released only by PUBCOMP), the outbound QoS 1/2 flows with the window bounded by the
-server's Receive Maximum, the inbound flows (QoS 2 method B: deliver on PUBLISH,
-hold the id until PUBREL), inbound Topic Alias resolution, keep alive, and the
-server's limits from CONNACK. What does not: the trace (``explorer.decoder`` sees
+What lives here: the connection states, CONNECT/CONNACK/AUTH, the inbound flows
+(QoS 2 method B: deliver on PUBLISH, hold the id until PUBREL), inbound Topic Alias
+resolution, keep alive, and the server's limits from CONNACK. Beside it:
+``explorer.session.outbound`` (our QoS 1/2 flows, the window bounded by the server's
+Receive Maximum) and ``explorer.session.limits`` (packet ids: never reused while in
+flight, a QoS 2 id released only by PUBCOMP). What does not belong: the trace (``explorer.decoder`` sees
 the same bytes), reconnect policy and resubscription (the driver's choice).
 
 States: ``IDLE`` -> ``send_connect`` -> ``CONNECTING`` -> CONNACK accepted ->
@@ -22,11 +23,9 @@ connection, keeping the session (in-flight messages, held QoS 2 ids) for resumpt
 from __future__ import annotations
 
 import enum
-import secrets
 import time
-from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from explorer.errors import LocalProtocolError, MalformedPacket
 from explorer.mqtt.codec import encode
@@ -36,7 +35,6 @@ from explorer.mqtt.enums import (
     DisconnectReasonCode,
     ProtocolVersion,
     PubcompReasonCode,
-    PubrelReasonCode,
 )
 from explorer.mqtt.packets import (
     NO_PROPERTIES,
@@ -68,17 +66,16 @@ from explorer.session.events import (
     ConnectRefused,
     MessageArrived,
     ProtocolViolation,
-    PublishCompleted,
     ServerDisconnected,
     SessionEvent,
     SubscribeCompleted,
     TimedOut,
     UnsubscribeCompleted,
 )
+from explorer.session.limits import PacketIds, ServerLimits, generate_client_id, reason_text
+from explorer.session.outbound import OutboundFlows
 
 __all__ = ["ServerLimits", "Session", "SessionState", "generate_client_id", "reason_text"]
-
-MAX_PACKET_ID = 65535
 
 
 class SessionState(enum.Enum):
@@ -86,56 +83,6 @@ class SessionState(enum.Enum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     CLOSED = "closed"
-
-
-@dataclass(frozen=True, slots=True)
-class ServerLimits:
-    """What the server's CONNACK allows (MQTT 5.0 §3.2.2.3); defaults apply to 3.1.1."""
-
-    receive_maximum: int = 65535
-    maximum_qos: int = 2
-    retain_available: bool = True
-    maximum_packet_size: int | None = None
-    topic_alias_maximum: int = 0
-    wildcard_subscription_available: bool = True
-    subscription_identifier_available: bool = True
-    shared_subscription_available: bool = True
-
-    @classmethod
-    def from_properties(cls, props: Properties) -> ServerLimits:
-        def flag(value: int | None) -> bool:
-            return value is None or value == 1
-
-        return cls(
-            receive_maximum=props.receive_maximum or 65535,
-            maximum_qos=2 if props.maximum_qos is None else props.maximum_qos,
-            retain_available=flag(props.retain_available),
-            maximum_packet_size=props.maximum_packet_size,
-            topic_alias_maximum=props.topic_alias_maximum or 0,
-            wildcard_subscription_available=flag(props.wildcard_subscription_available),
-            subscription_identifier_available=flag(props.subscription_identifier_available),
-            shared_subscription_available=flag(props.shared_subscription_available),
-        )
-
-
-def reason_text(code: int) -> str:
-    """``0x87 Not authorized`` for any MQTT reason or return code enum member (or int)."""
-    name = getattr(code, "name", None)
-    words = name.replace("_", " ").capitalize() if isinstance(name, str) else "unknown reason"
-    return f"0x{int(code):02X} {words}"
-
-
-def generate_client_id() -> str:
-    """A client id valid in every version: 3.1 allows at most 23 characters [MQTT-3.1.3-5]."""
-    return "mqttws-" + secrets.token_hex(6)
-
-
-@dataclass(slots=True)
-class _Outbound:
-    """One of our QoS 1/2 PUBLISHes: queued (window full), sent, or released (PUBREL sent)."""
-
-    publish: Publish
-    stage: str = "queued"  # "queued" | "sent" | "released"
 
 
 class Session:
@@ -169,10 +116,10 @@ class Session:
         self._events: list[SessionEvent] = []
         self._out = bytearray()
         self._reader = PacketReader(self.version, options.maximum_packet_size)
-        self._next_id = 1
-        self._in_use: set[int] = set()
-        self._outbound: OrderedDict[int, _Outbound] = OrderedDict()  # sent or released, in send order
-        self._queue: deque[_Outbound] = deque()  # waiting for room in the server's window
+        self._ids = PacketIds()
+        self._flows = OutboundFlows(
+            self._ids, self._send, self._write, self._emit, v5=self.version == ProtocolVersion.V5
+        )
         self._subscribes: dict[int, Subscribe] = {}
         self._unsubscribes: dict[int, Unsubscribe] = {}
         self._inbound_qos2: set[int] = set()  # ids delivered, awaiting PUBREL (method B)
@@ -256,7 +203,7 @@ class Session:
         self._reader = PacketReader(self.version, self.options.maximum_packet_size)
         self._aliases.clear()  # MQTT 5.0 §3.3.2.3.4: aliases last one network connection
         for packet_id in list(self._subscribes) + list(self._unsubscribes):
-            self._in_use.discard(packet_id)
+            self._ids.release(packet_id)
         self._subscribes.clear()
         self._unsubscribes.clear()
         self._ping_sent_at = None
@@ -311,10 +258,10 @@ class Session:
                 subscription_identifiers=(subscription_identifier,) if subscription_identifier else (),
                 user_properties=user_properties,
             )
-        packet_id = self._peek_id()
+        packet_id = self._ids.peek()
         packet = Subscribe(packet_id=packet_id, subscriptions=tuple(subscriptions), properties=props)
         data = encode(packet, self.version)
-        self._take_id(packet_id)
+        self._ids.take(packet_id)
         self._subscribes[packet_id] = packet
         self._write(data)
         return packet_id
@@ -325,10 +272,10 @@ class Session:
         """Send UNSUBSCRIBE; returns its packet id (the answer is an ``UnsubscribeCompleted``)."""
         self._require(SessionState.CONNECTED)
         props = Properties(user_properties=user_properties) if user_properties else NO_PROPERTIES
-        packet_id = self._peek_id()
+        packet_id = self._ids.peek()
         packet = Unsubscribe(packet_id=packet_id, topic_filters=tuple(topic_filters), properties=props)
         data = encode(packet, self.version)
-        self._take_id(packet_id)
+        self._ids.take(packet_id)
         self._unsubscribes[packet_id] = packet
         self._write(data)
         return packet_id
@@ -365,7 +312,7 @@ class Session:
             raise LocalProtocolError(
                 f"topic alias {alias} is outside the server's range 1..{limits.topic_alias_maximum}"
             )
-        packet_id = self._peek_id() if qos else None
+        packet_id = self._ids.peek() if qos else None
         packet = Publish(
             topic=topic, payload=payload, qos=qos, retain=retain, packet_id=packet_id, properties=properties
         )
@@ -374,14 +321,8 @@ class Session:
         if packet_id is None:
             self._write(data)
             return None
-        self._take_id(packet_id)
-        entry = _Outbound(packet)
-        if len(self._outbound) < limits.receive_maximum and not self._queue:
-            self._outbound[packet_id] = entry
-            entry.stage = "sent"
-            self._write(data)
-        else:
-            self._queue.append(entry)
+        self._ids.take(packet_id)
+        self._flows.submit(packet, data)
         return packet_id
 
     def send_disconnect(
@@ -409,16 +350,16 @@ class Session:
     @property
     def in_flight(self) -> int:
         """Our QoS 1/2 PUBLISHes sent and not yet completed (the Receive Maximum window)."""
-        return len(self._outbound)
+        return self._flows.in_flight
 
     @property
     def queued(self) -> int:
         """Our QoS 1/2 PUBLISHes waiting for room in the window."""
-        return len(self._queue)
+        return self._flows.queued
 
     @property
     def packet_ids_in_use(self) -> frozenset[int]:
-        return frozenset(self._in_use)
+        return self._ids.in_use
 
     @property
     def held_inbound_ids(self) -> frozenset[int]:
@@ -434,6 +375,9 @@ class Session:
     def _pingresp_wait(self) -> float:
         return self._ping_timeout if self._ping_timeout is not None else float(self.keep_alive)
 
+    def _emit(self, event: SessionEvent) -> None:
+        self._events.append(event)
+
     def _write(self, data: bytes) -> None:
         self._out += data
         self._last_sent = self._clock()
@@ -448,22 +392,6 @@ class Session:
             raise LocalProtocolError(
                 f"the packet is {size} bytes but the server accepts at most {maximum} (Maximum Packet Size)"
             )
-
-    def _peek_id(self) -> int:
-        """The next free packet id, not yet taken [MQTT-2.2.1-3]: never one in flight."""
-        if len(self._in_use) >= MAX_PACKET_ID:
-            raise LocalProtocolError("all 65535 packet identifiers are in use")
-        candidate = self._next_id
-        while candidate in self._in_use:
-            candidate = candidate % MAX_PACKET_ID + 1
-        return candidate
-
-    def _take_id(self, packet_id: int) -> None:
-        self._in_use.add(packet_id)
-        self._next_id = packet_id % MAX_PACKET_ID + 1
-
-    def _release_id(self, packet_id: int) -> None:
-        self._in_use.discard(packet_id)
 
     def _fail(self, reason: DisconnectReasonCode, message: str) -> None:
         """The server broke the protocol: DISCONNECT with a reason (5.0), then close."""
@@ -492,13 +420,13 @@ class Session:
         if isinstance(packet, Publish):
             self._on_publish(packet)
         elif isinstance(packet, Puback):
-            self._on_puback(packet)
+            self._flows.on_puback(packet)
         elif isinstance(packet, Pubrec):
-            self._on_pubrec(packet)
+            self._flows.on_pubrec(packet)
         elif isinstance(packet, Pubrel):
             self._on_pubrel(packet)
         elif isinstance(packet, Pubcomp):
-            self._on_pubcomp(packet)
+            self._flows.on_pubcomp(packet)
         elif isinstance(packet, Suback):
             self._on_suback(packet)
         elif isinstance(packet, Unsuback):
@@ -541,48 +469,14 @@ class Session:
                 self.keep_alive = props.server_keep_alive
         self.state = SessionState.CONNECTED
         self._connect_sent_at = None
+        self._flows.window = self.limits.receive_maximum
         if connack.session_present and not self.options.clean_start:
-            self._resume()
+            self._flows.resume()
         else:
-            self._restart()
+            self._inbound_qos2.clear()  # [MQTT-4.1.0-1]: no session on the server, none here
+            self._flows.restart()
         self._events.append(Connected(connack, connack.session_present))
-        self._fill_window()
-
-    def _resume(self) -> None:
-        """[MQTT-4.4.0-1]: resend unacknowledged PUBLISH (DUP set) and PUBREL with their ids."""
-        for packet_id, entry in self._outbound.items():
-            if entry.stage == "released":
-                self._send(Pubrel(packet_id=packet_id))
-            else:
-                self._send(replace(entry.publish, dup=True))
-
-    def _restart(self) -> None:
-        """No session on the server: discard session state [MQTT-4.1.0-1].
-
-        Messages whose flow had not reached PUBREC are sent again as new messages (the
-        caller is still waiting for them); a QoS 2 message already received by the
-        server (PUBREL stage) is complete.
-        """
-        self._inbound_qos2.clear()
-        resend: list[_Outbound] = []
-        for packet_id, entry in self._outbound.items():
-            if entry.stage == "released":
-                self._release_id(packet_id)
-                self._events.append(PublishCompleted(packet_id, entry.publish.qos, None, True))
-            else:
-                entry.stage = "queued"
-                resend.append(entry)
-        self._outbound.clear()
-        self._queue.extendleft(reversed(resend))
-
-    def _fill_window(self) -> None:
-        while self._queue and len(self._outbound) < self.limits.receive_maximum:
-            entry = self._queue.popleft()
-            packet_id = entry.publish.packet_id
-            assert packet_id is not None
-            entry.stage = "sent"
-            self._outbound[packet_id] = entry
-            self._send(entry.publish)
+        self._flows.fill()
 
     def _on_publish(self, publish: Publish) -> None:
         if publish.qos > 0 and publish.packet_id is None:
@@ -638,44 +532,6 @@ class Session:
                 self._events.append(MessageArrived(publish))
             self._send(Pubrec(packet_id=packet_id))
 
-    def _complete(self, packet_id: int, ack: Puback | Pubrec | Pubcomp, ok: bool) -> None:
-        entry = self._outbound.pop(packet_id)
-        self._release_id(packet_id)
-        message = "" if ok else f"the broker refused the message: {reason_text(ack.reason_code)}"
-        if not ok and ack.properties.reason_string:
-            message += f": {ack.properties.reason_string}"
-        self._events.append(PublishCompleted(packet_id, entry.publish.qos, ack, ok, message))
-        self._fill_window()
-
-    def _on_puback(self, ack: Puback) -> None:
-        entry = self._outbound.get(ack.packet_id)
-        if entry is None or entry.publish.qos != 1:
-            self._events.append(
-                Anomaly(f"PUBACK for packet id {ack.packet_id}, which has no QoS 1 PUBLISH in flight")
-            )
-            return
-        self._complete(ack.packet_id, ack, int(ack.reason_code) < 0x80)
-
-    def _on_pubrec(self, ack: Pubrec) -> None:
-        entry = self._outbound.get(ack.packet_id)
-        if entry is None or entry.publish.qos != 2:
-            self._events.append(
-                Anomaly(f"PUBREC for packet id {ack.packet_id}, which has no QoS 2 PUBLISH in flight")
-            )
-            if self.version == ProtocolVersion.V5:
-                # MQTT 5.0 §4.3.3: answer PUBREL "Packet Identifier not found".
-                self._send(
-                    Pubrel(packet_id=ack.packet_id, reason_code=PubrelReasonCode.PACKET_IDENTIFIER_NOT_FOUND)
-                )
-            return
-        if int(ack.reason_code) >= 0x80:
-            # MQTT 5.0 §4.3.3: a failing PUBREC ends the flow and frees the id.
-            self._complete(ack.packet_id, ack, False)
-            return
-        if entry.stage != "released":
-            entry.stage = "released"
-        self._send(Pubrel(packet_id=ack.packet_id))
-
     def _on_pubrel(self, rel: Pubrel) -> None:
         if rel.packet_id in self._inbound_qos2:
             self._inbound_qos2.discard(rel.packet_id)
@@ -687,23 +543,13 @@ class Session:
         else:
             self._send(Pubcomp(packet_id=rel.packet_id))
 
-    def _on_pubcomp(self, ack: Pubcomp) -> None:
-        entry = self._outbound.get(ack.packet_id)
-        if entry is None or entry.stage != "released":
-            self._events.append(
-                Anomaly(f"PUBCOMP for packet id {ack.packet_id}, which has no PUBREL outstanding")
-            )
-            return
-        # MQTT 5.0 §4.3.3: the id becomes free for reuse only now, after PUBCOMP.
-        self._complete(ack.packet_id, ack, int(ack.reason_code) < 0x80)
-
     def _on_suback(self, suback: Suback) -> None:
         if self._subscribes.pop(suback.packet_id, None) is None:
             self._events.append(
                 Anomaly(f"SUBACK for packet id {suback.packet_id}, which has no SUBSCRIBE pending")
             )
             return
-        self._release_id(suback.packet_id)
+        self._ids.release(suback.packet_id)
         self._events.append(SubscribeCompleted(suback.packet_id, suback))
 
     def _on_unsuback(self, unsuback: Unsuback) -> None:
@@ -712,7 +558,7 @@ class Session:
                 Anomaly(f"UNSUBACK for packet id {unsuback.packet_id}, which has no UNSUBSCRIBE pending")
             )
             return
-        self._release_id(unsuback.packet_id)
+        self._ids.release(unsuback.packet_id)
         self._events.append(UnsubscribeCompleted(unsuback.packet_id, unsuback))
 
     def _on_disconnect(self, disconnect: Disconnect) -> None:

@@ -1,0 +1,188 @@
+"""The desktop app: argument parsing, QApplication, the qasync loop, the window.
+
+``mqttws-explorer`` with no arguments starts the embedded broker with demo traffic and
+connects to it; ``URL`` or ``--profile NAME`` (with the usual connection flags of
+:mod:`explorer.cli.connopts`) connect elsewhere. Connection options are resolved before
+Qt starts, so a bad flag is a one-line error on the terminal.
+
+Light and dark follow the system (``QStyleHints.colorScheme``, Qt 6.5+); the environment
+variable ``MQTTWS_COLOR_SCHEME=dark|light`` forces one (used for screenshots).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from explorer import __version__
+from explorer.errors import ExplorerError
+from explorer.options import ConnectionOptions
+
+__all__ = ["APP_ID", "build_parser", "create_application", "icon_path", "main", "run_window"]
+
+APP_ID = "mqttws-explorer"
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def icon_path() -> Path:
+    """The application icon (SVG) shipped in ``assets/``."""
+    return ASSETS / "mqttws-explorer.svg"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from explorer.cli.connopts import add_connection_arguments
+
+    parser = argparse.ArgumentParser(
+        prog="mqttws-explorer",
+        description=(
+            "Desktop explorer for MQTT over WebSocket. With no URL and no --profile it starts an "
+            "embedded broker with demo traffic and connects to it. The headless subcommands "
+            "(sub, pub, probe, broker, ...) are listed by mqttws-explorer --help."
+        ),
+    )
+    parser.add_argument("url", nargs="?", help="broker URL, e.g. ws://localhost:9001/mqtt or wss://host/mqtt")
+    parser.add_argument(
+        "--subscribe",
+        "-t",
+        action="append",
+        metavar="FILTER",
+        help="topic filter to subscribe to after connecting (repeatable; default '#')",
+    )
+    parser.add_argument("--no-demo", action="store_true", help="embedded broker without demo traffic")
+    parser.add_argument(
+        "--screenshot",
+        metavar="PNG",
+        help="save a picture of the window to PNG after --screenshot-delay seconds, then quit",
+    )
+    parser.add_argument(
+        "--screenshot-delay", type=float, default=4.0, metavar="SECONDS", help=argparse.SUPPRESS
+    )
+    add_connection_arguments(parser)
+    return parser
+
+
+def _resolve(args: argparse.Namespace) -> tuple[ConnectionOptions | None, tuple[tuple[str, int], ...]]:
+    from explorer.cli.connopts import options_from_args
+
+    subscriptions = tuple((topic, 0) for topic in args.subscribe or ())
+    if args.url is None and args.profile is None:
+        return None, subscriptions or (("#", 0),)
+    options = options_from_args(args)
+    if args.profile is not None and not subscriptions:
+        from explorer.profiles import ProfileStore
+
+        profile = ProfileStore().get(args.profile)
+        subscriptions = tuple((s.topic_filter, int(s.qos)) for s in profile.subscriptions)
+    return options, subscriptions or (("#", 0),)
+
+
+def apply_color_scheme(app: object) -> None:
+    """Follow the system's light/dark setting, or ``MQTTWS_COLOR_SCHEME`` when set."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    assert isinstance(app, QApplication)
+    wanted = os.environ.get("MQTTWS_COLOR_SCHEME", "").lower()
+    hints = app.styleHints()
+    if wanted in ("dark", "light"):
+        scheme = Qt.ColorScheme.Dark if wanted == "dark" else Qt.ColorScheme.Light
+        hints.setColorScheme(scheme)
+    app.setStyle("Fusion")  # Fusion draws both schemes from the palette Qt derives
+
+
+def create_application(argv: Sequence[str] = ()) -> object:
+    """The QApplication (existing or new) with name, icon and colour scheme set."""
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else APP_ID, *argv])
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_ID)
+    app.setOrganizationName(APP_ID)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)
+    if icon_path().exists():
+        app.setWindowIcon(QIcon(str(icon_path())))
+    apply_color_scheme(app)
+    return app
+
+
+async def run_window(
+    options: ConnectionOptions | None,
+    subscriptions: tuple[tuple[str, int], ...],
+    *,
+    demo: bool = True,
+    screenshot: str | None = None,
+    screenshot_delay: float = 4.0,
+) -> int:
+    """Open the window on the running qasync loop and wait until it is closed."""
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.workspace import Workspace
+    from gui.bridge import WorkspaceBridge
+    from gui.widgets.main_window import MainWindow
+
+    app = QApplication.instance()
+    assert app is not None
+    closed = asyncio.Event()
+    app.lastWindowClosed.connect(closed.set)  # type: ignore[attr-defined]
+    workspace = Workspace()
+    bridge = WorkspaceBridge(workspace)
+    window = MainWindow(bridge)
+    window.show()
+    bridge.start()
+    if options is None:
+        bridge.spawn(bridge.start_demo(subscriptions[0][0] if subscriptions else "#", demo=demo))
+    else:
+        bridge.spawn(bridge.connect_to(options, subscriptions))
+    if screenshot is not None:
+        await asyncio.sleep(screenshot_delay)
+        window.select_demo_topic()
+        await asyncio.sleep(1.0)
+        if not window.grab().save(screenshot):
+            print(f"mqttws-explorer: cannot write {screenshot}", file=sys.stderr)
+        window.close()
+    await closed.wait()
+    await bridge.aclose()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the window (``gui.launcher`` sends non-headless arguments here)."""
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        options, subscriptions = _resolve(args)
+    except ExplorerError as exc:
+        print(f"mqttws-explorer: {exc}", file=sys.stderr)
+        return 2
+    try:
+        import qasync
+        from PySide6.QtWidgets import QApplication
+    except ImportError as exc:
+        print(f"mqttws-explorer: the desktop window needs PySide6 and qasync ({exc})", file=sys.stderr)
+        return 2
+    app = create_application()
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)  # run_window ends the loop itself
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        with loop:
+            return loop.run_until_complete(
+                run_window(
+                    options,
+                    subscriptions,
+                    demo=not args.no_demo,
+                    screenshot=args.screenshot,
+                    screenshot_delay=args.screenshot_delay,
+                )
+            )
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,257 @@
+"""The one QObject between the Qt window and the :class:`~explorer.workspace.Workspace`.
+
+Views never await anything and never touch the client or the broker: they call the
+bridge's intents (``@asyncSlot`` methods run as tasks on the qasync loop) and listen
+to its signals. The bridge turns the Workspace's batched ``events()`` stream into
+``batchReady`` at most 20 times a second, and every failed intent into ``failed`` with
+the error's sentence (never a traceback). Intent coroutines are also returned, so a
+test or a script can await them directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QObject, Signal
+from qasync import asyncSlot
+
+from explorer.errors import ExplorerError
+from explorer.mqtt.packets import NO_PROPERTIES, Properties
+from explorer.options import ConnectionOptions
+from explorer.workspace import Batch, Workspace
+
+__all__ = ["WorkspaceBridge"]
+
+_LOG = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class WorkspaceBridge(QObject):
+    """Signals out of the Workspace, intents into it.
+
+    Signals:
+        batchReady(Batch): what happened since the previous batch (<= ``max_rate_hz``).
+        statusChanged(ConnectionStatus): the status of every batch.
+        connected(str): the URL, once CONNACK accepted the connection.
+        connectFailed(str, ConnectionOptions): the sentence and the options that failed
+            (the window offers the diagnoser with them).
+        failed(str, str): an intent failed: (what was attempted, the error's sentence).
+        subscribed(str, list): filter and SUBACK reason codes.
+        unsubscribed(str), published(str), retainedCleared(str, int), exported(str, int).
+        probeStep(Step), probeFinished(Diagnosis): live diagnosis.
+        busyChanged(bool): an intent is running.
+    """
+
+    batchReady = Signal(object)
+    statusChanged = Signal(object)
+    connected = Signal(str)
+    disconnected = Signal()
+    connectFailed = Signal(str, object)
+    failed = Signal(str, str)
+    subscribed = Signal(str, list)
+    unsubscribed = Signal(str)
+    published = Signal(str)
+    retainedCleared = Signal(str, int)
+    exported = Signal(str, int)
+    probeStep = Signal(object)
+    probeFinished = Signal(object)
+    embeddedStarted = Signal(str)
+    busyChanged = Signal(bool)
+
+    def __init__(
+        self, workspace: Workspace, parent: QObject | None = None, *, max_rate_hz: float = 20
+    ) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.max_rate_hz = max_rate_hz
+        self._pump: asyncio.Task[None] | None = None
+        self._busy = 0
+
+    # -- the batch pump --------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start forwarding batches (idempotent); needs the running qasync loop."""
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.get_event_loop().create_task(self._run_pump())
+
+    async def _run_pump(self) -> None:
+        async for batch in self.workspace.events(self.max_rate_hz):
+            self._emit_batch(batch)
+
+    def _emit_batch(self, batch: Batch) -> None:
+        self.batchReady.emit(batch)
+        self.statusChanged.emit(batch.status)
+
+    async def aclose(self) -> None:
+        """Close the Workspace (disconnect, stop the embedded broker) and the pump."""
+        await self.workspace.close()
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+    # -- helpers ---------------------------------------------------------------------
+
+    async def _run(self, what: str, action: Callable[[], Awaitable[T]]) -> T | None:
+        self._busy += 1
+        if self._busy == 1:
+            self.busyChanged.emit(True)
+        try:
+            return await action()
+        except ExplorerError as exc:
+            self.failed.emit(what, str(exc))
+            return None
+        except OSError as exc:
+            self.failed.emit(what, f"{what} failed: {exc.strerror or exc}")
+            return None
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self.busyChanged.emit(False)
+
+    # -- intents ---------------------------------------------------------------------
+
+    async def start_demo(self, subscribe: str = "#", *, demo: bool = True) -> bool:
+        """Start the embedded broker (with demo traffic), connect to it and subscribe."""
+        options = await self._run(
+            "start the embedded broker", lambda: self.workspace.start_embedded(demo=demo)
+        )
+        if options is None:
+            return False
+        self.embeddedStarted.emit(options.url)
+        if not await self.connect_to(options):
+            return False
+        if subscribe:
+            await self.subscribe(subscribe)
+        return True
+
+    @asyncSlot()
+    async def startDemo(self) -> None:
+        await self.start_demo()
+
+    async def connect_to(
+        self, options: ConnectionOptions, subscriptions: tuple[tuple[str, int], ...] = ()
+    ) -> bool:
+        """Connect (closing the previous connection); then subscribe to ``subscriptions``."""
+        self._busy += 1
+        if self._busy == 1:
+            self.busyChanged.emit(True)
+        try:
+            await self.workspace.connect(options)
+        except ExplorerError as exc:
+            self.connectFailed.emit(str(exc), options)
+            return False
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self.busyChanged.emit(False)
+        self.connected.emit(options.url)
+        for topic_filter, qos in subscriptions:
+            await self.subscribe(topic_filter, qos)
+        return True
+
+    @asyncSlot(object)
+    async def connectTo(self, options: ConnectionOptions) -> None:
+        await self.connect_to(options, (("#", 0),))
+
+    async def disconnect(self) -> None:
+        await self._run("disconnect", self.workspace.disconnect)
+        self.disconnected.emit()
+
+    @asyncSlot()
+    async def disconnectNow(self) -> None:
+        await self.disconnect()
+
+    async def subscribe(self, topic_filter: str, qos: int = 0) -> list[int] | None:
+        codes = await self._run(
+            f"subscribe to {topic_filter}", lambda: self.workspace.subscribe(topic_filter, qos)
+        )
+        if codes is not None:
+            self.subscribed.emit(topic_filter, codes)
+        return codes
+
+    async def unsubscribe(self, topic_filter: str) -> None:
+        done = await self._run(
+            f"unsubscribe from {topic_filter}", lambda: self._true(self.workspace.unsubscribe(topic_filter))
+        )
+        if done:
+            self.unsubscribed.emit(topic_filter)
+
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        qos: int = 0,
+        retain: bool = False,
+        properties: Properties = NO_PROPERTIES,
+    ) -> bool:
+        done = await self._run(
+            f"publish to {topic}",
+            lambda: self._true(self.workspace.publish(topic, payload, qos, retain, properties)),
+        )
+        if done:
+            self.published.emit(topic)
+        return bool(done)
+
+    async def clear_retained(self, topic: str) -> int | None:
+        count = await self._run(
+            f"clear retained messages under {topic}", lambda: self.workspace.clear_retained(topic)
+        )
+        if count is not None:
+            self.retainedCleared.emit(topic, count)
+        return count
+
+    async def probe(self, options: ConnectionOptions, *, idle: float = 0.0) -> Any:
+        """Run the diagnoser; each layer's step is emitted as it ends, then the verdict."""
+
+        def on_step(step: Any) -> None:
+            self.probeStep.emit(step)
+
+        diagnosis = await self._run(
+            f"diagnose {options.url}", lambda: self.workspace.probe(options, on_step, idle=idle)
+        )
+        if diagnosis is not None:
+            self.probeFinished.emit(diagnosis)
+        return diagnosis
+
+    def export_trace(self, path: Path | str, fmt: str) -> int | None:
+        return self._sync(f"export the trace to {path}", lambda: self.workspace.export_trace(path, fmt))  # type: ignore[arg-type]
+
+    def export_messages(self, path: Path | str, fmt: str) -> int | None:
+        return self._sync(
+            f"export the messages to {path}",
+            lambda: self.workspace.export_messages(path, fmt),  # type: ignore[arg-type]
+        )
+
+    def _sync(self, what: str, action: Callable[[], int]) -> int | None:
+        try:
+            count = action()
+        except ExplorerError as exc:
+            self.failed.emit(what, str(exc))
+            return None
+        except OSError as exc:
+            self.failed.emit(what, f"cannot {what}: {exc.strerror or exc}")
+            return None
+        self.exported.emit(str(what), count)
+        return count
+
+    @staticmethod
+    async def _true(awaitable: Awaitable[Any]) -> bool:
+        await awaitable
+        return True
+
+    def spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
+        """Run an intent coroutine as a task on the loop (for widgets' button handlers)."""
+        task = asyncio.ensure_future(coroutine)
+        task.add_done_callback(_log_unexpected)
+        return task
+
+
+def _log_unexpected(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _LOG.error("an intent failed unexpectedly", exc_info=task.exception())

@@ -1,0 +1,157 @@
+"""The diagnose dialog: walks the layers live and shows the verdict.
+
+It runs :meth:`WorkspaceBridge.probe` (``explorer.diagnose.probe``); each layer's
+``Step`` arrives through ``probeStep`` as soon as it ends and fills its row, then
+``probeFinished`` brings the :class:`~explorer.diagnose.Diagnosis`: the layer that
+broke, the cause, the explanation, the fix and what was seen on the wire.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTextBrowser,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.diagnose.model import LAYERS, Diagnosis, Step
+from explorer.errors import ExplorerError
+from explorer.options import ConnectionOptions, parse_url
+from gui.bridge import WorkspaceBridge
+
+__all__ = ["DiagnoseDialog"]
+
+_PENDING, _OK, _FAILED = "…", "✔", "✘"
+
+
+class DiagnoseDialog(QDialog):
+    """Probe a broker URL layer by layer."""
+
+    def __init__(
+        self, bridge: WorkspaceBridge, options: ConnectionOptions, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Diagnose connection")
+        self.resize(720, 560)
+        self.bridge = bridge
+        self.options = options
+        self.diagnosis: Diagnosis | None = None
+        self.url = QLineEdit(options.url)
+        self.run_button = QPushButton("Diagnose")
+        self.run_button.setDefault(True)
+        self.run_button.clicked.connect(self.run)
+        self.steps = QTreeWidget()
+        self.steps.setColumnCount(4)
+        self.steps.setHeaderLabels(["Layer", "", "Time", "Detail"])
+        self.steps.setRootIsDecorated(False)
+        self._rows: dict[str, QTreeWidgetItem] = {}
+        for layer in LAYERS:
+            item = QTreeWidgetItem(self.steps, [layer, "", "", ""])
+            self._rows[layer] = item
+        self.steps.resizeColumnToContents(0)
+        self.verdict = QTextBrowser()
+        self.verdict.setOpenExternalLinks(True)
+        self.state = QLabel("")
+        row = QHBoxLayout()
+        row.addWidget(QLabel("URL"))
+        row.addWidget(self.url, 1)
+        row.addWidget(self.run_button)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.steps, 2)
+        layout.addWidget(self.state)
+        layout.addWidget(self.verdict, 3)
+        layout.addWidget(buttons)
+        bridge.probeStep.connect(self._step)
+        bridge.probeFinished.connect(self._finished)
+        bridge.failed.connect(self._failed)
+
+    def run(self) -> None:
+        url = self.url.text().strip()
+        try:
+            parse_url(url)
+        except ExplorerError as exc:
+            self.state.setText(str(exc))
+            return
+        for item in self._rows.values():
+            for column in (1, 2, 3):
+                item.setText(column, "")
+        self._rows[LAYERS[0]].setText(1, _PENDING)
+        self.verdict.setHtml("")
+        self.diagnosis = None
+        self.state.setText(f"Probing {url} …")
+        self.run_button.setEnabled(False)
+        options = self.options if url == self.options.url else self.options.with_changes(url=url)
+        self.bridge.spawn(self.bridge.probe(options))
+
+    def _step(self, step: Step) -> None:
+        item = self._rows.get(step.layer)
+        if item is None:
+            return
+        item.setText(1, _OK if step.ok else _FAILED)
+        item.setText(2, f"{step.duration_ms:.0f} ms")
+        item.setText(3, step.detail)
+        if step.ok:
+            index = LAYERS.index(step.layer)
+            if index + 1 < len(LAYERS):
+                following = self._rows[LAYERS[index + 1]]
+                if not following.text(1):
+                    following.setText(1, _PENDING)
+
+    def _failed(self, what: str, message: str) -> None:
+        if what.startswith("diagnose"):
+            self.run_button.setEnabled(True)
+            self.state.setText(message)
+
+    def _finished(self, diagnosis: Diagnosis) -> None:
+        self.diagnosis = diagnosis
+        self.run_button.setEnabled(True)
+        for item in self._rows.values():
+            if item.text(1) == _PENDING:
+                item.setText(1, "")
+        self.state.setText(
+            "All layers work."
+            if diagnosis.ok
+            else f"Stopped at the {diagnosis.layer} layer: {diagnosis.cause}"
+        )
+        self.verdict.setHtml(verdict_html(diagnosis))
+
+
+def verdict_html(diagnosis: Diagnosis) -> str:
+    """The verdict as rich text: cause, explanation, fix, observations, alternatives."""
+    esc = html.escape
+    color = "#2e9e44" if diagnosis.ok else "#d03030"
+    parts = [
+        f"<h3 style='color:{color}'>{esc(diagnosis.layer)}: {esc(diagnosis.cause)}</h3>",
+        f"<p>{esc(diagnosis.explanation)}</p>",
+    ]
+    if diagnosis.fix:
+        parts.append(f"<p><b>Fix:</b> {esc(diagnosis.fix)}</p>")
+    if diagnosis.observed:
+        rows = "".join(
+            f"<tr><td><b>{esc(k)}</b></td><td><tt>{esc(v)}</tt></td></tr>"
+            for k, v in diagnosis.observed.items()
+        )
+        parts.append(f"<p><b>Observed</b></p><table>{rows}</table>")
+    if diagnosis.alternatives:
+        items = "".join(_alternative(alt) for alt in diagnosis.alternatives)
+        parts.append(f"<p><b>Alternatives tried</b></p><ul>{items}</ul>")
+    return "".join(parts)
+
+
+def _alternative(alt: Any) -> str:
+    mark = "works" if alt.ok else f"fails ({html.escape(alt.cause)})"
+    return f"<li>{html.escape(alt.description)}: {mark}</li>"

@@ -1,0 +1,386 @@
+"""The main window: docks around the message panel, menus, toolbar and status bar.
+
+Docks (topics, trace, publish, handshake) can be moved and closed; their layout is
+saved with ``QSettings`` (``saveState``/``saveGeometry``) on close and restored on
+start. Every user action becomes an intent on the :class:`~gui.bridge.WorkspaceBridge`;
+every change shown comes from its batches.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QToolBar,
+    QWidget,
+)
+
+from explorer import __version__
+from explorer.events import HandshakeRequest, HandshakeResponse
+from explorer.options import ConnectionOptions
+from explorer.topictree import TopicNode
+from explorer.workspace import Batch, ConnectionStatus
+from gui.bridge import WorkspaceBridge
+from gui.widgets.diagnose_dialog import DiagnoseDialog
+from gui.widgets.handshake_view import HandshakeView
+from gui.widgets.message_panel import MessagePanel
+from gui.widgets.publish_panel import PublishPanel
+from gui.widgets.status import StatusLine
+from gui.widgets.topic_panel import TopicPanel
+from gui.widgets.trace_panel import TracePanel
+
+__all__ = ["MainWindow"]
+
+SETTINGS_ORG = "mqttws-explorer"
+SETTINGS_APP = "mqttws-explorer"
+_STATE_VERSION = 1
+
+
+class MainWindow(QMainWindow):
+    """The explorer window over one Workspace (through ``bridge``)."""
+
+    def __init__(
+        self, bridge: WorkspaceBridge, parent: QWidget | None = None, *, settings: QSettings | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.workspace = bridge.workspace
+        self.settings = settings if settings is not None else QSettings(SETTINGS_ORG, SETTINGS_APP)
+        self.setWindowTitle("mqttws-explorer")
+        self.setObjectName("MainWindow")
+        self.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks
+            | QMainWindow.DockOption.AllowTabbedDocks
+            | QMainWindow.DockOption.AllowNestedDocks
+        )
+
+        self.messages = MessagePanel()
+        self.setCentralWidget(self.messages)
+        self.topics = TopicPanel(self.workspace.tree)
+        self.trace = TracePanel(self.workspace.trace, time_origin=time.monotonic())
+        self.publisher = PublishPanel(bridge)
+        self.handshake = HandshakeView()
+        self.topics_dock = self._dock("Topics", "topics", self.topics, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.trace_dock = self._dock(
+            "Frame trace", "trace", self.trace, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.publish_dock = self._dock(
+            "Publish", "publish", self.publisher, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.handshake_dock = self._dock(
+            "Handshake", "handshake", self.handshake, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.tabifyDockWidget(self.publish_dock, self.handshake_dock)
+        self.publish_dock.raise_()
+        self.status_line = StatusLine()
+        self.setStatusBar(self.status_line)
+        self._build_toolbar()
+        self._build_menus()
+        self._default_state = self.saveState(_STATE_VERSION)
+        self.resize(1400, 900)
+        self.restore_layout()
+
+        self.topics.nodeSelected.connect(self._node_selected)
+        self.topics.subscribeRequested.connect(lambda f: bridge.spawn(bridge.subscribe(f)))
+        self.topics.unsubscribeRequested.connect(lambda f: bridge.spawn(bridge.unsubscribe(f)))
+        self.topics.deleteRetainedRequested.connect(self.delete_retained)
+        self.topics.publishRequested.connect(self._publish_to)
+        self.publisher.message.connect(lambda text: self.status_line.showMessage(text, 5000))
+        bridge.batchReady.connect(self.on_batch)
+        bridge.connected.connect(self._connected)
+        bridge.connectFailed.connect(self._connect_failed)
+        bridge.failed.connect(lambda what, message: self.status_line.showMessage(message, 10000))
+        bridge.published.connect(lambda topic: self.status_line.showMessage(f"published to {topic}", 3000))
+        bridge.subscribed.connect(self._subscribed)
+        bridge.retainedCleared.connect(
+            lambda topic, n: self.status_line.showMessage(
+                f"cleared {n} retained messages under {topic}", 5000
+            )
+        )
+        bridge.embeddedStarted.connect(self.url.setText)
+        self.diagnose_dialog: DiagnoseDialog | None = None
+        self.last_batch: Batch | None = None
+
+    # -- construction ----------------------------------------------------------------
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{name}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(
+        self, text: str, slot: object, shortcut: QKeySequence.StandardKey | str | None = None
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        return action
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Connection")
+        bar.setObjectName("toolbar-connection")
+        self.url = QLineEdit()
+        self.url.setPlaceholderText("ws://host:port/mqtt")
+        self.url.setMinimumWidth(320)
+        self.url.returnPressed.connect(self.connect_url)
+        self.subscribe_field = QLineEdit()
+        self.subscribe_field.setPlaceholderText("subscribe: topic/#")
+        self.subscribe_field.setMaximumWidth(220)
+        self.subscribe_field.returnPressed.connect(self._subscribe_field)
+        bar.addWidget(self.url)
+        self.connect_action = self._action("Connect", self.connect_url)
+        self.disconnect_action = self._action(
+            "Disconnect", lambda: self.bridge.spawn(self.bridge.disconnect())
+        )
+        self.demo_action = self._action("Demo broker", lambda: self.bridge.spawn(self.bridge.start_demo()))
+        self.diagnose_action = self._action("Diagnose…", self.open_diagnose, "Ctrl+D")
+        self.profiles_action = self._action("Profiles…", self.open_profiles, "Ctrl+P")
+        for action in (self.connect_action, self.disconnect_action, self.demo_action):
+            bar.addAction(action)
+        bar.addSeparator()
+        bar.addWidget(self.subscribe_field)
+        bar.addSeparator()
+        bar.addAction(self.profiles_action)
+        bar.addAction(self.diagnose_action)
+        self.addToolBar(bar)
+        self.toolbar = bar
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.profiles_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("Export trace…", self.export_trace, QKeySequence.StandardKey.Save))
+        file_menu.addAction(
+            self._action("Export messages…", self.export_messages, QKeySequence.StandardKey.SaveAs)
+        )
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("Quit", self.close, QKeySequence.StandardKey.Quit))
+        edit = menu.addMenu("&Edit")
+        edit.addAction(self._action("Find topic", self._focus_search, QKeySequence.StandardKey.Find))
+        edit.addAction(self._action("Filter trace", self.trace.search.setFocus, "Ctrl+Shift+F"))
+        edit.addAction(self._action("Copy topic", self._copy_topic, QKeySequence.StandardKey.Copy))
+        edit.addAction(
+            self._action(
+                "Delete retained under selection", self._delete_selected, QKeySequence.StandardKey.Delete
+            )
+        )
+        conn = menu.addMenu("&Connection")
+        for action in (self.connect_action, self.disconnect_action, self.demo_action, self.diagnose_action):
+            conn.addAction(action)
+        conn.addAction(self._action("Publish", self.publisher.publish, "Ctrl+Return"))
+        view = menu.addMenu("&View")
+        for dock in (self.topics_dock, self.trace_dock, self.publish_dock, self.handshake_dock):
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        view.addAction(self._action("Pause trace", self.trace.pause.toggle, "Ctrl+Space"))
+        view.addAction(self._action("Reset layout", self.reset_layout))
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("About", self._about, QKeySequence.StandardKey.HelpContents))
+
+    # -- layout persistence ----------------------------------------------------------
+
+    def restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state, _STATE_VERSION)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(_STATE_VERSION))
+        self.settings.sync()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, _STATE_VERSION)
+        for dock in (self.topics_dock, self.trace_dock, self.publish_dock, self.handshake_dock):
+            dock.show()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        super().closeEvent(event)
+
+    # -- batches ---------------------------------------------------------------------
+
+    def on_batch(self, batch: Batch) -> None:
+        """Apply one batch to every view (at most ~20 times a second)."""
+        self.last_batch = batch
+        self.topics.refresh(batch.changed)
+        node = self.messages.node
+        if node is not None and (node in batch.changed or self.messages.message is None):
+            self.messages.refresh()
+        self.trace.refresh()
+        for event in batch.events:
+            if isinstance(event, HandshakeRequest | HandshakeResponse):
+                self.handshake.add(event)
+        if batch.errors:
+            self.status_line.showMessage(batch.errors[-1].message, 10000)
+        self.show_status(batch.status)
+
+    def show_status(self, status: ConnectionStatus) -> None:
+        self.status_line.show_status(status)
+        self.connect_action.setEnabled(True)
+        self.disconnect_action.setEnabled(status.state in ("connected", "connecting", "reconnecting"))
+
+    # -- intents ---------------------------------------------------------------------
+
+    def connect_url(self) -> None:
+        url = self.url.text().strip()
+        if not url:
+            self.status_line.showMessage("give a broker URL, e.g. ws://localhost:9001/mqtt", 5000)
+            return
+        base = self.workspace.options or ConnectionOptions(url=url)
+        self.connect_options(base.with_changes(url=url))
+
+    def connect_options(
+        self, options: ConnectionOptions, subscriptions: tuple[tuple[str, int], ...] = (("#", 0),)
+    ) -> None:
+        self.url.setText(options.url)
+        self.bridge.spawn(self.bridge.connect_to(options, subscriptions))
+
+    def _connected(self, url: str) -> None:
+        self.status_line.showMessage(f"connected to {url}", 3000)
+
+    def _connect_failed(self, message: str, options: ConnectionOptions) -> None:
+        answer = QMessageBox.warning(
+            self,
+            "Connection failed",
+            f"{message}\n\nRun the diagnoser to find which layer fails?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.open_diagnose(options, run=True)
+
+    def _subscribed(self, topic_filter: str, codes: list[int]) -> None:
+        if codes and codes[0] >= 0x80:
+            self.status_line.showMessage(
+                f"the broker refused the subscription to {topic_filter} ({codes[0]:#04x})", 8000
+            )
+        else:
+            self.status_line.showMessage(f"subscribed to {topic_filter}", 3000)
+
+    def _subscribe_field(self) -> None:
+        text = self.subscribe_field.text().strip()
+        if text:
+            self.bridge.spawn(self.bridge.subscribe(text))
+            self.subscribe_field.clear()
+
+    def _node_selected(self, node: TopicNode | None) -> None:
+        self.messages.show_node(node)
+        if node is not None and not self.publisher.topic.text():
+            self.publisher.topic.setText(node.topic)
+
+    def _publish_to(self, topic: str) -> None:
+        self.publisher.topic.setText(topic)
+        self.publish_dock.show()
+        self.publish_dock.raise_()
+        self.publisher.payload.setFocus()
+
+    def delete_retained(self, topic: str) -> None:
+        answer = QMessageBox.question(
+            self,
+            "Delete retained messages",
+            f"Publish empty retained messages to every retained topic under {topic!r}?",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.bridge.spawn(self.bridge.clear_retained(topic))
+
+    def _delete_selected(self) -> None:
+        node = self.topics.current_node()
+        if node is not None:
+            self.delete_retained(node.topic)
+
+    def _copy_topic(self) -> None:
+        node = self.topics.current_node()
+        if node is not None:
+            from PySide6.QtGui import QGuiApplication
+
+            QGuiApplication.clipboard().setText(node.topic)
+
+    def _focus_search(self) -> None:
+        self.topics_dock.show()
+        self.topics.search.setFocus()
+        self.topics.search.selectAll()
+
+    def select_demo_topic(self, topic: str = "demo/sensors/kitchen/telemetry") -> bool:
+        """Select a topic (by default a JSON topic of the demo), e.g. for a screenshot."""
+        selected = self.topics.select_topic(topic)
+        if selected:
+            self.messages.tabs.setCurrentIndex(self.messages.TABS.index("JSON"))
+            self.messages.refresh(force=True)
+            rows = self.trace.model.rowCount()
+            if rows:
+                self.trace.select_row(max(0, rows - 3))
+        return selected
+
+    def open_diagnose(self, options: ConnectionOptions | None = None, run: bool = False) -> DiagnoseDialog:
+        if not isinstance(options, ConnectionOptions):
+            url = self.url.text().strip() or "ws://localhost:9001/mqtt"
+            options = (self.workspace.options or ConnectionOptions(url=url)).with_changes(url=url)
+        if self.diagnose_dialog is not None:
+            self.diagnose_dialog.close()
+            self.diagnose_dialog.deleteLater()
+        dialog = DiagnoseDialog(self.bridge, options, self)
+        self.diagnose_dialog = dialog
+        dialog.show()
+        if run:
+            dialog.run()
+        return dialog
+
+    def open_profiles(self) -> None:
+        from gui.widgets.profiles_dialog import ProfilesDialog
+
+        store = self.workspace.profile_store
+        if store is None:
+            from explorer.profiles import ProfileStore
+
+            store = ProfileStore(secrets=self.workspace.secret_store)
+        dialog = ProfilesDialog(store, self)
+        dialog.connectRequested.connect(self.connect_options)
+        self.profiles_dialog = dialog
+        dialog.show()
+
+    def export_trace(self, path: str | None = None) -> None:
+        if not isinstance(path, str) or not path:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export trace", "trace.pcapng", "pcapng capture (*.pcapng);;JSON lines (*.jsonl)"
+            )
+            if not path:
+                return
+        fmt = "jsonl" if Path(path).suffix == ".jsonl" else "pcapng"
+        count = self.bridge.export_trace(path, fmt)
+        if count is not None:
+            self.status_line.showMessage(f"wrote {count} trace events to {path}", 5000)
+
+    def export_messages(self, path: str | None = None) -> None:
+        if not isinstance(path, str) or not path:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export messages", "messages.jsonl", "JSON lines (*.jsonl);;CSV (*.csv)"
+            )
+            if not path:
+                return
+        fmt = "csv" if Path(path).suffix == ".csv" else "jsonl"
+        count = self.bridge.export_messages(path, fmt)
+        if count is not None:
+            self.status_line.showMessage(f"wrote {count} messages to {path}", 5000)
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About mqttws-explorer",
+            f"mqttws-explorer {__version__}\n"
+            "MQTT over WebSocket, byte by byte: handshakes, frames, packets, topics.",
+        )

@@ -1,0 +1,290 @@
+"""The message panel: the selected topic's latest (or chosen) message in every view.
+
+Tabs: text, JSON tree, hex, base64, MQTT 5 properties, history, diff against the
+previous message, and a chart of the numeric values. Everything shown is made by
+``explorer.payload`` and ``explorer.topictree``; the panel only lays it out. It
+follows the newest message unless the user picks one in the history.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.payload import base64_view, diff_payloads, guess_kind, json_view, numeric_fields, text_view
+from explorer.topictree import TopicMessage, TopicNode
+from explorer.workspace.export import properties_to_json
+from gui.widgets.chart import SeriesChart
+from gui.widgets.hexview import HexView
+from gui.widgets.json_tree import JsonTree
+
+__all__ = ["MessagePanel"]
+
+_AUTO = "(auto)"
+
+
+def _mono(widget: QWidget) -> None:
+    widget.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+
+
+class MessagePanel(QWidget):
+    """Shows one topic's messages; :meth:`show_node` selects, :meth:`refresh` follows."""
+
+    deleteRetainedRequested = Signal(str)
+
+    TABS = ("Text", "JSON", "Hex", "Base64", "Properties", "History", "Diff", "Chart")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.node: TopicNode | None = None
+        self.message: TopicMessage | None = None
+        self._history: list[TopicMessage] = []
+        self._pinned: int | None = None  # history row chosen by the user
+
+        self.title = QLabel("Select a topic")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title.setWordWrap(True)
+        self.meta = QLabel("")
+        self.follow = QCheckBox("Follow newest")
+        self.follow.setChecked(True)
+        self.follow.toggled.connect(self._follow_toggled)
+
+        self.text = QPlainTextEdit(readOnly=True)
+        _mono(self.text)
+        self.json = JsonTree()
+        self.hex = HexView()
+        self.b64 = QPlainTextEdit(readOnly=True)
+        _mono(self.b64)
+        self.props = QPlainTextEdit(readOnly=True)
+        _mono(self.props)
+        self.history = QTableWidget(0, 4)
+        self.history.setHorizontalHeaderLabels(["Time", "QoS", "Retain", "Payload"])
+        self.history.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.history.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.history.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.history.horizontalHeader().setStretchLastSection(True)
+        self.history.verticalHeader().setVisible(False)
+        self.history.itemSelectionChanged.connect(self._history_selected)
+        self.diff = QTextEdit(readOnly=True)
+        _mono(self.diff)
+        self.chart = SeriesChart()
+        self.chart_field = QComboBox()
+        self.chart_field.currentTextChanged.connect(lambda _text: self._update_chart())
+        chart_box = QWidget()
+        chart_layout = QVBoxLayout(chart_box)
+        chart_layout.setContentsMargins(0, 0, 0, 0)
+        field_row = QHBoxLayout()
+        field_row.addWidget(QLabel("Field:"))
+        field_row.addWidget(self.chart_field, 1)
+        chart_layout.addLayout(field_row)
+        chart_layout.addWidget(self.chart, 1)
+
+        self.tabs = QTabWidget()
+        for name, widget in zip(
+            self.TABS,
+            (self.text, self.json, self.hex, self.b64, self.props, self.history, self.diff, chart_box),
+            strict=True,
+        ):
+            self.tabs.addTab(widget, name)
+        self.tabs.currentChanged.connect(lambda _i: self._render())
+
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.follow)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(head)
+        layout.addWidget(self.meta)
+        layout.addWidget(self.tabs, 1)
+
+    # -- selection -------------------------------------------------------------------
+
+    def show_node(self, node: TopicNode | None) -> None:
+        """Show ``node``'s newest message (or clear the panel)."""
+        self.node = node
+        self._pinned = None
+        self.follow.setChecked(True)
+        self.chart_field.blockSignals(True)
+        self.chart_field.clear()
+        self.chart_field.blockSignals(False)
+        self.refresh(force=True)
+
+    def refresh(self, force: bool = False) -> None:
+        """Called per batch when the node changed (cheap when following is off)."""
+        node = self.node
+        if node is None or node.parent is None:
+            self.node = None
+            self.message = None
+            self.title.setText("Select a topic")
+            self.meta.setText("")
+            for view in (self.text, self.b64, self.props):
+                view.setPlainText("")
+            self.hex.set_data(b"")
+            self.diff.setPlainText("")
+            self.history.setRowCount(0)
+            self.chart.set_series([])
+            return
+        if not force and not self.follow.isChecked():
+            return
+        self._history = node.history()
+        self.message = self._history[-1] if self._history else None
+        self._pinned = None
+        self._fill_fields()
+        self._render()
+
+    def _follow_toggled(self, on: bool) -> None:
+        if on:
+            self.refresh(force=True)
+
+    def _history_selected(self) -> None:
+        rows = self.history.selectionModel().selectedRows()
+        if not rows:
+            return
+        index = len(self._history) - 1 - rows[0].row()
+        if 0 <= index < len(self._history) and index != len(self._history) - 1:
+            self.follow.blockSignals(True)
+            self.follow.setChecked(False)
+            self.follow.blockSignals(False)
+            self._pinned = index
+            self.message = self._history[index]
+            self._render(keep_history=True)
+
+    # -- rendering -------------------------------------------------------------------
+
+    def _fill_fields(self) -> None:
+        if self.chart_field.count():
+            return
+        fields = []
+        for message in reversed(self._history):
+            parsed = json_view(message.payload)
+            if parsed is not None:
+                fields = numeric_fields(parsed.value)
+                break
+        self.chart_field.blockSignals(True)
+        self.chart_field.addItem(_AUTO)
+        self.chart_field.addItems(fields)
+        self.chart_field.blockSignals(False)
+
+    def _render(self, keep_history: bool = False) -> None:
+        node, message = self.node, self.message
+        if node is None:
+            return
+        retained = " · retained" if node.retained else ""
+        self.title.setText(f"<b>{html.escape(node.topic)}</b>{retained}")
+        if message is None:
+            self.meta.setText(f"{node.subtree_count} messages below this level")
+            return
+        age = time.monotonic() - message.time
+        self.meta.setText(
+            f"{len(message.payload)} B · QoS {message.qos}{' · retain' if message.retain else ''} · "
+            f"{guess_kind(message.payload)} · {age:.1f} s ago · "
+            f"{node.count} messages, {len(self._history)} kept"
+        )
+        payload = message.payload
+        current = self.tabs.currentIndex()
+        name = self.TABS[current]
+        # Only the visible tab is rendered: a hex dump of 64 KiB at 20 Hz is not free.
+        if name == "Text":
+            view = text_view(payload)
+            self.text.setPlainText(view.text + (f"\n{view.marker}" if view.truncated else ""))
+        elif name == "JSON":
+            parsed = json_view(payload)
+            if parsed is None:
+                self.json.clear()
+            else:
+                self.json.set_value(parsed.value)
+        elif name == "Hex":
+            self.hex.set_data(payload)
+        elif name == "Base64":
+            encoded, truncated = base64_view(payload)
+            self.b64.setPlainText(encoded + ("\n(truncated)" if truncated else ""))
+        elif name == "Properties":
+            self.props.setPlainText(_properties_text(message))
+        elif name == "History" and not keep_history:
+            self._fill_history()
+        elif name == "Diff":
+            self._render_diff()
+        elif name == "Chart":
+            self._update_chart()
+
+    def _fill_history(self) -> None:
+        table = self.history
+        table.blockSignals(True)
+        table.setRowCount(len(self._history))
+        now = time.monotonic()
+        for row, message in enumerate(reversed(self._history)):
+            cells = (
+                f"-{now - message.time:.1f} s",
+                str(message.qos),
+                "yes" if message.retain else "",
+                text_view(message.payload[:200], limit=200).text.replace("\n", " "),
+            )
+            for column, value in enumerate(cells):
+                table.setItem(row, column, QTableWidgetItem(value))
+        table.blockSignals(False)
+
+    def _render_diff(self) -> None:
+        history, message = self._history, self.message
+        index = self._pinned if self._pinned is not None else len(history) - 1
+        if message is None or index < 1:
+            self.diff.setPlainText("No previous message on this topic to compare with.")
+            return
+        lines = diff_payloads(history[index - 1].payload, message.payload)
+        if not lines:
+            self.diff.setPlainText("Same payload as the previous message.")
+            return
+        out = []
+        for line in lines:
+            escaped = html.escape(line)
+            if line.startswith("+") and not line.startswith("+++"):
+                out.append(f"<span style='color:#2e9e44'>{escaped}</span>")
+            elif line.startswith("-") and not line.startswith("---"):
+                out.append(f"<span style='color:#d03030'>{escaped}</span>")
+            else:
+                out.append(escaped)
+        self.diff.setHtml("<pre>" + "\n".join(out) + "</pre>")
+
+    def _update_chart(self) -> None:
+        node = self.node
+        if node is None:
+            self.chart.set_series([])
+            return
+        field = self.chart_field.currentText()
+        chosen = None if field in ("", _AUTO) else field
+        self.chart.set_series(node.series(chosen), title=f"{node.topic} {chosen or ''}".strip())
+
+
+def _properties_text(message: TopicMessage) -> str:
+    props: dict[str, Any] = properties_to_json(message.properties)
+    if not props:
+        return "No MQTT 5 properties on this message."
+    lines = []
+    for name, value in props.items():
+        if name == "user_properties":
+            for key, item in value:
+                lines.append(f"user property  {key} = {item}")
+        elif name == "correlation_data":
+            raw = bytes.fromhex(value)
+            lines.append(f"{name}  {value}  (base64 {base64.b64encode(raw).decode('ascii')})")
+        else:
+            lines.append(f"{name}  {value}")
+    return "\n".join(lines)

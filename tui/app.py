@@ -45,6 +45,8 @@ class ExplorerApp(App[None]):
         autostart: connect (or start the embedded broker) when the app starts; tests
             that feed the Workspace themselves turn it off.
         max_rate_hz: how often the screen takes a batch from the Workspace.
+        clock_offset: added to event times (monotonic seconds) to show wall-clock
+            times; measured at start when None (tests pin it).
     """
 
     TITLE = "mqttws-explorer"
@@ -65,6 +67,7 @@ class ExplorerApp(App[None]):
         max_rate_hz: float = 20.0,
         profile_name: str | None = None,
         screenshot_dir: str = SCREENSHOT_DIR,
+        clock_offset: float | None = None,
     ) -> None:
         super().__init__()
         self.workspace = workspace if workspace is not None else Workspace()
@@ -75,7 +78,7 @@ class ExplorerApp(App[None]):
         self.max_rate_hz = max_rate_hz
         self.profile_name = profile_name
         self.screenshot_dir = screenshot_dir
-        self.main_screen = MainScreen(self.workspace)
+        self.main_screen = MainScreen(self.workspace, clock_offset=clock_offset)
         self.batches = 0
 
     # -- lifetime -----------------------------------------------------------------------

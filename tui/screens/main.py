@@ -52,14 +52,18 @@ class MainScreen(Screen[None]):
         Binding("2", "show_tab('tab-frames')", "Frames", show=False),
         Binding("3", "show_tab('tab-handshake')", "Handshake", show=False),
         Binding("f", "focus_frame_filters", "Frame filter", show=False),
+        Binding("left_square_bracket", "message('older')", "Older msg"),
+        Binding("right_square_bracket", "message('newer')", "Newer msg", show=False),
+        Binding("L", "message('live')", "Live msg", show=False),
         Binding("P", "toggle_pause", "Pause/Follow"),
         Binding("f12", "app.save_screenshot", "Screenshot", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, *, clock_offset: float | None = None) -> None:
         super().__init__()
         self.workspace = workspace
+        self.clock_offset = clock_offset
         self._frames_dirty = True
         self.ready = False
 
@@ -79,7 +83,7 @@ class MainScreen(Screen[None]):
                 yield TopicTreeView(workspace.tree, id="topics")
             with TabbedContent(id="main-tabs", initial="tab-message"):
                 with TabPane("Message [1]", id="tab-message"):
-                    yield MessagePane(id="message")
+                    yield MessagePane(id="message", clock_offset=self.clock_offset)
                 with TabPane("Frames [2]", id="tab-frames"), Vertical():
                     with Horizontal(id="frame-filters"):
                         yield Select[str](_DIRECTIONS, prompt="any direction", id="filter-direction")
@@ -102,6 +106,7 @@ class MainScreen(Screen[None]):
         self._handshake = self.query_one(HandshakeView)
         self._tabs = self.query_one("#main-tabs", TabbedContent)
         self._tree.rebuild()  # topics that arrived while the screen was being built
+        self._load_handshake()
         self._tree.focus()
         self.ready = True
 
@@ -129,6 +134,19 @@ class MainScreen(Screen[None]):
             self._frames_dirty = False
         else:
             self._frames_dirty = True
+
+    def _load_handshake(self) -> None:
+        """The latest handshake already in the trace (the screen may start after connecting)."""
+        request = response = None
+        for event in self.workspace.trace:
+            if type(event) is HandshakeRequest:
+                request, response = event, None
+            elif type(event) is HandshakeResponse:
+                response = event
+        if request is not None:
+            self._handshake.observe(request)
+        if response is not None:
+            self._handshake.observe(response)
 
     def refresh_topics(self) -> None:
         """Rebuild the tree after topics were removed."""
@@ -189,6 +207,11 @@ class MainScreen(Screen[None]):
         )
 
     # -- actions -----------------------------------------------------------------------
+
+    def action_message(self, step: str) -> None:
+        """Step through the selected topic's history: ``older``, ``newer`` or back to ``live``."""
+        pane = self._message
+        {"older": pane.action_older, "newer": pane.action_newer, "live": pane.action_live}[step]()
 
     def action_filter_topics(self) -> None:
         self.query_one("#topic-filter", Input).focus()

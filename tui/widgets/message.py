@@ -10,11 +10,9 @@ busy topic costs one view per batch.
 from __future__ import annotations
 
 import time as _time
-from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import OptionList, Select, Sparkline, Static, TabbedContent, TabPane, Tree
 from textual.widgets.option_list import Option
@@ -45,12 +43,6 @@ def _stamp(when: float, clock_offset: float) -> str:
 
 class MessagePane(Vertical):
     """The selected topic's current message in several views, with its history."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left_square_bracket", "older", "Older msg"),
-        Binding("right_square_bracket", "newer", "Newer msg"),
-        Binding("L", "live", "Live", show=False),
-    ]
 
     DEFAULT_CSS = """
     MessagePane #message-title { height: auto; max-height: 3; background: $boost; padding: 0 1; }

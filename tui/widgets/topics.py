@@ -64,8 +64,8 @@ class TopicTreeView(Tree[TopicNode]):
         Binding("k", "cursor_up", "Up", show=False),
         Binding("h", "collapse_or_parent", "Collapse", show=False),
         Binding("l", "expand_node", "Expand", show=False),
-        Binding("g", "scroll_home", "Top", show=False),
-        Binding("G", "scroll_end", "Bottom", show=False),
+        Binding("g", "cursor_first", "Top", show=False),
+        Binding("G", "cursor_last", "Bottom", show=False),
         Binding("e", "expand_all", "Expand all"),
         Binding("E", "collapse_all", "Collapse all"),
     ]
@@ -177,6 +177,14 @@ class TopicTreeView(Tree[TopicNode]):
     def selected_topic(self) -> TopicNode | None:
         node = self.cursor_node
         return node.data if node is not None else None
+
+    def action_cursor_first(self) -> None:
+        self.cursor_line = 0
+        self.scroll_home(animate=False)
+
+    def action_cursor_last(self) -> None:
+        self.cursor_line = self.last_line
+        self.scroll_end(animate=False)
 
     def action_expand_all(self) -> None:
         self.root.expand_all()

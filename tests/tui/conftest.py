@@ -1,0 +1,23 @@
+"""Helpers for the terminal explorer's Pilot-driven tests.
+
+``settle`` waits for a condition by letting the app run its message loop
+(``pilot.pause``), never by sleeping: each pause processes pending messages and
+gives the broker and the client on the same event loop their turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+
+__all__ = ["settle"]
+
+
+async def settle(pilot: Pilot[object], condition: Callable[[], object], *, rounds: int = 400) -> None:
+    """Run the app until ``condition()`` is true; fail with the condition's source if it never is."""
+    for _ in range(rounds):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"the app never reached the expected state ({condition.__name__})")

@@ -1,0 +1,171 @@
+"""The terminal explorer's flows, driven with Pilot against the embedded broker on loopback."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, TextArea
+
+from explorer.events import FrameEvent, PacketEvent
+from explorer.mqtt.enums import PacketType
+from explorer.workspace import Workspace
+from tests.tui.conftest import settle
+from tui.app import ExplorerApp
+from tui.screens.dialogs import SubscribeScreen
+from tui.screens.publish import PublishScreen
+from tui.widgets.frame_detail import PACKET_COLOURS, FrameDetail, frame_dump
+from tui.widgets.frames import FrameList
+from tui.widgets.handshake import HandshakeView
+from tui.widgets.message import MessagePane
+from tui.widgets.status import StatusLine
+from tui.widgets.topics import TopicTreeView
+
+SIZE = (160, 48)
+
+
+def quiet_app(**kwargs: object) -> ExplorerApp:
+    """The embedded broker without demo traffic: the test decides what is published."""
+    return ExplorerApp(Workspace(), demo=False, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_no_arguments_starts_embedded_broker_with_live_demo_topics_and_handshake() -> None:
+    app = ExplorerApp(Workspace())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.workspace.connected)
+        tree = app.main_screen.query_one(TopicTreeView)
+        await settle(
+            pilot, lambda: tree.node_for(app.workspace.tree.root.get("demo") or tree.root) is not None
+        )
+        status = app.main_screen.query_one(StatusLine)
+        await settle(pilot, lambda: "connected" in status.plain)
+        assert "[embedded]" in status.plain
+        assert app.workspace.broker is not None
+        assert app.workspace.broker.ws_url in status.plain
+        handshake = app.main_screen.query_one(HandshakeView)
+        await settle(pilot, lambda: handshake.response is not None)
+        assert "101 Switching Protocols" in handshake.plain
+        assert "Subprotocol: mqtt" in handshake.plain
+
+
+async def test_subscribe_dialog_subscribes_and_new_topics_appear_in_the_tree() -> None:
+    app = quiet_app(subscriptions=())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.workspace.connected)
+        await pilot.press("s")
+        await settle(pilot, lambda: isinstance(app.screen, SubscribeScreen))
+        box = app.screen.query_one("#sub-filter", Input)
+        box.value = "lab/#"
+        await pilot.press("enter")
+        await settle(pilot, lambda: "lab/#" in app.workspace.subscriptions)
+        await app.workspace.publish("lab/bench/volts", b"12.5")
+        tree = app.main_screen.query_one(TopicTreeView)
+
+        def shown() -> bool:
+            node = app.workspace.tree.find("lab/bench/volts")
+            return node is not None and tree.node_for(node) is not None
+
+        await settle(pilot, shown)
+        assert app.workspace.tree.find("other") is None
+
+
+async def test_selecting_a_topic_shows_its_payload_history_and_diff() -> None:
+    app = quiet_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: "#" in app.workspace.subscriptions)
+        await app.workspace.publish("room/temp", b'{"t": 20.5, "unit": "C"}')
+        await app.workspace.publish("room/temp", b'{"t": 21.0, "unit": "C"}')
+        await settle(pilot, lambda: (n := app.workspace.tree.find("room/temp")) is not None and n.count == 2)
+        tree = app.main_screen.query_one(TopicTreeView)
+        await settle(pilot, lambda: tree.node_for(app.workspace.tree.find("room/temp")) is not None)  # type: ignore[arg-type]
+        await pilot.press("slash")
+        await pilot.press(*"room/te")
+        await pilot.press("enter")  # back to the tree, which now shows room and room/temp only
+        assert app.focused is tree
+        await pilot.press("g", "j")
+        assert tree.selected_topic is not None
+        assert tree.selected_topic.topic == "room/temp"
+        pane = app.main_screen.query_one(MessagePane)
+        await settle(pilot, lambda: pane.message is not None)
+        assert pane.node is not None
+        assert pane.node.topic == "room/temp"
+        assert pane.message is not None
+        assert pane.message.payload == b'{"t": 21.0, "unit": "C"}'
+        assert pane.previous is not None
+        assert b"20.5" in pane.previous.payload
+        title = str(pane.query_one("#message-title").render())
+        assert "message 2/2" in title
+        await pilot.press("left_square_bracket")
+        assert pane.message is not None
+        assert b"20.5" in pane.message.payload
+
+
+async def test_opening_a_frame_highlights_each_packet_bytes_in_its_colour() -> None:
+    app = quiet_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: "#" in app.workspace.subscriptions)
+        await app.workspace.publish("hex/topic", b"ABC")
+        await settle(pilot, lambda: app.workspace.tree.find("hex/topic") is not None)
+        await pilot.press("2")
+        frames = app.main_screen.query_one(FrameList)
+        await settle(pilot, lambda: frames.row_count > 0)
+
+        def inbound_publish_row() -> int | None:
+            for row in range(frames.row_count):
+                frame = frames.frame_at(row)
+                if frame is not None and frame.direction == "s2c":
+                    packets = app.workspace.trace.packets_in(frame)
+                    if packets and packets[0].packet.TYPE is PacketType.PUBLISH:
+                        return row
+            return None
+
+        await settle(pilot, lambda: inbound_publish_row() is not None)
+        row = inbound_publish_row()
+        assert row is not None
+        frames.focus()
+        await pilot.press("g")
+        for _ in range(row):
+            await pilot.press("j")
+        await pilot.press("enter")
+        detail = app.main_screen.query_one(FrameDetail)
+        await settle(pilot, lambda: detail.frame is not None)
+        frame = detail.frame
+        assert isinstance(frame, FrameEvent)
+        packet = app.workspace.trace.packets_in(frame)[0]
+        assert isinstance(packet, PacketEvent)
+        assert "PUBLISH" in detail.dump_text
+        dump = frame_dump(frame, app.workspace.trace)
+        coloured = [
+            dump.plain[span.start : span.end] for span in dump.spans if str(span.style) == PACKET_COLOURS[0]
+        ]
+        hex_cells = "".join(
+            cell for cell in coloured if len(cell) == 2 and all(c in "0123456789abcdef" for c in cell)
+        )
+        assert hex_cells == packet.raw.hex()
+
+
+async def test_publish_dialog_sends_a_retained_message_that_comes_back() -> None:
+    app = quiet_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: "#" in app.workspace.subscriptions)
+        await pilot.press("p")
+        await settle(pilot, lambda: isinstance(app.screen, PublishScreen))
+        screen = app.screen
+        screen.query_one("#pub-topic", Input).value = "out/greeting"
+        screen.query_one("#pub-payload", TextArea).text = "hello\nworld"
+        screen.query_one("#pub-retain").value = True  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: app.workspace.tree.find("out/greeting") is not None)
+        node = app.workspace.tree.find("out/greeting")
+        assert node is not None
+        assert node.last is not None
+        assert node.last.payload == b"hello\nworld"
+        assert "sent 11 B to out/greeting" in str(screen.query_one("#pub-result").render())
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is app.main_screen)
+        assert app.workspace.broker is not None
+
+
+async def test_command_palette_lists_every_action() -> None:
+    app = ExplorerApp(Workspace(), autostart=False)
+    async with app.run_test(size=SIZE):
+        titles = {command.title for command in app.get_system_commands(app.main_screen)}
+    for title in ("Subscribe", "Unsubscribe", "Publish", "Delete retained", "Diagnose", "Export", "Theme"):
+        assert title in titles

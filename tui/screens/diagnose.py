@@ -1,0 +1,194 @@
+"""The diagnoser: probe a URL layer by layer with live progress, then the verdict and the fix.
+
+The probe is :meth:`Workspace.probe` (``explorer.diagnose``); this screen shows each
+layer's :class:`~explorer.diagnose.Step` as it ends and then the
+:class:`~explorer.diagnose.Diagnosis`: the layer that broke, the explanation, what was
+observed on the wire and what to do. A failed connect opens this screen and runs it at
+once, so the user sees a cause instead of an error message.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from explorer.diagnose import LAYERS, Diagnosis, Step
+from explorer.errors import ExplorerError
+from explorer.options import ConnectionOptions
+from explorer.workspace import Workspace
+
+__all__ = ["DiagnoseScreen", "diagnosis_text", "steps_text"]
+
+_LAYER_NAMES = {
+    "dns": "DNS",
+    "tcp": "TCP",
+    "tls": "TLS",
+    "http": "HTTP upgrade",
+    "websocket": "WebSocket",
+    "mqtt": "MQTT CONNECT",
+    "liveness": "liveness",
+}
+
+
+def steps_text(steps: list[Step], running: bool) -> Text:
+    """One line per layer: done (✓/✗ with time and detail), running, or waiting."""
+    text = Text()
+    done = {step.layer: step for step in steps}
+    failed = any(not step.ok for step in steps)
+    next_shown = False
+    for layer in LAYERS:
+        name = f"{_LAYER_NAMES.get(layer, layer):<14}"
+        step = done.get(layer)
+        if step is not None:
+            mark, style = ("✓", "green") if step.ok else ("✗", "bold red")
+            text.append(f" {mark} ", style)
+            text.append(name, "bold")
+            text.append(f"{step.duration_ms:8.1f} ms  ", "dim")
+            text.append(step.detail + "\n", "" if step.ok else "red")
+        elif running and not failed and not next_shown:
+            next_shown = True
+            text.append(" … ", "yellow")
+            text.append(name, "bold yellow")
+            text.append("  checking\n", "yellow")
+        else:
+            text.append(" · ", "dim")
+            text.append(name + "\n", "dim")
+    return text
+
+
+def diagnosis_text(diagnosis: Diagnosis) -> Text:
+    text = Text()
+    if diagnosis.ok:
+        text.append("✓ The connection works.\n", "bold green")
+    else:
+        text.append(
+            f"✗ Fails at the {_LAYER_NAMES.get(diagnosis.layer, diagnosis.layer)} layer: ", "bold red"
+        )
+        text.append(f"{diagnosis.cause}\n", "bold")
+    text.append("\n")
+    text.append(diagnosis.explanation + "\n")
+    if diagnosis.fix and not diagnosis.ok:
+        text.append("\nFix: ", "bold green")
+        text.append(diagnosis.fix + "\n")
+    if diagnosis.observed:
+        text.append("\nObserved\n", "bold")
+        for key, value in diagnosis.observed.items():
+            text.append(f"  {key}: ", "bold dim")
+            text.append(value + "\n")
+    if diagnosis.alternatives:
+        text.append("\nAlternatives tried\n", "bold")
+        for alt in diagnosis.alternatives:
+            text.append("  ✓ " if alt.ok else "  ✗ ", "green" if alt.ok else "red")
+            text.append(f"{alt.description}{'' if alt.ok else f' ({alt.cause})'}\n")
+    return text
+
+
+class DiagnoseScreen(ModalScreen[Diagnosis | None]):
+    """Probe a broker URL and explain what breaks."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        Binding("ctrl+r", "run_probe", "Run probe", priority=True),
+    ]
+
+    DEFAULT_CSS = """
+    DiagnoseScreen { align: center middle; }
+    DiagnoseScreen #diagnose-box {
+        width: 110;
+        height: 90%;
+        border: thick $accent;
+        background: $surface;
+        padding: 0 1;
+    }
+    DiagnoseScreen #diagnose-url-row { height: auto; }
+    DiagnoseScreen #diagnose-url { width: 1fr; }
+    DiagnoseScreen #diagnose-steps { height: auto; margin: 1 0; }
+    DiagnoseScreen #diagnose-verdict { height: 1fr; }
+    """
+
+    def __init__(self, workspace: Workspace, options: ConnectionOptions | None, *, run: bool = False) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.options = options
+        self.run_at_once = run
+        self.steps: list[Step] = []
+        self.diagnosis: Diagnosis | None = None
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="diagnose-box"):
+            yield Static(Text("Diagnose a connection", "bold"))
+            with Horizontal(id="diagnose-url-row"):
+                url = self.options.url if self.options is not None else ""
+                yield Input(url, placeholder="ws://host:port/mqtt or wss://…", id="diagnose-url")
+                yield Button("Probe (ctrl+r)", variant="primary", id="probe")
+                yield Button("Close", id="close")
+            yield Static(steps_text([], False), id="diagnose-steps")
+            with VerticalScroll(id="diagnose-verdict"):
+                yield Static("", id="diagnose-result")
+
+    def on_mount(self) -> None:
+        if self.run_at_once:
+            self.action_run_probe()
+        else:
+            self.query_one("#diagnose-url", Input).focus()
+
+    def _options(self) -> ConnectionOptions:
+        url = self.query_one("#diagnose-url", Input).value.strip()
+        if not url:
+            raise ExplorerError("give a broker URL to probe, e.g. ws://localhost:9001/mqtt")
+        if self.options is not None:
+            return self.options if url == self.options.url else self.options.with_changes(url=url)
+        return ConnectionOptions(url=url)
+
+    def _on_step(self, step: Step) -> None:
+        self.steps.append(step)
+        self.query_one("#diagnose-steps", Static).update(steps_text(self.steps, True))
+
+    @work(exclusive=True, group="probe")
+    async def action_run_probe(self) -> None:
+        result = self.query_one("#diagnose-result", Static)
+        self.steps = []
+        self.diagnosis = None
+        self.running = True
+        self.query_one("#diagnose-steps", Static).update(steps_text(self.steps, True))
+        result.update(Text("Probing…", "yellow"))
+        try:
+            options = self._options()
+            diagnosis = await self.workspace.probe(options, on_step=self._on_step)
+        except ExplorerError as exc:
+            self.running = False
+            result.update(Text(str(exc), "bold red"))
+            return
+        except OSError as exc:
+            self.running = False
+            result.update(Text(f"the probe could not run: {exc}", "bold red"))
+            return
+        self.running = False
+        self.show_diagnosis(diagnosis)
+
+    def show_diagnosis(self, diagnosis: Diagnosis) -> None:
+        """Show a verdict (the probe's, or one given by the caller)."""
+        self.diagnosis = diagnosis
+        self.steps = list(diagnosis.steps) or self.steps
+        self.query_one("#diagnose-steps", Static).update(steps_text(self.steps, False))
+        self.query_one("#diagnose-result", Static).update(diagnosis_text(diagnosis))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_run_probe()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "probe":
+            self.action_run_probe()
+        else:
+            self.action_close()
+
+    def action_close(self) -> None:
+        self.dismiss(self.diagnosis)

@@ -320,6 +320,12 @@ class MqttClient:
         """Feed the session until the connection or the session ends; then close gracefully."""
         try:
             await self._read_until_end(transport)
+        except Exception as exc:
+            # A bug (ours or in an on_event callback) must not leave callers waiting forever.
+            self._error("mqtt", f"internal error while reading: {exc!r}")
+            if self.transport is transport:
+                self._connection_lost(f"internal error: {exc}")
+                transport.abort()
         finally:
             self._trace_eof(decoder)
 

@@ -299,6 +299,20 @@ async def test_publish_refused_by_the_broker_raises_publish_failed(tmp_path: Pat
         await broker.stop()
 
 
+async def test_unsubscribe_stops_delivery_and_is_not_resubscribed(broker: Broker) -> None:
+    client = MqttClient(ConnectionOptions(url=ws_url(broker), mqtt_version=ProtocolVersion.V5))
+    await client.connect()
+    await client.subscribe("u/a", "u/b", qos=1)
+    unsuback = await client.unsubscribe("u/a", user_properties=(("why", "test"),))
+    assert [int(code) for code in unsuback.reason_codes] == [0]
+    await client.publish("u/a", b"dropped", qos=1)
+    await client.publish("u/b", b"kept", qos=1)
+    message = await asyncio.wait_for(anext(client.messages()), 10)
+    assert (message.topic, message.payload) == ("u/b", b"kept")
+    assert list(client._subscriptions) == ["u/b"]  # what a reconnect subscribes again
+    await client.close()
+
+
 async def test_connect_twice_is_refused(broker: Broker) -> None:
     client = MqttClient(ConnectionOptions(url=tcp_url(broker)))
     await client.connect()

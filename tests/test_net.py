@@ -293,6 +293,28 @@ async def test_http_connect_proxy_tunnels_with_credentials(broker: Broker) -> No
             await MqttClient(bad).connect()
 
 
+async def test_wss_through_the_proxy_verifies_the_broker_certificate(
+    broker: Broker, ca: trustme.CA, ca_file: str
+) -> None:
+    assert broker.ws_port is not None
+    front = await tls_front(broker.ws_port, server_context(ca, "broker.test"))
+    proxy = ConnectProxy("u", "p")
+    front_port = port_of(front)
+    async with front, proxy as where:
+        options = ConnectionOptions(
+            url=f"wss://127.0.0.1:{front_port}/mqtt",
+            proxy=f"http://u:p@{where}",
+            tls=TlsOptions(ca_file=ca_file, server_name="broker.test"),
+        )
+        client = MqttClient(options)
+        await client.connect()
+        assert client.info is not None
+        assert client.info.tls_version is not None
+        assert client.info.proxy == where
+        await client.close()
+    assert proxy.requests[0].startswith(f"CONNECT 127.0.0.1:{front_port} ")
+
+
 async def test_origin_is_sent_and_a_refusal_is_the_status_line() -> None:
     faults = parse_faults(["origin-allow=http://good.test"])
     async with Broker(BrokerConfig.ephemeral(sys_interval=0, faults=faults)) as broker:

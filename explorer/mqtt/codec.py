@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from explorer.errors import MalformedPacket
 from explorer.mqtt.decoder import decode_body, header_errors
-from explorer.mqtt.encoder import encode_packet
+from explorer.mqtt.encoder import encode_packet, publish_packet
 from explorer.mqtt.enums import ProtocolVersion
-from explorer.mqtt.packets import Packet
+from explorer.mqtt.packets import NO_PROPERTIES, Packet, Publish
 
 __all__ = ["decode", "encode", "parse_fixed_header"]
 
 
 def encode(packet: Packet, version: ProtocolVersion = ProtocolVersion.V311) -> bytes:
     """Encode ``packet`` for ``version`` (CONNECT uses its own ``protocol_version``)."""
+    if type(packet) is Publish and (version == 4 or version == 5):  # noqa: PLR1714
+        return publish_packet(packet, version)  # the common case, one call shorter
     return encode_packet(packet, version)
 
 
@@ -58,6 +60,20 @@ def decode(data: bytes, version: ProtocolVersion | None = None) -> Packet:
     if type(data) is not bytes:
         data = bytes(data)  # bytearray and memoryview are accepted too
     end = len(data)
+    # Fast path: a QoS 0 PUBLISH (no DUP) with a one-byte Remaining Length, decoded inline
+    # with the same checks as the full decoder; anything unusual takes the full path.
+    if end > 3 and (data[0] == 0x30 or data[0] == 0x31) and data[1] == end - 2:
+        te = 4 + ((data[2] << 8) | data[3])
+        if te <= end:
+            try:
+                topic = data[4:te].decode()
+            except UnicodeDecodeError:
+                topic = ""
+            if topic and "\x00" not in topic:
+                if version != 5:
+                    return Publish(topic, data[te:], 0, data[0] == 0x31, False, None, NO_PROPERTIES)
+                if te < end and data[te] == 0:
+                    return Publish(topic, data[te + 1 :], 0, data[0] == 0x31, False, None, NO_PROPERTIES)
     if end < 2:
         raise MalformedPacket(end, f"a packet needs at least 2 bytes, got {end}")
     level = 4 if version is None else int(version)

@@ -51,6 +51,7 @@ class PacketReader:
     """
 
     __slots__ = (
+        "_first_byte_errors",
         "_level",
         "_need",
         "_pending",
@@ -87,6 +88,7 @@ class PacketReader:
     def version(self, value: ProtocolVersion | None) -> None:
         self._version = value
         self._level = 4 if value is None else int(value)
+        self._first_byte_errors = header_errors(self._level)
 
     @property
     def consumed(self) -> int:
@@ -125,7 +127,7 @@ class PacketReader:
         limit = self.max_packet_size
         level = self._level
         topics = self._topics
-        first_byte_errors = header_errors(level)
+        first_byte_errors = self._first_byte_errors
         publish = Publish
         read_packet = ReadPacket
         no_properties = NO_PROPERTIES
@@ -229,7 +231,7 @@ class PacketReader:
                 if type(packet) is Connect:
                     self.version = packet.protocol_version
                     level = self._level
-                    first_byte_errors = header_errors(level)
+                    first_byte_errors = self._first_byte_errors
                 append(read_packet(base + pos, base + end, packet, raw, None))
                 pos = end
         except MalformedPacket as exc:

@@ -1,7 +1,11 @@
 """Micro benchmark of the MQTT codec's hot path: QoS 0 PUBLISH through PacketReader and decode().
 
 200,000 packets with a 15-byte topic and a 64-byte payload, for 3.1.1 and 5.0, fed as
-one big chunk and as one packet per chunk; also encode(). Prints packets per second.
+one big chunk, in 64 KiB chunks (what a socket read delivers) and as one packet per chunk;
+also decode() and encode(). Prints packets per second.
+
+The one-big-chunk figure includes the garbage collector walking the 400,000 objects that
+one call returns at once; the 64 KiB figure is the one a live connection sees.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ def run() -> dict[str, float]:
         raw = encode(packet, version)
         stream = raw * COUNT
         chunks = [raw] * COUNT
+        reads = [stream[i : i + 65536] for i in range(0, len(stream), 65536)]
         label = version.label
 
         def one_chunk(version: ProtocolVersion = version, stream: bytes = stream) -> None:
@@ -47,6 +52,13 @@ def run() -> dict[str, float]:
             for chunk in chunks:
                 feed(chunk)
 
+        def socket_reads(version: ProtocolVersion = version, reads: list[bytes] = reads) -> None:
+            feed = PacketReader(version).receive_data
+            total = 0
+            for chunk in reads:
+                total += len(feed(chunk))
+            assert total == COUNT
+
         def decode_each(version: ProtocolVersion = version, chunks: list[bytes] = chunks) -> None:
             for chunk in chunks:
                 decode(chunk, version)
@@ -56,6 +68,7 @@ def run() -> dict[str, float]:
                 encode(packet, version)
 
         results[f"reader v{label} one chunk"] = COUNT / _best(one_chunk)
+        results[f"reader v{label} 64 KiB chunks"] = COUNT / _best(socket_reads)
         results[f"reader v{label} packet per chunk"] = COUNT / _best(per_packet)
         results[f"decode() v{label}"] = COUNT / _best(decode_each)
         results[f"encode() v{label}"] = COUNT / _best(encode_each)

@@ -129,6 +129,7 @@ class MqttClient:
         self._timer: asyncio.TimerHandle | None = None
         self._connack: asyncio.Future[Connack] | None = None
         self._connected = asyncio.Event()
+        self._changed = asyncio.Event()  # set and replaced at every state change
         self._closing = False
         self._finished = False
         self._closed_reason = "not connected"
@@ -448,11 +449,11 @@ class MqttClient:
             self._publishes.clear()
 
     async def _wait_connected(self) -> None:
-        if self.connected:
-            return
-        if self._reconnect_task is None or self._closing:
-            raise ConnectionFailed(f"not connected to the broker ({self._closed_reason})")
-        await self._connected.wait()
+        """Return once connected; wait through a reconnection; fail when the client is done."""
+        while not self.connected:
+            if self._reconnect_task is None or self._closing or self._finished:
+                raise ConnectionFailed(f"not connected to the broker ({self._closed_reason})")
+            await self._changed.wait()
 
     async def _subscribe(
         self,
@@ -608,6 +609,8 @@ class MqttClient:
             self._on_event(event)
 
     def _state(self, state: str, detail: str = "") -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
         self._emit(
             StateChanged(seq=self._take_seq(), time=self._clock(), conn=self.conn, state=state, detail=detail)
         )

@@ -357,6 +357,23 @@ async def test_reconnects_with_backoff_and_subscribes_again(broker: Broker) -> N
     await client.close()
 
 
+async def test_publish_waiting_for_a_reconnection_fails_when_the_client_closes(broker: Broker) -> None:
+    recorder = Recorder()
+    options = ConnectionOptions(url=tcp_url(broker), reconnect=True, reconnect_initial_delay=60)
+    client = MqttClient(options, on_event=recorder)
+    await client.connect()
+    for link in list(broker.links):
+        assert link.transport is not None
+        link.transport.abort()
+    await recorder.wait_for(lambda e: isinstance(e, StateChanged) and e.state == "reconnecting")
+    publishing = asyncio.create_task(client.publish("t", b"x", qos=1))
+    done, _ = await asyncio.wait({publishing}, timeout=0)  # let it start: it waits for the reconnection
+    assert not done
+    await client.close()
+    with pytest.raises(ConnectionFailed, match="not connected"):
+        await asyncio.wait_for(publishing, 10)
+
+
 async def test_operations_after_close_fail_with_a_sentence(broker: Broker) -> None:
     client = MqttClient(ConnectionOptions(url=tcp_url(broker)))
     await client.connect()

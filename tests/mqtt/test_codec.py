@@ -39,7 +39,8 @@ from explorer.mqtt.packets import (
     Will,
 )
 from explorer.mqtt.reader import PacketReader
-from tests.mqtt.golden import DECODE_ONLY, GOLDEN, MALFORMED, V5, V31, V311, Bad, Case
+from tests.mqtt.golden import DECODE_ONLY, GOLDEN, V5, V31, V311, Case
+from tests.mqtt.malformed import MALFORMED, Bad
 
 
 @pytest.mark.parametrize("case", GOLDEN, ids=str)

@@ -11,7 +11,8 @@ from explorer.mqtt.codec import decode, encode
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Connect, Pingreq, Properties, Puback, Publish
 from explorer.mqtt.reader import PacketReader, ReadPacket
-from tests.mqtt.golden import DECODE_ONLY, GOLDEN, MALFORMED, V5, V311, Bad, Case
+from tests.mqtt.golden import DECODE_ONLY, GOLDEN, V5, V311, Case
+from tests.mqtt.malformed import MALFORMED, Bad
 
 
 def _reader_for(case: Case) -> PacketReader:

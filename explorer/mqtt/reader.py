@@ -11,9 +11,15 @@ Two kinds of error:
 * an invalid fixed header (reserved type, wrong flags, Remaining Length over four bytes,
   a packet over ``max_packet_size``) leaves no way to find the next packet: the reader
   becomes ``broken``, ``receive_data`` raises that error once and ignores data afterwards.
+  Packets completed before the bad header in the same chunk are still returned; the
+  error is then raised by the next call.
+
+PUBLISH flag errors (QoS 3, DUP on QoS 0) are body errors: the length is known, so an
+explorer can keep showing the stream after them.
 
 Speed: a QoS 0 PUBLISH is decoded inline from the incoming chunk (no copy into the
-buffer, no IntEnum, no function call besides the dataclass constructors), which is
+buffer, no IntEnum, no Python-level call: the packet and ReadPacket are filled in
+without running ``__init__``, and topics already seen come from a small cache), which is
 what lets a connection sustain hundreds of thousands of messages per second.
 """
 

@@ -336,7 +336,9 @@ class MqttClient:
             while self.transport is transport:
                 data = await transport.receive()
                 if not data:
-                    if isinstance(transport, WebSocketTransport) and transport.close_code is not None:
+                    if isinstance(transport, WebSocketTransport) and (
+                        transport.close_code is not None or transport.failure is not None
+                    ):
                         reason = transport.describe_close()
                     break
                 self.session.receive_data(data)

@@ -254,7 +254,9 @@ async def test_text_frames_from_the_server_end_the_connection() -> None:
     broker = await start_broker("text-frames")
     try:
         client = MqttClient(ConnectionOptions(url=ws_url(broker)))
-        with pytest.raises(ConnectionFailed, match="binary"):
+        with pytest.raises(
+            ConnectionFailed, match=r"text frame; MQTT over WebSocket uses binary frames only"
+        ):
             await client.connect()
     finally:
         await broker.stop()

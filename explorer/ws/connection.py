@@ -34,7 +34,7 @@ from explorer.errors import ConnectionFailed, HandshakeError
 from explorer.net import READ_SIZE, StreamInfo, Tap, open_stream
 from explorer.options import ConnectionOptions
 
-__all__ = ["CLOSE_TIMEOUT", "SubprotocolCheck", "WebSocketTransport", "check_subprotocol"]
+__all__ = ["CLOSE_TIMEOUT", "SubprotocolCheck", "WebSocketTransport", "build_request", "check_subprotocol"]
 
 CLOSE_TIMEOUT = 2.0  # seconds to wait for the server's half of the close handshake
 
@@ -146,6 +146,7 @@ class WebSocketTransport:
         self.subprotocol_check = SubprotocolCheck((), None, None)
         self.close_code: int | None = None
         self.close_reason: str | None = None
+        self.failure: str | None = None  # why we failed the connection ourselves, if we did
 
     @property
     def subprotocol(self) -> str | None:
@@ -245,9 +246,10 @@ class WebSocketTransport:
             # [MQTT-6.0.0-1]: MQTT Control Packets MUST be sent in binary data frames;
             # any other data frame closes the connection.
             self._protocol.fail(1003, "MQTT needs binary frames")
-            self.close_code, self.close_reason = (
-                1003,
-                "the server sent a text frame; MQTT needs binary frames",
+            self.close_code, self.close_reason = 1003, "MQTT needs binary frames"
+            self.failure = (
+                "the server sent MQTT in a text frame; MQTT over WebSocket uses binary frames only "
+                "[MQTT-6.0.0-1], so the connection was closed with code 1003"
             )
             self._eof = True
         elif frame.opcode is Opcode.CLOSE:
@@ -295,6 +297,8 @@ class WebSocketTransport:
 
     def describe_close(self) -> str:
         """A sentence for the end of the connection, with the close code when there was one."""
+        if self.failure is not None:
+            return self.failure
         if self.close_code is None:
             return "the WebSocket connection to the broker is closed"
         text = f"the broker closed the WebSocket (code {self.close_code}"

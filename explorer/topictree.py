@@ -10,9 +10,10 @@ it) and the Workspace feeds on the hot path, so it is built for two things:
   ``endInsertRows`` need; ``changed(node)`` reports a new message on a node.
 * **Memory.** A million messages over a hundred thousand topics must fit well inside
   300 MB. So a node stores no full topic string (it is rebuilt from the levels on
-  demand), level names are interned, and the per-topic history is kept column-wise (an
-  ``array('d')`` of times, a list of payloads, a ``bytearray`` of flags) instead of one
-  object per message. :class:`TopicMessage` values are made only when a view asks.
+  demand), level names are interned, and the per-topic history is one ``bytearray`` of
+  packed records (time, flags, length, payload bytes) instead of one object per
+  message: a 5-byte payload costs 18 bytes, not the ~100 of a tuple with a ``bytes``
+  and a ``float``. :class:`TopicMessage` values are made only when a view asks.
 
 Pure: no I/O, no asyncio. Time values are whatever the caller passes (the Workspace's
 injected clock).
@@ -21,8 +22,8 @@ injected clock).
 from __future__ import annotations
 
 import fnmatch
+import struct
 import sys
-from array import array
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,6 +45,10 @@ DEFAULT_HISTORY_COUNT = 100
 DEFAULT_HISTORY_BYTES = 1_000_000
 
 _RETAIN = 0x04  # flags byte: bits 0-1 QoS, bit 2 retain
+_RECORD = struct.Struct("<dBI")  # time, flags, payload length; the payload follows
+_HEAD = _RECORD.size
+_pack_record = _RECORD.pack
+_unpack_record = _RECORD.unpack_from
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +98,11 @@ class TopicNode:
     """
 
     __slots__ = (
-        "_flags",
+        "_buf",
+        "_kept",
+        "_last_at",
         "_names",
-        "_payloads",
         "_props",
-        "_times",
         "children",
         "count",
         "history_bytes",
@@ -115,11 +120,11 @@ class TopicNode:
         self.count = 0
         self.subtree_count = 0
         self.retained = False
-        self.history_bytes = 0
-        self._times: array[float] | None = None
-        self._payloads: list[bytes] | None = None
-        self._flags: bytearray | None = None
-        self._props: list[Properties | None] | None = None  # only once a message had properties
+        self.history_bytes = 0  # payload bytes kept
+        self._buf: bytearray | None = None  # packed history records, oldest first
+        self._kept = 0  # records in _buf
+        self._last_at = 0  # offset of the newest record in _buf
+        self._props: list[Properties | None] | None = None  # per record, once one had properties
 
     def __repr__(self) -> str:
         return f"<TopicNode {self.topic!r} count={self.count} subtree={self.subtree_count}>"
@@ -202,36 +207,50 @@ class TopicNode:
 
     @property
     def history_len(self) -> int:
-        return 0 if self._payloads is None else len(self._payloads)
+        return self._kept
 
-    def _message(self, index: int, topic: str) -> TopicMessage:
-        assert self._payloads is not None
-        assert self._times is not None
-        assert self._flags is not None
-        flags = self._flags[index]
+    def _records(self) -> Iterator[tuple[float, int, int, int]]:
+        """``(time, flags, payload_start, payload_end)`` of each kept record, oldest first."""
+        buf = self._buf
+        if buf is None:
+            return
+        offset = 0
+        end = len(buf)
+        while offset < end:
+            when, flags, size = _unpack_record(buf, offset)
+            start = offset + _HEAD
+            offset = start + size
+            yield when, flags, start, offset
+
+    def _message(self, index: int, record: tuple[float, int, int, int], topic: str) -> TopicMessage:
+        assert self._buf is not None
+        when, flags, start, end = record
         props = self._props[index] if self._props is not None else None
         return TopicMessage(
             topic=topic,
-            payload=self._payloads[index],
+            payload=bytes(self._buf[start:end]),
             qos=flags & 0x03,
             retain=bool(flags & _RETAIN),
-            time=self._times[index],
+            time=when,
             properties=props if props is not None else NO_PROPERTIES,
         )
 
     @property
     def last(self) -> TopicMessage | None:
         """The latest message on this topic, or ``None`` if none was received."""
-        if not self._payloads:
+        buf = self._buf
+        if not buf:
             return None
-        return self._message(len(self._payloads) - 1, self.topic)
+        when, flags, size = _unpack_record(buf, self._last_at)
+        start = self._last_at + _HEAD
+        return self._message(self._kept - 1, (when, flags, start, start + size), self.topic)
 
     def history(self) -> list[TopicMessage]:
         """The kept messages on this topic, oldest first (the last one is always kept)."""
-        if not self._payloads:
+        if not self._buf:
             return []
         topic = self.topic
-        return [self._message(i, topic) for i in range(len(self._payloads))]
+        return [self._message(i, record, topic) for i, record in enumerate(self._records())]
 
     def series(self, field: str | None = None) -> list[tuple[float, float]]:
         """``(time, value)`` for each kept message whose payload is a number.
@@ -241,12 +260,12 @@ class TopicNode:
         a plain number or a JSON object with a single numeric field. Computed from the
         history on demand, so keeping series costs no memory.
         """
-        if not self._payloads:
+        buf = self._buf
+        if not buf:
             return []
-        assert self._times is not None
         out: list[tuple[float, float]] = []
-        for when, payload in zip(self._times, self._payloads, strict=True):
-            value = numeric_value(payload, field)
+        for when, _flags, start, end in self._records():
+            value = numeric_value(bytes(buf[start:end]), field)
             if value is not None:
                 out.append((when, value))
         return out
@@ -352,27 +371,23 @@ class TopicTree:
             children = node.children
             child = children.get(name) if children is not None else None
             node = child if child is not None else self._child(node, name)
-        if node._payloads is None:
-            node._payloads = []
-            node._times = array("d")
-            node._flags = bytearray()
+        buf = node._buf
+        if buf is None:
+            buf = node._buf = bytearray()
             self.topic_count += 1
-        payloads = node._payloads
-        times = node._times
-        flags = node._flags
-        assert times is not None
-        assert flags is not None
-        payloads.append(payload)
-        times.append(time)
-        flags.append((qos & 0x03) | (_RETAIN if retain else 0))
+        size = len(payload)
+        node._last_at = len(buf)
+        buf += _pack_record(time, (qos & 0x03) | (_RETAIN if retain else 0), size)
+        buf += payload
+        node._kept += 1
         if properties:
             if node._props is None:
-                node._props = [None] * (len(payloads) - 1)
+                node._props = [None] * (node._kept - 1)
             node._props.append(properties)
         elif node._props is not None:
             node._props.append(None)
-        node.history_bytes += len(payload)
-        if len(payloads) > self.history_count or node.history_bytes > self.history_bytes:
+        node.history_bytes += size
+        if node._kept > self.history_count or node.history_bytes > self.history_bytes:
             self._trim(node)
         if retain:
             # A retained message with a zero-byte payload deletes the retained message
@@ -387,28 +402,30 @@ class TopicTree:
             listener.changed(node)
         return node
 
-    def _trim(self, node: TopicNode) -> None:
-        payloads = node._payloads
-        assert payloads is not None
-        assert node._times is not None
-        assert node._flags is not None
-        drop = max(0, len(payloads) - self.history_count)
+    def _trim(self, node: TopicNode, history_count: int | None = None) -> None:
+        """Drop the oldest records until both limits hold, keeping at least the last."""
+        buf = node._buf
+        assert buf is not None
+        limit = self.history_count if history_count is None else history_count
+        kept = node._kept
         size = node.history_bytes
-        for payload in payloads[:drop]:
-            size -= len(payload)
-        keep_last = len(payloads) - 1
-        while drop < keep_last and size > self.history_bytes:
-            size -= len(payloads[drop])
+        offset = 0
+        drop = 0
+        while kept > 1 and (kept > limit or size > self.history_bytes):
+            length = _unpack_record(buf, offset)[2]
+            offset += _HEAD + length
+            size -= length
+            kept -= 1
             drop += 1
         if drop:
-            del payloads[:drop]
-            del node._times[:drop]
-            del node._flags[:drop]
+            del buf[:offset]
+            node._last_at -= offset
+            node._kept = kept
+            node.history_bytes = size
             if node._props is not None:
                 del node._props[:drop]
                 if not any(node._props):
                     node._props = None
-        node.history_bytes = size
 
     def set_retained(self, node: TopicNode, retained: bool) -> None:
         """Mark or unmark a node as holding a retained message (e.g. after clearing it)."""
@@ -419,13 +436,8 @@ class TopicTree:
 
     def clear_history(self, node: TopicNode) -> None:
         """Forget the kept messages of one topic except the last."""
-        if node._payloads and len(node._payloads) > 1:
-            saved = self.history_count
-            try:
-                self.history_count = 1
-                self._trim(node)
-            finally:
-                self.history_count = saved
+        if node._kept > 1:
+            self._trim(node, history_count=1)
 
     # -- removal ---------------------------------------------------------------------
 
@@ -454,7 +466,7 @@ class TopicTree:
             ancestor.subtree_count -= removed
         for gone in node.walk():
             self.node_count -= 1
-            if gone._payloads is not None:
+            if gone._buf is not None:
                 self.topic_count -= 1
         node.parent = None
         for listener in self._listeners:
@@ -470,7 +482,7 @@ class TopicTree:
     def topics(self, under: TopicNode | None = None) -> Iterator[TopicNode]:
         """Every node that got a message, below ``under`` (default: all), in row order."""
         for node in (under or self.root).walk():
-            if node._payloads is not None:
+            if node._buf is not None:
                 yield node
 
     def search(

@@ -67,7 +67,7 @@ async def ws(tmp_path: Path) -> AsyncIterator[Workspace]:
     await workspace.close()
 
 
-async def test_messages_land_in_the_tree_and_the_trace_at_once(ws: Workspace) -> None:
+async def test_messages_land_in_the_tree_at_once_and_stay_out_of_the_trace(ws: Workspace) -> None:
     props = Properties(content_type="application/json")
     publish = Publish(topic="a/b", payload=b"{}", qos=1, packet_id=3, properties=props)
     ws.ingest(message(ws, "a/b", b"{}", qos=1, retain=True, packet=publish, time=5.0))
@@ -78,7 +78,7 @@ async def test_messages_land_in_the_tree_and_the_trace_at_once(ws: Workspace) ->
     assert last is not None
     assert (last.payload, last.qos, last.retain, last.time, last.properties) == (b"{}", 1, True, 5.0, props)
     assert node.retained
-    assert len(ws.trace) == 2
+    assert len(ws.trace) == 0  # the PUBLISH packet events are the trace; messages are the tree
     assert ws.status.messages == 2
     assert ws.status.topics == 2
 
@@ -206,11 +206,15 @@ async def test_messages_per_second_uses_the_injected_clock(ws: Workspace) -> Non
 async def test_trace_limit_counts_dropped_events(tmp_path: Path) -> None:
     ws = Workspace(config_dir=tmp_path, trace_limit=5)
     try:
-        ws.ingest_many([message(ws, "t", b"x") for _ in range(8)])
+        for _ in range(8):
+            ws.ingest(StateChanged(seq=0, time=0.0, conn=0, state="connecting"))
+            ws.ingest(message(ws, "t", b"x"))
         status = ws.status
         assert status.trace_size == 5
         assert status.dropped_events == 3
         assert ws.tree.message_count == 8
+        seqs = [event.seq for event in ws.trace]
+        assert seqs == [6, 8, 10, 12, 14]  # renumbered in arrival order, messages included
     finally:
         await ws.close()
 
@@ -316,7 +320,7 @@ async def test_embedded_broker_round_trip_through_the_models(ws: Workspace, tmp_
     written = ws.export_trace(jsonl, "jsonl")
     assert written == len(ws.trace)
     kinds = {json.loads(line).get("kind") for line in jsonl.read_text().splitlines()}
-    assert {"handshake_request", "handshake_response", "frame", "packet", "message"} <= kinds
+    assert {"handshake_request", "handshake_response", "frame", "packet", "state"} <= kinds
     pcap = tmp_path / "trace.pcapng"
     ws.export_trace(pcap)
     assert pcap.read_bytes()[:4] == b"\x0a\x0d\x0d\x0a"  # pcapng Section Header Block

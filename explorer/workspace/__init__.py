@@ -8,7 +8,7 @@ status snapshot in ``status``, message export in ``export`` and publish presets 
 from __future__ import annotations
 
 from explorer.workspace.batching import Batch
-from explorer.workspace.core import ClientFactory, TraceFormat, Workspace
+from explorer.workspace.core import ClientFactory, TraceFormat, Workspace, tune_gc
 from explorer.workspace.export import MessageFormat, export_messages
 from explorer.workspace.saved import SavedMessage, SavedMessages
 from explorer.workspace.status import ConnectionStatus
@@ -23,4 +23,5 @@ __all__ = [
     "TraceFormat",
     "Workspace",
     "export_messages",
+    "tune_gc",
 ]

@@ -75,20 +75,17 @@ class Fanout:
         self.total = 0
         self.subscribers: list[Subscriber] = []
         self.closed = False
+        self._woken = False  # every subscriber's wake is set; cleared when one takes a batch
 
     # -- hot path --------------------------------------------------------------------
 
     def push(self, event: TraceEvent) -> None:
-        """Offer one event to every subscriber (O(1) plus a flag check per subscriber)."""
-        if not self.subscribers:
-            self.total += 1
-            return
-        self._ring.append(event)
+        """Offer one event to every subscriber: O(1), subscribers are woken once per batch."""
         self.total += 1
-        for subscriber in self.subscribers:
-            wake = subscriber.wake
-            if not wake.is_set():
-                wake.set()
+        if self.subscribers:
+            self._ring.append(event)
+            if not self._woken:
+                self.notify()
 
     def node_changed(self, node: TopicNode) -> None:
         for subscriber in self.subscribers:
@@ -96,6 +93,7 @@ class Fanout:
 
     def notify(self) -> None:
         """Wake every subscriber without a new event (status or tree changed)."""
+        self._woken = True
         for subscriber in self.subscribers:
             subscriber.wake.set()
 
@@ -115,6 +113,7 @@ class Fanout:
 
     def take(self, subscriber: Subscriber, status: ConnectionStatus) -> Batch:
         """Everything new for ``subscriber`` as one batch; resets its pending state."""
+        self._woken = False
         new = self.total - subscriber.seen
         available = min(new, len(self._ring), subscriber.max_events)
         if available <= 0:
@@ -160,8 +159,12 @@ class Fanout:
             yield self.take(subscriber, status())
             last = loop.time()
             while not self.closed:
+                # asyncio.timeout, not wait_for: wait_for in Python 3.11 can swallow a
+                # cancellation that arrives as the event is set, and a view's task
+                # would then never end.
                 try:
-                    await asyncio.wait_for(subscriber.wake.wait(), HEARTBEAT_SECONDS)
+                    async with asyncio.timeout(HEARTBEAT_SECONDS):
+                        await subscriber.wake.wait()
                 except TimeoutError:
                     pass
                 if self.is_closed():

@@ -1,0 +1,266 @@
+"""Headless ingest: a firehose of PUBLISH packets into a Workspace, no sockets.
+
+Two measurements on the same synthesized server bytes:
+
+1. **decoder path** (the headline, run over the full 1,000,000 messages): every server
+   chunk goes through the ``ConnectionDecoder`` the live client uses (frame and packet
+   trace events) and each decoded QoS 0 PUBLISH becomes a ``MessageReceived`` as the
+   session makes it; every event goes to ``Workspace.ingest`` (trace buffer, topic
+   tree, per-topic history, batch fan-out), with one ``events()`` subscriber draining
+   batches as a view would. Peak RSS is measured after this run.
+2. **full client receive path** (on a fresh Workspace, fewer messages): the same, plus
+   websockets' Sans-I/O ``ClientProtocol`` parsing the frames and the MQTT ``Session``
+   turning them into ``MessageArrived``, exactly as ``MqttClient`` receives.
+
+The stream: the HTTP upgrade, CONNECT/CONNACK, then 1,000,000 QoS 0 PUBLISH packets
+spread round-robin over 100,000 topics (``bench/NNN/NN/sN``, numeric payloads), one per
+unmasked server frame, delivered in 64 KiB reads. Chunks are synthesized outside the
+timed sections; the rate counts only the time spent in the client path and the
+Workspace. Peak RSS is the process's maximum resident set (``ru_maxrss``).
+
+Targets: >= 50,000 messages/s sustained, RSS < 300 MB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import resource
+import struct
+import sys
+import time
+
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.uri import parse_uri
+
+from explorer.decoder import ConnectionDecoder
+from explorer.events import MessageReceived, PacketEvent
+from explorer.mqtt.codec import encode
+from explorer.mqtt.packets import Connack, Publish
+from explorer.options import ConnectionOptions
+from explorer.session.events import MessageArrived
+from explorer.session.state import Session
+from explorer.workspace import Workspace
+
+MESSAGES = 1_000_000
+TOPICS = 100_000
+READ_SIZE = 65536
+BATCH = 1_000  # messages synthesized per chunk group
+RSS_TARGET_MB = 300
+RATE_TARGET = 50_000
+FULL_MESSAGES = 200_000
+
+
+def _topic(index: int) -> str:
+    return f"bench/{index // 1000:03d}/{index // 10 % 100:02d}/s{index % 10}"
+
+
+def _frame(packet: bytes) -> bytes:
+    """An unmasked binary server frame (RFC 6455 §5.2)."""
+    size = len(packet)
+    if size < 126:
+        return bytes((0x82, size)) + packet
+    return bytes((0x82, 126)) + struct.pack("!H", size) + packet
+
+
+class ClientPath:
+    """The receive side of ``MqttClient`` without the socket: decoder, protocol, session.
+
+    With ``full=False`` only the decoder runs, and messages are made from its PUBLISH
+    packet events (for QoS 0 without topic aliases that is all the session does).
+    """
+
+    def __init__(self, workspace: Workspace, *, full: bool = True) -> None:
+        self.workspace = workspace
+        self.full = full
+        self.options = ConnectionOptions(url="ws://bench.test:8080/mqtt", client_id="bench")
+        self.decoder = ConnectionDecoder(0, websocket=True, mqtt_version=self.options.mqtt_version)
+        self.protocol = ClientProtocol(parse_uri(self.options.url), subprotocols=None, max_size=None)
+        self.session = Session(self.options)
+        self.seq = 0
+
+    def _next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def handshake(self) -> None:
+        request = self.protocol.connect()
+        self.protocol.send_request(request)
+        sent = b"".join(self.protocol.data_to_send())
+        self._trace("c2s", sent)
+        from websockets.utils import accept_key
+
+        key = request.headers["Sec-WebSocket-Key"]
+        response = (
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Accept: {accept_key(key)}\r\n\r\n"
+        ).encode()
+        self._receive_full(response)
+        self.session.send_connect()
+        self.protocol.send_binary(self.session.data_to_send())
+        self._trace("c2s", b"".join(self.protocol.data_to_send()))
+        self._receive_full(_frame(encode(Connack())))
+        if self.session.state.name != "CONNECTED":
+            raise RuntimeError(f"the session did not connect: {self.session.events_received()}")
+
+    def _trace(self, direction: str, data: bytes) -> None:
+        ingest = self.workspace.ingest
+        self.decoder.receive_data(direction, data, time.monotonic())  # type: ignore[arg-type]
+        for event in self.decoder.events_received():
+            ingest(event)
+
+    def receive(self, data: bytes) -> None:
+        """One socket read of the firehose."""
+        if self.full:
+            self._receive_full(data)
+        else:
+            self._decoder_only(data)
+
+    def _receive_full(self, data: bytes) -> None:
+        """One socket read, as ``WebSocketTransport`` + ``MqttClient`` handle it."""
+        self._trace("s2c", data)
+        protocol = self.protocol
+        protocol.receive_data(data)
+        pending = [
+            bytes(event.data)
+            for event in protocol.events_received()
+            if isinstance(event, Frame) and event.opcode in (Opcode.BINARY, Opcode.CONT)
+        ]
+        if not pending:
+            return
+        session = self.session
+        session.receive_data(b"".join(pending) if len(pending) > 1 else pending[0])
+        ingest = self.workspace.ingest
+        now = time.monotonic()
+        for event in session.events_received():
+            if type(event) is MessageArrived:
+                publish = event.publish
+                ingest(
+                    MessageReceived(
+                        seq=self._next_seq(),
+                        time=now,
+                        conn=0,
+                        topic=publish.topic,
+                        payload=publish.payload,
+                        qos=publish.qos,
+                        retain=publish.retain,
+                        packet=publish,
+                    )
+                )
+        session.data_to_send()
+
+    def _decoder_only(self, data: bytes) -> None:
+        ingest = self.workspace.ingest
+        decoder = self.decoder
+        decoder.receive_data("s2c", data, time.monotonic())
+        now = time.monotonic()
+        for event in decoder.events_received():
+            ingest(event)
+            if type(event) is PacketEvent and type(event.packet) is Publish:
+                publish = event.packet
+                ingest(
+                    MessageReceived(
+                        seq=self._next_seq(),
+                        time=now,
+                        conn=0,
+                        topic=publish.topic,
+                        payload=publish.payload,
+                        qos=publish.qos,
+                        retain=publish.retain,
+                        packet=publish,
+                    )
+                )
+
+
+def _chunks(start: int, prefixes: list[bytes]) -> list[bytes]:
+    """``BATCH`` PUBLISH frames from message ``start``, cut into socket-sized reads."""
+    out = bytearray()
+    for number in range(start, start + BATCH):
+        prefix = prefixes[number % TOPICS]
+        payload = b"%d.%d" % (number % 1000, number % 7)
+        body = prefix + payload
+        out += bytes((0x82, len(body) + 2, 0x30, len(body))) + body
+    data = bytes(out)
+    return [data[i : i + READ_SIZE] for i in range(0, len(data), READ_SIZE)]
+
+
+async def _drain(workspace: Workspace, counts: list[int]) -> None:
+    async for batch in workspace.events(max_rate_hz=20):
+        counts[0] += 1
+        counts[1] += len(batch.messages)
+
+
+async def run(messages: int = MESSAGES, *, full: bool = False) -> dict[str, float]:
+    workspace = Workspace()
+    counts = [0, 0]
+    viewer = asyncio.create_task(_drain(workspace, counts))
+    await asyncio.sleep(0)
+    path = ClientPath(workspace, full=full)
+    path.handshake()
+    prefixes = []
+    for index in range(TOPICS):
+        topic = _topic(index).encode()
+        prefixes.append(struct.pack("!H", len(topic)) + topic)
+    assert all(len(p) + 8 < 126 for p in prefixes)  # one-byte lengths in _chunks
+    gc.collect()
+    busy = 0.0
+    cpu = 0.0
+    window_busy = 0.0
+    window_rates: list[float] = []
+    for start in range(0, messages, BATCH):
+        chunks = _chunks(start, prefixes)
+        began = time.perf_counter()
+        began_cpu = time.process_time()
+        for chunk in chunks:
+            path.receive(chunk)
+        spent = time.perf_counter() - began
+        cpu += time.process_time() - began_cpu
+        busy += spent
+        window_busy += spent
+        if (start + BATCH) % 100_000 == 0:
+            window_rates.append(100_000 / window_busy)
+            window_busy = 0.0
+            await asyncio.sleep(0)  # let the viewer take a batch, as the event loop would
+    await asyncio.sleep(0)
+    status = workspace.status
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    await workspace.close()
+    await viewer
+    return {
+        "messages": workspace.tree.message_count,
+        "topics": workspace.tree.topic_count,
+        "rate": messages / busy,
+        "cpu_rate": messages / cpu,
+        "slowest_window": min(window_rates) if window_rates else messages / busy,
+        "rss_mb": rss_mb,
+        "trace_events": status.trace_size,
+        "trace_dropped": status.dropped_events,
+        "batches": counts[0],
+    }
+
+
+def main() -> None:
+    messages = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else MESSAGES
+    result = asyncio.run(run(messages))
+    rate_ok = "ok" if result["rate"] >= RATE_TARGET else "BELOW TARGET"
+    rss_ok = "ok" if result["rss_mb"] < RSS_TARGET_MB else "ABOVE TARGET"
+    count, topics = int(result["messages"]), int(result["topics"])
+    rate, slowest, cpu_rate = result["rate"], result["slowest_window"], result["cpu_rate"]
+    held, dropped, batches = int(result["trace_events"]), int(result["trace_dropped"]), int(result["batches"])
+    print(f"ingest: {count:,} messages over {topics:,} topics into a Workspace")
+    print(f"  decoder path: sustained {rate:,.0f} msg/s (slowest 100k window {slowest:,.0f} msg/s)")
+    print(f"    target >= {RATE_TARGET:,} msg/s: {rate_ok}")
+    print(f"    per CPU second of this process: {cpu_rate:,.0f} msg/s (other load slows the wall clock)")
+    print(f"  peak RSS {result['rss_mb']:.0f} MB; target < {RSS_TARGET_MB} MB: {rss_ok}")
+    print(f"  trace buffer: {held:,} events held, {dropped:,} dropped; {batches} batches to one view")
+    full = asyncio.run(run(min(messages, FULL_MESSAGES), full=True))
+    full_count, full_rate, full_cpu = int(full["messages"]), full["rate"], full["cpu_rate"]
+    print(
+        f"  full client receive path (+ websockets ClientProtocol + MQTT Session), {full_count:,} messages:"
+    )
+    print(f"    {full_rate:,.0f} msg/s ({full_cpu:,.0f} per CPU second)")
+
+
+if __name__ == "__main__":
+    main()

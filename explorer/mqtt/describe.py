@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from explorer.mqtt.enums import ConnectReturnCode
 from explorer.mqtt.packets import (
     Auth,
     Connack,
@@ -69,7 +70,7 @@ def _connect(p: Connect) -> str:
 
 def _connack(p: Connack) -> str:
     code = p.reason_code
-    if code.__class__.__name__ == "ConnectReturnCode":
+    if isinstance(code, ConnectReturnCode):
         text = f"CONNACK {int(code)} {code.name.replace('_', ' ').capitalize()}"
     else:
         text = f"CONNACK {reason_text(code)}"

@@ -42,7 +42,14 @@ from explorer.mqtt.packets import (
     Unsuback,
     Unsubscribe,
 )
-from explorer.mqtt.primitives import MAX_VARINT, encode_binary, encode_string, encode_u16, encode_varint
+from explorer.mqtt.primitives import (
+    MAX_VARINT,
+    as_bytes,
+    encode_binary,
+    encode_string,
+    encode_u16,
+    encode_varint,
+)
 from explorer.mqtt.properties import encode_properties
 from explorer.mqtt.topics import validate_topic_filter, validate_topic_name
 
@@ -176,7 +183,7 @@ def publish_packet(p: Publish, version: int) -> bytes:
         block = _props(props, 3, version, "PUBLISH")
     payload = p.payload
     if type(payload) is not bytes:
-        payload = bytes(payload)
+        payload = as_bytes(payload, "PUBLISH payload")
     size = 2 + len(name) + len(packet_id) + len(block) + len(payload)
     if size < 0x80:
         head = bytes((first, size, len(name) >> 8, len(name) & 0xFF))

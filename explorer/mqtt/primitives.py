@@ -17,6 +17,7 @@ from explorer.errors import LocalProtocolError, MalformedPacket
 
 __all__ = [
     "MAX_VARINT",
+    "as_bytes",
     "encode_binary",
     "encode_string",
     "encode_u16",
@@ -141,7 +142,17 @@ def encode_string(text: str, what: str) -> bytes:
     return len(raw).to_bytes(2, "big") + raw
 
 
+def as_bytes(data: object, what: str) -> bytes:
+    """``bytes`` from any bytes-like object; anything else (``str``, ``int``) is refused."""
+    try:
+        return memoryview(data).tobytes()  # type: ignore[arg-type]
+    except TypeError:
+        raise LocalProtocolError(f"{what} must be bytes, not {type(data).__name__}") from None
+
+
 def encode_binary(data: bytes, what: str) -> bytes:
+    if type(data) is not bytes:
+        data = as_bytes(data, what)
     if len(data) > 0xFFFF:
         raise LocalProtocolError(f"{what} is {len(data)} bytes long; the maximum is 65535")
-    return len(data).to_bytes(2, "big") + bytes(data)
+    return len(data).to_bytes(2, "big") + data

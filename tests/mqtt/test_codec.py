@@ -264,3 +264,25 @@ def test_mqtt_31_accepts_dup_on_pubrel_subscribe_and_unsubscribe_retries(first: 
         decode(data, V311)
     [read] = PacketReader(V31).receive_data(data)
     assert read.error is None
+
+
+@pytest.mark.parametrize(
+    "packet",
+    [
+        Publish("t", "text"),  # type: ignore[arg-type]
+        Publish("t", 5),  # type: ignore[arg-type]
+        Connect(client_id="c", username="u", password="pw"),  # type: ignore[arg-type]
+        Connect(client_id="c", will=Will("w", "gone")),  # type: ignore[arg-type]
+    ],
+    ids=["publish-str", "publish-int", "password-str", "will-str"],
+)
+def test_encode_refuses_payloads_that_are_not_bytes(packet: object) -> None:
+    with pytest.raises(LocalProtocolError, match="must be bytes"):
+        encode(packet)  # type: ignore[arg-type]
+
+
+def test_encode_accepts_bytearray_and_memoryview_payloads() -> None:
+    assert encode(Publish("t", bytearray(b"ab"))) == encode(Publish("t", b"ab"))  # type: ignore[arg-type]
+    assert encode(Publish("t", memoryview(b"ab"), qos=1, packet_id=1)) == encode(  # type: ignore[arg-type]
+        Publish("t", b"ab", qos=1, packet_id=1)
+    )

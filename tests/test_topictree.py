@@ -119,12 +119,11 @@ def test_last_message_keeps_qos_retain_time_and_properties() -> None:
 
 def test_retained_flag_is_set_by_retained_payload_and_cleared_by_empty_retained() -> None:
     tree = TopicTree()
-    node = tree.add_message("r", b"on", retain=True)
-    assert node.retained
-    tree.add_message("r", b"live", retain=False)
-    assert node.retained
-    tree.add_message("r", b"", retain=True)
-    assert not node.retained
+    marks = []
+    for payload, retain in [(b"on", True), (b"live", False), (b"", True)]:
+        node = tree.add_message("r", payload, retain=retain)
+        marks.append(node.retained)
+    assert marks == [True, True, False]
     assert node.count == 3
 
 

@@ -380,3 +380,35 @@ async def test_reconnecting_keeps_sequence_numbers_increasing(ws: Workspace) -> 
     assert len(set(seqs)) == len(seqs)
     conns = {event.conn for event in ws.trace}
     assert conns == {0, 1}
+
+
+async def test_cancelling_a_view_task_ends_its_event_stream(ws: Workspace) -> None:
+    started = asyncio.Event()
+
+    async def view() -> None:
+        async for _batch in ws.events(max_rate_hz=1000):
+            started.set()
+
+    task = asyncio.create_task(view())
+    await asyncio.wait_for(started.wait(), 5)
+    ws.ingest(message(ws, "t", b"1"))  # a wake-up is pending when the cancellation lands
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 5)
+    assert ws._fanout.subscribers == []
+
+
+async def test_a_connection_dropped_by_the_broker_shows_in_the_status(tmp_path: Path) -> None:
+    ws = Workspace(config_dir=tmp_path)
+    try:
+        options = await ws.start_embedded(demo=False)
+        stream = ws.events(max_rate_hz=200)
+        await anext(stream)
+        await ws.connect(options)
+        broker = ws.broker
+        assert broker is not None
+        await broker.stop()
+        batch = await _until(stream, lambda b: b.status.state == "closed")
+        assert batch.status.detail
+    finally:
+        await ws.close()

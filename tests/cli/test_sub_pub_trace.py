@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -136,7 +137,7 @@ async def test_sub_trace_shows_the_handshake_and_each_frame_with_its_packets(
     assert "c2s HTTP GET /mqtt" in out
     assert "s2c HTTP 101 Switching Protocols" in out
     assert "subprotocol: mqtt" in out
-    assert "c2s #0 binary FIN mask=" in out
+    assert re.search(r"c2s #0 binary FIN .*mask=[0-9a-f]{8}", out)
     assert "-> #0 CONNECT v3.1.1" in out
     assert "SUBACK id=1" in out
     assert "PUBLISH QoS0 tr/a 1 B retain" in out
@@ -277,3 +278,30 @@ def test_each_command_has_help(name: str, capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert f"usage: mqttws-explorer {name}" in out
     assert "--subprotocol" in out  # the shared connection flags
+
+
+async def test_sub_exits_non_zero_when_the_broker_goes_away() -> None:
+    server = Broker(BrokerConfig.ephemeral())
+    await server.start()
+    try:
+        await cli("pub", url(server), "-t", "gone/a", "-m", "1", "-r")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "explorer",
+            "sub",
+            url(server),
+            "-t",
+            "gone/#",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert line.decode().strip() == "gone/a [retained] 1"
+    finally:
+        await server.stop()
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1
+    assert "connection ended" in err.decode()
+    assert "Traceback" not in err.decode()

@@ -66,11 +66,15 @@ def frame_dump(frame: FrameEvent, trace: TraceBuffer, limit: int = DUMP_LIMIT) -
             for index in range(segment.start, segment.end):
                 byte_style[index] = styles[segment.span]
         text.append(f"{line.offset:08x}  ", "dim")
+        last = len(line.data) - 1
         for index, value in enumerate(line.data):
             if index and index % 8 == 0:
                 text.append(" ")
-            text.append(f"{value:02x}", byte_style[index] or "")
-            text.append(" ")
+            style = byte_style[index] or ""
+            text.append(f"{value:02x}", style)
+            # The gap between two bytes of one span takes the span's colour, so a packet reads as a bar.
+            joined = index < last and (index + 1) % 8 != 0 and byte_style[index + 1] == byte_style[index]
+            text.append(" ", style if joined else "")
         missing = line.width - len(line.data)
         text.append("   " * missing + (" " if missing and len(line.data) <= 8 else ""))
         text.append(" │", "dim")

@@ -78,6 +78,7 @@ class TopicTreeView(Tree[TopicNode]):
         self.auto_expand = False
         self._by_topic: dict[TopicNode, TreeNode[TopicNode]] = {topics.root: self.root}
         self._filter = ""
+        self._stale: set[TopicNode] = set()
         self._visible: set[TopicNode] | None = None
         self.root.expand()
 
@@ -113,28 +114,68 @@ class TopicTreeView(Tree[TopicNode]):
                 before = index
                 break
         # Expand the first levels so a new user sees topics without pressing keys.
-        node = parent.add(topic_label(topic), topic, before=before, expand=topic.depth < 3)
+        node = parent.add(
+            topic_label(topic), topic, before=before, expand=topic.depth < 3, allow_expand=bool(topic.children)
+        )
+        if parent is not self.root:
+            parent.allow_expand = True
         self._by_topic[topic] = node
         return node
 
     def apply_changes(self, changed: tuple[TopicNode, ...]) -> None:
-        """Relabel the changed topics and their ancestors; add the new ones."""
-        touched: set[TopicNode] = set()
+        """Add the new topics; relabel the changed ones (and their ancestors) that are on screen.
+
+        Labels of changed rows that are off screen (scrolled away or under a collapsed
+        parent) are made when they come into view: with a thousand busy topics a batch
+        then costs the forty or so visible labels, not a thousand.
+        """
+        stale = self._stale
         for topic in changed:
+            if topic in stale:
+                continue
             if not self._attached(topic):
                 continue  # removed from the model since
             if topic not in self._by_topic and not self._matches(topic):
                 continue
             walker: TopicNode | None = topic
-            while walker is not None and walker.parent is not None and walker not in touched:
-                touched.add(walker)
+            while walker is not None and walker.parent is not None and walker not in stale:
+                stale.add(walker)
                 walker = walker.parent
-        for topic in touched:
+        for topic in stale:
+            if topic not in self._by_topic:
+                self._ensure(topic)
+        self.relabel_visible()
+
+    def relabel_visible(self) -> None:
+        """Make the labels of stale rows that are on screen now."""
+        stale = self._stale
+        if not stale:
+            return
+        self._tree_lines  # noqa: B018 - builds the line index, so node.line is current
+        top = self.scroll_offset.y
+        bottom = top + max(1, self.size.height)
+        done = []
+        for topic in stale:
             node = self._by_topic.get(topic)
             if node is None:
-                self._ensure(topic)
-            else:
-                node.set_label(topic_label(topic))
+                done.append(topic)
+                continue
+            if top <= node.line < bottom:
+                # Set the label in place and repaint once below, rather than set_label()
+                # per node, which schedules one callback per node on the message queue.
+                node._label = self.process_label(topic_label(topic))
+                node._updates += 1
+                done.append(topic)
+        if done:
+            stale.difference_update(done)
+            self.refresh()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.call_after_refresh(self.relabel_visible)
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[TopicNode]) -> None:
+        self.call_after_refresh(self.relabel_visible)
 
     def prune(self) -> None:
         """Drop widget nodes whose topics left the model (deleted subtrees)."""
@@ -150,6 +191,7 @@ class TopicTreeView(Tree[TopicNode]):
     def rebuild(self) -> None:
         """Build the widget afresh from the model, honouring the filter."""
         self.clear()
+        self._stale.clear()
         self._by_topic = {self.topics.root: self.root}
         if self._filter:
             hits = self.topics.search(self._filter)

@@ -1,0 +1,308 @@
+"""The terminal explorer under a firehose: key-press-to-refresh latency, loop stalls, memory.
+
+The app runs headless (``App.run_test``) with the embedded broker in the same process,
+connected over WebSocket and subscribed to ``#``, exactly as ``mqttws-tui`` starts. A
+separate publisher process sends QoS 0 PUBLISH packets to the broker's TCP listener at
+``RATE`` messages per second (pre-encoded, one write per 10 ms tick) spread over 1,000
+topics; the broker forwards each to the app's WebSocket connection, where the client
+decodes every frame and packet into the trace and the topic tree.
+
+While the firehose runs, a key is pressed every 100 ms: first in the topic tree (Message
+tab), then in the frame list (Frames tab, which scans every new frame). The latency of a
+press is the time from posting the key to the first screen update rendered after the
+key's action ran (``App._display`` is called with each compositor update, also
+headless). A watchdog task sleeping 10 ms at a time measures event loop stalls. Peak RSS
+is ``ru_maxrss``; RSS is also sampled during the run to show it levels off (trace,
+history and batch windows are bounded; the limits are in the status line).
+
+Targets: key-press-to-refresh p99 < 100 ms; RSS bounded (it stops growing once the trace
+limit is reached).
+
+Run: ``.venv/bin/python bench/tui_load.py [--rate 20000] [--seconds 20]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from explorer.mqtt.codec import encode  # noqa: E402
+from explorer.mqtt.packets import Connect, Publish  # noqa: E402
+
+RATE = 20_000
+SECONDS = 20.0
+TOPICS = 1_000
+TICK = 0.01
+P99_TARGET_MS = 100.0
+
+
+# -- publisher process ---------------------------------------------------------------
+
+
+def _publisher(host: str, port: int, rate: int, seconds: float) -> None:
+    """Send QoS 0 PUBLISHes at ``rate``/s for ``seconds`` over plain TCP; print the count sent."""
+    packets = [
+        encode(Publish(f"load/{i // 100:02d}/{i % 100:02d}/value", str(i % 997 + 0.5).encode()))
+        for i in range(TOPICS)
+    ]
+    sock = socket.create_connection((host, port))
+    sock.sendall(encode(Connect(client_id="tui-load-publisher", keep_alive=0)))
+    sock.recv(16)  # CONNACK
+    per_tick = max(1, int(rate * TICK))
+    sent = 0
+    index = 0
+    start = time.perf_counter()
+    next_tick = start
+    while time.perf_counter() - start < seconds:
+        chunk = bytearray()
+        for _ in range(per_tick):
+            chunk += packets[index]
+            index = (index + 1) % TOPICS
+        sock.sendall(chunk)
+        sent += per_tick
+        next_tick += TICK
+        delay = next_tick - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+    elapsed = time.perf_counter() - start
+    sock.close()
+    print(f"{sent} {elapsed:.3f}", flush=True)
+
+
+# -- the app under load ----------------------------------------------------------------
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * resource.getpagesize() / 1e6
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def _run(rate: int, seconds: float) -> dict[str, object]:
+    from textual import events
+    from tui.app import ExplorerApp
+    from tui.widgets.frames import FrameList
+    from tui.widgets.topics import TopicTreeView
+
+    from explorer.workspace import Workspace
+
+    app = ExplorerApp(Workspace(), autostart=False)
+    displays: list[float] = []
+    original_display = app._display
+
+    def display(screen: object, renderable: object) -> None:
+        if renderable is not None:
+            displays.append(time.perf_counter())
+        original_display(screen, renderable)  # type: ignore[arg-type]
+
+    app._display = display  # type: ignore[method-assign]
+    handled: list[float] = []
+    latencies: dict[str, list[float]] = {"tree": [], "frames": []}
+    stalls: list[float] = []
+    rss_samples: list[tuple[float, float]] = []
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        options = await app.workspace.start_embedded(demo=False)
+        await app.connect_to(options, [("#", 0)])
+        broker = app.workspace.broker
+        assert broker is not None and broker.tcp_port is not None
+        tree = app.main_screen.query_one(TopicTreeView)
+        frames = app.main_screen.query_one(FrameList)
+        view_ms: list[float] = []
+        apply_batch = app.main_screen.apply_batch
+
+        def timed_apply(batch: object) -> None:
+            began = time.perf_counter()
+            apply_batch(batch)  # type: ignore[arg-type]
+            view_ms.append((time.perf_counter() - began) * 1000.0)
+
+        app.main_screen.apply_batch = timed_apply  # type: ignore[method-assign]
+        for widget, name in ((tree, "action_cursor_down"), (tree, "action_cursor_up")):
+            _wrap(widget, name, handled)
+        for name in ("action_cursor_down", "action_cursor_up"):
+            _wrap(frames, name, handled)
+
+        running = True
+
+        async def watchdog() -> None:
+            loop = asyncio.get_running_loop()
+            while running:
+                before = loop.time()
+                await asyncio.sleep(TICK)
+                stalls.append(max(0.0, loop.time() - before - TICK))
+
+        watch = asyncio.create_task(watchdog())
+        publisher = subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--publish",
+                "127.0.0.1",
+                str(broker.tcp_port),
+                str(rate),
+                str(seconds),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        start = time.perf_counter()
+        cpu_start = _cpu_seconds()
+        received_start = app.workspace.tree.message_count
+        presses = 0
+        half = seconds / 2 if seconds > 0 else 0
+        switched = False
+        while publisher.poll() is None:
+            elapsed = time.perf_counter() - start
+            phase = "tree" if elapsed < half else "frames"
+            if phase == "frames" and not switched:
+                switched = True
+                await pilot.press("2")
+                frames.focus()
+            elif phase == "tree" and app.focused is not tree:
+                tree.focus()
+            key = "j" if presses % 4 < 2 else "k"
+            handled.clear()
+            pressed = time.perf_counter()
+            # As a terminal driver does: the key event goes onto the app's queue.
+            app.post_message(events.Key(key, key))
+            deadline = pressed + 2.0
+            while time.perf_counter() < deadline:
+                if handled and any(t >= handled[0] for t in displays[-3:]):
+                    break
+                await asyncio.sleep(0.001)
+            after = [t for t in displays if handled and t >= handled[0]]
+            if after:
+                latencies[phase].append((after[0] - pressed) * 1000.0)
+            presses += 1
+            rss_samples.append((time.perf_counter() - start, _rss_mb()))
+            del displays[:-10]
+            await asyncio.sleep(max(0.0, 0.1 - (time.perf_counter() - pressed)))
+        elapsed = time.perf_counter() - start
+        cpu = _cpu_seconds() - cpu_start
+        output = publisher.communicate()[0].split()
+        sent, pub_seconds = int(output[0]), float(output[1])
+        received = app.workspace.tree.message_count - received_start
+        running = False
+        await watch
+        status = app.workspace.status
+        return {
+            "sent": sent,
+            "publisher_rate": sent / pub_seconds,
+            "received": received,
+            "received_rate": received / elapsed,
+            "latencies": latencies,
+            "view_ms": view_ms,
+            "stalls": stalls,
+            "rss": rss_samples,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+            "trace": f"{status.trace_size}/{status.trace_limit}",
+            "dropped": status.dropped_events,
+            "batches": app.batches,
+            "seconds": elapsed,
+            "cpu": cpu,
+            "load": os.getloadavg()[0],
+        }
+
+
+def _wrap(widget: object, name: str, handled: list[float]) -> None:
+    original = getattr(widget, name)
+
+    def wrapped() -> None:
+        original()
+        handled.append(time.perf_counter())
+
+    setattr(widget, name, wrapped)
+
+
+def _report(result: dict[str, object]) -> bool:
+    latencies = result["latencies"]
+    assert isinstance(latencies, dict)
+    stalls = result["stalls"]
+    assert isinstance(stalls, list)
+    rss = result["rss"]
+    assert isinstance(rss, list)
+    print(
+        f"firehose: publisher {result['sent']:,} msgs at {result['publisher_rate']:,.0f}/s; "
+        f"app received {result['received']:,} ({result['received_rate']:,.0f}/s) over {result['seconds']:.1f} s"
+    )
+    print(
+        f"app process CPU: {result['cpu']:.1f} s over {result['seconds']:.1f} s wall "
+        f"({100 * result['cpu'] / result['seconds']:.0f}% of one core); "  # type: ignore[operator]
+        f"machine load average {result['load']:.1f} on {os.cpu_count()} cores"
+    )
+    ok = True
+    for phase, values in latencies.items():
+        p50, p99 = _percentile(values, 0.5), _percentile(values, 0.99)
+        verdict = "ok" if p99 < P99_TARGET_MS else "OVER TARGET"
+        ok = ok and p99 < P99_TARGET_MS
+        worst = max(values) if values else float("nan")
+        print(
+            f"key press -> refresh ({phase}): n={len(values)} p50 {p50:.1f} ms  p99 {p99:.1f} ms  "
+            f"max {worst:.1f} ms  [{verdict}, target p99 < {P99_TARGET_MS:.0f} ms]"
+        )
+    view_ms = result["view_ms"]
+    assert isinstance(view_ms, list)
+    print(
+        f"view work per batch: p50 {_percentile(view_ms, 0.5):.1f} ms  p99 {_percentile(view_ms, 0.99):.1f} ms  "
+        f"max {max(view_ms, default=0.0):.1f} ms over {len(view_ms)} batches"
+    )
+    stall_ms = [s * 1000.0 for s in stalls]
+    print(
+        f"event loop stalls (10 ms watchdog): p50 {_percentile(stall_ms, 0.5):.1f} ms  "
+        f"p99 {_percentile(stall_ms, 0.99):.1f} ms  max {max(stall_ms, default=0.0):.1f} ms  "
+        f"> 50 ms: {sum(1 for s in stall_ms if s > 50)} of {len(stall_ms)}"
+    )
+    quarter = [mb for t, mb in rss if t <= result["seconds"] / 4]  # type: ignore[operator]
+    last = [mb for t, mb in rss if t >= result["seconds"] * 3 / 4]  # type: ignore[operator]
+    print(
+        f"memory: RSS {quarter[-1] if quarter else float('nan'):.0f} MB after the first quarter, "
+        f"{last[-1] if last else float('nan'):.0f} MB at the end; peak RSS {result['peak_rss_mb']:.0f} MB; "
+        f"trace {result['trace']} events, {result['dropped']:,} dropped (bounded); {result['batches']} batches"
+    )
+    return ok
+
+
+def main() -> None:
+    """Run the load test and print the figures (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rate", type=int, default=RATE, help="messages per second (default 20000)")
+    parser.add_argument("--seconds", type=float, default=SECONDS, help="firehose duration (default 20)")
+    parser.add_argument(
+        "--publish", nargs=4, metavar=("HOST", "PORT", "RATE", "SECONDS"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.publish:
+        host, port, rate, seconds = args.publish
+        _publisher(host, int(port), int(rate), float(seconds))
+        return
+    result = asyncio.run(_run(args.rate, args.seconds))
+    if not _report(result):
+        print("key-press-to-refresh p99 is over the target (see the load average: the machine may be busy)")
+
+
+if __name__ == "__main__":
+    main()

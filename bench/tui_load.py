@@ -28,7 +28,6 @@ import asyncio
 import os
 import resource
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -104,11 +103,11 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 async def _run(rate: int, seconds: float) -> dict[str, object]:
     from textual import events
+
+    from explorer.workspace import Workspace
     from tui.app import ExplorerApp
     from tui.widgets.frames import FrameList
     from tui.widgets.topics import TopicTreeView
-
-    from explorer.workspace import Workspace
 
     app = ExplorerApp(Workspace(), autostart=False)
     displays: list[float] = []
@@ -129,7 +128,8 @@ async def _run(rate: int, seconds: float) -> dict[str, object]:
         options = await app.workspace.start_embedded(demo=False)
         await app.connect_to(options, [("#", 0)])
         broker = app.workspace.broker
-        assert broker is not None and broker.tcp_port is not None
+        assert broker is not None
+        assert broker.tcp_port is not None
         tree = app.main_screen.query_one(TopicTreeView)
         frames = app.main_screen.query_one(FrameList)
         view_ms: list[float] = []
@@ -247,7 +247,8 @@ def _report(result: dict[str, object]) -> bool:
     assert isinstance(rss, list)
     print(
         f"firehose: publisher {result['sent']:,} msgs at {result['publisher_rate']:,.0f}/s; "
-        f"app received {result['received']:,} ({result['received_rate']:,.0f}/s) over {result['seconds']:.1f} s"
+        f"app received {result['received']:,} ({result['received_rate']:,.0f}/s) "
+        f"over {result['seconds']:.1f} s"
     )
     print(
         f"app process CPU: {result['cpu']:.1f} s over {result['seconds']:.1f} s wall "
@@ -267,7 +268,8 @@ def _report(result: dict[str, object]) -> bool:
     view_ms = result["view_ms"]
     assert isinstance(view_ms, list)
     print(
-        f"view work per batch: p50 {_percentile(view_ms, 0.5):.1f} ms  p99 {_percentile(view_ms, 0.99):.1f} ms  "
+        f"view work per batch: p50 {_percentile(view_ms, 0.5):.1f} ms  "
+        f"p99 {_percentile(view_ms, 0.99):.1f} ms  "
         f"max {max(view_ms, default=0.0):.1f} ms over {len(view_ms)} batches"
     )
     stall_ms = [s * 1000.0 for s in stalls]
@@ -281,7 +283,8 @@ def _report(result: dict[str, object]) -> bool:
     print(
         f"memory: RSS {quarter[-1] if quarter else float('nan'):.0f} MB after the first quarter, "
         f"{last[-1] if last else float('nan'):.0f} MB at the end; peak RSS {result['peak_rss_mb']:.0f} MB; "
-        f"trace {result['trace']} events, {result['dropped']:,} dropped (bounded); {result['batches']} batches"
+        f"trace {result['trace']} events, {result['dropped']:,} dropped (bounded); "
+        f"{result['batches']} batches"
     )
     return ok
 

@@ -412,3 +412,17 @@ async def test_a_connection_dropped_by_the_broker_shows_in_the_status(tmp_path: 
         assert batch.status.detail
     finally:
         await ws.close()
+
+
+async def test_profiles_and_saved_messages_share_the_config_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from explorer.secret_store import MemorySecretStore
+
+    monkeypatch.setenv("MQTTWS_CONFIG_DIR", str(tmp_path))
+    secrets = MemorySecretStore()
+    async with Workspace(secret_store=secrets) as ws:
+        assert ws.profiles.path == tmp_path / "profiles.toml"
+        assert ws.profiles.secrets is secrets
+        ws.saved_messages.save(SavedMessage(name="n", topic="t"))
+    assert (tmp_path / "saved_messages.json").exists()

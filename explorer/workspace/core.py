@@ -153,7 +153,8 @@ class Workspace:
         trace_limit: trace events kept (the oldest are dropped first and counted).
         history_count: messages kept per topic.
         history_bytes: payload bytes kept per topic.
-        secret_store: passed to the profile store and the probe; the OS keyring when None.
+        secret_store: where profile secrets live (the OS keyring when None); used by
+            :attr:`profiles` when no ``profile_store`` is given.
         profile_store: where profiles live; its directory also holds the saved messages.
         config_dir: the directory of the saved messages when there is no profile store
             (default: the profiles' configuration directory).
@@ -502,6 +503,15 @@ class Workspace:
     def export_messages(self, path: Path | str, fmt: MessageFormat = "jsonl") -> int:
         """Write the kept messages (per-topic history) to ``path``; returns how many."""
         return export_messages(self.tree, path, fmt)
+
+    @property
+    def profiles(self) -> ProfileStore:
+        """The connection profiles (``profile_store``, or the default file with ``secret_store``)."""
+        if self.profile_store is None:
+            from explorer.profiles import ProfileStore
+
+            self.profile_store = ProfileStore(secrets=self.secret_store)
+        return self.profile_store
 
     @property
     def saved_messages(self) -> SavedMessages:

@@ -136,7 +136,6 @@ async def run_window(
     bridge = WorkspaceBridge(workspace)
     window = MainWindow(bridge)
     window.show()
-    bridge.start()
     if options is None:
         bridge.spawn(bridge.start_demo(subscriptions[0][0] if subscriptions else "#", demo=demo))
     else:

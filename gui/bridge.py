@@ -71,13 +71,17 @@ class WorkspaceBridge(QObject):
         self.max_rate_hz = max_rate_hz
         self._pump: asyncio.Task[None] | None = None
         self._busy = 0
+        self._closed = False
 
     # -- the batch pump --------------------------------------------------------------
 
     def start(self) -> None:
-        """Start forwarding batches (idempotent); needs the running qasync loop."""
-        if self._pump is None or self._pump.done():
-            self._pump = asyncio.get_event_loop().create_task(self._run_pump())
+        """Start forwarding batches (idempotent); called from within the running loop.
+
+        The connection intents call it too, so batches flow once anything is connected.
+        """
+        if (self._pump is None or self._pump.done()) and not self._closed:
+            self._pump = asyncio.get_running_loop().create_task(self._run_pump())
 
     async def _run_pump(self) -> None:
         async for batch in self.workspace.events(self.max_rate_hz):
@@ -89,10 +93,15 @@ class WorkspaceBridge(QObject):
 
     async def aclose(self) -> None:
         """Close the Workspace (disconnect, stop the embedded broker) and the pump."""
+        self._closed = True
         await self.workspace.close()
         pump, self._pump = self._pump, None
         if pump is not None:
-            with contextlib.suppress(asyncio.CancelledError):
+            if not pump.done():
+                pump.cancel()
+            # A pump stepped by Qt outside the running loop (only in tests that process
+            # events between loop runs) ends with RuntimeError; at close that is moot.
+            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
                 await pump
 
     # -- helpers ---------------------------------------------------------------------
@@ -118,6 +127,7 @@ class WorkspaceBridge(QObject):
 
     async def start_demo(self, subscribe: str = "#", *, demo: bool = True) -> bool:
         """Start the embedded broker (with demo traffic), connect to it and subscribe."""
+        self.start()
         options = await self._run(
             "start the embedded broker", lambda: self.workspace.start_embedded(demo=demo)
         )
@@ -138,6 +148,7 @@ class WorkspaceBridge(QObject):
         self, options: ConnectionOptions, subscriptions: tuple[tuple[str, int], ...] = ()
     ) -> bool:
         """Connect (closing the previous connection); then subscribe to ``subscriptions``."""
+        self.start()
         self._busy += 1
         if self._busy == 1:
             self.busyChanged.emit(True)

@@ -7,8 +7,10 @@ counts a second, so ``changed`` is ignored here and :meth:`TopicTreeModel.refres
 ``dataChanged`` once per batch for the nodes the Workspace reports as changed (and their
 ancestors, whose subtree counts moved), grouped into one row range per parent.
 
-A node's ``QModelIndex`` points at the ``TopicNode`` itself; the tree keeps nodes alive
-while they are in it, and a removed node is announced before it goes.
+A node's ``QModelIndex`` carries an integer id (``internalId``) looked up in a table of
+the nodes handed out, not a raw object pointer: a pointer into a Python object that Qt
+keeps past its lifetime is a crash, an unknown id is just an invalid index. Removed
+nodes leave the table when the tree announces their removal.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class TopicTreeModel(QAbstractItemModel):
         self._bold = QFont()
         self._bold.setBold(True)
         self._retained_color = QColor("#d08a00")
+        self._nodes: dict[int, TopicNode] = {}
         tree.add_listener(self)
 
     def detach(self) -> None:
@@ -59,10 +62,15 @@ class TopicTreeModel(QAbstractItemModel):
 
     # -- TreeListener ----------------------------------------------------------------
 
+    def _make(self, row: int, column: int, node: TopicNode) -> QModelIndex:
+        key = id(node)
+        self._nodes[key] = node
+        return self.createIndex(row, column, key)
+
     def _index_of(self, node: TopicNode) -> QModelIndex:
         if node.parent is None:
             return QModelIndex()
-        return self.createIndex(node.row, 0, node)
+        return self._make(node.row, 0, node)
 
     def inserting(self, parent: TopicNode, row: int, node: TopicNode) -> None:
         self.beginInsertRows(self._index_of(parent), row, row)
@@ -75,6 +83,8 @@ class TopicTreeModel(QAbstractItemModel):
 
     def removed(self, parent: TopicNode, row: int, node: TopicNode) -> None:
         self.endRemoveRows()
+        for gone in node.walk():
+            self._nodes.pop(id(gone), None)
 
     def changed(self, node: TopicNode) -> None:
         """Content changes are applied per batch by :meth:`refresh`."""
@@ -102,8 +112,8 @@ class TopicTreeModel(QAbstractItemModel):
             if parent.parent is None and parent is not self.tree.root:
                 continue  # removed meanwhile
             self.dataChanged.emit(
-                self.createIndex(first, 0, parent.child(first)),
-                self.createIndex(end, last, parent.child(end)),
+                self._make(first, 0, parent.child(first)),
+                self._make(end, last, parent.child(end)),
             )
 
     # -- QAbstractItemModel ----------------------------------------------------------
@@ -112,8 +122,7 @@ class TopicTreeModel(QAbstractItemModel):
         """The node of ``index`` (the root for an invalid index)."""
         if not index.isValid():
             return self.tree.root
-        node: TopicNode = index.internalPointer()
-        return node
+        return self._nodes.get(index.internalId(), self.tree.root)
 
     def index_of_topic(self, topic: str) -> QModelIndex:
         node = self.tree.find(topic)
@@ -123,7 +132,7 @@ class TopicTreeModel(QAbstractItemModel):
         node = self.node(parent)
         if column < 0 or column >= len(_HEADERS) or not 0 <= row < node.child_count:
             return QModelIndex()
-        return self.createIndex(row, column, node.child(row))
+        return self._make(row, column, node.child(row))
 
     def parent(self, index: AnyIndex = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
         if not index.isValid():
@@ -131,7 +140,7 @@ class TopicTreeModel(QAbstractItemModel):
         parent = self.node(index).parent
         if parent is None or parent.parent is None:
             return QModelIndex()
-        return self.createIndex(parent.row, 0, parent)
+        return self._make(parent.row, 0, parent)
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         if parent.isValid() and parent.column() != 0:
@@ -140,9 +149,6 @@ class TopicTreeModel(QAbstractItemModel):
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return len(_HEADERS)
-
-    def hasChildren(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
-        return self.rowCount(parent) > 0
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -163,7 +169,7 @@ class TopicTreeModel(QAbstractItemModel):
             if column == self.COL_VALUE:
                 return _last_value(node)
             if column == self.COL_COUNT:
-                return node.subtree_count
+                return f"{node.subtree_count:,}"
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
             text = node.topic

@@ -226,11 +226,11 @@ class TraceTableModel(QAbstractTableModel):
 
     def _display(self, event: TraceEvent, position: int, column: int) -> Any:
         if column == self.COL_SEQ:
-            return event.seq
+            return str(event.seq)
         if column == self.COL_TIME:
             return f"{event.time - self.time_origin:.6f}"
         if column == self.COL_CONN:
-            return event.conn
+            return str(event.conn)
         if column == self.COL_DIR:
             direction = event_direction(event)
             return {"c2s": "→ C2S", "s2c": "← S2C"}.get(direction, direction)
@@ -238,7 +238,7 @@ class TraceTableModel(QAbstractTableModel):
             return event_kind(event)
         if column == self.COL_LEN:
             length = event_length(event)
-            return "" if length is None else length
+            return "" if length is None else str(length)
         if column == self.COL_SUMMARY:
             summary = self._summaries.get(position)
             if summary is None:

@@ -255,14 +255,22 @@ class MainWindow(QMainWindow):
         self.status_line.showMessage(f"connected to {url}", 3000)
 
     def _connect_failed(self, message: str, options: ConnectionOptions) -> None:
-        answer = QMessageBox.warning(
-            self,
+        """Offer the diagnoser (a window-modal box: the event loop keeps running)."""
+        self.status_line.showMessage(message, 10000)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
             "Connection failed",
             f"{message}\n\nRun the diagnoser to find which layer fails?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
         )
-        if answer == QMessageBox.StandardButton.Yes:
-            self.open_diagnose(options, run=True)
+        box.setObjectName("connect-failed")
+        box.button(QMessageBox.StandardButton.Yes).clicked.connect(
+            lambda: self.open_diagnose(options, run=True)
+        )
+        box.finished.connect(box.deleteLater)
+        self.failure_box = box
+        box.open()
 
     def _subscribed(self, topic_filter: str, codes: list[int]) -> None:
         if codes and codes[0] >= 0x80:
@@ -290,13 +298,20 @@ class MainWindow(QMainWindow):
         self.publisher.payload.setFocus()
 
     def delete_retained(self, topic: str) -> None:
-        answer = QMessageBox.question(
-            self,
+        """Ask (window-modal, non-blocking), then clear the retained messages under ``topic``."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
             "Delete retained messages",
             f"Publish empty retained messages to every retained topic under {topic!r}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
         )
-        if answer == QMessageBox.StandardButton.Yes:
-            self.bridge.spawn(self.bridge.clear_retained(topic))
+        box.button(QMessageBox.StandardButton.Yes).clicked.connect(
+            lambda: self.bridge.spawn(self.bridge.clear_retained(topic))
+        )
+        box.finished.connect(box.deleteLater)
+        self.confirm_box = box
+        box.open()
 
     def _delete_selected(self) -> None:
         node = self.topics.current_node()

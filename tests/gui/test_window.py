@@ -1,0 +1,237 @@
+"""Flows through the window, on the qasync loop, against the embedded broker.
+
+Each test drives the window as a user would (buttons, selections, dialogs) and waits
+for the bridge's signals or for the next drawn batch, never for a fixed time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import qasync
+from PySide6.QtCore import QSettings, Qt, QUrl
+
+from explorer.broker.config import BrokerConfig
+from explorer.broker.faults import parse_faults
+from explorer.broker.server import Broker
+from explorer.events import FrameEvent, PacketEvent
+from explorer.mqtt.packets import Publish
+from explorer.options import ConnectionOptions
+from explorer.workspace import Workspace
+from gui.bridge import WorkspaceBridge
+from gui.widgets.main_window import MainWindow
+from tests.gui.conftest import wait_for_batch, wait_signal
+
+KITCHEN = "demo/sensors/kitchen/temperature"
+
+
+async def _start_demo(window: MainWindow) -> None:
+    assert await window.bridge.start_demo()
+    tree = window.workspace.tree
+    await wait_for_batch(
+        window.bridge, lambda: tree.find(KITCHEN) is not None and window.topics.select_topic(KITCHEN)
+    )
+
+
+def test_demo_connection_fills_tree_status_bar_and_handshake(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    qloop.run_until_complete(_start_demo(window))
+    labels = window.status_line.labels
+    assert labels["state"].text() == "connected"
+    assert "(embedded broker)" in labels["url"].text()
+    assert labels["subprotocol"].text() == "subprotocol mqtt"
+    assert window.url.text() == window.workspace.broker.ws_url  # type: ignore[union-attr]
+    assert window.topics.model.rowCount() >= 1
+    handshake = window.handshake.toPlainText()
+    assert "GET /mqtt HTTP/1.1" in handshake
+    assert "101 Switching Protocols" in handshake
+
+
+def test_selecting_a_topic_shows_its_latest_message(window: MainWindow, qloop: qasync.QEventLoop) -> None:
+    qloop.run_until_complete(_start_demo(window))
+    node = window.workspace.tree.find(KITCHEN)
+    assert node is not None
+    assert window.messages.node is node
+    assert KITCHEN in window.messages.title.text()
+    shown = window.messages.message
+    assert shown is not None
+    assert window.messages.text.toPlainText() == shown.payload.decode()
+    window.messages.tabs.setCurrentIndex(window.messages.TABS.index("Chart"))
+    assert window.messages.chart.points == node.series()
+
+
+def test_opening_a_frame_shows_its_header_packets_and_links(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    qloop.run_until_complete(_start_demo(window))
+    model = window.trace.model
+    row = next(
+        r
+        for r in range(model.rowCount())
+        if isinstance(e := model.event_at(r), FrameEvent) and e.direction == "s2c" and e.parts
+    )
+    window.trace.select_row(row)
+    frame = model.event_at(row)
+    assert isinstance(frame, FrameEvent)
+    inspector = window.trace.inspector
+    assert inspector.current_event is frame
+    fields = {
+        inspector.fields.item(r, 0).text(): inspector.fields.item(r, 1).text()
+        for r in range(inspector.fields.rowCount())
+    }
+    assert fields["opcode"] == "0x2 (binary)"
+    assert fields["FIN"] == "1"
+    assert frame.header.hex(" ")[:5] in inspector.hex.toPlainText()
+    assert "MQTT packets in this frame" in inspector.links.toPlainText()
+    packet_no = frame.parts[0].packet_no
+    inspector.links.anchorClicked.emit(QUrl(f"packet:{frame.conn}:{frame.direction}:{packet_no}"))
+    selected = model.event_at(window.trace.table.currentIndex().row())
+    assert isinstance(selected, PacketEvent)
+    assert selected.packet_no == packet_no
+    assert f"frame #{frame.index}" in inspector.links.toPlainText()
+
+
+def test_publish_panel_publishes_and_the_message_comes_back(
+    window: MainWindow, qloop: qasync.QEventLoop, qtbot: Any
+) -> None:
+    async def flow() -> None:
+        await _start_demo(window)
+        panel = window.publisher
+        panel.topic.setText("gui/test/hello")
+        panel.payload.setPlainText('{"n": 1}')
+        panel.qos.setCurrentIndex(1)
+        qtbot.mouseClick(panel.publish_button, Qt.MouseButton.LeftButton)
+        (topic,) = await wait_signal(window.bridge.published)
+        assert topic == "gui/test/hello"
+        tree = window.workspace.tree
+        await wait_for_batch(window.bridge, lambda: tree.find("gui/test/hello") is not None)
+
+    qloop.run_until_complete(flow())
+    last = window.workspace.tree.find("gui/test/hello").last  # type: ignore[union-attr]
+    assert last is not None
+    assert last.payload == b'{"n": 1}'
+    sent = [
+        e.packet
+        for e in window.workspace.trace
+        if isinstance(e, PacketEvent) and e.direction == "c2s" and isinstance(e.packet, Publish)
+    ]
+    assert [(p.topic, p.qos) for p in sent] == [("gui/test/hello", 1)]
+
+
+def test_saved_messages_round_trip_through_the_publish_panel(window: MainWindow) -> None:
+    panel = window.publisher
+    panel.topic.setText("cmd/lamp")
+    panel.payload.setPlainText("on")
+    panel.retain.setChecked(True)
+    panel.save_current("lamp on")
+    panel.topic.clear()
+    panel.payload.clear()
+    panel.retain.setChecked(False)
+    panel._load_saved(panel.saved.findText("lamp on"))
+    assert (panel.topic.text(), panel.payload.toPlainText(), panel.retain.isChecked()) == (
+        "cmd/lamp",
+        "on",
+        True,
+    )
+
+
+def test_diagnose_dialog_names_the_layer_a_faulty_broker_breaks(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    async def flow() -> Any:
+        config = BrokerConfig.ephemeral(
+            faults=parse_faults(["refuse-connect=not-authorized"]), sys_interval=0
+        )
+        async with Broker(config) as broker:
+            assert broker.ws_url is not None
+            dialog = window.open_diagnose(ConnectionOptions(url=broker.ws_url))
+            steps: list[Any] = []
+            window.bridge.probeStep.connect(steps.append)
+            dialog.run()
+            (diagnosis,) = await wait_signal(window.bridge.probeFinished)
+            return dialog, diagnosis, steps
+
+    dialog, diagnosis, steps = qloop.run_until_complete(flow())
+    assert not diagnosis.ok
+    assert diagnosis.layer == "mqtt"
+    assert all(step.ok for step in steps[:-1])
+    assert (steps[-1].layer, steps[-1].ok) == ("mqtt", False)
+    assert dialog._rows["tcp"].text(1) == "✔"
+    assert dialog._rows["mqtt"].text(1) == "✘"
+    assert "mqtt" in dialog.state.text()
+    assert diagnosis.explanation in dialog.verdict.toPlainText()
+
+
+def test_failed_connect_offers_the_diagnoser(window: MainWindow, qloop: qasync.QEventLoop) -> None:
+    async def flow() -> tuple[Any, ...]:
+        config = BrokerConfig.ephemeral(
+            faults=parse_faults(["refuse-connect=not-authorized"]), sys_interval=0
+        )
+        async with Broker(config) as broker:
+            assert broker.ws_url is not None
+            window.url.setText(broker.ws_url)
+            window.connect_url()
+            return await wait_signal(window.bridge.connectFailed)
+
+    message, options = qloop.run_until_complete(flow())
+    assert options.url == window.url.text()
+    assert "authori" in message.lower()
+    assert window.failure_box.isVisible()
+    assert window.status_line.labels["state"].text() in ("failed", "connecting", "idle")
+
+
+def test_profile_created_in_the_dialog_keeps_its_password_in_the_keyring_and_connects(
+    window: MainWindow, qloop: qasync.QEventLoop, config_dir: Path, file_keyring: Any
+) -> None:
+    async def flow() -> tuple[Any, ...]:
+        options = await window.workspace.start_embedded(demo=False)
+        window.open_profiles()
+        dialog = window.profiles_dialog
+        dialog.new_profile()
+        dialog.name.setText("local")
+        dialog.url.setText(options.url)
+        dialog.username.setText("alice")
+        dialog.password.setText("s3cret-canary")
+        dialog.subscriptions.setText("demo/#, gui/#")
+        assert dialog.save() is not None
+        assert dialog.list.currentItem().text() == "local"
+        dialog.use()
+        (url,) = await wait_signal(window.bridge.connected)
+        await wait_for_batch(window.bridge, lambda: len(window.workspace.subscriptions) == 2)
+        return (url,)
+
+    (url,) = qloop.run_until_complete(flow())
+    assert url.startswith("ws://127.0.0.1:")
+    text = (config_dir / "profiles.toml").read_text()
+    assert "alice" in text
+    assert "s3cret-canary" not in text
+    assert file_keyring.get_password("mqttws-explorer", "profile/local/password") == "s3cret-canary"
+    assert window.workspace.options is not None
+    assert window.workspace.options.password == b"s3cret-canary"
+    assert set(window.workspace.subscriptions) == {"demo/#", "gui/#"}
+
+
+def test_dock_layout_is_saved_and_restored(
+    window: MainWindow, qloop: qasync.QEventLoop, settings: QSettings, qtbot: Any
+) -> None:
+    window.handshake_dock.hide()
+    window.save_layout()
+    again = MainWindow(WorkspaceBridge(Workspace()), settings=settings)
+    qtbot.addWidget(again)
+    again.show()
+    assert not again.handshake_dock.isVisible()
+    assert again.topics_dock.isVisible()
+
+
+def test_trace_and_message_export_write_files(
+    window: MainWindow, qloop: qasync.QEventLoop, tmp_path: Path
+) -> None:
+    qloop.run_until_complete(_start_demo(window))
+    window.export_trace(str(tmp_path / "t.pcapng"))
+    window.export_messages(str(tmp_path / "m.jsonl"))
+    assert (tmp_path / "t.pcapng").read_bytes()[:4] == b"\x0a\x0d\x0d\x0a"
+    assert KITCHEN in (tmp_path / "m.jsonl").read_text()
+    assert isinstance(next(iter(window.workspace.tree.topics())).last, object)
+    assert any(isinstance(e, PacketEvent) and isinstance(e.packet, Publish) for e in window.workspace.trace)

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "JSON_PARSE_LIMIT",
     "HexLine",
     "HexSegment",
     "JsonView",
@@ -36,6 +37,7 @@ __all__ = [
     "guess_kind",
     "hex_dump_lines",
     "json_view",
+    "looks_binary",
     "numeric_fields",
     "numeric_value",
     "parse_number",
@@ -124,9 +126,9 @@ def text_view(data: bytes, limit: int = DEFAULT_LIMIT) -> PayloadText:
 class JsonView:
     """A payload that parsed as JSON.
 
-    ``value`` is the parsed object (for a foldable tree view); ``pretty`` is indented
-    text with keys in wire order. ``truncated`` means the payload was above the limit and
-    was not parsed at all: a half document is not JSON.
+    ``value`` is the whole parsed object (for a foldable tree view, which shows only
+    what is unfolded); ``pretty`` is indented text with keys in wire order, cut at the
+    view's limit when ``truncated`` (then ``marker`` says so).
     """
 
     value: Any
@@ -134,14 +136,27 @@ class JsonView:
     truncated: bool
     total: int
 
+    @property
+    def marker(self) -> str:
+        """``""`` or the sentence to show after a cut ``pretty``."""
+        return truncation_marker(len(self.pretty.encode("utf-8")), self.total) if self.truncated else ""
 
-def json_view(data: bytes, limit: int = DEFAULT_LIMIT, indent: int = 2) -> JsonView | None:
+
+JSON_PARSE_LIMIT = 4 * 1024 * 1024
+"""Payloads above this many bytes are not parsed as JSON at all (shown as text)."""
+
+
+def json_view(
+    data: bytes, limit: int = DEFAULT_LIMIT, indent: int = 2, parse_limit: int = JSON_PARSE_LIMIT
+) -> JsonView | None:
     """Parse the payload as JSON; ``None`` when it is not JSON (or is too large to parse).
 
     Bare scalars (``23.5``, ``"on"``, ``true``) are JSON too, but only objects and arrays
-    are worth a tree, so scalars return ``None`` and show as text or numbers.
+    are worth a tree, so scalars return ``None`` and show as text or numbers. Payloads
+    up to ``parse_limit`` bytes are parsed whole; the pretty text is cut at ``limit``
+    characters (a half document cannot be parsed, so parsing is never cut).
     """
-    if len(data) > limit:
+    if len(data) > max(limit, parse_limit):
         return None
     stripped = data.lstrip()
     if not stripped or stripped[:1] not in (b"{", b"["):
@@ -154,7 +169,10 @@ def json_view(data: bytes, limit: int = DEFAULT_LIMIT, indent: int = 2) -> JsonV
         pretty = json.dumps(value, indent=indent, ensure_ascii=False)
     except (ValueError, RecursionError):
         return None
-    return JsonView(value, escape_text(pretty), False, len(data))
+    truncated = len(pretty) > limit
+    if truncated:
+        pretty = pretty[:limit]
+    return JsonView(value, escape_text(pretty), truncated, len(data))
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +395,27 @@ def numeric_value(data: bytes, field: str | None = None) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def looks_binary(data: bytes) -> bool:
+    """Whether a payload is better shown as hex than as text (judged on its first 4 KiB).
+
+    Not valid UTF-8, or more than one control character in twenty, means binary.
+    """
+    sample = data[:4096]
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if (
+            exc.reason == "unexpected end of data"
+            and exc.start >= len(sample) - 3
+            and len(data) > len(sample)
+        ):
+            text = sample[: exc.start].decode("utf-8", "replace")
+        else:
+            return True
+    controls = len(_CONTROL.findall(text))
+    return controls > max(1, len(text) // 20)
+
+
 def guess_kind(data: bytes) -> PayloadKind:
     """Which view suits a payload best: the one a front end opens first."""
     if not data:
@@ -385,16 +424,7 @@ def guess_kind(data: bytes) -> PayloadKind:
         return "number"
     if json_view(data) is not None:
         return "json"
-    sample = data[:4096]
-    try:
-        text = sample.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.reason == "unexpected end of data" and exc.start >= len(sample) - 3:
-            text = sample[: exc.start].decode("utf-8", "replace")
-        else:
-            return "binary"
-    controls = len(_CONTROL.findall(text))
-    return "binary" if controls > max(1, len(text) // 20) else "text"
+    return "binary" if looks_binary(data) else "text"
 
 
 def _diff_lines(data: bytes, limit: int) -> tuple[list[str], str]:

@@ -13,6 +13,7 @@ from explorer.payload import (
     guess_kind,
     hex_dump_lines,
     json_view,
+    looks_binary,
     numeric_fields,
     numeric_value,
     parse_number,
@@ -61,8 +62,18 @@ def test_json_view_is_none_for_scalars_and_non_json(data: bytes) -> None:
     assert json_view(data) is None
 
 
-def test_json_view_refuses_payloads_above_the_limit() -> None:
-    assert json_view(b'{"a": "' + b"x" * 100 + b'"}', limit=50) is None
+def test_json_view_refuses_payloads_above_the_parse_limit() -> None:
+    assert json_view(b'{"a": "' + b"x" * 100 + b'"}', limit=50, parse_limit=80) is None
+
+
+def test_json_view_parses_large_documents_whole_and_cuts_the_pretty_text() -> None:
+    data = b"[" + b",".join(b"%d" % i for i in range(1000)) + b"]"
+    view = json_view(data, limit=100)
+    assert view is not None
+    assert view.value == list(range(1000))
+    assert view.truncated
+    assert len(view.pretty) == 100
+    assert view.marker == f"… truncated: 100 of {len(data):,} bytes shown"
 
 
 def test_hex_dump_lines_lay_out_offsets_hex_and_ascii() -> None:
@@ -175,3 +186,12 @@ def test_diff_of_binary_payloads_compares_hex_dumps() -> None:
     lines = diff_payloads(bytes(range(32)), bytes(range(16)) + bytes(16))
     assert any(line.startswith("-00000010") for line in lines)
     assert any(line.startswith("+00000010") for line in lines)
+
+
+def test_looks_binary_tolerates_a_character_cut_at_the_sample_edge() -> None:
+    text = "é".encode() * 3000  # 6000 bytes; the 4096-byte sample ends on a character boundary
+    assert not looks_binary(text)
+    shifted = b"a" + text  # now the sample ends in the middle of a two-byte character
+    assert not looks_binary(shifted)
+    assert looks_binary(b"\xff\xfe\x00\x01")
+    assert looks_binary(bytes(range(32)) * 4)

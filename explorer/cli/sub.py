@@ -37,7 +37,7 @@ from explorer.events import (
 )
 from explorer.mqtt.topics import validate_topic_filter
 from explorer.options import ConnectionOptions
-from explorer.payload import guess_kind, text_view
+from explorer.payload import looks_binary, text_view
 from explorer.topictree import TopicMessage
 from explorer.trace import event_to_json
 from explorer.workspace import Batch, Workspace
@@ -53,7 +53,7 @@ def format_message(event: MessageReceived) -> str:
     """``topic payload`` on one line; binary payloads as hex, long ones truncated."""
     payload = event.payload
     flags = (" [retained]" if event.retain else "") + (f" [QoS {event.qos}]" if event.qos else "")
-    if guess_kind(payload) == "binary":
+    if looks_binary(payload):
         shown = payload[:_MAX_INLINE].hex(" ")
         more = f" … ({len(payload)} B)" if len(payload) > _MAX_INLINE else ""
         return f"{event.topic}{flags} <{len(payload)} B binary> {shown}{more}"

@@ -12,37 +12,18 @@ import base64
 import csv
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal
 
 from explorer.errors import ExplorerError
-from explorer.mqtt.packets import Properties
 from explorer.topictree import TopicMessage, TopicNode, TopicTree
+from explorer.trace import properties_to_json
 
-__all__ = ["MessageFormat", "export_messages", "iter_messages", "message_to_json", "properties_to_json"]
+__all__ = ["MessageFormat", "export_messages", "iter_messages", "message_to_json"]
 
 MessageFormat = Literal["jsonl", "csv"]
 
 CSV_COLUMNS = ("time", "topic", "qos", "retain", "encoding", "payload", "properties")
-
-
-def properties_to_json(properties: Properties) -> dict[str, Any]:
-    """The properties that are present, JSON-ready (bytes as hex)."""
-    out: dict[str, Any] = {}
-    for item in fields(properties):
-        value = getattr(properties, item.name)
-        if value is None or value == ():
-            continue
-        if isinstance(value, bytes):
-            out[item.name] = value.hex()
-        elif item.name == "user_properties":
-            out[item.name] = [list(pair) for pair in value]
-        elif isinstance(value, tuple):
-            out[item.name] = list(value)
-        else:
-            out[item.name] = value
-    return out
 
 
 def _payload_fields(payload: bytes) -> tuple[str, str]:

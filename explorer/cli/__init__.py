@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from explorer import __version__
 from explorer.errors import ExplorerError
+from explorer.runtime import tune_gc
 
 __all__ = ["SUBCOMMAND_MODULES", "build_parser", "main"]
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    tune_gc()
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

@@ -1,0 +1,281 @@
+"""The embedded broker beside aedes (Node.js) and amqtt (Python) over WebSocket, same load.
+
+Every broker runs in its own process on loopback; the load generator
+(``bench/peers/wsload.py``) runs in this one. Scenarios, MQTT 3.1.1:
+
+- ``qos0``: 1 publisher -> 1 subscriber, 100,000 x 64 B at QoS 0;
+- ``qos1``: the same at QoS 1 (publisher and subscriber both acknowledge);
+- ``fanout``: 1 publisher -> 10 subscribers, 10,000 messages (100,000 deliveries), QoS 0;
+- ``connect``: 500 connections, 10 at a time: TCP, upgrade, CONNECT/CONNACK, DISCONNECT;
+- ``retained``: 10,000 retained messages stored, then a late ``#`` subscriber receives them.
+
+Printed per scenario: messages (or connections) per second, p50/p99 latency (publish to
+delivery; connect start to CONNACK; SUBSCRIBE to each retained message) and our ratio to
+each peer. First the generator's own ceiling: the same publisher and subscribers joined
+by a socket pair, and a server that only answers upgrades and CONNECTs.
+
+Targets: throughput >= aedes and >= 4x amqtt in every scenario, p99 latency below both.
+
+amqtt lives in bench/.peers/amqtt, a venv made on first run (``python -m venv`` + ``pip
+install amqtt``) because it pins an older websockets. aedes comes from
+tests/interop/node (``npm ci --prefix tests/interop/node``). A missing peer is reported
+and skipped.
+
+``python -m bench.broker [--peers ours,aedes,amqtt] [--scenarios qos0,...] [--profile]``;
+``--profile`` runs our broker under cProfile and prints where its time went.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import pstats
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.peers import wsload
+from bench.peers.wsload import Result
+
+__all__ = ["main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+PEERS_DIR = ROOT / "bench" / ".peers"
+AMQTT_VENV = PEERS_DIR / "amqtt"
+NODE_DIR = ROOT / "tests" / "interop" / "node"
+
+MESSAGES = 100_000
+FANOUT_SUBSCRIBERS = 10
+FANOUT_MESSAGES = 10_000
+CONNECTS = 500
+RETAINED = 10_000
+
+SCENARIOS = ("qos0", "qos1", "fanout", "connect", "retained")
+
+
+@dataclass
+class Peer:
+    """A broker process: the command that starts it and how to learn its WebSocket address."""
+
+    name: str
+    command: list[str]
+    ws_path: str = "/mqtt"
+    proc: subprocess.Popen[bytes] | None = None
+    port: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            self.command,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline().decode().strip()
+            if not line and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before listening")
+            if line.isdigit():
+                self.port = int(line)
+                return
+            if line.startswith("ws://"):
+                self.port = int(line.split(":")[2].split("/")[0])
+                return
+        raise RuntimeError(f"{self.name} did not report its port within 60 s")
+
+    def stop(self, *, interrupt: bool = False) -> None:
+        if self.proc is None:
+            return
+        if interrupt:
+            self.proc.send_signal(signal.SIGINT)
+        with contextlib.suppress(BrokenPipeError, OSError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+def _ours(profile_path: Path | None) -> Peer:
+    command = [sys.executable]
+    if profile_path is not None:
+        command += ["-m", "cProfile", "-o", str(profile_path)]
+    command += ["-m", "explorer", "broker", "--ws-port", "0", "--tcp-port", "off"]
+    return Peer("ours", command)
+
+
+def _aedes() -> Peer | str:
+    node = shutil.which("node")
+    if node is None or not (NODE_DIR / "node_modules" / "aedes").is_dir():
+        return "aedes skipped: needs node and `npm ci --prefix tests/interop/node`"
+    return Peer("aedes", [node, str(NODE_DIR / "aedes_server.js"), "0"])
+
+
+def _amqtt() -> Peer | str:
+    python = AMQTT_VENV / "bin" / "python"
+    if not python.exists():
+        print("creating bench/.peers/amqtt (python -m venv + pip install amqtt) ...", flush=True)
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(AMQTT_VENV)], check=True)
+            subprocess.run([str(python), "-m", "pip", "install", "--quiet", "amqtt"], check=True)
+        except (subprocess.CalledProcessError, OSError) as exc:
+            shutil.rmtree(AMQTT_VENV, ignore_errors=True)
+            return f"amqtt skipped: could not install it ({exc})"
+    return Peer("amqtt", [str(python), str(ROOT / "bench" / "peers" / "amqtt_server.py")])
+
+
+async def _scenario(name: str, port: int, path: str) -> Result:
+    host = "127.0.0.1"
+    if name == "qos0":
+        return await wsload.fan_out(host, port, path, subscribers=1, count=MESSAGES, qos=0)
+    if name == "qos1":
+        return await wsload.fan_out(host, port, path, subscribers=1, count=MESSAGES, qos=1)
+    if name == "fanout":
+        return await wsload.fan_out(
+            host, port, path, subscribers=FANOUT_SUBSCRIBERS, count=FANOUT_MESSAGES, qos=0, warmup=500
+        )
+    if name == "connect":
+        return await wsload.connect_storm(host, port, path, count=CONNECTS)
+    if name == "retained":
+        return await wsload.retained_burst(host, port, path, count=RETAINED)
+    raise ValueError(name)
+
+
+def _run(coroutine: Callable[[], Awaitable[Result]]) -> Result | str:
+    try:
+        return asyncio.run(coroutine())
+    except (wsload.Stalled, ConnectionError, TimeoutError, OSError) as exc:
+        return f"failed: {type(exc).__name__}: {exc}"
+
+
+def _line(label: str, result: Result | str, unit: str) -> str:
+    if isinstance(result, str):
+        return f"  {label:<8} {result}"
+    note = f"  ({result.note})" if result.note else ""
+    return (
+        f"  {label:<8} {result.rate:>10,.0f} {unit:<8} p50 {result.percentile(0.5):>8.2f} ms"
+        f"  p99 {result.percentile(0.99):>8.2f} ms{note}"
+    )
+
+
+def _ceilings(scenarios: list[str]) -> None:
+    print("load generator ceiling (no broker: socket pair / a server that only answers CONNECT)")
+    for name in scenarios:
+        if name in ("qos0", "qos1"):
+            qos = int(name[-1])
+            result = _run(lambda q=qos: wsload.wire_ceiling(subscribers=1, count=MESSAGES, qos=q))
+            print(_line(name, result, "msg/s"), flush=True)
+        elif name == "fanout":
+            result = _run(
+                lambda: wsload.wire_ceiling(subscribers=FANOUT_SUBSCRIBERS, count=FANOUT_MESSAGES, qos=0)
+            )
+            print(_line(name, result, "msg/s"), flush=True)
+        elif name == "connect":
+            sink = Peer("null", [sys.executable, "-m", "bench.peers.wsload"])
+            sink.start()
+            try:
+                port = sink.port
+                result = _run(lambda p=port: wsload.connect_storm("127.0.0.1", p, "/mqtt", count=CONNECTS))
+            finally:
+                sink.stop()
+            print(_line(name, result, "conn/s"), flush=True)
+
+
+def _verdict(results: dict[str, dict[str, Result | str]], scenarios: list[str]) -> list[str]:
+    lines = []
+    ours = results.get("ours", {})
+    for name in scenarios:
+        mine = ours.get(name)
+        if not isinstance(mine, Result):
+            continue
+        parts = []
+        for peer, want in (("aedes", 1.0), ("amqtt", 4.0)):
+            theirs = results.get(peer, {}).get(name)
+            if not isinstance(theirs, Result) or theirs.rate == 0:
+                continue
+            ratio = mine.rate / theirs.rate
+            p99_ok = mine.percentile(0.99) < theirs.percentile(0.99)
+            ok = ratio >= want and p99_ok
+            parts.append(
+                f"{ratio:.2f}x {peer} (target {want:g}x), p99 {'below' if p99_ok else 'ABOVE'}"
+                f" -> {'ok' if ok else 'MISSED'}"
+            )
+        if parts:
+            lines.append(f"  {name:<8} " + "; ".join(parts))
+    return lines
+
+
+def _print_profile(path: Path) -> None:
+    if not path.exists():
+        print("  (no profile written)")
+        return
+    stats = pstats.Stats(str(path))
+    stats.sort_stats("tottime").print_stats(25)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.broker", description=__doc__.split("\n")[0])
+    parser.add_argument("--peers", default="ours,aedes,amqtt", help="comma-separated: ours,aedes,amqtt")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated scenarios")
+    parser.add_argument("--profile", action="store_true", help="run our broker under cProfile")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the generator ceiling")
+    args = parser.parse_args([] if argv is None else argv)
+    scenarios = [name for name in args.scenarios.split(",") if name]
+    unknown = set(scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(sorted(unknown))}")
+
+    print(
+        f"broker benchmark over ws on 127.0.0.1, MQTT 3.1.1, {os.cpu_count()} CPUs;"
+        f" {MESSAGES:,} x {wsload.PAYLOAD_SIZE} B per 1->1 run, window {wsload.WINDOW}"
+    )
+    if not args.no_ceiling:
+        _ceilings(scenarios)
+
+    profile_dir = Path(tempfile.mkdtemp(prefix="bench-broker-")) if args.profile else None
+    profile_path = profile_dir / "ours.prof" if profile_dir else None
+    factories: dict[str, Callable[[], Peer | str]] = {
+        "ours": lambda: _ours(profile_path),
+        "aedes": _aedes,
+        "amqtt": _amqtt,
+    }
+    results: dict[str, dict[str, Result | str]] = {}
+    for name in args.peers.split(","):
+        peer = factories[name]()
+        if isinstance(peer, str):
+            print(peer)
+            continue
+        print(f"{peer.name}", flush=True)
+        peer.start()
+        try:
+            for scenario in scenarios:
+                result = _run(lambda s=scenario, p=peer: _scenario(s, p.port, p.ws_path))
+                results.setdefault(peer.name, {})[scenario] = result
+                print(_line(scenario, result, "conn/s" if scenario == "connect" else "msg/s"), flush=True)
+        finally:
+            peer.stop(interrupt=args.profile and peer.name == "ours")
+    verdict = _verdict(results, scenarios)
+    if verdict:
+        print("ours against the peers (throughput ratio; p99 latency)")
+        print("\n".join(verdict))
+    if profile_path is not None:
+        print("our broker's profile (tottime, top 25)")
+        _print_profile(profile_path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -98,6 +98,7 @@ class TopicNode:
     """
 
     __slots__ = (
+        "__weakref__",
         "_buf",
         "_kept",
         "_last_at",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass, field
 
 import pytest
@@ -261,3 +262,10 @@ def test_invalid_history_limits_are_refused() -> None:
         TopicTree(history_count=0)
     with pytest.raises(ValueError, match="history_bytes"):
         TopicTree(history_bytes=-1)
+
+
+def test_nodes_can_be_referenced_weakly() -> None:
+    tree = TopicTree()
+    node = tree.add_message("a/b", b"1")
+    ref = weakref.ref(node)
+    assert ref() is node

@@ -234,6 +234,8 @@ async def test_export_messages_as_jsonl_and_csv_round_trips_payloads(ws: Workspa
     assert ws.export_messages(jsonl, "jsonl") == 2
     rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert [r["topic"] for r in rows] == ["a/bin", "b/text"]  # oldest first
+    assert rows[0]["time"] == pytest.approx(ws.wall_time(1.0))  # seconds since the epoch
+    assert rows[1]["time"] - rows[0]["time"] == pytest.approx(1.0)
     assert rows[0]["encoding"] == "base64"
     assert rows[0]["payload"] == "/wA="
     assert rows[1]["payload"] == 'hello, "world"\n'

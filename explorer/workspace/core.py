@@ -32,7 +32,7 @@ from explorer.options import ConnectionOptions
 from explorer.topictree import TopicNode, TopicTree
 from explorer.trace import TraceBuffer
 from explorer.workspace.batching import Batch, Fanout
-from explorer.workspace.export import MessageFormat, export_messages
+from explorer.workspace.export import MessageFormat, export_messages, wall_time
 from explorer.workspace.saved import SAVED_MESSAGES_FILE, SavedMessages
 from explorer.workspace.status import ConnectionStatus, RateMeter, StatusTracker
 
@@ -182,6 +182,8 @@ class Workspace:
         if gc_tuning:
             tune_gc()
         self.clock = clock
+        # Event times come from the client's monotonic clock; this makes them wall-clock.
+        self.wall_offset = time.time() - time.monotonic()
         self.tree = TopicTree(history_count=history_count, history_bytes=history_bytes)
         self.trace = TraceBuffer(max_events=trace_limit)
         self.trace_limit = trace_limit
@@ -501,8 +503,15 @@ class Workspace:
         return len(events)
 
     def export_messages(self, path: Path | str, fmt: MessageFormat = "jsonl") -> int:
-        """Write the kept messages (per-topic history) to ``path``; returns how many."""
-        return export_messages(self.tree, path, fmt)
+        """Write the kept messages (per-topic history) to ``path``; returns how many.
+
+        Times in the file are seconds since the epoch.
+        """
+        return export_messages(self.tree, path, fmt, time_offset=self.wall_offset)
+
+    def wall_time(self, value: float) -> float:
+        """An event or message time (the client's monotonic clock) as seconds since the epoch."""
+        return wall_time(value, self.wall_offset)
 
     @property
     def profiles(self) -> ProfileStore:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from explorer.errors import ExplorerError
 from explorer.topictree import TopicMessage, TopicNode, TopicTree
 from explorer.trace import properties_to_json
 
-__all__ = ["MessageFormat", "export_messages", "iter_messages", "message_to_json"]
+__all__ = ["EPOCH_2001", "MessageFormat", "export_messages", "iter_messages", "message_to_json", "wall_time"]
 
 MessageFormat = Literal["jsonl", "csv"]
 
@@ -48,12 +49,28 @@ def message_to_json(message: TopicMessage) -> dict[str, Any]:
     return data
 
 
-def iter_messages(tree: TopicTree, under: TopicNode | None = None) -> Iterator[TopicMessage]:
-    """Every kept message below ``under`` (default: all), oldest first."""
+EPOCH_2001 = 978_307_200.0
+"""Times below this are monotonic clock readings, not seconds since the epoch."""
+
+
+def wall_time(value: float, offset: float) -> float:
+    """A monotonic time as seconds since the epoch (times that already are stay as they are)."""
+    return value if value >= EPOCH_2001 else value + offset
+
+
+def iter_messages(
+    tree: TopicTree, under: TopicNode | None = None, time_offset: float = 0.0
+) -> Iterator[TopicMessage]:
+    """Every kept message below ``under`` (default: all), oldest first.
+
+    ``time_offset`` turns monotonic message times into wall-clock times (see :func:`wall_time`).
+    """
     messages: list[TopicMessage] = []
     for node in tree.topics(under):
         messages.extend(node.history())
     messages.sort(key=lambda m: m.time)
+    if time_offset:
+        messages = [dataclasses.replace(m, time=wall_time(m.time, time_offset)) for m in messages]
     return iter(messages)
 
 
@@ -85,15 +102,19 @@ def export_messages(
     path: Path | str,
     fmt: MessageFormat = "jsonl",
     under: TopicNode | None = None,
+    time_offset: float = 0.0,
 ) -> int:
     """Write the kept messages to ``path`` and return how many were written.
+
+    ``time_offset`` is added to monotonic message times so the file holds seconds since
+    the epoch (``Workspace.export_messages`` passes the live clock's offset).
 
     Raises:
         ExplorerError: unknown format or the file cannot be written.
     """
     if fmt not in ("jsonl", "csv"):
         raise ExplorerError(f"unknown message export format {fmt!r}: use jsonl or csv")
-    messages = iter_messages(tree, under)
+    messages = iter_messages(tree, under, time_offset)
     try:
         with open(path, "w", encoding="utf-8", newline="") as handle:
             if fmt == "jsonl":

@@ -19,6 +19,7 @@ import contextlib
 import json
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TextIO
 
@@ -35,13 +36,14 @@ from explorer.events import (
     StateChanged,
     TraceEvent,
 )
+from explorer.mqtt.packets import NO_PROPERTIES
 from explorer.mqtt.topics import validate_topic_filter
 from explorer.options import ConnectionOptions
 from explorer.payload import looks_binary, text_view
 from explorer.topictree import TopicMessage
 from explorer.trace import event_to_json
 from explorer.workspace import Batch, Workspace
-from explorer.workspace.export import message_to_json
+from explorer.workspace.export import message_to_json, wall_time
 
 __all__ = ["LiveListing", "format_message", "register", "run", "run_live"]
 
@@ -63,13 +65,13 @@ def format_message(event: MessageReceived) -> str:
     return f"{event.topic}{flags} {text}{more}"
 
 
-def _message_json(event: MessageReceived) -> dict[str, Any]:
-    packet = event.packet
-    properties = getattr(packet, "properties", None)
-    message = TopicMessage(event.topic, event.payload, event.qos, event.retain, event.time)
-    if properties:
-        message = TopicMessage(event.topic, event.payload, event.qos, event.retain, event.time, properties)
-    return message_to_json(message)
+def _message_json(event: MessageReceived, time_offset: float) -> dict[str, Any]:
+    """The message export's JSON form; ``time`` in seconds since the epoch."""
+    properties = getattr(event.packet, "properties", None) or NO_PROPERTIES
+    when = wall_time(event.time, time_offset)
+    return message_to_json(
+        TopicMessage(event.topic, event.payload, event.qos, event.retain, when, properties)
+    )
 
 
 class LiveListing:
@@ -207,6 +209,7 @@ class _Printer:
         self.trace = trace
         self.remaining = count
         self.listing = LiveListing()
+        self.time_offset = time.time() - time.monotonic()  # event times are monotonic
 
     def batch(self, batch: Batch) -> bool:
         """Print one batch; ``True`` when the requested count of messages is reached."""
@@ -224,7 +227,8 @@ class _Printer:
                 break
             if not self.trace:
                 if self.json_lines:
-                    write(json.dumps(_message_json(message), ensure_ascii=False) + "\n")
+                    line = json.dumps(_message_json(message, self.time_offset), ensure_ascii=False)
+                    write(line + "\n")
                 else:
                     write(format_message(message) + "\n")
             if self.remaining is not None:

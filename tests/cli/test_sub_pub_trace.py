@@ -13,6 +13,7 @@ import json
 import re
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -81,6 +82,7 @@ async def test_sub_json_prints_one_object_per_message(
     by_topic = {row["topic"]: row for row in rows}
     assert by_topic["txt/x"]["payload"] == "héllo"
     assert by_topic["txt/x"]["retain"] is True
+    assert abs(by_topic["txt/x"]["time"] - time.time()) < 600  # seconds since the epoch
 
 
 async def test_pub_reads_the_payload_from_a_file(

@@ -4,8 +4,9 @@ It owns the active client (or none), the embedded broker when one was started, t
 TopicTree, the TraceBuffer and the saved messages, and it turns the client's stream of
 trace events into models:
 
-* every event lands in the TraceBuffer and (for messages) the TopicTree as it arrives,
-  which is cheap and keeps the models exact;
+* every event lands in a model as it arrives, which is cheap and keeps the models
+  exact: messages in the TopicTree (with their history), every other event (handshake,
+  frames, packets, states, errors) in the bounded TraceBuffer;
 * views iterate :meth:`Workspace.events` and get coalesced :class:`Batch` values at most
   ``max_rate_hz`` times a second (see :mod:`explorer.workspace.batching`);
 * views send intents back as coroutine calls (``connect``, ``subscribe``, ``publish``,

@@ -35,6 +35,7 @@ from explorer.payload import numeric_value
 __all__ = [
     "DEFAULT_HISTORY_BYTES",
     "DEFAULT_HISTORY_COUNT",
+    "DEFAULT_HISTORY_TOTAL_BYTES",
     "TopicMessage",
     "TopicNode",
     "TopicTree",
@@ -43,6 +44,7 @@ __all__ = [
 
 DEFAULT_HISTORY_COUNT = 100
 DEFAULT_HISTORY_BYTES = 1_000_000
+DEFAULT_HISTORY_TOTAL_BYTES = 256 * 1024 * 1024
 
 _RETAIN = 0x04  # flags byte: bits 0-1 QoS, bit 2 retain
 _RECORD = struct.Struct("<dBI")  # time, flags, payload length; the payload follows
@@ -278,6 +280,9 @@ class TopicTree:
     Args:
         history_count: messages kept per topic (the last message is always kept).
         history_bytes: payload bytes kept per topic; older messages are dropped first.
+        history_total_bytes: bytes of history kept over all topics. Past it, a topic
+            that gets a message keeps only that message, so the busiest topics give
+            way first and memory stays bounded whatever the number of topics.
     """
 
     def __init__(
@@ -285,6 +290,7 @@ class TopicTree:
         *,
         history_count: int = DEFAULT_HISTORY_COUNT,
         history_bytes: int = DEFAULT_HISTORY_BYTES,
+        history_total_bytes: int = DEFAULT_HISTORY_TOTAL_BYTES,
     ) -> None:
         if history_count < 1:
             raise ValueError(f"history_count must be at least 1, not {history_count}")
@@ -293,6 +299,8 @@ class TopicTree:
         self.root = TopicNode("", None)
         self.history_count = history_count
         self.history_bytes = history_bytes
+        self.history_total_bytes = history_total_bytes
+        self.kept_bytes = 0  # history storage over all topics (records with their headers)
         self.topic_count = 0  # nodes that got at least one message
         self.node_count = 0  # nodes below the root
         self._listeners: list[TreeListener] = []
@@ -388,8 +396,11 @@ class TopicTree:
         elif node._props is not None:
             node._props.append(None)
         node.history_bytes += size
+        self.kept_bytes += _HEAD + size
         if node._kept > self.history_count or node.history_bytes > self.history_bytes:
             self._trim(node)
+        if self.kept_bytes > self.history_total_bytes and node._kept > 1:
+            self._trim(node, history_count=1)
         if retain:
             # A retained message with a zero-byte payload deletes the retained message
             # [MQTT-3.3.1-10]; its arrival here means the broker no longer holds one.
@@ -420,6 +431,7 @@ class TopicTree:
             drop += 1
         if drop:
             del buf[:offset]
+            self.kept_bytes -= offset
             node._last_at -= offset
             node._kept = kept
             node.history_bytes = size
@@ -469,6 +481,7 @@ class TopicTree:
             self.node_count -= 1
             if gone._buf is not None:
                 self.topic_count -= 1
+                self.kept_bytes -= len(gone._buf)
         node.parent = None
         for listener in self._listeners:
             listener.removed(parent, row, node)

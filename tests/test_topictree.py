@@ -269,3 +269,36 @@ def test_nodes_can_be_referenced_weakly() -> None:
     node = tree.add_message("a/b", b"1")
     ref = weakref.ref(node)
     assert ref() is node
+
+
+def test_total_history_budget_trims_the_topic_that_gets_a_message() -> None:
+    tree = TopicTree(history_count=100, history_bytes=10_000, history_total_bytes=300)
+    for i in range(5):
+        quiet = tree.add_message("quiet", b"q" * 20, time=float(i))
+    assert quiet.history_len == 5
+    lengths = []
+    for i in range(10):
+        busy = tree.add_message("busy", b"b" * 20, time=float(i))
+        assert tree.kept_bytes <= 300
+        lengths.append(busy.history_len)
+    assert lengths == [1, 2, 3, 4, 1, 2, 3, 4, 1, 2]  # the busy topic gives way at the budget
+    assert quiet.history_len == 5
+    assert busy.last is not None
+    assert busy.last.time == 9.0
+
+
+def test_kept_bytes_follow_trimming_and_removal() -> None:
+    tree = TopicTree(history_count=2)
+    for i in range(5):
+        tree.add_message("a/b", b"x" * i)
+    tree.add_message("a/c", b"yy")
+    record = 13  # time, flags and length in front of each payload
+    assert tree.kept_bytes == (record + 3) + (record + 4) + (record + 2)
+    node = tree.find("a/b")
+    assert node is not None
+    tree.clear_history(node)
+    assert tree.kept_bytes == (record + 4) + (record + 2)
+    a = tree.find("a")
+    assert a is not None
+    tree.remove(a)
+    assert tree.kept_bytes == 0

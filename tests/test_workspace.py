@@ -91,6 +91,8 @@ async def test_first_batch_comes_at_once_with_the_status(ws: Workspace) -> None:
     assert batch.status.state == "idle"
     assert batch.status.trace_limit == 100_000
     assert batch.status.history_count == 100
+    assert batch.status.history_kept_bytes == 0
+    assert batch.status.history_total_bytes == 256 * 1024 * 1024
     await stream.aclose()
 
 

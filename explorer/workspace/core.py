@@ -30,7 +30,7 @@ from explorer.events import ErrorReported, FrameEvent, MessageReceived, PacketEv
 from explorer.mqtt.enums import RetainHandling
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Publish, Suback, Subscription
 from explorer.options import ConnectionOptions
-from explorer.topictree import TopicNode, TopicTree
+from explorer.topictree import DEFAULT_HISTORY_TOTAL_BYTES, TopicNode, TopicTree
 from explorer.trace import TraceBuffer
 from explorer.workspace.batching import Batch, Fanout
 from explorer.workspace.export import MessageFormat, export_messages, wall_time
@@ -154,6 +154,7 @@ class Workspace:
         trace_limit: trace events kept (the oldest are dropped first and counted).
         history_count: messages kept per topic.
         history_bytes: payload bytes kept per topic.
+        history_total_bytes: history bytes kept over all topics (see :class:`TopicTree`).
         secret_store: where profile secrets live (the OS keyring when None); used by
             :attr:`profiles` when no ``profile_store`` is given.
         profile_store: where profiles live; its directory also holds the saved messages.
@@ -173,6 +174,7 @@ class Workspace:
         trace_limit: int = 100_000,
         history_count: int = 100,
         history_bytes: int = 1_000_000,
+        history_total_bytes: int = DEFAULT_HISTORY_TOTAL_BYTES,
         secret_store: SecretStore | None = None,
         profile_store: ProfileStore | None = None,
         config_dir: Path | str | None = None,
@@ -185,7 +187,11 @@ class Workspace:
         self.clock = clock
         # Event times come from the client's monotonic clock; this makes them wall-clock.
         self.wall_offset = time.time() - time.monotonic()
-        self.tree = TopicTree(history_count=history_count, history_bytes=history_bytes)
+        self.tree = TopicTree(
+            history_count=history_count,
+            history_bytes=history_bytes,
+            history_total_bytes=history_total_bytes,
+        )
         self.trace = TraceBuffer(max_events=trace_limit)
         self.trace_limit = trace_limit
         self.secret_store = secret_store
@@ -277,6 +283,8 @@ class Workspace:
             trace_limit=self.trace_limit,
             history_count=self.tree.history_count,
             history_bytes=self.tree.history_bytes,
+            history_kept_bytes=self.tree.kept_bytes,
+            history_total_bytes=self.tree.history_total_bytes,
             detail=tracker.detail,
             last_error=tracker.last_error,
             embedded=tracker.embedded,

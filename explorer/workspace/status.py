@@ -31,6 +31,9 @@ class ConnectionStatus:
     ``msgs_per_s`` is measured over the last two seconds of the Workspace clock;
     ``dropped_events`` counts trace events the bounded trace buffer let go (the oldest
     first); ``rtt_ms`` is the latest PINGREQ to PINGRESP (or CONNECT to CONNACK) time.
+    ``history_count`` / ``history_bytes`` are the per-topic history limits,
+    ``history_kept_bytes`` the history held now over all topics and
+    ``history_total_bytes`` its limit.
     """
 
     state: ConnectionState = "idle"
@@ -49,6 +52,8 @@ class ConnectionStatus:
     trace_limit: int = 0
     history_count: int = 0
     history_bytes: int = 0
+    history_kept_bytes: int = 0
+    history_total_bytes: int = 0
     detail: str = ""
     last_error: str | None = None
     embedded: bool = False

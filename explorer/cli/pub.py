@@ -140,6 +140,20 @@ def run(args: argparse.Namespace) -> int:
     except LocalProtocolError as exc:
         raise ExplorerError(f"invalid topic {args.topic!r}: {exc}") from None
     properties = parse_publish_properties(args.property)
+    stdin_secrets = [
+        flag
+        for flag, given in (
+            ("--password-stdin", args.password_stdin),
+            ("--http-password-stdin", args.http_password_stdin),
+            ("--key-password-stdin", args.key_password_stdin),
+        )
+        if given
+    ]
+    if args.file == "-" and stdin_secrets:
+        raise ExplorerError(
+            f"-f - and {stdin_secrets[0]} both read standard input: "
+            "give the password with --password-env VAR or the payload with -f FILE"
+        )
     payload = read_payload(args)
     options = options_from_args(args)
     if properties and options.mqtt_version != ProtocolVersion.V5:

@@ -231,6 +231,7 @@ async def test_sub_stops_cleanly_on_ctrl_c(broker: Broker) -> None:
         (["trace", "{url}", "--export", "/nonexistent/dir/out.jsonl"], "does not exist"),
         (["sub", "ws://127.0.0.1:{closed}/mqtt", "-t", "#"], "refused"),
         (["pub", "notaurl", "-t", "a", "-m", "x"], "not a broker URL"),
+        (["pub", "{url}", "-t", "a", "-f", "-", "--password-stdin"], "both read standard input"),
     ],
 )
 async def test_failures_are_one_line_and_exit_non_zero(broker: Broker, argv: list[str], message: str) -> None:

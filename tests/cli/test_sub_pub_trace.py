@@ -76,12 +76,13 @@ async def test_sub_json_prints_one_object_per_message(
 ) -> None:
     await cli("pub", url(broker), "-t", "bin/x", "-m", "ignored", "-r")
     await cli("pub", url(broker), "-t", "txt/x", "-m", "héllo", "-r", "-q", "2")
-    assert await cli("sub", url(broker), "-t", "txt/#", "-t", "bin/#", "-C", "2", "--json") == 0
+    assert await cli("sub", url(broker), "-t", "txt/#", "-t", "bin/#", "-q", "2", "-C", "2", "--json") == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {row["topic"] for row in rows} == {"txt/x", "bin/x"}
     by_topic = {row["topic"]: row for row in rows}
     assert by_topic["txt/x"]["payload"] == "héllo"
     assert by_topic["txt/x"]["retain"] is True
+    assert by_topic["txt/x"]["qos"] == 2  # published and subscribed at QoS 2
     assert abs(by_topic["txt/x"]["time"] - time.time()) < 600  # seconds since the epoch
 
 

@@ -19,7 +19,6 @@ The Workspace holds no protocol logic: the session, the decoder and the broker d
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable
 from pathlib import Path
@@ -30,6 +29,7 @@ from explorer.events import ErrorReported, FrameEvent, MessageReceived, PacketEv
 from explorer.mqtt.enums import RetainHandling
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Publish, Suback, Subscription
 from explorer.options import ConnectionOptions
+from explorer.runtime import tune_gc
 from explorer.topictree import DEFAULT_HISTORY_TOTAL_BYTES, TopicNode, TopicTree
 from explorer.trace import TraceBuffer
 from explorer.workspace.batching import Batch, Fanout
@@ -43,27 +43,7 @@ if TYPE_CHECKING:
     from explorer.profiles import ProfileStore
     from explorer.secret_store import SecretStore
 
-__all__ = ["GC_THRESHOLDS", "ClientFactory", "TraceFormat", "Workspace", "tune_gc"]
-
-GC_THRESHOLDS = (50_000, 20, 100)
-"""Garbage collector thresholds for a firehose (CPython's defaults are 700, 10, 10)."""
-
-
-def tune_gc() -> None:
-    """Make the cyclic garbage collector run less often, for the whole process.
-
-    Every message leaves a few container objects (frame, packet and message events) in
-    the bounded trace buffer for a while. With CPython's default young-generation
-    threshold of 700 allocations the collector then spends about as much time
-    re-scanning those survivors as the rest of the ingest path takes (measured with
-    ``bench/ingest.py``: ~30,000 msg/s of CPU time with the defaults, ~55,000 with
-    these). Nothing here creates reference cycles on the hot path, so collecting less
-    often costs no memory. Thresholds already set higher are left alone.
-    """
-    current = gc.get_threshold()
-    if current[0] < GC_THRESHOLDS[0]:
-        gc.set_threshold(*GC_THRESHOLDS)
-
+__all__ = ["ClientFactory", "TraceFormat", "Workspace", "tune_gc"]
 
 TraceFormat = Literal["pcapng", "jsonl"]
 

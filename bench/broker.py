@@ -94,6 +94,16 @@ class Peer:
                 return
         raise RuntimeError(f"{self.name} did not report its port within 60 s")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the broker process so far (Linux /proc)."""
+        if self.proc is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self, *, interrupt: bool = False) -> None:
         if self.proc is None:
             return
@@ -166,9 +176,12 @@ def _line(label: str, result: Result | str, unit: str) -> str:
     if isinstance(result, str):
         return f"  {label:<8} {result}"
     note = f"  ({result.note})" if result.note else ""
+    cpu = ""
+    if result.broker_cpu is not None and result.count:
+        cpu = f"  broker CPU {result.broker_cpu * 1e6 / result.count:>7.1f} µs/{unit.partition('/')[0]}"
     return (
         f"  {label:<8} {result.rate:>10,.0f} {unit:<8} p50 {result.percentile(0.5):>8.2f} ms"
-        f"  p99 {result.percentile(0.99):>8.2f} ms{note}"
+        f"  p99 {result.percentile(0.99):>8.2f} ms{cpu}{note}"
     )
 
 
@@ -263,7 +276,10 @@ def main(argv: list[str] | None = None) -> None:
         peer.start()
         try:
             for scenario in scenarios:
+                cpu = peer.cpu_seconds()
                 result = _run(lambda s=scenario, p=peer: _scenario(s, p.port, p.ws_path))
+                if isinstance(result, Result):
+                    result.broker_cpu = peer.cpu_seconds() - cpu
                 results.setdefault(peer.name, {})[scenario] = result
                 print(_line(scenario, result, "conn/s" if scenario == "connect" else "msg/s"), flush=True)
         finally:

@@ -65,6 +65,7 @@ class Result:
     seconds: float
     latencies_ns: array[int]
     note: str = ""
+    broker_cpu: float | None = None  # CPU seconds the broker process used, when known
 
     @property
     def rate(self) -> float:

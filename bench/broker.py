@@ -22,7 +22,9 @@ tests/interop/node (``npm ci --prefix tests/interop/node``). A missing peer is r
 and skipped.
 
 ``python -m bench.broker [--peers ours,aedes,amqtt] [--scenarios qos0,...] [--profile]``;
-``--profile`` runs our broker under cProfile and prints where its time went.
+``--profile`` runs our broker under cProfile and prints where its time went (its figures
+are then slower than without, and not comparable to the peers').
+Our broker runs as ``python -m bench.peers.ours_server`` (the CLI's defaults, in-process API).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import os
 import pstats
 import shutil
@@ -38,9 +41,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench.peers import wsload
 from bench.peers.wsload import Result
@@ -124,7 +128,7 @@ def _ours(profile_path: Path | None) -> Peer:
     command = [sys.executable]
     if profile_path is not None:
         command += ["-m", "cProfile", "-o", str(profile_path)]
-    command += ["-m", "explorer", "broker", "--ws-port", "0", "--tcp-port", "off"]
+    command += ["-m", "bench.peers.ours_server"]
     return Peer("ours", command)
 
 
@@ -165,7 +169,7 @@ async def _scenario(name: str, port: int, path: str) -> Result:
     raise ValueError(name)
 
 
-def _run(coroutine: Callable[[], Awaitable[Result]]) -> Result | str:
+def _run(coroutine: Callable[[], Coroutine[Any, Any, Result]]) -> Result | str:
     try:
         return asyncio.run(coroutine())
     except (wsload.Stalled, ConnectionError, TimeoutError, OSError) as exc:
@@ -190,7 +194,7 @@ def _ceilings(scenarios: list[str]) -> None:
     for name in scenarios:
         if name in ("qos0", "qos1"):
             qos = int(name[-1])
-            result = _run(lambda q=qos: wsload.wire_ceiling(subscribers=1, count=MESSAGES, qos=q))
+            result = _run(functools.partial(wsload.wire_ceiling, subscribers=1, count=MESSAGES, qos=qos))
             print(_line(name, result, "msg/s"), flush=True)
         elif name == "fanout":
             result = _run(
@@ -202,7 +206,8 @@ def _ceilings(scenarios: list[str]) -> None:
             sink.start()
             try:
                 port = sink.port
-                result = _run(lambda p=port: wsload.connect_storm("127.0.0.1", p, "/mqtt", count=CONNECTS))
+                storm = functools.partial(wsload.connect_storm, "127.0.0.1", port, "/mqtt", count=CONNECTS)
+                result = _run(storm)
             finally:
                 sink.stop()
             print(_line(name, result, "conn/s"), flush=True)
@@ -277,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             for scenario in scenarios:
                 cpu = peer.cpu_seconds()
-                result = _run(lambda s=scenario, p=peer: _scenario(s, p.port, p.ws_path))
+                result = _run(functools.partial(_scenario, scenario, peer.port, peer.ws_path))
                 if isinstance(result, Result):
                     result.broker_cpu = peer.cpu_seconds() - cpu
                 results.setdefault(peer.name, {})[scenario] = result

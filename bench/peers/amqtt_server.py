@@ -14,7 +14,7 @@ import logging
 import socket
 import sys
 
-from amqtt.broker import Broker
+from amqtt.broker import Broker  # type: ignore[import-not-found]  # only in bench/.peers/amqtt
 
 
 def _free_port() -> int:

@@ -13,7 +13,6 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,12 +46,12 @@ from explorer.mqtt.packets import (
     Unsuback,
     Unsubscribe,
 )
+from tests.reference import SMALL_GOLDEN, SMALL_PCAPNG, needs_reference
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-CAPTURE = SHARED / "captures" / "small.pcapng"
-GOLDEN = SHARED / "captures" / "small.golden.json"
+CAPTURE = SMALL_PCAPNG
+GOLDEN = SMALL_GOLDEN
 
-pytestmark = pytest.mark.skipif(not CAPTURE.exists(), reason="shared/captures is not next to the repository")
+pytestmark = needs_reference()
 
 Key = tuple[int, str]  # (conn, dir)
 

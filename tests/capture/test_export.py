@@ -19,8 +19,9 @@ from explorer.cli.decode import classify, decode_connection
 from explorer.events import FrameEvent, PacketEvent, TraceEvent
 from explorer.trace import export_pcapng
 from tests.capture.mqttws import SECRET, capture_bytes, deflate_stream, native_stream, websocket_stream
+from tests.reference import SMALL_PCAPNG, needs_reference
 
-REFERENCE = Path("/work/shared/captures/small.pcapng")
+REFERENCE = SMALL_PCAPNG
 
 
 def _decode_all(data: bytes) -> list[TraceEvent]:
@@ -91,7 +92,7 @@ def test_exported_native_mqtt_session_decodes_to_the_same_packets() -> None:
     assert _frames(events) == []
 
 
-@pytest.mark.skipif(not REFERENCE.exists(), reason="reference capture not present")
+@needs_reference()
 def test_exported_reference_capture_keeps_every_frame_and_packet() -> None:
     events = _decode_all(REFERENCE.read_bytes())
     exported = _roundtrip(events, servers={0: ("127.0.0.1", 19100), 1: ("127.0.0.1", 19100)})

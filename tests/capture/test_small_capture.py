@@ -9,18 +9,17 @@ exactly the MQTT packets Wireshark saw.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from explorer.capture import Capture, TcpConnection, read_capture
+from tests.reference import SMALL_GOLDEN, SMALL_PCAPNG, needs_reference
 
-SHARED = Path("/work/shared/captures")
-CAPTURE = SHARED / "small.pcapng"
-GOLDEN = SHARED / "small.golden.json"
+CAPTURE = SMALL_PCAPNG
+GOLDEN = SMALL_GOLDEN
 
-pytestmark = pytest.mark.skipif(not CAPTURE.exists(), reason="reference capture not present")
+pytestmark = needs_reference()
 
 
 @pytest.fixture(scope="module")

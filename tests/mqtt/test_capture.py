@@ -8,7 +8,6 @@ says so), and the reader learns that from the CONNECT like it would on a live st
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,13 +27,12 @@ from explorer.mqtt.packets import (
     Unsubscribe,
 )
 from explorer.mqtt.reader import PacketReader
+from tests.reference import SMALL_GOLDEN, needs_reference
 
 # The reference captures live next to the repository (see tests/test_golden_capture.py).
-GOLDEN_FILE = Path(__file__).resolve().parents[2].parent / "shared" / "captures" / "small.golden.json"
+GOLDEN_FILE = SMALL_GOLDEN
 
-pytestmark = pytest.mark.skipif(
-    not GOLDEN_FILE.exists(), reason="shared/captures is not next to the repository"
-)
+pytestmark = needs_reference()
 
 PACKETS: list[dict[str, Any]] = (
     json.loads(GOLDEN_FILE.read_text())["mqtt_packets"] if GOLDEN_FILE.exists() else []

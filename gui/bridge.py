@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from qasync import asyncSlot
 
 from explorer.errors import ExplorerError
@@ -47,6 +48,9 @@ class WorkspaceBridge(QObject):
         busyChanged(bool): an intent is running.
     """
 
+    UI_DUTY = 0.3
+    """The share of the event loop's time the views may take for batches."""
+
     batchReady = Signal(object)
     statusChanged = Signal(object)
     connected = Signal(str)
@@ -72,6 +76,7 @@ class WorkspaceBridge(QObject):
         self._pump: asyncio.Task[None] | None = None
         self._busy = 0
         self._closed = False
+        self.ui_costs: deque[float] = deque(maxlen=256)  # seconds per batch, for benchmarks
 
     # -- the batch pump --------------------------------------------------------------
 
@@ -84,8 +89,20 @@ class WorkspaceBridge(QObject):
             self._pump = asyncio.get_running_loop().create_task(self._run_pump())
 
     async def _run_pump(self) -> None:
+        loop = asyncio.get_running_loop()
         async for batch in self.workspace.events(self.max_rate_hz):
+            started = loop.time()
             self._emit_batch(batch)
+            # The views' work for this batch is the slots just run plus the repaint they
+            # asked for, which Qt does before it runs a zero-delay timer.
+            await _after_pending_qt_events()
+            cost = loop.time() - started
+            self.ui_costs.append(cost)
+            # Keep drawing to at most UI_DUTY of the loop's time under a firehose: the
+            # next batch (bigger, coalesced) comes later instead of starving the reads.
+            pause = cost * (1.0 / self.UI_DUTY - 1.0) - 1.0 / self.max_rate_hz
+            if pause > 0:
+                await asyncio.sleep(pause)
 
     def _emit_batch(self, batch: Batch) -> None:
         self.batchReady.emit(batch)
@@ -261,6 +278,18 @@ class WorkspaceBridge(QObject):
         task = asyncio.ensure_future(coroutine)
         task.add_done_callback(_log_unexpected)
         return task
+
+
+async def _after_pending_qt_events() -> None:
+    """Return once Qt has handled what is queued now (posted events such as repaints)."""
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def done() -> None:
+        if not future.done():
+            future.set_result(None)
+
+    QTimer.singleShot(0, done)
+    await future
 
 
 def _log_unexpected(task: asyncio.Task[Any]) -> None:

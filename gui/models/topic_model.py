@@ -15,7 +15,7 @@ nodes leave the table when the tree announces their removal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -91,8 +91,12 @@ class TopicTreeModel(QAbstractItemModel):
 
     # -- batch refresh ---------------------------------------------------------------
 
-    def refresh(self, nodes: Iterable[TopicNode]) -> None:
-        """Emit ``dataChanged`` for ``nodes`` and their ancestors, one range per parent."""
+    def refresh(self, nodes: Iterable[TopicNode], shown: Callable[[TopicNode], bool] | None = None) -> None:
+        """Emit ``dataChanged`` for ``nodes`` and their ancestors, one range per parent.
+
+        ``shown(parent)`` (from the view: is this parent expanded?) skips the rows a
+        view cannot show; a view asks for fresh data when it expands a node anyway.
+        """
         ranges: dict[TopicNode, list[int]] = {}
         seen: set[TopicNode] = set()
         for node in nodes:
@@ -108,12 +112,12 @@ class TopicTreeModel(QAbstractItemModel):
                     span[1] = max(span[1], row)
                 walker = walker.parent
         last = len(_HEADERS) - 1
+        root = self.tree.root
         for parent, (first, end) in ranges.items():
-            if parent.parent is None and parent is not self.tree.root:
-                continue  # removed meanwhile
+            if parent is not root and (parent.parent is None or (shown is not None and not shown(parent))):
+                continue  # removed meanwhile, or collapsed in the view
             self.dataChanged.emit(
-                self._make(first, 0, parent.child(first)),
-                self._make(end, last, parent.child(end)),
+                self._make(first, 0, parent.child(first)), self._make(end, last, parent.child(end))
             )
 
     # -- QAbstractItemModel ----------------------------------------------------------
@@ -123,6 +127,10 @@ class TopicTreeModel(QAbstractItemModel):
         if not index.isValid():
             return self.tree.root
         return self._nodes.get(index.internalId(), self.tree.root)
+
+    def index_of_node(self, node: TopicNode) -> QModelIndex:
+        """The index of ``node`` (invalid for the root)."""
+        return self._index_of(node)
 
     def index_of_topic(self, topic: str) -> QModelIndex:
         node = self.tree.find(topic)

@@ -43,8 +43,10 @@ class TopicPanel(QWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        # Not ResizeToContents: that measures every row on every dataChanged (a firehose).
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(0, 200)
+        header.resizeSection(2, self.fontMetrics().horizontalAdvance("0,000,000,000") + 12)
         self.view.selectionModel().currentChanged.connect(self._current)
         self.view.collapsed.connect(self._user_collapsed)
         self._auto_expand = True
@@ -55,12 +57,16 @@ class TopicPanel(QWidget):
 
     def refresh(self, changed: tuple[TopicNode, ...]) -> None:
         """Apply one batch's content changes; keep small trees expanded."""
-        self.model.refresh(changed)
+        self.model.refresh(changed, self._expanded)
         if self._auto_expand and changed:
             if self.tree.node_count <= _AUTO_EXPAND_NODES:
                 self.view.expandAll()
             else:
                 self._auto_expand = False
+
+    def _expanded(self, node: TopicNode) -> bool:
+        index = self.proxy.mapFromSource(self.model.index_of_node(node))
+        return index.isValid() and self.view.isExpanded(index)
 
     def _user_collapsed(self, _index: QModelIndex) -> None:
         self._auto_expand = False

@@ -1,0 +1,219 @@
+"""The desktop explorer under a firehose: event loop stalls and memory.
+
+The window runs offscreen (``QT_QPA_PLATFORM=offscreen``) with the embedded broker in
+the same process, connected over WebSocket and subscribed to ``#``, as
+``mqttws-explorer`` starts. A separate publisher process writes QoS 0 PUBLISH packets
+to the broker's TCP listener at ``--rate`` messages per second (encoded beforehand, one
+write per 10 ms tick) over 1,000 topics; the broker forwards each to the window's
+connection, whose client decodes every frame and packet into the trace and the topic
+tree while the window draws batches (topic tree expanded, a topic selected in the
+message panel, the frame trace following).
+
+A ``QTimer`` heartbeat fires every 10 ms; its lateness (actual interval minus 10 ms) is
+the event loop stall a user would feel. Peak RSS is ``ru_maxrss``; RSS is also sampled
+every second to show it levels off once the bounded buffers are full.
+
+Targets: heartbeat lateness p99 < 100 ms; RSS bounded.
+
+Run: ``.venv/bin/python bench/gui_load.py [--rate 20000] [--seconds 20]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from explorer.mqtt.codec import encode  # noqa: E402
+from explorer.mqtt.packets import Connect, Publish  # noqa: E402
+
+RATE = 20_000
+SECONDS = 20.0
+TOPICS = 1_000
+TICK = 0.01
+HEARTBEAT_MS = 10
+P99_TARGET_MS = 100.0
+
+
+# -- publisher process ---------------------------------------------------------------
+
+
+def publisher(port: int, rate: int, seconds: float) -> None:
+    """Send ``rate`` QoS 0 PUBLISH packets per second to ``127.0.0.1:port`` for ``seconds``."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(encode(Connect(client_id="gui-load-publisher", keep_alive=0)))
+    sock.recv(64)  # CONNACK
+    packets = [
+        encode(Publish(topic=f"load/{i // 100:02d}/{i % 100:02d}", payload=b"%d" % i)) for i in range(TOPICS)
+    ]
+    sent = 0
+    start = time.perf_counter()
+    while (now := time.perf_counter() - start) < seconds:
+        due = int(now * rate) - sent
+        if due > 0:
+            chunk = b"".join(packets[(sent + k) % TOPICS] for k in range(due))
+            sock.sendall(chunk)
+            sent += due
+        time.sleep(TICK)
+    sock.close()
+    print(sent, flush=True)
+
+
+# -- the window ------------------------------------------------------------------------
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        pages = int(handle.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def _run(rate: int, seconds: float) -> dict[str, object]:
+    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+
+    from explorer.workspace import Workspace
+    from gui.bridge import WorkspaceBridge
+    from gui.widgets.main_window import MainWindow
+
+    workspace = Workspace()
+    bridge = WorkspaceBridge(workspace)
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings(str(Path("/tmp") / f"gui-load-{os.getpid()}.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(bridge, settings=settings)
+    window.resize(1400, 900)
+    window.show()
+    assert await bridge.start_demo(demo=False)
+    broker = workspace.broker
+    assert broker is not None
+    assert broker.tcp_url is not None
+    port = int(broker.tcp_url.rsplit(":", 1)[1])
+
+    late: list[float] = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.nsecsElapsed()]
+
+    def beat() -> None:
+        now = clock.nsecsElapsed()
+        late.append(max(0.0, (now - last[0]) / 1e6 - HEARTBEAT_MS))
+        last[0] = now
+
+    heartbeat = QTimer()
+    heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
+    heartbeat.timeout.connect(beat)
+    rss: list[float] = []
+    selected = [False]
+
+    def sample() -> None:
+        rss.append(_rss_mb())
+        if not selected[0]:
+            selected[0] = window.select_demo_topic("load/00/07")
+
+    sampler = QTimer()
+    sampler.timeout.connect(sample)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--publisher",
+        str(port),
+        "--rate",
+        str(rate),
+        "--seconds",
+        str(seconds),
+        stdout=subprocess.PIPE,
+    )
+    started = time.perf_counter()
+    messages_before = workspace.tree.message_count
+    heartbeat.start(HEARTBEAT_MS)
+    sampler.start(1000)
+    out, _ = await process.communicate()
+    elapsed = time.perf_counter() - started
+    heartbeat.stop()
+    sampler.stop()
+    received = workspace.tree.message_count - messages_before
+    status = workspace.status
+    costs = [c * 1000 for c in bridge.ui_costs]
+    await bridge.aclose()
+    window.close()
+    return {
+        "sent": int(out.decode().strip() or 0),
+        "received": received,
+        "elapsed": elapsed,
+        "late": late,
+        "rss": rss,
+        "dropped": status.dropped_events,
+        "trace": status.trace_size,
+        "ui_costs": costs,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rate", type=int, default=RATE)
+    parser.add_argument("--seconds", type=float, default=SECONDS)
+    parser.add_argument("--publisher", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args, _ = parser.parse_known_args(sys.argv[1:])
+    if args.publisher is not None:
+        publisher(args.publisher, args.rate, args.seconds)
+        return
+
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        result = loop.run_until_complete(_run(args.rate, args.seconds))
+    late = result["late"]
+    rss = result["rss"]
+    assert isinstance(late, list)
+    assert isinstance(rss, list)
+    elapsed = float(result["elapsed"])  # type: ignore[arg-type]
+    received = int(result["received"])  # type: ignore[call-overload]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    p99 = _percentile(late, 0.99)
+    print(
+        f"firehose: {result['sent']:,} sent at {args.rate:,} msg/s for {args.seconds:.0f} s "
+        f"over {TOPICS:,} topics"
+    )
+    print(f"received into the window: {received:,} ({received / elapsed:,.0f} msg/s)")
+    print(
+        f"heartbeat lateness ({HEARTBEAT_MS} ms timer, {len(late):,} beats): "
+        f"p50 {_percentile(late, 0.5):.1f} ms, "
+        f"p99 {p99:.1f} ms, max {max(late or [0.0]):.1f} ms (target p99 < {P99_TARGET_MS:.0f} ms: "
+        f"{'met' if p99 < P99_TARGET_MS else 'NOT met'})"
+    )
+    series = ", ".join(f"{value:.0f}" for value in rss[:: max(1, len(rss) // 10)])
+    print(f"RSS MB every ~{max(1, len(rss) // 10)} s: {series}; peak {peak:.0f} MB")
+    print(f"trace buffer: {result['trace']:,} events held, {result['dropped']:,} dropped (bounded)")
+    costs = result["ui_costs"]
+    assert isinstance(costs, list)
+    print(
+        f"drawing one batch (slots + repaint), last {len(costs)} batches: "
+        f"p50 {_percentile(costs, 0.5):.1f} ms, "
+        f"p99 {_percentile(costs, 0.99):.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Footer, Input, Static
 
 from explorer.diagnose import LAYERS, Diagnosis, Step
 from explorer.errors import ExplorerError
@@ -133,6 +133,7 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
             yield Static(steps_text([], False), id="diagnose-steps")
             with VerticalScroll(id="diagnose-verdict"):
                 yield Static("", id="diagnose-result")
+        yield Footer()
 
     def on_mount(self) -> None:
         if self.run_at_once:

@@ -107,6 +107,7 @@ class MainScreen(Screen[None]):
         self._tabs = self.query_one("#main-tabs", TabbedContent)
         self._tree.rebuild()  # topics that arrived while the screen was being built
         self._load_handshake()
+        self._status.show_status(self.workspace.status)
         self._tree.focus()
         self.ready = True
 

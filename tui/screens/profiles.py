@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from explorer.errors import ExplorerError
@@ -109,6 +109,7 @@ class ProfilesScreen(ModalScreen[str | None]):
                     yield Button("Delete (ctrl+d)", variant="error", id="delete")
                     yield Button("Close", id="close")
                 yield Static("", id="profile-result")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.reload()

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Footer, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
 from explorer.errors import ExplorerError
@@ -103,6 +103,7 @@ class PublishScreen(ModalScreen[None]):
                 yield Static("Saved messages", classes="section")
                 yield OptionList(id="saved")
                 yield Button("Delete saved", id="delete-saved")
+        yield Footer()
 
     def on_mount(self) -> None:
         self._reload_saved()

@@ -150,10 +150,17 @@ class MessagePane(Vertical):
         msg = self.message
         payload = msg.payload if msg is not None else b""
         if tab == "tab-text":
-            view = text_view(payload)
-            body = Text(view.text)
-            if view.truncated:
-                body.append("\n" + view.marker, "italic dim")
+            parsed = json_view(payload)
+            if parsed is not None:
+                body = Text(parsed.pretty)
+                body.append(
+                    "\n\n(JSON, pretty-printed: the JSON tab folds it, Hex shows the bytes)", "italic dim"
+                )
+            else:
+                view = text_view(payload)
+                body = Text(view.text)
+                if view.truncated:
+                    body.append("\n" + view.marker, "italic dim")
             self.query_one("#view-text", Static).update(body)
         elif tab == "tab-json":
             self._draw_json(payload)

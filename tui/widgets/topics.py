@@ -115,7 +115,11 @@ class TopicTreeView(Tree[TopicNode]):
                 break
         # Expand the first levels so a new user sees topics without pressing keys.
         node = parent.add(
-            topic_label(topic), topic, before=before, expand=topic.depth < 3, allow_expand=bool(topic.children)
+            topic_label(topic),
+            topic,
+            before=before,
+            expand=topic.depth < 3,
+            allow_expand=bool(topic.children),
         )
         if parent is not self.root:
             parent.allow_expand = True

@@ -8,8 +8,9 @@ its record header and reported, never decoded as garbage. Bytes the capture lack
 gap in TCP) stop the decoding of that direction, with an error saying so, instead of
 feeding the decoder bytes that do not follow each other.
 
-The listing and ``--json`` are both made from the decoder's trace events; the JSON
-form of an event is :func:`explorer.trace.event_to_json`.
+The listing and ``--json`` are both made from the decoder's trace events: the listing
+by :class:`explorer.listing.Listing` (the same formatter as ``sub --trace``), the JSON
+form of an event by :func:`explorer.trace.event_to_json`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from explorer.events import (
     PacketEvent,
     TraceEvent,
 )
+from explorer.listing import Listing
 from explorer.mqtt.codec import decode as decode_packet
 from explorer.mqtt.codec import parse_fixed_header
 from explorer.mqtt.packets import Connect
@@ -43,7 +45,7 @@ __all__ = ["Kind", "classify", "decode_connection", "register", "run"]
 
 Kind = Literal["websocket", "mqtt", "tls", "unknown"]
 
-_OPCODES = {0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong"}
+_SKIPPED = "not MQTT or WebSocket (use --port N to force): skipped"
 _SNIFF = 8192  # client bytes looked at to classify a connection
 
 
@@ -205,83 +207,13 @@ def _packet_json(event: PacketEvent) -> dict[str, Any]:
     return obj
 
 
-def _span(frames: tuple[int, ...]) -> str:
-    if not frames:
-        return ""
-    if len(frames) == 1:
-        return f"frame {frames[0]}"
-    if list(frames) == list(range(frames[0], frames[-1] + 1)):
-        return f"frames {frames[0]}-{frames[-1]}"
-    return "frames " + ",".join(str(f) for f in frames)
-
-
-def _frame_line(event: FrameEvent, base: float) -> str:
-    opcode = _OPCODES.get(event.opcode, f"opcode {event.opcode}")
-    rsv = (event.rsv1 << 2) | (event.rsv2 << 1) | int(event.rsv3)
-    flags = ["FIN" if event.fin else "no-FIN", f"rsv={rsv:03b}"]
-    flags.append(f"mask={event.mask_key.hex()}" if event.masked and event.mask_key else "unmasked")
-    text = (
-        f"  {event.time - base:+10.6f} {event.direction} #{event.index} {opcode} {' '.join(flags)} "
-        f"len={event.payload_length} ({event.length_encoding})"
-    )
-    if event.close_code is not None or event.close_reason:
-        text += f" close={event.close_code} {event.close_reason or ''}".rstrip()
-    return text
-
-
-def _listing(item: Decoded, out: TextIO, base: float) -> None:
-    info = _header_info(item)
-    write = out.write
-    write(f"connection {info['conn']}: {info['client']} -> {info['server']}  {item.kind}\n")
-    if item.kind == "websocket":
-        offered = info.get("subprotocol_offered") or "-"
-        write(
-            f"  GET {info.get('request_uri', '?')}  subprotocol offered: {offered}"
-            f", negotiated: {info.get('subprotocol_negotiated') or '-'}"
-            f"  status: {info.get('status', '-')} {info.get('reason', '')}".rstrip()
-            + "\n"
-        )
-    elif item.kind == "tls":
-        write("  TLS, encrypted: cannot decode\n")
-    elif item.kind == "unknown":
-        write("  not MQTT or WebSocket (use --port N to force): skipped\n")
-    for problem in item.conn.problems:
-        write(f"  ! capture: {problem}\n")
-    packets = {(e.direction, e.packet_no): e for e in item.events if isinstance(e, PacketEvent)}
-    for event in item.events:
-        if isinstance(event, HandshakeRequest):
-            write(
-                f"  {event.time - base:+10.6f} c2s HTTP {event.method} {event.target} ({len(event.raw)} B)\n"
-            )
-        elif isinstance(event, HandshakeResponse):
-            write(
-                f"  {event.time - base:+10.6f} s2c HTTP {event.status} {event.reason} ({len(event.raw)} B)\n"
-            )
-        elif isinstance(event, FrameEvent):
-            write(_frame_line(event, base) + "\n")
-            for part in event.parts:
-                if part.role == "whole":
-                    continue
-                packet = packets.get((event.direction, part.packet_no))
-                size = part.frame_end - part.frame_start
-                if packet is None:
-                    write(f"      packet #{part.packet_no} {part.role} part ({size} B, never completed)\n")
-                    continue
-                position = packet.frames.index(event.index) + 1 if event.index in packet.frames else 0
-                name = packet.packet.TYPE.name
-                write(f"      {name} #{part.packet_no} part {position}/{len(packet.frames)} ({size} B)\n")
-            for no in event.completed:
-                packet = packets.get((event.direction, no))
-                if packet is not None:
-                    span = _span(packet.frames) if len(packet.frames) > 1 else ""
-                    write(f"      -> #{no} {packet.summary}" + (f"  [{span}]" if span else "") + "\n")
-        elif isinstance(event, PacketEvent) and not event.frames:
-            write(f"  {event.time - base:+10.6f} {event.direction} #{event.packet_no} {event.summary}\n")
-        elif isinstance(event, ErrorReported):
-            where = f" at {event.offset}" if event.offset is not None else ""
-            direction = f" {event.direction}" if event.direction else ""
-            write(f"  ! {event.layer}{direction}{where}: {event.message}\n")
-    write("\n")
+def _listing(item: Decoded, listing: Listing) -> None:
+    conn = item.conn
+    notes = {"tls": ["TLS, encrypted: cannot decode"], "unknown": [_SKIPPED]}.get(item.kind, [])
+    notes += [f"! capture: {problem}" for problem in conn.problems]
+    listing.connection(conn.index, str(conn.client), str(conn.server), item.kind, item.events, notes=notes)
+    listing.feed(item.events)
+    listing.close()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -289,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
     ports = frozenset(args.port)
     seq = count().__next__
     out: TextIO = sys.stdout
-    base = min((c.first_time for c in capture.connections), default=0.0)
+    listing = Listing(out.write, base=min((c.first_time for c in capture.connections), default=0.0))
     if not args.json:
         out.write(
             f"{capture.name}: {capture.format}, {capture.frame_count} frames, "
@@ -311,5 +243,6 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             _json_lines(item, out)
         else:
-            _listing(item, out, base)
+            _listing(item, listing)
+            out.write("\n")
     return 0

@@ -2,9 +2,9 @@
 
 Prints every message received on the given topic filters. ``--trace`` prints, live,
 the HTTP upgrade and every WebSocket frame with the MQTT packets it carries, in the
-same lines as ``decode`` prints for a capture (the frame lines are the decode
-command's own formatter). ``--json`` makes either form JSON lines (messages as in
-the message export, trace events as :func:`explorer.trace.event_to_json`).
+same lines as ``decode`` prints for a capture (both use :class:`explorer.listing.Listing`).
+``--json`` makes either form JSON lines (messages as in the message export, trace
+events as :func:`explorer.trace.event_to_json`).
 
 Runs until Ctrl-C, ``--count N`` messages or ``--duration S`` seconds; a connection
 that ends by itself ends the command with exit code 1. The run loop here is shared with
@@ -24,18 +24,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TextIO
 
 from explorer.cli.connopts import add_connection_arguments, options_from_args
-from explorer.cli.decode import _frame_line, _span
 from explorer.errors import ConnectionFailed, ExplorerError, LocalProtocolError
-from explorer.events import (
-    ErrorReported,
-    FrameEvent,
-    HandshakeRequest,
-    HandshakeResponse,
-    MessageReceived,
-    PacketEvent,
-    StateChanged,
-    TraceEvent,
-)
+from explorer.events import MessageReceived
+from explorer.listing import Listing
 from explorer.mqtt.packets import NO_PROPERTIES
 from explorer.mqtt.topics import validate_topic_filter
 from explorer.options import ConnectionOptions
@@ -45,7 +36,7 @@ from explorer.trace import event_to_json
 from explorer.workspace import Batch, Workspace
 from explorer.workspace.export import message_to_json, wall_time
 
-__all__ = ["LiveListing", "format_message", "register", "run", "run_live"]
+__all__ = ["format_message", "register", "run", "run_live"]
 
 _ENDED_STATES = ("closed",)
 _MAX_INLINE = 4096  # payload bytes printed per message line
@@ -72,86 +63,6 @@ def _message_json(event: MessageReceived, time_offset: float) -> dict[str, Any]:
     return message_to_json(
         TopicMessage(event.topic, event.payload, event.qos, event.retain, when, properties)
     )
-
-
-class LiveListing:
-    """The ``decode`` listing, made incrementally from live trace events.
-
-    A frame is printed with the packets it completes; their ``PacketEvent``\\ s follow
-    the frame in the decoder's output, so a frame whose packets have not all arrived
-    yet waits for the next call.
-    """
-
-    def __init__(self) -> None:
-        self.base: float | None = None
-        self._packets: dict[tuple[int, str, int], PacketEvent] = {}
-        self._pending: list[TraceEvent] = []
-
-    def feed(self, events: Iterable[TraceEvent], *, final: bool = False) -> list[str]:
-        todo = [*self._pending, *events]
-        self._pending = []
-        for event in todo:
-            if isinstance(event, PacketEvent):
-                self._packets[(event.conn, event.direction, event.packet_no)] = event
-        lines: list[str] = []
-        for position, event in enumerate(todo):
-            if self.base is None:
-                self.base = event.time
-            if isinstance(event, FrameEvent) and not final and not self._complete(event):
-                self._pending = todo[position:]
-                break
-            lines.extend(self._lines(event, self.base))
-        # Packets are looked up only by the frames that follow them closely.
-        if len(self._packets) > 10_000:
-            self._packets.clear()
-        return lines
-
-    def _complete(self, frame: FrameEvent) -> bool:
-        return all((frame.conn, frame.direction, no) in self._packets for no in frame.completed)
-
-    def _lines(self, event: TraceEvent, base: float) -> list[str]:
-        at = f"  {event.time - base:+10.6f}"
-        if isinstance(event, HandshakeRequest):
-            return [f"{at} c2s HTTP {event.method} {event.target} ({len(event.raw)} B)"]
-        if isinstance(event, HandshakeResponse):
-            chosen = event.subprotocol or "-"
-            return [
-                f"{at} s2c HTTP {event.status} {event.reason} ({len(event.raw)} B)  subprotocol: {chosen}"
-            ]
-        if isinstance(event, FrameEvent):
-            return self._frame_lines(event, base)
-        if isinstance(event, PacketEvent):
-            if event.frames:
-                return []  # shown under the frame that completed it
-            return [f"{at} {event.direction} #{event.packet_no} {event.summary}"]
-        if isinstance(event, ErrorReported):
-            where = f" at {event.offset}" if event.offset is not None else ""
-            direction = f" {event.direction}" if event.direction else ""
-            return [f"  ! {event.layer}{direction}{where}: {event.message}"]
-        if isinstance(event, StateChanged):
-            detail = f": {event.detail}" if event.detail else ""
-            return [f"{at} connection {event.conn} {event.state}{detail}"]
-        return []
-
-    def _frame_lines(self, event: FrameEvent, base: float) -> list[str]:
-        lines = [_frame_line(event, base)]
-        for part in event.parts:
-            if part.role == "whole":
-                continue
-            size = part.frame_end - part.frame_start
-            packet = self._packets.get((event.conn, event.direction, part.packet_no))
-            if packet is None or event.index not in packet.frames:
-                lines.append(f"      packet #{part.packet_no} {part.role} part ({size} B)")
-                continue
-            position = packet.frames.index(event.index) + 1
-            name = packet.packet.TYPE.name
-            lines.append(f"      {name} #{part.packet_no} part {position}/{len(packet.frames)} ({size} B)")
-        for no in event.completed:
-            packet = self._packets.get((event.conn, event.direction, no))
-            if packet is not None:
-                span = _span(packet.frames) if len(packet.frames) > 1 else ""
-                lines.append(f"      -> #{no} {packet.summary}" + (f"  [{span}]" if span else ""))
-        return lines
 
 
 def register(subparsers: Any) -> None:
@@ -208,7 +119,7 @@ class _Printer:
         self.json_lines = json_lines
         self.trace = trace
         self.remaining = count
-        self.listing = LiveListing()
+        self.listing = Listing(out.write)
         self.time_offset = time.time() - time.monotonic()  # event times are monotonic
 
     def batch(self, batch: Batch) -> bool:
@@ -219,8 +130,7 @@ class _Printer:
                 for event in batch.events:
                     write(json.dumps(event_to_json(event)) + "\n")
             else:
-                for line in self.listing.feed(batch.events):
-                    write(line + "\n")
+                self.listing.feed(batch.events)
         done = False
         for message in batch.messages:
             if self.remaining is not None and self.remaining <= 0:
@@ -240,10 +150,9 @@ class _Printer:
         return done
 
     def finish(self) -> None:
-        """Print what the live listing still holds (frames waiting for their packets)."""
+        """Print what the live listing still holds and the packets that never completed."""
         if self.trace and not self.json_lines:
-            for line in self.listing.feed((), final=True):
-                self.out.write(line + "\n")
+            self.listing.close()
             self.out.flush()
 
 

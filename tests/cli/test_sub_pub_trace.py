@@ -24,9 +24,7 @@ from explorer.broker.server import Broker
 from explorer.capture import read_capture
 from explorer.cli import main
 from explorer.cli.pub import parse_publish_properties
-from explorer.cli.sub import LiveListing
 from explorer.errors import ExplorerError
-from explorer.events import FrameEvent, TraceEvent
 from explorer.mqtt.packets import Properties
 
 SECRET = "s3cr3t-pa55word-for-the-canary"
@@ -311,62 +309,3 @@ async def test_sub_exits_non_zero_when_the_broker_goes_away() -> None:
     assert proc.returncode == 1
     assert "connection ended" in err.decode()
     assert "Traceback" not in err.decode()
-
-
-def _split_publish_events() -> list[TraceEvent]:
-    """A server that upgrades, then sends one PUBLISH over three frames."""
-    from explorer.decoder import ConnectionDecoder
-    from explorer.mqtt.codec import encode
-    from explorer.mqtt.packets import Connect, Publish
-    from explorer.ws.framing import OP_BINARY, OP_CONTINUATION, build_frame
-    from explorer.ws.handshake import accept_key
-
-    key = "dGhlIHNhbXBsZSBub25jZQ=="
-    request = (
-        "GET /mqtt HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
-    ).encode()
-    response = (
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Accept: {accept_key(key)}\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
-    ).encode()
-    decoder = ConnectionDecoder(0, websocket=True)
-    events: list[TraceEvent] = []
-    connect = build_frame(OP_BINARY, encode(Connect(client_id="x")), mask_key=b"\x01\x02\x03\x04")
-    publish = encode(Publish("split/topic", b"0123456789"))
-    pieces = [publish[:5], publish[5:12], publish[12:]]
-    frames = [
-        build_frame(OP_BINARY, pieces[0], fin=False),
-        build_frame(OP_CONTINUATION, pieces[1], fin=False),
-        build_frame(OP_CONTINUATION, pieces[2]),
-    ]
-    for direction, data in [
-        ("c2s", request),
-        ("s2c", response),
-        ("c2s", connect),
-        *(("s2c", f) for f in frames),
-    ]:
-        decoder.receive_data(direction, data, 1.0)  # type: ignore[arg-type]
-        events.extend(decoder.events_received())
-    return events
-
-
-def test_live_listing_shows_the_parts_of_a_packet_split_over_frames() -> None:
-    events = _split_publish_events()
-    lines = LiveListing().feed(events, final=True)
-    text = "\n".join(lines)
-    assert "s2c HTTP 101 Switching Protocols" in text
-    assert "PUBLISH #0 part 1/3 (5 B)" in text
-    assert "PUBLISH #0 part 3/3" in text
-    assert "-> #0 PUBLISH QoS0 split/topic 10 B  [frames 0-2]" in text
-
-
-def test_live_listing_fed_event_by_event_prints_every_frame_once() -> None:
-    events = _split_publish_events()
-    listing = LiveListing()
-    lines = [line for event in events for line in listing.feed([event])]
-    lines += listing.feed([], final=True)
-    frame_lines = [line for line in lines if " binary " in line or " continuation " in line]
-    assert len(frame_lines) == sum(type(e) is FrameEvent for e in events)
-    assert "      packet #0 first part (5 B)" in lines  # not known yet when the first frame arrives
-    assert "      -> #0 PUBLISH QoS0 split/topic 10 B  [frames 0-2]" in lines

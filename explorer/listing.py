@@ -1,0 +1,250 @@
+"""The text listing of a trace: one formatter for ``decode CAPTURE`` and ``sub --trace``.
+
+A listing is a connection header, then one line per handshake message, WebSocket
+frame, MQTT packet, state change and error, in event order::
+
+    connection 0: 127.0.0.1:51582 -> 127.0.0.1:19100  websocket
+      GET /mqtt  subprotocol offered: mqtt, negotiated: mqtt  status: 101 Switching Protocols
+       +0.014745 c2s HTTP GET /mqtt (258 B)
+       +0.019020 s2c HTTP 101 Switching Protocols (159 B)  subprotocol: mqtt
+       +0.028097 c2s #0 binary FIN rsv=000 mask=00d44b99 len=1 (7bit)
+          CONNECT #0 part 1/17 (1 B)
+       ...
+          -> #0 CONNECT v5 client_id=... password=***  [frames 0-16]
+
+Events arrive in batches (all at once for a capture, ~20 per second live), so the
+listing is streaming: :meth:`Listing.feed` takes each batch in order and writes what
+it can already say. Two rules make a packet that spans frames read right whatever
+the batch boundaries:
+
+- A frame's line is written with the part markers known at that moment: the packet's
+  type (read from its first byte), the part's position, and the total number of parts
+  when the packet completes within the events seen so far (``part 2/17``); otherwise
+  ``part 2/?``. The last part always knows its total.
+- The decoder emits the ``PacketEvent``\\ s a frame completes right after that frame,
+  so a frame whose completed packets are not in the batch yet is held until the next
+  batch; the packet line under it then carries the whole frame span (``[frames 0-16]``).
+
+:meth:`Listing.close` writes held frames and names the packets that never completed.
+
+Texts that the trace tables of the desktop and terminal views also show come from
+:mod:`explorer.eventtext` (packet summaries with their frame span, the handshake
+request), so the CLI and the views describe events alike. The frame line is longer
+than the table's frame summary on purpose: it names the mask key, the RSV bits and
+the length encoding, which a listing cannot show in a separate inspector.
+
+Pure: no I/O besides the ``write`` callable it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from explorer.events import (
+    Direction,
+    ErrorReported,
+    FrameEvent,
+    HandshakeRequest,
+    HandshakeResponse,
+    PacketEvent,
+    PacketPart,
+    StateChanged,
+    TraceEvent,
+)
+from explorer.eventtext import event_length, event_summary
+from explorer.mqtt.enums import PacketType
+from explorer.ws.framing import OPCODE_NAMES
+
+__all__ = ["Listing", "frame_line", "frame_span"]
+
+_PacketKey = tuple[int, Direction, int]  # (conn, direction, packet_no)
+_INDENT = "  "
+_PART_INDENT = "      "
+
+
+def frame_span(frames: Iterable[int]) -> str:
+    """``frame 3``, ``frames 0-16`` for a run, ``frames 1,4,5`` otherwise; ``""`` for none."""
+    numbers = list(frames)
+    if not numbers:
+        return ""
+    if len(numbers) == 1:
+        return f"frame {numbers[0]}"
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"frames {numbers[0]}-{numbers[-1]}"
+    return "frames " + ",".join(str(n) for n in numbers)
+
+
+def _at(time: float, base: float) -> str:
+    return f"{_INDENT}{time - base:+10.6f}"
+
+
+def frame_line(event: FrameEvent, base: float) -> str:
+    """One frame's header fields (RFC 6455 §5.2) on one line, time relative to ``base``."""
+    opcode = OPCODE_NAMES.get(event.opcode, f"opcode {event.opcode}")
+    rsv = (event.rsv1 << 2) | (event.rsv2 << 1) | int(event.rsv3)
+    flags = ["FIN" if event.fin else "no-FIN", f"rsv={rsv:03b}"]
+    flags.append(f"mask={event.mask_key.hex()}" if event.masked and event.mask_key else "unmasked")
+    text = (
+        f"{_at(event.time, base)} {event.direction} #{event.index} {opcode} {' '.join(flags)} "
+        f"len={event.payload_length} ({event.length_encoding})"
+    )
+    if event.close_code is not None or event.close_reason:
+        text += f" close={event.close_code} {event.close_reason or ''}".rstrip()
+    return text
+
+
+@dataclass(slots=True)
+class _Partial:
+    """A packet seen in some frames but not yet complete."""
+
+    name: str
+    frames: list[int] = field(default_factory=list)
+    size: int = 0
+
+
+def _part_name(frame: FrameEvent, part: PacketPart) -> str:
+    """The packet type from its first byte, when this part holds it (MQTT 5.0 §2.1.2)."""
+    if part.packet_start != 0 or part.frame_start >= len(frame.payload):
+        return "packet"
+    try:
+        return PacketType(frame.payload[part.frame_start] >> 4).name
+    except ValueError:  # type 0 is reserved
+        return "packet"
+
+
+class Listing:
+    """Writes the listing of trace events fed to it in batches (see the module doc).
+
+    ``write`` gets whole lines, each ending in ``"\\n"`` (``sys.stdout.write`` fits).
+    ``base`` is the time printed as ``+0``; by default the first event's time.
+    """
+
+    def __init__(self, write: Callable[[str], object], *, base: float | None = None) -> None:
+        self._write = write
+        self.base = base
+        self._held: list[TraceEvent] = []
+        self._partial: dict[_PacketKey, _Partial] = {}
+
+    def connection(
+        self,
+        conn: int,
+        client: str,
+        server: str,
+        protocol: str,
+        events: Iterable[TraceEvent] = (),
+        *,
+        notes: Iterable[str] = (),
+    ) -> None:
+        """The connection header: endpoints, protocol, the upgrade in brief, then notes.
+
+        ``events`` are the connection's events as far as known; its handshake request
+        and response fill the upgrade line (a WebSocket connection only). Each note
+        (why it is skipped, a capture problem) gets its own line.
+        """
+        self._line(f"connection {conn}: {client} -> {server}  {protocol}")
+        if protocol == "websocket":
+            target, offered, chosen, status = "?", "-", "-", "-"
+            for event in events:
+                if isinstance(event, HandshakeRequest):
+                    target = event.target
+                    values = [v for k, v in event.headers if k.lower() == "sec-websocket-protocol"]
+                    offered = ", ".join(values) or "-"
+                elif isinstance(event, HandshakeResponse):
+                    chosen = event.subprotocol or "-"
+                    status = f"{event.status} {event.reason}".rstrip()
+            self._line(
+                f"{_INDENT}GET {target}  subprotocol offered: {offered}, negotiated: {chosen}"
+                f"  status: {status}"
+            )
+        for note in notes:
+            self._line(f"{_INDENT}{note}")
+
+    def feed(self, events: Iterable[TraceEvent]) -> None:
+        """Write the lines of the next batch of events (held frames first)."""
+        todo = [*self._held, *events]
+        self._held = []
+        if self.base is None and todo:
+            self.base = todo[0].time
+        known = {(e.conn, e.direction, e.packet_no): e for e in todo if isinstance(e, PacketEvent)}
+        for position, event in enumerate(todo):
+            if isinstance(event, FrameEvent) and any(
+                (event.conn, event.direction, no) not in known for no in event.completed
+            ):
+                self._held = todo[position:]  # its PacketEvents come with the next batch
+                return
+            self._event(event, known)
+
+    def close(self) -> None:
+        """Write held frames and name every packet that never completed."""
+        held, self._held = self._held, []
+        known = {(e.conn, e.direction, e.packet_no): e for e in held if isinstance(e, PacketEvent)}
+        for event in held:
+            self._event(event, known)
+        self._report_unfinished(None)
+
+    def _line(self, text: str) -> None:
+        self._write(text + "\n")
+
+    def _event(self, event: TraceEvent, known: dict[_PacketKey, PacketEvent]) -> None:
+        base = self.base if self.base is not None else event.time
+        if isinstance(event, FrameEvent):
+            self._frame(event, base, known)
+        elif isinstance(event, HandshakeRequest):
+            self._line(f"{_at(event.time, base)} c2s HTTP {event_summary(event)} ({event_length(event)} B)")
+        elif isinstance(event, HandshakeResponse):
+            # eventtext's summary leaves out a missing subprotocol; here "-" says so.
+            self._line(
+                f"{_at(event.time, base)} s2c HTTP {event.status} {event.reason} ({len(event.raw)} B)"
+                f"  subprotocol: {event.subprotocol or '-'}"
+            )
+        elif isinstance(event, PacketEvent):
+            if not event.frames:  # native MQTT; over WebSocket it is shown under its frame
+                self._line(
+                    f"{_at(event.time, base)} {event.direction} #{event.packet_no} {event_summary(event)}"
+                )
+        elif isinstance(event, ErrorReported):
+            where = f" at {event.offset}" if event.offset is not None else ""
+            direction = f" {event.direction}" if event.direction else ""
+            self._line(f"{_INDENT}! {event.layer}{direction}{where}: {event.message}")
+        elif isinstance(event, StateChanged):
+            detail = f": {event.detail}" if event.detail else ""
+            self._line(f"{_at(event.time, base)} connection {event.conn} {event.state}{detail}")
+            if event.state == "closed":
+                self._report_unfinished(event.conn)
+
+    def _frame(self, event: FrameEvent, base: float, known: dict[_PacketKey, PacketEvent]) -> None:
+        self._line(frame_line(event, base))
+        for part in event.parts:
+            if part.role == "whole":
+                continue
+            key = (event.conn, event.direction, part.packet_no)
+            partial = self._partial.get(key)
+            if partial is None or part.role == "first":
+                partial = self._partial[key] = _Partial(_part_name(event, part))
+            partial.frames.append(event.index)
+            size = part.frame_end - part.frame_start
+            partial.size += size
+            packet = known.get(key)
+            if packet is not None and event.index in packet.frames:
+                position, total = packet.frames.index(event.index) + 1, str(len(packet.frames))
+                name = packet.packet.TYPE.name
+            else:
+                position, name = len(partial.frames), partial.name
+                total = str(position) if part.role == "last" else "?"
+            self._line(f"{_PART_INDENT}{name} #{part.packet_no} part {position}/{total} ({size} B)")
+            if part.role == "last":
+                del self._partial[key]
+        for no in event.completed:
+            packet = known.get((event.conn, event.direction, no))
+            if packet is not None:
+                self._line(f"{_PART_INDENT}-> #{no} {event_summary(packet)}")
+
+    def _report_unfinished(self, conn: int | None) -> None:
+        for key in [k for k in self._partial if conn is None or k[0] == conn]:
+            partial = self._partial.pop(key)
+            _conn, direction, no = key
+            self._line(
+                f"{_INDENT}! mqtt {direction}: {partial.name} #{no} never completed "
+                f"({partial.size} B in {frame_span(partial.frames)})"
+            )

@@ -153,6 +153,7 @@ class Listing:
                 elif isinstance(event, HandshakeResponse):
                     chosen = event.subprotocol or "-"
                     status = f"{event.status} {event.reason}".rstrip()
+                    break
             self._line(
                 f"{_INDENT}GET {target}  subprotocol offered: {offered}, negotiated: {chosen}"
                 f"  status: {status}"
@@ -162,16 +163,21 @@ class Listing:
 
     def feed(self, events: Iterable[TraceEvent]) -> None:
         """Write the lines of the next batch of events (held frames first)."""
+        fresh = len(self._held)  # events held before are written now whatever comes
         todo = [*self._held, *events]
         self._held = []
         if self.base is None and todo:
             self.base = todo[0].time
         known = {(e.conn, e.direction, e.packet_no): e for e in todo if isinstance(e, PacketEvent)}
         for position, event in enumerate(todo):
-            if isinstance(event, FrameEvent) and any(
-                (event.conn, event.direction, no) not in known for no in event.completed
+            if (
+                position >= fresh
+                and isinstance(event, FrameEvent)
+                and any((event.conn, event.direction, no) not in known for no in event.completed)
             ):
-                self._held = todo[position:]  # its PacketEvents come with the next batch
+                # Its PacketEvents come next, in the next batch; held once only, so a
+                # batch that dropped them (a bounded buffer overflowed) stalls nothing.
+                self._held = todo[position:]
                 return
             self._event(event, known)
 

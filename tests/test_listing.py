@@ -149,6 +149,18 @@ def test_a_frame_waits_for_the_packets_it_completes() -> None:
     assert out[-1] == "      -> #0 PUBLISH QoS0 split/topic 10 B  [frames 0-2]\n"
 
 
+def test_a_frame_whose_packets_were_dropped_is_held_for_one_batch_only() -> None:
+    events = split_publish_events()
+    last_frame = max(n for n, e in enumerate(events) if isinstance(e, FrameEvent))
+    out: list[str] = []
+    listing = Listing(out.append)
+    listing.feed(events[: last_frame + 1])
+    assert "s2c #2 continuation" not in "".join(out)
+    listing.feed([StateChanged(99, 107.0, 0, "closed")])  # the PacketEvent was lost
+    assert "s2c #2 continuation" in "".join(out)
+    assert out[-1] == "   +7.000000 connection 0 closed\n"
+
+
 def test_completed_packet_lines_say_what_the_trace_tables_say() -> None:
     events = split_publish_events()
     lines = _listing([events])

@@ -115,6 +115,7 @@ def test_listing_shows_headers_parts_and_completed_spans(
     assert code == 0
     assert out.count("subprotocol offered: mqtt, negotiated: mqtt  status: 101 Switching Protocols") == 4
     assert "CONNECT #0 part 2/17" in out
+    assert out.count("s2c HTTP 101 Switching Protocols (159 B)  subprotocol: mqtt") == 4
     assert "[frames 0-16]" in out
     assert "password=***" in out
     assert "not-a-secret" not in out
@@ -154,6 +155,23 @@ def test_websocket_is_detected_on_any_port_and_split_packets_are_marked(
     assert "CONNECT #0 part 1/" in out
     assert "-> #0 CONNECT v5" in out
     assert "close=1000 bye" in out
+    assert SECRET.decode() not in out
+
+
+def test_a_packet_cut_off_by_the_end_of_the_capture_is_named_with_its_frames(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    sent = websocket_stream(split=4)[:5]  # upgrade, then three 4-byte frames of the CONNECT
+    code, out, _err = _run(capsys, _write(tmp_path, capture_bytes(sent, server_port=9001)))
+    assert code == 0
+    lines = out.splitlines()
+    assert "s2c HTTP 101 Switching Protocols (159 B)  subprotocol: mqtt" in out
+    assert [line.strip() for line in lines if " part " in line] == [
+        "CONNECT #0 part 1/? (4 B)",
+        "CONNECT #0 part 2/? (4 B)",
+        "CONNECT #0 part 3/? (4 B)",
+    ]
+    assert "  ! mqtt c2s: CONNECT #0 never completed (12 B in frames 0-2)" in lines
     assert SECRET.decode() not in out
 
 

@@ -164,13 +164,11 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
         try:
             options = self._options()
             diagnosis = await self.workspace.probe(options, on_step=self._on_step)
-        except ExplorerError as exc:
+        except (ExplorerError, OSError) as exc:
             self.running = False
-            result.update(Text(str(exc), "bold red"))
-            return
-        except OSError as exc:
-            self.running = False
-            result.update(Text(f"the probe could not run: {exc}", "bold red"))
+            self.query_one("#diagnose-steps", Static).update(steps_text(self.steps, False))
+            message = str(exc) if isinstance(exc, ExplorerError) else f"the probe could not run: {exc}"
+            result.update(Text(message, "bold red"))
             return
         self.running = False
         self.show_diagnosis(diagnosis)

@@ -181,6 +181,10 @@ class MainScreen(Screen[None]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "topic-filter":
+            if event.value == "/":
+                # The "/" that opened the filter can arrive after the focus moved here.
+                event.input.value = ""
+                return
             self.query_one(TopicTreeView).set_filter(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

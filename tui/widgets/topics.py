@@ -118,7 +118,7 @@ class TopicTreeView(Tree[TopicNode]):
             topic_label(topic),
             topic,
             before=before,
-            expand=topic.depth < 3,
+            expand=topic.depth < 3 and not topic.topic.startswith("$"),  # $SYS stays folded
             allow_expand=bool(topic.children),
         )
         if parent is not self.root:

@@ -80,18 +80,67 @@ def _resolve(args: argparse.Namespace) -> tuple[ConnectionOptions | None, tuple[
     return options, subscriptions or (("#", 0),)
 
 
+def _palette(dark: bool) -> object:
+    """Fusion's light palette, or a dark one built from the same roles."""
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QStyleFactory
+
+    style = QStyleFactory.create("Fusion")
+    palette = style.standardPalette()
+    if not dark:
+        return palette
+    role = QPalette.ColorRole
+    colors = {
+        role.Window: "#2b2b2b",
+        role.WindowText: "#e6e6e6",
+        role.Base: "#1e1e1e",
+        role.AlternateBase: "#262626",
+        role.ToolTipBase: "#3a3a3a",
+        role.ToolTipText: "#e6e6e6",
+        role.PlaceholderText: "#8a8a8a",
+        role.Text: "#e6e6e6",
+        role.Button: "#353535",
+        role.ButtonText: "#e6e6e6",
+        role.BrightText: "#ff6b6b",
+        role.Light: "#4a4a4a",
+        role.Midlight: "#3e3e3e",
+        role.Mid: "#5a5a5a",
+        role.Dark: "#1a1a1a",
+        role.Shadow: "#000000",
+        role.Highlight: "#3d7bd9",
+        role.HighlightedText: "#ffffff",
+        role.Link: "#6cb4ff",
+        role.LinkVisited: "#b48cff",
+    }
+    for item, value in colors.items():
+        palette.setColor(item, QColor(value))
+    for item in (role.Text, role.WindowText, role.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, item, QColor("#7a7a7a"))
+    return palette
+
+
 def apply_color_scheme(app: object) -> None:
-    """Follow the system's light/dark setting, or ``MQTTWS_COLOR_SCHEME`` when set."""
+    """Follow the system's light/dark setting (and its changes), or ``MQTTWS_COLOR_SCHEME``."""
     from PySide6.QtCore import Qt
+    from PySide6.QtGui import QPalette
     from PySide6.QtWidgets import QApplication
 
     assert isinstance(app, QApplication)
-    wanted = os.environ.get("MQTTWS_COLOR_SCHEME", "").lower()
     hints = app.styleHints()
+    wanted = os.environ.get("MQTTWS_COLOR_SCHEME", "").lower()
     if wanted in ("dark", "light"):
-        scheme = Qt.ColorScheme.Dark if wanted == "dark" else Qt.ColorScheme.Light
-        hints.setColorScheme(scheme)
-    app.setStyle("Fusion")  # Fusion draws both schemes from the palette Qt derives
+        hints.setColorScheme(Qt.ColorScheme.Dark if wanted == "dark" else Qt.ColorScheme.Light)
+    app.setStyle("Fusion")  # one style drawn from the palette, the same on every desktop
+
+    def update(scheme: Qt.ColorScheme) -> None:
+        palette = _palette(scheme == Qt.ColorScheme.Dark)
+        assert isinstance(palette, QPalette)
+        app.setPalette(palette)
+
+    dark = wanted == "dark" or (not wanted and hints.colorScheme() == Qt.ColorScheme.Dark)
+    update(Qt.ColorScheme.Dark if dark else Qt.ColorScheme.Light)
+    if not wanted:
+        hints.colorSchemeChanged.connect(update)
 
 
 def create_application(argv: Sequence[str] = ()) -> object:

@@ -54,6 +54,8 @@ class FrameInspector(QWidget):
         self.fields.setHorizontalHeaderLabels(["Field", "Value"])
         self.fields.horizontalHeader().setStretchLastSection(True)
         self.fields.verticalHeader().setVisible(False)
+        self.fields.verticalHeader().setDefaultSectionSize(self.fields.fontMetrics().height() + 6)
+        self.fields.setWordWrap(False)
         self.fields.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.links = QTextBrowser()
         self.links.setOpenLinks(False)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer import __version__
-from explorer.events import HandshakeRequest, HandshakeResponse
+from explorer.events import FrameEvent, HandshakeRequest, HandshakeResponse
 from explorer.options import ConnectionOptions
 from explorer.topictree import TopicNode
 from explorer.workspace import Batch, ConnectionStatus
@@ -84,8 +84,10 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status_line)
         self._build_toolbar()
         self._build_menus()
-        self._default_state = self.saveState(_STATE_VERSION)
         self.resize(1400, 900)
+        self.resizeDocks([self.topics_dock, self.publish_dock], [430, 330], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.trace_dock], [380], Qt.Orientation.Vertical)
+        self._default_state = self.saveState(_STATE_VERSION)
         self.restore_layout()
 
         self.topics.nodeSelected.connect(self._node_selected)
@@ -232,6 +234,8 @@ class MainWindow(QMainWindow):
 
     def show_status(self, status: ConnectionStatus) -> None:
         self.status_line.show_status(status)
+        where = status.url or "not connected"
+        self.setWindowTitle(f"{where} ({status.state}) · mqttws-explorer")
         self.connect_action.setEnabled(True)
         self.disconnect_action.setEnabled(status.state in ("connected", "connecting", "reconnecting"))
 
@@ -336,9 +340,14 @@ class MainWindow(QMainWindow):
         if selected:
             self.messages.tabs.setCurrentIndex(self.messages.TABS.index("JSON"))
             self.messages.refresh(force=True)
-            rows = self.trace.model.rowCount()
-            if rows:
-                self.trace.select_row(max(0, rows - 3))
+            model = self.trace.model
+            frames = [
+                row
+                for row in range(max(0, model.rowCount() - 40), model.rowCount())
+                if isinstance(event := model.event_at(row), FrameEvent) and event.parts
+            ]
+            if frames:
+                self.trace.select_row(frames[-1])
         return selected
 
     def open_diagnose(self, options: ConnectionOptions | None = None, run: bool = False) -> DiagnoseDialog:

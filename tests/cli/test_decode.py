@@ -15,10 +15,10 @@ import pytest
 from explorer.cli import main
 from tests.capture.builders import ACK, PSH, Conversation, ethernet, pcap_file, timed
 from tests.capture.mqttws import SECRET, capture_bytes, native_stream, request, websocket_stream
+from tests.reference import SMALL_GOLDEN, SMALL_PCAPNG, needs_reference
 
-REFERENCE = Path("/work/shared/captures/small.pcapng")
-GOLDEN = Path("/work/shared/captures/small.golden.json")
-needs_reference = pytest.mark.skipif(not REFERENCE.exists(), reason="reference capture not present")
+REFERENCE = SMALL_PCAPNG
+GOLDEN = SMALL_GOLDEN
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -44,7 +44,7 @@ def golden() -> dict[str, Any]:
     return json.loads(GOLDEN.read_text())  # type: ignore[no-any-return]
 
 
-@needs_reference
+@needs_reference()
 def test_json_connection_headers_match_the_golden_connections(
     capsys: pytest.CaptureFixture[str], golden: dict[str, Any]
 ) -> None:
@@ -62,7 +62,7 @@ def test_json_connection_headers_match_the_golden_connections(
     assert got == want
 
 
-@needs_reference
+@needs_reference()
 def test_json_frames_match_the_golden_frames(
     capsys: pytest.CaptureFixture[str], golden: dict[str, Any]
 ) -> None:
@@ -81,7 +81,7 @@ def test_json_frames_match_the_golden_frames(
     assert sum(len(v) for v in got.values()) == golden["summary"]["ws_frames"]
 
 
-@needs_reference
+@needs_reference()
 def test_json_packets_inside_frames_match_the_golden_packets(
     capsys: pytest.CaptureFixture[str], golden: dict[str, Any]
 ) -> None:
@@ -100,14 +100,14 @@ def test_json_packets_inside_frames_match_the_golden_packets(
     assert got == want
 
 
-@needs_reference
+@needs_reference()
 def test_json_never_contains_the_reference_connect_password(capsys: pytest.CaptureFixture[str]) -> None:
     _code, out, _err = _run(capsys, str(REFERENCE), "--json")
     assert "not-a-secret" not in out
     assert b"not-a-secret".hex() not in out
 
 
-@needs_reference
+@needs_reference()
 def test_listing_shows_headers_parts_and_completed_spans(
     capsys: pytest.CaptureFixture[str], golden: dict[str, Any]
 ) -> None:

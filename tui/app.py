@@ -16,7 +16,7 @@ import argparse
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -240,7 +240,7 @@ class ExplorerApp(App[None]):
     def action_show_frames(self) -> None:
         self.main_screen.show_frames()
 
-    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Subscribe", "Subscribe to a topic filter (s)", self.action_subscribe)
         yield SystemCommand("Unsubscribe", "Remove a subscription (u)", self.action_unsubscribe)

@@ -8,13 +8,14 @@ gives the broker and the client on the same event loop their turn.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from textual.pilot import Pilot
 
 __all__ = ["settle"]
 
 
-async def settle(pilot: Pilot[object], condition: Callable[[], object], *, rounds: int = 400) -> None:
+async def settle(pilot: Pilot[Any], condition: Callable[[], object], *, rounds: int = 400) -> None:
     """Run the app until ``condition()`` is true; fail with the condition's source if it never is."""
     for _ in range(rounds):
         if condition():

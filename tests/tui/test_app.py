@@ -31,14 +31,19 @@ async def test_no_arguments_starts_embedded_broker_with_live_demo_topics_and_han
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: app.workspace.connected)
         tree = app.main_screen.query_one(TopicTreeView)
-        await settle(
-            pilot, lambda: tree.node_for(app.workspace.tree.root.get("demo") or tree.root) is not None
-        )
+
+        def demo_shown() -> bool:
+            demo = app.workspace.tree.find("demo")
+            return demo is not None and tree.node_for(demo) is not None
+
+        await settle(pilot, demo_shown)
         status = app.main_screen.query_one(StatusLine)
         await settle(pilot, lambda: "connected" in status.plain)
         assert "[embedded]" in status.plain
         assert app.workspace.broker is not None
-        assert app.workspace.broker.ws_url in status.plain
+        url = app.workspace.broker.ws_url
+        assert url is not None
+        assert url in status.plain
         handshake = app.main_screen.query_one(HandshakeView)
         await settle(pilot, lambda: handshake.response is not None)
         assert "101 Switching Protocols" in handshake.plain

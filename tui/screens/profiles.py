@@ -273,13 +273,14 @@ class ProfilesScreen(ModalScreen[str | None]):
         self.query_one("#profile-url", Input).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        actions = {
-            "new": self.action_new,
-            "save": self.action_save,
-            "delete": self.action_delete,
-            "connect": self.action_connect,
-            "close": self.action_close,
-        }
-        action = actions.get(event.button.id or "")
-        if action is not None:
-            action()
+        button = event.button.id
+        if button == "new":
+            self.action_new()
+        elif button == "save":
+            self.action_save()
+        elif button == "delete":
+            self.action_delete()
+        elif button == "connect":
+            self.action_connect()
+        elif button == "close":
+            self.action_close()

@@ -6,12 +6,14 @@ Every broker runs in its own process on loopback; the load generator
 - ``qos0``: 1 publisher -> 1 subscriber, 100,000 x 64 B at QoS 0;
 - ``qos1``: the same at QoS 1 (publisher and subscriber both acknowledge);
 - ``fanout``: 1 publisher -> 10 subscribers, 10,000 messages (100,000 deliveries), QoS 0;
-- ``connect``: 500 connections, 10 at a time: TCP, upgrade, CONNECT/CONNACK, DISCONNECT;
+- ``connect``: 500 connections, 25 at a time: TCP, upgrade, CONNECT/CONNACK, DISCONNECT
+  (best of three runs: it is short, and the machine's other load moves it most);
 - ``retained``: 10,000 retained messages stored, then a late ``#`` subscriber receives them.
 
 Printed per scenario: messages (or connections) per second, p50/p99 latency (publish to
-delivery; connect start to CONNACK; SUBSCRIBE to each retained message) and our ratio to
-each peer. First the generator's own ceiling: the same publisher and subscribers joined
+delivery; connect start to CONNACK; SUBSCRIBE to each retained message), the CPU time the
+broker process used per message (from /proc: steadier than rates on a shared machine) and
+our ratio to each peer. First the generator's own ceiling: the same publisher and subscribers joined
 by a socket pair, and a server that only answers upgrades and CONNECTs.
 
 Targets: throughput >= aedes and >= 4x amqtt in every scenario, p99 latency below both.
@@ -60,6 +62,8 @@ MESSAGES = 100_000
 FANOUT_SUBSCRIBERS = 10
 FANOUT_MESSAGES = 10_000
 CONNECTS = 500
+CONNECT_CONCURRENCY = 25
+CONNECT_RUNS = 3
 RETAINED = 10_000
 
 SCENARIOS = ("qos0", "qos1", "fanout", "connect", "retained")
@@ -152,6 +156,10 @@ def _amqtt() -> Peer | str:
     return Peer("amqtt", [str(python), str(ROOT / "bench" / "peers" / "amqtt_server.py")])
 
 
+async def _connects(host: str, port: int, path: str) -> Result:
+    return await wsload.connect_storm(host, port, path, count=CONNECTS, concurrency=CONNECT_CONCURRENCY)
+
+
 async def _scenario(name: str, port: int, path: str) -> Result:
     host = "127.0.0.1"
     if name == "qos0":
@@ -163,7 +171,7 @@ async def _scenario(name: str, port: int, path: str) -> Result:
             host, port, path, subscribers=FANOUT_SUBSCRIBERS, count=FANOUT_MESSAGES, qos=0, warmup=500
         )
     if name == "connect":
-        return await wsload.connect_storm(host, port, path, count=CONNECTS)
+        return await _connects(host, port, path)
     if name == "retained":
         return await wsload.retained_burst(host, port, path, count=RETAINED)
     raise ValueError(name)
@@ -189,6 +197,21 @@ def _line(label: str, result: Result | str, unit: str) -> str:
     )
 
 
+def _measure(peer: Peer, scenario: str) -> Result | str:
+    """One scenario against one broker; the connect storm, short and noisy, best of CONNECT_RUNS."""
+    best: Result | str = "not run"
+    for _ in range(CONNECT_RUNS if scenario == "connect" else 1):
+        cpu = peer.cpu_seconds()
+        result = _run(functools.partial(_scenario, scenario, peer.port, peer.ws_path))
+        if isinstance(result, Result):
+            result.broker_cpu = peer.cpu_seconds() - cpu
+            if not isinstance(best, Result) or result.rate > best.rate:
+                best = result
+        elif not isinstance(best, Result):
+            best = result
+    return best
+
+
 def _ceilings(scenarios: list[str]) -> None:
     print("load generator ceiling (no broker: socket pair / a server that only answers CONNECT)")
     for name in scenarios:
@@ -206,8 +229,7 @@ def _ceilings(scenarios: list[str]) -> None:
             sink.start()
             try:
                 port = sink.port
-                storm = functools.partial(wsload.connect_storm, "127.0.0.1", port, "/mqtt", count=CONNECTS)
-                result = _run(storm)
+                result = _run(functools.partial(_connects, "127.0.0.1", port, "/mqtt"))
             finally:
                 sink.stop()
             print(_line(name, result, "conn/s"), flush=True)
@@ -271,23 +293,28 @@ def main(argv: list[str] | None = None) -> None:
         "aedes": _aedes,
         "amqtt": _amqtt,
     }
-    results: dict[str, dict[str, Result | str]] = {}
+    peers: list[Peer] = []
     for name in args.peers.split(","):
         peer = factories[name]()
         if isinstance(peer, str):
             print(peer)
-            continue
-        print(f"{peer.name}", flush=True)
-        peer.start()
-        try:
-            for scenario in scenarios:
-                cpu = peer.cpu_seconds()
-                result = _run(functools.partial(_scenario, scenario, peer.port, peer.ws_path))
-                if isinstance(result, Result):
-                    result.broker_cpu = peer.cpu_seconds() - cpu
+        else:
+            peers.append(peer)
+    results: dict[str, dict[str, Result | str]] = {}
+    try:
+        for peer in peers:
+            peer.start()
+        # Scenario by scenario, the brokers one after another: the machine's load changes
+        # over minutes, so each comparison is made within a short stretch of time.
+        for scenario in scenarios:
+            unit = "conn/s" if scenario == "connect" else "msg/s"
+            print(scenario, flush=True)
+            for peer in peers:
+                result = _measure(peer, scenario)
                 results.setdefault(peer.name, {})[scenario] = result
-                print(_line(scenario, result, "conn/s" if scenario == "connect" else "msg/s"), flush=True)
-        finally:
+                print(_line(peer.name, result, unit), flush=True)
+    finally:
+        for peer in peers:
             peer.stop(interrupt=args.profile and peer.name == "ours")
     verdict = _verdict(results, scenarios)
     if verdict:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import json
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from enum import IntEnum
 from pathlib import Path
@@ -298,12 +299,20 @@ def export_pcapng(
     return _export(events, path, server, servers=servers, seed=seed, epoch_offset=epoch_offset)
 
 
+_EVENT_OVERHEAD = 200
+"""Bytes counted for an event besides its byte fields (the object and its small fields)."""
+
+
 def _event_size(event: TraceEvent) -> int:
-    """Approximate memory held by an event: its byte fields plus a fixed overhead."""
-    size = 200
+    """Approximate memory held by an event: its byte fields plus a fixed overhead.
+
+    Frames and packets (nearly every event of a firehose) are sized inline by
+    :meth:`TraceBuffer.append` with the same rule; this covers the other kinds.
+    """
+    size = _EVENT_OVERHEAD
     for name in ("raw", "payload", "header", "data"):
         value = getattr(event, name, None)
-        if isinstance(value, bytes):
+        if isinstance(value, bytes | bytearray | memoryview):
             size += len(value)
     return size
 
@@ -311,29 +320,73 @@ def _event_size(event: TraceEvent) -> int:
 class TraceBuffer:
     """The latest trace events, bounded by count and by approximate bytes.
 
-    Appending is O(1); when a bound is passed the oldest events are dropped and
-    counted in :attr:`dropped`. Positions are absolute (:attr:`first_position` grows as
-    events drop), so a view can hold a position across drops; ``buffer[i]`` indexes the
-    events currently held, oldest first. Frames and packets are indexed by
-    ``(conn, direction, index)`` so a view can link the frames of one packet.
+    Appending is O(1) and cheap, because it runs for every wire event of a firehose:
+    events sit in a ring of ``max_events`` slots (grown on demand), the slot of
+    absolute position ``p`` being ``p % max_events``, next to a ring of their sizes.
+    When a bound is passed the oldest events are dropped and counted in
+    :attr:`dropped`. Positions are absolute (:attr:`first_position` grows as events
+    drop), so a view can hold a position across drops; ``buffer[i]`` indexes the events
+    currently held, oldest first.
+
+    Frames and packets are found by ``(conn, direction, index)`` so a view can link the
+    frames of one packet. That index is built lazily, on the first lookup after new
+    events arrived, so a trace nobody looks at costs nothing for it.
     """
 
     def __init__(self, max_events: int = 100_000, max_bytes: int | None = 256 * 1024 * 1024) -> None:
         if max_events < 1:
             raise ValueError("max_events must be at least 1")
-        self.max_events = max_events
-        self.max_bytes = max_bytes
+        self._capacity = max_events
+        self._byte_limit = sys.maxsize if max_bytes is None else max_bytes
+        self._max_bytes = max_bytes
         self.dropped = 0
         self.bytes = 0
-        self._events: dict[int, TraceEvent] = {}
-        self._sizes: dict[int, int] = {}
-        self._seqs: list[int] = []  # seq per held event, oldest first, while seqs increase
-        self._seq_start = 0  # index into _seqs of the oldest held event
-        self._monotonic = True
+        self._ring: list[TraceEvent | None] = []  # min(next position, capacity) slots
+        self._sizes: list[int] = []  # the size counted for the event in each slot
         self._first = 0
         self._next = 0
-        self._frames: dict[tuple[int, str, int], int] = {}
+        self._monotonic = True  # every held seq is greater than the one before it
+        self._last_seq = 0
+        self._frames: dict[tuple[int, str, int], int] = {}  # key -> position, up to _indexed
         self._packets: dict[tuple[int, str, int], int] = {}
+        self._indexed = 0  # positions below this one are in the lookup index
+
+    # -- bounds ------------------------------------------------------------------------
+
+    @property
+    def max_events(self) -> int:
+        """Events held at most; setting it drops the oldest events past the new bound."""
+        return self._capacity
+
+    @max_events.setter
+    def max_events(self, value: int) -> None:
+        if value < 1:
+            raise ValueError("max_events must be at least 1")
+        held = [(event, self._sizes[position % self._capacity]) for position, event in self._positions()]
+        excess = max(0, len(held) - value)
+        for _event, size in held[:excess]:
+            self.bytes -= size
+        self.dropped += excess
+        self._first += excess
+        self._capacity = value
+        self._ring = [None] * min(self._next, value)
+        self._sizes = [0] * len(self._ring)
+        for position, (event, size) in enumerate(held[excess:], self._first):
+            self._ring[position % value] = event
+            self._sizes[position % value] = size
+
+    @property
+    def max_bytes(self) -> int | None:
+        """Approximate bytes held at most (``None``: no bound); setting it drops as needed."""
+        return self._max_bytes
+
+    @max_bytes.setter
+    def max_bytes(self, value: int | None) -> None:
+        self._max_bytes = value
+        self._byte_limit = sys.maxsize if value is None else value
+        self._drop_for_bytes()
+
+    # -- positions ---------------------------------------------------------------------
 
     @property
     def first_position(self) -> int:
@@ -348,9 +401,22 @@ class TraceBuffer:
     def __len__(self) -> int:
         return self._next - self._first
 
+    def _held(self) -> list[TraceEvent]:
+        """The held events, oldest first, as a new list (two slices of the ring)."""
+        if self._next == self._first:
+            return []
+        capacity = self._capacity
+        start = self._first % capacity
+        end = (self._next - 1) % capacity + 1
+        ring = self._ring
+        held = ring[start:end] if start < end else ring[start:] + ring[:end]
+        return held  # type: ignore[return-value]  # held slots are never None
+
+    def _positions(self) -> Iterator[tuple[int, TraceEvent]]:
+        return enumerate(self._held(), self._first)
+
     def __iter__(self) -> Iterator[TraceEvent]:
-        for position in range(self._first, self._next):
-            yield self._events[position]
+        return iter(self._held())
 
     @overload
     def __getitem__(self, index: int) -> TraceEvent: ...
@@ -360,87 +426,137 @@ class TraceBuffer:
 
     def __getitem__(self, index: int | slice) -> TraceEvent | list[TraceEvent]:
         if isinstance(index, slice):
-            return [self._events[self._first + i] for i in range(*index.indices(len(self)))]
+            return self._held()[index]
+        size = self._next - self._first
         if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
+            index += size
+        if not 0 <= index < size:
             raise IndexError("trace buffer index out of range")
-        return self._events[self._first + index]
+        return self._ring[(self._first + index) % self._capacity]  # type: ignore[return-value]
 
     def at(self, position: int) -> TraceEvent | None:
         """The event at an absolute position, or None when dropped or not yet appended."""
-        return self._events.get(position)
+        if self._first <= position < self._next:
+            return self._ring[position % self._capacity]
+        return None
+
+    # -- appending and dropping --------------------------------------------------------
 
     def append(self, event: TraceEvent) -> None:
+        """Hold ``event`` as the newest, dropping the oldest past either bound (the hot path)."""
         position = self._next
-        self._next += 1
-        size = _event_size(event)
-        self._events[position] = event
-        self._sizes[position] = size
+        kind = type(event)
+        # The same rule as _event_size, inline for the kinds a firehose is made of.
+        if kind is FrameEvent:
+            size = _EVENT_OVERHEAD + len(event.header) + len(event.payload)  # type: ignore[union-attr]
+        elif kind is PacketEvent:
+            size = _EVENT_OVERHEAD + len(event.raw)  # type: ignore[union-attr]
+        else:
+            size = _event_size(event)
+        seq = event.seq
+        if seq <= self._last_seq and position != self._first:
+            self._monotonic = False
+        self._last_seq = seq
+        capacity = self._capacity
+        if position < capacity:
+            self._ring.append(event)
+            self._sizes.append(size)
+        else:
+            slot = position % capacity
+            sizes = self._sizes
+            if position - capacity >= self._first:
+                # The slot still holds the event max_events positions back: the count
+                # bound drops it.
+                self.bytes -= sizes[slot]
+                self._first += 1
+                self.dropped += 1
+            self._ring[slot] = event
+            sizes[slot] = size
+        self._next = position + 1
         self.bytes += size
-        if self._monotonic:
-            if len(self._seqs) > self._seq_start and event.seq <= self._seqs[-1]:
-                self._monotonic = False
-                self._seqs = []
-                self._seq_start = 0
-            else:
-                self._seqs.append(event.seq)
-        if isinstance(event, FrameEvent):
-            self._frames[(event.conn, event.direction, event.index)] = position
-        elif isinstance(event, PacketEvent):
-            self._packets[(event.conn, event.direction, event.packet_no)] = position
-        while len(self) > self.max_events or (
-            self.max_bytes is not None and self.bytes > self.max_bytes and len(self) > 1
-        ):
-            self._drop_oldest()
+        if self.bytes > self._byte_limit:
+            self._drop_for_bytes()
+
+    def _drop_for_bytes(self) -> None:
+        """Drop the oldest events until the byte bound holds, keeping at least the newest."""
+        capacity = self._capacity
+        ring = self._ring
+        sizes = self._sizes
+        first = self._first
+        last = self._next - 1
+        while self.bytes > self._byte_limit and first < last:
+            slot = first % capacity
+            self.bytes -= sizes[slot]
+            ring[slot] = None
+            first += 1
+            self.dropped += 1
+        self._first = first
 
     def extend(self, events: Iterable[TraceEvent]) -> None:
+        append = self.append
         for event in events:
-            self.append(event)
+            append(event)
 
     def clear(self) -> None:
         """Forget every held event (not counted as dropped)."""
-        while len(self):
-            self._drop_oldest()
-            self.dropped -= 1
+        capacity = self._capacity
+        ring = self._ring
+        for position in range(self._first, self._next):
+            ring[position % capacity] = None
+        self._first = self._next
+        self.bytes = 0
+        self._monotonic = True
+        self._frames.clear()
+        self._packets.clear()
+        self._indexed = self._next
 
-    def _drop_oldest(self) -> None:
-        position = self._first
-        event = self._events.pop(position)
-        self.bytes -= self._sizes.pop(position)
-        self._first += 1
-        self.dropped += 1
-        if self._monotonic:
-            self._seq_start += 1
-            if self._seq_start > 4096 and self._seq_start * 2 > len(self._seqs):
-                del self._seqs[: self._seq_start]  # amortised O(1) per drop
-                self._seq_start = 0
-        if isinstance(event, FrameEvent):
-            key = (event.conn, event.direction, event.index)
-            if self._frames.get(key) == position:
-                del self._frames[key]
-        elif isinstance(event, PacketEvent):
-            key = (event.conn, event.direction, event.packet_no)
-            if self._packets.get(key) == position:
-                del self._packets[key]
+    # -- queries -----------------------------------------------------------------------
 
     def since(self, seq: int) -> list[TraceEvent]:
         """Held events whose ``seq`` is greater than ``seq``, oldest first."""
+        held = self._held()
         if self._monotonic:
-            start = bisect.bisect_right(self._seqs, seq, lo=self._seq_start)
-            return [self._events[self._first + i - self._seq_start] for i in range(start, len(self._seqs))]
-        return [event for event in self if event.seq > seq]
+            return held[bisect.bisect_right(held, seq, key=_seq_of) :]
+        return [event for event in held if event.seq > seq]
+
+    def _index(self) -> None:
+        """Bring the frame and packet lookup index up to the newest event.
+
+        Entries of dropped events are left behind (lookups check the position) until
+        they outnumber the held events, when the index is rebuilt from the held ones.
+        """
+        frames = self._frames
+        packets = self._packets
+        held = self._next - self._first
+        start = self._indexed
+        if start < self._first or len(frames) + len(packets) > 2 * held + 1024:
+            frames.clear()
+            packets.clear()
+            start = self._first
+        if start == self._next:
+            return
+        capacity = self._capacity
+        ring = self._ring
+        for position in range(start, self._next):
+            event = ring[position % capacity]
+            if isinstance(event, FrameEvent):
+                frames[(event.conn, event.direction, event.index)] = position
+            elif isinstance(event, PacketEvent):
+                packets[(event.conn, event.direction, event.packet_no)] = position
+        self._indexed = self._next
 
     def frame(self, conn: int, direction: str, index: int) -> FrameEvent | None:
         """The held frame ``index`` of one direction of one connection."""
-        position = self._frames.get((conn, direction, index))
-        event = self._events.get(position) if position is not None else None
+        if self._indexed != self._next:
+            self._index()
+        event = self.at(self._frames.get((conn, direction, index), -1))
         return event if isinstance(event, FrameEvent) else None
 
     def packet(self, conn: int, direction: str, packet_no: int) -> PacketEvent | None:
         """The held packet ``packet_no`` of one direction of one connection."""
-        position = self._packets.get((conn, direction, packet_no))
-        event = self._events.get(position) if position is not None else None
+        if self._indexed != self._next:
+            self._index()
+        event = self.at(self._packets.get((conn, direction, packet_no), -1))
         return event if isinstance(event, PacketEvent) else None
 
     def frames_of(self, packet: PacketEvent) -> list[FrameEvent]:
@@ -453,3 +569,7 @@ class TraceBuffer:
         numbers = dict.fromkeys(part.packet_no for part in frame.parts)
         found = (self.packet(frame.conn, frame.direction, n) for n in numbers)
         return [p for p in found if p is not None]
+
+
+def _seq_of(event: TraceEvent) -> int:
+    return event.seq

@@ -8,6 +8,8 @@ from itertools import count
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from explorer.capture import read_capture_bytes
 from explorer.cli.decode import classify, decode_connection
@@ -23,7 +25,14 @@ from explorer.events import (
 )
 from explorer.mqtt.enums import ProtocolVersion, SubackReasonCode
 from explorer.mqtt.packets import Connect, Properties, Publish, Suback
-from explorer.trace import TraceBuffer, event_to_json, export_jsonl, masked_frame_payloads, packet_to_json
+from explorer.trace import (
+    TraceBuffer,
+    _event_size,
+    event_to_json,
+    export_jsonl,
+    masked_frame_payloads,
+    packet_to_json,
+)
 from tests.capture.mqttws import SECRET, capture_bytes, websocket_stream
 
 
@@ -142,6 +151,154 @@ def test_lookups_forget_dropped_frames() -> None:
 def test_max_events_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_events"):
         TraceBuffer(max_events=0)
+
+
+def test_buffer_wraps_its_ring_and_keeps_order_positions_and_bytes() -> None:
+    buffer = TraceBuffer(max_events=4)
+    events = [_frame(i, i, payload=b"x" * i) for i in range(11)]
+    buffer.extend(events)
+    assert list(buffer) == events[7:]
+    assert buffer[:2] == events[7:9]
+    assert [buffer.at(p) for p in range(6, 12)] == [None, *events[7:], None]
+    assert buffer.bytes == sum(_event_size(e) for e in events[7:])
+    assert buffer.frame(0, "c2s", 10) is events[10]
+    assert buffer.frame(0, "c2s", 6) is None
+
+
+def test_buffer_lowering_max_events_drops_the_oldest() -> None:
+    buffer = TraceBuffer(max_events=10)
+    events = [_state(i) for i in range(8)]
+    buffer.extend(events)
+    buffer.max_events = 3
+    assert list(buffer) == events[5:]
+    assert buffer.dropped == 5
+    assert buffer.first_position == 5
+    buffer.append(_state(8))
+    assert [e.seq for e in buffer] == [6, 7, 8]
+    with pytest.raises(ValueError, match="max_events"):
+        buffer.max_events = 0
+
+
+def test_buffer_lowering_max_bytes_drops_the_oldest() -> None:
+    buffer = TraceBuffer(max_bytes=None)
+    buffer.extend(ErrorReported(i, 0.0, 0, None, "mqtt", "x", data=b"\x00" * 1000) for i in range(5))
+    one = buffer.bytes // 5
+    buffer.max_bytes = 2 * one
+    assert [e.seq for e in buffer] == [3, 4]
+    assert buffer.bytes == 2 * one
+
+
+def test_since_is_right_again_after_clear_ends_a_decreasing_run() -> None:
+    buffer = TraceBuffer()
+    buffer.extend([_state(5), _state(1)])
+    buffer.clear()
+    buffer.extend(_state(i) for i in range(10, 20))
+    assert [e.seq for e in buffer.since(16)] == [17, 18, 19]
+
+
+class _Model:
+    """The plain-list meaning of a TraceBuffer: what the ring must behave like."""
+
+    def __init__(self, max_events: int, max_bytes: int | None) -> None:
+        self.max_events = max_events
+        self.max_bytes = max_bytes
+        self.events: list[TraceEvent] = []
+        self.first = 0
+        self.dropped = 0
+
+    def trim(self) -> None:
+        while len(self.events) > self.max_events or (
+            self.max_bytes is not None
+            and sum(map(_event_size, self.events)) > self.max_bytes
+            and len(self.events) > 1
+        ):
+            del self.events[0]
+            self.first += 1
+            self.dropped += 1
+
+
+_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("frame"), st.integers(0, 1), st.integers(0, 300)),
+        st.tuples(st.just("packet"), st.integers(0, 1), st.integers(0, 300)),
+        st.tuples(st.just("state"), st.integers(0, 1), st.integers(0, 0)),
+        st.tuples(st.just("error"), st.integers(0, 1), st.integers(0, 2000)),
+        st.tuples(st.just("seq back"), st.integers(0, 0), st.integers(1, 5)),
+        st.tuples(st.just("clear"), st.integers(0, 0), st.integers(0, 0)),
+        st.tuples(st.just("max_events"), st.integers(0, 0), st.integers(1, 12)),
+        st.tuples(st.just("max_bytes"), st.integers(0, 0), st.integers(0, 3000)),
+    ),
+    max_size=80,
+)
+
+
+@given(max_events=st.integers(1, 12), max_bytes=st.one_of(st.none(), st.integers(0, 3000)), ops=_ops)
+@settings(max_examples=300, deadline=None)
+def test_buffer_behaves_like_a_plain_list_with_the_same_bounds(
+    max_events: int, max_bytes: int | None, ops: list[tuple[str, int, int]]
+) -> None:
+    buffer = TraceBuffer(max_events=max_events, max_bytes=max_bytes)
+    model = _Model(max_events, max_bytes)
+    seq = 0
+    numbers = {"frame": 0, "packet": 0}
+    for op, conn, value in ops:
+        seq += 1
+        event: TraceEvent | None = None
+        if op == "frame":
+            event = _frame(seq, numbers[op], payload=b"f" * value)
+            event.conn = conn
+            # Numbers repeat now and then, as after a reconnection reusing a number.
+            numbers[op] = (numbers[op] + 1) % 7
+        elif op == "packet":
+            event = _packet(seq, numbers[op], (numbers["frame"],))
+            event.raw = b"p" * value
+            event.conn = conn
+            numbers[op] = (numbers[op] + 1) % 7
+        elif op == "state":
+            event = _state(seq, conn)
+        elif op == "error":
+            event = ErrorReported(seq, 0.0, conn, None, "mqtt", "x", data=b"e" * value)
+        elif op == "seq back":
+            seq -= value + 1
+            event = _state(seq)
+        elif op == "clear":
+            buffer.clear()
+            model.first += len(model.events)
+            model.events = []
+        elif op == "max_events":
+            buffer.max_events = model.max_events = value
+        else:
+            buffer.max_bytes = model.max_bytes = value
+        if event is not None:
+            buffer.append(event)
+            model.events.append(event)
+        model.trim()
+
+        assert list(buffer) == model.events
+        assert len(buffer) == len(model.events)
+        assert (buffer.first_position, buffer.next_position) == (model.first, model.first + len(model.events))
+        assert buffer.dropped == model.dropped
+        assert buffer.bytes == sum(map(_event_size, model.events))
+        for position in range(model.first - 2, model.first + len(model.events) + 2):
+            index = position - model.first
+            expected = model.events[index] if 0 <= index < len(model.events) else None
+            assert buffer.at(position) is expected
+        if model.events:
+            assert buffer[-1] is model.events[-1]
+            assert buffer[1:-1] == model.events[1:-1]
+        for cut in (-1, seq - 3, seq):
+            assert buffer.since(cut) == [e for e in model.events if e.seq > cut]
+        frames: dict[tuple[int, str, int], FrameEvent] = {}
+        packets: dict[tuple[int, str, int], PacketEvent] = {}
+        for held in model.events:
+            if isinstance(held, FrameEvent):
+                frames[(held.conn, held.direction, held.index)] = held
+            elif isinstance(held, PacketEvent):
+                packets[(held.conn, held.direction, held.packet_no)] = held
+        for conn in (0, 1):
+            for number in range(7):
+                assert buffer.frame(conn, "c2s", number) is frames.get((conn, "c2s", number))
+                assert buffer.packet(conn, "c2s", number) is packets.get((conn, "c2s", number))
 
 
 # JSON

@@ -223,13 +223,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     try:
         with loop:
-            return loop.run_until_complete(
-                run_window(
-                    options,
-                    subscriptions,
-                    demo=not args.no_demo,
-                    screenshot=args.screenshot,
-                    screenshot_delay=args.screenshot_delay,
+            return int(
+                loop.run_until_complete(
+                    run_window(
+                        options,
+                        subscriptions,
+                        demo=not args.no_demo,
+                        screenshot=args.screenshot,
+                        screenshot_delay=args.screenshot_delay,
+                    )
                 )
             )
     except KeyboardInterrupt:

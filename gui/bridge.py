@@ -16,7 +16,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from qasync import asyncSlot
@@ -30,6 +30,9 @@ __all__ = ["WorkspaceBridge"]
 
 _LOG = logging.getLogger(__name__)
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+async_slot = cast(Callable[..., Callable[[F], F]], asyncSlot)
+"""qasync's ``asyncSlot`` (a Qt slot running a coroutine as a task), typed."""
 
 
 class WorkspaceBridge(QObject):
@@ -157,7 +160,7 @@ class WorkspaceBridge(QObject):
             await self.subscribe(subscribe)
         return True
 
-    @asyncSlot()
+    @async_slot()
     async def startDemo(self) -> None:
         await self.start_demo()
 
@@ -183,17 +186,18 @@ class WorkspaceBridge(QObject):
             await self.subscribe(topic_filter, qos)
         return True
 
-    @asyncSlot(object)
+    @async_slot(object)
     async def connectTo(self, options: ConnectionOptions) -> None:
         await self.connect_to(options, (("#", 0),))
 
-    async def disconnect(self) -> None:
+    async def close_connection(self) -> None:
+        """Disconnect cleanly (not named ``disconnect``: that is QObject's)."""
         await self._run("disconnect", self.workspace.disconnect)
         self.disconnected.emit()
 
-    @asyncSlot()
+    @async_slot()
     async def disconnectNow(self) -> None:
-        await self.disconnect()
+        await self.close_connection()
 
     async def subscribe(self, topic_filter: str, qos: int = 0) -> list[int] | None:
         codes = await self._run(

@@ -143,7 +143,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.url)
         self.connect_action = self._action("Connect", self.connect_url)
         self.disconnect_action = self._action(
-            "Disconnect", lambda: self.bridge.spawn(self.bridge.disconnect())
+            "Disconnect", lambda: self.bridge.spawn(self.bridge.close_connection())
         )
         self.demo_action = self._action("Demo broker", lambda: self.bridge.spawn(self.bridge.start_demo()))
         self.diagnose_action = self._action("Diagnose…", self.open_diagnose, "Ctrl+D")

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from explorer.payload import base64_view, diff_payloads, guess_kind, json_view, numeric_fields, text_view
 from explorer.topictree import TopicMessage, TopicNode
-from explorer.workspace.export import properties_to_json
+from explorer.trace import properties_to_json
 from gui.widgets.chart import SeriesChart
 from gui.widgets.hexview import HexView
 from gui.widgets.json_tree import JsonTree

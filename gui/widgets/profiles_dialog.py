@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -134,7 +135,7 @@ class ProfilesDialog(QDialog):
         self.list.addItems(names)
         self.list.blockSignals(False)
         if select and select in names:
-            self.list.setCurrentRow(names.index(select))
+            self.list.setCurrentRow(names.index(ProfileName(select)))
         elif names:
             self.list.setCurrentRow(0)
         else:
@@ -226,7 +227,7 @@ class ProfilesDialog(QDialog):
         return saved
 
     def delete(self) -> None:
-        item = self.list.currentItem()
+        item: QListWidgetItem | None = self.list.currentItem()  # None when nothing is selected
         if item is None:
             return
         try:
@@ -256,11 +257,11 @@ class ProfilesDialog(QDialog):
         lines += [f"{name}: {reason}" for name, reason in report.not_imported]
         lines += result.warnings
         self.message.setText("\n".join(lines))
-        self.reload(select=(report.added or [None])[0])
+        self.reload(select=report.added[0] if report.added else None)
 
     def use(self) -> None:
         """Connect with the selected profile (secrets fetched from the keyring)."""
-        item = self.list.currentItem()
+        item: QListWidgetItem | None = self.list.currentItem()  # None when nothing is selected
         if item is None:
             self.message.setText("Select or save a profile first.")
             return

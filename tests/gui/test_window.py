@@ -235,3 +235,43 @@ def test_trace_and_message_export_write_files(
     assert KITCHEN in (tmp_path / "m.jsonl").read_text()
     assert isinstance(next(iter(window.workspace.tree.topics())).last, object)
     assert any(isinstance(e, PacketEvent) and isinstance(e.packet, Publish) for e in window.workspace.trace)
+
+
+def test_connect_password_is_masked_in_the_frame_inspector(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    secret = b"hunter2-canary"
+
+    async def flow() -> None:
+        options = await window.workspace.start_embedded(demo=False)
+        assert await window.bridge.connect_to(options.with_changes(username="alice", password=secret))
+        trace = window.workspace.trace  # the CONNACK is in it once connect_to returns
+        await wait_for_batch(window.bridge, lambda: window.trace.model.rowCount() == len(trace))
+
+    qloop.run_until_complete(flow())
+    model, inspector = window.trace.model, window.trace.inspector
+    shown: list[str] = []
+    for row in range(model.rowCount()):
+        event = model.event_at(row)
+        if isinstance(event, FrameEvent | PacketEvent) and event.direction == "c2s":
+            window.trace.select_row(row)
+            fields = [inspector.fields.item(r, 1).text() for r in range(inspector.fields.rowCount())]
+            shown.append(inspector.hex.toPlainText() + "\n".join(fields) + inspector.links.toPlainText())
+    connect_views = [text for text in shown if "alice" in text]
+    assert len(connect_views) >= 2  # the frame and the CONNECT packet
+    for text in shown:
+        assert "hunter2" not in text
+        assert secret.hex(" ")[:11] not in text
+
+
+def test_dark_color_scheme_gives_a_dark_palette(qapp: Any, monkeypatch: Any) -> None:
+    from PySide6.QtGui import QPalette
+
+    from gui.app import apply_color_scheme
+
+    monkeypatch.setenv("MQTTWS_COLOR_SCHEME", "dark")
+    apply_color_scheme(qapp)
+    assert qapp.palette().color(QPalette.ColorRole.Window).lightness() < 80
+    monkeypatch.setenv("MQTTWS_COLOR_SCHEME", "light")
+    apply_color_scheme(qapp)
+    assert qapp.palette().color(QPalette.ColorRole.Window).lightness() > 160

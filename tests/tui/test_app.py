@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from textual.widgets import Input, TextArea
 
 from explorer.events import FrameEvent, PacketEvent
 from explorer.mqtt.enums import PacketType
 from explorer.workspace import Workspace
+from tests.keyring_support import config_dir
 from tests.tui.conftest import settle
-from tui.app import ExplorerApp
-from tui.screens.dialogs import SubscribeScreen
+from tui.app import ExplorerApp, main
+from tui.screens.dialogs import PromptScreen, SubscribeScreen
 from tui.screens.publish import PublishScreen
 from tui.widgets.frame_detail import PACKET_COLOURS, FrameDetail, frame_dump
 from tui.widgets.frames import FrameList
@@ -17,6 +21,8 @@ from tui.widgets.handshake import HandshakeView
 from tui.widgets.message import MessagePane
 from tui.widgets.status import StatusLine
 from tui.widgets.topics import TopicTreeView
+
+__all__ = ["config_dir"]
 
 SIZE = (160, 48)
 
@@ -174,3 +180,25 @@ async def test_command_palette_lists_every_action() -> None:
         titles = {command.title for command in app.get_system_commands(app.main_screen)}
     for title in ("Subscribe", "Unsubscribe", "Publish", "Delete retained", "Diagnose", "Export", "Theme"):
         assert title in titles
+
+
+async def test_unsubscribe_dialog_removes_the_subscription() -> None:
+    app = quiet_app(subscriptions=[("#", 0)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: "#" in app.workspace.subscriptions)
+        await pilot.press("u")
+        await settle(pilot, lambda: isinstance(app.screen, PromptScreen))
+        assert app.screen.query_one("#prompt-input", Input).value == "#"
+        await pilot.press("enter")
+        await settle(pilot, lambda: not app.workspace.subscriptions)
+
+
+def test_an_unknown_profile_is_one_clear_sentence_and_exit_status_2(
+    config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--profile", "nope"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mqttws-tui: no profile named 'nope'")
+    assert "Traceback" not in err

@@ -153,7 +153,7 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
         self.steps.append(step)
         self.query_one("#diagnose-steps", Static).update(steps_text(self.steps, True))
 
-    @work(exclusive=True, group="probe")
+    @work(exclusive=True, group="probe", exit_on_error=False)
     async def action_run_probe(self) -> None:
         result = self.query_one("#diagnose-result", Static)
         self.steps = []

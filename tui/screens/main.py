@@ -7,6 +7,7 @@ while its tab is on screen, so the other tabs do not pay for a firehose of frame
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
@@ -15,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Select, Static, TabbedContent, TabPane
 
-from explorer.events import HandshakeRequest, HandshakeResponse
+from explorer.events import ErrorReported, HandshakeRequest, HandshakeResponse
 from explorer.mqtt.enums import PacketType
 from explorer.workspace import Batch, Workspace
 from tui.messages import FrameJump, FrameSelected, TopicSelected
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from tui.app import ExplorerApp
 
 __all__ = ["MainScreen"]
+
+ERROR_TOAST_INTERVAL = 5.0
 
 _DIRECTIONS = [("client → server", "c2s"), ("server → client", "s2c")]
 _OPCODES = [(f"{name} (0x{code:x})", code) for code, name in OPCODE_NAMES.items()]
@@ -65,6 +68,7 @@ class MainScreen(Screen[None]):
         self.workspace = workspace
         self.clock_offset = clock_offset
         self._frames_dirty = True
+        self._last_error_toast = -ERROR_TOAST_INTERVAL
         self.ready = False
 
     @property
@@ -130,11 +134,22 @@ class MainScreen(Screen[None]):
         for event in batch.events:
             if type(event) is HandshakeRequest or type(event) is HandshakeResponse:
                 handshake.observe(event)
+        if batch.errors:
+            self._report_error(batch.errors[-1], len(batch.errors))
         if self.frames_visible:
             frames.update_from_trace()
             self._frames_dirty = False
         else:
             self._frames_dirty = True
+
+    def _report_error(self, error: ErrorReported, count: int) -> None:
+        """A toast for what went wrong (at most one every few seconds; all are in the trace)."""
+        now = time.monotonic()
+        if now - self._last_error_toast < ERROR_TOAST_INTERVAL:
+            return
+        self._last_error_toast = now
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        self.notify(f"{error.layer}: {error.message}{more}", severity="warning", timeout=6)
 
     def _load_handshake(self) -> None:
         """The latest handshake already in the trace (the screen may start after connecting)."""

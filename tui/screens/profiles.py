@@ -27,6 +27,7 @@ from explorer.profile_format import Profile, ProfileName, check_name
 from explorer.profiles import ProfileStore
 from explorer.workspace import Workspace
 from tui.screens.dialogs import ConfirmScreen
+from tui.widgets.lists import VimOptionList
 
 if TYPE_CHECKING:
     from tui.app import ExplorerApp
@@ -83,7 +84,7 @@ class ProfilesScreen(ModalScreen[str | None]):
         with Horizontal(id="profiles-box"):
             with Vertical(id="profile-list-box"):
                 yield Static(Text("Profiles", "bold"))
-                yield OptionList(id="profile-list")
+                yield VimOptionList(id="profile-list")
                 yield Button("New (ctrl+n)", id="new")
             with VerticalScroll(id="profile-form"):
                 yield Label("Name")
@@ -234,7 +235,7 @@ class ProfilesScreen(ModalScreen[str | None]):
             ConfirmScreen(f"Delete profile {name!r} and its keyring secrets?", yes="Delete"), done
         )
 
-    @work(exclusive=True, group="profile-connect")
+    @work(exclusive=True, group="profile-connect", exit_on_error=False)
     async def action_connect(self) -> None:
         """Connect with the form's profile (saved first when it changed)."""
         name = self.query_one("#profile-name", Input).value.strip()

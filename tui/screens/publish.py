@@ -21,6 +21,7 @@ from explorer.errors import ExplorerError
 from explorer.mqtt.packets import NO_PROPERTIES, Properties
 from explorer.workspace import SavedMessage, Workspace
 from tui.screens.dialogs import PromptScreen
+from tui.widgets.lists import VimOptionList
 
 __all__ = ["PublishScreen", "parse_user_properties"]
 
@@ -101,7 +102,7 @@ class PublishScreen(ModalScreen[None]):
                 yield Static("", id="pub-result")
             with Vertical(id="saved-box"):
                 yield Static("Saved messages", classes="section")
-                yield OptionList(id="saved")
+                yield VimOptionList(id="saved")
                 yield Button("Delete saved", id="delete-saved")
         yield Footer()
 
@@ -152,14 +153,14 @@ class PublishScreen(ModalScreen[None]):
 
     # -- actions ---------------------------------------------------------------------------
 
-    @work(exclusive=True, group="publish")
+    @work(exclusive=True, group="publish", exit_on_error=False)
     async def action_send(self) -> None:
         try:
             topic, payload, qos, retain = self._values()
             properties = self._properties()
             await self.workspace.publish(topic, payload, qos=qos, retain=retain, properties=properties)
-        except ExplorerError as exc:
-            self._say(str(exc), error=True)
+        except (ExplorerError, OSError) as exc:
+            self._say(str(exc) or type(exc).__name__, error=True)
             return
         self.sent += 1
         self._say(

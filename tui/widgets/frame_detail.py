@@ -20,6 +20,7 @@ from explorer.payload import Span, hex_dump_lines, truncation_marker
 from explorer.trace import TraceBuffer
 from tui.messages import FrameJump
 from tui.widgets.frames import DIRECTION_MARK, OPCODE_NAMES
+from tui.widgets.lists import VimOptionList
 
 __all__ = ["DUMP_LIMIT", "PACKET_COLOURS", "FrameDetail", "frame_dump", "frame_spans"]
 
@@ -135,7 +136,7 @@ class FrameDetail(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static("Select a frame in the list (Enter) to see its bytes.", id="frame-header")
-        yield OptionList(id="frame-links")
+        yield VimOptionList(id="frame-links")
         yield Static("", id="frame-dump")
 
     def show_frame(self, frame: FrameEvent) -> None:

@@ -29,6 +29,7 @@ from explorer.payload import (
 )
 from explorer.topictree import TopicMessage, TopicNode
 from explorer.trace import properties_to_json
+from tui.widgets.lists import VimOptionList
 
 __all__ = ["MessagePane"]
 
@@ -78,7 +79,7 @@ class MessagePane(Vertical):
             with TabPane("Base64", id="tab-base64"), VerticalScroll():
                 yield Static("", id="view-base64")
             with TabPane("History", id="tab-history"):
-                yield OptionList(id="history")
+                yield VimOptionList(id="history")
             with TabPane("Diff", id="tab-diff"), VerticalScroll():
                 yield Static("", id="view-diff")
             with TabPane("Chart", id="tab-chart"), Vertical():

@@ -12,17 +12,17 @@ from __future__ import annotations
 from typing import Literal
 
 __all__ = [
+    "CaptureError",
+    "ConnectionFailed",
     "ExplorerError",
-    "ProtocolError",
+    "HandshakeError",
     "LocalProtocolError",
-    "RemoteProtocolError",
     "MalformedPacket",
     "PacketTooLarge",
-    "HandshakeError",
-    "CaptureError",
     "ProfileError",
+    "ProtocolError",
+    "RemoteProtocolError",
     "SecretStoreError",
-    "ConnectionFailed",
 ]
 
 Fault = Literal["local", "remote"]

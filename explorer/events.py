@@ -13,20 +13,20 @@ timestamp for captures); ``conn`` names one connection within a source.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias, Union
+from typing import Literal, TypeAlias
 
 from explorer.mqtt.packets import Packet
 
 __all__ = [
     "Direction",
-    "PacketPart",
+    "ErrorReported",
+    "FrameEvent",
     "HandshakeRequest",
     "HandshakeResponse",
-    "FrameEvent",
-    "PacketEvent",
-    "StateChanged",
     "MessageReceived",
-    "ErrorReported",
+    "PacketEvent",
+    "PacketPart",
+    "StateChanged",
     "TraceEvent",
 ]
 
@@ -190,12 +190,12 @@ class ErrorReported:
     data: bytes = field(default=b"")
 
 
-TraceEvent: TypeAlias = Union[
-    HandshakeRequest,
-    HandshakeResponse,
-    FrameEvent,
-    PacketEvent,
-    StateChanged,
-    MessageReceived,
-    ErrorReported,
-]
+TraceEvent: TypeAlias = (
+    HandshakeRequest
+    | HandshakeResponse
+    | FrameEvent
+    | PacketEvent
+    | StateChanged
+    | MessageReceived
+    | ErrorReported
+)

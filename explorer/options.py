@@ -16,7 +16,7 @@ from explorer.errors import ExplorerError
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Properties, Will
 
-__all__ = ["Scheme", "TlsOptions", "ConnectionOptions", "Endpoint", "parse_url", "DEFAULT_PORTS"]
+__all__ = ["DEFAULT_PORTS", "ConnectionOptions", "Endpoint", "Scheme", "TlsOptions", "parse_url"]
 
 Scheme = Literal["ws", "wss", "mqtt", "mqtts"]
 
@@ -68,9 +68,7 @@ def parse_url(url: str) -> Endpoint:
         raise ExplorerError(f"{url!r} is not a valid URL: {exc}") from None
     scheme = _ALIASES.get(parts.scheme.lower(), parts.scheme.lower())
     if scheme not in DEFAULT_PORTS:
-        raise ExplorerError(
-            f"unsupported scheme {parts.scheme!r} in {url!r}: use ws, wss, mqtt or mqtts"
-        )
+        raise ExplorerError(f"unsupported scheme {parts.scheme!r} in {url!r}: use ws, wss, mqtt or mqtts")
     if not parts.hostname:
         raise ExplorerError(f"{url!r} has no host name")
     port = port_value if port_value is not None else DEFAULT_PORTS[scheme]

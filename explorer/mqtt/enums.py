@@ -9,25 +9,25 @@ from __future__ import annotations
 from enum import IntEnum
 
 __all__ = [
-    "ProtocolVersion",
-    "PacketType",
-    "QoS",
-    "RetainHandling",
-    "PropertyId",
-    "PropertyType",
     "PROPERTY_TYPES",
     "PROPERTY_VALIDITY",
     "WILL_PROPERTY",
-    "ConnectReturnCode",
+    "AuthReasonCode",
     "ConnackReasonCode",
+    "ConnectReturnCode",
+    "DisconnectReasonCode",
+    "PacketType",
+    "PropertyId",
+    "PropertyType",
+    "ProtocolVersion",
     "PubackReasonCode",
+    "PubcompReasonCode",
     "PubrecReasonCode",
     "PubrelReasonCode",
-    "PubcompReasonCode",
+    "QoS",
+    "RetainHandling",
     "SubackReasonCode",
     "UnsubackReasonCode",
-    "DisconnectReasonCode",
-    "AuthReasonCode",
 ]
 
 

@@ -13,7 +13,7 @@ MQTT 3.1 and 3.1.1 packets use the same classes; fields that only exist in 5.0
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, NewType, TypeAlias, Union
+from typing import ClassVar, NewType, TypeAlias
 
 from explorer.mqtt.enums import (
     AuthReasonCode,
@@ -32,29 +32,29 @@ from explorer.mqtt.enums import (
 )
 
 __all__ = [
-    "TopicName",
-    "TopicFilter",
-    "Properties",
     "NO_PROPERTIES",
-    "Will",
-    "Subscription",
-    "Connect",
+    "PACKET_CLASSES",
+    "Auth",
     "Connack",
-    "Publish",
-    "Puback",
-    "Pubrec",
-    "Pubrel",
-    "Pubcomp",
-    "Subscribe",
-    "Suback",
-    "Unsubscribe",
-    "Unsuback",
+    "Connect",
+    "Disconnect",
+    "Packet",
     "Pingreq",
     "Pingresp",
-    "Disconnect",
-    "Auth",
-    "Packet",
-    "PACKET_CLASSES",
+    "Properties",
+    "Puback",
+    "Pubcomp",
+    "Publish",
+    "Pubrec",
+    "Pubrel",
+    "Suback",
+    "Subscribe",
+    "Subscription",
+    "TopicFilter",
+    "TopicName",
+    "Unsuback",
+    "Unsubscribe",
+    "Will",
 ]
 
 TopicName = NewType("TopicName", str)
@@ -267,23 +267,23 @@ class Auth:
     properties: Properties = NO_PROPERTIES
 
 
-Packet: TypeAlias = Union[
-    Connect,
-    Connack,
-    Publish,
-    Puback,
-    Pubrec,
-    Pubrel,
-    Pubcomp,
-    Subscribe,
-    Suback,
-    Unsubscribe,
-    Unsuback,
-    Pingreq,
-    Pingresp,
-    Disconnect,
-    Auth,
-]
+Packet: TypeAlias = (
+    Connect
+    | Connack
+    | Publish
+    | Puback
+    | Pubrec
+    | Pubrel
+    | Pubcomp
+    | Subscribe
+    | Suback
+    | Unsubscribe
+    | Unsuback
+    | Pingreq
+    | Pingresp
+    | Disconnect
+    | Auth
+)
 
 PACKET_CLASSES: dict[PacketType, type[Packet]] = {
     PacketType.CONNECT: Connect,
@@ -302,4 +302,3 @@ PACKET_CLASSES: dict[PacketType, type[Packet]] = {
     PacketType.DISCONNECT: Disconnect,
     PacketType.AUTH: Auth,
 }
-

@@ -256,8 +256,8 @@ class ProfilesDialog(QDialog):
         lines = [f"Imported {len(report.added) + len(report.replaced)} profiles from {result.format}."]
         lines += [f"{name}: {reason}" for name, reason in report.not_imported]
         lines += result.warnings
-        self.message.setText("\n".join(lines))
         self.reload(select=report.added[0] if report.added else None)
+        self.message.setText("\n".join(lines))
 
     def use(self) -> None:
         """Connect with the selected profile (secrets fetched from the keyring)."""

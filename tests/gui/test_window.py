@@ -275,3 +275,46 @@ def test_dark_color_scheme_gives_a_dark_palette(qapp: Any, monkeypatch: Any) -> 
     monkeypatch.setenv("MQTTWS_COLOR_SCHEME", "light")
     apply_color_scheme(qapp)
     assert qapp.palette().color(QPalette.ColorRole.Window).lightness() > 160
+
+
+def test_profiles_dialog_imports_an_mqttx_export_and_deletes_a_profile(
+    window: MainWindow, config_dir: Path, file_keyring: Any
+) -> None:
+    window.open_profiles()
+    dialog = window.profiles_dialog
+    dialog.import_file(Path(__file__).resolve().parents[1] / "fixtures" / "mqttx-export.json")
+    names = [dialog.list.item(row).text() for row in range(dialog.list.count())]
+    assert "Factory-WSS" in names
+    assert "Imported" in dialog.message.text()
+    assert "mqttx-fixture-secret" not in (config_dir / "profiles.toml").read_text()
+    dialog.list.setCurrentRow(names.index("Factory-WSS"))
+    assert dialog.url.text().startswith("wss://broker.factory.example:8084")
+    dialog.delete()
+    assert "Factory-WSS" not in [dialog.list.item(row).text() for row in range(dialog.list.count())]
+
+
+def test_deleting_retained_messages_from_the_tree_clears_them_on_the_broker(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    async def flow() -> tuple[Any, ...]:
+        assert await window.bridge.start_demo("", demo=False)
+        assert await window.bridge.publish("gui/keep/a", b"1", 1, True)
+        assert await window.bridge.publish("gui/keep/b", b"2", 1, True)
+        # Retained messages come with the retain flag on a new subscription [MQTT-3.3.1-6].
+        assert await window.bridge.subscribe("gui/#") == [0]
+        tree = window.workspace.tree
+        await wait_for_batch(
+            window.bridge,
+            lambda: all((n := tree.find(t)) is not None and n.retained for t in ("gui/keep/a", "gui/keep/b")),
+        )
+        window.delete_retained("gui/keep")
+        window.confirm_box.button(QMessageBox.StandardButton.Yes).click()
+        return await wait_signal(window.bridge.retainedCleared)
+
+    topic, count = qloop.run_until_complete(flow())
+    assert (topic, count) == ("gui/keep", 2)
+    broker = window.workspace.broker
+    assert broker is not None
+    assert not [t for t in broker.state.router.retained if t.startswith("gui/keep")]

@@ -6,14 +6,20 @@ writes the values behind those references.
 
 :class:`KeyringSecretStore` refuses to work when the ``keyring`` package has no usable
 backend (a headless Linux box without a Secret Service, a locked keyring) and says
-how to fix it. It never falls back to writing secrets in plain text: a password that
-silently lands in a dot-file is exactly what this tool exists to avoid.
+how to fix it. A backend that keyring picked on its own but that is no OS keyring (a
+keyrings.alt file store, which ``pip install keyrings.alt`` makes the default on a
+box without a Secret Service) is refused the same way, unless the user chose it by
+name (``PYTHON_KEYRING_BACKEND`` or ``keyringrc.cfg``). It never falls back to writing
+secrets in plain text: a password that silently lands in a dot-file is exactly what this tool exists to avoid.
 :class:`MemorySecretStore` keeps secrets in a dict, for tests of other modules and for
 one-shot use without persistence.
 """
 
 from __future__ import annotations
 
+import configparser
+import os
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from explorer.errors import SecretStoreError
@@ -29,8 +35,10 @@ __all__ = [
 SERVICE = "mqttws-explorer"
 
 NO_BACKEND_FIX = (
-    "install and unlock a Secret Service (GNOME Keyring or KeePassXC with Secret Service enabled), "
-    "or `pip install keyrings.alt` for a file-based keyring; "
+    "install and unlock a Secret Service (GNOME Keyring or KeePassXC with Secret Service enabled); "
+    "or, to accept secrets in a file, choose a keyrings.alt backend explicitly with "
+    "PYTHON_KEYRING_BACKEND=keyrings.alt.file.EncryptedKeyring or default-keyring in keyringrc.cfg "
+    "(keyrings.alt.file.PlaintextKeyring keeps them readable by anyone who can read the file); "
     "or give the password for this use only with --password-stdin, --password-env VAR, "
     "or at the interactive prompt when stdin is a terminal"
 )
@@ -85,6 +93,54 @@ def _is_unusable(backend: Any) -> bool:
     return False
 
 
+def _stores_in_a_file(backend: Any) -> bool:
+    """True for a backend that is not an OS keyring: a keyrings.alt store or one keyring ranks below 1.
+
+    keyrings.alt's backends keep secrets in a file of their own (PlaintextKeyring only
+    base64-encodes them); keyring itself calls a backend of priority below 1 "not
+    recommended" (``keyring.core.recommended``), which is what the alt stores declare.
+    """
+    module = type(backend).__module__
+    if module == "keyrings.alt" or module.startswith("keyrings.alt."):
+        return True
+    try:
+        priority = float(backend.priority)
+    except Exception:  # a backend may raise from priority when it is not viable here
+        return True
+    return priority < 1
+
+
+def _configured_backend_name() -> str | None:
+    """The backend the user named: ``PYTHON_KEYRING_BACKEND`` or ``default-keyring`` in keyringrc.cfg.
+
+    Mirrors ``keyring.core.load_env`` and ``load_config``, which ``keyring.get_keyring``
+    consults before it picks a backend by priority on its own.
+    """
+    named = os.environ.get("PYTHON_KEYRING_BACKEND", "").strip()
+    if named:
+        return named
+    from keyring.util import platform_
+
+    config = configparser.RawConfigParser()
+    try:
+        config.read(Path(platform_.config_root()) / "keyringrc.cfg", encoding="utf-8")
+        named = config.get("backend", "default-keyring").strip()
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return None
+    return named or None
+
+
+def _name(backend: Any) -> str:
+    return type(backend).__module__ + "." + type(backend).__name__
+
+
+def _refuse_file_store(backend: Any) -> SecretStoreError:
+    return SecretStoreError(
+        f"no usable OS keyring (keyring picked {_name(backend)} on its own, which keeps secrets "
+        f"in a file, not in an OS keyring): {NO_BACKEND_FIX}"
+    )
+
+
 class KeyringSecretStore:
     """Secrets in the OS keyring (service ``mqttws-explorer``) via the ``keyring`` package.
 
@@ -106,8 +162,31 @@ class KeyringSecretStore:
 
             backend = keyring.get_keyring()
         if _is_unusable(backend):
-            name = type(backend).__module__ + "." + type(backend).__name__
-            raise SecretStoreError(f"no usable OS keyring (keyring backend is {name}): {NO_BACKEND_FIX}")
+            raise SecretStoreError(
+                f"no usable OS keyring (keyring backend is {_name(backend)}): {NO_BACKEND_FIX}"
+            )
+        if self._backend is None and _configured_backend_name() is None:
+            backend = self._os_keyring_only(backend)
+        return backend
+
+    @staticmethod
+    def _os_keyring_only(backend: Any) -> Any:
+        """The backend keyring picked by itself, refused when it would write a file.
+
+        A chain (keyring's choice when several backends are installed) falls through to
+        its next member when the first refuses, so a locked Secret Service would land
+        the secret in a keyrings.alt file: use the chain's best OS keyring instead.
+        """
+        from keyring.backends import chainer
+
+        if isinstance(backend, chainer.ChainerBackend):
+            members = [member for member in backend.backends if not _is_unusable(member)]
+            os_members = [member for member in members if not _stores_in_a_file(member)]
+            if not os_members:
+                raise _refuse_file_store(members[0] if members else backend)
+            return os_members[0]
+        if _stores_in_a_file(backend):
+            raise _refuse_file_store(backend)
         return backend
 
     def get(self, ref: str) -> str | None:

@@ -130,3 +130,61 @@ def test_memory_store_meets_the_protocol_and_hides_values_in_repr() -> None:
     store.delete("a")
     assert store.get("a") is None
     assert "two" not in repr(store)
+
+
+@pytest.fixture
+def auto_picked_file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """keyrings.alt's PlaintextKeyring as keyring's own pick: nothing configured by the user."""
+    from keyrings.alt.file import PlaintextKeyring
+
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no keyringrc.cfg there
+    backend = PlaintextKeyring()
+    backend.file_path = str(tmp_path / "data" / "keyring_pass.cfg")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_a_plain_file_keyring_picked_by_keyring_itself_is_refused(auto_picked_file_keyring: Any) -> None:
+    store = KeyringSecretStore()
+    with pytest.raises(SecretStoreError) as info:
+        store.set("profile/p/password", "must-not-land-in-a-file")
+    message = str(info.value)
+    assert "no usable OS keyring" in message
+    assert "keyrings.alt.file.PlaintextKeyring" in message
+    assert "PYTHON_KEYRING_BACKEND" in message
+    assert "GNOME Keyring" in message
+    assert "--password-stdin" in message
+    assert not Path(auto_picked_file_keyring.file_path).exists()
+    with pytest.raises(SecretStoreError, match="in a file"):
+        store.get("profile/p/password")
+
+
+def test_a_file_keyring_named_in_keyringrc_is_accepted(auto_picked_file_keyring: Any, tmp_path: Path) -> None:
+    rc = tmp_path / "config" / "python_keyring" / "keyringrc.cfg"
+    rc.parent.mkdir(parents=True)
+    rc.write_text("[backend]\ndefault-keyring = keyrings.alt.file.PlaintextKeyring\n")
+    store = KeyringSecretStore()
+    store.set("profile/p/password", "chosen-file-store")
+    assert auto_picked_file_keyring.get_password(SERVICE, "profile/p/password") == "chosen-file-store"
+
+
+def test_a_chain_uses_its_os_keyring_never_the_file_behind_it(
+    auto_picked_file_keyring: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # keyring chains every installed backend; a locked OS keyring must not fall through to a file.
+    chain = _backend(chainer.ChainerBackend)
+    monkeypatch.setattr(
+        chainer.ChainerBackend, "backends", [_backend(_RefusingKeyring), auto_picked_file_keyring]
+    )
+    keyring.set_keyring(chain)
+    with pytest.raises(SecretStoreError, match="locked"):
+        KeyringSecretStore().set("profile/p/password", "v")
+    assert not Path(auto_picked_file_keyring.file_path).exists()
+    monkeypatch.setattr(chainer.ChainerBackend, "backends", [auto_picked_file_keyring])
+    with pytest.raises(SecretStoreError, match="PlaintextKeyring"):
+        KeyringSecretStore().set("profile/p/password", "v")

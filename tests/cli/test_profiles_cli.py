@@ -266,3 +266,40 @@ def test_no_keyring_backend_is_one_line_naming_the_fix(config_dir: Path) -> None
     assert "keyrings.alt" in child.stderr
     assert "GNOME Keyring" in child.stderr
     assert not (config_dir / "profiles.toml").exists()
+
+
+def test_a_file_keyring_that_nobody_chose_is_refused_and_nothing_is_written(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    """keyrings.alt installed, nothing configured: keyring would pick its plain file store."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_KEYRING_BACKEND"}
+    env.update(XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "xdg-config"))
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "explorer",
+            "profiles",
+            "add",
+            "p",
+            "--url",
+            "ws://h/",
+            "-u",
+            "u",
+            "--password-stdin",
+        ],
+        check=False,
+        input="pw-not-in-a-file\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).parent.parent.parent,
+        timeout=60,
+    )
+    assert child.returncode == 1
+    assert child.stderr.count("\n") == 1
+    assert "no usable OS keyring" in child.stderr
+    assert "PlaintextKeyring" in child.stderr
+    assert "in the OS keyring" not in child.stdout
+    assert not (tmp_path / "data").exists()
+    assert not (config_dir / "profiles.toml").exists()

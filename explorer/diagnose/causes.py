@@ -220,9 +220,32 @@ _ENTRIES: list[Cause] = [
         "Proxy did not forward Upgrade",
         "The server answered {status_line}: the request reached it without the Upgrade and "
         "Connection headers (or as HTTP/1.0). A reverse proxy in front of the broker does not "
-        "forward them.",
+        "forward them ({proxy_evidence}).",
         "In nginx: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; "
         'proxy_set_header Connection "upgrade"; (other proxies have an equivalent WebSocket switch).',
+    ),
+    Cause(
+        "http-wrong-path",
+        "http",
+        "Wrong path (refused with 400/426)",
+        "The server refused the upgrade at {path} with {status_line} but accepts it at "
+        "{working_path}: the WebSocket endpoint is at another path (Node's ws, as used by "
+        "aedes, answers 400 to a path it does not serve).",
+        "Use the path {working_path}: {working_url}.",
+    ),
+    Cause(
+        "http-upgrade-refused",
+        "http",
+        "Upgrade refused (400/426)",
+        "The server refused the upgrade with {status_line}, and neither the common paths "
+        "({paths_tried}) nor another subprotocol list were accepted. Nothing in the answer "
+        "shows a proxy in between. Possible reasons: the WebSocket endpoint is at a path not "
+        "tried, a reverse proxy that does not forward the Upgrade and Connection headers, or a "
+        "request header the server rejects.",
+        "Look up the broker's WebSocket path in its configuration; if a reverse proxy is in "
+        "front, make it forward Upgrade (nginx: proxy_http_version 1.1; proxy_set_header "
+        'Upgrade $http_upgrade; proxy_set_header Connection "upgrade";); read the response '
+        "body and the server's log.",
     ),
     Cause(
         "http-unauthorized",

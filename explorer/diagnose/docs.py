@@ -32,10 +32,15 @@ connection works and 1 otherwise.
 - `--idle S` stays connected and silent for S seconds after CONNACK, then pings: a drop in
   that time, before the keep alive, is an intermediary's idle timeout.
 
-Some answers need a second attempt to be told apart: a 400 or 426 is retried with another
-subprotocol list (a server that only accepts `mqttv3.1`, or requires a subprotocol) before
-it is blamed on a proxy that does not forward `Upgrade`; a 403 is retried with another
-`Origin`.
+Some answers need more attempts to be told apart. A 400 or 426 is retried with another
+subprotocol list (a server that only accepts `mqttv3.1`, or requires a subprotocol), then
+at the common paths (Node's `ws`, as used by aedes, answers 400 to a path it does not
+serve: `http-wrong-path` names the path that works). It is blamed on a proxy that does
+not forward `Upgrade` (`upgrade-not-forwarded`) only when the answer points at one: a
+`Via` header, the `Server` header of a reverse proxy such as nginx, a body saying the
+`Upgrade` or `Connection` header is missing, a 426 without `Sec-WebSocket-Version`, or a
+505 (the request arrived as HTTP/1.0). Otherwise the verdict is `http-upgrade-refused`,
+with the possibilities. A 403 is retried with another `Origin`.
 
 ## Causes
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from explorer.diagnose.httpcheck import COMMON_PATHS
 from explorer.diagnose.model import Alternative, Diagnosis, Layer
 from explorer.diagnose.probe import StepCallback, probe
 from explorer.mqtt.enums import ProtocolVersion
@@ -20,7 +21,6 @@ from explorer.options import ConnectionOptions, Endpoint
 __all__ = ["COMMON_PATHS", "SUBPROTOCOL_LISTS", "Variation", "diagnose", "explore", "variations"]
 
 SUBPROTOCOL_LISTS: tuple[tuple[str, ...], ...] = (("mqtt",), ("mqttv3.1",), ("mqtt", "mqttv3.1"), ())
-COMMON_PATHS: tuple[str, ...] = ("/mqtt", "/ws", "/", "/mqtt/")
 _VERSIONS = (ProtocolVersion.V5, ProtocolVersion.V311, ProtocolVersion.V31)
 _PARALLEL = 4
 _TIMEOUT = 3.0

@@ -3,7 +3,11 @@
 The first bytes decide what the port speaks: ``HTTP/1.x`` is parsed as a response
 head; a TLS record, an HTTP/2 frame or an MQTT packet mean the URL points at the
 wrong kind of port. A non-101 status is mapped to a cause by :func:`classify_status`;
-the probe refines some of them by retrying (subprotocols, Origin).
+the probe refines some of them by retrying (subprotocols, paths, Origin).
+
+A 400 or 426 is not proof of a proxy: Node's ``ws`` (aedes and others) answers 400 to
+an upgrade on a path it does not serve. A proxy that drops ``Upgrade`` is named only
+when the answer itself points at one (:func:`proxy_evidence`).
 """
 
 from __future__ import annotations
@@ -15,16 +19,43 @@ from explorer.mqtt.enums import PacketType
 from explorer.ws.handshake import HttpResponse
 
 __all__ = [
+    "COMMON_PATHS",
     "HTTP2_PREFACE",
     "classify_foreign_bytes",
     "classify_status",
     "could_be_http",
+    "proxy_evidence",
     "ws_url_for",
 ]
 
 HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _HTTP2_FRAME_TYPES = {0x4: "SETTINGS", 0x7: "GOAWAY"}
+# Where brokers and proxies commonly serve MQTT over WebSocket, most common first.
+COMMON_PATHS: tuple[str, ...] = ("/mqtt", "/ws", "/", "/mqtt/")
+# Server header values of reverse proxies and load balancers (lower case, matched as prefixes).
+_PROXY_SERVERS = (
+    "nginx",
+    "openresty",
+    "tengine",
+    "apache",
+    "envoy",
+    "istio-envoy",
+    "haproxy",
+    "traefik",
+    "caddy",
+    "cloudflare",
+    "squid",
+    "varnish",
+    "awselb",
+    "kong",
+    "microsoft-azure-application-gateway",
+    "akamaighost",
+    "litespeed",
+)
+# Words of a refusal body that say the Upgrade or Connection header did not arrive
+# (websockets: "missing Upgrade header", "invalid Connection header: close").
+_DROPPED_HEADER_WORDS = ("upgrade header", "connection header", "upgrade required", "not upgraded")
 
 
 def could_be_http(data: bytes) -> bool:
@@ -93,8 +124,37 @@ def ws_url_for(location: str, base_url: str) -> str:
     return urlunsplit((scheme, *target[1:]))
 
 
+def proxy_evidence(head: HttpResponse) -> str | None:
+    """What in a 400/426 answer shows that an intermediary dropped the upgrade, if anything.
+
+    We always send ``Upgrade: websocket`` and ``Connection: Upgrade``; an answer that
+    says they are missing, or that comes from a known reverse proxy (``Server``,
+    ``Via``), points at an intermediary. A bare 400 from the server itself does not.
+    """
+    via = head.header("Via")
+    if via:
+        return f"the answer passed through a proxy (Via: {via})"
+    server = (head.header("Server") or "").strip()
+    if server.lower().startswith(_PROXY_SERVERS):
+        return f"the answer comes from a reverse proxy (Server: {server})"
+    body = " ".join(head.body[:512].decode("utf-8", "replace").lower().split())
+    for words in _DROPPED_HEADER_WORDS:
+        if words in body:
+            return f"the answer says the headers did not arrive ({words!r} in its body)"
+    if head.status == 426 and head.header("Sec-WebSocket-Version") is None:
+        # RFC 6455 §4.4: a server that refuses our WebSocket version lists its own in
+        # Sec-WebSocket-Version; without it, 426 means the Upgrade header was not seen.
+        return "426 Upgrade Required: the server did not see the Upgrade header that was sent"
+    return None
+
+
 def classify_status(head: HttpResponse, url: str) -> tuple[str, dict[str, str]]:
-    """Cause for a non-101 response (the probe may refine 400, 403 and 426 by retrying)."""
+    """Cause for a non-101 response (the probe may refine 400, 403 and 426 by retrying).
+
+    A 400 or 426 is ``upgrade-not-forwarded`` only with :func:`proxy_evidence`, else
+    ``http-upgrade-refused``; the probe turns either into ``http-wrong-path`` when
+    another common path accepts the upgrade.
+    """
     observed: dict[str, str] = {"status_line": f"{head.version} {head.status} {head.reason}".rstrip()}
     for name in ("Server", "Content-Type", "Location", "WWW-Authenticate", "Upgrade", "Connection"):
         value = head.header(name)
@@ -115,8 +175,15 @@ def classify_status(head: HttpResponse, url: str) -> tuple[str, dict[str, str]]:
     if status == 400 and "No required SSL certificate was sent" in body_text:
         observed["tls_error"] = "no client certificate was sent (the server answered 400)"
         return "tls-client-certificate-required", observed
-    if status in (400, 426, 505):
+    if status == 505:
         # 505: the proxy forwarded the request as HTTP/1.0, which cannot upgrade (RFC 6455 §4.1).
+        observed["proxy_evidence"] = "505: the request reached the server as HTTP/1.0"
+        return "upgrade-not-forwarded", observed
+    if status in (400, 426):
+        evidence = proxy_evidence(head)
+        if evidence is None:
+            return "http-upgrade-refused", observed
+        observed["proxy_evidence"] = evidence
         return "upgrade-not-forwarded", observed
     if status == 401:
         observed["www_authenticate"] = head.header("WWW-Authenticate") or "(none)"

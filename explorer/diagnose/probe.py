@@ -5,8 +5,9 @@ connect, TLS on memory BIOs, raw upgrade bytes, frames, CONNECT/CONNACK). The wa
 stops at the first layer that fails and returns a :class:`Diagnosis` naming the cause
 from :mod:`explorer.diagnose.causes`. Progress goes to ``on_step`` as each layer ends,
 so a view can show it live. Some answers are ambiguous from one attempt (a 400 may be a
-proxy that drops ``Upgrade`` or a server that wants another subprotocol; a 403 may be
-about the Origin): those are settled by one more targeted upgrade attempt.
+proxy that drops ``Upgrade``, a server that wants another subprotocol, or Node's ``ws``
+on a path it does not serve; a 403 may be about the Origin): those are settled by more
+targeted upgrade attempts.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from explorer.diagnose.causes import CAUSES, CLOSE_CODE_CAUSES, CONNECTED, connack_slug, render
 from explorer.diagnose.channel import Incoming, MqttChannel
-from explorer.diagnose.httpcheck import classify_status, could_be_http
+from explorer.diagnose.httpcheck import COMMON_PATHS, classify_status, could_be_http
 from explorer.diagnose.model import Diagnosis, Layer, Step
 from explorer.diagnose.proxy import open_tunnel, proxy_address
 from explorer.diagnose.tlscheck import classify_tls_error, client_context
@@ -333,8 +334,15 @@ class _Walk:
     async def _refine(self, slug: str, status: int, observed: dict[str, str]) -> str:
         """Settle what one answer cannot tell apart (subprotocol, Origin) by a second try."""
         offered = self.options.subprotocols
-        if slug == "upgrade-not-forwarded" or (slug == "http-forbidden" and status == 403):
+        refused = slug in ("upgrade-not-forwarded", "http-upgrade-refused")
+        if refused or (slug == "http-forbidden" and status == 403):
             refined = await self._refine_subprotocol(offered, observed)
+            if refined is not None:
+                return refined
+        if refused and status in (400, 426):
+            # Node's ws answers 400 to a path it does not serve: a proxy is blamed only
+            # when no other path works and the answer itself points at one.
+            refined = await self._refine_path(observed)
             if refined is not None:
                 return refined
         if status == 403:
@@ -347,6 +355,25 @@ class _Walk:
             if slug == "http-forbidden-origin":
                 observed["origin_sent"] = self.options.origin or "(none)"
         return slug
+
+    async def _refine_path(self, observed: dict[str, str]) -> str | None:
+        """Try the common WebSocket paths at once; ``http-wrong-path`` if one upgrades."""
+        path, mark, query = self.endpoint.path.partition("?")
+        candidates = [candidate for candidate in COMMON_PATHS if candidate != path]
+        observed["paths_tried"] = ", ".join([path or "/", *candidates])
+        urls = [
+            Endpoint(
+                self.endpoint.scheme, self.endpoint.host, self.endpoint.port, candidate + mark + query
+            ).url()
+            for candidate in candidates
+        ]
+        results = await asyncio.gather(*(self._attempt(url=url) for url in urls))
+        for candidate, url, retry in zip(candidates, urls, results, strict=True):
+            if retry is not None and retry.response is not None and retry.response.status == 101:
+                observed["working_path"] = candidate
+                observed["working_url"] = url
+                return "http-wrong-path"
+        return None
 
     async def _refine_subprotocol(self, offered: tuple[str, ...], observed: dict[str, str]) -> str | None:
         if not offered:

@@ -6,6 +6,8 @@
 * :func:`raw_server`: an asyncio server whose handler writes whatever bytes a broken
   server would (a wrong Accept, an RSV1 frame, a TLS alert).
 * :func:`ws_server`: a ``websockets`` server set up wrong (subprotocols, closes, text).
+* :func:`aedes_server`: aedes on Node's ``ws`` server, which answers 400 to an upgrade
+  on any path but its own (``tests/interop/node``, installed by ``npm ci``).
 * :class:`Pki`: certificates made at test time with trustme (self-signed, unknown CA,
   expired, not yet valid, wrong host, chain without its intermediate).
 """
@@ -40,10 +42,12 @@ from explorer.mqtt.reader import PacketReader
 from explorer.options import ConnectionOptions
 
 _ROOT = Path(__file__).resolve().parents[2]
+_NODE_DIR = _ROOT / "tests" / "interop" / "node"
 
 __all__ = [
     "Nginx",
     "Pki",
+    "aedes_server",
     "free_port",
     "mini_broker_handler",
     "raw_server",
@@ -184,6 +188,35 @@ async def raw_server(handler: Handler, *, ssl_context: ssl.SSLContext | None = N
             writer.close()
         await asyncio.gather(*tasks, return_exceptions=True)
         await server.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def aedes_server(path: str = "/mqtt") -> AsyncIterator[int]:
+    """aedes over Node's ``ws`` serving WebSocket at ``path`` only; yields its port."""
+    node = require_program("node")
+    if not (_NODE_DIR / "node_modules" / "aedes").is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail("aedes is required in CI (npm ci --prefix tests/interop/node)")
+        pytest.skip("aedes is not installed (npm ci --prefix tests/interop/node)")
+    proc = await asyncio.create_subprocess_exec(
+        node,
+        str(_NODE_DIR / "aedes_server.js"),
+        "0",
+        path,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        yield int(await asyncio.wait_for(proc.stdout.readline(), 30))
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()  # the script exits when its stdin closes
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
 
 
 class TlsReader:

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.diagnose.httpcheck import HTTP2_PREFACE, classify_foreign_bytes, could_be_http, ws_url_for
+from explorer.diagnose.httpcheck import (
+    HTTP2_PREFACE,
+    classify_foreign_bytes,
+    classify_status,
+    could_be_http,
+    ws_url_for,
+)
 from explorer.mqtt.codec import encode
 from explorer.mqtt.packets import Connack, Pingresp
+from explorer.ws.handshake import HttpReader, HttpResponse
 
 
 @pytest.mark.parametrize(
@@ -55,3 +62,35 @@ def test_prefixes_of_an_http1_status_line_are_recognised(data: bytes, expected: 
 )
 def test_redirect_targets_become_websocket_urls(location: str, base: str, expected: str) -> None:
     assert ws_url_for(location, base) == expected
+
+
+def _response(head: str, body: bytes = b"") -> HttpResponse:
+    reader = HttpReader("response")
+    raw = head.replace("\n", "\r\n").encode() + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+    message = reader.receive_data(raw)
+    assert isinstance(message, HttpResponse)
+    return message
+
+
+@pytest.mark.parametrize(
+    ("head", "body", "cause"),
+    [
+        # Node's ws on a path it does not serve: nothing shows a proxy.
+        (
+            "HTTP/1.1 400 Bad Request\nConnection: close\nContent-Type: text/html\n",
+            b"Bad Request",
+            "http-upgrade-refused",
+        ),
+        ("HTTP/1.1 400 Bad Request\nServer: nginx/1.22.1\n", b"Bad Request", "upgrade-not-forwarded"),
+        ("HTTP/1.1 400 Bad Request\nVia: 1.1 squid\n", b"", "upgrade-not-forwarded"),
+        ("HTTP/1.1 400 Bad Request\n", b"missing Upgrade header", "upgrade-not-forwarded"),
+        ("HTTP/1.1 426 Upgrade Required\n", b"", "upgrade-not-forwarded"),
+        # RFC 6455 §4.4: a 426 listing the versions the server speaks is not about Upgrade.
+        ("HTTP/1.1 426 Upgrade Required\nSec-WebSocket-Version: 8\n", b"", "http-upgrade-refused"),
+        ("HTTP/1.1 505 HTTP Version Not Supported\n", b"", "upgrade-not-forwarded"),
+    ],
+)
+def test_a_refused_upgrade_blames_a_proxy_only_with_evidence(head: str, body: bytes, cause: str) -> None:
+    slug, observed = classify_status(_response(head, body), "ws://example.com/mqtt")
+    assert slug == cause
+    assert ("proxy_evidence" in observed) == (cause == "upgrade-not-forwarded")

@@ -58,6 +58,7 @@ async def test_nginx_that_does_not_forward_upgrade_to_the_broker_is_named(
     diagnosis = await _probe_nginx(tmp_path, locations)
     assert (diagnosis.layer, diagnosis.cause) == ("http", "upgrade-not-forwarded")
     assert " 505 " in diagnosis.observed["status_line"]
+    assert "HTTP/1.0" in diagnosis.explanation
 
 
 async def test_nginx_that_does_not_forward_upgrade_to_a_websockets_server_is_named(tmp_path: Path) -> None:
@@ -70,6 +71,11 @@ async def test_nginx_that_does_not_forward_upgrade_to_a_websockets_server_is_nam
         diagnosis = await _probe_nginx(tmp_path, locations)
     assert (diagnosis.layer, diagnosis.cause) == ("http", "upgrade-not-forwarded")
     assert " 426 " in diagnosis.observed["status_line"]
+    assert diagnosis.observed["proxy_evidence"].startswith(
+        "the answer comes from a reverse proxy (Server: nginx"
+    )
+    # Other paths were tried first: nginx refuses them all, so the path is not the problem.
+    assert diagnosis.observed["paths_tried"] == "/mqtt, /ws, /, /mqtt/"
 
 
 async def test_nginx_basic_auth_is_named_with_its_challenge(tmp_path: Path, broker: Broker) -> None:

@@ -250,8 +250,12 @@ def _verdict(results: dict[str, dict[str, Result | str]], scenarios: list[str]) 
             ratio = mine.rate / theirs.rate
             p99_ok = mine.percentile(0.99) < theirs.percentile(0.99)
             ok = ratio >= want and p99_ok
+            cpu = ""
+            if mine.broker_cpu and theirs.broker_cpu and mine.count and theirs.count:
+                per_mine = mine.broker_cpu / mine.count
+                cpu = f", {theirs.broker_cpu / theirs.count / per_mine:.1f}x less CPU"
             parts.append(
-                f"{ratio:.2f}x {peer} (target {want:g}x), p99 {'below' if p99_ok else 'ABOVE'}"
+                f"{ratio:.2f}x {peer} (target {want:g}x), p99 {'below' if p99_ok else 'ABOVE'}{cpu}"
                 f" -> {'ok' if ok else 'MISSED'}"
             )
         if parts:
@@ -318,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
             peer.stop(interrupt=args.profile and peer.name == "ours")
     verdict = _verdict(results, scenarios)
     if verdict:
-        print("ours against the peers (throughput ratio; p99 latency)")
+        print("ours against the peers (throughput ratio; p99 latency; broker CPU per message)")
         print("\n".join(verdict))
     if profile_path is not None:
         print("our broker's profile (tottime, top 25)")

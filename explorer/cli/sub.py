@@ -1,5 +1,7 @@
 """``mqttws-explorer sub URL -t FILTER [-t ...] [--qos N] [--json] [--trace]``.
 
+With ``--profile NAME`` and no ``-t``, the profile's subscriptions are used.
+
 Prints every message received on the given topic filters. ``--trace`` prints, live,
 the HTTP upgrade and every WebSocket frame with the MQTT packets it carries, in the
 same lines as ``decode`` prints for a capture (both use :class:`explorer.listing.Listing`).
@@ -20,14 +22,14 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TextIO
 
-from explorer.cli.connopts import add_connection_arguments, options_from_args
+from explorer.cli.connopts import add_connection_arguments, options_from_args, profile_from_args
 from explorer.errors import ConnectionFailed, ExplorerError, LocalProtocolError
 from explorer.events import MessageReceived
 from explorer.listing import Listing
-from explorer.mqtt.packets import NO_PROPERTIES
+from explorer.mqtt.packets import NO_PROPERTIES, Subscription
 from explorer.mqtt.topics import validate_topic_filter
 from explorer.options import ConnectionOptions
 from explorer.payload import looks_binary, text_view
@@ -36,7 +38,7 @@ from explorer.trace import event_to_json
 from explorer.workspace import Batch, Workspace
 from explorer.workspace.export import message_to_json, wall_time
 
-__all__ = ["format_message", "register", "run", "run_live"]
+__all__ = ["check_filters", "format_message", "register", "run", "run_live", "subscriptions_from_args"]
 
 _ENDED_STATES = ("closed",)
 _MAX_INLINE = 4096  # payload bytes printed per message line
@@ -73,7 +75,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("url", nargs="?", help="broker URL, e.g. ws://localhost:8080/mqtt")
     parser.add_argument(
-        "-t", "--topic", action="append", required=True, metavar="FILTER", help="topic filter; repeatable"
+        "-t",
+        "--topic",
+        action="append",
+        metavar="FILTER",
+        help="topic filter; repeatable (default with --profile: the profile's subscriptions)",
     )
     parser.add_argument(
         "-q", "--qos", type=int, choices=(0, 1, 2), default=0, help="subscription QoS (default 0)"
@@ -97,8 +103,29 @@ def check_filters(filters: Iterable[str]) -> list[str]:
     return out
 
 
+def subscriptions_from_args(args: argparse.Namespace, *, required: bool) -> list[str | Subscription]:
+    """The ``-t`` filters, or without any the subscriptions of the ``--profile`` given.
+
+    Raises:
+        ExplorerError: ``required`` and neither ``-t`` nor a profile with subscriptions.
+    """
+    if args.topic:
+        return list(check_filters(args.topic))
+    profile = profile_from_args(args)
+    if profile is not None and profile.subscriptions:
+        check_filters(sub.topic_filter for sub in profile.subscriptions)
+        return list(profile.subscriptions)
+    if required:
+        if profile is None:
+            raise ExplorerError("give a topic filter with -t FILTER (or --profile NAME with subscriptions)")
+        raise ExplorerError(
+            f"profile {profile.name!r} has no subscriptions: give a topic filter with -t FILTER"
+        )
+    return []
+
+
 def run(args: argparse.Namespace) -> int:
-    filters = check_filters(args.topic)
+    filters = subscriptions_from_args(args, required=True)
     if args.count is not None and args.count < 1:
         raise ExplorerError("--count must be at least 1")
     if args.duration is not None and args.duration <= 0:
@@ -158,7 +185,7 @@ class _Printer:
 
 async def run_live(
     options: ConnectionOptions,
-    filters: list[str],
+    filters: Sequence[str | Subscription],
     qos: int,
     on_batch: Callable[[Batch], bool],
     *,
@@ -166,7 +193,8 @@ async def run_live(
     trace_limit: int = 100_000,
     after: Callable[[Workspace], Awaitable[None]] | None = None,
 ) -> int:
-    """Connect, subscribe, hand every batch to ``on_batch`` until it returns True,
+    """Connect, subscribe (a plain filter at ``qos``, a Subscription with its own options),
+    hand every batch to ``on_batch`` until it returns True,
     the duration passes, Ctrl-C, or the connection ends; then disconnect cleanly.
 
     ``after`` runs with the Workspace once disconnected (``trace`` exports there).
@@ -183,8 +211,19 @@ async def run_live(
             stream = workspace.events(max_rate_hz=20)
             on_batch(await anext(stream))
             await workspace.connect(options)
-            for topic_filter in filters:
-                codes = await workspace.subscribe(topic_filter, qos)
+            for item in filters:
+                if isinstance(item, Subscription):
+                    topic_filter = item.topic_filter
+                    codes = await workspace.subscribe(
+                        topic_filter,
+                        item.qos,
+                        no_local=item.no_local,
+                        retain_as_published=item.retain_as_published,
+                        retain_handling=item.retain_handling,
+                    )
+                else:
+                    topic_filter = item
+                    codes = await workspace.subscribe(topic_filter, qos)
                 if not codes or codes[0] >= 0x80:
                     refused = f"0x{codes[0]:02x}" if codes else "no reason code"
                     raise ConnectionFailed(

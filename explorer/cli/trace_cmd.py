@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.cli.connopts import add_connection_arguments, options_from_args
-from explorer.cli.sub import check_filters, run_live
+from explorer.cli.sub import run_live, subscriptions_from_args
 from explorer.errors import ExplorerError
 from explorer.workspace import Batch, TraceFormat, Workspace
 
@@ -47,7 +47,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("url", nargs="?", help="broker URL, e.g. ws://localhost:8080/mqtt")
     parser.add_argument(
-        "-t", "--topic", action="append", default=[], metavar="FILTER", help="subscribe; repeatable"
+        "-t",
+        "--topic",
+        action="append",
+        default=[],
+        metavar="FILTER",
+        help="subscribe; repeatable (default with --profile: the profile's subscriptions)",
     )
     parser.add_argument(
         "-q", "--qos", type=int, choices=(0, 1, 2), default=0, help="subscription QoS (default 0)"
@@ -72,7 +77,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     fmt = export_format(args.export, args.format)
-    filters = check_filters(args.topic)
+    filters = subscriptions_from_args(args, required=False)
     if args.duration is not None and args.duration <= 0:
         raise ExplorerError("--duration must be positive")
     if args.limit < 1:

@@ -1,0 +1,64 @@
+"""``sub``/``trace``/``pub``: profile subscriptions, warnings on stderr, the end of a live trace."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from explorer.broker.config import BrokerConfig
+from explorer.broker.server import Broker
+from tests.cli.test_sub_pub_trace import cli, run_subprocess, url
+from tests.keyring_support import config_dir
+
+__all__ = ["config_dir"]
+
+
+@pytest.fixture
+async def broker() -> AsyncIterator[Broker]:
+    async with Broker(BrokerConfig.ephemeral()) as server:
+        yield server
+
+
+async def test_sub_with_a_profile_and_no_topic_uses_the_profile_subscriptions(
+    broker: Broker, config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await cli("profiles", "add", "home", "--url", url(broker), "-t", "home/#", "-t", "garden/+") == 0
+    await cli("pub", url(broker), "-t", "home/lamp", "-m", "on", "-r")
+    await cli("pub", url(broker), "-t", "garden/tap", "-m", "off", "-r")
+    capsys.readouterr()
+    assert await cli("sub", "--profile", "home", "-C", "2") == 0
+    assert sorted(capsys.readouterr().out.splitlines()) == [
+        "garden/tap [retained] off",
+        "home/lamp [retained] on",
+    ]
+
+
+async def test_trace_with_a_profile_and_no_topic_subscribes_to_the_profile_subscriptions(
+    broker: Broker, config_dir: Path, tmp_path: Path
+) -> None:
+    assert await cli("profiles", "add", "home", "--url", url(broker), "-t", "home/#") == 0
+    target = tmp_path / "t.jsonl"
+    assert await cli("trace", "--profile", "home", "-W", "0.3", "--export", str(target)) == 0
+    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    subscribes = [
+        row["packet"] for row in rows if row["kind"] == "packet" and row["packet"]["type"] == "SUBSCRIBE"
+    ]
+    assert len(subscribes) == 1
+    assert "home/#" in json.dumps(subscribes[0])
+
+
+async def test_sub_without_topic_and_profile_is_a_one_line_error(broker: Broker, config_dir: Path) -> None:
+    code, out, err = await run_subprocess("sub", url(broker))
+    assert code == 1
+    assert err.strip().splitlines() == [
+        "mqttws-explorer: give a topic filter with -t FILTER (or --profile NAME with subscriptions)"
+    ]
+    assert await cli("profiles", "add", "bare", "--url", url(broker)) == 0
+    code, out, err = await run_subprocess("sub", "--profile", "bare")
+    assert out == ""
+    assert code == 1
+    assert "profile 'bare' has no subscriptions" in err
+    assert len(err.strip().splitlines()) == 1

@@ -86,7 +86,7 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def _run(rate: int, seconds: float) -> dict[str, object]:
+async def _run(rate: int, seconds: float, *, draw: bool = True) -> dict[str, object]:
     from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
     from explorer.workspace import Workspace
@@ -100,7 +100,10 @@ async def _run(rate: int, seconds: float) -> dict[str, object]:
     settings = QSettings(str(Path("/tmp") / f"gui-load-{os.getpid()}.ini"), QSettings.Format.IniFormat)
     window = MainWindow(bridge, settings=settings)
     window.resize(1400, 900)
-    window.show()
+    if draw:
+        window.show()
+    else:
+        bridge.batchReady.disconnect(window.on_batch)  # the same process, nothing drawn
     assert await bridge.start_demo(demo=False)
     broker = workspace.broker
     assert broker is not None
@@ -170,6 +173,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rate", type=int, default=RATE)
     parser.add_argument("--seconds", type=float, default=SECONDS)
+    parser.add_argument(
+        "--no-window",
+        action="store_true",
+        help="baseline: the same broker, client and Workspace with no window drawing",
+    )
     parser.add_argument("--publisher", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args, _ = parser.parse_known_args(sys.argv[1:])
     if args.publisher is not None:
@@ -183,7 +191,7 @@ def main() -> None:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        result = loop.run_until_complete(_run(args.rate, args.seconds))
+        result = loop.run_until_complete(_run(args.rate, args.seconds, draw=not args.no_window))
     late = result["late"]
     rss = result["rss"]
     assert isinstance(late, list)
@@ -196,7 +204,8 @@ def main() -> None:
         f"firehose: {result['sent']:,} sent at {args.rate:,} msg/s for {args.seconds:.0f} s "
         f"over {TOPICS:,} topics"
     )
-    print(f"received into the window: {received:,} ({received / elapsed:,.0f} msg/s)")
+    where = "the Workspace (no window)" if args.no_window else "the window"
+    print(f"received into {where}: {received:,} ({received / elapsed:,.0f} msg/s)")
     print(
         f"heartbeat lateness ({HEARTBEAT_MS} ms timer, {len(late):,} beats): "
         f"p50 {_percentile(late, 0.5):.1f} ms, "
@@ -209,7 +218,7 @@ def main() -> None:
     costs = result["ui_costs"]
     assert isinstance(costs, list)
     print(
-        f"drawing one batch (slots + repaint), last {len(costs)} batches: "
+        f"one batch cycle (slots, repaint and what ran before it), last {len(costs)} batches: "
         f"p50 {_percentile(costs, 0.5):.1f} ms, "
         f"p99 {_percentile(costs, 0.99):.1f} ms"
     )

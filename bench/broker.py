@@ -6,8 +6,9 @@ Every broker runs in its own process on loopback; the load generator
 - ``qos0``: 1 publisher -> 1 subscriber, 100,000 x 64 B at QoS 0;
 - ``qos1``: the same at QoS 1 (publisher and subscriber both acknowledge);
 - ``fanout``: 1 publisher -> 10 subscribers, 10,000 messages (100,000 deliveries), QoS 0;
-- ``connect``: 500 connections, 25 at a time: TCP, upgrade, CONNECT/CONNACK, DISCONNECT
-  (best of three runs: it is short, and the machine's other load moves it most);
+- ``connect``: 500 connections, 25 at a time: TCP, upgrade, CONNECT/CONNACK; they stay
+  open until all 500 are made (best of three runs: it is short, and the machine's other
+  load moves it most);
 - ``retained``: 10,000 retained messages stored, then a late ``#`` subscriber receives them.
 
 Printed per scenario: messages (or connections) per second, p50/p99 latency (publish to

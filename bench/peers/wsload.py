@@ -437,21 +437,28 @@ async def fan_out(
 
 
 async def connect_storm(host: str, port: int, path: str, *, count: int, concurrency: int = 10) -> Result:
-    """``count`` fresh connections: TCP, upgrade, CONNECT/CONNACK, then DISCONNECT."""
+    """``count`` connections opened ``concurrency`` at a time: TCP, upgrade, CONNECT/CONNACK.
+
+    The connections stay open until all are made (the broker holds ``count`` clients at
+    the end), then are closed outside the timed part.
+    """
     progress = asyncio.Event()
     latencies = array("q")
     remaining = iter(range(count))
+    links: list[Link] = []
 
     async def worker() -> None:
         for index in remaining:
             began = _now()
-            link = await open_link(host, port, path, f"storm{index}-{began}", progress)
+            links.append(await open_link(host, port, path, f"storm{index}-{began}", progress))
             latencies.append(_now() - began)
-            await close_links([link])
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Result(count, time.perf_counter() - started, latencies)
+    try:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return Result(count, time.perf_counter() - started, latencies)
+    finally:
+        await close_links(links)
 
 
 async def retained_burst(host: str, port: int, path: str, *, count: int) -> Result:

@@ -180,8 +180,7 @@ async def _run(rate: int, seconds: float) -> dict[str, object]:
             phase = "tree" if elapsed < half else "frames"
             if phase == "frames" and not switched:
                 switched = True
-                await pilot.press("2")
-                frames.focus()
+                app.main_screen.action_show_tab("tab-frames")
             elif phase == "tree" and app.focused is not tree:
                 tree.focus()
             key = "j" if presses % 4 < 2 else "k"

@@ -36,6 +36,7 @@ from explorer.secret_store import SecretStore
 __all__ = [
     "add_connection_arguments",
     "apply_args",
+    "ask_secret",
     "options_from_args",
     "parse_header",
     "parse_user_property",
@@ -182,6 +183,25 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def ask_secret(prompt: str) -> str:
+    """Read a secret at the terminal without echo.
+
+    Ctrl-D (end of input) is a clear one-line error rather than a traceback; Ctrl-C ends
+    the prompt's line and propagates, so the command exits 130 without a traceback.
+
+    Raises:
+        ExplorerError: end of input before a line was typed.
+    """
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        print(file=sys.stderr)
+        raise ExplorerError("no password given") from None
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        raise
+
+
 def _given(args: argparse.Namespace, name: str) -> Any:
     return getattr(args, name, None)
 
@@ -276,7 +296,7 @@ def _profile_options(
             raise
         # No keyring: a person at a terminal can type the secrets instead (never a plaintext fallback).
         values = {
-            kind: getpass.getpass(f"{secret_label(kind)} for profile {profile.name!r}: ") for kind in missing
+            kind: ask_secret(f"{secret_label(kind)} for profile {profile.name!r}: ") for kind in missing
         }
         return merge_secrets(profile.options, values)
 

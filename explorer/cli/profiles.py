@@ -11,7 +11,6 @@ what it skipped. Every error is one line on stderr and a non-zero exit.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import os
 import sys
@@ -19,7 +18,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import IO, Any
 
-from explorer.cli.connopts import add_connection_arguments, apply_args, secrets_from_args
+from explorer.cli.connopts import add_connection_arguments, apply_args, ask_secret, secrets_from_args
 from explorer.errors import ExplorerError, ProfileError
 from explorer.importers import apply_import, read_import_file
 from explorer.mqtt.packets import Subscription
@@ -254,7 +253,7 @@ def _ask_password(args: argparse.Namespace, options: ConnectionOptions, stdin: I
             file=sys.stderr,
         )
         return options
-    password = getpass.getpass(f"MQTT password for {options.username!r} (empty for none): ")
+    password = ask_secret(f"MQTT password for {options.username!r} (empty for none): ")
     return options.with_changes(password=password.encode("utf-8")) if password else options
 
 
@@ -332,7 +331,7 @@ def _edit(args: argparse.Namespace, store: ProfileStore, stdin: IO[str]) -> int:
     if args.ask_password:
         if not stdin.isatty():
             raise ProfileError("--ask-password needs a terminal: use --password-stdin or --password-env VAR")
-        password = getpass.getpass(f"MQTT password for profile {profile.name!r}: ")
+        password = ask_secret(f"MQTT password for profile {profile.name!r}: ")
         options = options.with_changes(password=password.encode("utf-8"))
     edited = replace(
         profile,

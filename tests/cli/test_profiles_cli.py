@@ -6,6 +6,7 @@ import io
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import Any
 import pytest
 
 from explorer.cli import main
+from explorer.options import ConnectionOptions
+from explorer.profile_format import Profile, ProfileName
 from explorer.profiles import ProfileStore
 from tests.keyring_support import config_dir, file_keyring
 
@@ -303,3 +306,82 @@ def test_a_file_keyring_that_nobody_chose_is_refused_and_nothing_is_written(
     assert "in the OS keyring" not in child.stdout
     assert not (tmp_path / "data").exists()
     assert not (config_dir / "profiles.toml").exists()
+
+
+def _prompt_in_a_pty(argv: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int, bytes]:
+    """Start ``mqttws-explorer ARGV`` with a pseudo-terminal as stdin and stderr; wait for its prompt."""
+    master, slave = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "explorer", *argv],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        start_new_session=True,  # no controlling terminal: getpass must use the pty on stdin
+        env=env,
+        cwd=Path(__file__).parent.parent.parent,
+    )
+    os.close(slave)
+    seen = b""
+    while b"password" not in seen.lower():
+        ready, _, _ = select.select([master], [], [], 60)
+        assert ready, f"no prompt; saw {seen!r}"
+        seen += os.read(master, 1024)
+    return child, master, seen
+
+
+def _rest_of(master: int) -> bytes:
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 1024)
+        except OSError:  # EIO: the child closed the terminal
+            return out
+        if not chunk:
+            return out
+        out += chunk
+
+
+_ADD_WITH_PROMPT = ["profiles", "add", "prod", "--url", "ws://b/mqtt", "--username", "u"]
+
+
+def _sub_prompting_for_the_stored_password(config_dir: Path) -> list[str]:
+    """A profile whose password is in the keyring, used where there is no keyring: sub asks."""
+    ProfileStore().add(
+        Profile(
+            name=ProfileName("prod"),
+            options=ConnectionOptions(url="ws://127.0.0.1:9/mqtt", username="u", password=b"pw"),
+        )
+    )
+    return ["sub", "--profile", "prod", "-t", "a/#"]
+
+
+@pytest.mark.parametrize("where", ["profiles add", "sub --profile"])
+def test_ctrl_d_at_the_password_prompt_is_one_line_and_exit_1(
+    env: Path, file_keyring: Any, where: str
+) -> None:
+    child_env = {**os.environ}
+    if where == "profiles add":
+        argv = _ADD_WITH_PROMPT
+    else:
+        argv = _sub_prompting_for_the_stored_password(env)
+        child_env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    child, master, _ = _prompt_in_a_pty(argv, child_env)
+    os.write(master, b"\x04")  # Ctrl-D on an empty line: end of input
+    out, _ = child.communicate(timeout=60)
+    rest = _rest_of(master)
+    os.close(master)
+    assert child.returncode == 1, rest
+    assert b"Traceback" not in rest
+    assert rest.strip().splitlines() == [b"mqttws-explorer: no password given"]
+    assert out == b""
+
+
+def test_ctrl_c_at_the_password_prompt_exits_130_without_a_traceback(env: Path, file_keyring: Any) -> None:
+    child, master, _ = _prompt_in_a_pty(_ADD_WITH_PROMPT, {**os.environ})
+    child.send_signal(signal.SIGINT)  # what Ctrl-C sends from the terminal
+    child.communicate(timeout=60)
+    rest = _rest_of(master)
+    os.close(master)
+    assert child.returncode == 130
+    assert b"Traceback" not in rest
+    assert not (env / "profiles.toml").exists()

@@ -2,8 +2,9 @@
 
 tests/broker/test_interop.py covers QoS 0/1/2 through wildcards, retained messages,
 v5 properties, persistent sessions and a 1 MiB payload with paho-mqtt; this module
-covers the rest of the interop list: wills, unsubscribe, topic aliases and SUBACK
-failure codes from the ACL.
+covers the rest of the interop list: wills, unsubscribe, topic aliases, SUBACK
+failure codes from the ACL, and a message that expires while its subscriber is offline
+(the broker's clock is advanced by the test).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from paho.mqtt.properties import Properties as PahoProperties
 
 from explorer.broker.server import Broker
 from tests.broker.paho_helper import Paho
+from tests.interop.conftest import advance
 
 pytestmark = pytest.mark.interop
 
@@ -152,3 +154,39 @@ async def test_paho_subscribe_denied_by_acl_gets_failure_code(
     assert denied == [failure]
     assert granted == [1]
     assert message == ("open/x", b"visible")
+
+
+async def test_paho_v5_message_expired_while_offline_is_not_delivered(broker: Broker) -> None:
+    def offline_then_publish() -> None:
+        keeper = ws_client(broker, mqtt.MQTTv5, "py-exp")
+        keeper.connect(clean_start=False, properties=_session_expiry(600))
+        keeper.subscribe("py/exp/#", 1)
+        keeper.stop()
+        pub = ws_client(broker, mqtt.MQTTv5, "pub")
+        pub.connect()
+        pub.publish("py/exp/short", b"short", 1, MessageExpiryInterval=10)
+        pub.publish("py/exp/long", b"long", 1, MessageExpiryInterval=100)
+        pub.stop()
+
+    def come_back() -> tuple[bool, list[mqtt.MQTTMessage]]:
+        back = ws_client(broker, mqtt.MQTTv5, "py-exp")
+        back.connect(clean_start=False, properties=_session_expiry(600))
+        back.publish("py/exp/marker", b"m", 1)
+        got = [back.get(), back.get()]
+        back.stop()
+        return bool(back.session_present), got
+
+    await asyncio.to_thread(offline_then_publish)
+    advance(broker, 30)
+    present, (kept, marker) = await asyncio.to_thread(come_back)
+    assert present
+    assert (kept.topic, kept.payload) == ("py/exp/long", b"long")
+    assert kept.properties is not None
+    assert kept.properties.MessageExpiryInterval == 70  # type: ignore[attr-defined]  # MQTT 5.0 §3.3.2.3.3
+    assert marker.topic == "py/exp/marker"
+
+
+def _session_expiry(seconds: int) -> PahoProperties:
+    properties = PahoProperties(mqtt.PacketTypes.CONNECT)  # type: ignore[attr-defined,no-untyped-call]
+    properties.SessionExpiryInterval = seconds
+    return properties

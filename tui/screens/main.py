@@ -44,7 +44,7 @@ class MainScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter_topics", "Filter"),
-        Binding("s", "app.subscribe", "Subscribe"),
+        Binding("s", "app.subscribe", "Sub"),
         Binding("u", "app.unsubscribe", "Unsub"),
         Binding("p", "app.publish", "Publish"),
         Binding("delete,x", "app.delete_retained", "Del retained"),
@@ -55,10 +55,10 @@ class MainScreen(Screen[None]):
         Binding("2", "show_tab('tab-frames')", "Frames", show=False),
         Binding("3", "show_tab('tab-handshake')", "Handshake", show=False),
         Binding("f", "focus_frame_filters", "Frame filter", show=False),
-        Binding("left_square_bracket", "message('older')", "Older msg"),
+        Binding("left_square_bracket", "message('older')", "Older"),
         Binding("right_square_bracket", "message('newer')", "Newer msg", show=False),
         Binding("L", "message('live')", "Live msg", show=False),
-        Binding("P", "toggle_pause", "Pause/Follow"),
+        Binding("P", "toggle_pause", "Pause"),
         Binding("f12", "app.save_screenshot", "Screenshot", show=False),
         Binding("q", "app.quit", "Quit"),
     ]

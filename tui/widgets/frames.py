@@ -109,8 +109,8 @@ class FrameList(ScrollView, can_focus=True):
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("home,g", "first", "First", show=False),
         Binding("end,G", "last", "Last", show=False),
-        Binding("enter", "open", "Open frame"),
-        Binding("space", "toggle_follow", "Follow/Pause"),
+        Binding("enter", "open", "Open"),
+        Binding("space", "toggle_follow", "Follow"),
     ]
 
     DEFAULT_CSS = """

@@ -66,8 +66,8 @@ class TopicTreeView(Tree[TopicNode]):
         Binding("l", "expand_node", "Expand", show=False),
         Binding("g", "cursor_first", "Top", show=False),
         Binding("G", "cursor_last", "Bottom", show=False),
-        Binding("e", "expand_all", "Expand all"),
-        Binding("E", "collapse_all", "Collapse all"),
+        Binding("e", "expand_all", "Expand"),
+        Binding("E", "collapse_all", "Collapse"),
     ]
 
     def __init__(self, topics: TopicTree, *, id: str | None = None) -> None:

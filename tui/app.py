@@ -220,6 +220,15 @@ class ExplorerApp(App[None]):
 
         self.push_screen(DiagnoseScreen(self.workspace, options or self.options, run=automatic))
 
+    def action_reconnect(self) -> None:
+        """Connect again with the last options and the current subscriptions."""
+        if self.options is None:
+            self.notify("nothing to reconnect to yet", severity="warning")
+            return
+        subscriptions = tuple(self.workspace.subscriptions.items()) or DEFAULT_SUBSCRIPTIONS
+        self.notify(f"reconnecting to {self.options.url}")
+        self.run_worker(self.connect_to(self.options, subscriptions), name="connect", exit_on_error=False)
+
     def action_diagnose(self) -> None:
         self.open_diagnosis(self.options)
 
@@ -251,6 +260,9 @@ class ExplorerApp(App[None]):
             self.action_delete_retained,
         )
         yield SystemCommand("Diagnose", "Probe the connection layer by layer (d)", self.action_diagnose)
+        yield SystemCommand(
+            "Reconnect", "Connect again, keeping the subscriptions (r)", self.action_reconnect
+        )
         yield SystemCommand(
             "Connect / profiles", "Pick, create, edit or delete profiles (c)", self.action_profiles
         )

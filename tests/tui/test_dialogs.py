@@ -221,3 +221,32 @@ async def test_deleting_retained_messages_asks_first_then_clears_the_subtree() -
 
         await settle(pilot, cleared)
         assert tree.find("keep/a") is not None  # the topics stay; only the marks go
+
+
+async def test_profile_edit_keeps_the_stored_password_and_delete_removes_it(
+    config_dir: Path, file_keyring: Any
+) -> None:
+    store = ProfileStore()
+    app = ExplorerApp(Workspace(), autostart=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        await settle(pilot, lambda: isinstance(app.screen, ProfilesScreen))
+        screen = app.screen
+        screen.query_one("#profile-name", Input).value = "edge"
+        screen.query_one("#profile-url", Input).value = "ws://edge.invalid:9001/mqtt"
+        screen.query_one("#profile-password", Input).value = "first-pw"
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: "edge" in store)
+        ref = store.get("edge").secret_refs["password"]
+
+        screen.query_one("#profile-url", Input).value = "wss://edge.invalid/mqtt"
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: store.get("edge").options.url == "wss://edge.invalid/mqtt")
+        assert store.get("edge").secret_refs["password"] == ref
+        assert file_keyring.get_password(SERVICE, ref) == "first-pw"
+
+        await pilot.press("ctrl+d")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await settle(pilot, lambda: "edge" not in store)
+        assert file_keyring.get_password(SERVICE, ref) is None

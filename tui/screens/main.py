@@ -50,6 +50,7 @@ class MainScreen(Screen[None]):
         Binding("delete,x", "app.delete_retained", "Del retained"),
         Binding("d", "app.diagnose", "Diagnose"),
         Binding("c", "app.profiles", "Connect"),
+        Binding("r", "app.reconnect", "Reconnect", show=False),
         Binding("ctrl+e", "app.export", "Export"),
         Binding("1", "show_tab('tab-message')", "Message", show=False),
         Binding("2", "show_tab('tab-frames')", "Frames", show=False),

@@ -27,7 +27,7 @@ from typing import Any, TextIO
 
 from explorer.cli.connopts import add_connection_arguments, options_from_args, profile_from_args
 from explorer.errors import ConnectionFailed, ExplorerError, LocalProtocolError
-from explorer.events import MessageReceived
+from explorer.events import ErrorReported, MessageReceived
 from explorer.listing import Listing
 from explorer.mqtt.packets import NO_PROPERTIES, Subscription
 from explorer.mqtt.topics import validate_topic_filter
@@ -209,7 +209,15 @@ async def run_live(
     try:
         async with Workspace(trace_limit=trace_limit, history_count=1, batch_capacity=100_000) as workspace:
             stream = workspace.events(max_rate_hz=20)
-            on_batch(await anext(stream))
+            last_seq = -1
+
+            def deliver(batch: Batch) -> bool:
+                nonlocal last_seq
+                if batch.events:
+                    last_seq = max(last_seq, batch.events[-1].seq)
+                return on_batch(batch)
+
+            deliver(await anext(stream))
             await workspace.connect(options)
             for item in filters:
                 if isinstance(item, Subscription):
@@ -233,7 +241,7 @@ async def run_live(
 
             async def consume() -> None:
                 async for batch in stream:
-                    if on_batch(batch):
+                    if deliver(batch):
                         return
                     if batch.status.state in _ENDED_STATES:
                         ended.append(batch.status.detail or "the connection ended")
@@ -253,6 +261,12 @@ async def run_live(
                 code = 1
             await workspace.disconnect()
             await stream.aclose()
+            # The client's own DISCONNECT and close frames came after the last batch
+            # taken: hand them over from the trace, as an export of it would hold them.
+            tail = tuple(workspace.trace.since(last_seq))
+            if tail:
+                errors = tuple(event for event in tail if isinstance(event, ErrorReported))
+                on_batch(Batch(tail, (), errors, (), workspace.status))
             if after is not None:
                 await after(workspace)
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -62,3 +63,32 @@ async def test_sub_without_topic_and_profile_is_a_one_line_error(broker: Broker,
     assert code == 1
     assert "profile 'bare' has no subscriptions" in err
     assert len(err.strip().splitlines()) == 1
+
+
+async def test_sub_trace_ends_with_the_clients_disconnect_and_close_frames_on_count(
+    broker: Broker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await cli("pub", url(broker), "-t", "end/a", "-m", "1", "-r")
+    capsys.readouterr()
+    assert await cli("sub", url(broker), "-t", "end/#", "--trace", "-C", "1") == 0
+    lines = capsys.readouterr().out.splitlines()
+    after_publish = lines[next(i for i, line in enumerate(lines) if "PUBLISH QoS0 end/a" in line) :]
+    assert any(line.strip().endswith("-> #2 DISCONNECT") for line in after_publish)
+    assert any(re.search(r"c2s #\d+ close FIN .*close=1000", line) for line in after_publish)
+    assert any(re.search(r"s2c #\d+ close FIN .*close=1000", line) for line in after_publish)
+
+
+async def test_sub_trace_json_on_duration_holds_what_the_trace_export_holds(
+    broker: Broker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert await cli("sub", url(broker), "-t", "end/#", "--trace", "--json", "-W", "0.3") == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    packets = [row["packet"]["type"] for row in rows if row["kind"] == "packet"]
+    assert packets == ["CONNECT", "CONNACK", "SUBSCRIBE", "SUBACK", "DISCONNECT"]
+    closes = [row["dir"] for row in rows if row["kind"] == "frame" and row["opcode"] == 8]
+    target = tmp_path / "same.jsonl"
+    assert await cli("trace", url(broker), "-t", "end/#", "-W", "0.3", "--export", str(target)) == 0
+    exported = [json.loads(line) for line in target.read_text().splitlines()]
+    assert closes == [row["dir"] for row in exported if row["kind"] == "frame" and row["opcode"] == 8]
+    assert closes == ["c2s", "s2c"]

@@ -202,3 +202,17 @@ def test_an_unknown_profile_is_one_clear_sentence_and_exit_status_2(
     err = capsys.readouterr().err
     assert err.startswith("mqttws-tui: no profile named 'nope'")
     assert "Traceback" not in err
+
+
+async def test_reconnect_opens_a_new_connection_with_the_same_subscriptions() -> None:
+    app = quiet_app(subscriptions=[("a/#", 1)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: "a/#" in app.workspace.subscriptions)
+        handshake = app.main_screen.query_one(HandshakeView)
+        await settle(pilot, lambda: handshake.response is not None)
+        first = handshake.response
+        assert first is not None
+        await pilot.press("r")
+        await settle(pilot, lambda: handshake.response is not None and handshake.response.conn != first.conn)
+        await settle(pilot, lambda: app.workspace.subscriptions.get("a/#") == 1)
+        assert app.workspace.connected

@@ -7,6 +7,10 @@ the subprotocol choice (``mqtt`` or ``mqttv3.1``, echoing the one the client lis
 first among those we support), and the handshake fault modes of
 ``explorer.broker.faults``. Bytes after the request's blank line are the first
 WebSocket frames; they are handed back untouched in :attr:`Upgrade.rest`.
+
+Bytes that cannot begin an HTTP request (a TLS ClientHello, an MQTT CONNECT) get
+``400 Bad Request`` at once, as nginx and Node do, instead of silence until the
+handshake timeout: the client learns right away that this port speaks plain HTTP.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from explorer.broker.config import SUBPROTOCOLS, BrokerConfig
 __all__ = ["Upgrade", "UpgradeResult"]
 
 _MAX_REQUEST = 16 * 1024
+# RFC 9110 §5.6.2: the request method is a token of these characters.
+_TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_TLS_HANDSHAKE = 0x16
 # websockets logs every opened connection at INFO; the broker logs its own summary.
 _LOG = logging.getLogger("explorer.broker.upgrade")
 _LOG.setLevel(logging.WARNING)
@@ -54,6 +61,25 @@ def _response_bytes(status: int, text: str) -> bytes:
     ).encode() + body
 
 
+def _not_http(data: bytes) -> str | None:
+    """Why ``data`` cannot be the start of an HTTP/1.x request, or None while it can be.
+
+    Only the method is checked: it must be a token followed by a space (RFC 9112 §3).
+    Empty lines before it are dropped by the caller; a lone CR may be one's start.
+    """
+    if data == b"\r":
+        return None
+    method = data.partition(b" ")[0]
+    bad = next((index for index, byte in enumerate(method) if byte not in _TCHAR), None)
+    if bad is None:
+        return None
+    if method[0] == _TLS_HANDSHAKE and method[1:2] == b"\x03":
+        return "a TLS handshake on the plaintext WebSocket port (use ws://, not wss://)"
+    if bad == 0:
+        return f"not an HTTP request (first byte 0x{method[0]:02x}; MQTT over TCP uses the TCP port)"
+    return "not an HTTP request (invalid method)"
+
+
 class Upgrade:
     """Collects one HTTP request and answers it.
 
@@ -67,6 +93,18 @@ class Upgrade:
 
     def receive_data(self, data: bytes) -> UpgradeResult | None:
         self._buffer += data
+        while self._buffer.startswith(b"\r\n"):
+            # RFC 9112 §2.2: a server ignores at least one empty line before the request line.
+            self._buffer = self._buffer[2:]
+        problem = _not_http(self._buffer)
+        if problem is not None:
+            self._buffer = b""
+            return UpgradeResult(
+                _response_bytes(400, "Not an HTTP request: this port serves MQTT over WebSocket (ws://).\n"),
+                False,
+                400,
+                reason=problem,
+            )
         end = self._buffer.find(b"\r\n\r\n")
         if end < 0:
             if len(self._buffer) > _MAX_REQUEST:

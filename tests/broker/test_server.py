@@ -176,6 +176,25 @@ async def test_garbage_instead_of_http_gets_400(broker: Broker) -> None:
     await _still_serving(broker)
 
 
+@pytest.mark.parametrize(
+    "first_bytes",
+    [
+        bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03]),  # a TLS ClientHello
+        b"\x10\x0c\x00\x04MQTT\x04\x02\x00<\x00\x00",  # an MQTT CONNECT
+    ],
+)
+async def test_first_bytes_that_are_not_http_get_400_and_a_close_without_waiting(first_bytes: bytes) -> None:
+    # An hour of handshake timeout: an answer can only come from reading the bytes.
+    async with Broker(BrokerConfig.ephemeral(handshake_timeout=3600, sys_interval=0)) as broker:
+        assert broker.ws_port is not None
+        reader, writer = await open_tcp(broker.ws_port)
+        writer.write(first_bytes)
+        data = await asyncio.wait_for(reader.read(), 30)
+        assert data.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+        assert data.endswith(b"this port serves MQTT over WebSocket (ws://).\n")
+        await _still_serving(broker)
+
+
 async def test_handshake_timeout_closes_a_silent_connection() -> None:
     async with Broker(BrokerConfig.ephemeral(handshake_timeout=0.1)) as broker:
         assert broker.ws_port is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from explorer.broker.config import BrokerConfig
 from explorer.broker.upgrade import Upgrade
 from tests.broker.rawclient import upgrade_request
@@ -46,3 +48,37 @@ def test_oversized_request_gets_431() -> None:
     result = Upgrade(BrokerConfig()).receive_data(b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 5000)
     assert result is not None
     assert result.status == 431
+
+
+# The first bytes of a TLS 1.2/1.3 ClientHello record and of an MQTT 3.1.1 CONNECT.
+CLIENT_HELLO_START = bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03])
+MQTT_CONNECT = b"\x10\x0c\x00\x04MQTT\x04\x02\x00<\x00\x00"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (CLIENT_HELLO_START, "a TLS handshake"),
+        (MQTT_CONNECT, "first byte 0x10"),
+        (b"\x00", "first byte 0x00"),
+        (b"GET\x00/", "invalid method"),
+    ],
+)
+def test_bytes_that_cannot_start_an_http_request_get_400_at_once(data: bytes, reason: str) -> None:
+    result = Upgrade(BrokerConfig()).receive_data(data)
+    assert result is not None
+    assert (result.accepted, result.status) == (False, 400)
+    assert result.response.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert reason in result.reason
+
+
+@pytest.mark.parametrize("prefix", [b"G", b"GET", b"GET /mq", b"\r", b"\r\nGET /mqtt HTTP/1.1\r\n", b"M-SEARCH"])
+def test_a_prefix_of_an_http_request_waits_for_more(prefix: bytes) -> None:
+    assert Upgrade(BrokerConfig()).receive_data(prefix) is None
+
+
+def test_an_empty_line_before_the_request_line_is_ignored() -> None:
+    # RFC 9112 §2.2: a server ignores at least one empty line before the request line.
+    result = Upgrade(BrokerConfig()).receive_data(b"\r\n" + upgrade_request())
+    assert result is not None
+    assert result.accepted

@@ -328,6 +328,7 @@ def _profile_subscriptions(name: str) -> tuple[tuple[str, int], ...] | None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``mqttws-tui``."""
     from explorer.cli.connopts import options_from_args
+    from explorer.options import parse_url
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -336,6 +337,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         if args.url is not None or args.profile is not None:
             options = options_from_args(args)
+            parse_url(options.url)  # a bad URL is a sentence here, not a failed connect later
             if args.profile is not None and not args.subscribe:
                 subscriptions = _profile_subscriptions(args.profile)
     except ExplorerError as exc:

@@ -216,3 +216,11 @@ async def test_reconnect_opens_a_new_connection_with_the_same_subscriptions() ->
         await settle(pilot, lambda: handshake.response is not None and handshake.response.conn != first.conn)
         await settle(pilot, lambda: app.workspace.subscriptions.get("a/#") == 1)
         assert app.workspace.connected
+
+
+def test_a_bad_url_is_one_clear_sentence_and_exit_status_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["http://broker.example/mqtt"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mqttws-tui: unsupported scheme 'http'")

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from explorer.cli.connopts import add_connection_arguments, options_from_args
+from explorer.cli.sub import connection_warnings
 from explorer.errors import ExplorerError, LocalProtocolError
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Properties
@@ -166,6 +167,8 @@ async def _publish(
 ) -> int:
     async with Workspace(trace_limit=1_000, history_count=1) as workspace:
         await workspace.connect(options)
+        for warning in connection_warnings(workspace.trace.since(-1)):
+            print(warning, file=sys.stderr)
         await workspace.publish(args.topic, payload, qos=args.qos, retain=args.retain, properties=properties)
         await workspace.disconnect()
     return 0

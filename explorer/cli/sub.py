@@ -27,7 +27,7 @@ from typing import Any, TextIO
 
 from explorer.cli.connopts import add_connection_arguments, options_from_args, profile_from_args
 from explorer.errors import ConnectionFailed, ExplorerError, LocalProtocolError
-from explorer.events import ErrorReported, MessageReceived
+from explorer.events import ErrorReported, MessageReceived, TraceEvent
 from explorer.listing import Listing
 from explorer.mqtt.packets import NO_PROPERTIES, Subscription
 from explorer.mqtt.topics import validate_topic_filter
@@ -38,7 +38,15 @@ from explorer.trace import event_to_json
 from explorer.workspace import Batch, Workspace
 from explorer.workspace.export import message_to_json, wall_time
 
-__all__ = ["check_filters", "format_message", "register", "run", "run_live", "subscriptions_from_args"]
+__all__ = [
+    "check_filters",
+    "connection_warnings",
+    "format_message",
+    "register",
+    "run",
+    "run_live",
+    "subscriptions_from_args",
+]
 
 _ENDED_STATES = ("closed",)
 _MAX_INLINE = 4096  # payload bytes printed per message line
@@ -56,6 +64,21 @@ def format_message(event: MessageReceived) -> str:
     text = view.text.replace("\n", "\\n")
     more = f" {view.marker}" if view.truncated else ""
     return f"{event.topic}{flags} {text}{more}"
+
+
+def connection_warnings(events: Iterable[TraceEvent]) -> list[str]:
+    """One-line warnings for the problems a plain listing would not show.
+
+    The client reports a WebSocket handshake it accepted anyway (a subprotocol the
+    server did not echo, or one it was not offered) as an ``ErrorReported`` of layer
+    ``websocket``; only ``--trace`` shows those, and a browser would refuse the
+    connection, so ``sub`` and ``pub`` print them on stderr.
+    """
+    return [
+        f"mqttws-explorer: warning: {event.message}"
+        for event in events
+        if isinstance(event, ErrorReported) and event.layer == "websocket"
+    ]
 
 
 def _message_json(event: MessageReceived, time_offset: float) -> dict[str, Any]:
@@ -152,6 +175,9 @@ class _Printer:
     def batch(self, batch: Batch) -> bool:
         """Print one batch; ``True`` when the requested count of messages is reached."""
         write = self.out.write
+        if not self.trace:
+            for warning in connection_warnings(batch.errors):
+                print(warning, file=sys.stderr)
         if self.trace:
             if self.json_lines:
                 for event in batch.events:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from explorer.broker.config import BrokerConfig
+from explorer.broker.faults import parse_faults
 from explorer.broker.server import Broker
 from tests.cli.test_sub_pub_trace import cli, run_subprocess, url
 from tests.keyring_support import config_dir
@@ -92,3 +93,29 @@ async def test_sub_trace_json_on_duration_holds_what_the_trace_export_holds(
     exported = [json.loads(line) for line in target.read_text().splitlines()]
     assert closes == [row["dir"] for row in exported if row["kind"] == "frame" and row["opcode"] == 8]
     assert closes == ["c2s", "s2c"]
+
+
+@pytest.mark.parametrize("command", ["pub", "sub"])
+async def test_a_subprotocol_the_server_did_not_echo_is_a_one_line_warning(command: str) -> None:
+    async with Broker(BrokerConfig.ephemeral(faults=parse_faults(["no-subprotocol-echo"]))) as server:
+        await cli("pub", url(server), "-t", "echo/a", "-m", "1", "-r")
+        if command == "pub":
+            code, out, err = await run_subprocess("pub", url(server), "-t", "echo/b", "-m", "2")
+        else:
+            code, out, err = await run_subprocess("sub", url(server), "-t", "echo/a", "-C", "1")
+            assert out == "echo/a [retained] 1\n"
+    assert code == 0
+    assert err.splitlines() == [
+        "mqttws-explorer: warning: the server did not echo any of the offered subprotocols (mqtt); "
+        "browsers refuse this"
+    ]
+
+
+@pytest.mark.parametrize("command", ["pub", "sub"])
+async def test_an_echoed_subprotocol_gives_no_warning(broker: Broker, command: str) -> None:
+    await cli("pub", url(broker), "-t", "echo/a", "-m", "1", "-r")
+    if command == "pub":
+        code, _, err = await run_subprocess("pub", url(broker), "-t", "echo/b", "-m", "2")
+    else:
+        code, _, err = await run_subprocess("sub", url(broker), "-t", "echo/a", "-C", "1")
+    assert (code, err) == (0, "")

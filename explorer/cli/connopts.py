@@ -333,12 +333,50 @@ def options_from_args(
         profile = store.get(profile_name)
         for warning in store.warnings:  # e.g. a misspelt key that would silently not apply
             _LOG.warning("%s", warning)
+        _warn_other_host(profile, url, given_secrets)
         options = _profile_options(profile, store, secrets, given_secrets, stdin)
     else:
         if url is None:
             raise ExplorerError("give a broker URL (e.g. ws://localhost:8080/mqtt) or --profile NAME")
         options = ConnectionOptions(url=url)
     return apply_args(options, args, given_secrets)
+
+
+def _warn(text: str) -> None:
+    print(f"mqttws-explorer: warning: {text}", file=sys.stderr)
+
+
+def _warn_other_host(profile: Profile, url: str | None, given: Mapping[str, str]) -> None:
+    """Say so when a URL on the command line sends the profile's stored secrets to another host."""
+    if url is None:
+        return
+    sent = [kind for kind in profile.secret_refs if kind not in given]
+    if not sent:
+        return
+    try:
+        profile_host = parse_url(profile.options.url).host
+        url_host = parse_url(url).host
+    except ExplorerError:
+        return  # a bad URL gets its own clear error from apply_args
+    if profile_host.lower() != url_host.lower():
+        secrets = ", ".join(secret_label(kind) for kind in sent)
+        _warn(
+            f"profile {profile.name!r} is for host {profile_host} but the URL given is for host {url_host}: "
+            f"the profile's stored secrets ({secrets}) are sent to {url_host}"
+        )
+
+
+_TLS_FLAGS = ("ca", "cert", "key", "key_password_stdin", "insecure", "sni", "alpn")
+
+
+def _warn_tls_flags_unused(options: ConnectionOptions, args: argparse.Namespace) -> None:
+    """TLS flags do nothing on ws:// and mqtt://: say so rather than ignore them silently."""
+    given = [flag for flag in _TLS_FLAGS if _given(args, flag)]
+    if not given or parse_url(options.url).secure:
+        return
+    flags = ", ".join("--" + flag.replace("_", "-") for flag in given)
+    scheme = parse_url(options.url).scheme
+    _warn(f"{flags} apply only to wss:// and mqtts:// URLs; ignored for this {scheme}:// URL")
 
 
 def apply_args(
@@ -397,6 +435,7 @@ def apply_args(
     if will is not options.will:
         changes["will"] = will
     options = options.with_changes(**changes) if changes else options
+    _warn_tls_flags_unused(options, args)
     secret_headers = {kind: value for kind, value in given_secrets.items() if kind.startswith("header/")}
     if secret_headers:
         pairs = [(kind[7:], value) for kind, value in secret_headers.items()]

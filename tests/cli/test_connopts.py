@@ -345,3 +345,47 @@ def test_no_keyring_on_a_terminal_prompts_for_the_secret(config_dir: Path) -> No
     out, _ = child.communicate(timeout=60)
     os.close(master)
     assert out.strip() == b"PASSWORD-OK"
+
+
+@pytest.mark.parametrize(
+    ("argv", "flags"),
+    [
+        (["ws://h/mqtt", "--ca", "ca.pem", "--insecure"], "--ca, --insecure"),
+        (["mqtt://h", "--cert", "c.pem", "--key", "k.pem", "--sni", "n", "--alpn", "mqtt"], "--cert, --key"),
+    ],
+)
+def test_tls_flags_on_a_plain_url_are_a_one_line_warning(
+    argv: list[str], flags: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _options(argv)
+    err = capsys.readouterr().err
+    assert err.startswith(f"mqttws-explorer: warning: {flags}")
+    assert "apply only to wss:// and mqtts://" in err
+    assert err.count("\n") == 1
+
+
+def test_tls_flags_on_a_secure_url_give_no_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    _options(["wss://h/mqtt", "--ca", "ca.pem", "--insecure", "--sni", "n"])
+    _options(["mqtts://h", "--alpn", "mqtt"])
+    assert capsys.readouterr().err == ""
+
+
+def test_a_url_for_another_host_than_the_profile_warns_naming_both(
+    store: ProfileStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = _options(["ws://other.example.net:9001/", "--profile", "prod"])
+    assert options.password == b"stored-pw"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("mqttws-explorer: warning: ")
+    assert "prod.example.com" in err
+    assert "other.example.net" in err
+    assert "stored-pw" not in err
+
+
+def test_the_profile_host_on_the_command_line_gives_no_warning(
+    store: ProfileStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _options(["wss://PROD.example.com:8443/other", "--profile", "prod"])
+    _options(["--profile", "prod"])
+    assert capsys.readouterr().err == ""

@@ -134,24 +134,28 @@ def _os_reason(exc: BaseException) -> str:
 
 
 async def _tcp_connect(
-    host: str, port: int, timeout: float
+    host: str, port: int, timeout: float, *, proxy: bool = False
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """TCP to ``host:port``; with ``proxy`` the messages say it is the HTTP proxy that failed."""
+    who = f"the HTTP proxy {host}:{port}" if proxy else f"{host}:{port}"
+    hint = " (check --proxy; the broker was not contacted)" if proxy else ""
     try:
         async with asyncio.timeout(timeout):
             return await asyncio.open_connection(host, port, limit=READ_SIZE * 4)
     except TimeoutError:
         raise ConnectionFailed(
-            f"no answer from {host}:{port} within {timeout:g} s (TCP connect timed out: "
-            "host down or a firewall dropping packets?)"
+            f"no answer from {who} within {timeout:g} s (TCP connect timed out: "
+            f"host down or a firewall dropping packets?){hint}"
         ) from None
     except socket.gaierror as exc:
-        raise ConnectionFailed(f"cannot resolve the host name {host!r}: {exc.strerror}") from None
+        name = "the HTTP proxy's host name" if proxy else "the host name"
+        raise ConnectionFailed(f"cannot resolve {name} {host!r}: {exc.strerror}{hint}") from None
     except ConnectionRefusedError:
         raise ConnectionFailed(
-            f"connection refused by {host}:{port}: nothing is listening on that port"
+            f"connection refused by {who}: nothing is listening on that port{hint}"
         ) from None
     except OSError as exc:
-        raise ConnectionFailed(f"cannot connect to {host}:{port}: {_os_reason(exc)}") from None
+        raise ConnectionFailed(f"cannot connect to {who}: {_os_reason(exc)}{hint}") from None
 
 
 async def _proxy_tunnel(
@@ -165,7 +169,7 @@ async def _proxy_tunnel(
         )
     proxy_host, proxy_port = parts.hostname, parts.port or 8080
     where = f"{proxy_host}:{proxy_port}"
-    reader, writer = await _tcp_connect(proxy_host, proxy_port, timeout)
+    reader, writer = await _tcp_connect(proxy_host, proxy_port, timeout, proxy=True)
     authority = f"[{target.host}]:{target.port}" if ":" in target.host else f"{target.host}:{target.port}"
     lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
     if parts.username is not None:

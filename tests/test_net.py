@@ -360,3 +360,21 @@ async def test_no_subprotocol_offered_sends_no_header() -> None:
         with pytest.raises(HandshakeError, match="400"):
             await MqttClient(ConnectionOptions(url=broker.ws_url or "", subprotocols=())).connect()
         assert [e.state for e in events if isinstance(e, StateChanged)][-1] == "closed"
+
+
+async def test_dead_proxy_is_named_as_the_proxy() -> None:
+    ports = []
+    for _ in range(2):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+    broker_port, proxy_port = ports
+    client = MqttClient(
+        ConnectionOptions(url=f"ws://127.0.0.1:{broker_port}/mqtt", proxy=f"http://127.0.0.1:{proxy_port}")
+    )
+    with pytest.raises(ConnectionFailed) as caught:
+        await client.connect()
+    message = str(caught.value)
+    assert message.startswith(f"connection refused by the HTTP proxy 127.0.0.1:{proxy_port}:")
+    assert "the broker was not contacted" in message
+    assert str(broker_port) not in message

@@ -41,15 +41,15 @@ _ENTRIES: list[Cause] = [
         "dns-name-not-found",
         "dns",
         "Host name not found",
-        "The resolver answered that {host} does not exist (NXDOMAIN or no address).",
-        "Check the host name for typos, or use the broker's IP address.",
+        "The resolver answered that {lookup_name} does not exist (NXDOMAIN or no address).",
+        "Check the name for typos, or use the IP address instead of the name.",
     ),
     Cause(
         "dns-no-resolver",
         "dns",
         "No DNS resolver",
-        "{host} could not be looked up because no DNS server answered ({error}).",
-        "Check the network connection and /etc/resolv.conf, or use the broker's IP address.",
+        "{lookup_name} could not be looked up because no DNS server answered ({error}).",
+        "Check the network connection and /etc/resolv.conf, or use the IP address instead of the name.",
     ),
     # -- tcp ----------------------------------------------------------------
     Cause(
@@ -63,7 +63,7 @@ _ENTRIES: list[Cause] = [
         "tcp-connect-timeout",
         "tcp",
         "Connect timeout",
-        "No answer to the TCP connection attempt to {address} within {timeout} s: "
+        "No answer to the TCP connection attempt to {tcp_peer} within {timeout} s: "
         "a firewall drops the packets or the host is down.",
         "Check firewalls and security groups between you and the host, and that the host is up.",
     ),
@@ -71,8 +71,16 @@ _ENTRIES: list[Cause] = [
         "tcp-unreachable",
         "tcp",
         "Host unreachable",
-        "The TCP connection to {address} failed: {error}.",
+        "The TCP connection to {tcp_peer} failed: {error}.",
         "Check routing and the address; the network reports it cannot reach the host.",
+    ),
+    Cause(
+        "proxy-connection-refused",
+        "tcp",
+        "Proxy refused the connection",
+        "The HTTP proxy {proxy} refused the TCP connection: nothing listens on its port, so "
+        "the broker {host}:{port} was not contacted.",
+        "Check the --proxy address and port and that the proxy is running, or connect without --proxy.",
     ),
     Cause(
         "proxy-auth-required",

@@ -154,20 +154,24 @@ class _Walk:
         self._begin()
         loop = asyncio.get_running_loop()
         host, port = self.endpoint.host, self.endpoint.port
+        lookup_name = host
         if self.options.proxy:
             # Through a proxy, only the proxy's name is ours to resolve.
             host, port = proxy_address(self.options.proxy)
             self.observed["proxy"] = f"{host}:{port}"
+            lookup_name = f"the HTTP proxy's name {host}"
         try:
             infos = await asyncio.wait_for(
                 loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), self.options.connect_timeout
             )
         except socket.gaierror as exc:
-            observed = {"error": f"{exc.strerror} (EAI {exc.errno})"}
+            observed = {"error": f"{exc.strerror} (EAI {exc.errno})", "lookup_name": lookup_name}
             slug = "dns-name-not-found" if exc.errno in _NOT_FOUND else "dns-no-resolver"
             raise self._fail(slug, observed) from None
         except TimeoutError:
-            raise self._fail("dns-no-resolver", {"error": "the lookup timed out"}) from None
+            raise self._fail(
+                "dns-no-resolver", {"error": "the lookup timed out", "lookup_name": lookup_name}
+            ) from None
         addresses = [(info[0], info[4]) for info in infos]
         shown = ", ".join(str(addr[0]) for _, addr in addresses[:4])
         self.observed["addresses"] = shown
@@ -178,25 +182,28 @@ class _Walk:
         self._begin()
         timeout = self.options.connect_timeout
         last: tuple[str, dict[str, str]] | None = None
+        refused = "proxy-connection-refused" if self.options.proxy else "tcp-connection-refused"
         for family, sockaddr in addresses:
             text = (
                 f"{sockaddr[0]}:{sockaddr[1]}"
                 if family == socket.AF_INET
                 else f"[{sockaddr[0]}]:{sockaddr[1]}"
             )
-            observed = {"address": text, "timeout": f"{timeout:g}"}
+            # Through a proxy, this connection goes to the proxy: say so in every TCP verdict.
+            peer = f"the HTTP proxy {text}" if self.options.proxy else text
+            observed = {"address": text, "tcp_peer": peer, "timeout": f"{timeout:g}"}
             try:
                 reader, writer = await asyncio.wait_for(
                     asyncio.open_connection(sockaddr[0], sockaddr[1]), timeout
                 )
             except ConnectionRefusedError:
-                last = ("tcp-connection-refused", observed)
+                last = (refused, observed)
                 continue
             except TimeoutError:
                 last = ("tcp-connect-timeout", observed)
                 continue
             except OSError as exc:
-                slug = "tcp-connection-refused" if exc.errno == errno.ECONNREFUSED else "tcp-unreachable"
+                slug = refused if exc.errno == errno.ECONNREFUSED else "tcp-unreachable"
                 last = (slug, {**observed, "error": exc.strerror or str(exc)})
                 continue
             self.address = sockaddr

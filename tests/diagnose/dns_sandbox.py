@@ -1,6 +1,6 @@
 """Run a probe inside fresh network and mount namespaces with our own resolver config.
 
-Used by ``test_probe_network.py`` as ``unshare -mn python dns_sandbox.py MODE URL``: the
+Used by the tests as ``unshare -mn python dns_sandbox.py MODE URL [PROXY_URL]``: the
 new network namespace has only a loopback interface, and /etc/resolv.conf is bind-mounted
 from a file naming 127.0.0.1 as the only nameserver. In ``nxdomain`` mode a tiny DNS
 server on 127.0.0.1:53 (free in the new namespace) answers NXDOMAIN to every query; in
@@ -37,6 +37,7 @@ def _nxdomain_server(sock: socket.socket) -> None:
 
 def main() -> None:
     mode, url = sys.argv[1], sys.argv[2]
+    proxy = sys.argv[3] if len(sys.argv) > 3 else None
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as conf:
         conf.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
@@ -45,7 +46,7 @@ def main() -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind(("127.0.0.1", 53))
         threading.Thread(target=_nxdomain_server, args=(sock,), daemon=True).start()
-    diagnosis = asyncio.run(probe(ConnectionOptions(url=url, connect_timeout=5.0)))
+    diagnosis = asyncio.run(probe(ConnectionOptions(url=url, connect_timeout=5.0, proxy=proxy)))
     print(diagnosis.to_json())
 
 

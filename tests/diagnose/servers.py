@@ -382,8 +382,8 @@ async def run_probe(url: str, *, idle: float = 0.0, **changes: Any) -> Diagnosis
     return diagnosis
 
 
-def sandbox_probe(mode: str, url: str) -> dict[str, object]:
-    """Run the probe in its own network namespace with a resolver we control."""
+def sandbox_probe(mode: str, url: str, proxy: str | None = None) -> dict[str, object]:
+    """Run the probe (through ``proxy``, if given) in its own network namespace with a resolver we control."""
     require_program("unshare")
     require_program("ip")
     if subprocess.run(["unshare", "-mn", "true"], check=False, capture_output=True).returncode != 0:
@@ -392,7 +392,7 @@ def sandbox_probe(mode: str, url: str) -> dict[str, object]:
         pytest.skip("this machine does not allow new namespaces")
     script = Path(__file__).with_name("dns_sandbox.py")
     done = subprocess.run(
-        ["unshare", "-mn", sys.executable, str(script), mode, url],
+        ["unshare", "-mn", sys.executable, str(script), mode, url, *([proxy] if proxy else [])],
         capture_output=True,
         text=True,
         timeout=60,

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from explorer.broker.config import BrokerConfig
 from explorer.broker.server import Broker
@@ -41,28 +37,6 @@ async def test_closed_port_is_connection_refused() -> None:
     diagnosis = await run_probe(f"ws://127.0.0.1:{port}/mqtt")
     assert (diagnosis.layer, diagnosis.cause) == ("tcp", "tcp-connection-refused")
     assert diagnosis.observed["address"] == f"127.0.0.1:{port}"
-
-
-@pytest.fixture
-def full_backlog() -> Iterator[int]:
-    """A listening socket that never accepts, its backlog filled: further SYNs are dropped."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(4):
-        filler = socket.socket()
-        filler.setblocking(False)
-        try:
-            filler.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
-        fillers.append(filler)
-    yield port
-    for filler in fillers:
-        filler.close()
-    listener.close()
 
 
 async def test_dropped_syns_are_a_connect_timeout(full_backlog: int) -> None:

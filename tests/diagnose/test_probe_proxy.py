@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from explorer.broker.config import BrokerConfig
 from explorer.broker.server import Broker
-from tests.diagnose.servers import free_port, raw_server, run_probe
+from tests.diagnose.servers import free_port, raw_server, run_probe, sandbox_probe
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -101,3 +101,35 @@ async def test_something_that_is_not_a_proxy_is_named() -> None:
             f"ws://127.0.0.1:{free_port()}/mqtt", proxy=f"http://127.0.0.1:{port}", handshake_timeout=0.5
         )
     assert (diagnosis.layer, diagnosis.cause) == ("tcp", "proxy-no-answer")
+
+
+async def test_dead_proxy_is_named_as_the_proxy_not_the_broker() -> None:
+    proxy_port, broker_port = free_port(), free_port()
+    diagnosis = await run_probe(f"ws://127.0.0.1:{broker_port}/mqtt", proxy=f"http://127.0.0.1:{proxy_port}")
+    assert (diagnosis.layer, diagnosis.cause) == ("tcp", "proxy-connection-refused")
+    assert diagnosis.observed["address"] == f"127.0.0.1:{proxy_port}"
+    assert f"The HTTP proxy 127.0.0.1:{proxy_port} refused the TCP connection" in diagnosis.explanation
+    assert f"the broker 127.0.0.1:{broker_port} was not contacted" in diagnosis.explanation
+    assert "--proxy" in diagnosis.fix
+
+
+async def test_proxy_dropping_syns_is_a_connect_timeout_naming_the_proxy(full_backlog: int) -> None:
+    diagnosis = await run_probe(
+        f"ws://127.0.0.1:{free_port()}/mqtt", proxy=f"http://127.0.0.1:{full_backlog}", connect_timeout=0.5
+    )
+    assert (diagnosis.layer, diagnosis.cause) == ("tcp", "tcp-connect-timeout")
+    assert f"attempt to the HTTP proxy 127.0.0.1:{full_backlog} within" in diagnosis.explanation
+
+
+def test_unreachable_proxy_is_named_as_the_proxy() -> None:
+    result = sandbox_probe("plain", "ws://127.0.0.1:8080/mqtt", proxy="http://10.20.30.40:3128")
+    assert (result["layer"], result["cause"]) == ("tcp", "tcp-unreachable")
+    assert str(result["explanation"]).startswith(
+        "The TCP connection to the HTTP proxy 10.20.30.40:3128 failed"
+    )
+
+
+def test_proxy_name_that_does_not_exist_is_named_as_the_proxys() -> None:
+    result = sandbox_probe("nxdomain", "ws://127.0.0.1:8080/mqtt", proxy="http://proxy.probe.test:3128")
+    assert (result["layer"], result["cause"]) == ("dns", "dns-name-not-found")
+    assert "the HTTP proxy's name proxy.probe.test does not exist" in str(result["explanation"])

@@ -172,12 +172,16 @@ class MainWindow(QMainWindow):
         edit = menu.addMenu("&Edit")
         edit.addAction(self._action("Find topic", self._focus_search, QKeySequence.StandardKey.Find))
         edit.addAction(self._action("Filter trace", self.trace.search.setFocus, "Ctrl+Shift+F"))
-        edit.addAction(self._action("Copy topic", self._copy_topic, QKeySequence.StandardKey.Copy))
-        edit.addAction(
+        # Copy and Delete act on the topic tree only (elsewhere they keep their usual meaning).
+        for action in (
+            self._action("Copy topic", self._copy_topic, QKeySequence.StandardKey.Copy),
             self._action(
                 "Delete retained under selection", self._delete_selected, QKeySequence.StandardKey.Delete
-            )
-        )
+            ),
+        ):
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.topics.view.addAction(action)
+            edit.addAction(action)
         conn = menu.addMenu("&Connection")
         for action in (self.connect_action, self.disconnect_action, self.demo_action, self.diagnose_action):
             conn.addAction(action)

@@ -30,6 +30,22 @@ from tests.keyring_support import config_dir, file_keyring
 __all__ = ["config_dir", "file_keyring", "wait_for_batch", "wait_signal"]
 
 TIMEOUT = 20.0
+_OPEN: list[tuple[qasync.QEventLoop, WorkspaceBridge]] = []
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """Close the test's Workspace while its loop can still run it.
+
+    pytest-qt processes pending Qt events before fixtures are torn down; the broker's and
+    the bridge's tasks would then be stepped with no running asyncio loop. Closing them
+    first, inside the loop, leaves nothing for those events to run.
+    """
+    while _OPEN:
+        loop, bridge = _OPEN.pop()
+        if not loop.is_closed():
+            loop.run_until_complete(bridge.aclose())
+    yield
 
 
 @pytest.fixture
@@ -59,10 +75,11 @@ def window(
     bridge = WorkspaceBridge(workspace)
     win = MainWindow(bridge, settings=settings)
     win.show()
+    _OPEN.append((qloop, bridge))
     try:
         yield win
     finally:
-        qloop.run_until_complete(bridge.aclose())
+        qloop.run_until_complete(bridge.aclose())  # a no-op when the hook closed it
         win.close()
         win.deleteLater()
 

@@ -25,7 +25,7 @@ from typing import Any, Literal, TextIO
 
 from explorer.capture import TcpConnection, read_capture
 from explorer.decoder import ConnectionDecoder
-from explorer.errors import MalformedPacket
+from explorer.errors import CaptureError, MalformedPacket
 from explorer.events import (
     Direction,
     ErrorReported,
@@ -45,8 +45,21 @@ __all__ = ["Kind", "classify", "decode_connection", "register", "run"]
 
 Kind = Literal["websocket", "mqtt", "tls", "unknown"]
 
+# What counts as decoded traffic: a handshake, a WebSocket frame or an MQTT packet.
+_DECODED = (HandshakeRequest, HandshakeResponse, FrameEvent, PacketEvent)
 _SKIPPED = "not MQTT or WebSocket (use --port N to force): skipped"
 _SNIFF = 8192  # client bytes looked at to classify a connection
+
+
+def _port(text: str) -> int:
+    """argparse type for --port: a TCP port number, 1-65535."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port: give a number from 1 to 65535")
+    return value
 
 
 def register(subparsers: Any) -> None:
@@ -58,7 +71,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("capture", metavar="CAPTURE", help="pcap or pcapng file")
     parser.add_argument(
         "--port",
-        type=int,
+        type=_port,
         action="append",
         default=[],
         metavar="N",
@@ -235,14 +248,26 @@ def run(args: argparse.Namespace) -> int:
             out.write(
                 json.dumps({"kind": "error", "layer": "capture", "conn": None, "message": problem}) + "\n"
             )
+    decoded_any = False
     for conn in capture.connections:
         kind = classify(conn, ports)
         item = Decoded(conn, kind)
         if kind in ("websocket", "mqtt"):
             item.events = decode_connection(conn, kind, seq)
+            decoded_any = decoded_any or any(isinstance(event, _DECODED) for event in item.events)
         if args.json:
             _json_lines(item, out)
         else:
             _listing(item, listing)
             out.write("\n")
+    out.flush()
+    # A cut tail after decoded traffic is normal (a capture stopped mid-stream) and is
+    # reported above; a file that yields nothing at all must not look like success.
+    if capture.frame_count == 0:
+        cut = f" ({capture.problems[0]})" if capture.problems else ""
+        raise CaptureError(f"no packet could be read from {args.capture}{cut}")
+    if capture.problems and not decoded_any:
+        raise CaptureError(
+            f"nothing could be decoded from {args.capture} before it ends ({capture.problems[0]})"
+        )
     return 0

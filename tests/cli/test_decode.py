@@ -256,3 +256,46 @@ def test_module_entry_point_runs_decode_as_a_subprocess(tmp_path: Path) -> None:
     assert missing.returncode == 1
     assert missing.stderr.startswith("mqttws-explorer: ")
     assert "Traceback" not in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("keep", "message"),
+    [
+        (24, "no packet could be read"),  # the file header alone
+        (60, "no packet could be read"),  # the first record is cut
+        (200, "nothing could be decoded"),  # the TCP handshake, cut before any WebSocket byte
+    ],
+)
+def test_a_truncated_capture_with_nothing_decodable_exits_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, keep: int, message: str
+) -> None:
+    data = capture_bytes(websocket_stream(split=3))
+    code, _out, err = _run(capsys, _write(tmp_path, data[:keep]))
+    assert code == 1
+    assert err.count("\n") == 1
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_a_truncated_capture_with_decoded_frames_exits_0_with_the_problem_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = capture_bytes(websocket_stream(split=3))
+    code, out, err = _run(capsys, _write(tmp_path, data[:-5]))
+    assert code == 0
+    assert err == ""
+    assert "! capture: the file is truncated" in out
+    assert "-> #0 CONNECT" in out
+
+
+@pytest.mark.parametrize("port", ["0", "99999", "-1", "http"])
+def test_port_out_of_range_is_refused_by_argparse(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, port: str
+) -> None:
+    path = _write(tmp_path, capture_bytes(websocket_stream()))
+    with pytest.raises(SystemExit) as info:
+        main(["decode", path, f"--port={port}"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --port" in err
+    assert "1 to 65535" in err or "1-65535" in err

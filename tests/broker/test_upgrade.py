@@ -72,7 +72,9 @@ def test_bytes_that_cannot_start_an_http_request_get_400_at_once(data: bytes, re
     assert reason in result.reason
 
 
-@pytest.mark.parametrize("prefix", [b"G", b"GET", b"GET /mq", b"\r", b"\r\nGET /mqtt HTTP/1.1\r\n", b"M-SEARCH"])
+@pytest.mark.parametrize(
+    "prefix", [b"G", b"GET", b"GET /mq", b"\r", b"\r\nGET /mqtt HTTP/1.1\r\n", b"M-SEARCH"]
+)
 def test_a_prefix_of_an_http_request_waits_for_more(prefix: bytes) -> None:
     assert Upgrade(BrokerConfig()).receive_data(prefix) is None
 

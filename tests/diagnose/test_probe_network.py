@@ -44,6 +44,16 @@ async def test_dropped_syns_are_a_connect_timeout(full_backlog: int) -> None:
     assert (diagnosis.layer, diagnosis.cause) == ("tcp", "tcp-connect-timeout")
 
 
+async def test_server_silent_after_a_client_hello_is_a_tls_handshake_timeout() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # reads the ClientHello, never answers
+
+    async with raw_server(silent) as port:
+        diagnosis = await run_probe(f"wss://127.0.0.1:{port}/mqtt", handshake_timeout=0.5)
+    assert (diagnosis.layer, diagnosis.cause) == ("tls", "tls-handshake-timeout")
+    assert [step.ok for step in diagnosis.steps] == [True, True, False]
+
+
 async def test_silent_server_is_an_http_handshake_timeout() -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read()  # never answers; returns when the probe gives up

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -103,3 +104,15 @@ def test_install_desktop_uninstall_removes_what_it_installed(tmp_path: Path) -> 
     assert f"removed {len(PNG_SIZES) + 2} files" in out.stdout
     assert not (share / "applications" / "mqttws-explorer.desktop").exists()
     assert not list((share / "icons").rglob("*.png"))
+
+
+def test_installed_launcher_passes_desktop_file_validate(tmp_path: Path) -> None:
+    validator = shutil.which("desktop-file-validate")
+    if validator is None and os.environ.get("CI") != "true":
+        pytest.skip("desktop-file-validate (desktop-file-utils) is not installed")
+    assert validator is not None
+    _run_installer(tmp_path)
+    desktop = tmp_path / "share" / "applications" / "mqttws-explorer.desktop"
+    out = subprocess.run([validator, str(desktop)], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "error" not in out.stdout

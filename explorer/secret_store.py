@@ -189,6 +189,17 @@ class KeyringSecretStore:
             raise _refuse_file_store(backend)
         return backend
 
+    @property
+    def place(self) -> str:
+        """Where the secrets go, for messages: "the OS keyring" or the file keyring the user chose."""
+        try:
+            backend = self._keyring()
+        except SecretStoreError:
+            return "the OS keyring"
+        if _stores_in_a_file(backend):
+            return f"the file keyring {_name(backend)}"
+        return "the OS keyring"
+
     def get(self, ref: str) -> str | None:
         backend = self._keyring()
         try:

@@ -188,3 +188,8 @@ def test_a_chain_uses_its_os_keyring_never_the_file_behind_it(
     monkeypatch.setattr(chainer.ChainerBackend, "backends", [auto_picked_file_keyring])
     with pytest.raises(SecretStoreError, match="PlaintextKeyring"):
         KeyringSecretStore().set("profile/p/password", "v")
+
+
+def test_place_names_a_chosen_file_keyring_and_calls_only_real_ones_os_keyrings(file_keyring: Any) -> None:
+    assert KeyringSecretStore().place == "the file keyring keyrings.alt.file.PlaintextKeyring"
+    assert KeyringSecretStore(_backend(_RefusingKeyring)).place == "the OS keyring"

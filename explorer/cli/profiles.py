@@ -32,6 +32,7 @@ from explorer.profile_format import (
     secret_label,
 )
 from explorer.profiles import ProfileStore
+from explorer.secret_store import KeyringSecretStore
 
 __all__ = ["MASK", "register", "run"]
 
@@ -225,8 +226,14 @@ def _show(args: argparse.Namespace, store: ProfileStore, stdin: IO[str]) -> int:
         else:
             print(f"  {key}: {_text(value)}")
     for kind in profile.secret_refs:
-        print(f"  {secret_label(kind)}: {MASK} (in the OS keyring)")
+        print(f"  {secret_label(kind)}: {MASK} (in {_secret_place(store)})")
     return 0
+
+
+def _secret_place(store: ProfileStore) -> str:
+    """ "the OS keyring", or the file keyring the user chose: never call a file an OS keyring."""
+    secrets = store.secrets
+    return secrets.place if isinstance(secrets, KeyringSecretStore) else "the secret store"
 
 
 def _text(value: Any) -> str:
@@ -290,7 +297,8 @@ def _add(args: argparse.Namespace, store: ProfileStore, stdin: IO[str]) -> int:
     )
     saved = store.add(profile)
     stored = ", ".join(secret_label(kind) for kind in saved.secret_refs)
-    print(f"added profile {name!r} to {store.path}" + (f"; in the OS keyring: {stored}" if stored else ""))
+    where = f"; in {_secret_place(store)}: {stored}" if stored else ""
+    print(f"added profile {name!r} to {store.path}{where}")
     return 0
 
 

@@ -45,7 +45,8 @@ def test_add_with_password_stdin_stores_it_in_the_keyring(
         stdin="s3cret\n",
     )
     assert code == 0
-    assert "in the OS keyring: MQTT password" in capsys.readouterr().out
+    # The test keyring is a file store chosen by name: the message says so, not "OS keyring".
+    assert "in the file keyring keyrings.alt.file.PlaintextKeyring: MQTT password" in capsys.readouterr().out
     assert file_keyring.get_password(SERVICE, "profile/prod/password") == "s3cret"
     text = (env / "profiles.toml").read_text()
     assert "s3cret" not in text
@@ -120,7 +121,7 @@ def test_show_masks_secrets(
     out = capsys.readouterr().out
     assert "pw-value" not in out
     assert "tk" not in out.replace("X-Token", "")
-    assert "MQTT password: ******** (in the OS keyring)" in out
+    assert "MQTT password: ******** (in the file keyring keyrings.alt.file.PlaintextKeyring)" in out
     assert "X-Token header value: ********" in out
     assert _run(["show", "prod", "--json"], monkeypatch) == 0
     assert "pw-value" not in capsys.readouterr().out

@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import shutil
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,8 @@ class ManualClock:
     """A broker clock that moves only when the test says so (message and session expiry)."""
 
     def __init__(self) -> None:
-        self.now = time.monotonic()
+        # A whole number, so that intervals come out exact (no 70.000001 rounded up to 71).
+        self.now = 1_000_000.0
 
     def __call__(self) -> float:
         return self.now

@@ -67,7 +67,7 @@ class ProfilesScreen(ModalScreen[str | None]):
     ProfilesScreen #profiles-box { width: 110; height: 90%; border: thick $accent; background: $surface; }
     ProfilesScreen #profile-list-box { width: 32; border-right: tall $panel; padding: 0 1; }
     ProfilesScreen #profile-list { height: 1fr; }
-    ProfilesScreen #profile-form { width: 1fr; padding: 0 1; }
+    ProfilesScreen #profile-form { width: 1fr; padding: 0 1; scrollbar-gutter: stable; }
     ProfilesScreen Label { margin-top: 1; }
     ProfilesScreen .buttons { height: auto; margin-top: 1; }
     ProfilesScreen .buttons Button { margin-right: 1; }

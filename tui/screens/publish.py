@@ -55,11 +55,11 @@ class PublishScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     PublishScreen { align: center middle; }
     PublishScreen #publish-box { width: 110; height: 90%; border: thick $accent; background: $surface; }
-    PublishScreen #publish-form { width: 1fr; padding: 0 1; }
+    PublishScreen #publish-form { width: 1fr; padding: 0 1; scrollbar-gutter: stable; }
     PublishScreen #saved-box { width: 30; border-left: tall $panel; padding: 0 1; }
     PublishScreen #saved { height: 1fr; }
-    PublishScreen #pub-payload { height: 8; }
-    PublishScreen #pub-user-props { height: 4; }
+    PublishScreen #pub-payload { height: 6; }
+    PublishScreen #pub-user-props { height: 3; }
     PublishScreen .row { height: auto; }
     PublishScreen .row > * { width: 1fr; }
     PublishScreen Label { margin-top: 1; }

@@ -188,7 +188,7 @@ async def run_window(
     if options is None:
         bridge.spawn(bridge.start_demo(subscriptions[0][0] if subscriptions else "#", demo=demo))
     else:
-        bridge.spawn(bridge.connect_to(options, subscriptions))
+        window.connect_options(options, subscriptions)
     if screenshot is not None:
         await asyncio.sleep(screenshot_delay)
         window.select_demo_topic()

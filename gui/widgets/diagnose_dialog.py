@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -102,6 +103,7 @@ class DiagnoseDialog(QDialog):
         if item is None:
             return
         item.setText(1, _OK if step.ok else _FAILED)
+        item.setForeground(1, QColor("#2e9e44" if step.ok else "#d03030"))
         item.setText(2, f"{step.duration_ms:.0f} ms")
         item.setText(3, step.detail)
         if step.ok:
@@ -119,9 +121,14 @@ class DiagnoseDialog(QDialog):
     def _finished(self, diagnosis: Diagnosis) -> None:
         self.diagnosis = diagnosis
         self.run_button.setEnabled(True)
-        for item in self._rows.values():
+        reached = LAYERS.index(diagnosis.layer) if diagnosis.layer in LAYERS else len(LAYERS) - 1
+        for index, layer in enumerate(LAYERS):
+            item = self._rows[layer]
             if item.text(1) == _PENDING:
                 item.setText(1, "")
+            if index < reached and not item.text(1):
+                item.setText(1, "-")
+                item.setText(3, "not used for this URL")
         self.state.setText(
             "All layers work."
             if diagnosis.ok

@@ -62,9 +62,9 @@ class PublishScreen(ModalScreen[None]):
     PublishScreen #pub-user-props { height: 3; }
     PublishScreen .row { height: auto; }
     PublishScreen .row > * { width: 1fr; }
-    PublishScreen Label { margin-top: 1; }
-    PublishScreen #pub-result { height: auto; margin-top: 1; }
-    PublishScreen .buttons { height: auto; margin-top: 1; }
+    PublishScreen Label { margin-top: 0; }
+    PublishScreen #pub-result { height: auto; }
+    PublishScreen .buttons { height: auto; }
     PublishScreen .buttons Button { margin-right: 1; }
     """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, TextArea
+from textual.widgets import Input, Select, Sparkline, Static, TabbedContent, TextArea, Tree
 
 from explorer.events import FrameEvent, PacketEvent
 from explorer.mqtt.enums import PacketType
@@ -224,3 +224,38 @@ def test_a_bad_url_is_one_clear_sentence_and_exit_status_2(capsys: pytest.Captur
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("mqttws-tui: unsupported scheme 'http'")
+
+
+async def test_message_tabs_show_json_tree_diff_and_a_sparkline_of_a_chosen_field() -> None:
+    app = quiet_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: "#" in app.workspace.subscriptions)
+        for value in (20.5, 21.0, 19.5):
+            await app.workspace.publish("lab/climate", f'{{"t": {value}, "rh": 40}}'.encode())
+        tree = app.workspace.tree
+        await settle(pilot, lambda: (node := tree.find("lab/climate")) is not None and node.count == 3)
+        node = tree.find("lab/climate")
+        assert node is not None
+        pane = app.main_screen.query_one(MessagePane)
+        pane.show_topic(node)
+        tabs = pane.query_one("#message-tabs", TabbedContent)
+
+        tabs.active = "tab-json"
+        await pilot.pause()
+        json_tree = pane.query_one("#json-tree", Tree)
+        assert [str(child.label) for child in json_tree.root.children] == ["t=19.5", "rh=40"]
+
+        tabs.active = "tab-diff"
+        await pilot.pause()
+        diff = str(pane.query_one("#view-diff", Static).render())
+        assert '-  "t": 21.0' in diff
+        assert '+  "t": 19.5' in diff
+
+        tabs.active = "tab-chart"
+        await pilot.pause()
+        select = pane.query_one("#chart-field", Select)
+        select.value = "t"
+        await pilot.pause()
+        spark = pane.query_one("#sparkline", Sparkline)
+        assert list(spark.data or []) == [value for _, value in node.series("t")]
+        assert list(spark.data or []) == [20.5, 21.0, 19.5]

@@ -32,7 +32,12 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"== {name}", flush=True)
         started = time.perf_counter()
-        module.main()
+        saved = sys.argv
+        sys.argv = [f"bench/{name}.py"]  # modules that read options see none, as when run alone
+        try:
+            module.main()
+        finally:
+            sys.argv = saved
         print(f"== {name} done in {time.perf_counter() - started:.1f} s\n", flush=True)
     return 0
 

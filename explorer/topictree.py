@@ -378,8 +378,10 @@ class TopicTree:
         node = self.root
         for name in topic.split("/"):
             children = node.children
-            child = children.get(name) if children is not None else None
-            node = child if child is not None else self._child(node, name)
+            if children is None or (child := children.get(name)) is None:
+                node = self._child(node, name)
+            else:
+                node = child
         buf = node._buf
         if buf is None:
             buf = node._buf = bytearray()
@@ -388,16 +390,17 @@ class TopicTree:
         node._last_at = len(buf)
         buf += _pack_record(time, (qos & 0x03) | (_RETAIN if retain else 0), size)
         buf += payload
-        node._kept += 1
+        kept = node._kept = node._kept + 1
+        props = node._props
         if properties:
-            if node._props is None:
-                node._props = [None] * (node._kept - 1)
-            node._props.append(properties)
-        elif node._props is not None:
-            node._props.append(None)
-        node.history_bytes += size
+            if props is None:
+                props = node._props = [None] * (kept - 1)
+            props.append(properties)
+        elif props is not None:
+            props.append(None)
+        history = node.history_bytes = node.history_bytes + size
         self.kept_bytes += _HEAD + size
-        if node._kept > self.history_count or node.history_bytes > self.history_bytes:
+        if kept > self.history_count or history > self.history_bytes:
             self._trim(node)
         if self.kept_bytes > self.history_total_bytes and node._kept > 1:
             self._trim(node, history_count=1)

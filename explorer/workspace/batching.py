@@ -71,20 +71,23 @@ class Fanout:
         if capacity < 1:
             raise ValueError(f"the batch capacity must be at least 1, not {capacity}")
         self.capacity = capacity
-        self._ring: deque[TraceEvent] = deque(maxlen=capacity)
-        self.total = 0
+        self.ring: deque[TraceEvent] = deque(maxlen=capacity)  # the newest events
+        self.total = 0  # events pushed since the start
         self.subscribers: list[Subscriber] = []
         self.closed = False
-        self._woken = False  # every subscriber's wake is set; cleared when one takes a batch
+        self.woken = False  # every subscriber's wake is set; cleared when one takes a batch
 
     # -- hot path --------------------------------------------------------------------
 
     def push(self, event: TraceEvent) -> None:
-        """Offer one event to every subscriber: O(1), subscribers are woken once per batch."""
+        """Offer one event to every subscriber: O(1), subscribers are woken once per batch.
+
+        ``Workspace.ingest`` does the same inline (keep the two alike).
+        """
         self.total += 1
         if self.subscribers:
-            self._ring.append(event)
-            if not self._woken:
+            self.ring.append(event)
+            if not self.woken:
                 self.notify()
 
     def node_changed(self, node: TopicNode) -> None:
@@ -93,7 +96,7 @@ class Fanout:
 
     def notify(self) -> None:
         """Wake every subscriber without a new event (status or tree changed)."""
-        self._woken = True
+        self.woken = True
         for subscriber in self.subscribers:
             subscriber.wake.set()
 
@@ -109,19 +112,19 @@ class Fanout:
         if subscriber in self.subscribers:
             self.subscribers.remove(subscriber)
         if not self.subscribers:
-            self._ring.clear()
+            self.ring.clear()
 
     def take(self, subscriber: Subscriber, status: ConnectionStatus) -> Batch:
         """Everything new for ``subscriber`` as one batch; resets its pending state."""
-        self._woken = False
+        self.woken = False
         new = self.total - subscriber.seen
-        available = min(new, len(self._ring), subscriber.max_events)
+        available = min(new, len(self.ring), subscriber.max_events)
         if available <= 0:
             events: tuple[TraceEvent, ...] = ()
-        elif available == len(self._ring):
-            events = tuple(self._ring)
+        elif available == len(self.ring):
+            events = tuple(self.ring)
         else:
-            events = tuple(itertools.islice(self._ring, len(self._ring) - available, None))
+            events = tuple(itertools.islice(self.ring, len(self.ring) - available, None))
         dropped = subscriber.dropped + max(0, new - available)
         subscriber.dropped = 0
         subscriber.seen = self.total

@@ -232,7 +232,13 @@ class Workspace:
                 self._tracker.observe(event)
                 if type(event) is StateChanged and self._client is not None:
                     self._remember_server(event.conn, self._client)
-        self._fanout.push(event)
+        # Fanout.push, inline: one call less for each event of a firehose.
+        fanout = self._fanout
+        fanout.total += 1
+        if fanout.subscribers:
+            fanout.ring.append(event)
+            if not fanout.woken:
+                fanout.notify()
 
     def ingest_many(self, events: Iterable[TraceEvent]) -> None:
         for event in events:

@@ -228,7 +228,7 @@ _ENTRIES: list[Cause] = [
         "Proxy did not forward Upgrade",
         "The server answered {status_line}: the request reached it without the Upgrade and "
         "Connection headers (or as HTTP/1.0). A reverse proxy in front of the broker does not "
-        "forward them ({proxy_evidence}).",
+        "forward them. Evidence: {proxy_evidence}.",
         "In nginx: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; "
         'proxy_set_header Connection "upgrade"; (other proxies have an equivalent WebSocket switch).',
     ),

@@ -133,18 +133,21 @@ def proxy_evidence(head: HttpResponse) -> str | None:
     """
     via = head.header("Via")
     if via:
-        return f"the answer passed through a proxy (Via: {via})"
+        return f"the answer passed through a proxy, Via: {via}"
     server = (head.header("Server") or "").strip()
     if server.lower().startswith(_PROXY_SERVERS):
-        return f"the answer comes from a reverse proxy (Server: {server})"
+        return f"the answer comes from a reverse proxy, Server: {server}"
     body = " ".join(head.body[:512].decode("utf-8", "replace").lower().split())
     for words in _DROPPED_HEADER_WORDS:
         if words in body:
-            return f"the answer says the headers did not arrive ({words!r} in its body)"
+            return f"the answer's body says the headers did not arrive: {words!r}"
     if head.status == 426 and head.header("Sec-WebSocket-Version") is None:
         # RFC 6455 §4.4: a server that refuses our WebSocket version lists its own in
         # Sec-WebSocket-Version; without it, 426 means the Upgrade header was not seen.
-        return "426 Upgrade Required: the server did not see the Upgrade header that was sent"
+        return (
+            "426 Upgrade Required without Sec-WebSocket-Version, so the server did not see "
+            "the Upgrade header that was sent"
+        )
     return None
 
 
@@ -177,7 +180,7 @@ def classify_status(head: HttpResponse, url: str) -> tuple[str, dict[str, str]]:
         return "tls-client-certificate-required", observed
     if status == 505:
         # 505: the proxy forwarded the request as HTTP/1.0, which cannot upgrade (RFC 6455 §4.1).
-        observed["proxy_evidence"] = "505: the request reached the server as HTTP/1.0"
+        observed["proxy_evidence"] = "505, so the request reached the server as HTTP/1.0"
         return "upgrade-not-forwarded", observed
     if status in (400, 426):
         evidence = proxy_evidence(head)

@@ -72,7 +72,7 @@ async def test_nginx_that_does_not_forward_upgrade_to_a_websockets_server_is_nam
     assert (diagnosis.layer, diagnosis.cause) == ("http", "upgrade-not-forwarded")
     assert " 426 " in diagnosis.observed["status_line"]
     assert diagnosis.observed["proxy_evidence"].startswith(
-        "the answer comes from a reverse proxy (Server: nginx"
+        "the answer comes from a reverse proxy, Server: nginx"
     )
     # Other paths were tried first: nginx refuses them all, so the path is not the problem.
     assert diagnosis.observed["paths_tried"] == "/mqtt, /ws, /, /mqtt/"

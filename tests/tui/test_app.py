@@ -259,3 +259,25 @@ async def test_message_tabs_show_json_tree_diff_and_a_sparkline_of_a_chosen_fiel
         spark = pane.query_one("#sparkline", Sparkline)
         assert list(spark.data or []) == [value for _, value in node.series("t")]
         assert list(spark.data or []) == [20.5, 21.0, 19.5]
+
+
+async def test_frame_filters_keep_only_the_chosen_direction_and_packet_type() -> None:
+    app = quiet_app(subscriptions=[("#", 0)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: "#" in app.workspace.subscriptions)
+        await app.workspace.publish("f/x", b"1")
+        await settle(pilot, lambda: app.workspace.tree.find("f/x") is not None)
+        await pilot.press("2")
+        frames = app.main_screen.query_one(FrameList)
+        await settle(pilot, lambda: frames.row_count > 0)
+        everything = frames.row_count
+        app.main_screen.query_one("#filter-direction", Select).value = "c2s"
+        await settle(pilot, lambda: frames.row_count < everything)
+        shown = [frames.frame_at(row) for row in range(frames.row_count)]
+        assert shown
+        assert all(frame is not None and frame.direction == "c2s" for frame in shown)
+        app.main_screen.query_one("#filter-type", Select).value = int(PacketType.SUBSCRIBE)
+        await settle(pilot, lambda: frames.row_count == 1)
+        frame = frames.frame_at(0)
+        assert frame is not None
+        assert [p.packet.TYPE for p in app.workspace.trace.packets_in(frame)] == [PacketType.SUBSCRIBE]

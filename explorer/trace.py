@@ -402,14 +402,18 @@ class TraceBuffer:
         return self._next - self._first
 
     def _held(self) -> list[TraceEvent]:
-        """The held events, oldest first, as a new list (two slices of the ring)."""
-        if self._next == self._first:
+        """The held events, oldest first, as a new list."""
+        return self._between(self._first, self._next)
+
+    def _between(self, start: int, end: int) -> list[TraceEvent]:
+        """The held events at positions ``start`` to ``end`` (exclusive): one or two ring slices."""
+        if start >= end:
             return []
         capacity = self._capacity
-        start = self._first % capacity
-        end = (self._next - 1) % capacity + 1
+        head = start % capacity
+        tail = (end - 1) % capacity + 1
         ring = self._ring
-        held = ring[start:end] if start < end else ring[start:] + ring[:end]
+        held = ring[head:tail] if head < tail else ring[head:] + ring[:tail]
         return held  # type: ignore[return-value]  # held slots are never None
 
     def _positions(self) -> Iterator[tuple[int, TraceEvent]]:
@@ -513,11 +517,23 @@ class TraceBuffer:
     # -- queries -----------------------------------------------------------------------
 
     def since(self, seq: int) -> list[TraceEvent]:
-        """Held events whose ``seq`` is greater than ``seq``, oldest first."""
-        held = self._held()
-        if self._monotonic:
-            return held[bisect.bisect_right(held, seq, key=_seq_of) :]
-        return [event for event in held if event.seq > seq]
+        """Held events whose ``seq`` is greater than ``seq``, oldest first.
+
+        While sequence numbers increase (always, in a Workspace) this is a binary search.
+        """
+        if not self._monotonic:
+            return [event for event in self._held() if event.seq > seq]
+        ring = self._ring
+        capacity = self._capacity
+
+        def seq_at(position: int) -> int:
+            event = ring[position % capacity]
+            assert event is not None  # a held position
+            return event.seq
+
+        first = self._first
+        start = first + bisect.bisect_right(range(first, self._next), seq, key=seq_at)
+        return self._between(start, self._next)
 
     def _index(self) -> None:
         """Bring the frame and packet lookup index up to the newest event.
@@ -569,7 +585,3 @@ class TraceBuffer:
         numbers = dict.fromkeys(part.packet_no for part in frame.parts)
         found = (self.packet(frame.conn, frame.direction, n) for n in numbers)
         return [p for p in found if p is not None]
-
-
-def _seq_of(event: TraceEvent) -> int:
-    return event.seq

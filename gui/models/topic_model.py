@@ -40,6 +40,17 @@ _VALUE_CHARS = 80
 _HEADERS = ("Topic", "Value", "Messages")
 
 AnyIndex = QModelIndex | QPersistentModelIndex
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.FontRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        NODE_ROLE,
+        TOPIC_ROLE,
+    }
+)
 
 
 class TopicTreeModel(QAbstractItemModel):
@@ -167,7 +178,8 @@ class TopicTreeModel(QAbstractItemModel):
         return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # A view asks for about ten roles per cell on every repaint: answer the unused fast.
+        if role not in _ROLES or not index.isValid():
             return None
         node = self.node(index)
         column = index.column()

@@ -27,6 +27,15 @@ EVENT_ROLE = Qt.ItemDataRole.UserRole + 1
 POSITION_ROLE = Qt.ItemDataRole.UserRole + 2
 _HEADERS = ("#", "Time", "Conn", "Dir", "Layer", "Length", "Summary")
 AnyIndex = QModelIndex | QPersistentModelIndex
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        EVENT_ROLE,
+        POSITION_ROLE,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +208,8 @@ class TraceTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # A view asks for about ten roles per cell on every repaint: answer the unused fast.
+        if role not in _ROLES or not index.isValid():
             return None
         row = index.row()
         if not 0 <= row < self.rowCount():

@@ -91,6 +91,17 @@ def _rss_mb() -> float:
     return pages * resource.getpagesize() / 1e6
 
 
+def _cpu_pressure() -> str:
+    """Share of the last 10 s in which runnable tasks waited for a CPU (Linux PSI), if known."""
+    try:
+        with open("/proc/pressure/cpu", encoding="ascii") as pressure:
+            first = pressure.readline().split()
+    except OSError:
+        return "unknown"
+    fields = dict(item.split("=", 1) for item in first[1:] if "=" in item)
+    return f"{fields.get('avg10', '?')}%"
+
+
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -253,6 +264,7 @@ async def _run(rate: int, seconds: float, *, embedded: bool = True) -> dict[str,
             "seconds": elapsed,
             "cpu": cpu,
             "load": os.getloadavg()[0],
+            "cpu_pressure": _cpu_pressure(),
         }
 
 
@@ -300,7 +312,8 @@ def _report(result: dict[str, object]) -> bool:
     print(
         f"app process CPU: {result['cpu']:.1f} s over {result['seconds']:.1f} s wall "
         f"({100 * result['cpu'] / result['seconds']:.0f}% of one core); "  # type: ignore[operator]
-        f"machine load average {result['load']:.1f} on {os.cpu_count()} cores"
+        f"machine load average {result['load']:.1f} on {os.cpu_count()} cores, "
+        f"CPU pressure {result['cpu_pressure']} (tasks waiting for a CPU)"
     )
     ok = True
     for phase, values in latencies.items():

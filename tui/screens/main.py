@@ -165,11 +165,6 @@ class MainScreen(Screen[None]):
         if response is not None:
             self._handshake.observe(response)
 
-    def refresh_topics(self) -> None:
-        """Rebuild the tree after topics were removed."""
-        tree = self.query_one(TopicTreeView)
-        tree.prune()
-
     # -- pane messages -----------------------------------------------------------------
 
     def on_topic_selected(self, message: TopicSelected) -> None:

@@ -181,17 +181,6 @@ class TopicTreeView(Tree[TopicNode]):
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[TopicNode]) -> None:
         self.call_after_refresh(self.relabel_visible)
 
-    def prune(self) -> None:
-        """Drop widget nodes whose topics left the model (deleted subtrees)."""
-        gone = [t for t in self._by_topic if not self._attached(t)]
-        for topic in gone:
-            node = self._by_topic.pop(topic, None)
-            if node is not None and node.tree is self:
-                try:
-                    node.remove()
-                except Exception:  # already removed with its parent
-                    pass
-
     def rebuild(self) -> None:
         """Build the widget afresh from the model, honouring the filter."""
         self.clear()

@@ -21,6 +21,7 @@ from pathlib import Path
 from explorer import __version__
 from explorer.errors import ExplorerError
 from explorer.options import ConnectionOptions
+from explorer.runtime import tune_gc
 
 __all__ = ["APP_ID", "build_parser", "create_application", "icon_path", "main", "run_window"]
 
@@ -201,6 +202,13 @@ async def run_window(
     return 0
 
 
+def _has_display() -> bool:
+    """Whether Qt has somewhere to draw: an X or Wayland display, or a chosen platform plugin."""
+    if sys.platform != "linux":
+        return True
+    return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the window (``gui.launcher`` sends non-headless arguments here)."""
     parser = build_parser()
@@ -210,6 +218,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ExplorerError as exc:
         print(f"mqttws-explorer: {exc}", file=sys.stderr)
         return 2
+    if args.screenshot and not _has_display():
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if not _has_display():
+        print(
+            "mqttws-explorer: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are "
+            "not set). Over SSH or on a server use the terminal explorer, mqttws-tui; the "
+            "subcommands (mqttws-explorer --help) need no display.",
+            file=sys.stderr,
+        )
+        return 2
+    tune_gc()
     try:
         import qasync
         from PySide6.QtWidgets import QApplication

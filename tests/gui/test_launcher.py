@@ -116,3 +116,20 @@ def test_installed_launcher_passes_desktop_file_validate(tmp_path: Path) -> None
     out = subprocess.run([validator, str(desktop)], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "error" not in out.stdout
+
+
+def test_window_without_a_display_is_one_line_pointing_to_the_terminal_explorer() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys; from gui.launcher import main; sys.exit(main([]))"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env=env,
+    )
+    assert out.returncode == 2
+    assert "no display" in out.stderr
+    assert "mqttws-tui" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1

@@ -66,6 +66,9 @@ class _Link(asyncio.Protocol):
         self.last_data = 0.0
         self.timeout: asyncio.TimerHandle | None = None
         self.ws_closing = False
+        # The 101 response, held until the end of the read that completed the request, so
+        # that a CONNACK to a CONNECT sent in the same segment leaves in the same write.
+        self.held = b""
 
     # -- asyncio.Protocol ------------------------------------------------------------------
 
@@ -121,6 +124,8 @@ class _Link(asyncio.Protocol):
                 self.transport.abort()
         finally:
             broker.flush()
+            if self.held:
+                self._write(b"")
 
     def _upgrade(self, data: bytes) -> bytes:
         assert self.upgrade is not None
@@ -132,12 +137,12 @@ class _Link(asyncio.Protocol):
         self.upgrade = None
         if self.timeout is not None:
             self.timeout.cancel()
-        self.transport.write(result.response)
-        self.broker.state.stats.bytes_sent += len(result.response)
         if not result.accepted:
+            self._write(result.response)
             _LOG.info("upgrade refused for %s: HTTP %d %s", self.peer, result.status, result.reason)
             self.transport.close()
             return b""
+        self.held = result.response
         faults = self.broker.config.faults
         self.frames = FrameParser(self.broker.config.max_packet_size + 16, allow_text=faults.text_frames)
         if faults.close_after_handshake is not None:
@@ -227,6 +232,9 @@ class _Link(asyncio.Protocol):
     # -- output ----------------------------------------------------------------------------
 
     def _write(self, data: bytes) -> None:
+        if self.held:
+            data = self.held + data
+            self.held = b""
         transport = self.transport
         if transport is not None and not transport.is_closing():
             transport.write(data)

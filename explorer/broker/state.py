@@ -194,8 +194,10 @@ class BrokerState:
         if session is None or session.connection is not conn:
             return
         self.stats.clients_connected -= 1
-        how = "" if conn.disconnected_normally else " (no DISCONNECT)"
-        _LOG.info("disconnected: %s%s", conn.label(), how)
+        if _LOG.isEnabledFor(logging.INFO):  # the label is built only for a shown line
+            _LOG.info(
+                "disconnected: %s%s", conn.label(), "" if conn.disconnected_normally else " (no DISCONNECT)"
+            )
         if self.on_event is not None:
             self.on_event("disconnected", conn)
         session.connection = None
@@ -418,13 +420,14 @@ class BrokerState:
         )
         # MQTT 3.1 has no Session Present flag: that byte is reserved there.
         self.send(conn, Connack(present and version != ProtocolVersion.V31, code, connack_props))
-        _LOG.info(
-            "connected: %s MQTT %s%s%s",
-            conn.label(),
-            version.label,
-            " user " + packet.username if packet.username else "",
-            " (session present)" if present else "",
-        )
+        if _LOG.isEnabledFor(logging.INFO):
+            _LOG.info(
+                "connected: %s MQTT %s%s%s",
+                conn.label(),
+                version.label,
+                " user " + packet.username if packet.username else "",
+                " (session present)" if present else "",
+            )
         if self.on_event is not None:
             self.on_event("connected", conn)
         if present:

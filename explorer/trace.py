@@ -321,8 +321,8 @@ class TraceBuffer:
     """The latest trace events, bounded by count and by approximate bytes.
 
     Appending is O(1) and cheap, because it runs for every wire event of a firehose:
-    events sit in a ring of ``max_events`` slots (grown on demand), the slot of
-    absolute position ``p`` being ``p % max_events``, next to a ring of their sizes.
+    events sit in a ring of ``max_events`` slots (grown on demand), next to a ring of
+    their sizes; absolute position ``p`` lives in slot ``(p - base) % max_events``.
     When a bound is passed the oldest events are dropped and counted in
     :attr:`dropped`. Positions are absolute (:attr:`first_position` grows as events
     drop), so a view can hold a position across drops; ``buffer[i]`` indexes the events
@@ -341,8 +341,9 @@ class TraceBuffer:
         self._max_bytes = max_bytes
         self.dropped = 0
         self.bytes = 0
-        self._ring: list[TraceEvent | None] = []  # min(next position, capacity) slots
+        self._ring: list[TraceEvent | None] = []  # min(next - base, capacity) slots
         self._sizes: list[int] = []  # the size counted for the event in each slot
+        self._base = 0  # the position in slot 0 when the ring was laid out
         self._first = 0
         self._next = 0
         self._monotonic = True  # every held seq is greater than the one before it
@@ -362,18 +363,17 @@ class TraceBuffer:
     def max_events(self, value: int) -> None:
         if value < 1:
             raise ValueError("max_events must be at least 1")
-        held = [(event, self._sizes[position % self._capacity]) for position, event in self._positions()]
-        excess = max(0, len(held) - value)
-        for _event, size in held[:excess]:
-            self.bytes -= size
+        events = self._held()
+        sizes = [self._sizes[self._slot(position)] for position in range(self._first, self._next)]
+        excess = max(0, len(events) - value)
+        self.bytes -= sum(sizes[:excess])
         self.dropped += excess
         self._first += excess
+        # Laid out again from slot 0, so the ring never has more slots than events.
         self._capacity = value
-        self._ring = [None] * min(self._next, value)
-        self._sizes = [0] * len(self._ring)
-        for position, (event, size) in enumerate(held[excess:], self._first):
-            self._ring[position % value] = event
-            self._sizes[position % value] = size
+        self._ring = list(events[excess:])
+        self._sizes = sizes[excess:]
+        self._base = self._first
 
     @property
     def max_bytes(self) -> int | None:
@@ -409,15 +409,14 @@ class TraceBuffer:
         """The held events at positions ``start`` to ``end`` (exclusive): one or two ring slices."""
         if start >= end:
             return []
-        capacity = self._capacity
-        head = start % capacity
-        tail = (end - 1) % capacity + 1
+        head = self._slot(start)
+        tail = self._slot(end - 1) + 1
         ring = self._ring
         held = ring[head:tail] if head < tail else ring[head:] + ring[:tail]
         return held  # type: ignore[return-value]  # held slots are never None
 
-    def _positions(self) -> Iterator[tuple[int, TraceEvent]]:
-        return enumerate(self._held(), self._first)
+    def _slot(self, position: int) -> int:
+        return (position - self._base) % self._capacity
 
     def __iter__(self) -> Iterator[TraceEvent]:
         return iter(self._held())
@@ -436,12 +435,12 @@ class TraceBuffer:
             index += size
         if not 0 <= index < size:
             raise IndexError("trace buffer index out of range")
-        return self._ring[(self._first + index) % self._capacity]  # type: ignore[return-value]
+        return self._ring[(self._first + index - self._base) % self._capacity]  # type: ignore[return-value]
 
     def at(self, position: int) -> TraceEvent | None:
         """The event at an absolute position, or None when dropped or not yet appended."""
         if self._first <= position < self._next:
-            return self._ring[position % self._capacity]
+            return self._ring[(position - self._base) % self._capacity]
         return None
 
     # -- appending and dropping --------------------------------------------------------
@@ -462,11 +461,12 @@ class TraceBuffer:
             self._monotonic = False
         self._last_seq = seq
         capacity = self._capacity
-        if position < capacity:
+        offset = position - self._base
+        if offset < capacity:
             self._ring.append(event)
             self._sizes.append(size)
         else:
-            slot = position % capacity
+            slot = offset % capacity
             sizes = self._sizes
             if position - capacity >= self._first:
                 # The slot still holds the event max_events positions back: the count
@@ -484,12 +484,13 @@ class TraceBuffer:
     def _drop_for_bytes(self) -> None:
         """Drop the oldest events until the byte bound holds, keeping at least the newest."""
         capacity = self._capacity
+        base = self._base
         ring = self._ring
         sizes = self._sizes
         first = self._first
         last = self._next - 1
         while self.bytes > self._byte_limit and first < last:
-            slot = first % capacity
+            slot = (first - base) % capacity
             self.bytes -= sizes[slot]
             ring[slot] = None
             first += 1
@@ -503,11 +504,9 @@ class TraceBuffer:
 
     def clear(self) -> None:
         """Forget every held event (not counted as dropped)."""
-        capacity = self._capacity
-        ring = self._ring
-        for position in range(self._first, self._next):
-            ring[position % capacity] = None
-        self._first = self._next
+        self._ring = []
+        self._sizes = []
+        self._base = self._first = self._next
         self.bytes = 0
         self._monotonic = True
         self._frames.clear()
@@ -525,9 +524,10 @@ class TraceBuffer:
             return [event for event in self._held() if event.seq > seq]
         ring = self._ring
         capacity = self._capacity
+        base = self._base
 
         def seq_at(position: int) -> int:
-            event = ring[position % capacity]
+            event = ring[(position - base) % capacity]
             assert event is not None  # a held position
             return event.seq
 
@@ -552,9 +552,10 @@ class TraceBuffer:
         if start == self._next:
             return
         capacity = self._capacity
+        base = self._base
         ring = self._ring
         for position in range(start, self._next):
-            event = ring[position % capacity]
+            event = ring[(position - base) % capacity]
             if isinstance(event, FrameEvent):
                 frames[(event.conn, event.direction, event.index)] = position
             elif isinstance(event, PacketEvent):

@@ -23,7 +23,6 @@ handshake timeout: the client learns right away that this port speaks plain HTTP
 from __future__ import annotations
 
 import base64
-import binascii
 import email.utils
 import hashlib
 import http
@@ -209,10 +208,11 @@ _MAX_HEADERS = 128  # likewise its header count limit
 _HEADER_LINE = re.compile(
     rb"([-!#$%&'*+.^_`|~0-9A-Za-z]+):[ \t]*((?:[\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?)?)[ \t]*"
 )
-_TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
-_KEY = re.compile(r"[A-Za-z0-9+/]{22}==")
-_SINGLE = frozenset({"upgrade", "sec-websocket-key", "sec-websocket-version", "host", "origin"})
-_LEAVE = frozenset({"sec-websocket-extensions", "transfer-encoding", "content-length"})
+_TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+# 16 bytes in base64 (RFC 4648 §4) are always 22 characters and "==".
+_KEY = re.compile(rb"[A-Za-z0-9+/]{22}==")
+_SINGLE = (b"upgrade", b"sec-websocket-key", b"sec-websocket-version", b"host", b"origin")
+_LEAVE = frozenset({b"sec-websocket-extensions", b"transfer-encoding", b"content-length"})
 _date_cache: tuple[int, bytes] = (0, b"")
 
 
@@ -225,12 +225,12 @@ def _date() -> bytes:
     return _date_cache[1]
 
 
-def _tokens(values: list[str]) -> list[str] | None:
+def _tokens(values: list[bytes]) -> list[bytes] | None:
     """The comma-separated tokens of ``values`` (RFC 9110 §5.6.1), or None if any is not one."""
-    out: list[str] = []
+    out: list[bytes] = []
     for value in values:
-        for item in value.split(","):
-            item = item.strip(" \t")
+        for item in value.split(b","):
+            item = item.strip(b" \t")
             if _TOKEN.fullmatch(item) is None:
                 return None
             out.append(item)
@@ -245,57 +245,60 @@ def fast_answer(request: bytes, config: BrokerConfig) -> UpgradeResult | None:
     §4.2.1 checks, path, origin, subprotocol choice and fault modes), byte for byte the
     same response apart from the ``Date``; every doubt returns None.
     """
-    lines = request[:-4].split(b"\r\n")
-    if len(lines) > _MAX_HEADERS + 1 or b"\n" in request[:-4].replace(b"\r\n", b""):
-        return None
+    head = request[:-4]
+    if head.count(b"\n") != head.count(b"\r\n"):
+        return None  # a bare LF ends a line for websockets, not for this split
+    lines = head.split(b"\r\n")
     request_line = lines[0]
+    if len(lines) > _MAX_HEADERS + 1 or len(request_line) > _MAX_LINE:
+        return None
     if not request_line.startswith(b"GET ") or not request_line.endswith(b" HTTP/1.1"):
         return None
     raw_path = request_line[4:-9]
-    if b" " in raw_path or not raw_path.isascii() or len(request_line) > _MAX_LINE:
+    if b" " in raw_path or not raw_path.isascii():
         return None
     path = raw_path.decode().partition("?")[0]
     if path not in config.ws_paths:
         return None
-    headers: dict[str, list[str]] = {}
+    headers: dict[bytes, list[bytes]] = {}
+    match_line = _HEADER_LINE.fullmatch
     for line in lines[1:]:
-        match = _HEADER_LINE.fullmatch(line)
+        match = match_line(line)
         if match is None or len(line) > _MAX_LINE:
             return None
-        name = match[1].decode().lower()
-        if name in _LEAVE:
-            return None
-        headers.setdefault(name, []).append(match[2].decode())
+        name = match[1].lower()
+        values = headers.get(name)
+        if values is None:
+            headers[name] = [match[2]]
+        else:
+            values.append(match[2])
+    if not _LEAVE.isdisjoint(headers) or b"host" not in headers:
+        return None
     for name in _SINGLE:
-        if len(headers.get(name, ())) > 1:
+        values = headers.get(name)
+        if values is not None and len(values) > 1:
             return None
-    if "host" not in headers:
-        return None
-    upgrade = headers.get("upgrade")
-    connection = _tokens(headers.get("connection", []))
+    upgrade = headers.get(b"upgrade")
+    connection = _tokens(headers.get(b"connection", []))
     # RFC 6455 §4.2.1 items 3 and 4; websockets compares both case-insensitively.
-    if upgrade is None or upgrade[0].lower() != "websocket" or not connection:
+    if upgrade is None or upgrade[0].lower() != b"websocket" or not connection:
         return None
-    if not any(option.lower() == "upgrade" for option in connection):
+    if not any(option.lower() == b"upgrade" for option in connection):
         return None
-    key = headers.get("sec-websocket-key")
-    if key is None or _KEY.fullmatch(key[0]) is None:
+    key = headers.get(b"sec-websocket-key")
+    if key is None or _KEY.fullmatch(key[0]) is None:  # RFC 6455 §4.2.1 item 5
         return None
-    try:
-        if len(base64.b64decode(key[0], validate=True)) != 16:  # RFC 6455 §4.2.1 item 5
-            return None
-    except binascii.Error:
-        return None
-    if headers.get("sec-websocket-version") != ["13"]:  # RFC 6455 §4.2.1 item 6
+    if headers.get(b"sec-websocket-version") != [b"13"]:  # RFC 6455 §4.2.1 item 6
         return None
     faults = config.faults
     if faults.origin_allow is not None:
-        origin = headers.get("origin")
-        if origin is None or origin[0] not in faults.origin_allow:
+        origin = headers.get(b"origin")
+        if origin is None or origin[0].decode() not in faults.origin_allow:
             return None  # 403 from websockets
-    offered = _tokens(headers.get("sec-websocket-protocol", []))
-    if offered is None:
+    tokens = _tokens(headers.get(b"sec-websocket-protocol", []))
+    if tokens is None:
         return None
+    offered = tuple(token.decode() for token in tokens)
     supported = ("mqttv3.1",) if faults.only_mqttv31 else SUBPROTOCOLS
     chosen = next((name for name in offered if name in supported), None)
     if chosen is None and (faults.require_subprotocol or (offered and faults.only_mqttv31)):
@@ -304,7 +307,7 @@ def fast_answer(request: bytes, config: BrokerConfig) -> UpgradeResult | None:
         chosen = None
     elif faults.echo_unoffered_subprotocol:
         chosen = next((n for n in (*SUBPROTOCOLS, "mqttv5", "mqtt-unoffered") if n not in offered), None)
-    accept = base64.b64encode(hashlib.sha1(key[0].encode() + _GUID).digest())
+    accept = base64.b64encode(hashlib.sha1(key[0] + _GUID).digest())
     response = [
         b"HTTP/1.1 101 Switching Protocols\r\nDate: ",
         _date(),
@@ -315,4 +318,4 @@ def fast_answer(request: bytes, config: BrokerConfig) -> UpgradeResult | None:
     if chosen is not None:
         response += [b"Sec-WebSocket-Protocol: ", chosen.encode(), b"\r\n"]
     response.append(b"\r\n")
-    return UpgradeResult(b"".join(response), True, 101, path, chosen, tuple(offered))
+    return UpgradeResult(b"".join(response), True, 101, path, chosen, offered)

@@ -318,7 +318,7 @@ async def test_embedded_broker_round_trip_through_the_models(ws: Workspace, tmp_
     assert lamp.last is not None
     assert lamp.last.payload == b"on"
     assert batch.status.subprotocol == "mqtt"
-    assert batch.status.mqtt_version == "3.1.1"
+    assert batch.status.mqtt_version == "5.0"
 
     jsonl = tmp_path / "trace.jsonl"
     written = ws.export_trace(jsonl, "jsonl")

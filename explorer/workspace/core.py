@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from explorer.errors import ConnectionFailed, ExplorerError, HandshakeError
 from explorer.events import ErrorReported, FrameEvent, MessageReceived, PacketEvent, StateChanged, TraceEvent
-from explorer.mqtt.enums import RetainHandling
+from explorer.mqtt.enums import ProtocolVersion, RetainHandling
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Publish, Suback, Subscription
 from explorer.options import ConnectionOptions
 from explorer.runtime import tune_gc
@@ -292,6 +292,8 @@ class Workspace:
         """Start the embedded broker on free loopback ports (with the demo publisher).
 
         Returns the options that reach it over WebSocket; pass them to :meth:`connect`.
+        They ask for MQTT 5.0, which the embedded broker speaks, so the demo's MQTT 5
+        properties, reason codes and topic aliases show in the views.
         """
         from explorer.broker.config import BrokerConfig
         from explorer.broker.server import Broker
@@ -303,7 +305,7 @@ class Workspace:
             self._tracker.embedded = True
         url = self._broker.ws_url
         assert url is not None  # ephemeral() always opens the WebSocket listener
-        return ConnectionOptions(url=url)
+        return ConnectionOptions(url=url, mqtt_version=ProtocolVersion.V5)
 
     @property
     def broker(self) -> Broker | None:

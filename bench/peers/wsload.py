@@ -326,18 +326,23 @@ def _upgrade_request(host: str, port: int, path: str) -> bytes:
 
 
 async def open_link(host: str, port: int, path: str, client_id: str, progress: asyncio.Event) -> Link:
-    """Upgrade, CONNECT, wait for CONNACK."""
+    """Upgrade, CONNECT, wait for CONNACK.
+
+    One timeout covers the three steps: a timer per step would be the generator's own
+    cost in the connect storm, the same for every broker but counted as theirs.
+    """
     loop = asyncio.get_running_loop()
-    _, link = await loop.create_connection(lambda: Link(progress), host, port)
-    assert link.transport is not None
-    handshake = link.expect(0)
-    link.transport.write(_upgrade_request(host, port, path))
-    status = await asyncio.wait_for(handshake, STALL)
-    if b" 101 " not in status + b" ":
-        raise ConnectionError(f"upgrade refused: {status.decode(errors='replace')}")
-    connack = link.expect(2)
-    link.send(connect_packet(client_id))
-    reply = await asyncio.wait_for(connack, STALL)
+    async with asyncio.timeout(STALL):
+        _, link = await loop.create_connection(lambda: Link(progress), host, port)
+        assert link.transport is not None
+        handshake = link.expect(0)
+        link.transport.write(_upgrade_request(host, port, path))
+        status = await handshake
+        if b" 101 " not in status + b" ":
+            raise ConnectionError(f"upgrade refused: {status.decode(errors='replace')}")
+        connack = link.expect(2)
+        link.send(connect_packet(client_id))
+        reply = await connack
     if reply[-1] != 0:
         raise ConnectionError(f"CONNACK return code {reply[-1]}")
     return link

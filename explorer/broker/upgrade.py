@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from websockets.datastructures import Headers
 from websockets.exceptions import NegotiationError
-from websockets.http11 import Response
+from websockets.http11 import MAX_LINE_LENGTH, MAX_NUM_HEADERS, Response
 from websockets.server import ServerProtocol
 from websockets.typing import Origin, Subprotocol
 
@@ -201,8 +201,9 @@ class Upgrade:
 # -- the strict fast path --------------------------------------------------------------------
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
-_MAX_LINE = 8192  # websockets' line limit; longer lines are left to it
-_MAX_HEADERS = 128  # likewise its header count limit
+# websockets' limits (settable by environment variables): longer lines and more headers
+# are left to it. Its line limit counts the CRLF.
+_MAX_LINE = MAX_LINE_LENGTH - 2
 # RFC 9110 §5.1 field-name is a token; the value is visible ASCII with inner spaces or tabs
 # (obs-text, control bytes, obs-fold: left to websockets).
 _HEADER_LINE = re.compile(
@@ -250,7 +251,7 @@ def fast_answer(request: bytes, config: BrokerConfig) -> UpgradeResult | None:
         return None  # a bare LF ends a line for websockets, not for this split
     lines = head.split(b"\r\n")
     request_line = lines[0]
-    if len(lines) > _MAX_HEADERS + 1 or len(request_line) > _MAX_LINE:
+    if len(lines) > MAX_NUM_HEADERS + 1 or len(request_line) > _MAX_LINE:
         return None
     if not request_line.startswith(b"GET ") or not request_line.endswith(b" HTTP/1.1"):
         return None

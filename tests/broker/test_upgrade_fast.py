@@ -12,6 +12,7 @@ import base64
 import os
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -184,3 +185,30 @@ def test_disallowed_origin_gets_websockets_403() -> None:
     allowed = fast_answer(upgrade_request(origin="http://allowed.example"), config)
     assert allowed is not None
     assert allowed.status == 101
+
+
+@pytest.mark.parametrize("length", [8188, 8189, 8190, 8191, 8192, 8200])
+def test_long_header_lines_get_the_same_answer_at_websockets_limit(length: int) -> None:
+    line = b"X-Long: " + b"a" * (length - 8)
+    request = upgrade_request()[:-2] + line + b"\r\n\r\n"
+    reference = Upgrade(BrokerConfig()).reference_answer(request)
+    fast = fast_answer(request, BrokerConfig())
+    if fast is not None:
+        _same(fast, reference)
+    answered = Upgrade(BrokerConfig()).receive_data(request)
+    assert answered is not None
+    assert answered.status == reference.status
+
+
+@pytest.mark.parametrize("count", [126, 127, 128, 129])
+def test_many_headers_get_the_same_answer_at_websockets_limit(count: int) -> None:
+    base = upgrade_request()
+    extra = count - base.count(b"\r\n") + 2
+    request = base[:-2] + b"".join(b"X-%d: y\r\n" % index for index in range(extra)) + b"\r\n"
+    reference = Upgrade(BrokerConfig()).reference_answer(request)
+    answered = Upgrade(BrokerConfig()).receive_data(request)
+    assert answered is not None
+    assert answered.status == reference.status
+    fast = fast_answer(request, BrokerConfig())
+    if fast is not None:
+        _same(fast, reference)

@@ -35,7 +35,7 @@ def icon_path() -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from explorer.cli.connopts import add_connection_arguments
+    from explorer.cli.frontend import add_frontend_arguments
 
     parser = argparse.ArgumentParser(
         prog="mqttws-explorer",
@@ -45,15 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
             "(sub, pub, probe, broker, ...) are listed by mqttws-explorer --help."
         ),
     )
-    parser.add_argument("url", nargs="?", help="broker URL, e.g. ws://localhost:9001/mqtt or wss://host/mqtt")
-    parser.add_argument(
-        "--subscribe",
-        "-t",
-        action="append",
-        metavar="FILTER",
-        help="topic filter to subscribe to after connecting (repeatable; default '#')",
-    )
-    parser.add_argument("--no-demo", action="store_true", help="embedded broker without demo traffic")
+    add_frontend_arguments(parser)
     parser.add_argument(
         "--screenshot",
         metavar="PNG",
@@ -62,23 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--screenshot-delay", type=float, default=4.0, metavar="SECONDS", help=argparse.SUPPRESS
     )
-    add_connection_arguments(parser)
     return parser
 
 
 def _resolve(args: argparse.Namespace) -> tuple[ConnectionOptions | None, tuple[tuple[str, int], ...]]:
-    from explorer.cli.connopts import options_from_args
+    from explorer.cli.frontend import resolve_frontend_start
 
-    subscriptions = tuple((topic, 0) for topic in args.subscribe or ())
-    if args.url is None and args.profile is None:
-        return None, subscriptions or (("#", 0),)
-    options = options_from_args(args)
-    if args.profile is not None and not subscriptions:
-        from explorer.profiles import ProfileStore
-
-        profile = ProfileStore().get(args.profile)
-        subscriptions = tuple((s.topic_filter, int(s.qos)) for s in profile.subscriptions)
-    return options, subscriptions or (("#", 0),)
+    start = resolve_frontend_start(args)
+    return start.options, start.subscriptions or (("#", 0),)
 
 
 def _palette(dark: bool) -> object:

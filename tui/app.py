@@ -292,7 +292,7 @@ class ExplorerApp(App[None]):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from explorer.cli.connopts import add_connection_arguments
+    from explorer.cli.frontend import add_frontend_arguments
 
     parser = argparse.ArgumentParser(
         prog="mqttws-tui",
@@ -301,50 +301,25 @@ def build_parser() -> argparse.ArgumentParser:
             "an embedded broker with demo traffic and connects to it."
         ),
     )
-    parser.add_argument("url", nargs="?", help="broker URL, e.g. ws://localhost:9001/mqtt or wss://host/mqtt")
-    parser.add_argument(
-        "--subscribe",
-        "-t",
-        action="append",
-        metavar="FILTER",
-        help="topic filter to subscribe to after connecting (repeatable; default '#')",
-    )
-    parser.add_argument("--no-demo", action="store_true", help="embedded broker without demo traffic")
+    add_frontend_arguments(parser)
     parser.add_argument(
         "--screenshot-dir", default=SCREENSHOT_DIR, metavar="DIR", help="where f12 saves SVG screenshots"
     )
-    add_connection_arguments(parser)
     return parser
-
-
-def _profile_subscriptions(name: str) -> tuple[tuple[str, int], ...] | None:
-    from explorer.profiles import ProfileStore
-
-    profile = ProfileStore().get(name)
-    subs = tuple((s.topic_filter, int(s.qos)) for s in profile.subscriptions)
-    return subs or None
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``mqttws-tui``."""
-    from explorer.cli.connopts import options_from_args
-    from explorer.options import parse_url
+    from explorer.cli.frontend import resolve_frontend_start
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    options: ConnectionOptions | None = None
-    subscriptions: tuple[tuple[str, int], ...] | None = None
     try:
-        if args.url is not None or args.profile is not None:
-            options = options_from_args(args)
-            parse_url(options.url)  # a bad URL is a sentence here, not a failed connect later
-            if args.profile is not None and not args.subscribe:
-                subscriptions = _profile_subscriptions(args.profile)
+        start = resolve_frontend_start(args)
     except ExplorerError as exc:
         print(f"mqttws-tui: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    if args.subscribe:
-        subscriptions = tuple((topic, 0) for topic in args.subscribe)
+    options, subscriptions = start.options, start.subscriptions
     Path(args.screenshot_dir).mkdir(parents=True, exist_ok=True)
     app = ExplorerApp(
         options=options,

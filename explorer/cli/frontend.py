@@ -1,0 +1,65 @@
+"""The command line shared by the two front ends (``mqttws-tui`` and the desktop window).
+
+Both take the same start arguments: a broker URL or ``--profile NAME`` (neither: the
+embedded broker with demo traffic), ``-t FILTER`` subscriptions, ``--no-demo``, and every
+connection flag of the headless commands. Parsing and resolving them lives here once so
+the two front ends cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from explorer.cli.connopts import add_connection_arguments, options_from_args, profile_from_args
+from explorer.options import ConnectionOptions, parse_url
+
+__all__ = ["FrontendStart", "add_frontend_arguments", "resolve_frontend_start"]
+
+
+@dataclass(frozen=True, slots=True)
+class FrontendStart:
+    """What a front end connects to at start.
+
+    ``options`` is ``None`` for the embedded broker. ``subscriptions`` is ``None`` when
+    neither ``-t`` nor the profile names any: the front end then uses its default.
+    """
+
+    options: ConnectionOptions | None
+    subscriptions: tuple[tuple[str, int], ...] | None
+    profile_name: str | None
+
+
+def add_frontend_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the URL, ``-t``, ``--no-demo`` and the connection flags to ``parser``."""
+    parser.add_argument("url", nargs="?", help="broker URL, e.g. ws://localhost:9001/mqtt or wss://host/mqtt")
+    parser.add_argument(
+        "--subscribe",
+        "-t",
+        action="append",
+        metavar="FILTER",
+        help="topic filter to subscribe to after connecting (repeatable; default: the profile's, else '#')",
+    )
+    parser.add_argument("--no-demo", action="store_true", help="embedded broker without demo traffic")
+    add_connection_arguments(parser)
+
+
+def resolve_frontend_start(args: argparse.Namespace) -> FrontendStart:
+    """Turn parsed front-end arguments into what to connect to.
+
+    Raises:
+        ExplorerError: a bad URL, an unknown profile or a secret that cannot be read, as
+            one sentence (before any window opens).
+    """
+    subscriptions: tuple[tuple[str, int], ...] | None = None
+    if args.subscribe:
+        subscriptions = tuple((topic, 0) for topic in args.subscribe)
+    if args.url is None and args.profile is None:
+        return FrontendStart(None, subscriptions, None)
+    options = options_from_args(args)
+    parse_url(options.url)  # a bad URL is a sentence now, not a failed connect later
+    if subscriptions is None:
+        profile = profile_from_args(args)
+        if profile is not None and profile.subscriptions:
+            subscriptions = tuple((s.topic_filter, int(s.qos)) for s in profile.subscriptions)
+    return FrontendStart(options, subscriptions, args.profile)

@@ -276,6 +276,11 @@ class WebSocketTransport:
         """The payload of the next binary frame(s); ``b""`` once the connection is closed."""
         self._receiving = True
         try:
+            # With a backlog the stream reader hands out buffered bytes without
+            # suspending; yield once per chunk so that a burst is many short callbacks,
+            # not one that keeps timers, key presses and redraws waiting. Inside
+            # ``_receiving``, so that close() leaves the rest of the stream to this reader.
+            await asyncio.sleep(0)
             while not self._pending:
                 if self._eof or self._protocol.state is State.CLOSED:
                     self._closed.set()

@@ -24,14 +24,13 @@ from textual.screen import Screen
 
 from explorer.errors import ExplorerError
 from explorer.options import ConnectionOptions
-from explorer.workspace import Workspace
+from explorer.workspace import EMBEDDED_SUBSCRIPTIONS, Workspace
 from tui.screens.dialogs import ConfirmScreen, SubscribeScreen
 from tui.screens.main import MainScreen
 
 __all__ = ["ExplorerApp", "build_parser", "main"]
 
 DEFAULT_SUBSCRIPTIONS: tuple[tuple[str, int], ...] = (("#", 0),)
-EMBEDDED_SUBSCRIPTIONS: tuple[tuple[str, int], ...] = (("#", 0), ("$SYS/#", 0))
 SCREENSHOT_DIR = "."
 
 

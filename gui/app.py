@@ -57,11 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _resolve(args: argparse.Namespace) -> tuple[ConnectionOptions | None, tuple[tuple[str, int], ...]]:
+def _resolve(
+    args: argparse.Namespace,
+) -> tuple[ConnectionOptions | None, tuple[tuple[str, int], ...] | None]:
+    """Where to connect (None: the embedded broker) and the ``-t``/profile subscriptions.
+
+    The subscriptions are None when neither gave any: :func:`run_window` then uses the
+    shared defaults of :mod:`explorer.workspace` for the broker it connects to.
+    """
     from explorer.cli.frontend import resolve_frontend_start
 
     start = resolve_frontend_start(args)
-    return start.options, start.subscriptions or (("#", 0),)
+    return start.options, start.subscriptions
 
 
 def _palette(dark: bool) -> object:
@@ -148,7 +155,7 @@ def create_application(argv: Sequence[str] = ()) -> object:
 
 async def run_window(
     options: ConnectionOptions | None,
-    subscriptions: tuple[tuple[str, int], ...],
+    subscriptions: tuple[tuple[str, int], ...] | None,
     *,
     demo: bool = True,
     screenshot: str | None = None,
@@ -157,7 +164,7 @@ async def run_window(
     """Open the window on the running qasync loop and wait until it is closed."""
     from PySide6.QtWidgets import QApplication
 
-    from explorer.workspace import Workspace
+    from explorer.workspace import DEFAULT_SUBSCRIPTIONS, EMBEDDED_SUBSCRIPTIONS, Workspace
     from gui.bridge import WorkspaceBridge
     from gui.widgets.main_window import MainWindow
 
@@ -170,9 +177,9 @@ async def run_window(
     window = MainWindow(bridge)
     window.show()
     if options is None:
-        bridge.spawn(bridge.start_demo(subscriptions[0][0] if subscriptions else "#", demo=demo))
+        bridge.spawn(bridge.start_demo(subscriptions or EMBEDDED_SUBSCRIPTIONS, demo=demo))
     else:
-        window.connect_options(options, subscriptions)
+        window.connect_options(options, subscriptions or DEFAULT_SUBSCRIPTIONS)
     if screenshot is not None:
         await asyncio.sleep(screenshot_delay)
         window.select_demo_topic()

@@ -24,7 +24,13 @@ from qasync import asyncSlot
 from explorer.errors import ExplorerError
 from explorer.mqtt.packets import NO_PROPERTIES, Properties
 from explorer.options import ConnectionOptions
-from explorer.workspace import Batch, Workspace
+from explorer.workspace import (
+    DEFAULT_SUBSCRIPTIONS,
+    EMBEDDED_SUBSCRIPTIONS,
+    Batch,
+    Subscriptions,
+    Workspace,
+)
 
 __all__ = ["WorkspaceBridge"]
 
@@ -145,8 +151,14 @@ class WorkspaceBridge(QObject):
 
     # -- intents ---------------------------------------------------------------------
 
-    async def start_demo(self, subscribe: str = "#", *, demo: bool = True) -> bool:
-        """Start the embedded broker (with demo traffic), connect to it and subscribe."""
+    async def start_demo(
+        self, subscriptions: Subscriptions = EMBEDDED_SUBSCRIPTIONS, *, demo: bool = True
+    ) -> bool:
+        """Start the embedded broker (with demo traffic), connect to it and subscribe.
+
+        The default subscriptions are the front ends' shared ones for the embedded
+        broker (``#`` and ``$SYS/#``); ``()`` subscribes to nothing.
+        """
         self.start()
         options = await self._run(
             "start the embedded broker", lambda: self.workspace.start_embedded(demo=demo)
@@ -154,19 +166,13 @@ class WorkspaceBridge(QObject):
         if options is None:
             return False
         self.embeddedStarted.emit(options.url)
-        if not await self.connect_to(options):
-            return False
-        if subscribe:
-            await self.subscribe(subscribe)
-        return True
+        return await self.connect_to(options, subscriptions)
 
     @async_slot()
     async def startDemo(self) -> None:
         await self.start_demo()
 
-    async def connect_to(
-        self, options: ConnectionOptions, subscriptions: tuple[tuple[str, int], ...] = ()
-    ) -> bool:
+    async def connect_to(self, options: ConnectionOptions, subscriptions: Subscriptions = ()) -> bool:
         """Connect (closing the previous connection); then subscribe to ``subscriptions``."""
         self.start()
         self._busy += 1
@@ -188,7 +194,7 @@ class WorkspaceBridge(QObject):
 
     @async_slot(object)
     async def connectTo(self, options: ConnectionOptions) -> None:
-        await self.connect_to(options, (("#", 0),))
+        await self.connect_to(options, DEFAULT_SUBSCRIPTIONS)
 
     async def close_connection(self) -> None:
         """Disconnect cleanly (not named ``disconnect``: that is QObject's)."""

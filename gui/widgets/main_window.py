@@ -27,7 +27,7 @@ from explorer import __version__
 from explorer.events import FrameEvent, HandshakeRequest, HandshakeResponse
 from explorer.options import ConnectionOptions
 from explorer.topictree import TopicNode
-from explorer.workspace import Batch, ConnectionStatus
+from explorer.workspace import DEFAULT_SUBSCRIPTIONS, Batch, ConnectionStatus, Subscriptions
 from gui.bridge import WorkspaceBridge
 from gui.widgets.diagnose_dialog import DiagnoseDialog
 from gui.widgets.handshake_view import HandshakeView
@@ -254,7 +254,7 @@ class MainWindow(QMainWindow):
         self.connect_options(base.with_changes(url=url))
 
     def connect_options(
-        self, options: ConnectionOptions, subscriptions: tuple[tuple[str, int], ...] = (("#", 0),)
+        self, options: ConnectionOptions, subscriptions: Subscriptions = DEFAULT_SUBSCRIPTIONS
     ) -> None:
         self.url.setText(options.url)
         self.bridge.spawn(self.bridge.connect_to(options, subscriptions))

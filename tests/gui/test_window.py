@@ -299,7 +299,7 @@ def test_deleting_retained_messages_from_the_tree_clears_them_on_the_broker(
     from PySide6.QtWidgets import QMessageBox
 
     async def flow() -> tuple[Any, ...]:
-        assert await window.bridge.start_demo("", demo=False)
+        assert await window.bridge.start_demo((), demo=False)
         assert await window.bridge.publish("gui/keep/a", b"1", 1, True)
         assert await window.bridge.publish("gui/keep/b", b"2", 1, True)
         # Retained messages come with the retain flag on a new subscription [MQTT-3.3.1-6].
@@ -318,3 +318,23 @@ def test_deleting_retained_messages_from_the_tree_clears_them_on_the_broker(
     broker = window.workspace.broker
     assert broker is not None
     assert not [t for t in broker.state.router.retained if t.startswith("gui/keep")]
+
+
+def test_demo_broker_action_subscribes_to_sys_topics_too(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    sys_topic = "$SYS/broker/version"
+
+    async def flow() -> None:
+        window.demo_action.trigger()
+        (_url,) = await wait_signal(window.bridge.connected)
+        tree = window.workspace.tree
+        await wait_for_batch(
+            window.bridge,
+            lambda: tree.find(sys_topic) is not None and window.topics.select_topic(sys_topic),
+        )
+
+    qloop.run_until_complete(flow())
+    assert set(window.workspace.subscriptions) == {"#", "$SYS/#"}
+    assert window.messages.node is window.workspace.tree.find("$SYS/broker/version")
+    assert window.messages.text.toPlainText().startswith("mqttws-explorer ")

@@ -8,17 +8,40 @@ decoder's time. None of these objects form reference cycles on the hot path, so 
 threshold loses nothing but that overhead. ``bench/decode.py`` and ``bench/ingest.py``
 print the figures (about 415,000 vs 530,000 packets/s decoded; 30,000 vs 55,000 msg/s
 ingested into a Workspace).
+
+Why the interactive apps need more (:func:`bound_gc_pauses`): a collection's pause is
+the time to walk the generations it collects, and the thresholds cannot bound that here.
+They count allocations minus deallocations, and under a firehose the trace ring frees an
+old event for every new one: the count hardly moves while the young generation fills with
+survivors, so a "young" collection walks 100,000 to 250,000 objects (30-110 ms in the
+window), a second-generation one more, and a full one everything (0.3-1 s). The long-lived
+objects are mostly acyclic (the ring frees them by reference counting), so walking them
+again and again finds nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import time
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["GC_GEN0_THRESHOLD", "GC_THRESHOLDS", "tune_gc"]
+__all__ = [
+    "GC_GEN0_THRESHOLD",
+    "GC_THRESHOLDS",
+    "GC_TICK_SECONDS",
+    "PauseBoundedCollector",
+    "bound_gc_pauses",
+    "tune_gc",
+]
 
 GC_THRESHOLDS = (50_000, 20, 100)
 """Collector thresholds for a firehose (CPython's defaults are 700, 10, 10)."""
 GC_GEN0_THRESHOLD = GC_THRESHOLDS[0]
+
+GC_TICK_SECONDS = 0.1
+"""How often :func:`bound_gc_pauses` collects the young objects and freezes the survivors."""
 
 
 def tune_gc() -> None:
@@ -28,3 +51,128 @@ def tune_gc() -> None:
     """
     if gc.get_threshold()[0] < GC_THRESHOLDS[0]:
         gc.set_threshold(*GC_THRESHOLDS)
+
+
+class PauseBoundedCollector:
+    """Collects what was made since the previous tick, then freezes the survivors.
+
+    Every ``tick`` seconds on the running event loop: ``gc.collect(1)`` walks only the
+    objects made since the previous tick (everything older is frozen), frees the cycles
+    among them, and ``gc.freeze()`` moves the survivors to the permanent generation,
+    which no collection walks. A pause is thus bounded by what the app allocates in
+    ``tick`` seconds, not by the size of the heap. The automatic collections keep
+    :data:`GC_THRESHOLDS` and find little between ticks.
+
+    The price: a reference cycle alive at a freeze and dead later (a widget that lived
+    for more than a tick) is not freed by these collections. So now and then a tick is a
+    full pass instead: ``gc.unfreeze()``, a full collection (one long pause), and a new
+    freeze. Counting the frozen set costs a walk of it, so the passes are paced by time:
+    the next one comes when the cycles held at the rate the previous pass found would be
+    ``full_share`` of the frozen heap (CPython's own rule starts a full collection at a
+    quarter), between ``full_min`` and ``full_max`` seconds apart. Memory stays bounded.
+
+    The ticker starts on the first collection that happens while an event loop is
+    running, so :func:`bound_gc_pauses` can be called before the loop exists; a new
+    loop (``asyncio.run`` again) gets its own ticker the same way.
+    """
+
+    def __init__(
+        self,
+        *,
+        tick: float = GC_TICK_SECONDS,
+        full_share: float = 0.25,
+        full_min: float = 30.0,
+        full_max: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.tick = tick
+        self.full_share = full_share
+        self.full_min = full_min
+        self.full_max = full_max
+        self._clock = clock
+        self._last_full = clock()
+        self._full_due = self._last_full + full_min
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._handle: asyncio.Handle | None = None
+        self.ticks = 0
+        self.full_passes = 0
+        self.full_freed = 0  # objects freed by full passes (cycles that died while frozen)
+
+    @property
+    def installed(self) -> bool:
+        return self._on_collect in gc.callbacks
+
+    def install(self) -> None:
+        """Hook into the collector (the ticker starts with the event loop); idempotent."""
+        gc.set_threshold(*GC_THRESHOLDS)
+        if not self.installed:
+            gc.callbacks.append(self._on_collect)
+        self._start()
+
+    def uninstall(self) -> None:
+        """Stop ticking and unfreeze."""
+        if self.installed:
+            gc.callbacks.remove(self._on_collect)
+        if self._handle is not None:
+            self._handle.cancel()
+        self._handle = self._loop = None
+        gc.unfreeze()
+
+    def _on_collect(self, phase: str, info: dict[str, Any]) -> None:
+        loop = self._loop
+        if phase == "stop" and (loop is None or loop.is_closed()):
+            self._start()
+
+    def _start(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if loop is not self._loop:
+            self._loop = loop
+            # Not from inside the collector: the first tick runs as an ordinary callback.
+            self._handle = loop.call_soon(self._tick)
+
+    def _tick(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        self.step()
+        self._handle = loop.call_later(self.tick, self._tick)
+
+    def step(self) -> None:
+        """One tick's work: collect the objects made since the previous one and freeze the
+        survivors, or a full pass when one is due."""
+        if self._clock() >= self._full_due:
+            self.full_pass()
+        else:
+            gc.collect(1)
+            gc.freeze()
+        self.ticks += 1
+
+    def full_pass(self) -> None:
+        """Unfreeze, collect everything, freeze again: frees cycles that died while frozen."""
+        gc.unfreeze()
+        freed = gc.collect()
+        gc.freeze()
+        now = self._clock()
+        rate = freed / max(now - self._last_full, 1e-3)  # cycles held per second while frozen
+        interval = self.full_share * gc.get_freeze_count() / rate if rate > 0 else self.full_max
+        self._last_full = now
+        self._full_due = now + min(self.full_max, max(self.full_min, interval))
+        self.full_freed += freed
+        self.full_passes += 1
+
+
+_COLLECTOR = PauseBoundedCollector()
+
+
+def bound_gc_pauses() -> PauseBoundedCollector:
+    """Keep collector pauses short for an interactive app (the TUI, the window).
+
+    Call once at start-up, before or after the event loop starts (see
+    :class:`PauseBoundedCollector`). The headless commands keep :func:`tune_gc` alone:
+    they want throughput, not short pauses.
+    """
+    _COLLECTOR.install()
+    return _COLLECTOR

@@ -1,0 +1,84 @@
+"""The collector policies: throughput thresholds and the pause-bounded ticker."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from explorer.runtime import GC_THRESHOLDS, PauseBoundedCollector, tune_gc
+
+
+class _Node:
+    """A reference cycle of one object, observable through a weak reference."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def restore_gc() -> Iterator[None]:
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+def test_tune_gc_raises_the_first_threshold(restore_gc: None) -> None:
+    gc.set_threshold(700, 10, 10)
+    tune_gc()
+    assert gc.get_threshold() == GC_THRESHOLDS
+
+
+def test_a_step_frees_young_cycles_and_freezes_the_survivors(restore_gc: None) -> None:
+    collector = PauseBoundedCollector(clock=_Clock())
+    gc.unfreeze()
+    dead = _Node()
+    dead_ref = weakref.ref(dead)
+    del dead
+    alive = _Node()
+    collector.step()
+    assert dead_ref() is None
+    assert gc.get_freeze_count() > 0
+    assert not any(obj is alive for obj in gc.get_objects())  # frozen objects are not listed
+    assert collector.ticks == 1
+    assert collector.full_passes == 0
+
+
+def test_a_cycle_that_dies_while_frozen_is_freed_by_the_next_full_pass(restore_gc: None) -> None:
+    clock = _Clock()
+    collector = PauseBoundedCollector(clock=clock, full_min=30.0)
+    node = _Node()
+    ref = weakref.ref(node)
+    collector.step()  # frozen while alive
+    del node
+    collector.step()
+    assert ref() is not None  # young collections do not walk the frozen set
+    clock.now += 30.0
+    collector.step()  # the full pass is due
+    assert ref() is None
+    assert collector.full_passes == 1
+    assert collector.full_freed >= 1
+
+
+def test_install_hooks_the_collector_and_uninstall_unfreezes(restore_gc: None) -> None:
+    collector = PauseBoundedCollector()
+    collector.install()
+    try:
+        assert collector.installed
+        assert gc.get_threshold() == GC_THRESHOLDS
+        gc.freeze()
+    finally:
+        collector.uninstall()
+    assert not collector.installed
+    assert gc.get_freeze_count() == 0

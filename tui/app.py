@@ -310,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``mqttws-tui``."""
     from explorer.cli.frontend import resolve_frontend_start
+    from explorer.runtime import bound_gc_pauses
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -327,4 +328,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         profile_name=args.profile,
         screenshot_dir=args.screenshot_dir,
     )
+    bound_gc_pauses()  # short collector pauses under a firehose (explorer.runtime)
     app.run()

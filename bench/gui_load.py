@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import resource
 import socket
@@ -37,6 +38,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from explorer.mqtt.codec import encode  # noqa: E402
 from explorer.mqtt.packets import Connect, Publish  # noqa: E402
+from explorer.runtime import bound_gc_pauses  # noqa: E402
 
 RATE = 20_000
 SECONDS = 20.0
@@ -178,12 +180,19 @@ def main() -> None:
         action="store_true",
         help="baseline: the same broker, client and Workspace with no window drawing",
     )
+    parser.add_argument(
+        "--gc",
+        choices=("interactive", "throughput"),
+        default="interactive",
+        help="collector policy: the apps' pause-bounded one (default) or the headless commands' one",
+    )
     parser.add_argument("--publisher", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args, _ = parser.parse_known_args(sys.argv[1:])
     if args.publisher is not None:
         publisher(args.publisher, args.rate, args.seconds)
         return
 
+    collector = bound_gc_pauses() if args.gc == "interactive" else None
     import qasync
     from PySide6.QtWidgets import QApplication
 
@@ -215,6 +224,18 @@ def main() -> None:
     series = ", ".join(f"{value:.0f}" for value in rss[:: max(1, len(rss) // 10)])
     print(f"RSS MB every ~{max(1, len(rss) // 10)} s: {series}; peak {peak:.0f} MB")
     print(f"trace buffer: {result['trace']:,} events held, {result['dropped']:,} dropped (bounded)")
+    if collector is None:
+        print(f"collector: thresholds {gc.get_threshold()}, no freezing")
+    else:
+        frozen = gc.get_freeze_count()
+        passes = collector.full_passes
+        freed = collector.full_freed
+        collector.full_pass()
+        print(
+            f"collector: thresholds {gc.get_threshold()}, {collector.ticks} ticks, "
+            f"{passes} full passes during the run; {frozen:,} objects frozen, "
+            f"of which a full pass now frees {collector.full_freed - freed:,} (cycles that died while frozen)"
+        )
     costs = result["ui_costs"]
     assert isinstance(costs, list)
     print(

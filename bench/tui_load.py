@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import resource
 import socket
@@ -41,6 +42,7 @@ if str(ROOT) not in sys.path:
 
 from explorer.mqtt.codec import encode  # noqa: E402
 from explorer.mqtt.packets import Connect, Publish  # noqa: E402
+from explorer.runtime import PauseBoundedCollector, bound_gc_pauses  # noqa: E402
 
 RATE = 20_000
 SECONDS = 20.0
@@ -357,11 +359,18 @@ def main() -> None:
     parser.add_argument(
         "--publish", nargs=4, metavar=("HOST", "PORT", "RATE", "SECONDS"), help=argparse.SUPPRESS
     )
+    parser.add_argument(
+        "--gc",
+        choices=("interactive", "throughput"),
+        default="interactive",
+        help="collector policy: the apps' pause-bounded one (default) or the headless commands' one",
+    )
     args = parser.parse_args()
     if args.publish:
         host, port, rate, seconds = args.publish
         _publisher(host, int(port), int(rate), float(seconds))
         return
+    collector = bound_gc_pauses() if args.gc == "interactive" else None
     startup = asyncio.run(_startup())
     print(f"start-up: embedded broker, demo traffic and the first screen with live topics in {startup:.2f} s")
     for embedded in (True, False):
@@ -372,6 +381,27 @@ def main() -> None:
             print(
                 "key-press-to-refresh p99 is over the target (see the load average: the machine may be busy)"
             )
+        _report_gc(collector)
+
+
+_reported_passes = [0]
+
+
+def _report_gc(collector: PauseBoundedCollector | None) -> None:
+    """The collector policy's work, and what a full pass now frees (cycles held by freezing)."""
+    if collector is None:
+        print(f"collector: thresholds {gc.get_threshold()}, no freezing")
+        return
+    frozen = gc.get_freeze_count()
+    passes = collector.full_passes - _reported_passes[0]
+    before = collector.full_freed
+    collector.full_pass()
+    _reported_passes[0] = collector.full_passes
+    print(
+        f"collector: thresholds {gc.get_threshold()}, {collector.ticks} ticks, "
+        f"{passes} full passes during the run; {frozen:,} objects frozen, "
+        f"of which a full pass now frees {collector.full_freed - before:,} (cycles that died while frozen)"
+    )
 
 
 if __name__ == "__main__":

@@ -244,15 +244,25 @@ class WorkspaceBridge(QObject):
             self.retainedCleared.emit(topic, count)
         return count
 
-    async def probe(self, options: ConnectionOptions, *, idle: float = 0.0) -> Any:
-        """Run the diagnoser; each layer's step is emitted as it ends, then the verdict."""
+    async def probe(self, options: ConnectionOptions, *, idle: float = 0.0, explore: bool = False) -> Any:
+        """Run the diagnoser; each layer's step is emitted as it ends, then the verdict.
+
+        With ``explore``, a failed probe is followed by probes of variations of the
+        options (paths, subprotocols, ws/wss, MQTT versions); the verdict's
+        ``alternatives`` say which of them would work.
+        """
 
         def on_step(step: Any) -> None:
             self.probeStep.emit(step)
 
-        diagnosis = await self._run(
-            f"diagnose {options.url}", lambda: self.workspace.probe(options, on_step, idle=idle)
-        )
+        def run() -> Awaitable[Any]:
+            if not explore:
+                return self.workspace.probe(options, on_step, idle=idle)
+            from explorer.diagnose import diagnose
+
+            return diagnose(options, idle=idle, explore_alternatives=True, on_step=on_step)
+
+        diagnosis = await self._run(f"diagnose {options.url}", run)
         if diagnosis is not None:
             self.probeFinished.emit(diagnosis)
         return diagnosis

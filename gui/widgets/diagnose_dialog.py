@@ -3,7 +3,10 @@
 It runs :meth:`WorkspaceBridge.probe` (``explorer.diagnose.probe``); each layer's
 ``Step`` arrives through ``probeStep`` as soon as it ends and fills its row, then
 ``probeFinished`` brings the :class:`~explorer.diagnose.Diagnosis`: the layer that
-broke, the cause, the explanation, the fix and what was seen on the wire.
+broke, the cause, the explanation, the fix and what was seen on the wire. With "Try
+alternatives" ticked (the CLI's ``--explore``), a failed probe is followed by probes of
+variations (paths, subprotocols, ws/wss, MQTT versions) and the dialog lists which of
+them would work.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -48,10 +52,16 @@ class DiagnoseDialog(QDialog):
         self.bridge = bridge
         self.options = options
         self.diagnosis: Diagnosis | None = None
+        self.explored = False
         self.url = QLineEdit(options.url)
         self.run_button = QPushButton("Diagnose")
         self.run_button.setDefault(True)
         self.run_button.clicked.connect(self.run)
+        self.explore = QCheckBox("Try alternatives")
+        self.explore.setToolTip(
+            "After a failure, also probe other paths, subprotocols, ws/wss and MQTT versions "
+            "and list which would work"
+        )
         self.steps = QTreeWidget()
         self.steps.setColumnCount(4)
         self.steps.setHeaderLabels(["Layer", "", "Time", "Detail"])
@@ -67,6 +77,7 @@ class DiagnoseDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(QLabel("URL"))
         row.addWidget(self.url, 1)
+        row.addWidget(self.explore)
         row.addWidget(self.run_button)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
@@ -93,10 +104,12 @@ class DiagnoseDialog(QDialog):
         self._rows[LAYERS[0]].setText(1, _PENDING)
         self.verdict.setHtml("")
         self.diagnosis = None
-        self.state.setText(f"Probing {url} …")
+        explore = self.explore.isChecked()
+        self.state.setText(f"Probing {url}" + (" (then alternatives, if it fails)" if explore else "") + " …")
         self.run_button.setEnabled(False)
         options = self.options if url == self.options.url else self.options.with_changes(url=url)
-        self.bridge.spawn(self.bridge.probe(options))
+        self.explored = explore
+        self.bridge.spawn(self.bridge.probe(options, explore=explore))
 
     def _step(self, step: Step) -> None:
         item = self._rows.get(step.layer)
@@ -129,16 +142,37 @@ class DiagnoseDialog(QDialog):
             if index < reached and not item.text(1):
                 item.setText(1, "-")
                 item.setText(3, "not used for this URL")
-        self.state.setText(
-            "All layers work."
-            if diagnosis.ok
-            else f"Stopped at the {diagnosis.layer} layer: {diagnosis.cause}"
-        )
-        self.verdict.setHtml(verdict_html(diagnosis))
+        self.state.setText(state_text(diagnosis, explored=self.explored))
+        self.verdict.setHtml(verdict_html(diagnosis, explored=self.explored))
 
 
-def verdict_html(diagnosis: Diagnosis) -> str:
-    """The verdict as rich text: cause, explanation, fix, observations, alternatives."""
+def working_alternatives(diagnosis: Diagnosis) -> list[str]:
+    """What would work instead, as "description (option=value, ...)" lines."""
+    return [
+        f"{alt.description} ({', '.join(f'{k}={v}' for k, v in alt.options_changed.items())})"
+        for alt in diagnosis.alternatives
+        if alt.ok
+    ]
+
+
+def state_text(diagnosis: Diagnosis, *, explored: bool = False) -> str:
+    """The one-line summary under the layers, naming what would work when explored."""
+    if diagnosis.ok:
+        return "All layers work."
+    text = f"Stopped at the {diagnosis.layer} layer: {diagnosis.cause}"
+    if explored:
+        working = [alt.description for alt in diagnosis.alternatives if alt.ok]
+        if working:
+            text += ". Would work: " + "; ".join(working)
+        elif diagnosis.alternatives:
+            text += ". None of the alternatives tried works"
+        else:
+            text += f". There are no alternatives to try after a failure at the {diagnosis.layer} layer"
+    return text
+
+
+def verdict_html(diagnosis: Diagnosis, *, explored: bool = False) -> str:
+    """The verdict as rich text: cause, explanation, fix, what would work, observations."""
     esc = html.escape
     color = "#2e9e44" if diagnosis.ok else "#d03030"
     parts = [
@@ -147,6 +181,12 @@ def verdict_html(diagnosis: Diagnosis) -> str:
     ]
     if diagnosis.fix:
         parts.append(f"<p><b>Fix:</b> {esc(diagnosis.fix)}</p>")
+    working = working_alternatives(diagnosis)
+    if working:
+        items = "".join(f"<li>{esc(line)}</li>" for line in working)
+        parts.append(f"<p><b>Would work</b></p><ul>{items}</ul>")
+    elif not diagnosis.ok and not explored:
+        parts.append("<p><i>Tick “Try alternatives” and diagnose again to find what would work.</i></p>")
     if diagnosis.observed:
         rows = "".join(
             f"<tr><td><b>{esc(k)}</b></td><td><tt>{esc(v)}</tt></td></tr>"

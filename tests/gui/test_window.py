@@ -338,3 +338,46 @@ def test_demo_broker_action_subscribes_to_sys_topics_too(
     assert set(window.workspace.subscriptions) == {"#", "$SYS/#"}
     assert window.messages.node is window.workspace.tree.find("$SYS/broker/version")
     assert window.messages.text.toPlainText().startswith("mqttws-explorer ")
+
+
+def test_diagnose_dialog_tries_alternatives_and_names_the_path_that_works(
+    window: MainWindow, qloop: qasync.QEventLoop, qtbot: Any
+) -> None:
+    async def flow() -> tuple[Any, str]:
+        options = await window.workspace.start_embedded(demo=False)
+        wrong = options.url.rsplit("/", 1)[0] + "/wrong-path"
+        dialog = window.open_diagnose(options.with_changes(url=wrong))
+        dialog.explore.setChecked(True)
+        qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+        (diagnosis,) = await wait_signal(window.bridge.probeFinished)
+        return diagnosis, options.url
+
+    diagnosis, right_url = qloop.run_until_complete(flow())
+    dialog = window.diagnose_dialog
+    assert dialog is not None
+    assert (diagnosis.ok, diagnosis.layer) == (False, "http")
+    working = [alt for alt in diagnosis.alternatives if alt.ok]
+    assert [alt.options_changed.get("url") for alt in working] == [right_url]
+    assert "Would work: path /mqtt" in dialog.state.text()
+    verdict = dialog.verdict.toPlainText()
+    assert f"path /mqtt (url={right_url})" in verdict
+    assert "Alternatives tried" in verdict
+    assert dialog.run_button.isEnabled()
+
+
+def test_diagnose_dialog_without_alternatives_suggests_trying_them(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    async def flow() -> Any:
+        options = await window.workspace.start_embedded(demo=False)
+        dialog = window.open_diagnose(options.with_changes(url=options.url.rsplit("/", 1)[0] + "/nope"))
+        dialog.run()
+        (diagnosis,) = await wait_signal(window.bridge.probeFinished)
+        return diagnosis
+
+    diagnosis = qloop.run_until_complete(flow())
+    dialog = window.diagnose_dialog
+    assert dialog is not None
+    assert diagnosis.alternatives == []
+    assert "Would work" not in dialog.state.text()
+    assert "Try alternatives" in dialog.verdict.toPlainText()

@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Select, Static, TabbedContent, TabPane
 
 from explorer.events import ErrorReported, HandshakeRequest, HandshakeResponse
@@ -233,11 +234,20 @@ class MainScreen(Screen[None]):
         self.query_one("#topic-filter", Input).focus()
 
     def action_show_tab(self, tab: str) -> None:
+        """Show a tab and focus the widget its keys drive.
+
+        A focused widget left on a hidden tab would pull Textual back to that tab (and
+        j/k would move something off screen), so every tab names its widget.
+        """
         self.query_one("#main-tabs", TabbedContent).active = tab
-        if tab == "tab-frames":
-            self.query_one(FrameList).focus()
-        elif tab == "tab-message":
-            self.query_one(TopicTreeView).focus()
+        target: dict[str, Widget] = {
+            "tab-frames": self.query_one(FrameList),
+            "tab-message": self.query_one(TopicTreeView),
+            "tab-handshake": self.query_one(HandshakeView),
+        }
+        widget = target.get(tab)
+        if widget is not None:
+            widget.focus()
 
     def action_focus_frame_filters(self) -> None:
         self.action_show_tab("tab-frames")

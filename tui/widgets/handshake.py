@@ -7,8 +7,11 @@ decoder before the events reach the views.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -47,8 +50,15 @@ def handshake_text(request: HandshakeRequest | None, response: HandshakeResponse
     return text
 
 
-class HandshakeView(VerticalScroll):
-    """Shows the latest handshake of the session."""
+class HandshakeView(VerticalScroll, can_focus=True):
+    """Shows the latest handshake of the session; focusable so the keys scroll it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "scroll_up", "Up", show=False),
+        Binding("down,j", "scroll_down", "Down", show=False),
+        Binding("home,g", "scroll_home", "Top", show=False),
+        Binding("end,G", "scroll_end", "Bottom", show=False),
+    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

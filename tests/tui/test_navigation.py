@@ -1,0 +1,64 @@
+"""Tab keys, focus, the footer and the command palette, on the fixed session of ``scenario.py``.
+
+No broker runs: the Workspace holds decoded golden bytes, so these tests are about
+what the keys do and which widget they leave in charge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import TabbedContent
+
+from tests.tui.conftest import settle
+from tests.tui.scenario import scenario_workspace
+from tui.app import ExplorerApp
+from tui.widgets.frames import FrameList
+from tui.widgets.handshake import HandshakeView
+from tui.widgets.topics import TopicTreeView
+
+SIZE = (160, 48)
+
+
+def scenario_app() -> ExplorerApp:
+    return ExplorerApp(scenario_workspace(), autostart=False, clock_offset=0.0)
+
+
+async def ready(pilot: Pilot[Any]) -> ExplorerApp:
+    app = pilot.app
+    assert isinstance(app, ExplorerApp)
+    await settle(pilot, lambda: app.batches >= 1 and app.main_screen.ready)
+    return app
+
+
+async def test_each_tab_key_shows_its_tab_and_focuses_the_widget_it_drives() -> None:
+    app = scenario_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        tabs = app.main_screen.query_one("#main-tabs", TabbedContent)
+        expected = {
+            "1": ("tab-message", TopicTreeView),
+            "2": ("tab-frames", FrameList),
+            "3": ("tab-handshake", HandshakeView),
+        }
+        for keys in (("2", "3"), ("1", "3"), ("3", "2"), ("3", "1"), ("2", "1"), ("1", "2")):
+            for key in keys:
+                await pilot.press(key)
+                await pilot.pause()
+                tab, widget_type = expected[key]
+                assert tabs.active == tab, f"after {keys}: {tabs.active}"
+                assert isinstance(app.focused, widget_type), f"after {keys}: {app.focused!r}"
+
+
+async def test_the_handshake_tab_scrolls_with_vim_keys() -> None:
+    app = scenario_app()
+    async with app.run_test(size=(160, 16)) as pilot:
+        await ready(pilot)
+        await pilot.press("3")
+        view = app.main_screen.query_one(HandshakeView)
+        await settle(pilot, lambda: view.max_scroll_y > 0)
+        await pilot.press("j", "j")
+        await settle(pilot, lambda: view.scroll_y > 0)
+        await pilot.press("g")
+        await settle(pilot, lambda: view.scroll_y == 0)

@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import TabbedContent
+from textual.widgets import Sparkline, Static, TabbedContent
 
 from tests.tui.conftest import settle
 from tests.tui.scenario import scenario_workspace
 from tui.app import ExplorerApp
 from tui.widgets.frames import FrameList
 from tui.widgets.handshake import HandshakeView
+from tui.widgets.message import MessagePane, no_numbers_text
 from tui.widgets.topics import TopicTreeView
 
 SIZE = (160, 48)
@@ -62,3 +63,38 @@ async def test_the_handshake_tab_scrolls_with_vim_keys() -> None:
         await settle(pilot, lambda: view.scroll_y > 0)
         await pilot.press("g")
         await settle(pilot, lambda: view.scroll_y == 0)
+
+
+async def select_topic(pilot: Pilot[Any], app: ExplorerApp, topic: str) -> MessagePane:
+    node = app.workspace.tree.find(topic)
+    assert node is not None
+    pane = app.main_screen.query_one(MessagePane)
+    pane.show_topic(node)
+    await pilot.pause()
+    return pane
+
+
+async def test_the_chart_of_a_topic_without_numbers_is_a_sentence_not_a_bar() -> None:
+    app = scenario_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        pane = await select_topic(pilot, app, "demo/sensors/livingroom/climate")
+        pane.query_one("#message-tabs", TabbedContent).active = "tab-chart"
+        await pilot.pause()
+        spark = pane.query_one("#sparkline", Sparkline)
+        stats = str(pane.query_one("#chart-stats", Static).render())
+        assert not spark.display
+        assert "No numeric values in this topic's history; choose a JSON field" in stats
+
+        pane = await select_topic(pilot, app, "demo/alerts/garage")
+        stats = str(pane.query_one("#chart-stats", Static).render())
+        assert not spark.display
+        assert stats == no_numbers_text(False)
+
+        pane = await select_topic(pilot, app, "demo/sensors/kitchen/temperature")
+        stats = str(pane.query_one("#chart-stats", Static).render())
+        assert spark.display
+        node = app.workspace.tree.find("demo/sensors/kitchen/temperature")
+        assert node is not None
+        assert list(spark.data or []) == [value for _, value in node.series(None)] == [21.5, 21.7, 21.9]
+        assert stats.startswith("value: last 21.9")

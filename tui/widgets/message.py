@@ -31,10 +31,17 @@ from explorer.topictree import TopicMessage, TopicNode
 from explorer.trace import properties_to_json
 from tui.widgets.lists import VimOptionList
 
-__all__ = ["MessagePane"]
+__all__ = ["MessagePane", "no_numbers_text"]
 
 HEX_LIMIT = 16 * 1024
 HISTORY_SHOWN = 200
+
+
+def no_numbers_text(has_fields: bool) -> str:
+    """What the Chart tab says instead of a sparkline when there is nothing to plot."""
+    if has_fields:
+        return "No numeric values in this topic's history; choose a JSON field above."
+    return "No numeric values in this topic's history: payloads are not numbers or JSON with numbers."
 
 
 def _stamp(when: float, clock_offset: float) -> str:
@@ -243,6 +250,7 @@ class MessagePane(Vertical):
         spark = self.query_one("#sparkline", Sparkline)
         if node is None or self.message is None:
             spark.data = []
+            spark.display = False
             stats.update("")
             return
         parsed = json_view(self.message.payload)
@@ -256,6 +264,8 @@ class MessagePane(Vertical):
         series = node.series(self.chart_field)
         values = [value for _, value in series]
         spark.data = values
+        # An empty Sparkline draws a full bar, which reads as data: show a sentence instead.
+        spark.display = bool(values)
         if values:
             label = self.chart_field or "value"
             stats.update(
@@ -263,8 +273,7 @@ class MessagePane(Vertical):
                 f"({len(values)} of {len(self._history)} kept messages)"
             )
         else:
-            hint = "choose a numeric JSON field above" if fields else "payloads here are not numbers"
-            stats.update(Text(f"No numeric values: {hint}.", "dim"))
+            stats.update(Text(no_numbers_text(bool(fields)), "dim"))
 
     def _draw_props(self) -> None:
         view = self.query_one("#view-props", Static)

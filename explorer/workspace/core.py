@@ -273,7 +273,7 @@ class Workspace:
             history_total_bytes=self.tree.history_total_bytes,
             detail=tracker.detail,
             last_error=tracker.last_error,
-            embedded=tracker.embedded,
+            embedded=self._on_embedded(),
         )
 
     def events(
@@ -302,7 +302,6 @@ class Workspace:
             broker = Broker(BrokerConfig.ephemeral(demo=demo))
             await broker.start()
             self._broker = broker
-            self._tracker.embedded = True
         url = self._broker.ws_url
         assert url is not None  # ephemeral() always opens the WebSocket listener
         return ConnectionOptions(url=url, mqtt_version=ProtocolVersion.V5)
@@ -310,6 +309,14 @@ class Workspace:
     @property
     def broker(self) -> Broker | None:
         return self._broker
+
+    def _on_embedded(self) -> bool:
+        """True only while the active connection is the one to the embedded broker's URL."""
+        broker = self._broker
+        if broker is None or self._client is None:
+            return False
+        url = broker.ws_url
+        return url is not None and self.options is not None and self.options.url == url
 
     # -- connection intents ----------------------------------------------------------
 
@@ -473,14 +480,17 @@ class Workspace:
         on_step: StepCallback | None = None,
         *,
         idle: float = 0.0,
+        explore: bool = False,
     ) -> Diagnosis:
-        """Run the layered diagnosis (:func:`explorer.diagnose.probe`) against ``options``.
+        """Run the layered diagnosis (:func:`explorer.diagnose.diagnose`) against ``options``.
 
         ``on_step`` gets each layer's ``Step`` as soon as it ends, for live progress.
+        With ``explore`` a failed probe goes on to try variations (scheme, path,
+        subprotocols, MQTT version) and lists them in ``Diagnosis.alternatives``.
         """
-        from explorer.diagnose import probe
+        from explorer.diagnose import diagnose
 
-        return await probe(options, idle=idle, on_step=on_step)
+        return await diagnose(options, idle=idle, explore_alternatives=explore, on_step=on_step)
 
     # -- exports and presets ---------------------------------------------------------
 

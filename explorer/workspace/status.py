@@ -100,7 +100,6 @@ class StatusTracker:
     """
 
     def __init__(self) -> None:
-        self.embedded = False
         self.reset()
 
     def reset(self, url: str = "", state: ConnectionState = "idle") -> None:

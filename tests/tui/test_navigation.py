@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import Sparkline, Static, TabbedContent
 
 from tests.tui.conftest import settle
@@ -65,6 +66,10 @@ async def test_the_handshake_tab_scrolls_with_vim_keys() -> None:
         await settle(pilot, lambda: view.scroll_y == 0)
 
 
+def shown(widget: Widget) -> bool:
+    return bool(widget.display)
+
+
 async def select_topic(pilot: Pilot[Any], app: ExplorerApp, topic: str) -> MessagePane:
     node = app.workspace.tree.find(topic)
     assert node is not None
@@ -83,17 +88,17 @@ async def test_the_chart_of_a_topic_without_numbers_is_a_sentence_not_a_bar() ->
         await pilot.pause()
         spark = pane.query_one("#sparkline", Sparkline)
         stats = str(pane.query_one("#chart-stats", Static).render())
-        assert not spark.display
+        assert not shown(spark)
         assert "No numeric values in this topic's history; choose a JSON field" in stats
 
         pane = await select_topic(pilot, app, "demo/alerts/garage")
         stats = str(pane.query_one("#chart-stats", Static).render())
-        assert not spark.display
+        assert not shown(spark)
         assert stats == no_numbers_text(False)
 
         pane = await select_topic(pilot, app, "demo/sensors/kitchen/temperature")
         stats = str(pane.query_one("#chart-stats", Static).render())
-        assert spark.display
+        assert shown(spark)
         node = app.workspace.tree.find("demo/sensors/kitchen/temperature")
         assert node is not None
         assert list(spark.data or []) == [value for _, value in node.series(None)] == [21.5, 21.7, 21.9]

@@ -63,7 +63,8 @@ def steps_text(steps: list[Step], running: bool) -> Text:
     return text
 
 
-def diagnosis_text(diagnosis: Diagnosis) -> Text:
+def diagnosis_text(diagnosis: Diagnosis, *, explored: bool = False) -> Text:
+    """The verdict; ``explored`` says whether alternatives were tried (else how to try them)."""
     text = Text()
     if diagnosis.ok:
         text.append("✓ The connection works.\n", "bold green")
@@ -83,10 +84,29 @@ def diagnosis_text(diagnosis: Diagnosis) -> Text:
             text.append(f"  {key}: ", "bold dim")
             text.append(value + "\n")
     if diagnosis.alternatives:
+        working = [alt for alt in diagnosis.alternatives if alt.ok]
+        if working:
+            text.append("\nWould work\n", "bold green")
+            for alt in working:
+                changes = ", ".join(f"{key} {value}" for key, value in alt.options_changed.items())
+                text.append("  ✓ ", "green")
+                text.append(f"{alt.description}", "bold")
+                text.append(f"  ({changes})\n" if changes else "\n", "dim")
+        else:
+            text.append("\nNone of the alternatives worked.\n", "bold red")
         text.append("\nAlternatives tried\n", "bold")
         for alt in diagnosis.alternatives:
             text.append("  ✓ " if alt.ok else "  ✗ ", "green" if alt.ok else "red")
             text.append(f"{alt.description}{'' if alt.ok else f' ({alt.cause})'}\n")
+    elif not diagnosis.ok:
+        if explored:
+            text.append(
+                f"\nNothing to vary for a {_LAYER_NAMES.get(diagnosis.layer, diagnosis.layer)} failure: "
+                "check the host name and the port.\n",
+                "dim",
+            )
+        else:
+            text.append("\nPress ctrl+t (Try alternatives) to probe variations of this URL.\n", "dim")
     return text
 
 
@@ -96,6 +116,7 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
         Binding("ctrl+r", "run_probe", "Run probe", priority=True),
+        Binding("ctrl+t", "run_probe(True)", "Try alternatives", priority=True),
     ]
 
     DEFAULT_CSS = """
@@ -121,6 +142,7 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
         self.steps: list[Step] = []
         self.diagnosis: Diagnosis | None = None
         self.running = False
+        self.exploring = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="diagnose-box"):
@@ -129,6 +151,7 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
                 url = self.options.url if self.options is not None else ""
                 yield Input(url, placeholder="ws://host:port/mqtt or wss://…", id="diagnose-url")
                 yield Button("Probe (ctrl+r)", variant="primary", id="probe")
+                yield Button("Try alternatives (ctrl+t)", id="explore")
                 yield Button("Close", id="close")
             yield Static(steps_text([], False), id="diagnose-steps")
             with VerticalScroll(id="diagnose-verdict"):
@@ -152,18 +175,24 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
     def _on_step(self, step: Step) -> None:
         self.steps.append(step)
         self.query_one("#diagnose-steps", Static).update(steps_text(self.steps, True))
+        if self.exploring and not step.ok:
+            self.query_one("#diagnose-result", Static).update(
+                Text("Failed: trying alternatives (scheme, path, subprotocols, MQTT version)…", "yellow")
+            )
 
     @work(exclusive=True, group="probe", exit_on_error=False)
-    async def action_run_probe(self) -> None:
+    async def action_run_probe(self, explore: bool = False) -> None:
+        """Probe the URL; with ``explore`` a failure goes on to try variations of it."""
         result = self.query_one("#diagnose-result", Static)
         self.steps = []
         self.diagnosis = None
         self.running = True
+        self.exploring = explore
         self.query_one("#diagnose-steps", Static).update(steps_text(self.steps, True))
         result.update(Text("Probing…", "yellow"))
         try:
             options = self._options()
-            diagnosis = await self.workspace.probe(options, on_step=self._on_step)
+            diagnosis = await self.workspace.probe(options, on_step=self._on_step, explore=explore)
         except (ExplorerError, OSError) as exc:
             self.running = False
             self.query_one("#diagnose-steps", Static).update(steps_text(self.steps, False))
@@ -178,7 +207,7 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
         self.diagnosis = diagnosis
         self.steps = list(diagnosis.steps) or self.steps
         self.query_one("#diagnose-steps", Static).update(steps_text(self.steps, False))
-        self.query_one("#diagnose-result", Static).update(diagnosis_text(diagnosis))
+        self.query_one("#diagnose-result", Static).update(diagnosis_text(diagnosis, explored=self.exploring))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.action_run_probe()
@@ -186,6 +215,8 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "probe":
             self.action_run_probe()
+        elif event.button.id == "explore":
+            self.action_run_probe(True)
         else:
             self.action_close()
 

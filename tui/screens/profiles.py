@@ -114,7 +114,12 @@ class ProfilesScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.reload()
-        self.query_one("#profile-list", OptionList).focus()
+        profiles = self.query_one("#profile-list", OptionList)
+        # With nothing to pick, the first keystrokes belong to the new profile's name.
+        if profiles.option_count:
+            profiles.focus()
+        else:
+            self.query_one("#profile-name", Input).focus()
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -29,13 +29,16 @@ from explorer.ws.framing import OPCODE_NAMES
 
 __all__ = [
     "EVENT_KIND_LABELS",
+    "OPCODE_NAMES",
     "display_frame_bytes",
     "event_direction",
     "event_kind",
     "event_length",
     "event_summary",
     "frame_fields",
+    "frame_header_spans",
     "frame_spans",
+    "opcode_name",
 ]
 
 EVENT_KIND_LABELS: dict[type, str] = {
@@ -121,6 +124,11 @@ def event_summary(event: TraceEvent) -> str:
     return f"{event.layer}: {event.message}"
 
 
+def opcode_name(opcode: int) -> str:
+    """``binary``, ``close``...; a reserved opcode (RFC 6455 §5.2) as ``0x3``."""
+    return OPCODE_NAMES.get(opcode, f"0x{opcode:x}")
+
+
 def frame_fields(frame: FrameEvent) -> list[tuple[str, str]]:
     """The header fields of a frame (RFC 6455 §5.2) as ``(name, value)`` rows."""
     opcode = OPCODE_NAMES.get(frame.opcode, "reserved")
@@ -142,14 +150,37 @@ def frame_fields(frame: FrameEvent) -> list[tuple[str, str]]:
     return rows
 
 
-def frame_spans(frame: FrameEvent, base: int = 0) -> list[tuple[int, int, str]]:
+def frame_header_spans(frame: FrameEvent) -> list[tuple[int, int, str]]:
+    """Byte spans of ``frame.header``: the header fields, then the masking key when there is one.
+
+    RFC 6455 §5.2: the 4-byte masking key is the header's last field.
+    """
+    size = len(frame.header)
+    key = len(frame.mask_key) if frame.masked and frame.mask_key else 0
+    spans = [(0, size - key, "WebSocket header")]
+    if key:
+        spans.append((size - key, size, "masking key"))
+    return spans
+
+
+def frame_spans(
+    frame: FrameEvent, base: int = 0, packets: Iterable[PacketEvent] = ()
+) -> list[tuple[int, int, str]]:
     """Byte spans ``(start, end, label)`` of each MQTT packet part in the payload.
 
     ``base`` shifts them, e.g. by ``len(frame.header)`` for a dump of header + payload.
+    A part whose complete packet is among ``packets`` is labelled with the packet's
+    type and the part's byte range within the packet.
     """
+    known = {p.packet_no: p for p in packets if p.conn == frame.conn and p.direction == frame.direction}
     spans = []
     for part in frame.parts:
-        label = f"packet {part.packet_no} ({part.role})"
+        packet = known.get(part.packet_no)
+        if packet is None:
+            label = f"packet {part.packet_no} ({part.role})"
+        else:
+            where = f"bytes {part.packet_start}-{part.packet_end}"
+            label = f"packet {part.packet_no} {packet.packet.TYPE.name} {where} ({part.role})"
         spans.append((base + part.frame_start, base + part.frame_end, label))
     return spans
 

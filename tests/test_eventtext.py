@@ -13,13 +13,16 @@ from explorer.events import (
     StateChanged,
 )
 from explorer.eventtext import (
+    OPCODE_NAMES,
     display_frame_bytes,
     event_direction,
     event_kind,
     event_length,
     event_summary,
     frame_fields,
+    frame_header_spans,
     frame_spans,
+    opcode_name,
 )
 from explorer.mqtt.codec import encode
 from explorer.mqtt.describe import mask_password
@@ -152,3 +155,30 @@ def test_display_bytes_blank_a_connect_whose_packet_is_not_held() -> None:
     publish = encode(Publish(topic="t", payload=SECRET))
     server = _frame(publish, (PacketPart(5, "whole", 0, len(publish), 0, len(publish)),), direction="s2c")
     assert display_frame_bytes(server) == publish  # only CONNECT bytes are secret
+
+
+def test_header_spans_split_off_the_masking_key_and_opcode_names_come_from_framing() -> None:
+    frame = _frame(b"\xc0\x00", (PacketPart(1, "whole", 0, 2, 0, 2),))
+    assert frame_header_spans(frame) == [(0, 2, "WebSocket header"), (2, 6, "masking key")]
+    assert opcode_name(frame.opcode) == OPCODE_NAMES[2] == "binary"
+    assert opcode_name(0x3) == "0x3"
+
+
+def test_spans_name_the_packet_type_when_the_packet_is_known() -> None:
+    connect, raw = _connect_bytes()
+    frame = _frame(raw, (PacketPart(0, "whole", 0, len(raw), 0, len(raw)),))
+    event = PacketEvent(
+        seq=1,
+        time=0.0,
+        conn=0,
+        direction="c2s",
+        packet_no=0,
+        stream_offset=0,
+        packet=connect,
+        raw=mask_password(raw, connect),
+        frames=(0,),
+    )
+    assert frame_spans(frame, base=6, packets=[event]) == [
+        (6, 6 + len(raw), f"packet 0 CONNECT bytes 0-{len(raw)} (whole)")
+    ]
+    assert frame_spans(frame) == [(0, len(raw), "packet 0 (whole)")]

@@ -23,6 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from explorer.errors import ExplorerError
+from explorer.mqtt.describe import suback_failed
 from explorer.options import ConnectionOptions
 from explorer.workspace import EMBEDDED_SUBSCRIPTIONS, Workspace
 from tui.screens.dialogs import ConfirmScreen, SubscribeScreen
@@ -138,7 +139,7 @@ class ExplorerApp(App[None]):
         except ExplorerError as exc:
             self.notify(f"subscribe {topic_filter}: {exc}", severity="error")
             return
-        if codes and codes[0] >= 0x80:
+        if codes and suback_failed(codes[0]):
             self.notify(f"the broker refused {topic_filter} (reason 0x{codes[0]:02x})", severity="warning")
 
     async def on_unmount(self) -> None:

@@ -28,9 +28,18 @@ from explorer.mqtt.packets import (
     Unsubscribe,
 )
 
-__all__ = ["describe", "mask_password", "reason_text"]
+__all__ = ["describe", "mask_password", "reason_text", "suback_failed"]
 
 _VERSION_LABELS = {3: "3.1", 4: "3.1.1", 5: "5"}
+
+
+def suback_failed(code: int) -> bool:
+    """True when a SUBACK return/reason code refuses the subscription.
+
+    MQTT 3.1.1 §3.9.3 has the one failure code 0x80; MQTT 5.0 §3.9.3 makes every code
+    of 0x80 and above a failure (0x00-0x02 are the granted QoS).
+    """
+    return code >= 0x80
 
 
 def reason_text(code: int) -> str:

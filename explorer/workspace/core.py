@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from explorer.errors import ConnectionFailed, ExplorerError, HandshakeError
 from explorer.events import ErrorReported, FrameEvent, MessageReceived, PacketEvent, StateChanged, TraceEvent
+from explorer.mqtt.describe import suback_failed
 from explorer.mqtt.enums import ProtocolVersion, RetainHandling
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Publish, Suback, Subscription
 from explorer.options import ConnectionOptions
@@ -434,7 +435,7 @@ class Workspace:
             subscription, subscription_identifier=subscription_identifier, user_properties=user_properties
         )
         codes = [int(code) for code in suback.reason_codes]
-        if codes and codes[0] < 0x80:
+        if codes and not suback_failed(codes[0]):
             self.subscriptions[topic_filter] = codes[0]
         self._fanout.notify()
         return codes

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from explorer import __version__
 from explorer.events import FrameEvent, HandshakeRequest, HandshakeResponse
+from explorer.mqtt.describe import suback_failed
 from explorer.options import ConnectionOptions
 from explorer.topictree import TopicNode
 from explorer.workspace import DEFAULT_SUBSCRIPTIONS, Batch, ConnectionStatus, Subscriptions
@@ -281,7 +282,7 @@ class MainWindow(QMainWindow):
         box.open()
 
     def _subscribed(self, topic_filter: str, codes: list[int]) -> None:
-        if codes and codes[0] >= 0x80:
+        if codes and suback_failed(codes[0]):
             self.status_line.showMessage(
                 f"the broker refused the subscription to {topic_filter} ({codes[0]:#04x})", 8000
             )

@@ -9,6 +9,8 @@ not depend on live traffic, ports or the time of day.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from explorer.decoder import ConnectionDecoder
 from explorer.events import MessageReceived, PacketEvent
 from explorer.mqtt.codec import encode
@@ -70,14 +72,19 @@ def _messages() -> list[Publish]:
     ]
 
 
-def scenario_workspace() -> Workspace:
-    """A Workspace holding the fixed session (nothing connected, clock fixed at the last event)."""
+def scenario_workspace(password: bytes | None = None) -> Workspace:
+    """A Workspace holding the fixed session (nothing connected, clock fixed at the last event).
+
+    ``password`` puts a user name and that password in the CONNECT (views must hide it).
+    """
     workspace = Workspace(clock=lambda: T0 + 10.0, config_dir="/nonexistent-config-dir")
     decoder = ConnectionDecoder(0)
     t = T0
     decoder.receive_data("c2s", REQUEST, t)
     decoder.receive_data("s2c", RESPONSE, t + 0.004)
     connect = Connect(client_id="explorer-snap", keep_alive=60, protocol_version=V5)
+    if password is not None:
+        connect = replace(connect, username="alice", password=password)
     for chunk in _frames(connect, masked=True):
         decoder.receive_data("c2s", chunk, t + 0.010)
     for chunk in _frames(Connack(), masked=False):

@@ -12,9 +12,11 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static, TabbedContent
 
+from explorer.eventtext import frame_fields, frame_header_spans, frame_spans, opcode_name
 from tests.tui.conftest import settle
 from tests.tui.scenario import scenario_workspace
 from tui.app import ExplorerApp
+from tui.widgets.frame_detail import FrameDetail
 from tui.widgets.frames import FrameList
 from tui.widgets.handshake import HandshakeView
 from tui.widgets.message import MessagePane, no_numbers_text
@@ -103,3 +105,31 @@ async def test_the_chart_of_a_topic_without_numbers_is_a_sentence_not_a_bar() ->
         assert node is not None
         assert list(spark.data or []) == [value for _, value in node.series(None)] == [21.5, 21.7, 21.9]
         assert stats.startswith("value: last 21.9")
+
+
+async def test_frame_detail_shows_the_core_fields_and_spans_and_never_the_connect_password() -> None:
+    secret = b"pa55-w0rd"
+    app = ExplorerApp(scenario_workspace(password=secret), autostart=False, clock_offset=0.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2")
+        frames = app.main_screen.query_one(FrameList)
+        await settle(pilot, lambda: frames.row_count > 0)
+        await pilot.press("g", "enter")
+        detail = app.main_screen.query_one(FrameDetail)
+        await settle(pilot, lambda: detail.frame is not None)
+        frame = detail.frame
+        assert frame is not None
+        packets = app.workspace.trace.packets_in(frame)
+        assert [type(p.packet).__name__ for p in packets] == ["Connect"]
+        header = str(detail.query_one("#frame-header", Static).render())
+        for name, value in frame_fields(frame):
+            assert f"{name:<15}{value}" in header
+        dump = detail.dump_text
+        assert secret.decode() not in dump
+        assert secret.hex(" ") not in dump
+        for start, end, label in frame_header_spans(frame) + frame_spans(frame, len(frame.header), packets):
+            assert f"{end - start:>5} B  {label}" in dump
+        assert "CONNECT" in dump
+        row = frames.render_line(0).text
+        assert f" {opcode_name(frame.opcode)} " in row

@@ -18,11 +18,12 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input, Select, Static, TabbedContent, TabPane
 
 from explorer.events import ErrorReported, HandshakeRequest, HandshakeResponse
+from explorer.eventtext import OPCODE_NAMES
 from explorer.mqtt.enums import PacketType
 from explorer.workspace import Batch, Workspace
 from tui.messages import FrameJump, FrameSelected, TopicSelected
 from tui.widgets.frame_detail import FrameDetail
-from tui.widgets.frames import OPCODE_NAMES, FrameFilter, FrameList
+from tui.widgets.frames import COLUMNS, FrameFilter, FrameList
 from tui.widgets.handshake import HandshakeView
 from tui.widgets.message import MessagePane
 from tui.widgets.status import StatusLine
@@ -95,9 +96,7 @@ class MainScreen(Screen[None]):
                         yield Select[str](_DIRECTIONS, prompt="any direction", id="filter-direction")
                         yield Select[int](_OPCODES, prompt="any opcode", id="filter-opcode")
                         yield Select[int](_PACKET_TYPES, prompt="any packet", id="filter-type")
-                    yield Static(
-                        "      time dir opcode FIN  length packets", id="frame-columns", markup=False
-                    )
+                    yield Static(COLUMNS, id="frame-columns", markup=False)
                     yield FrameList(workspace.trace, id="frames")
                     yield FrameDetail(workspace.trace, id="frame-detail")
                 with TabPane("Handshake [3]", id="tab-handshake"):

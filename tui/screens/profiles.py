@@ -58,7 +58,8 @@ class ProfilesScreen(ModalScreen[str | None]):
         Binding("escape", "close", "Close"),
         Binding("ctrl+n", "new", "New"),
         Binding("ctrl+s", "save", "Save", priority=True),
-        Binding("ctrl+d", "delete", "Delete"),
+        # Priority: an Input would take ctrl+d as "delete right" (the Delete key still does that).
+        Binding("ctrl+d", "delete", "Delete", priority=True),
         Binding("ctrl+o", "connect", "Connect", priority=True),
     ]
 

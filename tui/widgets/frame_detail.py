@@ -1,9 +1,10 @@
 """The detail of one WebSocket frame: header fields, a coloured hex dump, links between frames.
 
 The hex dump covers the whole frame as it was on the wire except that the payload is
-shown unmasked: the header, the mask key, then each MQTT packet's bytes in a colour of
-its own (the spans come from the frame's ``parts``; the dump lines from
-:func:`explorer.payload.hex_dump_lines`). A packet that spans several frames gets a link
+shown unmasked and a CONNECT password blanked: the header, the mask key, then each MQTT
+packet's bytes in a colour of its own. The fields, spans and display bytes come from
+:mod:`explorer.eventtext` (the desktop inspector uses the same); the dump lines from
+:func:`explorer.payload.hex_dump_lines`. A packet that spans several frames gets a link
 per other frame; choosing one moves the frame list there.
 """
 
@@ -16,10 +17,12 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from explorer.events import FrameEvent
+from explorer.eventtext import display_frame_bytes, frame_fields, frame_header_spans
+from explorer.eventtext import frame_spans as eventtext_frame_spans
 from explorer.payload import Span, hex_dump_lines, truncation_marker
 from explorer.trace import TraceBuffer
 from tui.messages import FrameJump
-from tui.widgets.frames import DIRECTION_MARK, OPCODE_NAMES
+from tui.widgets.frames import DIRECTION_MARK
 from tui.widgets.lists import VimOptionList
 
 __all__ = ["DUMP_LIMIT", "PACKET_COLOURS", "FrameDetail", "frame_dump", "frame_spans"]
@@ -40,21 +43,15 @@ PACKET_COLOURS = (
 
 
 def frame_spans(frame: FrameEvent, trace: TraceBuffer) -> tuple[bytes, list[Span], list[str]]:
-    """The frame's bytes (header, then unmasked payload), spans and a style per span."""
-    header_len = len(frame.header)
-    mask_len = 4 if frame.masked and frame.mask_key else 0
-    spans: list[Span] = [(0, header_len - mask_len, "WebSocket header")]
-    styles = [HEADER_STYLE]
-    if mask_len:
-        spans.append((header_len - mask_len, header_len, "mask key"))
-        styles.append(MASK_STYLE)
-    for number, part in enumerate(frame.parts):
-        packet = trace.packet(frame.conn, frame.direction, part.packet_no)
-        name = packet.packet.TYPE.name if packet is not None else "packet"
-        label = f"#{part.packet_no} {name} bytes {part.packet_start}-{part.packet_end} ({part.role})"
-        spans.append((header_len + part.frame_start, header_len + part.frame_end, label))
-        styles.append(PACKET_COLOURS[number % len(PACKET_COLOURS)])
-    return frame.header + frame.payload, spans, styles
+    """The frame's bytes as they may be shown (header, then unmasked payload with any
+    CONNECT password blanked), the spans from :mod:`explorer.eventtext` and a style per span.
+    """
+    packets = trace.packets_in(frame)
+    header = frame_header_spans(frame)
+    parts = eventtext_frame_spans(frame, base=len(frame.header), packets=packets)
+    styles = [HEADER_STYLE, MASK_STYLE][: len(header)]
+    styles += [PACKET_COLOURS[number % len(PACKET_COLOURS)] for number in range(len(parts))]
+    return frame.header + display_frame_bytes(frame, packets), header + parts, styles
 
 
 def frame_dump(frame: FrameEvent, trace: TraceBuffer, limit: int = DUMP_LIMIT) -> Text:
@@ -93,24 +90,17 @@ def frame_dump(frame: FrameEvent, trace: TraceBuffer, limit: int = DUMP_LIMIT) -
 
 
 def _header_text(frame: FrameEvent, trace: TraceBuffer) -> Text:
+    """The header fields (:func:`explorer.eventtext.frame_fields`) and the packets' summaries."""
     text = Text()
-    opcode = OPCODE_NAMES.get(frame.opcode, "reserved")
     text.append(f"Frame #{frame.index} ", "bold")
-    text.append(f"{DIRECTION_MARK.get(frame.direction, '?')}  conn {frame.conn}  seq {frame.seq}\n", "dim")
-    rows = [
-        ("FIN", "1" if frame.fin else "0 (more frames follow)"),
-        ("RSV1 RSV2 RSV3", f"{int(frame.rsv1)} {int(frame.rsv2)} {int(frame.rsv3)}"),
-        ("opcode", f"0x{frame.opcode:x} {opcode}"),
-        ("MASK", "1" if frame.masked else "0"),
-        ("mask key", frame.mask_key.hex(" ") if frame.mask_key else "none"),
-        ("payload length", f"{frame.payload_length} B ({frame.length_encoding} length)"),
-        ("header", f"{len(frame.header)} B: {frame.header.hex(' ')}"),
-    ]
-    if frame.close_code is not None:
-        rows.append(("close", f"{frame.close_code} {frame.close_reason or ''}".rstrip()))
-    for name, value in rows:
-        text.append(f"  {name:<15}", "bold")
-        text.append(value + "\n")
+    text.append(f"{DIRECTION_MARK.get(frame.direction, '?')}  seq {frame.seq}\n", "dim")
+    # Two fields a line, so the hex dump below stays in view.
+    fields = frame_fields(frame)
+    for row in range(0, len(fields), 2):
+        for column, (name, value) in enumerate(fields[row : row + 2]):
+            text.append(f"  {name:<15}", "bold")
+            text.append(f"{value:<30}" if column == 0 else value)
+        text.append("\n")
     packets = trace.packets_in(frame)
     if packets:
         text.append("\n")

@@ -26,15 +26,25 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from explorer.events import FrameEvent
+from explorer.eventtext import opcode_name
 from explorer.mqtt.enums import PacketType
 from explorer.trace import TraceBuffer
 from tui.messages import FrameSelected
 
-__all__ = ["OPCODE_NAMES", "FrameFilter", "FrameList", "frame_summary"]
+__all__ = ["COLUMNS", "FrameFilter", "FrameList", "frame_summary"]
 
-# RFC 6455 §5.2 opcodes, as a view labels them.
-OPCODE_NAMES: dict[int, str] = {0: "CONT", 1: "TEXT", 2: "BIN", 8: "CLOSE", 9: "PING", 10: "PONG"}
+# Room for "binary"/"close"; "continuation" is shortened to fit (the detail spells it out).
+OPCODE_WIDTH = 9
 DIRECTION_MARK = {"c2s": "C→S", "s2c": "S→C"}
+# The column titles over the rows that render_line draws.
+COLUMNS = f"{'time':>10} {'dir':<4}{'opcode':<{OPCODE_WIDTH}}{'FIN':<4}{'length':>7} packets"
+
+
+def _opcode_cell(opcode: int) -> str:
+    name = opcode_name(opcode)
+    if len(name) >= OPCODE_WIDTH:
+        name = name[: OPCODE_WIDTH - 2] + "…"
+    return f"{name:<{OPCODE_WIDTH}}"
 
 
 class FrameFilter:
@@ -71,7 +81,7 @@ class FrameFilter:
         if self.direction is not None:
             parts.append(DIRECTION_MARK.get(self.direction, self.direction))
         if self.opcode is not None:
-            parts.append(OPCODE_NAMES.get(self.opcode, hex(self.opcode)))
+            parts.append(opcode_name(self.opcode))
         if self.packet_type is not None:
             parts.append(self.packet_type.name)
         return " ".join(parts) if parts else "all frames"
@@ -219,7 +229,7 @@ class FrameList(ScrollView, can_focus=True):
         segments = [
             Segment(f"{frame.time - origin:10.3f} ", styles["dim"]),
             Segment(f"{DIRECTION_MARK.get(frame.direction, '?'):<4}", dir_style),
-            Segment(f"{OPCODE_NAMES.get(frame.opcode, hex(frame.opcode)):<6}"),
+            Segment(_opcode_cell(frame.opcode)),
             Segment("FIN " if frame.fin else "--- ", None if frame.fin else styles["dim"]),
             Segment(f"{frame.payload_length:>7} "),
             Segment(frame_summary(frame, self.trace), dir_style),

@@ -381,3 +381,39 @@ def test_diagnose_dialog_without_alternatives_suggests_trying_them(
     assert diagnosis.alternatives == []
     assert "Would work" not in dialog.state.text()
     assert "Try alternatives" in dialog.verdict.toPlainText()
+
+
+def test_status_bar_marks_the_embedded_broker_only_while_connected_to_it(
+    window: MainWindow, qloop: qasync.QEventLoop, config_dir: Path, file_keyring: Any
+) -> None:
+    label = window.status_line.labels["url"]
+
+    async def flow() -> tuple[str, str, str]:
+        await _start_demo(window)
+        embedded_text = label.text()
+        async with Broker(BrokerConfig.ephemeral(sys_interval=0)) as other:
+            assert other.ws_url is not None
+            window.open_profiles()
+            dialog = window.profiles_dialog
+            dialog.new_profile()
+            dialog.name.setText("elsewhere")
+            dialog.url.setText(other.ws_url)
+            assert dialog.save() is not None
+            dialog.use()
+            await wait_signal(window.bridge.connected)
+            await wait_for_batch(window.bridge, lambda: label.text().startswith(other.ws_url or "?"))
+            elsewhere_text = label.text()
+        embedded = window.workspace.broker
+        assert embedded is not None
+        assert embedded.ws_url is not None
+        window.url.setText(embedded.ws_url)
+        window.connect_url()
+        await wait_signal(window.bridge.connected)
+        await wait_for_batch(window.bridge, lambda: window.workspace.status.connected)
+        await wait_for_batch(window.bridge, lambda: label.text().startswith(embedded.ws_url or "?"))
+        return embedded_text, elsewhere_text, label.text()
+
+    embedded_text, elsewhere_text, again_text = qloop.run_until_complete(flow())
+    assert embedded_text.endswith("(embedded broker)")
+    assert "embedded" not in elsewhere_text
+    assert again_text.endswith("(embedded broker)")

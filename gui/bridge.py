@@ -255,14 +255,10 @@ class WorkspaceBridge(QObject):
         def on_step(step: Any) -> None:
             self.probeStep.emit(step)
 
-        def run() -> Awaitable[Any]:
-            if not explore:
-                return self.workspace.probe(options, on_step, idle=idle)
-            from explorer.diagnose import diagnose
-
-            return diagnose(options, idle=idle, explore_alternatives=True, on_step=on_step)
-
-        diagnosis = await self._run(f"diagnose {options.url}", run)
+        diagnosis = await self._run(
+            f"diagnose {options.url}",
+            lambda: self.workspace.probe(options, on_step, idle=idle, explore=explore),
+        )
         if diagnosis is not None:
             self.probeFinished.emit(diagnosis)
         return diagnosis

@@ -36,6 +36,7 @@ from explorer.mqtt.packets import Subscription
 from explorer.options import ConnectionOptions, parse_url
 from explorer.profile_format import Profile, ProfileName, check_name
 from explorer.profiles import ProfileStore
+from explorer.workspace import DEFAULT_SUBSCRIPTIONS
 
 __all__ = ["ProfilesDialog"]
 
@@ -271,8 +272,8 @@ class ProfilesDialog(QDialog):
         except ExplorerError as exc:
             self.message.setText(str(exc))
             return
-        subscriptions = tuple((s.topic_filter, int(s.qos)) for s in profile.subscriptions) or (("#", 0),)
-        self.connectRequested.emit(options, subscriptions)
+        subscriptions = tuple((s.topic_filter, int(s.qos)) for s in profile.subscriptions)
+        self.connectRequested.emit(options, subscriptions or DEFAULT_SUBSCRIPTIONS)
         self.accept()
 
 

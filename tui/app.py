@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,11 +29,40 @@ from explorer.options import ConnectionOptions
 from explorer.workspace import EMBEDDED_SUBSCRIPTIONS, Workspace
 from tui.screens.dialogs import ConfirmScreen, SubscribeScreen
 from tui.screens.main import MainScreen
+from tui.widgets.message import MESSAGE_VIEWS
 
-__all__ = ["ExplorerApp", "build_parser", "main"]
+__all__ = ["PALETTE_TEXT", "ExplorerApp", "build_parser", "main"]
 
 DEFAULT_SUBSCRIPTIONS: tuple[tuple[str, int], ...] = (("#", 0),)
 SCREENSHOT_DIR = "."
+
+
+_QUIT = ("quit", "app.quit")  # Textual's own "Quit" command is in the palette already
+# Command palette title and help of each bound action (the footer shows short names).
+PALETTE_TEXT: dict[str, tuple[str, str]] = {
+    "save_screenshot": ("Save screenshot", "Save an SVG of the screen"),
+    "show_tab('tab-message')": ("Message tab", "Show the selected topic's message"),
+    "show_tab('tab-frames')": ("Frames tab", "Show the WebSocket frame trace"),
+    "show_tab('tab-handshake')": ("Handshake tab", "Show the HTTP upgrade request and response"),
+    "filter_topics": ("Filter topics", "Type to filter the topic tree"),
+    "app.subscribe": ("Subscribe", "Subscribe to a topic filter"),
+    "app.unsubscribe": ("Unsubscribe", "Remove a subscription"),
+    "app.publish": ("Publish", "Publish a message, or a saved one"),
+    "app.delete_retained": ("Delete retained", "Clear retained messages at and below the topic"),
+    "app.diagnose": ("Diagnose", "Probe the connection layer by layer"),
+    "app.profiles": ("Connect / profiles", "Pick, create, edit or delete profiles"),
+    "app.reconnect": ("Reconnect", "Connect again, keeping the subscriptions"),
+    "app.export": ("Export", "Export the trace or the messages"),
+    "message('older')": ("Older message", "Step back through the topic's history"),
+    "message('newer')": ("Newer message", "Step forward through the topic's history"),
+    "message('live')": ("Live message", "Follow the topic's newest message again"),
+    "focus_frame_filters": ("Frame filters", "Filter frames by direction, opcode or packet type"),
+    "toggle_pause": ("Pause / follow frames", "Stop or resume following live frames"),
+    **{
+        f"message_view('{tab}')": (f"{label} view", f"Show the message as {label}")
+        for tab, label, _ in MESSAGE_VIEWS
+    },
+}
 
 
 class ExplorerApp(App[None]):
@@ -53,7 +83,7 @@ class ExplorerApp(App[None]):
     CSS_PATH = str(Path(__file__).with_name("styles.tcss"))
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
-        Binding("f12", "save_screenshot", "Screenshot", show=False),
+        Binding("f12", "save_screenshot", "Screenshot"),
     ]
 
     def __init__(
@@ -250,35 +280,31 @@ class ExplorerApp(App[None]):
         self.main_screen.show_frames()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's commands, one per key binding of the app and the main screen, and a few more.
+
+        The binding commands are made from the BINDINGS lists, so a new key is in the
+        palette without a second list to keep in step.
+        """
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Subscribe", "Subscribe to a topic filter (s)", self.action_subscribe)
-        yield SystemCommand("Unsubscribe", "Remove a subscription (u)", self.action_unsubscribe)
-        yield SystemCommand("Publish", "Publish a message, or a saved one (p)", self.action_publish)
+        main_screen = self.main_screen
+        seen: set[str] = set()
+        for owner, bindings in ((self, self.BINDINGS), (main_screen, MainScreen.BINDINGS)):
+            for binding in bindings:
+                if not isinstance(binding, Binding) or binding.action in seen or binding.action in _QUIT:
+                    continue
+                seen.add(binding.action)
+                title, help_text = PALETTE_TEXT.get(
+                    binding.action, (binding.description, binding.description)
+                )
+                keys = " or ".join(self.get_key_display(Binding(key, "")) for key in binding.key.split(","))
+                yield SystemCommand(
+                    title, f"{help_text} ({keys})", partial(self.run_action, binding.action, owner)
+                )
         yield SystemCommand(
-            "Delete retained",
-            "Clear retained messages at and below the topic (x)",
-            self.action_delete_retained,
-        )
-        yield SystemCommand("Diagnose", "Probe the connection layer by layer (d)", self.action_diagnose)
-        yield SystemCommand(
-            "Reconnect", "Connect again, keeping the subscriptions (r)", self.action_reconnect
-        )
-        yield SystemCommand(
-            "Connect / profiles", "Pick, create, edit or delete profiles (c)", self.action_profiles
-        )
-        yield SystemCommand("Export", "Export the trace or the messages (ctrl+e)", self.action_export)
-        yield SystemCommand("Frames", "Show the frame trace (2)", self.action_show_frames)
-        yield SystemCommand(
-            "Pause / follow frames",
-            "Stop or resume following live frames (P)",
-            self.main_screen.action_toggle_pause,
-        )
-        yield SystemCommand(
-            "Filter topics", "Type to filter the topic tree (/)", self.main_screen.action_filter_topics
+            "Open frame", "Show the selected frame's fields and bytes (enter)", main_screen.action_open_frame
         )
         yield SystemCommand("Expand all topics", "Open every node of the tree (e)", self._expand_all)
         yield SystemCommand("Collapse all topics", "Close every node of the tree (E)", self._collapse_all)
-        yield SystemCommand("Save screenshot", "Save an SVG of the screen (f12)", self.action_save_screenshot)
 
     def _expand_all(self) -> None:
         from tui.widgets.topics import TopicTreeView

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.binding import Binding
 from textual.widgets import Input, Select, Sparkline, Static, TabbedContent, TextArea, Tree
 
 from explorer.events import FrameEvent, PacketEvent
@@ -14,11 +15,12 @@ from tests.keyring_support import config_dir
 from tests.tui.conftest import settle
 from tui.app import ExplorerApp, main
 from tui.screens.dialogs import PromptScreen, SubscribeScreen
+from tui.screens.main import MainScreen
 from tui.screens.publish import PublishScreen
 from tui.widgets.frame_detail import PACKET_COLOURS, FrameDetail, frame_dump
 from tui.widgets.frames import FrameList
 from tui.widgets.handshake import HandshakeView
-from tui.widgets.message import MessagePane
+from tui.widgets.message import MESSAGE_VIEWS, MessagePane
 from tui.widgets.status import StatusLine
 from tui.widgets.topics import TopicTreeView
 
@@ -177,8 +179,22 @@ async def test_publish_dialog_sends_a_retained_message_that_comes_back() -> None
 async def test_command_palette_lists_every_action() -> None:
     app = ExplorerApp(Workspace(), autostart=False)
     async with app.run_test(size=SIZE):
-        titles = {command.title for command in app.get_system_commands(app.main_screen)}
-    for title in ("Subscribe", "Unsubscribe", "Publish", "Delete retained", "Diagnose", "Export", "Theme"):
+        commands = list(app.get_system_commands(app.main_screen))
+        titles = {command.title for command in commands}
+        helps = [command.help for command in commands]
+        bindings = [b for b in (*ExplorerApp.BINDINGS, *MainScreen.BINDINGS) if isinstance(b, Binding)]
+        assert len(bindings) > 20
+        for binding in bindings:
+            if binding.action in ("quit", "app.quit"):
+                assert "Quit" in titles  # Textual's own command
+                continue
+            key = app.get_key_display(Binding(binding.key.split(",")[0], ""))
+            assert any(f"({key}" in help_text for help_text in helps), binding
+        for _, label, _key in MESSAGE_VIEWS:
+            assert f"{label} view" in titles
+    for title in ("Message tab", "Handshake tab", "Older message", "Newer message", "Live message"):
+        assert title in titles
+    for title in ("Frame filters", "Open frame", "Subscribe", "Delete retained", "Theme"):
         assert title in titles
 
 

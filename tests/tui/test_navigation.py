@@ -6,20 +6,24 @@ what the keys do and which widget they leave in charge.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from textual.binding import Binding
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import Sparkline, Static, TabbedContent
+from textual.widgets import Footer, Sparkline, Static, Tab, TabbedContent
+from textual.widgets._footer import FooterKey
 
 from explorer.eventtext import frame_fields, frame_header_spans, frame_spans, opcode_name
 from tests.tui.conftest import settle
 from tests.tui.scenario import scenario_workspace
 from tui.app import ExplorerApp
+from tui.screens.main import MainScreen
 from tui.widgets.frame_detail import FrameDetail
 from tui.widgets.frames import FrameList
 from tui.widgets.handshake import HandshakeView
-from tui.widgets.message import MessagePane, no_numbers_text
+from tui.widgets.message import MESSAGE_VIEWS, MessagePane, no_numbers_text
 from tui.widgets.topics import TopicTreeView
 
 SIZE = (160, 48)
@@ -66,6 +70,10 @@ async def test_the_handshake_tab_scrolls_with_vim_keys() -> None:
         await settle(pilot, lambda: view.scroll_y > 0)
         await pilot.press("g")
         await settle(pilot, lambda: view.scroll_y == 0)
+
+
+def showing(main_tabs: TabbedContent, views: TabbedContent, tab: str) -> bool:
+    return main_tabs.active == "tab-message" and views.active == tab
 
 
 def shown(widget: Widget) -> bool:
@@ -133,3 +141,43 @@ async def test_frame_detail_shows_the_core_fields_and_spans_and_never_the_connec
         assert "CONNECT" in dump
         row = frames.render_line(0).text
         assert f" {opcode_name(frame.opcode)} " in row
+
+
+async def test_each_message_view_has_a_key_and_a_palette_command() -> None:
+    app = scenario_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        main_tabs = app.main_screen.query_one("#main-tabs", TabbedContent)
+        views = app.main_screen.query_one("#message-tabs", TabbedContent)
+        commands = {command.title: command for command in app.get_system_commands(app.main_screen)}
+        for tab, _label, key in MESSAGE_VIEWS:
+            await pilot.press("2")
+            await pilot.press(key)
+            await pilot.pause()
+            assert (main_tabs.active, views.active) == ("tab-message", tab), key
+            assert isinstance(app.focused, TopicTreeView)
+        for tab, label, _ in reversed(MESSAGE_VIEWS):
+            await pilot.press("3")
+            await pilot.pause()
+            app.call_later(commands[f"{label} view"].callback)
+            await settle(pilot, partial(showing, main_tabs, views, tab))
+
+
+async def test_the_footer_shows_the_tab_history_view_and_frame_keys() -> None:
+    app = scenario_app()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await ready(pilot)
+        footer = app.main_screen.query_one(Footer)
+        await pilot.pause()
+        shown = {key.key for key in footer.query(FooterKey)}
+        views = {tab: key for tab, _, key in MESSAGE_VIEWS}
+        labels = {str(tab.label) for tab in app.main_screen.query("#message-tabs Tab").results(Tab)}
+        for binding in MainScreen.BINDINGS:
+            assert isinstance(binding, Binding)
+            if binding.action.startswith("message_view("):
+                tab = binding.action.split("'")[1]
+                assert any(label.endswith(f"[{views[tab]}]") for label in labels), binding
+            else:
+                assert binding.key.split(",")[0] in shown, binding.key
+        assert "f12" in shown
+        assert footer.virtual_size.width <= 200

@@ -25,7 +25,7 @@ from tui.messages import FrameJump, FrameSelected, TopicSelected
 from tui.widgets.frame_detail import FrameDetail
 from tui.widgets.frames import COLUMNS, FrameFilter, FrameList
 from tui.widgets.handshake import HandshakeView
-from tui.widgets.message import MessagePane
+from tui.widgets.message import MESSAGE_VIEWS, MessagePane
 from tui.widgets.status import StatusLine
 from tui.widgets.topics import TopicTreeView
 
@@ -41,10 +41,19 @@ _OPCODES = [(f"{name} (0x{code:x})", code) for code, name in OPCODE_NAMES.items(
 _PACKET_TYPES = [(t.name, int(t)) for t in PacketType if t != 0]
 
 
+# Footer groups: one label for several keys, so every key fits in the footer.
+_TABS = Binding.Group("Tabs", compact=True)
+_HISTORY = Binding.Group("Old/new/live", compact=True)
+_VIEWS = Binding.Group("Views", compact=True)
+
+
 class MainScreen(Screen[None]):
     """Everything live on one screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "show_tab('tab-message')", "Message tab", group=_TABS),
+        Binding("2", "show_tab('tab-frames')", "Frames tab", group=_TABS),
+        Binding("3", "show_tab('tab-handshake')", "Handshake tab", group=_TABS),
         Binding("slash", "filter_topics", "Filter"),
         Binding("s", "app.subscribe", "Sub"),
         Binding("u", "app.unsubscribe", "Unsub"),
@@ -52,18 +61,19 @@ class MainScreen(Screen[None]):
         Binding("delete,x", "app.delete_retained", "Del retained"),
         Binding("d", "app.diagnose", "Diagnose"),
         Binding("c", "app.profiles", "Connect"),
-        Binding("r", "app.reconnect", "Reconnect", show=False),
         Binding("ctrl+e", "app.export", "Export"),
-        Binding("1", "show_tab('tab-message')", "Message", show=False),
-        Binding("2", "show_tab('tab-frames')", "Frames", show=False),
-        Binding("3", "show_tab('tab-handshake')", "Handshake", show=False),
-        Binding("f", "focus_frame_filters", "Frame filter", show=False),
-        Binding("left_square_bracket", "message('older')", "Older"),
-        Binding("right_square_bracket", "message('newer')", "Newer msg", show=False),
-        Binding("L", "message('live')", "Live msg", show=False),
+        Binding("left_square_bracket", "message('older')", "Older message", group=_HISTORY),
+        Binding("right_square_bracket", "message('newer')", "Newer message", group=_HISTORY),
+        Binding("L", "message('live')", "Live message", group=_HISTORY),
+        # The message tabs' own labels show these keys, which keeps the footer within 200 columns.
+        *(
+            Binding(key, f"message_view('{tab}')", f"{label} view", show=False, group=_VIEWS)
+            for tab, label, key in MESSAGE_VIEWS
+        ),
         Binding("P", "toggle_pause", "Pause"),
-        Binding("f12", "app.save_screenshot", "Screenshot", show=False),
         Binding("q", "app.quit", "Quit"),
+        Binding("r", "app.reconnect", "Reconnect"),
+        Binding("f", "focus_frame_filters", "Frame filters"),
     ]
 
     def __init__(self, workspace: Workspace, *, clock_offset: float | None = None) -> None:
@@ -101,7 +111,7 @@ class MainScreen(Screen[None]):
                     yield FrameDetail(workspace.trace, id="frame-detail")
                 with TabPane("Handshake [3]", id="tab-handshake"):
                     yield HandshakeView(id="handshake")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._status = self.query_one(StatusLine)
@@ -228,6 +238,16 @@ class MainScreen(Screen[None]):
         """Step through the selected topic's history: ``older``, ``newer`` or back to ``live``."""
         pane = self._message
         {"older": pane.action_older, "newer": pane.action_newer, "live": pane.action_live}[step]()
+
+    def action_message_view(self, tab: str) -> None:
+        """Show one view of the message (Text, JSON, Hex...) on the Message tab."""
+        self.action_show_tab("tab-message")
+        self.query_one("#message-tabs", TabbedContent).active = tab
+
+    def action_open_frame(self) -> None:
+        """Show the frame under the cursor of the frame list in the detail below it."""
+        self.action_show_tab("tab-frames")
+        self.query_one(FrameList).action_open()
 
     def action_filter_topics(self) -> None:
         self.query_one("#topic-filter", Input).focus()

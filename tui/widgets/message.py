@@ -31,9 +31,21 @@ from explorer.topictree import TopicMessage, TopicNode
 from explorer.trace import properties_to_json
 from tui.widgets.lists import VimOptionList
 
-__all__ = ["MessagePane", "no_numbers_text"]
+__all__ = ["MESSAGE_VIEWS", "MessagePane", "no_numbers_text"]
 
 HEX_LIMIT = 16 * 1024
+# The views of a message: (tab id, label, key that opens it from the main screen).
+MESSAGE_VIEWS: tuple[tuple[str, str, str], ...] = (
+    ("tab-text", "Text", "t"),
+    ("tab-json", "JSON", "J"),
+    ("tab-hex", "Hex", "H"),
+    ("tab-base64", "Base64", "B"),
+    ("tab-history", "History", "y"),
+    ("tab-diff", "Diff", "D"),
+    ("tab-chart", "Chart", "C"),
+    ("tab-props", "Properties", "o"),
+)
+_LABELS = {tab: f"{label} \\[{key}]" for tab, label, key in MESSAGE_VIEWS}  # \[ : not markup
 HISTORY_SHOWN = 200
 
 
@@ -77,23 +89,23 @@ class MessagePane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("Select a topic in the tree.", id="message-title")
         with TabbedContent(id="message-tabs"):
-            with TabPane("Text", id="tab-text"), VerticalScroll():
+            with TabPane(_LABELS["tab-text"], id="tab-text"), VerticalScroll():
                 yield Static("", id="view-text")
-            with TabPane("JSON", id="tab-json"):
+            with TabPane(_LABELS["tab-json"], id="tab-json"):
                 yield Tree[object]("JSON", id="json-tree")
-            with TabPane("Hex", id="tab-hex"), VerticalScroll():
+            with TabPane(_LABELS["tab-hex"], id="tab-hex"), VerticalScroll():
                 yield Static("", id="view-hex")
-            with TabPane("Base64", id="tab-base64"), VerticalScroll():
+            with TabPane(_LABELS["tab-base64"], id="tab-base64"), VerticalScroll():
                 yield Static("", id="view-base64")
-            with TabPane("History", id="tab-history"):
+            with TabPane(_LABELS["tab-history"], id="tab-history"):
                 yield VimOptionList(id="history")
-            with TabPane("Diff", id="tab-diff"), VerticalScroll():
+            with TabPane(_LABELS["tab-diff"], id="tab-diff"), VerticalScroll():
                 yield Static("", id="view-diff")
-            with TabPane("Chart", id="tab-chart"), Vertical():
+            with TabPane(_LABELS["tab-chart"], id="tab-chart"), Vertical():
                 yield Select[str]([], prompt="value (plain number)", id="chart-field", allow_blank=True)
                 yield Sparkline([], id="sparkline")
                 yield Static("", id="chart-stats")
-            with TabPane("Properties", id="tab-props"), VerticalScroll():
+            with TabPane(_LABELS["tab-props"], id="tab-props"), VerticalScroll():
                 yield Static("", id="view-props")
 
     # -- model -------------------------------------------------------------------------

@@ -57,6 +57,7 @@ async def test_try_alternatives_key_lists_the_path_that_would_work(broker: Broke
         shown = str(screen.query_one("#diagnose-result").render())
         assert "Would work" in shown
         assert f"url {broker.ws_url}" in shown
+        assert shown.index("Would work") < shown.index("Observed")  # in view without scrolling
 
 
 async def test_try_alternatives_button_runs_the_exploring_probe(broker: Broker) -> None:

@@ -78,11 +78,6 @@ def diagnosis_text(diagnosis: Diagnosis, *, explored: bool = False) -> Text:
     if diagnosis.fix and not diagnosis.ok:
         text.append("\nFix: ", "bold green")
         text.append(diagnosis.fix + "\n")
-    if diagnosis.observed:
-        text.append("\nObserved\n", "bold")
-        for key, value in diagnosis.observed.items():
-            text.append(f"  {key}: ", "bold dim")
-            text.append(value + "\n")
     if diagnosis.alternatives:
         working = [alt for alt in diagnosis.alternatives if alt.ok]
         if working:
@@ -107,6 +102,11 @@ def diagnosis_text(diagnosis: Diagnosis, *, explored: bool = False) -> Text:
             )
         else:
             text.append("\nPress ctrl+t (Try alternatives) to probe variations of this URL.\n", "dim")
+    if diagnosis.observed:
+        text.append("\nObserved\n", "bold")
+        for key, value in diagnosis.observed.items():
+            text.append(f"  {key}: ", "bold dim")
+            text.append(value + "\n")
     return text
 
 

@@ -59,7 +59,7 @@ PALETTE_TEXT: dict[str, tuple[str, str]] = {
     "focus_frame_filters": ("Frame filters", "Filter frames by direction, opcode or packet type"),
     "toggle_pause": ("Pause / follow frames", "Stop or resume following live frames"),
     **{
-        f"message_view('{tab}')": (f"{label} view", f"Show the message as {label}")
+        f"message_view('{tab}')": (f"{label} view", f"Show the message's {label} tab")
         for tab, label, _ in MESSAGE_VIEWS
     },
 }

@@ -56,15 +56,17 @@ def tune_gc() -> None:
 class PauseBoundedCollector:
     """Collects what was made since the previous tick, then freezes the survivors.
 
-    Every ``tick`` seconds on the running event loop: ``gc.collect(1)`` walks only the
-    objects made since the previous tick (everything older is frozen), frees the cycles
-    among them, and ``gc.freeze()`` moves the survivors to the permanent generation,
-    which no collection walks. A pause is thus bounded by what the app allocates in
-    ``tick`` seconds, not by the size of the heap. The automatic collections keep
-    :data:`GC_THRESHOLDS` and find little between ticks.
+    Every ``tick`` seconds on the running event loop, ``gc.collect(1)`` walks only the
+    objects made since the previous tick and frees the cycles among them. Every
+    ``settle_ticks`` ticks a collection of the older generations as well (they hold only
+    what is younger than that many ticks) is followed by ``gc.freeze()``, which moves the
+    survivors to the permanent generation that no collection walks. A pause is thus
+    bounded by what the app allocates in a few ticks, not by the size of the heap; and a
+    cycle that dies within ``settle_ticks`` ticks (most of a redraw's) is freed as usual.
+    The automatic collections keep :data:`GC_THRESHOLDS` and find little between ticks.
 
     The price: a reference cycle alive at a freeze and dead later (a widget that lived
-    for more than a tick) is not freed by these collections. So now and then a tick is a
+    for more than a few ticks) is not freed by these collections. So now and then a tick is a
     full pass instead: ``gc.unfreeze()``, a full collection (one long pause), and a new
     freeze. Counting the frozen set costs a walk of it, so the passes are paced by time:
     the next one comes when the cycles held at the rate the previous pass found would be
@@ -80,12 +82,14 @@ class PauseBoundedCollector:
         self,
         *,
         tick: float = GC_TICK_SECONDS,
+        settle_ticks: int = 5,
         full_share: float = 0.25,
         full_min: float = 30.0,
         full_max: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.tick = tick
+        self.settle_ticks = max(1, settle_ticks)
         self.full_share = full_share
         self.full_min = full_min
         self.full_max = full_max
@@ -141,13 +145,15 @@ class PauseBoundedCollector:
         self._handle = loop.call_later(self.tick, self._tick)
 
     def step(self) -> None:
-        """One tick's work: collect the objects made since the previous one and freeze the
-        survivors, or a full pass when one is due."""
+        """One tick's work: collect the young objects (every ``settle_ticks`` ticks all the
+        unfrozen ones, then freeze the survivors), or a full pass when one is due."""
         if self._clock() >= self._full_due:
             self.full_pass()
+        elif self.ticks % self.settle_ticks == self.settle_ticks - 1:
+            gc.collect()
+            gc.freeze()
         else:
             gc.collect(1)
-            gc.freeze()
         self.ticks += 1
 
     def full_pass(self) -> None:

@@ -181,11 +181,30 @@ class FrameList(ScrollView, can_focus=True):
             del rows[:cut]
             if self.cursor >= 0:
                 self.cursor = max(0, self.cursor - cut)
-        self.virtual_size = Size(self.size.width, len(rows))
+        self._set_row_count(len(rows))
         if self.follow:
             self.cursor = len(rows) - 1
             self.scroll_end(animate=False, immediate=True)
         self.refresh()
+
+    def _set_row_count(self, count: int) -> None:
+        """Make the scrollable height ``count`` rows.
+
+        Setting ``virtual_size`` lays out the whole screen again. While the list is
+        longer than its window before and after, only the scroll range and the scrollbar
+        change, so a firehose of frames updates those and repaints instead.
+        """
+        size = Size(self.size.width, count)
+        current = self.virtual_size
+        if size == current:
+            return
+        window = self.scrollable_content_region.height
+        scrolling = self.show_vertical_scrollbar and min(count, current.height) > window
+        if scrolling and size.width == current.width:
+            self.set_reactive(FrameList.virtual_size, size)
+            self._scroll_update(size)
+        else:
+            self.virtual_size = size
 
     def set_filter(self, frame_filter: FrameFilter) -> None:
         """Apply a new filter by rescanning the held trace."""

@@ -61,6 +61,17 @@ def _stamp(when: float, clock_offset: float) -> str:
     return _time.strftime("%H:%M:%S", _time.localtime(wall)) + f".{int(wall * 1000) % 1000:03d}"
 
 
+def _shape(text: Text) -> tuple[int, ...] | None:
+    """The line lengths of ``text``, which decide its wrapped height.
+
+    None when the text is not plain ASCII (cell widths vary): such text is always laid out.
+    """
+    plain = text.plain
+    if not plain.isascii():
+        return None
+    return tuple(len(line) for line in plain.split("\n"))
+
+
 class MessagePane(Vertical):
     """The selected topic's current message in several views, with its history."""
 
@@ -85,6 +96,7 @@ class MessagePane(Vertical):
         self._history: list[TopicMessage] = []
         self._json_shown: bytes | None = None
         self._fields: tuple[str, ...] = ()
+        self._shown: dict[str, Text] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("Select a topic in the tree.", id="message-title")
@@ -116,9 +128,10 @@ class MessagePane(Vertical):
             self.node = node
             self.index = None
             self.chart_field = None
+            if self._fields:  # the field choices are the previous topic's
+                self.query_one("#chart-field", Select).set_options([])
             self._fields = ()
             self._json_shown = None
-            self.query_one("#chart-field", Select).set_options([])
         self.refresh_view()
 
     def topic_changed(self, changed: tuple[TopicNode, ...]) -> None:
@@ -145,16 +158,15 @@ class MessagePane(Vertical):
         self._draw_tab(active)
 
     def _draw_title(self) -> None:
-        title = self.query_one("#message-title", Static)
         node, msg = self.node, self.message
         if node is None:
-            title.update("Select a topic in the tree.")
+            self._show("message-title", "Select a topic in the tree.")
             return
         text = Text()
         text.append(node.topic or "(root)", "bold")
         if msg is None:
             text.append(f"   {node.subtree_count} messages below, none on this topic", "dim")
-            title.update(text)
+            self._show("message-title", text)
             return
         position = (len(self._history) if self.index is None else self.index + 1, len(self._history))
         live = "live" if self.index is None else "paused: ] newer, L live"
@@ -164,7 +176,7 @@ class MessagePane(Vertical):
             f"{'retained  ' if msg.retain else ''}{len(msg.payload)} B  {guess_kind(msg.payload)}"
             f"   total {node.count} on topic",
         )
-        title.update(text)
+        self._show("message-title", text)
 
     def _draw_tab(self, tab: str) -> None:
         msg = self.message
@@ -181,20 +193,20 @@ class MessagePane(Vertical):
                 body = Text(view.text)
                 if view.truncated:
                     body.append("\n" + view.marker, "italic dim")
-            self.query_one("#view-text", Static).update(body)
+            self._show("view-text", body)
         elif tab == "tab-json":
             self._draw_json(payload)
         elif tab == "tab-hex":
             lines = [line.text() for line in hex_dump_lines(payload, limit=HEX_LIMIT)]
             if len(payload) > HEX_LIMIT:
                 lines.append(truncation_marker(HEX_LIMIT, len(payload)))
-            self.query_one("#view-hex", Static).update(Text("\n".join(lines)))
+            self._show("view-hex", Text("\n".join(lines)))
         elif tab == "tab-base64":
             encoded, truncated = base64_view(payload)
             body = Text(encoded)
             if truncated:
                 body.append("\n(truncated)", "italic dim")
-            self.query_one("#view-base64", Static).update(body)
+            self._show("view-base64", body)
         elif tab == "tab-history":
             self._draw_history()
         elif tab == "tab-diff":
@@ -203,6 +215,23 @@ class MessagePane(Vertical):
             self._draw_chart()
         elif tab == "tab-props":
             self._draw_props()
+
+    def _show(self, widget_id: str, content: Text | str) -> None:
+        """Put ``content`` in one of the pane's Statics, unless it shows that already.
+
+        A live topic redraws every batch, mostly with the same payload: an unchanged
+        Static is left alone, and a changed one asks for a new layout only when its
+        text changed shape (line count or lengths), since a layout pass of the whole
+        screen costs several times a repaint.
+        """
+        text = Text(content) if isinstance(content, str) else content
+        shown = self._shown.get(widget_id)
+        if shown is not None and shown == text:
+            return
+        shape = _shape(text)
+        layout = shown is None or shape is None or shape != _shape(shown)
+        self._shown[widget_id] = text
+        self.query_one(f"#{widget_id}", Static).update(text, layout=layout)
 
     def _draw_json(self, payload: bytes) -> None:
         tree = self.query_one("#json-tree", Tree)
@@ -236,13 +265,12 @@ class MessagePane(Vertical):
             options.highlighted = min(highlighted, len(items) - 1)
 
     def _draw_diff(self) -> None:
-        view = self.query_one("#view-diff", Static)
         if self.message is None or self.previous is None:
-            view.update(Text("No previous message on this topic to compare with.", "dim"))
+            self._show("view-diff", Text("No previous message on this topic to compare with.", "dim"))
             return
         lines = diff_payloads(self.previous.payload, self.message.payload)
         if not lines:
-            view.update(Text("Same payload as the previous message.", "dim"))
+            self._show("view-diff", Text("Same payload as the previous message.", "dim"))
             return
         body = Text()
         for line in lines:
@@ -254,16 +282,15 @@ class MessagePane(Vertical):
             elif line.startswith("@@"):
                 style = "cyan"
             body.append(line + "\n", style)
-        view.update(body)
+        self._show("view-diff", body)
 
     def _draw_chart(self) -> None:
         node = self.node
-        stats = self.query_one("#chart-stats", Static)
         spark = self.query_one("#sparkline", Sparkline)
         if node is None or self.message is None:
             spark.data = []
             spark.display = False
-            stats.update("")
+            self._show("chart-stats", "")
             return
         parsed = json_view(self.message.payload)
         fields = tuple(numeric_fields(parsed.value)) if parsed is not None else ()
@@ -280,22 +307,22 @@ class MessagePane(Vertical):
         spark.display = bool(values)
         if values:
             label = self.chart_field or "value"
-            stats.update(
+            self._show(
+                "chart-stats",
                 f"{label}: last {values[-1]:g}  min {min(values):g}  max {max(values):g}  "
-                f"({len(values)} of {len(self._history)} kept messages)"
+                f"({len(values)} of {len(self._history)} kept messages)",
             )
         else:
-            stats.update(Text(no_numbers_text(bool(fields)), "dim"))
+            self._show("chart-stats", Text(no_numbers_text(bool(fields)), "dim"))
 
     def _draw_props(self) -> None:
-        view = self.query_one("#view-props", Static)
         msg = self.message
         if msg is None:
-            view.update("")
+            self._show("view-props", "")
             return
         props = properties_to_json(msg.properties)
         if not props:
-            view.update(Text("No MQTT 5 properties on this message.", "dim"))
+            self._show("view-props", Text("No MQTT 5 properties on this message.", "dim"))
             return
         body = Text()
         for name, value in props.items():
@@ -306,7 +333,7 @@ class MessagePane(Vertical):
                     body.append(f"    {pair[0]} = {pair[1]}\n")
             else:
                 body.append(f"{value}\n")
-        view.update(body)
+        self._show("view-props", body)
 
     # -- events and actions -------------------------------------------------------------
 

@@ -93,7 +93,8 @@ class StatusLine(Static):
         if key == self._shown:
             return
         self._shown = key
-        self.update(status_text(status, paused=paused))
+        # One line of fixed height: a repaint, never a new layout of the screen.
+        self.update(status_text(status, paused=paused), layout=False)
 
     @property
     def plain(self) -> str:

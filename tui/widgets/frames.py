@@ -25,13 +25,13 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from explorer.events import FrameEvent
+from explorer.events import FrameEvent, PacketEvent
 from explorer.eventtext import opcode_name
 from explorer.mqtt.enums import PacketType
 from explorer.trace import TraceBuffer
 from tui.messages import FrameSelected
 
-__all__ = ["COLUMNS", "FrameFilter", "FrameList", "frame_summary"]
+__all__ = ["COLUMNS", "FrameFilter", "FrameList", "frame_summary", "packet_after"]
 
 # Room for "binary"/"close"; "continuation" is shortened to fit (the detail spells it out).
 OPCODE_WIDTH = 9
@@ -87,8 +87,38 @@ class FrameFilter:
         return " ".join(parts) if parts else "all frames"
 
 
-def frame_summary(frame: FrameEvent, trace: TraceBuffer) -> str:
-    """The MQTT packets a frame carries, as one line (the packet summaries come from explorer)."""
+# How far past a frame's position the trace is searched for the packets it completes.
+NEAR_EVENTS = 16
+
+
+def packet_after(trace: TraceBuffer, position: int, frame: FrameEvent, packet_no: int) -> PacketEvent | None:
+    """The packet ``packet_no`` completed by the frame at ``position``, found among the next events.
+
+    The decoder appends a packet's event right after the frame that completes it, so a
+    short scan finds it without the trace's packet index, whose upkeep (and periodic
+    rebuild) would otherwise land on a repaint. None when not found nearby.
+    """
+    at = trace.at
+    conn, direction = frame.conn, frame.direction
+    for near in range(position + 1, position + 1 + NEAR_EVENTS):
+        event = at(near)
+        if event is None:
+            return None
+        if (
+            type(event) is PacketEvent
+            and event.packet_no == packet_no
+            and event.conn == conn
+            and event.direction == direction
+        ):
+            return event
+    return None
+
+
+def frame_summary(frame: FrameEvent, trace: TraceBuffer, position: int | None = None) -> str:
+    """The MQTT packets a frame carries, as one line (the packet summaries come from explorer).
+
+    With the frame's trace ``position``, the packets it completes are looked up next to it.
+    """
     if frame.opcode == 8:
         code = "" if frame.close_code is None else str(frame.close_code)
         reason = f" {frame.close_reason}" if frame.close_reason else ""
@@ -97,7 +127,11 @@ def frame_summary(frame: FrameEvent, trace: TraceBuffer) -> str:
         return ""
     pieces: list[str] = []
     for part in frame.parts:
-        packet = trace.packet(frame.conn, frame.direction, part.packet_no)
+        packet = None
+        if position is not None and part.role in ("whole", "last"):
+            packet = packet_after(trace, position, frame, part.packet_no)
+        if packet is None:
+            packet = trace.packet(frame.conn, frame.direction, part.packet_no)
         label = packet.summary if packet is not None else f"packet #{part.packet_no}"
         if part.role == "first":
             label += " (starts)"
@@ -239,8 +273,11 @@ class FrameList(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         row = scroll_y + y
         width = self.size.width
-        frame = self.frame_at(row)
-        if frame is None:
+        if not 0 <= row < len(self._positions):
+            return Strip.blank(width, self.rich_style)
+        position = self._positions[row]
+        frame = self.trace.at(position)
+        if not isinstance(frame, FrameEvent):
             return Strip.blank(width, self.rich_style)
         origin = self.time_origin if self.time_origin is not None else frame.time
         styles = self._styles
@@ -251,7 +288,7 @@ class FrameList(ScrollView, can_focus=True):
             Segment(_opcode_cell(frame.opcode)),
             Segment("FIN " if frame.fin else "--- ", None if frame.fin else styles["dim"]),
             Segment(f"{frame.payload_length:>7} "),
-            Segment(frame_summary(frame, self.trace), dir_style),
+            Segment(frame_summary(frame, self.trace, position), dir_style),
         ]
         strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, self.rich_style)
         if row == self.cursor:

@@ -61,15 +61,19 @@ def _stamp(when: float, clock_offset: float) -> str:
     return _time.strftime("%H:%M:%S", _time.localtime(wall)) + f".{int(wall * 1000) % 1000:03d}"
 
 
-def _shape(text: Text) -> tuple[int, ...] | None:
-    """The line lengths of ``text``, which decide its wrapped height.
+def _shape(text: Text, width: int) -> int | tuple[int, ...] | None:
+    """What decides the height of ``text`` in a Static ``width`` cells wide.
 
-    None when the text is not plain ASCII (cell widths vary): such text is always laid out.
+    The line count when every line fits (nothing wraps), else the line lengths; None
+    when the text is not plain ASCII (cell widths vary), which is always laid out.
     """
     plain = text.plain
     if not plain.isascii():
         return None
-    return tuple(len(line) for line in plain.split("\n"))
+    lengths = tuple(len(line) for line in plain.split("\n"))
+    if width > 0 and max(lengths) <= width:
+        return len(lengths)
+    return lengths
 
 
 class MessagePane(Vertical):
@@ -228,10 +232,12 @@ class MessagePane(Vertical):
         shown = self._shown.get(widget_id)
         if shown is not None and shown == text:
             return
-        shape = _shape(text)
-        layout = shown is None or shape is None or shape != _shape(shown)
+        static = self.query_one(f"#{widget_id}", Static)
+        width = static.content_size.width
+        shape = _shape(text, width)
+        layout = shown is None or shape is None or shape != _shape(shown, width)
         self._shown[widget_id] = text
-        self.query_one(f"#{widget_id}", Static).update(text, layout=layout)
+        static.update(text, layout=layout)
 
     def _draw_json(self, payload: bytes) -> None:
         tree = self.query_one("#json-tree", Tree)

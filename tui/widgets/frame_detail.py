@@ -24,6 +24,7 @@ from explorer.trace import TraceBuffer
 from tui.messages import FrameJump
 from tui.widgets.frames import DIRECTION_MARK
 from tui.widgets.lists import VimOptionList
+from tui.widgets.quiet import show_text
 
 __all__ = ["DUMP_LIMIT", "PACKET_COLOURS", "FrameDetail", "frame_dump", "frame_spans"]
 
@@ -123,6 +124,8 @@ class FrameDetail(VerticalScroll):
         self.trace = trace
         self.frame: FrameEvent | None = None
         self._links: list[tuple[int, str, int]] = []
+        self._header: Text | None = None
+        self._dump: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Select a frame in the list (Enter) to see its bytes.", id="frame-header")
@@ -131,10 +134,14 @@ class FrameDetail(VerticalScroll):
 
     def show_frame(self, frame: FrameEvent) -> None:
         self.frame = frame
-        self.query_one("#frame-header", Static).update(_header_text(frame, self.trace))
-        self.query_one("#frame-dump", Static).update(frame_dump(frame, self.trace))
+        self._header = show_text(
+            self.query_one("#frame-header", Static), _header_text(frame, self.trace), self._header
+        )
+        dump = self.query_one("#frame-dump", Static)
+        self._dump = show_text(dump, frame_dump(frame, self.trace), self._dump)
         links = self.query_one("#frame-links", OptionList)
-        links.clear_options()
+        if self._links:
+            links.clear_options()
         self._links = []
         for part in frame.parts:
             if part.role == "whole":

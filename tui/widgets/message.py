@@ -30,6 +30,7 @@ from explorer.payload import (
 from explorer.topictree import TopicMessage, TopicNode
 from explorer.trace import properties_to_json
 from tui.widgets.lists import VimOptionList
+from tui.widgets.quiet import show_text
 
 __all__ = ["MESSAGE_VIEWS", "MessagePane", "no_numbers_text"]
 
@@ -59,21 +60,6 @@ def no_numbers_text(has_fields: bool) -> str:
 def _stamp(when: float, clock_offset: float) -> str:
     wall = when + clock_offset
     return _time.strftime("%H:%M:%S", _time.localtime(wall)) + f".{int(wall * 1000) % 1000:03d}"
-
-
-def _shape(text: Text, width: int) -> int | tuple[int, ...] | None:
-    """What decides the height of ``text`` in a Static ``width`` cells wide.
-
-    The line count when every line fits (nothing wraps), else the line lengths; None
-    when the text is not plain ASCII (cell widths vary), which is always laid out.
-    """
-    plain = text.plain
-    if not plain.isascii():
-        return None
-    lengths = tuple(len(line) for line in plain.split("\n"))
-    if width > 0 and max(lengths) <= width:
-        return len(lengths)
-    return lengths
 
 
 class MessagePane(Vertical):
@@ -228,16 +214,8 @@ class MessagePane(Vertical):
         text changed shape (line count or lengths), since a layout pass of the whole
         screen costs several times a repaint.
         """
-        text = Text(content) if isinstance(content, str) else content
-        shown = self._shown.get(widget_id)
-        if shown is not None and shown == text:
-            return
         static = self.query_one(f"#{widget_id}", Static)
-        width = static.content_size.width
-        shape = _shape(text, width)
-        layout = shown is None or shape is None or shape != _shape(shown, width)
-        self._shown[widget_id] = text
-        static.update(text, layout=layout)
+        self._shown[widget_id] = show_text(static, content, self._shown.get(widget_id))
 
     def _draw_json(self, payload: bytes) -> None:
         tree = self.query_one("#json-tree", Tree)

@@ -149,6 +149,8 @@ async def _run(rate: int, seconds: float, *, embedded: bool = True) -> dict[str,
         original_display(screen, renderable)  # type: ignore[arg-type]
 
     app._display = display  # type: ignore[method-assign]
+    renders: list[tuple[float, bool]] = []
+    _time_renders(app, renders)
     handled: list[float] = []
     latencies: dict[str, list[float]] = {"tree": [], "frames": []}
     stalls: list[float] = []
@@ -258,6 +260,7 @@ async def _run(rate: int, seconds: float, *, embedded: bool = True) -> dict[str,
             "latencies": latencies,
             "view_ms": view_ms,
             "stalls": stalls,
+            "renders": renders,
             "rss": rss_samples,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
             "trace": f"{status.trace_size}/{status.trace_limit}",
@@ -287,6 +290,28 @@ async def _startup() -> float:
             if time.perf_counter() - began > 30:
                 return float("nan")
             await pilot.pause(0.005)
+
+
+def _time_renders(app: object, renders: list[tuple[float, bool]]) -> None:
+    """Time each screen update of ``app``'s screens, noting whether it laid the screen out.
+
+    The views should mostly repaint: a layout pass of the whole screen costs several
+    times a repaint, so their share shows what the views ask of Textual per batch.
+    """
+    from textual.screen import Screen
+
+    original = Screen._on_timer_update
+
+    def timed(screen: Screen[object]) -> None:
+        if screen.app is not app:
+            original(screen)
+            return
+        layout = screen._layout_required
+        began = time.perf_counter()
+        original(screen)
+        renders.append(((time.perf_counter() - began) * 1000.0, layout))
+
+    Screen._on_timer_update = timed  # type: ignore[method-assign,assignment]
 
 
 def _wrap(widget: object, name: str, handled: list[float]) -> None:
@@ -333,6 +358,16 @@ def _report(result: dict[str, object]) -> bool:
         f"view work per batch: p50 {_percentile(view_ms, 0.5):.1f} ms  "
         f"p99 {_percentile(view_ms, 0.99):.1f} ms  "
         f"max {max(view_ms, default=0.0):.1f} ms over {len(view_ms)} batches"
+    )
+    renders = result["renders"]
+    assert isinstance(renders, list)
+    render_ms = [ms for ms, _ in renders]
+    laid_out = [ms for ms, layout in renders if layout]
+    print(
+        f"screen updates (render timer callbacks): n={len(render_ms)} "
+        f"p50 {_percentile(render_ms, 0.5):.1f} ms  "
+        f"p99 {_percentile(render_ms, 0.99):.1f} ms  max {max(render_ms, default=0.0):.1f} ms; "
+        f"{len(laid_out)} with a layout pass (p50 {_percentile(laid_out, 0.5):.1f} ms)"
     )
     stall_ms = [s * 1000.0 for s in stalls]
     print(

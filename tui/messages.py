@@ -26,9 +26,10 @@ class TopicSelected(Message):
 class FrameSelected(Message):
     """The cursor of the frame list rests on a frame (the detail pane shows it)."""
 
-    def __init__(self, frame: FrameEvent) -> None:
+    def __init__(self, frame: FrameEvent, position: int | None = None) -> None:
         super().__init__()
         self.frame = frame
+        self.position = position  # in the trace, when known: the frame's packets follow it
 
 
 class FrameJump(Message):

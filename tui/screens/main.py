@@ -181,7 +181,7 @@ class MainScreen(Screen[None]):
         self.query_one(MessagePane).show_topic(message.node)
 
     def on_frame_selected(self, message: FrameSelected) -> None:
-        self.query_one(FrameDetail).show_frame(message.frame)
+        self.query_one(FrameDetail).show_frame(message.frame, message.position)
 
     def on_frame_jump(self, message: FrameJump) -> None:
         frames = self.query_one(FrameList)

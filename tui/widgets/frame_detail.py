@@ -16,13 +16,13 @@ from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from explorer.events import FrameEvent
+from explorer.events import FrameEvent, PacketEvent
 from explorer.eventtext import display_frame_bytes, frame_fields, frame_header_spans
 from explorer.eventtext import frame_spans as eventtext_frame_spans
 from explorer.payload import Span, hex_dump_lines, truncation_marker
 from explorer.trace import TraceBuffer
 from tui.messages import FrameJump
-from tui.widgets.frames import DIRECTION_MARK
+from tui.widgets.frames import DIRECTION_MARK, packets_near
 from tui.widgets.lists import VimOptionList
 from tui.widgets.quiet import show_text
 
@@ -43,11 +43,16 @@ PACKET_COLOURS = (
 )
 
 
-def frame_spans(frame: FrameEvent, trace: TraceBuffer) -> tuple[bytes, list[Span], list[str]]:
+def frame_spans(
+    frame: FrameEvent, trace: TraceBuffer, packets: list[PacketEvent] | None = None
+) -> tuple[bytes, list[Span], list[str]]:
     """The frame's bytes as they may be shown (header, then unmasked payload with any
     CONNECT password blanked), the spans from :mod:`explorer.eventtext` and a style per span.
+
+    ``packets`` are the frame's complete packets when the caller has them already.
     """
-    packets = trace.packets_in(frame)
+    if packets is None:
+        packets = trace.packets_in(frame)
     header = frame_header_spans(frame)
     parts = eventtext_frame_spans(frame, base=len(frame.header), packets=packets)
     styles = [HEADER_STYLE, MASK_STYLE][: len(header)]
@@ -55,9 +60,14 @@ def frame_spans(frame: FrameEvent, trace: TraceBuffer) -> tuple[bytes, list[Span
     return frame.header + display_frame_bytes(frame, packets), header + parts, styles
 
 
-def frame_dump(frame: FrameEvent, trace: TraceBuffer, limit: int = DUMP_LIMIT) -> Text:
+def frame_dump(
+    frame: FrameEvent,
+    trace: TraceBuffer,
+    limit: int = DUMP_LIMIT,
+    packets: list[PacketEvent] | None = None,
+) -> Text:
     """The hex dump with each span in its style (one Text, one line per 16 bytes)."""
-    data, spans, styles = frame_spans(frame, trace)
+    data, spans, styles = frame_spans(frame, trace, packets)
     text = Text(no_wrap=True)
     for line in hex_dump_lines(data, spans, limit=limit):
         byte_style: list[str | None] = [None] * len(line.data)
@@ -90,7 +100,7 @@ def frame_dump(frame: FrameEvent, trace: TraceBuffer, limit: int = DUMP_LIMIT) -
     return text
 
 
-def _header_text(frame: FrameEvent, trace: TraceBuffer) -> Text:
+def _header_text(frame: FrameEvent, trace: TraceBuffer, packets: list[PacketEvent] | None = None) -> Text:
     """The header fields (:func:`explorer.eventtext.frame_fields`) and the packets' summaries."""
     text = Text()
     text.append(f"Frame #{frame.index} ", "bold")
@@ -102,7 +112,8 @@ def _header_text(frame: FrameEvent, trace: TraceBuffer) -> Text:
             text.append(f"  {name:<15}", "bold")
             text.append(f"{value:<30}" if column == 0 else value)
         text.append("\n")
-    packets = trace.packets_in(frame)
+    if packets is None:
+        packets = trace.packets_in(frame)
     if packets:
         text.append("\n")
         for packet in packets:
@@ -132,13 +143,16 @@ class FrameDetail(VerticalScroll):
         yield VimOptionList(id="frame-links")
         yield Static("", id="frame-dump")
 
-    def show_frame(self, frame: FrameEvent) -> None:
+    def show_frame(self, frame: FrameEvent, position: int | None = None) -> None:
+        """Show ``frame``; with its trace ``position`` its packets are looked up next to it."""
         self.frame = frame
-        self._header = show_text(
-            self.query_one("#frame-header", Static), _header_text(frame, self.trace), self._header
-        )
+        packets = packets_near(self.trace, frame, position) if position is not None else None
+        if packets is None:
+            packets = self.trace.packets_in(frame)
+        header = _header_text(frame, self.trace, packets)
+        self._header = show_text(self.query_one("#frame-header", Static), header, self._header)
         dump = self.query_one("#frame-dump", Static)
-        self._dump = show_text(dump, frame_dump(frame, self.trace), self._dump)
+        self._dump = show_text(dump, frame_dump(frame, self.trace, packets=packets), self._dump)
         links = self.query_one("#frame-links", OptionList)
         if self._links:
             links.clear_options()

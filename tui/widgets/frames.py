@@ -31,7 +31,7 @@ from explorer.mqtt.enums import PacketType
 from explorer.trace import TraceBuffer
 from tui.messages import FrameSelected
 
-__all__ = ["COLUMNS", "FrameFilter", "FrameList", "frame_summary", "packet_after"]
+__all__ = ["COLUMNS", "FrameFilter", "FrameList", "frame_summary", "packet_after", "packets_near"]
 
 # Room for "binary"/"close"; "continuation" is shortened to fit (the detail spells it out).
 OPCODE_WIDTH = 9
@@ -87,6 +87,8 @@ class FrameFilter:
         return " ".join(parts) if parts else "all frames"
 
 
+# Packet summaries kept for repaints (a few screens of rows).
+SUMMARY_CACHE = 1024
 # How far past a frame's position the trace is searched for the packets it completes.
 NEAR_EVENTS = 16
 
@@ -112,6 +114,27 @@ def packet_after(trace: TraceBuffer, position: int, frame: FrameEvent, packet_no
         ):
             return event
     return None
+
+
+def packets_near(trace: TraceBuffer, frame: FrameEvent, position: int) -> list[PacketEvent] | None:
+    """The packets the frame at ``position`` completes, as ``TraceBuffer.packets_in`` gives them.
+
+    None when a part of a packet that ends in a later frame is in it, or a packet is not
+    found next to the frame: then the trace's index is asked.
+    """
+    found: list[PacketEvent] = []
+    seen: set[int] = set()
+    for part in frame.parts:
+        if part.role not in ("whole", "last"):
+            return None
+        if part.packet_no in seen:
+            continue
+        seen.add(part.packet_no)
+        packet = packet_after(trace, position, frame, part.packet_no)
+        if packet is None:
+            return None
+        found.append(packet)
+    return found
 
 
 def frame_summary(frame: FrameEvent, trace: TraceBuffer, position: int | None = None) -> str:
@@ -171,6 +194,7 @@ class FrameList(ScrollView, can_focus=True):
         self._positions: list[int] = []
         self._scanned = trace.first_position
         self.time_origin: float | None = None
+        self._summaries: dict[int, str] = {}
         self._styles = {
             "c2s": Style(color="bright_cyan"),
             "s2c": Style(color="bright_green"),
@@ -288,13 +312,30 @@ class FrameList(ScrollView, can_focus=True):
             Segment(_opcode_cell(frame.opcode)),
             Segment("FIN " if frame.fin else "--- ", None if frame.fin else styles["dim"]),
             Segment(f"{frame.payload_length:>7} "),
-            Segment(frame_summary(frame, self.trace, position), dir_style),
+            Segment(self._summary(frame, position), dir_style),
         ]
         strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, self.rich_style)
         if row == self.cursor:
             cursor_style = styles["cursor"] if self.has_focus else Style(reverse=True)
             strip = strip.apply_style(cursor_style)
         return strip
+
+    def _summary(self, frame: FrameEvent, position: int) -> str:
+        """The packets column of a row, made once per frame while it stays near the screen.
+
+        A firehose repaints every row many times a second (the rows move up as the
+        trace drops old frames); the summaries of the frames on screen do not change.
+        """
+        summaries = self._summaries
+        summary = summaries.get(position)
+        if summary is None:
+            summary = frame_summary(frame, self.trace, position)
+            # A packet that starts here and ends in a later frame is summed up once complete.
+            if all(part.role in {"whole", "last"} for part in frame.parts):
+                if len(summaries) > SUMMARY_CACHE:
+                    summaries.clear()
+                summaries[position] = summary
+        return summary
 
     # -- cursor --------------------------------------------------------------------
 
@@ -311,7 +352,7 @@ class FrameList(ScrollView, can_focus=True):
         if announce:
             frame = self.frame_at(row)
             if frame is not None:
-                self.post_message(FrameSelected(frame))
+                self.post_message(FrameSelected(frame, self._positions[row]))
 
     def scroll_to_region_row(self, row: int) -> None:
         top = self.scroll_offset.y

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import getpass
 import ipaddress
 import logging
 import signal
@@ -22,6 +21,7 @@ from typing import Any
 from explorer.broker.auth import add_user
 from explorer.broker.config import DEFAULT_TCP_PORT, DEFAULT_WS_PORT, BrokerConfig
 from explorer.broker.faults import fault_help, parse_faults
+from explorer.cli.connopts import ask_secret
 from explorer.errors import ExplorerError
 
 __all__ = ["bind_warning", "config_from_args", "register", "run"]
@@ -148,8 +148,8 @@ def bind_warning(config: BrokerConfig) -> str | None:
 
 def _read_password() -> str:
     if sys.stdin.isatty():
-        first = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != first:
+        first = ask_secret("Password: ")
+        if ask_secret("Again: ") != first:
             raise ExplorerError("the passwords do not match")
         return first
     return sys.stdin.readline().rstrip("\r\n")

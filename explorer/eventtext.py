@@ -37,6 +37,7 @@ __all__ = [
     "event_summary",
     "frame_fields",
     "frame_header_spans",
+    "frame_span",
     "frame_spans",
     "opcode_name",
 ]
@@ -81,12 +82,16 @@ def event_length(event: TraceEvent) -> int | None:
     return None
 
 
-def _span(frames: tuple[int, ...]) -> str:
-    if len(frames) == 1:
-        return f"frame {frames[0]}"
-    if list(frames) == list(range(frames[0], frames[-1] + 1)):
-        return f"frames {frames[0]}-{frames[-1]}"
-    return "frames " + ",".join(str(f) for f in frames)
+def frame_span(frames: Iterable[int]) -> str:
+    """``frame 3``, ``frames 0-16`` for a run, ``frames 1,4,5`` otherwise; ``""`` for none."""
+    numbers = list(frames)
+    if not numbers:
+        return ""
+    if len(numbers) == 1:
+        return f"frame {numbers[0]}"
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"frames {numbers[0]}-{numbers[-1]}"
+    return "frames " + ",".join(str(n) for n in numbers)
 
 
 def event_summary(event: TraceEvent) -> str:
@@ -94,7 +99,7 @@ def event_summary(event: TraceEvent) -> str:
     if isinstance(event, PacketEvent):
         text = event.summary
         if len(event.frames) > 1:
-            text += f"  [{_span(event.frames)}]"
+            text += f"  [{frame_span(event.frames)}]"
         return text
     if isinstance(event, FrameEvent):
         opcode = OPCODE_NAMES.get(event.opcode, f"opcode {event.opcode:#x}")

@@ -52,7 +52,7 @@ from explorer.events import (
     StateChanged,
     TraceEvent,
 )
-from explorer.eventtext import event_length, event_summary
+from explorer.eventtext import event_length, event_summary, frame_span
 from explorer.mqtt.enums import PacketType
 from explorer.ws.framing import OPCODE_NAMES
 
@@ -61,18 +61,6 @@ __all__ = ["Listing", "frame_line", "frame_span"]
 _PacketKey = tuple[int, Direction, int]  # (conn, direction, packet_no)
 _INDENT = "  "
 _PART_INDENT = "      "
-
-
-def frame_span(frames: Iterable[int]) -> str:
-    """``frame 3``, ``frames 0-16`` for a run, ``frames 1,4,5`` otherwise; ``""`` for none."""
-    numbers = list(frames)
-    if not numbers:
-        return ""
-    if len(numbers) == 1:
-        return f"frame {numbers[0]}"
-    if numbers == list(range(numbers[0], numbers[-1] + 1)):
-        return f"frames {numbers[0]}-{numbers[-1]}"
-    return "frames " + ",".join(str(n) for n in numbers)
 
 
 def _at(time: float, base: float) -> str:

@@ -241,30 +241,24 @@ def test_unknown_profile_suggests_a_name(
     assert "did you mean 'prod'?" in capsys.readouterr().err
 
 
-def test_no_keyring_backend_is_one_line_naming_the_fix(config_dir: Path) -> None:
-    env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    child = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "explorer",
-            "profiles",
-            "add",
-            "p",
-            "--url",
-            "ws://h/",
-            "-u",
-            "u",
-            "--password-stdin",
-        ],
+def _add_profile_in_child(password: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``profiles add p --url ws://h/ -u u --password-stdin`` in a fresh interpreter."""
+    argv = ["profiles", "add", "p", "--url", "ws://h/", "-u", "u", "--password-stdin"]
+    return subprocess.run(
+        [sys.executable, "-m", "explorer", *argv],
         check=False,
-        input="pw\n",
+        input=password + "\n",
         capture_output=True,
         text=True,
         env=env,
         cwd=Path(__file__).parent.parent.parent,
         timeout=60,
     )
+
+
+def test_no_keyring_backend_is_one_line_naming_the_fix(config_dir: Path) -> None:
+    env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    child = _add_profile_in_child("pw", env)
     assert child.returncode == 1
     assert child.stderr.count("\n") == 1
     assert "keyrings.alt" in child.stderr
@@ -278,28 +272,7 @@ def test_a_file_keyring_that_nobody_chose_is_refused_and_nothing_is_written(
     """keyrings.alt installed, nothing configured: keyring would pick its plain file store."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHON_KEYRING_BACKEND"}
     env.update(XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "xdg-config"))
-    child = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "explorer",
-            "profiles",
-            "add",
-            "p",
-            "--url",
-            "ws://h/",
-            "-u",
-            "u",
-            "--password-stdin",
-        ],
-        check=False,
-        input="pw-not-in-a-file\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=Path(__file__).parent.parent.parent,
-        timeout=60,
-    )
+    child = _add_profile_in_child("pw-not-in-a-file", env)
     assert child.returncode == 1
     assert child.stderr.count("\n") == 1
     assert "no usable OS keyring" in child.stderr

@@ -39,12 +39,15 @@ __all__ = [
     "open_stream",
 ]
 
-READ_SIZE = 16384
+READ_SIZE = 4096
 """Bytes taken from the socket buffer per read, and so the most one reader callback handles.
 
 Each chunk is decoded at once (frames, packets, trace events, the topic tree), about
-600 small MQTT messages per 16 KiB; a bigger chunk makes one callback hold the event loop
-longer without making the stream faster. Readers yield to the loop between chunks.
+150 small MQTT messages (2-3 ms) per 4 KiB. Readers yield to the loop between chunks, so
+under a backlog every round of the event loop holds one chunk: a key press needs several
+rounds to reach the screen, and 16 KiB chunks (8-12 ms each) made the frame list answer
+in 160-180 ms at the 99th percentile under a 20,000 msg/s firehose, 4 KiB in 85-100 ms
+(``bench/tui_load.py``), at the same CPU per message.
 """
 STREAM_LIMIT = 262144
 """The stream reader's buffer limit: reading from the socket pauses at twice this."""

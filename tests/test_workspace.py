@@ -114,6 +114,32 @@ async def test_batches_coalesce_events_messages_and_changed_nodes(ws: Workspace)
     await stream.aclose()
 
 
+async def test_a_duty_cycle_spaces_batches_by_the_views_work(ws: Workspace) -> None:
+    """With duty 0.25, a view that works 40 ms on a batch gets the next one no sooner
+    than 160 ms after it started, and everything arriving meanwhile joins that batch."""
+    loop = asyncio.get_running_loop()
+    stream = ws.events(max_rate_hz=1000, duty=0.25)
+    await anext(stream)
+    ws.ingest(message(ws, "t/a", b"0"))
+    await anext(stream)
+    started = loop.time()
+    await asyncio.sleep(0.04)  # the view's work on the batch
+    for i in range(30):
+        ws.ingest(message(ws, "t/a", str(i).encode()))
+        await asyncio.sleep(0.002)
+    batch = await anext(stream)
+    assert loop.time() - started >= 0.16
+    assert len(batch.messages) == 30
+    await stream.aclose()
+
+
+async def test_duty_must_be_a_share(ws: Workspace) -> None:
+    for duty in (0.0, 1.5):
+        stream = ws.events(duty=duty)
+        with pytest.raises(ValueError, match="duty"):
+            await anext(stream)
+
+
 async def test_a_slow_subscriber_gets_the_newest_events_and_a_drop_count(tmp_path: Path) -> None:
     ws = Workspace(clock=FakeClock(), config_dir=tmp_path, batch_capacity=10)
     try:

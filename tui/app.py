@@ -13,6 +13,8 @@ become Workspace intents. A failed connect opens the diagnoser instead of a trac
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import sys
 from collections.abc import Iterable, Sequence
 from functools import partial
@@ -63,6 +65,12 @@ PALETTE_TEXT: dict[str, tuple[str, str]] = {
         for tab, label, _ in MESSAGE_VIEWS
     },
 }
+
+
+UI_DUTY = 0.3
+"""The share of the event loop's time the views may take for batches and their repaints."""
+REPAINT_WAIT = 0.5
+"""Seconds the batch pump waits for a batch's repaint at most (the app may be closing)."""
 
 
 class ExplorerApp(App[None]):
@@ -120,17 +128,27 @@ class ExplorerApp(App[None]):
             self.run_worker(self._start(), name="start", exit_on_error=False)
 
     async def _pump(self) -> None:
-        """Hand every batch of the Workspace to the main screen."""
+        """Hand every batch of the Workspace to the main screen.
+
+        The Workspace paces the batches to ``UI_DUTY`` of the loop's time; the repaint a
+        batch asks for is part of its cost, so the pump waits for it before it asks for
+        the next one. Under a firehose the views then update less often, with bigger
+        batches, and key presses and reads keep the rest of the loop.
+        """
         failed = False
-        async for batch in self.workspace.events(self.max_rate_hz, max_events=5000):
+        screen = self.main_screen
+        async for batch in self.workspace.events(self.max_rate_hz, max_events=5000, duty=UI_DUTY):
             self.batches += 1
             try:
-                self.main_screen.apply_batch(batch)
+                screen.apply_batch(batch)
             except Exception as exc:  # a view bug must not stop the live updates
                 self.log.error(f"cannot show a batch: {exc!r}")
                 if not failed:
                     failed = True
                     self.notify(f"display error: {exc!r}", severity="error")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(REPAINT_WAIT):
+                    await screen.wait_for_refresh()
 
     async def _start(self) -> None:
         options = self.options

@@ -147,21 +147,33 @@ class Fanout:
         status: Callable[[], ConnectionStatus],
         max_rate_hz: float = 20.0,
         max_events: int | None = None,
+        duty: float | None = None,
     ) -> AsyncGenerator[Batch, None]:
         """Yield batches at most ``max_rate_hz`` times a second until :meth:`close`.
 
         The first batch comes at once (with the current status), so a view can draw
         its first frame without waiting for traffic.
+
+        ``duty`` (0 < duty <= 1) keeps a view to that share of the event loop's time: the
+        view's work on a batch is the time until it asks for the next one (a view that
+        waits for its repaint there counts the repaint too), and the next batch comes
+        no sooner than that work divided by ``duty``. Under a firehose batches come less
+        often and bigger, and the rest of the loop (reads, key presses) keeps its time.
         """
         if max_rate_hz <= 0:
             raise ValueError(f"max_rate_hz must be positive, not {max_rate_hz}")
+        if duty is not None and not 0 < duty <= 1:
+            raise ValueError(f"duty must be in (0, 1], not {duty}")
         interval = 1.0 / max_rate_hz
+        rest = 0.0 if duty is None else 1.0 / duty - 1.0
         loop = asyncio.get_running_loop()
         subscriber = self.subscribe(max_events)
         try:
-            yield self.take(subscriber, status())
             last = loop.time()
+            yield self.take(subscriber, status())
             while not self.closed:
+                resumed = loop.time()
+                not_before = max(last + interval, resumed + (resumed - last) * rest)
                 # asyncio.timeout, not wait_for: wait_for in Python 3.11 can swallow a
                 # cancellation that arrives as the event is set, and a view's task
                 # would then never end.
@@ -172,7 +184,7 @@ class Fanout:
                     pass
                 if self.is_closed():
                     break
-                delay = last + interval - loop.time()
+                delay = not_before - loop.time()
                 if delay > 0:
                     # Coalesce: everything arriving during the wait joins this batch.
                     await asyncio.sleep(delay)

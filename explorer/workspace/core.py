@@ -278,14 +278,16 @@ class Workspace:
         )
 
     def events(
-        self, max_rate_hz: float = 20, *, max_events: int | None = None
+        self, max_rate_hz: float = 20, *, max_events: int | None = None, duty: float | None = None
     ) -> AsyncGenerator[Batch, None]:
         """Batches of what happened, at most ``max_rate_hz`` per second, until :meth:`close`.
 
         Each call makes an independent subscriber with its own bounded window; the first
         batch comes at once with the current status. Stop iterating (``break``) to leave.
+        ``duty`` paces an interactive view to that share of the loop's time (see
+        :meth:`Fanout.stream`).
         """
-        return self._fanout.stream(lambda: self.status, max_rate_hz, max_events)
+        return self._fanout.stream(lambda: self.status, max_rate_hz, max_events, duty)
 
     # -- embedded broker -------------------------------------------------------------
 

@@ -159,6 +159,8 @@ async def _run(rate: int, seconds: float, *, embedded: bool = True) -> dict[str,
     latencies: dict[str, list[float]] = {"tree": [], "frames": []}
     # Whether each press came after the phase's first SETTLE seconds (connect, tab switch).
     settled: dict[str, list[bool]] = {"tree": [], "frames": []}
+    # Seconds since the phase began, per press (to tell where the slowest ones fall).
+    since_start: dict[str, list[float]] = {"tree": [], "frames": []}
     stalls: list[float] = []
     rss_samples: list[tuple[float, float]] = []
 
@@ -244,6 +246,7 @@ async def _run(rate: int, seconds: float, *, embedded: bool = True) -> dict[str,
                 latencies[phase].append((after[0] - pressed) * 1000.0)
                 since = elapsed - (half if phase == "frames" else 0.0)
                 settled[phase].append(since >= SETTLE)
+                since_start[phase].append(since)
             presses += 1
             rss_samples.append((time.perf_counter() - start, _rss_mb()))
             del displays[:-10]
@@ -267,6 +270,7 @@ async def _run(rate: int, seconds: float, *, embedded: bool = True) -> dict[str,
             "received_rate": received / elapsed,
             "latencies": latencies,
             "settled": settled,
+            "since_start": since_start,
             "view_ms": view_ms,
             "stalls": stalls,
             "renders": renders,
@@ -363,6 +367,9 @@ def _report(result: dict[str, object]) -> bool:
             f"key press -> refresh ({phase}): n={len(values)} p50 {p50:.1f} ms  p99 {p99:.1f} ms  "
             f"max {worst:.1f} ms  [{verdict}, target p99 < {P99_TARGET_MS:.0f} ms]"
         )
+        since_start = result["since_start"][phase]  # type: ignore[index]
+        slowest = sorted(zip(values, since_start, strict=True), reverse=True)[:3]
+        print("  slowest: " + ", ".join(f"{ms:.0f} ms at +{at:.1f} s" for ms, at in slowest))
         later = [v for v, late in zip(values, settled[phase], strict=True) if late]
         print(
             f"  after the phase's first {SETTLE:.0f} s (connect / tab switch): n={len(later)} "

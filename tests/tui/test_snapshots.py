@@ -72,12 +72,8 @@ async def _select_topic(pilot: Pilot[Any], topic: str) -> None:
     tree = app.main_screen.query_one(TopicTreeView)
     node = app.workspace.tree.find(topic)
     assert node is not None
-    widget_node = tree.node_for(node)
+    widget_node = tree.reveal(node)
     assert widget_node is not None
-    parent = widget_node.parent
-    while parent is not None:
-        parent.expand()
-        parent = parent.parent
     await pilot.pause()
     tree.move_cursor(widget_node)
     await pilot.pause()

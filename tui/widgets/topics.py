@@ -6,6 +6,11 @@ changed (and their ancestors, whose subtree counts moved). Nothing here parses M
 
 A filter rebuilds the widget with the matching topics and their ancestors only; new
 topics that match appear as they arrive.
+
+Rows are made lazily, so that a firehose of new topics costs what is on screen: the
+children of a folded row get rows when it is unfolded (it shows that it can be), a batch
+makes at most :data:`NEW_ROWS_PER_BATCH` rows (the rest come with the next batches), and
+a new row's full label is made once it scrolls into view.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.timer import Timer
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -24,6 +30,10 @@ from tui.messages import TopicSelected
 __all__ = ["TopicTreeView", "topic_label"]
 
 PREVIEW_BYTES = 80
+NEW_ROWS_PER_BATCH = 250
+"""Rows made per batch at most: a burst of a thousand new topics stays a few short batches."""
+MORE_ROWS_AFTER = 0.05
+"""Seconds until the next rows of a burst are made when no batch comes sooner."""
 
 
 def _preview(node: TopicNode) -> str:
@@ -78,8 +88,10 @@ class TopicTreeView(Tree[TopicNode]):
         self.auto_expand = False
         self._by_topic: dict[TopicNode, TreeNode[TopicNode]] = {topics.root: self.root}
         self._filter = ""
-        self._stale: set[TopicNode] = set()
-        self._visible: set[TopicNode] | None = None
+        self._stale: set[TopicNode] = set()  # shown, label out of date
+        self._pending: set[TopicNode] = set()  # new, no row yet
+        self._made = 0  # rows made, for the per-batch budget
+        self._more_rows: Timer | None = None
         self.root.expand()
 
     # -- keeping in step with the model ------------------------------------------------
@@ -89,7 +101,23 @@ class TopicTreeView(Tree[TopicNode]):
         return self._filter
 
     def node_for(self, topic: TopicNode) -> TreeNode[TopicNode] | None:
+        """The row of ``topic``; None when it has none (filtered out, under a folded row,
+        or waiting for the next batch)."""
         return self._by_topic.get(topic)
+
+    def reveal(self, topic: TopicNode) -> TreeNode[TopicNode] | None:
+        """The row of ``topic``, made and unfolded to now if need be (None: filtered out)."""
+        if topic.parent is not None and not self._attached(topic):
+            return None
+        if not self._in_filtered_tree(topic):
+            return None
+        node = self._ensure(topic, force=True)
+        if node is not None:
+            parent = node.parent
+            while parent is not None:
+                parent.expand()
+                parent = parent.parent
+        return node
 
     def _attached(self, topic: TopicNode) -> bool:
         walker = topic
@@ -100,54 +128,125 @@ class TopicTreeView(Tree[TopicNode]):
     def _matches(self, topic: TopicNode) -> bool:
         return not self._filter or self._filter in topic.topic.lower()
 
-    def _ensure(self, topic: TopicNode) -> TreeNode[TopicNode]:
-        """The widget node of ``topic``, created (with its ancestors) in sorted order."""
+    def _in_filtered_tree(self, topic: TopicNode) -> bool:
+        """Whether ``topic`` has a row in the filtered tree (a hit or an ancestor of one)."""
+        if not self._filter:
+            return True
+        return any(self._matches(t) for t in topic.walk())
+
+    def _ensure(self, topic: TopicNode, *, force: bool = False) -> TreeNode[TopicNode] | None:
+        """The row of ``topic``, made (with its ancestors) in sorted order.
+
+        None when its parent's row is folded (unless ``force``): the parent then only
+        shows that it can be unfolded, and its children get rows when it is.
+        """
         found = self._by_topic.get(topic)
         if found is not None:
             return found
         assert topic.parent is not None
-        parent = self._ensure(topic.parent)
+        parent = self._ensure(topic.parent, force=force)
+        if parent is None:
+            return None
+        if parent is not self.root:
+            if not parent.allow_expand:
+                parent.allow_expand = True
+            if not force and not parent.is_expanded:
+                return None
         before: int | None = None
         for index, sibling in enumerate(parent.children):
             data = sibling.data
             if data is not None and data.name > topic.name:
                 before = index
                 break
-        # Expand the first levels so a new user sees topics without pressing keys.
+        # Unfold the first levels so a new user sees topics without pressing keys ($SYS
+        # stays folded); a filtered tree is unfolded throughout to show every hit.
+        expand = bool(self._filter) or (topic.depth < 3 and not topic.topic.startswith("$"))
         node = parent.add(
-            topic_label(topic),
+            Text(topic.name or "∅", no_wrap=True, overflow="ellipsis"),
             topic,
             before=before,
-            expand=topic.depth < 3 and not topic.topic.startswith("$"),  # $SYS stays folded
+            expand=expand,
             allow_expand=bool(topic.children),
         )
-        if parent is not self.root:
-            parent.allow_expand = True
         self._by_topic[topic] = node
+        self._stale.add(topic)  # the full label is made when the row is on screen
+        self._made += 1
         return node
 
-    def apply_changes(self, changed: tuple[TopicNode, ...]) -> None:
-        """Add the new topics; relabel the changed ones (and their ancestors) that are on screen.
+    def _make_children(self, node: TreeNode[TopicNode]) -> None:
+        """Rows for the children of an unfolded row that has none yet (or only some)."""
+        topic = node.data
+        if topic is None:
+            return
+        for child in (topic.children or {}).values():
+            if child not in self._by_topic and self._in_filtered_tree(child):
+                self._ensure(child, force=True)
+                self._pending.discard(child)
 
-        Labels of changed rows that are off screen (scrolled away or under a collapsed
+    def apply_changes(self, changed: tuple[TopicNode, ...]) -> None:
+        """Add rows for new topics; relabel the changed ones (and their ancestors) on screen.
+
+        Labels of changed rows that are off screen (scrolled away or under a folded
         parent) are made when they come into view: with a thousand busy topics a batch
-        then costs the forty or so visible labels, not a thousand.
+        then costs the forty or so visible labels, not a thousand. New rows are made up
+        to :data:`NEW_ROWS_PER_BATCH` per batch.
         """
         stale = self._stale
+        pending = self._pending
+        by_topic = self._by_topic
         for topic in changed:
-            if topic in stale:
+            if topic in stale or topic in pending:
                 continue
             if not self._attached(topic):
                 continue  # removed from the model since
-            if topic not in self._by_topic and not self._matches(topic):
+            if topic not in by_topic and not self._matches(topic):
                 continue
             walker: TopicNode | None = topic
-            while walker is not None and walker.parent is not None and walker not in stale:
-                stale.add(walker)
+            while walker is not None and walker.parent is not None:
+                if walker in by_topic:
+                    if walker in stale:
+                        break
+                    stale.add(walker)
+                elif walker in pending:
+                    break
+                elif not self._under_folded_row(walker):
+                    pending.add(walker)
                 walker = walker.parent
-        for topic in stale:
-            if topic not in self._by_topic:
-                self._ensure(topic)
+        self._make_pending()
+        self.relabel_visible()
+
+    def _under_folded_row(self, topic: TopicNode) -> bool:
+        """Whether ``topic`` goes under a folded row (which then shows it can be unfolded)."""
+        assert topic.parent is not None
+        parent = self._by_topic.get(topic.parent)
+        if parent is None or parent is self.root or parent.is_expanded or self._filter:
+            return False
+        if not parent.allow_expand:
+            parent.allow_expand = True
+        return True
+
+    def _make_pending(self) -> None:
+        """Rows for new topics, within the batch's budget; the rest wait for the next batch."""
+        pending = self._pending
+        if not pending:
+            return
+        self._made = 0
+        done = []
+        for topic in pending:
+            if self._made >= NEW_ROWS_PER_BATCH:
+                break
+            if self._attached(topic):
+                # None under a folded row: made when it is unfolded. A filtered tree
+                # shows every hit, so its rows are made regardless.
+                self._ensure(topic, force=bool(self._filter))
+            done.append(topic)
+        pending.difference_update(done)
+        if pending and self._more_rows is None:
+            self._more_rows = self.set_timer(MORE_ROWS_AFTER, self._make_more_rows)
+
+    def _make_more_rows(self) -> None:
+        self._more_rows = None
+        self._make_pending()
         self.relabel_visible()
 
     def relabel_visible(self) -> None:
@@ -179,12 +278,18 @@ class TopicTreeView(Tree[TopicNode]):
         self.call_after_refresh(self.relabel_visible)
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[TopicNode]) -> None:
+        self._make_children(event.node)
         self.call_after_refresh(self.relabel_visible)
 
     def rebuild(self) -> None:
-        """Build the widget afresh from the model, honouring the filter."""
+        """Build the widget afresh from the model, honouring the filter.
+
+        Unfiltered, the rows under folded ones wait until they are unfolded; filtered,
+        every hit gets a row and the tree is unfolded to show them all.
+        """
         self.clear()
         self._stale.clear()
+        self._pending.clear()
         self._by_topic = {self.topics.root: self.root}
         if self._filter:
             hits = self.topics.search(self._filter)
@@ -192,11 +297,13 @@ class TopicTreeView(Tree[TopicNode]):
             topics = [t for t in self.topics.root.walk() if t in keep]
         else:
             topics = list(self.topics.root.walk())
+        force = bool(self._filter)
         for topic in topics:
             if topic is not self.topics.root:
-                self._ensure(topic)
+                self._ensure(topic, force=force)
         if self._filter:
             self.root.expand_all()
+        self.relabel_visible()
 
     def set_filter(self, text: str) -> None:
         """Show only topics whose name contains ``text`` (case-insensitive)."""
@@ -222,7 +329,12 @@ class TopicTreeView(Tree[TopicNode]):
         self.scroll_end(animate=False)
 
     def action_expand_all(self) -> None:
+        for topic in self.topics.root.walk():
+            if topic is not self.topics.root and self._in_filtered_tree(topic):
+                self._ensure(topic, force=True)
+        self._pending.clear()
         self.root.expand_all()
+        self.call_after_refresh(self.relabel_visible)
 
     def action_collapse_all(self) -> None:
         for child in self.root.children:

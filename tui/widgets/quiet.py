@@ -8,22 +8,25 @@ text cannot change the Static's height.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
 __all__ = ["show_text", "text_shape"]
 
 
-def text_shape(text: Text, width: int) -> int | tuple[int, ...] | None:
+def text_shape(text: Text, width: int) -> int | tuple[int, ...]:
     """What decides the height of ``text`` in a Static ``width`` cells wide.
 
-    The line count when every line fits (nothing wraps), else the line lengths; None
-    when the text is not plain ASCII (cell widths vary), which is always laid out.
+    The line count when every line fits (nothing wraps), else the lines' widths in
+    terminal cells (wide characters count twice, box drawing once).
     """
     plain = text.plain
-    if not plain.isascii():
-        return None
-    lengths = tuple(len(line) for line in plain.split("\n"))
+    lines = plain.split("\n")
+    if plain.isascii():
+        lengths = tuple(len(line) for line in lines)
+    else:
+        lengths = tuple(cell_len(line) for line in lines)
     if width > 0 and max(lengths) <= width:
         return len(lengths)
     return lengths
@@ -36,6 +39,6 @@ def show_text(static: Static, content: Text | str, shown: Text | None) -> Text:
         return shown
     width = static.content_size.width
     shape = text_shape(text, width)
-    layout = shown is None or shape is None or shape != text_shape(shown, width)
+    layout = shown is None or shape != text_shape(shown, width)
     static.update(text, layout=layout)
     return text

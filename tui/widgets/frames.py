@@ -250,15 +250,17 @@ class FrameList(ScrollView, can_focus=True):
 
         Setting ``virtual_size`` lays out the whole screen again. While the list is
         longer than its window before and after, only the scroll range and the scrollbar
-        change, so a firehose of frames updates those and repaints instead.
+        change, so a firehose of frames updates those and repaints instead. The virtual
+        width stays 0: rows are cut to the window's width, so a resize changes nothing
+        but the rows drawn.
         """
-        size = Size(self.size.width, count)
+        size = Size(0, count)
         current = self.virtual_size
         if size == current:
             return
         window = self.scrollable_content_region.height
         scrolling = self.show_vertical_scrollbar and min(count, current.height) > window
-        if scrolling and size.width == current.width:
+        if scrolling:
             self.set_reactive(FrameList.virtual_size, size)
             self._scroll_update(size)
         else:
@@ -407,4 +409,7 @@ class FrameList(ScrollView, can_focus=True):
             self._move(row)
 
     def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, len(self._positions))
+        self._set_row_count(len(self._positions))
+        if self.follow and self._positions:
+            self.scroll_end(animate=False, immediate=True)
+        self.refresh()

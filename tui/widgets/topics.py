@@ -107,9 +107,7 @@ class TopicTreeView(Tree[TopicNode]):
 
     def reveal(self, topic: TopicNode) -> TreeNode[TopicNode] | None:
         """The row of ``topic``, made and unfolded to now if need be (None: filtered out)."""
-        if topic.parent is not None and not self._attached(topic):
-            return None
-        if not self._in_filtered_tree(topic):
+        if not self._attached(topic) or not self._in_filtered_tree(topic):
             return None
         node = self._ensure(topic, force=True)
         if node is not None:
@@ -291,16 +289,9 @@ class TopicTreeView(Tree[TopicNode]):
         self._stale.clear()
         self._pending.clear()
         self._by_topic = {self.topics.root: self.root}
-        if self._filter:
-            hits = self.topics.search(self._filter)
-            keep = TopicTree.with_ancestors(hits)
-            topics = [t for t in self.topics.root.walk() if t in keep]
-        else:
-            topics = list(self.topics.root.walk())
         force = bool(self._filter)
-        for topic in topics:
-            if topic is not self.topics.root:
-                self._ensure(topic, force=force)
+        for topic in self._shown_topics():
+            self._ensure(topic, force=force)
         if self._filter:
             self.root.expand_all()
         self.relabel_visible()
@@ -328,10 +319,18 @@ class TopicTreeView(Tree[TopicNode]):
         self.cursor_line = self.last_line
         self.scroll_end(animate=False)
 
+    def _shown_topics(self) -> list[TopicNode]:
+        """Every topic with a place in the tree (all, or the filter's hits and their
+        ancestors), in row order, without the root."""
+        root = self.topics.root
+        if self._filter:
+            keep = TopicTree.with_ancestors(self.topics.search(self._filter))
+            return [t for t in root.walk() if t in keep and t is not root]
+        return [t for t in root.walk() if t is not root]
+
     def action_expand_all(self) -> None:
-        for topic in self.topics.root.walk():
-            if topic is not self.topics.root and self._in_filtered_tree(topic):
-                self._ensure(topic, force=True)
+        for topic in self._shown_topics():
+            self._ensure(topic, force=True)
         self._pending.clear()
         self.root.expand_all()
         self.call_after_refresh(self.relabel_visible)

@@ -15,6 +15,7 @@ import ipaddress
 import logging
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,9 @@ def register(subparsers: Any) -> None:
         help="add USER to password FILE (password read from the terminal or stdin) and exit",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every packet-level event")
+    # Run by explorer.broker.child.BrokerProcess: log lines without timestamps (the parent
+    # re-logs them) and shut down when stdin reaches EOF (the parent stopped or died).
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
 
@@ -164,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
+        format="%(levelname)s %(message)s" if args.child else "%(asctime)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )
     warning = bind_warning(config)
@@ -172,10 +176,27 @@ def run(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     if config.faults.active:
         print(f"fault modes active: {', '.join(args.fault)}", file=sys.stderr)
-    return asyncio.run(_serve(config))
+    return asyncio.run(_serve(config, watch_stdin=args.child))
 
 
-async def _serve(config: BrokerConfig) -> int:
+def _stop_at_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Set ``stop`` once stdin reaches EOF: the parent closed the pipe or died.
+
+    A daemon thread blocking on the read works the same on every platform (asyncio
+    cannot watch a pipe on Windows' default loop) and never holds up the exit.
+    """
+
+    def watch() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while sys.stdin.buffer.read(65536):
+                pass
+        with contextlib.suppress(RuntimeError):  # the loop is already closed
+            loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=watch, name="stdin-eof", daemon=True).start()
+
+
+async def _serve(config: BrokerConfig, *, watch_stdin: bool = False) -> int:
     from explorer.broker.server import Broker
 
     stop = asyncio.Event()
@@ -183,6 +204,8 @@ async def _serve(config: BrokerConfig) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    if watch_stdin:
+        _stop_at_stdin_eof(loop, stop)
     async with Broker(config) as broker:
         for url in broker.urls:
             print(url, flush=True)

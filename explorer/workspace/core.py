@@ -39,7 +39,7 @@ from explorer.workspace.saved import SAVED_MESSAGES_FILE, SavedMessages
 from explorer.workspace.status import ConnectionStatus, RateMeter, StatusTracker
 
 if TYPE_CHECKING:
-    from explorer.broker.server import Broker
+    from explorer.broker.child import EmbeddedBroker
     from explorer.diagnose import Diagnosis, StepCallback
     from explorer.profiles import ProfileStore
     from explorer.secret_store import SecretStore
@@ -146,6 +146,9 @@ class Workspace:
             :class:`explorer.client.MqttClient` by default.
         gc_tuning: call :func:`tune_gc` (process-wide; on by default because every
             front end holding a Workspace wants it).
+        embedded_in_process: run :meth:`start_embedded`'s broker on this process's event
+            loop (a :class:`~explorer.broker.server.Broker`, for tests that inspect it)
+            instead of in a child process, which keeps its work off the views' loop.
     """
 
     def __init__(
@@ -162,6 +165,7 @@ class Workspace:
         batch_capacity: int = 10_000,
         client_factory: ClientFactory | None = None,
         gc_tuning: bool = True,
+        embedded_in_process: bool = False,
     ) -> None:
         if gc_tuning:
             tune_gc()
@@ -188,7 +192,8 @@ class Workspace:
         self._next_conn = 0
         self._conn = -1
         self._client: _Client | None = None
-        self._broker: Broker | None = None
+        self._broker: EmbeddedBroker | None = None
+        self._embedded_in_process = embedded_in_process
         self.options: ConnectionOptions | None = None
         self.subscriptions: dict[str, int] = {}
         self._servers: dict[int, tuple[str, int]] = {}
@@ -297,20 +302,36 @@ class Workspace:
         Returns the options that reach it over WebSocket; pass them to :meth:`connect`.
         They ask for MQTT 5.0, which the embedded broker speaks, so the demo's MQTT 5
         properties, reason codes and topic aliases show in the views.
-        """
-        from explorer.broker.config import BrokerConfig
-        from explorer.broker.server import Broker
 
+        The broker runs in a child process (:class:`~explorer.broker.child.BrokerProcess`)
+        unless the Workspace was made with ``embedded_in_process=True``.
+
+        Raises:
+            ExplorerError: the broker could not start (the child's own words included).
+        """
+        if self._closed:
+            raise ExplorerError("this workspace is closed")
         if self._broker is None:
-            broker = Broker(BrokerConfig.ephemeral(demo=demo))
-            await broker.start()
-            self._broker = broker
+            self._broker = await self._start_broker(demo)
         url = self._broker.ws_url
         assert url is not None  # ephemeral() always opens the WebSocket listener
         return ConnectionOptions(url=url, mqtt_version=ProtocolVersion.V5)
 
+    async def _start_broker(self, demo: bool) -> EmbeddedBroker:
+        if not self._embedded_in_process:
+            from explorer.broker.child import BrokerProcess
+
+            return await BrokerProcess.start(demo=demo)
+        from explorer.broker.config import BrokerConfig
+        from explorer.broker.server import Broker
+
+        broker = Broker(BrokerConfig.ephemeral(demo=demo))
+        await broker.start()
+        return broker
+
     @property
-    def broker(self) -> Broker | None:
+    def broker(self) -> EmbeddedBroker | None:
+        """The running embedded broker: a ``BrokerProcess``, or a ``Broker`` in process."""
         return self._broker
 
     def _on_embedded(self) -> bool:

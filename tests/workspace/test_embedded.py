@@ -1,0 +1,75 @@
+"""The Workspace's embedded broker: a child process by default, in process on request."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from explorer.broker.child import BrokerProcess
+from explorer.broker.server import Broker
+from explorer.errors import ExplorerError
+from explorer.mqtt.enums import ProtocolVersion
+from explorer.workspace import Workspace
+
+TIMEOUT = 10.0
+
+
+async def _round_trip(ws: Workspace, topic: str) -> None:
+    """Subscribe, publish, and wait until the message is in the topic tree."""
+    assert await ws.subscribe(f"{topic}/#", qos=1) == [1]
+    await ws.publish(f"{topic}/x", b"hello", qos=1)
+
+    async def arrived() -> None:
+        async for _batch in ws.events(max_rate_hz=200):
+            node = ws.tree.find(f"{topic}/x")
+            if node is not None and node.last is not None:
+                return
+
+    await asyncio.wait_for(arrived(), TIMEOUT)
+    node = ws.tree.find(f"{topic}/x")
+    assert node is not None
+    assert node.last is not None
+    assert node.last.payload == b"hello"
+
+
+async def test_start_embedded_runs_the_broker_in_a_child_that_close_stops(tmp_path: Path) -> None:
+    ws = Workspace(config_dir=tmp_path)
+    try:
+        options = await ws.start_embedded(demo=False)
+        broker = ws.broker
+        assert isinstance(broker, BrokerProcess)
+        assert broker.pid != os.getpid()
+        assert options.url == broker.ws_url
+        assert options.mqtt_version is ProtocolVersion.V5
+        # A second call reuses the running broker.
+        assert (await ws.start_embedded(demo=False)).url == options.url
+        await ws.connect(options)
+        assert ws.status.embedded
+        await _round_trip(ws, "child")
+    finally:
+        await ws.close()
+    assert ws.broker is None
+    assert broker.returncode == 0
+
+
+async def test_embedded_in_process_keeps_the_broker_object(tmp_path: Path) -> None:
+    async with Workspace(config_dir=tmp_path, embedded_in_process=True) as ws:
+        options = await ws.start_embedded(demo=False)
+        broker = ws.broker
+        assert isinstance(broker, Broker)
+        assert options.url == broker.ws_url
+        await ws.connect(options)
+        assert ws.status.embedded
+        await _round_trip(ws, "inproc")
+        assert broker.state.sessions
+
+
+async def test_a_closed_workspace_starts_no_broker(tmp_path: Path) -> None:
+    ws = Workspace(config_dir=tmp_path)
+    await ws.close()
+    with pytest.raises(ExplorerError, match="closed"):
+        await ws.start_embedded(demo=False)
+    assert ws.broker is None

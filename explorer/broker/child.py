@@ -24,7 +24,7 @@ import logging
 import os
 import sys
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -88,7 +88,7 @@ def _parse_log_line(line: str) -> tuple[int, str]:
     return level, message
 
 
-async def _lines(stream: asyncio.StreamReader) -> AsyncIterator[str]:
+async def _lines(stream: asyncio.StreamReader) -> AsyncGenerator[str, None]:
     """Non-empty lines until EOF; an overlong line is skipped, never the end of reading."""
     while True:
         try:
@@ -223,6 +223,10 @@ class BrokerProcess:
 
     # -- lifetime ---------------------------------------------------------------------
 
+    async def wait(self) -> int:
+        """Wait until the child exits, however that happens; returns its exit status."""
+        return await self._process.wait()
+
     async def stop(self) -> None:
         """Close the child's stdin so it shuts down cleanly; force it after ``STOP_GRACE``.
 
@@ -290,17 +294,17 @@ class BrokerProcess:
         """Read stdout until both URLs are known (True) or the child ends it (False)."""
         stdout = self._process.stdout
         assert stdout is not None
-        while self._ws_url is None or self._tcp_url is None:
-            raw = await stdout.readline()
-            if not raw:
-                return False
-            line = raw.decode(errors="replace").strip()
-            if line.startswith(("ws://", "wss://")):
-                self._ws_url = line
-            elif line.startswith("mqtt://"):
-                self._tcp_url = line
-            elif line:
-                log.info("%s", line)
+        async with contextlib.aclosing(_lines(stdout)) as lines:
+            while self._ws_url is None or self._tcp_url is None:
+                line = await anext(lines, None)
+                if line is None:
+                    return False
+                if line.startswith(("ws://", "wss://")):
+                    self._ws_url = line
+                elif line.startswith("mqtt://"):
+                    self._tcp_url = line
+                else:
+                    log.info("%s", line)
         return True
 
     async def _watch_exit(self) -> None:

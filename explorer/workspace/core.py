@@ -311,6 +311,10 @@ class Workspace:
         """
         if self._closed:
             raise ExplorerError("this workspace is closed")
+        if self._broker is not None and getattr(self._broker, "returncode", None) is not None:
+            # The child process died (it was logged): a new one replaces it.
+            dead, self._broker = self._broker, None
+            await dead.stop()
         if self._broker is None:
             self._broker = await self._start_broker(demo)
         url = self._broker.ws_url

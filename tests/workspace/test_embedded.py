@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,25 @@ async def test_a_closed_workspace_starts_no_broker(tmp_path: Path) -> None:
     with pytest.raises(ExplorerError, match="closed"):
         await ws.start_embedded(demo=False)
     assert ws.broker is None
+
+
+async def test_a_dead_child_is_logged_and_replaced_on_the_next_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with Workspace(config_dir=tmp_path) as ws:
+        await ws.start_embedded(demo=False)
+        first = ws.broker
+        assert isinstance(first, BrokerProcess)
+        os.kill(first.pid, signal.SIGKILL)
+        assert await asyncio.wait_for(first.wait(), TIMEOUT) == -signal.SIGKILL
+        options = await ws.start_embedded(demo=False)
+        second = ws.broker
+        assert isinstance(second, BrokerProcess)
+        assert second.pid != first.pid
+        assert options.url == second.ws_url
+        await ws.connect(options)
+        await _round_trip(ws, "again")
+    assert any(
+        r.name == "explorer.broker" and r.levelno == logging.ERROR and "exited unexpectedly" in r.getMessage()
+        for r in caplog.records
+    )

@@ -94,6 +94,18 @@ class TopicTreeView(Tree[TopicNode]):
         self._more_rows: Timer | None = None
         self.root.expand()
 
+    def notify_style_update(self) -> None:
+        """Repaint the rows in the new style, without building the rows again.
+
+        Tree rebuilds its list of visible rows and lays the screen out again on every
+        style change, and focus moving to or from the tree is one (its ``:focus`` rules).
+        Which rows show does not depend on style, so only the painted lines are dropped.
+        """
+        super(Tree, self).notify_style_update()
+        self._clear_line_cache()
+        self._updates += 1
+        self.refresh()
+
     # -- keeping in step with the model ------------------------------------------------
 
     @property

@@ -17,12 +17,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from explorer.diagnose import LAYERS, Diagnosis, Step
 from explorer.errors import ExplorerError
 from explorer.options import ConnectionOptions
 from explorer.workspace import Workspace
+from tui.widgets.keybar import KeyBar
 
 __all__ = ["DiagnoseScreen", "diagnosis_text", "steps_text"]
 
@@ -156,7 +157,7 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
             yield Static(steps_text([], False), id="diagnose-steps")
             with VerticalScroll(id="diagnose-verdict"):
                 yield Static("", id="diagnose-result")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         if self.run_at_once:

@@ -14,10 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from explorer.errors import ExplorerError
 from explorer.workspace import Workspace
+from tui.widgets.keybar import KeyBar
 
 __all__ = ["EXPORT_KINDS", "ExportScreen"]
 
@@ -67,7 +68,7 @@ class ExportScreen(ModalScreen[Path | None]):
                 yield Button("Export", variant="primary", id="export")
                 yield Button("Close", id="close")
             yield Static("", id="export-result")
-        yield Footer()
+        yield KeyBar()
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         kind = event.pressed.id

@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Select, Static, TabbedContent, TabPane
+from textual.widgets import Input, Select, Static, TabbedContent, TabPane
 
 from explorer.events import ErrorReported, HandshakeRequest, HandshakeResponse
 from explorer.eventtext import OPCODE_NAMES
@@ -25,6 +25,7 @@ from tui.messages import FrameJump, FrameSelected, TopicSelected
 from tui.widgets.frame_detail import FrameDetail
 from tui.widgets.frames import COLUMNS, FrameFilter, FrameList
 from tui.widgets.handshake import HandshakeView
+from tui.widgets.keybar import KeyBar
 from tui.widgets.message import MESSAGE_VIEWS, MessagePane
 from tui.widgets.status import StatusLine
 from tui.widgets.topics import TopicTreeView
@@ -111,7 +112,7 @@ class MainScreen(Screen[None]):
                     yield FrameDetail(workspace.trace, id="frame-detail")
                 with TabPane("Handshake [3]", id="tab-handshake"):
                     yield HandshakeView(id="handshake")
-        yield Footer(compact=True)
+        yield KeyBar(compact=True)
 
     def on_mount(self) -> None:
         self._status = self.query_one(StatusLine)

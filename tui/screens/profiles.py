@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, OptionList, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from explorer.errors import ExplorerError
@@ -27,6 +27,7 @@ from explorer.profile_format import Profile, ProfileName, check_name
 from explorer.profiles import ProfileStore
 from explorer.workspace import Workspace
 from tui.screens.dialogs import ConfirmScreen
+from tui.widgets.keybar import KeyBar
 from tui.widgets.lists import VimOptionList
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ class ProfilesScreen(ModalScreen[str | None]):
                     yield Button("Delete (ctrl+d)", variant="error", id="delete")
                     yield Button("Close", id="close")
                 yield Static("", id="profile-result")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.reload()

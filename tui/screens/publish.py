@@ -14,13 +14,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
 from explorer.errors import ExplorerError
 from explorer.mqtt.packets import NO_PROPERTIES, Properties
 from explorer.workspace import SavedMessage, Workspace
 from tui.screens.dialogs import PromptScreen
+from tui.widgets.keybar import KeyBar
 from tui.widgets.lists import VimOptionList
 
 __all__ = ["PublishScreen", "parse_user_properties"]
@@ -104,7 +105,7 @@ class PublishScreen(ModalScreen[None]):
                 yield Static("Saved messages", classes="section")
                 yield VimOptionList(id="saved")
                 yield Button("Delete saved", id="delete-saved")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._reload_saved()

@@ -1,8 +1,9 @@
 """The main screen: status line, topic tree, and tabs for the message, the frames and the handshake.
 
 It receives the Workspace's batches from the app (``apply_batch``) and hands each pane
-its part; panes talk back through :mod:`tui.messages`. The frame list is scanned only
-while its tab is on screen, so the other tabs do not pay for a firehose of frames.
+its part; panes talk back through :mod:`tui.messages`. The frame list is drawn only
+while its tab is on screen; while hidden it only keeps its rows up to date, so the other
+tabs do not pay for a firehose of frames and showing it needs no long scan.
 """
 
 from __future__ import annotations
@@ -152,6 +153,7 @@ class MainScreen(Screen[None]):
             frames.update_from_trace()
             self._frames_dirty = False
         else:
+            frames.scan()
             self._frames_dirty = True
 
     def _report_error(self, error: ErrorReported, count: int) -> None:
@@ -259,6 +261,10 @@ class MainScreen(Screen[None]):
         A focused widget left on a hidden tab would pull Textual back to that tab (and
         j/k would move something off screen), so every tab names its widget.
         """
+        if tab == "tab-frames" and self.ready and self._frames_dirty:
+            # Before the switch, so the list's new height and the tab's show in one layout.
+            self._frames.update_from_trace()
+            self._frames_dirty = False
         self.query_one("#main-tabs", TabbedContent).active = tab
         target: dict[str, Widget] = {
             "tab-frames": self.query_one(FrameList),

@@ -1,24 +1,25 @@
 """The terminal explorer under a firehose: key-press-to-refresh latency, loop stalls, memory.
 
-The app runs headless (``App.run_test``) with the embedded broker in the same process,
-connected over WebSocket and subscribed to ``#``, exactly as ``mqttws-tui`` starts; then
-again with the broker in a process of its own (as a remote broker would be), so the
-app's loop does only the client's and the views' work. A
+The app runs headless (``App.run_test``) and starts the embedded broker exactly as
+``mqttws-tui`` does (``Workspace.start_embedded``: a child process), connected over
+WebSocket and subscribed to ``#``; then again with the broker on the app's own event
+loop (``embedded_in_process=True``), to show what the child process spares the views. A
 separate publisher process sends QoS 0 PUBLISH packets to the broker's TCP listener at
 ``RATE`` messages per second (pre-encoded, one write per 10 ms tick) spread over 1,000
 topics; the broker forwards each to the app's WebSocket connection, where the client
 decodes every frame and packet into the trace and the topic tree.
 
 While the firehose runs, a key is pressed every 100 ms: first in the topic tree (Message
-tab), then in the frame list (Frames tab, which scans every new frame). The latency of a
-press is the time from posting the key to the first screen update rendered after the
-key's action ran (``App._display`` is called with each compositor update, also
-headless); it is also given without the first two seconds of each phase, where the
-connection's first thousand topics or the switch to the Frames tab weigh. Each screen
-update (Textual's render timer callback) is timed, with the share that laid the whole
-screen out. A watchdog task sleeping 10 ms at a time measures event loop stalls. Peak RSS
-is ``ru_maxrss``; RSS is also sampled during the run to show it levels off (trace,
-history and batch windows are bounded; the limits are in the status line).
+tab), then ``2`` to show the Frames tab (the switch is timed as a press too), then in
+the frame list, which takes in every new frame. The latency of a press is the time from
+posting the key to the first screen update rendered after the key's action ran
+(``App._display`` is called with each compositor update, also headless); it is also
+given without the first two seconds of each phase, where the connection's first thousand
+topics or the switch to the Frames tab weigh. Each screen update (Textual's render timer
+callback) is timed, with the share that laid the whole screen out. A watchdog task
+sleeping 10 ms at a time measures event loop stalls. Peak RSS is ``ru_maxrss``; RSS is
+also sampled during the run to show it levels off (trace, history and batch windows are
+bounded; the limits are in the status line).
 
 Targets: key-press-to-refresh p99 < 100 ms; RSS bounded (it stops growing once the trace
 limit is reached).
@@ -120,22 +121,7 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def _broker_process() -> tuple[subprocess.Popen[str], str, int]:
-    """The broker as its own process (``mqttws-explorer broker``): its ws URL and TCP port."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "explorer", "broker", "--ws-port", "0", "--tcp-port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    assert process.stdout is not None
-    urls = [process.stdout.readline().strip() for _ in range(2)]
-    ws_url = next(url for url in urls if url.startswith("ws://"))
-    tcp_url = next(url for url in urls if url.startswith("mqtt://"))
-    return process, ws_url, int(tcp_url.rsplit(":", 1)[1])
-
-
-async def _run(rate: int, seconds: float, *, embedded: bool = True) -> dict[str, object]:
+async def _run(rate: int, seconds: float, *, in_process: bool = False) -> dict[str, object]:
     from textual import events
 
     from explorer.workspace import Workspace
@@ -143,7 +129,7 @@ async def _run(rate: int, seconds: float, *, embedded: bool = True) -> dict[str,
     from tui.widgets.frames import FrameList
     from tui.widgets.topics import TopicTreeView
 
-    app = ExplorerApp(Workspace(), autostart=False)
+    app = ExplorerApp(Workspace(embedded_in_process=in_process), autostart=False)
     displays: list[float] = []
     original_display = app._display
 
@@ -165,18 +151,11 @@ async def _run(rate: int, seconds: float, *, embedded: bool = True) -> dict[str,
     rss_samples: list[tuple[float, float]] = []
 
     async with app.run_test(size=(160, 48)) as pilot:
-        broker_process: subprocess.Popen[str] | None = None
-        if embedded:
-            options = await app.workspace.start_embedded(demo=False)
-            broker = app.workspace.broker
-            assert broker is not None
-            assert broker.tcp_port is not None
-            tcp_port = broker.tcp_port
-        else:
-            from explorer.options import ConnectionOptions
-
-            broker_process, ws_url, tcp_port = _broker_process()
-            options = ConnectionOptions(url=ws_url)
+        options = await app.workspace.start_embedded(demo=False)
+        broker = app.workspace.broker
+        assert broker is not None
+        assert broker.tcp_url is not None
+        tcp_port = int(broker.tcp_url.rsplit(":", 1)[1])
         await app.connect_to(options, [("#", 0)])
         tree = app.main_screen.query_one(TopicTreeView)
         frames = app.main_screen.query_one(FrameList)
@@ -193,6 +172,7 @@ async def _run(rate: int, seconds: float, *, embedded: bool = True) -> dict[str,
             _wrap(widget, name, handled)
         for name in ("action_cursor_down", "action_cursor_up"):
             _wrap(frames, name, handled)
+        _wrap(app.main_screen, "action_show_tab", handled)
 
         running = True
 
@@ -226,12 +206,12 @@ async def _run(rate: int, seconds: float, *, embedded: bool = True) -> dict[str,
         while publisher.poll() is None:
             elapsed = time.perf_counter() - start
             phase = "tree" if elapsed < half else "frames"
+            key = "j" if presses % 4 < 2 else "k"
             if phase == "frames" and not switched:
                 switched = True
-                app.main_screen.action_show_tab("tab-frames")
+                key = "2"  # the Frames tab: the switch is a key press like the others
             elif phase == "tree" and app.focused is not tree:
                 tree.focus()
-            key = "j" if presses % 4 < 2 else "k"
             handled.clear()
             pressed = time.perf_counter()
             # As a terminal driver does: the key event goes onto the app's queue.
@@ -259,9 +239,6 @@ async def _run(rate: int, seconds: float, *, embedded: bool = True) -> dict[str,
         running = False
         await watch
         await pilot.pause()  # let the last posted key be handled before the app closes
-        if broker_process is not None:
-            broker_process.terminate()
-            broker_process.wait()
         status = app.workspace.status
         return {
             "sent": sent,
@@ -330,8 +307,8 @@ def _time_renders(app: object, renders: list[tuple[float, bool]]) -> None:
 def _wrap(widget: object, name: str, handled: list[float]) -> None:
     original = getattr(widget, name)
 
-    def wrapped() -> None:
-        original()
+    def wrapped(*args: object) -> None:
+        original(*args)
         handled.append(time.perf_counter())
 
     setattr(widget, name, wrapped)
@@ -431,10 +408,10 @@ def main() -> None:
     collector = bound_gc_pauses() if args.gc == "interactive" else None
     startup = asyncio.run(_startup())
     print(f"start-up: embedded broker, demo traffic and the first screen with live topics in {startup:.2f} s")
-    for embedded in (True, False):
-        where = "embedded broker (same process)" if embedded else "broker in its own process"
+    for in_process in (False, True):
+        where = "broker on the app's own loop" if in_process else "embedded broker in a child (mqttws-tui)"
         print(f"\n== {where}")
-        result = asyncio.run(_run(args.rate, args.seconds, embedded=embedded))
+        result = asyncio.run(_run(args.rate, args.seconds, in_process=in_process))
         if not _report(result):
             print(
                 "key-press-to-refresh p99 is over the target (see the load average: the machine may be busy)"

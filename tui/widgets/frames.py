@@ -256,6 +256,9 @@ class FrameList(ScrollView, can_focus=True):
             if self.cursor >= 0:
                 # The same frame stays under the cursor; the caller repaints.
                 self.set_reactive(FrameList.cursor, max(0, self.cursor - cut))
+            if not self.follow:
+                # Paused, the same frames stay on screen while older ones drop.
+                self.scroll_to(y=max(0, self.scroll_offset.y - cut), animate=False, immediate=True)
 
     def _set_row_count(self, count: int) -> None:
         """Make the scrollable height ``count`` rows.

@@ -7,6 +7,8 @@ same as if every row had been made at once.
 
 from __future__ import annotations
 
+import itertools
+import time
 from typing import Any
 
 from textual.pilot import Pilot
@@ -16,7 +18,7 @@ from explorer.mqtt.packets import Publish
 from explorer.workspace import Workspace
 from tests.tui.conftest import settle
 from tui.app import ExplorerApp
-from tui.widgets.topics import NEW_ROWS_PER_BATCH, TopicTreeView
+from tui.widgets.topics import LABEL_INTERVAL, NEW_ROWS_PER_BATCH, TopicTreeView
 
 SIZE = (120, 40)
 
@@ -137,3 +139,52 @@ async def test_reveal_unfolds_the_way_to_a_deep_topic() -> None:
         assert row is not None
         await pilot.pause()
         assert row_topics(tree)[-1] == "deep/one/two/three/four"
+
+
+def send(ws: Workspace, topic: str, payload: bytes) -> None:
+    ws.ingest(
+        MessageReceived(
+            seq=ws.next_seq(),
+            time=0.0,
+            conn=0,
+            topic=topic,
+            payload=payload,
+            qos=0,
+            retain=False,
+            packet=Publish(topic, payload),
+        )
+    )
+
+
+def label_of(tree: TopicTreeView, ws: Workspace, topic: str) -> str:
+    found = ws.tree.find(topic)
+    node = tree.node_for(found) if found is not None else None
+    return str(node.label) if node is not None else ""
+
+
+async def test_a_stream_of_changes_relabels_rows_at_most_every_interval_ending_on_the_last_value() -> None:
+    app = ExplorerApp(Workspace(), autostart=False, max_rate_hz=50)
+    async with app.run_test(size=SIZE) as pilot:
+        _, tree = await started(pilot)
+        ws = app.workspace
+        send(ws, "meter/kwh", b"1")
+        # A new row gets its full label at once, also right after a relabel (within the interval).
+        await settle(pilot, lambda: label_of(tree, ws, "meter/kwh").endswith("= 1"))
+        send(ws, "meter/volts", b"230")
+        await settle(pilot, lambda: label_of(tree, ws, "meter/volts").endswith("= 230"))
+        full_relabels: list[float] = []
+        relabel = tree.relabel_visible
+
+        def timed(*, only_new: bool = False) -> None:
+            if not only_new:
+                full_relabels.append(time.monotonic())
+            relabel(only_new=only_new)
+
+        tree.relabel_visible = timed  # type: ignore[method-assign]
+        for value in range(2, 40):
+            send(ws, "meter/kwh", str(value).encode())
+            await settle(pilot, lambda before=app.batches: app.batches > before)
+        await settle(pilot, lambda: label_of(tree, ws, "meter/kwh").endswith("= 39"), rounds=1000)
+        gaps = [b - a for a, b in itertools.pairwise(full_relabels)]
+        assert len(full_relabels) >= 2
+        assert min(gaps) >= LABEL_INTERVAL * 0.8  # timers may fire a little early

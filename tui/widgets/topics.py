@@ -10,11 +10,15 @@ topics that match appear as they arrive.
 Rows are made lazily, so that a firehose of new topics costs what is on screen: the
 children of a folded row get rows when it is unfolded (it shows that it can be), a batch
 makes at most :data:`NEW_ROWS_PER_BATCH` rows (the rest come with the next batches), and
-a new row's full label is made once it scrolls into view.
+a new row's full label is made once it scrolls into view. While changes keep coming,
+rows already shown are relabelled at most every :data:`LABEL_INTERVAL` (a relabel
+repaints every changed row on screen and the rows under it); a change after a quiet
+spell shows at once.
 """
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from rich.text import Text
@@ -34,6 +38,8 @@ NEW_ROWS_PER_BATCH = 250
 """Rows made per batch at most: a burst of a thousand new topics stays a few short batches."""
 MORE_ROWS_AFTER = 0.05
 """Seconds until the next rows of a burst are made when no batch comes sooner."""
+LABEL_INTERVAL = 0.25
+"""Seconds between relabels of shown rows while changes keep coming (4 a second)."""
 
 
 def _preview(node: TopicNode) -> str:
@@ -92,6 +98,9 @@ class TopicTreeView(Tree[TopicNode]):
         self._pending: set[TopicNode] = set()  # new, no row yet
         self._made = 0  # rows made, for the per-batch budget
         self._more_rows: Timer | None = None
+        self._fresh: set[TopicNode] = set()  # new rows still showing only their name
+        self._last_relabel = 0.0
+        self._relabel_timer: Timer | None = None
         self.root.expand()
 
     def notify_style_update(self) -> None:
@@ -180,6 +189,7 @@ class TopicTreeView(Tree[TopicNode]):
         )
         self._by_topic[topic] = node
         self._stale.add(topic)  # the full label is made when the row is on screen
+        self._fresh.add(topic)
         self._made += 1
         return node
 
@@ -223,6 +233,30 @@ class TopicTreeView(Tree[TopicNode]):
                     pending.add(walker)
                 walker = walker.parent
         self._make_pending()
+        self._relabel_changed()
+
+    def _relabel_changed(self) -> None:
+        """Relabel the changed rows on screen now, or at the next :data:`LABEL_INTERVAL` mark.
+
+        New rows get their labels at once either way.
+        """
+        now = time.monotonic()
+        due = self._last_relabel + LABEL_INTERVAL
+        if now >= due:
+            if self._relabel_timer is not None:
+                self._relabel_timer.stop()
+                self._relabel_timer = None
+            self.relabel_visible()
+            return
+        if self._fresh:
+            self.relabel_visible(only_new=True)
+        if self._relabel_timer is None:
+            self._relabel_timer = self.set_timer(due - now, self._relabel_due)
+
+    def _relabel_due(self) -> None:
+        if self._relabel_timer is None:
+            return  # a batch relabelled first; a stopped timer's call may still arrive
+        self._relabel_timer = None
         self.relabel_visible()
 
     def _under_folded_row(self, topic: TopicNode) -> bool:
@@ -259,11 +293,13 @@ class TopicTreeView(Tree[TopicNode]):
         self._make_pending()
         self.relabel_visible()
 
-    def relabel_visible(self) -> None:
-        """Make the labels of stale rows that are on screen now."""
-        stale = self._stale
+    def relabel_visible(self, *, only_new: bool = False) -> None:
+        """Make the labels of stale rows that are on screen now (``only_new``: of new rows)."""
+        stale = self._fresh if only_new else self._stale
         if not stale:
             return
+        if not only_new:
+            self._last_relabel = time.monotonic()
         self._tree_lines  # noqa: B018 - builds the line index, so node.line is current
         top = self.scroll_offset.y
         bottom = top + max(1, self.size.height)
@@ -280,7 +316,8 @@ class TopicTreeView(Tree[TopicNode]):
                 node._updates += 1
                 done.append(topic)
         if done:
-            stale.difference_update(done)
+            self._stale.difference_update(done)
+            self._fresh.difference_update(done)
             self.refresh()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
@@ -299,6 +336,7 @@ class TopicTreeView(Tree[TopicNode]):
         """
         self.clear()
         self._stale.clear()
+        self._fresh.clear()
         self._pending.clear()
         self._by_topic = {self.topics.root: self.root}
         force = bool(self._filter)

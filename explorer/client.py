@@ -7,7 +7,8 @@ sockets, the timer that serves ``Session.next_deadline()``, the futures that mak
 backoff, and the event stream: every byte in both directions goes through the
 decoder (``explorer.decoder``) into trace events, joined by ``StateChanged``,
 ``MessageReceived`` and ``ErrorReported`` events made here; all of them reach the
-``on_event`` callback in order, with increasing ``seq``.
+``on_event`` callback in order, with increasing ``seq``. The session takes the server's
+packets from that decoder (``explorer.clienttrace``): each is parsed once.
 
 ``conn`` numbers network connections: a reconnect gets the next number, so the trace
 tells the connections apart.
@@ -17,12 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
-from explorer.decoder import ConnectionDecoder
+from explorer.clienttrace import ConnectionTrace
 from explorer.errors import ConnectionFailed, ExplorerError, LocalProtocolError
 from explorer.events import Direction, ErrorReported, MessageReceived, StateChanged, TraceEvent
 from explorer.mqtt.enums import AuthReasonCode, DisconnectReasonCode
@@ -285,11 +285,13 @@ class MqttClient:
         self.conn = self._next_conn
         self._next_conn += 1
         self._state("connecting", self.options.endpoint.url())
-        decoder = self._new_decoder()
+        trace = ConnectionTrace(
+            self.conn, self.options, next_seq=self._take_seq, emit=self._emit, clock=self._clock
+        )
         try:
-            transport = await open_transport(self.options, tap=functools.partial(self._trace_bytes, decoder))
+            transport = await open_transport(self.options, tap=trace.tap)
         except ExplorerError as exc:
-            self._trace_eof(decoder)
+            trace.end()
             self._ended(str(exc), was_connected=False)
             raise
         self.transport = transport
@@ -297,7 +299,7 @@ class MqttClient:
         self._connack = loop.create_future()
         self.session.send_connect()
         self._kick()
-        self._reader_task = loop.create_task(self._read_loop(transport, decoder))
+        self._reader_task = loop.create_task(self._read_loop(transport, trace))
         try:
             return await self._connack
         except BaseException as exc:
@@ -317,10 +319,10 @@ class MqttClient:
             if problem is not None:
                 self._error("websocket", problem, direction="s2c")
 
-    async def _read_loop(self, transport: ByteTransport, decoder: ConnectionDecoder) -> None:
+    async def _read_loop(self, transport: ByteTransport, trace: ConnectionTrace) -> None:
         """Feed the session until the connection or the session ends; then close gracefully."""
         try:
-            await self._read_until_end(transport)
+            await self._read_until_end(transport, trace)
         except Exception as exc:
             # A bug (ours or in an on_event callback) must not leave callers waiting forever.
             self._error("mqtt", f"internal error while reading: {exc!r}")
@@ -328,9 +330,9 @@ class MqttClient:
                 self._connection_lost(f"internal error: {exc}")
                 transport.abort()
         finally:
-            self._trace_eof(decoder)
+            trace.end()
 
-    async def _read_until_end(self, transport: ByteTransport) -> None:
+    async def _read_until_end(self, transport: ByteTransport, trace: ConnectionTrace) -> None:
         reason = "the broker closed the connection"
         try:
             while self.transport is transport:
@@ -341,7 +343,7 @@ class MqttClient:
                     ):
                         reason = transport.describe_close()
                     break
-                self.session.receive_data(data)
+                trace.deliver(data, self.session)  # the packets these bytes complete
                 ended = self._pump()
                 if ended is not None:
                     reason = ended
@@ -628,26 +630,3 @@ class MqttClient:
                 message=message,
             )
         )
-
-    def _new_decoder(self) -> ConnectionDecoder:
-        """A decoder for one network connection; its events share our ``seq``."""
-        return ConnectionDecoder(
-            self.conn,
-            websocket=self.options.endpoint.websocket,
-            mqtt_version=self.options.mqtt_version,
-            next_seq=self._take_seq,
-        )
-
-    def _trace_bytes(self, decoder: ConnectionDecoder, direction: Direction, data: bytes) -> None:
-        """Every byte sent and received goes through the decoder into the trace."""
-        decoder.receive_data(direction, data, self._clock())
-        for event in decoder.events_received():
-            self._emit(event)
-
-    def _trace_eof(self, decoder: ConnectionDecoder) -> None:
-        """Both directions ended: the decoder reports anything left incomplete."""
-        now = self._clock()
-        decoder.receive_eof("c2s", now)
-        decoder.receive_eof("s2c", now)
-        for event in decoder.events_received():
-            self._emit(event)

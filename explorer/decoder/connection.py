@@ -19,7 +19,7 @@ from itertools import count
 from typing import Final
 
 from explorer.decoder.secrets import CONNECT_BYTE, mask_header_values
-from explorer.decoder.stream import DirectionDecoder
+from explorer.decoder.stream import DirectionDecoder, StreamItem
 from explorer.errors import HandshakeError
 from explorer.events import Direction, HandshakeRequest, HandshakeResponse, TraceEvent
 from explorer.mqtt.enums import ProtocolVersion
@@ -62,6 +62,13 @@ class ConnectionDecoder:
             from the client's CONNECT and used for the server's packets too.
         next_seq: source of event sequence numbers (e.g. shared by all connections of a
             capture); by default the decoder counts from 0 itself.
+        server_packets: receives the server's (``s2c``) packets as they are decoded, in
+            wire order (``explorer.decoder.stream.StreamItem``: the very ``PacketEvent``
+            of each packet, or the error where one could not be read), so that a client
+            session can act on them without parsing the bytes again.
+        max_packet_size: the client's Maximum Packet Size: a larger server packet ends
+            MQTT decoding of that direction where the client's session would stop
+            reading too (MQTT 5.0 §3.1.2.11.4); ``None``: no limit.
     """
 
     def __init__(
@@ -71,13 +78,22 @@ class ConnectionDecoder:
         websocket: bool = True,
         mqtt_version: ProtocolVersion | None = None,
         next_seq: Callable[[], int] | None = None,
+        server_packets: list[StreamItem] | None = None,
+        max_packet_size: int | None = None,
     ) -> None:
         self.conn = conn
         self.websocket = websocket
         self._seq: Callable[[], int] = next_seq if next_seq is not None else count().__next__
         self._mqtt_version = mqtt_version
         self._events: list[TraceEvent] = []
-        self._s2c = DirectionDecoder(conn, "s2c", self._events, self._seq, reader=PacketReader(mqtt_version))
+        self._s2c = DirectionDecoder(
+            conn,
+            "s2c",
+            self._events,
+            self._seq,
+            reader=PacketReader(mqtt_version, max_packet_size),
+            sink=server_packets,
+        )
         self._c2s = DirectionDecoder(
             conn,
             "c2s",
@@ -110,6 +126,11 @@ class ConnectionDecoder:
     def mqtt_version(self) -> ProtocolVersion | None:
         """The MQTT version given or learnt from the CONNECT (``None``: not yet known)."""
         return self._mqtt_version
+
+    @property
+    def server_stream_decoded(self) -> int:
+        """Bytes of the server's MQTT stream decoded so far (after the upgrade, unframed)."""
+        return self._s2c.mqtt_fed
 
     @property
     def handshake(self) -> HandshakeCheck | None:

@@ -91,6 +91,10 @@ def read_fast(self: DirectionDecoder, data: bytes, time: float) -> int:
     no = self.packet_no
     skew = self.skew
     idle = not reader.buffered and not self.mqtt_dead  # the reader holds nothing
+    # A packet above the reader's Maximum Packet Size is left to the reader, which ends
+    # the stream at it as the client does ([MQTT-3.1.2-25]).
+    largest = 125 if reader.max_packet_size is None else min(125, reader.max_packet_size)
+    sink = self.sink
     last_name, last_topic = self.last_topic
     new = object.__new__
     while True:
@@ -119,7 +123,7 @@ def read_fast(self: DirectionDecoder, data: bytes, time: float) -> int:
         # One QoS 0 PUBLISH filling the whole payload, Remaining Length in one byte,
         # nothing the reader still holds: decoded here (the same checks as
         # PacketReader's own fast path; anything else goes through the reader).
-        if idle and length >= 4 and payload[1] == length - 2:
+        if idle and 4 <= length <= largest and payload[1] == length - 2:
             first = payload[0]
             if first in _QOS0_PUBLISH:
                 if payload.startswith(last_name, 2):
@@ -200,6 +204,8 @@ def read_fast(self: DirectionDecoder, data: bytes, time: float) -> int:
             decoded.raw = payload
             decoded.frames = (index,)
             append(decoded)
+            if sink is not None:
+                sink.append(decoded)
             no += 1
             fed += length
             skew += length

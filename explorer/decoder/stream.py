@@ -26,7 +26,7 @@ from typing import Final
 
 from explorer.decoder.fastpath import FAST_PATH_AVAILABLE, read_fast
 from explorer.decoder.secrets import CONNECT_BYTE, overwrite_part, scrub_connect
-from explorer.errors import MalformedPacket
+from explorer.errors import MalformedPacket, PacketTooLarge
 from explorer.events import Direction, ErrorReported, FrameEvent, PacketEvent, PacketPart, TraceEvent
 from explorer.mqtt.describe import mask_password
 from explorer.mqtt.enums import ProtocolVersion
@@ -34,7 +34,13 @@ from explorer.mqtt.packets import Connect
 from explorer.mqtt.reader import PacketReader, ReadPacket
 from explorer.ws.framing import OP_BINARY, OP_CONTINUATION, OP_TEXT, FrameIndexer, FramingError, RawFrame
 
-__all__ = ["DirectionDecoder"]
+__all__ = ["DirectionDecoder", "StreamItem", "shifted"]
+
+StreamItem = PacketEvent | ReadPacket
+"""What a sink receives, in wire order: each decoded packet's ``PacketEvent``, or a
+``ReadPacket`` whose ``error`` says why the bytes from ``start`` are no packet (a
+malformed body spanning ``start..end``, or a broken stream: ``raw`` empty, ``end`` the
+bytes decoded so far). Offsets are this direction's MQTT stream offsets."""
 
 _CONNECT_FIRST_BYTE: Final = 0x10
 _MAX_INFLATED: Final = 16 * 1024 * 1024  # per frame: a guard against decompression bombs
@@ -51,6 +57,8 @@ class DirectionDecoder:
         seq: the owner's sequence-number source.
         reader: this direction's MQTT reader.
         on_connect: called with the version of each CONNECT decoded here.
+        sink: also receives every packet and MQTT error of this direction (``StreamItem``),
+            for a client session that takes its packets from the trace.
     """
 
     def __init__(
@@ -62,6 +70,7 @@ class DirectionDecoder:
         *,
         reader: PacketReader,
         on_connect: Callable[[ProtocolVersion], None] | None = None,
+        sink: list[StreamItem] | None = None,
     ) -> None:
         self.conn = conn
         self.direction: Direction = direction
@@ -69,6 +78,7 @@ class DirectionDecoder:
         self.seq = seq
         self.reader = reader
         self.on_connect = on_connect
+        self.sink = sink
         self.frames = FrameIndexer(expect_masked=direction == "c2s")
         self.frame_index = 0
         self.packet_no = 0  # number of the next packet to start
@@ -298,6 +308,7 @@ class DirectionDecoder:
         direction = self.direction
         seq = self.seq
         framed = index >= 0
+        sink = self.sink
         parts: list[PacketPart] = []
         completed: list[int] = []
         for read in packets:
@@ -324,6 +335,8 @@ class DirectionDecoder:
                     data = self._mask_in_frames(data, base, no, start=start, masked=raw)
                 error = read.error
                 message = "malformed packet" if error is None else error.explanation
+                if sink is not None:
+                    sink.append(ReadPacket(start, end, None, read.raw, shifted(error, skew, start)))
                 after.append(
                     ErrorReported(
                         seq(),
@@ -344,12 +357,17 @@ class DirectionDecoder:
                     raw = mask_password(raw, packet)
                     packet = replace(packet, password=b"*" * len(packet.password))
                     data = self._mask_in_frames(data, base, no, start=start, masked=raw)
-            after.append(PacketEvent(seq(), time, conn, direction, no, start, packet, raw, frames))
+            event = PacketEvent(seq(), time, conn, direction, no, start, packet, raw, frames)
+            after.append(event)
+            if sink is not None:
+                sink.append(event)
         if self.held is not None and self.held_packet in completed:
             self.release = True  # the held CONNECT is complete and masked
         if broken is not None:
             self.mqtt_dead = True
             stop = reader.consumed + skew
+            if sink is not None:
+                sink.append(ReadPacket(stop, self.mqtt_fed, None, b"", shifted(broken, skew, stop)))
             stream = b"".join(self._pending_chunks) + data if origin < base else data
             rest = stream[stop - origin :]
             if self.held is not None:
@@ -488,3 +506,15 @@ class DirectionDecoder:
         for event in held:
             event.seq = self.seq()  # keep sequence numbers increasing in output order
         self.events.extend(held)
+
+
+def shifted(error: MalformedPacket | None, skew: int, start: int) -> MalformedPacket:
+    """``error`` with its offset moved from the reader's stream to the direction's (the
+    fast path's bytes are unseen by the reader), keeping its type and text otherwise."""
+    if error is None:
+        return MalformedPacket(start, "malformed packet")
+    if not skew:
+        return error
+    if isinstance(error, PacketTooLarge):
+        return PacketTooLarge(error.offset + skew, error.size, error.maximum)
+    return MalformedPacket(error.offset + skew, error.reason, fault=error.fault)

@@ -21,7 +21,7 @@ from explorer.session.events import (
     UnsubscribeCompleted,
 )
 from explorer.session.limits import PacketIds, ServerLimits, generate_client_id, reason_text
-from explorer.session.state import Session, SessionState
+from explorer.session.state import ReceivedPacket, Session, SessionState
 
 __all__ = [
     "Anomaly",
@@ -32,6 +32,7 @@ __all__ = [
     "PacketIds",
     "ProtocolViolation",
     "PublishCompleted",
+    "ReceivedPacket",
     "ServerDisconnected",
     "ServerLimits",
     "Session",

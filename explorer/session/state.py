@@ -1,6 +1,7 @@
 """The MQTT client session as a Sans-I/O state machine (MQTT 3.1, 3.1.1 and 5.0).
 
-Bytes in (``receive_data``), bytes out (``data_to_send``), outcomes out
+Bytes in (``receive_data``, or packets already parsed by the trace decoder in
+``receive_packets``), bytes out (``data_to_send``), outcomes out
 (``events_received``), intents in (``send_connect``, ``send_subscribe``,
 ``send_publish``...), time in (``next_deadline`` / ``handle_timer(now)``). No
 sockets, no asyncio, no sleeping: the driver (``explorer.client``) owns all I/O and
@@ -24,10 +25,11 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from typing import TypeAlias
 
-from explorer.errors import LocalProtocolError, MalformedPacket
+from explorer.errors import LocalProtocolError, MalformedPacket, PacketTooLarge
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import (
     AuthReasonCode,
@@ -75,7 +77,11 @@ from explorer.session.events import (
 from explorer.session.limits import PacketIds, ServerLimits, generate_client_id, reason_text
 from explorer.session.outbound import OutboundFlows
 
-__all__ = ["ServerLimits", "Session", "SessionState", "generate_client_id", "reason_text"]
+__all__ = ["ReceivedPacket", "ServerLimits", "Session", "SessionState", "generate_client_id", "reason_text"]
+
+ReceivedPacket: TypeAlias = tuple[Packet | MalformedPacket, int]
+"""One server packet parsed elsewhere, for :meth:`Session.receive_packets`: the packet
+(or the error that stopped its parsing) and its size in bytes on the wire."""
 
 
 class SessionState(enum.Enum):
@@ -116,6 +122,7 @@ class Session:
         self._events: list[SessionEvent] = []
         self._out = bytearray()
         self._reader = PacketReader(self.version, options.maximum_packet_size)
+        self._received = 0  # bytes taken by receive_packets on this network connection
         self._ids = PacketIds()
         self._flows = OutboundFlows(
             self._ids, self._send, self._write, self._emit, v5=self.version == ProtocolVersion.V5
@@ -152,6 +159,32 @@ class Session:
         if self._reader.broken and not self.closed:
             code = DisconnectReasonCode.MALFORMED_PACKET
             self._fail(code, f"the server sent a malformed packet: {self._reader.error}")
+
+    def receive_packets(self, items: Iterable[ReceivedPacket]) -> None:
+        """Feed server packets already parsed (by the trace decoder), in wire order.
+
+        Each packet is then parsed once, and a ``MessageArrived`` holds the caller's own
+        ``Publish`` (a copy only when a Topic Alias is resolved). The checks are those of
+        :meth:`receive_data`: an error, or a packet above our Maximum Packet Size, fails
+        with Malformed Packet and nothing after it is dispatched. Feed one network
+        connection through one of the two methods, not both.
+        """
+        if self.state in (SessionState.IDLE, SessionState.CLOSED):
+            return
+        limit = self.options.maximum_packet_size
+        for packet, size in items:
+            if self.closed:
+                return
+            offset = self._received
+            self._received = offset + size
+            if limit is not None and size > limit and not isinstance(packet, MalformedPacket):
+                packet = PacketTooLarge(offset, size, limit)  # [MQTT-3.1.2-25], as PacketReader says it
+            if isinstance(packet, MalformedPacket):
+                self._fail(
+                    DisconnectReasonCode.MALFORMED_PACKET, f"the server sent a malformed packet: {packet}"
+                )
+                return
+            self._dispatch(packet)
 
     def events_received(self) -> list[SessionEvent]:
         events, self._events = self._events, []
@@ -201,6 +234,7 @@ class Session:
         """The network connection ended: keep what a resumed session needs, drop the rest."""
         self.state = SessionState.CLOSED
         self._reader = PacketReader(self.version, self.options.maximum_packet_size)
+        self._received = 0
         self._aliases.clear()  # MQTT 5.0 §3.3.2.3.4: aliases last one network connection
         for packet_id in list(self._subscribes) + list(self._unsubscribes):
             self._ids.release(packet_id)
@@ -230,6 +264,7 @@ class Session:
         data = encode(packet, self.version)
         if self.state is SessionState.CLOSED:
             self._reader = PacketReader(self.version, opts.maximum_packet_size)
+            self._received = 0
         self.state = SessionState.CONNECTING
         self.keep_alive = opts.keep_alive
         self.connack = None

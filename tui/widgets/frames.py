@@ -22,7 +22,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -197,6 +197,7 @@ class FrameList(ScrollView, can_focus=True):
         self._scanned = trace.first_position
         self.time_origin: float | None = None
         self._summaries: dict[int, str] = {}
+        self._paint_style: Style | None = None
         self._styles = {
             "c2s": Style(color="bright_cyan"),
             "s2c": Style(color="bright_green"),
@@ -310,16 +311,25 @@ class FrameList(ScrollView, can_focus=True):
 
     # -- rendering ------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's style walks its ancestors: worked out once per paint, not per row.
+        self._paint_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint_style = None
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         row = scroll_y + y
         width = self.size.width
+        base = self._paint_style or self.rich_style
         if not 0 <= row < len(self._positions):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, base)
         position = self._positions[row]
         frame = self.trace.at(position)
         if not isinstance(frame, FrameEvent):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, base)
         origin = self.time_origin if self.time_origin is not None else frame.time
         styles = self._styles
         dir_style = styles[frame.direction]
@@ -331,7 +341,7 @@ class FrameList(ScrollView, can_focus=True):
             Segment(f"{frame.payload_length:>7} "),
             Segment(self._summary(frame, position), dir_style),
         ]
-        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, base)
         if row == self.cursor:
             cursor_style = styles["cursor"] if self.has_focus else Style(reverse=True)
             strip = strip.apply_style(cursor_style)

@@ -21,8 +21,11 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -101,7 +104,22 @@ class TopicTreeView(Tree[TopicNode]):
         self._fresh: set[TopicNode] = set()  # new rows still showing only their name
         self._last_relabel = 0.0
         self._relabel_timer: Timer | None = None
+        self._paint_style: Style | None = None
         self.root.expand()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's style walks its ancestors: Tree works it out for every row it
+        # paints, a quarter of a row's cost. Once per paint is enough.
+        self._paint_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint_style = None
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        style = self._paint_style or self.rich_style
+        return self._render_line(y + scroll_y, scroll_x, scroll_x + self.size.width, style)
 
     def notify_style_update(self) -> None:
         """Repaint the rows in the new style, without building the rows again.

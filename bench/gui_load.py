@@ -1,8 +1,8 @@
 """The desktop explorer under a firehose: event loop stalls and memory.
 
 The window runs offscreen (``QT_QPA_PLATFORM=offscreen``) with the embedded broker in
-the same process, connected over WebSocket and subscribed to ``#``, as
-``mqttws-explorer`` starts. A separate publisher process writes QoS 0 PUBLISH packets
+a child process, connected over WebSocket and subscribed to ``#``, as
+``mqttws-explorer`` starts it. A separate publisher process writes QoS 0 PUBLISH packets
 to the broker's TCP listener at ``--rate`` messages per second (encoded beforehand, one
 write per 10 ms tick) over 1,000 topics; the broker forwards each to the window's
 connection, whose client decodes every frame and packet into the trace and the topic

@@ -188,3 +188,28 @@ async def test_a_stream_of_changes_relabels_rows_at_most_every_interval_ending_o
         gaps = [b - a for a, b in itertools.pairwise(full_relabels)]
         assert len(full_relabels) >= 2
         assert min(gaps) >= LABEL_INTERVAL * 0.8  # timers may fire a little early
+
+
+def selected(tree: TopicTreeView) -> str | None:
+    topic = tree.selected_topic
+    return topic.topic if topic is not None else None
+
+
+async def test_clearing_the_filter_keeps_the_topic_it_found_selected_and_in_view() -> None:
+    app = ExplorerApp(Workspace(), autostart=False, max_rate_hz=50)
+    async with app.run_test(size=SIZE) as pilot:
+        _, tree = await started(pilot)
+        publish(app.workspace, "a/b/c/d/e", "a/x", *(f"m/{i:02d}" for i in range(60)))
+        await settle(pilot, lambda: "a/x" in row_topics(tree))
+        tree.set_filter("d/e")
+        await pilot.pause()
+        tree.focus()
+        await pilot.press("G")  # the last row: the hit
+        await settle(pilot, lambda: selected(tree) == "a/b/c/d/e")
+        tree.set_filter("")
+        await settle(pilot, lambda: selected(tree) == "a/b/c/d/e")
+        rows = row_topics(tree)
+        assert rows[: rows.index("a/b/c/d/e") + 1] == ["a", "a/b", "a/b/c", "a/b/c/d", "a/b/c/d/e"]
+        assert "m/59" in rows  # the rest of the tree is back
+        top = tree.scroll_offset.y
+        assert top <= tree.cursor_line < top + tree.size.height

@@ -350,8 +350,11 @@ class TopicTreeView(Tree[TopicNode]):
         """Build the widget afresh from the model, honouring the filter.
 
         Unfiltered, the rows under folded ones wait until they are unfolded; filtered,
-        every hit gets a row and the tree is unfolded to show them all.
+        every hit gets a row and the tree is unfolded to show them all. The selected topic
+        stays selected (and unfolded to) when it is still shown, so clearing a filter
+        keeps the topic it found in view.
         """
+        selected = self.selected_topic
         self.clear()
         self._stale.clear()
         self._fresh.clear()
@@ -362,7 +365,15 @@ class TopicTreeView(Tree[TopicNode]):
             self._ensure(topic, force=force)
         if self._filter:
             self.root.expand_all()
+        node = self.reveal(selected) if selected is not None else None
         self.relabel_visible()
+        if node is not None:
+            self.call_after_refresh(self._select_again, node)
+
+    def _select_again(self, node: TreeNode[TopicNode]) -> None:
+        if node.tree is self and node.data is not None and self._by_topic.get(node.data) is node:
+            self.move_cursor(node)
+            self.call_after_refresh(self.relabel_visible)
 
     def set_filter(self, text: str) -> None:
         """Show only topics whose name contains ``text`` (case-insensitive)."""

@@ -10,7 +10,9 @@ Two measurements on the same synthesized server bytes:
    batches as a view would. Peak RSS is measured after this run.
 2. **full client receive path** (on a fresh Workspace, fewer messages): the same, plus
    websockets' Sans-I/O ``ClientProtocol`` parsing the frames and the MQTT ``Session``
-   turning them into ``MessageArrived``, exactly as ``MqttClient`` receives.
+   turning the packets the decoder made into ``MessageArrived``, exactly as
+   ``MqttClient`` receives (``explorer.clienttrace.ConnectionTrace``: each packet is
+   parsed once, by the decoder).
 
 The stream: the HTTP upgrade, CONNECT/CONNACK, then 1,000,000 QoS 0 PUBLISH packets
 spread round-robin over 100,000 topics (``bench/NNN/NN/sN``, numeric payloads), one per
@@ -34,6 +36,7 @@ from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
 from websockets.uri import parse_uri
 
+from explorer.clienttrace import ConnectionTrace
 from explorer.decoder import ConnectionDecoder
 from explorer.events import MessageReceived, PacketEvent
 from explorer.mqtt.codec import encode
@@ -75,7 +78,16 @@ class ClientPath:
         self.workspace = workspace
         self.full = full
         self.options = ConnectionOptions(url="ws://bench.test:8080/mqtt", client_id="bench")
-        self.decoder = ConnectionDecoder(0, websocket=True, mqtt_version=self.options.mqtt_version)
+        # The full path traces through a ConnectionTrace (whose decoder hands the server's
+        # packets to the session); the decoder path through a bare decoder.
+        self.trace = ConnectionTrace(
+            0, self.options, next_seq=self._next_seq, emit=workspace.ingest, clock=time.monotonic
+        )
+        self.decoder = (
+            self.trace.decoder
+            if full
+            else ConnectionDecoder(0, websocket=True, mqtt_version=self.options.mqtt_version)
+        )
         self.protocol = ClientProtocol(parse_uri(self.options.url), subprotocols=None, max_size=None)
         self.session = Session(self.options)
         self.seq = 0
@@ -106,6 +118,9 @@ class ClientPath:
             raise RuntimeError(f"the session did not connect: {self.session.events_received()}")
 
     def _trace(self, direction: str, data: bytes) -> None:
+        if self.full:
+            self.trace.tap(direction, data)  # type: ignore[arg-type]
+            return
         ingest = self.workspace.ingest
         self.decoder.receive_data(direction, data, time.monotonic())  # type: ignore[arg-type]
         for event in self.decoder.events_received():
@@ -131,7 +146,7 @@ class ClientPath:
         if not pending:
             return
         session = self.session
-        session.receive_data(b"".join(pending) if len(pending) > 1 else pending[0])
+        self.trace.deliver(b"".join(pending) if len(pending) > 1 else pending[0], session)
         ingest = self.workspace.ingest
         now = time.monotonic()
         for event in session.events_received():
@@ -227,6 +242,8 @@ async def run(messages: int = MESSAGES, *, full: bool = False) -> dict[str, floa
             window_busy = 0.0
             await asyncio.sleep(0)  # let the viewer take a batch, as the event loop would
     await asyncio.sleep(0)
+    if full and path.trace.reads_bytes:
+        raise RuntimeError("the session parsed bytes itself: the decoder's packets were not used")
     status = workspace.status
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     await workspace.close()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+import trustme
 
 from explorer.broker.server import Broker
 from explorer.client import MqttClient
@@ -19,8 +21,9 @@ from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import DisconnectReasonCode, ProtocolVersion
 from explorer.mqtt.packets import Connack, Connect, Disconnect, Packet, Properties, Publish
 from explorer.mqtt.reader import PacketReader
-from explorer.options import ConnectionOptions
+from explorer.options import ConnectionOptions, TlsOptions
 from tests.test_client import Recorder, start_broker
+from tests.test_net import port_of, server_context, tls_front
 
 V311, V5 = ProtocolVersion.V311, ProtocolVersion.V5
 
@@ -83,6 +86,37 @@ async def test_each_message_is_the_publish_object_of_its_trace_packet(
     if version == V5:
         assert messages[1].packet is not None
         assert messages[1].packet.properties.user_properties == (("k", "v"),)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("scheme", ["wss", "mqtts"])
+async def test_over_tls_each_message_is_the_publish_object_of_its_trace_packet(
+    scheme: str, tmp_path: Path
+) -> None:
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    broker = await start_broker()
+    try:
+        port = broker.ws_port if scheme == "wss" else broker.tcp_port
+        assert port is not None
+        front = await tls_front(port, server_context(ca, "127.0.0.1"))
+        async with front:
+            url = f"{scheme}://127.0.0.1:{port_of(front)}" + ("/mqtt" if scheme == "wss" else "")
+            recorder = Recorder()
+            client = MqttClient(
+                ConnectionOptions(url=url, tls=TlsOptions(ca_file=str(ca_file))), on_event=recorder
+            )
+            await client.connect()
+            await client.subscribe("t", qos=1)
+            await client.publish("t", b"over tls", qos=1)
+            await recorder.wait_for(lambda e: isinstance(e, MessageReceived))
+            await client.close()
+    finally:
+        await broker.stop()
+    (message,) = _messages(recorder)
+    (traced,) = _inbound_publishes(recorder)
+    assert message.payload == b"over tls"
+    assert message.packet is traced.packet
 
 
 class Peer:

@@ -15,7 +15,7 @@ from explorer.errors import PacketTooLarge
 from explorer.events import ErrorReported, PacketEvent
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ProtocolVersion, SubackReasonCode
-from explorer.mqtt.packets import Connack, Connect, Publish, Suback
+from explorer.mqtt.packets import Connack, Connect, Packet, Publish, Suback
 from explorer.mqtt.reader import ReadPacket
 from explorer.ws.framing import OP_BINARY, build_frame
 from tests.test_decoder import REQUEST, RESPONSE, chunked
@@ -41,7 +41,7 @@ def _decode(s2c: bytes, mode: str | int, **options: object) -> tuple[ConnectionD
 
 @pytest.mark.parametrize("mode", ["whole", "bytes", 7])
 def test_server_packets_are_the_trace_packet_events_in_wire_order(mode: str | int) -> None:
-    packets = [
+    packets: list[Packet] = [
         Connack(),
         Publish("fast", b"1"),  # one QoS 0 PUBLISH per frame: the fast path
         Publish("general", b"2", qos=1, packet_id=1),

@@ -161,14 +161,10 @@ class Session:
             self._fail(code, f"the server sent a malformed packet: {self._reader.error}")
 
     def receive_packets(self, items: Iterable[ReceivedPacket]) -> None:
-        """Feed server packets already parsed (by the trace decoder), in wire order.
-
-        Each packet is then parsed once, and a ``MessageArrived`` holds the caller's own
-        ``Publish`` (a copy only when a Topic Alias is resolved). The checks are those of
-        :meth:`receive_data`: an error, or a packet above our Maximum Packet Size, fails
-        with Malformed Packet and nothing after it is dispatched. Feed one network
-        connection through one of the two methods, not both.
-        """
+        """Feed server packets parsed by the trace decoder, in wire order, with the checks
+        of :meth:`receive_data` (use one of the two per network connection). Each packet is
+        parsed once: a ``MessageArrived`` holds the caller's ``Publish`` (a copy only when
+        a Topic Alias is resolved)."""
         if self.state in (SessionState.IDLE, SessionState.CLOSED):
             return
         limit = self.options.maximum_packet_size
@@ -179,7 +175,7 @@ class Session:
             self._received = offset + size
             if limit is not None and size > limit and not isinstance(packet, MalformedPacket):
                 packet = PacketTooLarge(offset, size, limit)  # [MQTT-3.1.2-25], as PacketReader says it
-            if isinstance(packet, MalformedPacket):
+            if isinstance(packet, MalformedPacket):  # nothing after it is dispatched
                 self._fail(
                     DisconnectReasonCode.MALFORMED_PACKET, f"the server sent a malformed packet: {packet}"
                 )

@@ -176,7 +176,8 @@ class MessageReceived:
 class ErrorReported:
     """Something could not be decoded or failed; decoding goes on where it can.
 
-    ``layer`` is one of ``http``, ``websocket``, ``mqtt``, ``tcp``, ``tls``, ``capture``.
+    ``layer`` is one of ``http``, ``websocket``, ``mqtt``, ``tcp``, ``tls``, ``capture``,
+    ``connect`` (before any layer answered), ``broker`` (the embedded broker itself).
     ``offset`` is the byte offset in this direction's stream where the problem was seen.
     """
 

@@ -274,8 +274,20 @@ class ExplorerApp(App[None]):
             self.notify("nothing to reconnect to yet", severity="warning")
             return
         subscriptions = tuple(self.workspace.subscriptions.items()) or DEFAULT_SUBSCRIPTIONS
-        self.notify(f"reconnecting to {self.options.url}")
-        self.run_worker(self.connect_to(self.options, subscriptions), name="connect", exit_on_error=False)
+        self.run_worker(self._reconnect(self.options, subscriptions), name="connect", exit_on_error=False)
+
+    async def _reconnect(self, options: ConnectionOptions, subscriptions: Sequence[tuple[str, int]]) -> None:
+        try:
+            # The embedded broker may have died: a new one then takes its place.
+            revived = await self.workspace.revive_embedded(options)
+        except (ExplorerError, OSError) as exc:
+            self.notify(f"cannot start the embedded broker: {exc}", severity="error", timeout=10)
+            return
+        if revived.url != options.url:
+            self.notify(f"started a new embedded broker on {revived.url}")
+        else:
+            self.notify(f"reconnecting to {options.url}")
+        await self.connect_to(revived, subscriptions)
 
     def action_diagnose(self) -> None:
         self.open_diagnosis(self.options)

@@ -24,7 +24,7 @@ import logging
 import os
 import sys
 from collections import deque
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -127,6 +127,7 @@ class BrokerProcess:
         self._stderr_lines: deque[str] = deque(maxlen=STDERR_KEPT)
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping: asyncio.Task[None] | None = None
+        self._on_exit: Callable[[int], None] | None = None
 
     @classmethod
     async def start(
@@ -136,6 +137,7 @@ class BrokerProcess:
         extra_args: Sequence[str] = (),
         python: str | None = None,
         timeout: float = START_TIMEOUT,
+        on_exit: Callable[[int], None] | None = None,
     ) -> BrokerProcess:
         """Spawn the child on free loopback ports and wait until it prints both URLs.
 
@@ -144,6 +146,7 @@ class BrokerProcess:
             extra_args: more ``mqttws-explorer broker`` options (fault modes, rates).
             python: the interpreter to run (``sys.executable`` by default).
             timeout: seconds to wait for the URLs.
+            on_exit: called with the exit status if the child ends without :meth:`stop`.
 
         Raises:
             ExplorerError: the child exited or stayed silent; the message carries its
@@ -190,6 +193,7 @@ class BrokerProcess:
             )
         assert process.stdout is not None
         self._tasks.append(asyncio.create_task(self._drain_stdout(process.stdout)))
+        self._on_exit = on_exit
         self._tasks.append(asyncio.create_task(self._watch_exit()))
         return self
 
@@ -311,6 +315,8 @@ class BrokerProcess:
         code = await self._process.wait()
         if self._stopping is None:
             log.error("the embedded broker process exited unexpectedly (code %s)", code)
+            if self._on_exit is not None:
+                self._on_exit(code)
 
     async def _drain_stdout(self, stdout: asyncio.StreamReader) -> None:
         async for line in _lines(stdout):

@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from explorer.errors import ConnectionFailed, ExplorerError, HandshakeError
 from explorer.events import ErrorReported, FrameEvent, MessageReceived, PacketEvent, StateChanged, TraceEvent
 from explorer.mqtt.describe import suback_failed
-from explorer.mqtt.enums import ProtocolVersion, RetainHandling
+from explorer.mqtt.enums import RetainHandling
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Publish, Suback, Subscription
 from explorer.options import ConnectionOptions
 from explorer.runtime import tune_gc
 from explorer.topictree import DEFAULT_HISTORY_TOTAL_BYTES, TopicNode, TopicTree
 from explorer.trace import TraceBuffer
 from explorer.workspace.batching import Batch, Fanout
+from explorer.workspace.embedded import EmbeddedHost
 from explorer.workspace.export import MessageFormat, export_messages, wall_time
 from explorer.workspace.saved import SAVED_MESSAGES_FILE, SavedMessages
 from explorer.workspace.status import ConnectionStatus, RateMeter, StatusTracker
@@ -192,8 +193,7 @@ class Workspace:
         self._next_conn = 0
         self._conn = -1
         self._client: _Client | None = None
-        self._broker: EmbeddedBroker | None = None
-        self._embedded_in_process = embedded_in_process
+        self._embedded = EmbeddedHost(in_process=embedded_in_process, on_death=self._embedded_died)
         self.options: ConnectionOptions | None = None
         self.subscriptions: dict[str, int] = {}
         self._servers: dict[int, tuple[str, int]] = {}
@@ -304,47 +304,43 @@ class Workspace:
         properties, reason codes and topic aliases show in the views.
 
         The broker runs in a child process (:class:`~explorer.broker.child.BrokerProcess`)
-        unless the Workspace was made with ``embedded_in_process=True``.
+        unless the Workspace was made with ``embedded_in_process=True``; one that died is
+        replaced by a new one.
 
         Raises:
             ExplorerError: the broker could not start (the child's own words included).
         """
         if self._closed:
             raise ExplorerError("this workspace is closed")
-        if self._broker is not None and getattr(self._broker, "returncode", None) is not None:
-            # The child process died (it was logged): a new one replaces it.
-            dead, self._broker = self._broker, None
-            await dead.stop()
-        if self._broker is None:
-            self._broker = await self._start_broker(demo)
-        url = self._broker.ws_url
-        assert url is not None  # ephemeral() always opens the WebSocket listener
-        return ConnectionOptions(url=url, mqtt_version=ProtocolVersion.V5)
+        return await self._embedded.start(demo=demo)
 
-    async def _start_broker(self, demo: bool) -> EmbeddedBroker:
-        if not self._embedded_in_process:
-            from explorer.broker.child import BrokerProcess
-
-            return await BrokerProcess.start(demo=demo)
-        from explorer.broker.config import BrokerConfig
-        from explorer.broker.server import Broker
-
-        broker = Broker(BrokerConfig.ephemeral(demo=demo))
-        await broker.start()
-        return broker
+    async def revive_embedded(self, options: ConnectionOptions) -> ConnectionOptions:
+        """``options`` for a reconnect: pointed at a new embedded broker if theirs died."""
+        if self._closed:
+            raise ExplorerError("this workspace is closed")
+        return await self._embedded.revive(options)
 
     @property
     def broker(self) -> EmbeddedBroker | None:
         """The running embedded broker: a ``BrokerProcess``, or a ``Broker`` in process."""
-        return self._broker
+        return self._embedded.broker
 
     def _on_embedded(self) -> bool:
         """True only while the active connection is the one to the embedded broker's URL."""
-        broker = self._broker
-        if broker is None or self._client is None:
-            return False
-        url = broker.ws_url
-        return url is not None and self.options is not None and self.options.url == url
+        options = self.options
+        return self._client is not None and options is not None and self._embedded.serves(options.url)
+
+    def _embedded_died(self, message: str) -> None:
+        self.ingest(
+            ErrorReported(
+                seq=self.next_seq(),
+                time=self.clock(),
+                conn=self._conn,
+                direction=None,
+                layer="broker",
+                message=message,
+            )
+        )
 
     # -- connection intents ----------------------------------------------------------
 
@@ -582,9 +578,7 @@ class Workspace:
         try:
             await self.disconnect()
         finally:
-            broker, self._broker = self._broker, None
-            if broker is not None:
-                await broker.stop()
+            await self._embedded.stop()
             self._fanout.close()
 
     async def __aenter__(self) -> Workspace:

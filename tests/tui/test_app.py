@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
 from textual.binding import Binding
 from textual.widgets import Input, Select, Sparkline, Static, TabbedContent, TextArea, Tree
 
+from explorer.broker.child import BrokerProcess
 from explorer.events import FrameEvent, PacketEvent
 from explorer.mqtt.enums import PacketType
 from explorer.workspace import Workspace
@@ -297,3 +300,31 @@ async def test_frame_filters_keep_only_the_chosen_direction_and_packet_type() ->
         frame = frames.frame_at(0)
         assert frame is not None
         assert [p.packet.TYPE for p in app.workspace.trace.packets_in(frame)] == [PacketType.SUBSCRIBE]
+
+
+async def test_when_the_embedded_broker_dies_a_toast_says_so_and_r_starts_a_new_one() -> None:
+    app = quiet_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.workspace.connected)
+        broker = app.workspace.broker
+        assert isinstance(broker, BrokerProcess)
+        old_url = broker.ws_url
+        assert old_url is not None
+        os.kill(broker.pid, signal.SIGKILL)
+
+        def toasted(text: str) -> bool:
+            return any(text in str(n.message) for n in app._notifications)
+
+        await settle(pilot, lambda: toasted("broker: the embedded broker process was killed"), rounds=2000)
+        status = app.main_screen.query_one(StatusLine)
+        await settle(pilot, lambda: not app.workspace.connected)
+        await pilot.press("r")
+        await settle(pilot, lambda: app.workspace.connected and app.workspace.status.embedded, rounds=2000)
+        revived = app.workspace.broker
+        assert isinstance(revived, BrokerProcess)
+        assert revived.pid != broker.pid
+        assert revived.ws_url is not None
+        assert revived.ws_url != old_url
+        assert toasted(f"started a new embedded broker on {revived.ws_url}")
+        await settle(pilot, lambda: "[embedded]" in status.plain and revived.ws_url in status.plain)
+        assert app.screen is app.main_screen  # no diagnosis: nothing failed

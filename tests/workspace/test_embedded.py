@@ -13,6 +13,7 @@ import pytest
 from explorer.broker.child import BrokerProcess
 from explorer.broker.server import Broker
 from explorer.errors import ExplorerError
+from explorer.events import ErrorReported
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.workspace import Workspace
 
@@ -97,3 +98,47 @@ async def test_a_dead_child_is_logged_and_replaced_on_the_next_start(
         r.name == "explorer.broker" and r.levelno == logging.ERROR and "exited unexpectedly" in r.getMessage()
         for r in caplog.records
     )
+
+
+async def test_a_child_that_dies_is_reported_in_the_trace_and_a_reconnect_starts_a_new_one(
+    tmp_path: Path,
+) -> None:
+    async with Workspace(config_dir=tmp_path) as ws:
+        options = await ws.start_embedded(demo=False)
+        await ws.connect(options)
+        assert ws.status.embedded
+        first = ws.broker
+        assert isinstance(first, BrokerProcess)
+        remote = options.with_changes(url="ws://127.0.0.1:1/mqtt")
+        # A living broker, or another broker's URL: nothing to revive.
+        assert await ws.revive_embedded(options) == options
+        assert await ws.revive_embedded(remote) == remote
+
+        stream = ws.events(max_rate_hz=200)
+        await anext(stream)  # subscribed (the first batch comes at once) before the kill
+        os.kill(first.pid, signal.SIGKILL)
+
+        async def reported() -> ErrorReported:
+            async for batch in stream:
+                for event in batch.events:
+                    if isinstance(event, ErrorReported) and event.layer == "broker":
+                        return event
+            raise AssertionError("the workspace closed first")
+
+        error = await asyncio.wait_for(reported(), TIMEOUT)
+        await stream.aclose()
+        assert error.message == (
+            "the embedded broker process was killed by signal 9; reconnect to start a new one"
+        )
+        assert not ws.status.embedded  # the status line no longer calls it the embedded broker
+
+        revived = await ws.revive_embedded(options)
+        second = ws.broker
+        assert isinstance(second, BrokerProcess)
+        assert second.pid != first.pid
+        assert revived.url == second.ws_url != options.url
+        assert revived.mqtt_version == options.mqtt_version
+        assert await ws.revive_embedded(remote) == remote
+        await ws.connect(revived)
+        assert ws.status.embedded
+        await _round_trip(ws, "revived")

@@ -1,0 +1,97 @@
+"""The Workspace's embedded broker: started on demand, replaced when it died.
+
+The broker runs in a child process (:class:`~explorer.broker.child.BrokerProcess`), so
+its routing never takes the views' event loop, or on the loop itself for tests that
+inspect the :class:`~explorer.broker.server.Broker` object. A child can die under the
+app (killed, out of memory): the host then reports it once, as a trace error the views
+show, and the next start, or a reconnect to the dead broker's URL
+(:meth:`EmbeddedHost.revive`), starts a new one on new free ports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from explorer.mqtt.enums import ProtocolVersion
+from explorer.options import ConnectionOptions
+
+if TYPE_CHECKING:
+    from explorer.broker.child import EmbeddedBroker
+
+__all__ = ["EmbeddedHost"]
+
+
+class EmbeddedHost:
+    """Owns the embedded broker of one Workspace.
+
+    Args:
+        in_process: run the broker on this event loop instead of in a child process.
+        on_death: called with a sentence when the child exits without being stopped.
+    """
+
+    def __init__(self, *, in_process: bool, on_death: Callable[[str], None]) -> None:
+        self._in_process = in_process
+        self._on_death = on_death
+        self._broker: EmbeddedBroker | None = None
+        self._demo = True
+        self._last_url: str | None = None  # the ws URL of the latest broker, dead or alive
+
+    @property
+    def broker(self) -> EmbeddedBroker | None:
+        return self._broker
+
+    @property
+    def dead(self) -> bool:
+        """Whether the latest broker was a child process that has exited."""
+        return self._broker is not None and getattr(self._broker, "returncode", None) is not None
+
+    def serves(self, url: str) -> bool:
+        """Whether ``url`` is the running broker's WebSocket URL."""
+        return self._broker is not None and not self.dead and self._broker.ws_url == url
+
+    async def start(self, *, demo: bool) -> ConnectionOptions:
+        """Options that reach the broker over WebSocket (MQTT 5.0), starting it if need be."""
+        if self.dead:
+            dead, self._broker = self._broker, None
+            assert dead is not None
+            await dead.stop()
+        if self._broker is None:
+            self._demo = demo
+            self._broker = await self._launch(demo)
+        url = self._broker.ws_url
+        assert url is not None  # the embedded broker always opens its WebSocket listener
+        self._last_url = url
+        return ConnectionOptions(url=url, mqtt_version=ProtocolVersion.V5)
+
+    async def revive(self, options: ConnectionOptions) -> ConnectionOptions:
+        """``options``, pointed at a new embedded broker when they name one that died.
+
+        Any other options come back as they are: a reconnect to a remote broker, or to
+        an embedded broker that still runs, needs nothing started.
+        """
+        if not self.dead or options.url != self._last_url:
+            return options
+        fresh = await self.start(demo=self._demo)
+        return options.with_changes(url=fresh.url)
+
+    async def stop(self) -> None:
+        broker, self._broker = self._broker, None
+        if broker is not None:
+            await broker.stop()
+
+    async def _launch(self, demo: bool) -> EmbeddedBroker:
+        if not self._in_process:
+            from explorer.broker.child import BrokerProcess
+
+            return await BrokerProcess.start(demo=demo, on_exit=self._exited)
+        from explorer.broker.config import BrokerConfig
+        from explorer.broker.server import Broker
+
+        broker = Broker(BrokerConfig.ephemeral(demo=demo))
+        await broker.start()
+        return broker
+
+    def _exited(self, code: int) -> None:
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        self._on_death(f"the embedded broker process {how}; reconnect to start a new one")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = [
     "GC_TICK_SECONDS",
     "PauseBoundedCollector",
     "bound_gc_pauses",
+    "note_user_input",
     "tune_gc",
 ]
 
@@ -73,6 +75,12 @@ class PauseBoundedCollector:
     ``full_share`` of the frozen heap (CPython's own rule starts a full collection at a
     quarter), between ``full_min`` and ``full_max`` seconds apart. Memory stays bounded.
 
+    A full pass over a few hundred thousand objects stops the loop for a few hundred
+    milliseconds, so a due pass waits for a pause in the user's input: the front ends
+    call :meth:`note_input` on every key press and click, and the pass runs once there
+    has been none for ``quiet`` seconds, or ``full_min`` seconds after it was due at the
+    latest (someone typing without pause for that long still gets memory back).
+
     The ticker starts on the first collection that happens while an event loop is
     running, so :func:`bound_gc_pauses` can be called before the loop exists; a new
     loop (``asyncio.run`` again) gets its own ticker the same way.
@@ -85,13 +93,16 @@ class PauseBoundedCollector:
         full_share: float = 0.25,
         full_min: float = 30.0,
         full_max: float = 600.0,
+        quiet: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.tick = tick
         self.full_share = full_share
         self.full_min = full_min
         self.full_max = full_max
+        self.quiet = quiet
         self._clock = clock
+        self._last_input = -math.inf
         self._last_full = clock()
         self._full_due = self._last_full + full_min
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -142,10 +153,21 @@ class PauseBoundedCollector:
         self.step()
         self._handle = loop.call_later(self.tick, self._tick)
 
+    @property
+    def last_input(self) -> float:
+        """When :meth:`note_input` was last called, on the collector's clock (-inf: never)."""
+        return self._last_input
+
+    def note_input(self) -> None:
+        """The user pressed a key or clicked: a due full pass waits for a quiet moment."""
+        self._last_input = self._clock()
+
     def step(self) -> None:
         """One tick's work: collect the youngest generation and freeze the survivors, or
-        a full pass when one is due."""
-        if self._clock() >= self._full_due:
+        a full pass when one is due and the user is not typing (or it is overdue)."""
+        now = self._clock()
+        due = self._full_due
+        if now >= due and (now - self._last_input >= self.quiet or now >= due + self.full_min):
             self.full_pass()
         else:
             gc.collect(0)
@@ -167,6 +189,12 @@ class PauseBoundedCollector:
 
 
 _COLLECTOR = PauseBoundedCollector()
+
+
+def note_user_input() -> None:
+    """Tell the interactive collector the user just acted (no-op when it is not installed)."""
+    if _COLLECTOR.installed:
+        _COLLECTOR.note_input()
 
 
 def bound_gc_pauses() -> PauseBoundedCollector:

@@ -98,3 +98,31 @@ def test_install_hooks_the_collector_and_uninstall_unfreezes(restore_gc: None) -
         collector.uninstall()
     assert not collector.installed
     assert gc.get_freeze_count() == 0
+
+
+def test_a_due_full_pass_waits_while_the_user_types_and_runs_in_the_first_quiet_second(
+    restore_gc: None,
+) -> None:
+    clock = _Clock()
+    collector = PauseBoundedCollector(clock=clock, full_min=30.0, quiet=1.0)
+    clock.now += 30.0  # due
+    for _ in range(5):  # a key press every 0.5 s
+        collector.note_input()
+        collector.step()
+        clock.now += 0.5
+    assert collector.full_passes == 0
+    clock.now += 0.5  # a full second since the last press
+    collector.step()
+    assert collector.full_passes == 1
+
+
+def test_a_full_pass_overdue_by_full_min_runs_even_while_the_user_types(restore_gc: None) -> None:
+    clock = _Clock()
+    collector = PauseBoundedCollector(clock=clock, full_min=30.0, quiet=1.0)
+    clock.now += 30.0  # due
+    while collector.full_passes == 0 and clock.now < 100.0 + 30.0 + 31.0:
+        collector.note_input()
+        collector.step()
+        clock.now += 0.1
+    assert collector.full_passes == 1
+    assert clock.now >= 100.0 + 30.0 + 30.0  # only once overdue by full_min

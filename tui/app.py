@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -28,6 +29,7 @@ from textual.screen import Screen
 from explorer.errors import ExplorerError
 from explorer.mqtt.describe import suback_failed
 from explorer.options import ConnectionOptions
+from explorer.runtime import note_user_input
 from explorer.workspace import EMBEDDED_SUBSCRIPTIONS, Workspace
 from tui.screens.dialogs import ConfirmScreen, SubscribeScreen
 from tui.screens.main import MainScreen
@@ -71,6 +73,9 @@ UI_DUTY = 0.3
 """The share of the event loop's time the views may take for batches and their repaints."""
 REPAINT_WAIT = 0.5
 """Seconds the batch pump waits for a batch's repaint at most (the app may be closing)."""
+
+
+_USER_INPUT = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
 
 
 class ExplorerApp(App[None]):
@@ -120,6 +125,13 @@ class ExplorerApp(App[None]):
         self.batches = 0
 
     # -- lifetime -----------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, _USER_INPUT):
+            # A due full pass of the collector (a pause of a few hundred ms) waits
+            # until the user stops typing.
+            note_user_input()
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         self.push_screen(self.main_screen)

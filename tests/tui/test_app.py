@@ -13,6 +13,7 @@ from textual.widgets import Input, Select, Sparkline, Static, TabbedContent, Tex
 from explorer.broker.child import BrokerProcess
 from explorer.events import FrameEvent, PacketEvent
 from explorer.mqtt.enums import PacketType
+from explorer.runtime import bound_gc_pauses
 from explorer.workspace import Workspace
 from tests.keyring_support import config_dir
 from tests.tui.conftest import settle
@@ -328,3 +329,18 @@ async def test_when_the_embedded_broker_dies_a_toast_says_so_and_r_starts_a_new_
         assert toasted(f"started a new embedded broker on {revived.ws_url}")
         await settle(pilot, lambda: "[embedded]" in status.plain and revived.ws_url in status.plain)
         assert app.screen is app.main_screen  # no diagnosis: nothing failed
+
+
+async def test_key_presses_and_clicks_tell_the_collector_to_hold_a_full_pass() -> None:
+    collector = bound_gc_pauses()
+    try:
+        app = ExplorerApp(Workspace(), autostart=False)
+        async with app.run_test(size=SIZE) as pilot:
+            before = collector.last_input
+            await pilot.press("j")
+            pressed = collector.last_input
+            assert pressed > before
+            await pilot.click(TopicTreeView)
+            assert collector.last_input > pressed
+    finally:
+        collector.uninstall()

@@ -153,6 +153,31 @@ def create_application(argv: Sequence[str] = ()) -> object:
     return app
 
 
+def watch_user_input(app: object) -> object:
+    """Report key presses, clicks and wheel turns to the interactive collector.
+
+    A due full pass of the collector (a pause of a few hundred ms) then waits until the
+    user stops typing (:func:`explorer.runtime.note_user_input`). Returns the filter;
+    keep it referenced for as long as the application runs.
+    """
+    from PySide6.QtCore import QEvent, QObject
+
+    from explorer.runtime import note_user_input
+
+    kinds = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.Wheel}
+
+    class InputWatch(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() in kinds:
+                note_user_input()
+            return False
+
+    watch = InputWatch()
+    assert isinstance(app, QObject)
+    app.installEventFilter(watch)
+    return watch
+
+
 async def run_window(
     options: ConnectionOptions | None,
     subscriptions: tuple[tuple[str, int], ...] | None,
@@ -228,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = create_application()
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)  # run_window ends the loop itself
+    input_watch = watch_user_input(app)  # noqa: F841 - held while the window runs
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:

@@ -433,3 +433,29 @@ def test_status_bar_marks_the_embedded_broker_only_while_connected_to_it(
     assert embedded_text.endswith("(embedded broker)")
     assert "embedded" not in elsewhere_text
     assert again_text.endswith("(embedded broker)")
+
+
+def test_key_presses_and_clicks_in_the_window_tell_the_collector_to_hold_a_full_pass(
+    window: MainWindow, qtbot: Any
+) -> None:
+    from PySide6.QtCore import QObject, Qt
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.runtime import bound_gc_pauses
+    from gui.app import watch_user_input
+
+    collector = bound_gc_pauses()
+    app = QApplication.instance()
+    watch = watch_user_input(app)
+    try:
+        before = collector.last_input
+        qtbot.keyClick(window.url, Qt.Key.Key_A)
+        typed = collector.last_input
+        assert typed > before
+        qtbot.mouseClick(window.url, Qt.MouseButton.LeftButton)
+        assert collector.last_input > typed
+    finally:
+        assert isinstance(app, QObject)
+        assert isinstance(watch, QObject)
+        app.removeEventFilter(watch)
+        collector.uninstall()

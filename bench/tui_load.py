@@ -21,6 +21,10 @@ sleeping 10 ms at a time measures event loop stalls. Peak RSS is ``ru_maxrss``; 
 also sampled during the run to show it levels off (trace, history and batch windows are
 bounded; the limits are in the status line).
 
+The process is set up as the apps set it up (``explorer.runtime.interactive_runtime``):
+the pause-bounded collector, and network reads that step aside for a moment after each
+key press (``--no-input-first`` turns that off, for comparison).
+
 Targets: key-press-to-refresh p99 < 100 ms; RSS bounded (it stops growing once the trace
 limit is reached).
 
@@ -46,7 +50,7 @@ if str(ROOT) not in sys.path:
 
 from explorer.mqtt.codec import encode  # noqa: E402
 from explorer.mqtt.packets import Connect, Publish  # noqa: E402
-from explorer.runtime import PauseBoundedCollector, bound_gc_pauses  # noqa: E402
+from explorer.runtime import INPUT_FIRST, PauseBoundedCollector, bound_gc_pauses, prioritise_input  # noqa: E402
 
 RATE = 20_000
 SECONDS = 20.0
@@ -400,23 +404,34 @@ def main() -> None:
         default="interactive",
         help="collector policy: the apps' pause-bounded one (default) or the headless commands' one",
     )
+    parser.add_argument(
+        "--no-input-first",
+        action="store_true",
+        help="let network reads go on after a key press (the apps hold them for a moment)",
+    )
     args = parser.parse_args()
     if args.publish:
         host, port, rate, seconds = args.publish
         _publisher(host, int(port), int(rate), float(seconds))
         return
     collector = bound_gc_pauses() if args.gc == "interactive" else None
+    prioritise_input(not args.no_input_first)
     startup = asyncio.run(_startup())
     print(f"start-up: embedded broker, demo traffic and the first screen with live topics in {startup:.2f} s")
     for in_process in (False, True):
         where = "broker on the app's own loop" if in_process else "embedded broker in a child (mqttws-tui)"
         print(f"\n== {where}")
+        holds_before = INPUT_FIRST.holds
         result = asyncio.run(_run(args.rate, args.seconds, in_process=in_process))
         if not _report(result):
             print(
                 "key-press-to-refresh p99 is over the target (see the load average: the machine may be busy)"
             )
         _report_gc(collector)
+        print(
+            f"input first: {'on' if INPUT_FIRST.enabled else 'off'}, network reads held "
+            f"{INPUT_FIRST.holds - holds_before} times, up to {INPUT_FIRST.hold * 1000:.0f} ms after a press"
+        )
 
 
 _reported_passes = [0]

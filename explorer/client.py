@@ -29,6 +29,7 @@ from explorer.mqtt.enums import AuthReasonCode, DisconnectReasonCode
 from explorer.mqtt.packets import NO_PROPERTIES, Auth, Connack, Properties, Suback, Subscription, Unsuback
 from explorer.net import ByteTransport, StreamInfo, Tap, TcpTransport
 from explorer.options import ConnectionOptions
+from explorer.runtime import INPUT_FIRST
 from explorer.session import (
     Anomaly,
     AuthReceived,
@@ -336,6 +337,12 @@ class MqttClient:
         reason = "the broker closed the connection"
         try:
             while self.transport is transport:
+                wait = INPUT_FIRST.pause()
+                if wait:
+                    # A key press goes first (explorer.runtime.InputFirst); look again
+                    # every 10 ms, so a hold that ends early lets reading go on.
+                    await asyncio.sleep(min(wait, 0.01))
+                    continue
                 data = await transport.receive()
                 if not data:
                     if isinstance(transport, WebSocketTransport) and (

@@ -32,9 +32,13 @@ __all__ = [
     "GC_GEN0_THRESHOLD",
     "GC_THRESHOLDS",
     "GC_TICK_SECONDS",
+    "INPUT_FIRST",
+    "InputFirst",
     "PauseBoundedCollector",
     "bound_gc_pauses",
+    "interactive_runtime",
     "note_user_input",
+    "prioritise_input",
     "tune_gc",
 ]
 
@@ -191,10 +195,73 @@ class PauseBoundedCollector:
 _COLLECTOR = PauseBoundedCollector()
 
 
+class InputFirst:
+    """Network reads step aside for a moment after each key press or click.
+
+    A front end shares one event loop between the client's reads and its views. Under a
+    firehose the loop is busy with reads most of the time, and a key press's handler
+    and the repaint it asks for wait behind them, a read at a time. After input, reads
+    wait up to ``hold`` seconds (the time a press needs to reach the screen), and then
+    get at least as long before the next input can hold them again, so a held-down key
+    halves the read rate at worst and never stops it. What is not read meanwhile waits
+    in the socket buffers (TCP flow control) and is read right after. Off unless an
+    interactive front end turns it on (:func:`prioritise_input`).
+    """
+
+    def __init__(self, *, hold: float = 0.04, clock: Callable[[], float] = time.monotonic) -> None:
+        self.hold = hold
+        self.enabled = False
+        self._clock = clock
+        self._until = -math.inf
+        self._next = -math.inf
+        self.holds = 0
+
+    def note_input(self) -> None:
+        if not self.enabled:
+            return
+        now = self._clock()
+        if now >= self._next:
+            self._until = now + self.hold
+            self._next = self._until + self.hold
+            self.holds += 1
+
+    def release(self) -> None:
+        """End the current hold now (the next input may hold reads again at once)."""
+        self._until = self._next = -math.inf
+
+    def pause(self) -> float:
+        """Seconds a network read should wait now (0.0: read at once)."""
+        if self._until == -math.inf:
+            return 0.0
+        left = self._until - self._clock()
+        return left if left > 0 else 0.0
+
+
+INPUT_FIRST = InputFirst()
+"""The process's input priority; the client's read loop asks it before every read."""
+
+
+def prioritise_input(enabled: bool = True) -> InputFirst:
+    """Let key presses and clicks go before network reads (see :class:`InputFirst`)."""
+    INPUT_FIRST.enabled = enabled
+    return INPUT_FIRST
+
+
+def interactive_runtime() -> None:
+    """What an interactive front end wants of the process: short collector pauses
+    (:func:`bound_gc_pauses`) and input before network reads (:func:`prioritise_input`)."""
+    bound_gc_pauses()
+    prioritise_input()
+
+
 def note_user_input() -> None:
-    """Tell the interactive collector the user just acted (no-op when it is not installed)."""
+    """The user just acted: a due full collector pass waits, network reads step aside.
+
+    Both are no-ops unless an interactive front end installed them.
+    """
     if _COLLECTOR.installed:
         _COLLECTOR.note_input()
+    INPUT_FIRST.note_input()
 
 
 def bound_gc_pauses() -> PauseBoundedCollector:

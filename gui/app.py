@@ -21,7 +21,7 @@ from pathlib import Path
 from explorer import __version__
 from explorer.errors import ExplorerError
 from explorer.options import ConnectionOptions
-from explorer.runtime import bound_gc_pauses
+from explorer.runtime import interactive_runtime
 
 __all__ = ["APP_ID", "build_parser", "create_application", "icon_path", "main", "run_window"]
 
@@ -243,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    bound_gc_pauses()  # short collector pauses under a firehose
+    interactive_runtime()  # short collector pauses, input before network reads
     try:
         import qasync
         from PySide6.QtWidgets import QApplication

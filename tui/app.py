@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 
 from explorer.errors import ExplorerError
@@ -126,12 +127,12 @@ class ExplorerApp(App[None]):
 
     # -- lifetime -----------------------------------------------------------------------
 
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, _USER_INPUT):
-            # A due full pass of the collector (a pause of a few hundred ms) waits
-            # until the user stops typing.
+    def post_message(self, message: Message) -> bool:
+        if isinstance(message, _USER_INPUT):
+            # As early as the input reaches the app: network reads step aside for it, and
+            # a due full collector pass waits until the user stops (explorer.runtime).
             note_user_input()
-        await super().on_event(event)
+        return super().post_message(message)
 
     def on_mount(self) -> None:
         self.push_screen(self.main_screen)
@@ -379,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``mqttws-tui``."""
     from explorer.cli.frontend import resolve_frontend_start
-    from explorer.runtime import bound_gc_pauses
+    from explorer.runtime import interactive_runtime
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -397,5 +398,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         profile_name=args.profile,
         screenshot_dir=args.screenshot_dir,
     )
-    bound_gc_pauses()  # short collector pauses under a firehose (explorer.runtime)
+    interactive_runtime()  # short collector pauses, input before network reads
     app.run()

@@ -13,7 +13,7 @@ from textual.widgets import Input, Select, Sparkline, Static, TabbedContent, Tex
 from explorer.broker.child import BrokerProcess
 from explorer.events import FrameEvent, PacketEvent
 from explorer.mqtt.enums import PacketType
-from explorer.runtime import bound_gc_pauses
+from explorer.runtime import bound_gc_pauses, prioritise_input
 from explorer.workspace import Workspace
 from tests.keyring_support import config_dir
 from tests.tui.conftest import settle
@@ -331,16 +331,22 @@ async def test_when_the_embedded_broker_dies_a_toast_says_so_and_r_starts_a_new_
         assert app.screen is app.main_screen  # no diagnosis: nothing failed
 
 
-async def test_key_presses_and_clicks_tell_the_collector_to_hold_a_full_pass() -> None:
+async def test_key_presses_and_clicks_hold_network_reads_and_a_full_collector_pass() -> None:
     collector = bound_gc_pauses()
+    input_first = prioritise_input()
     try:
         app = ExplorerApp(Workspace(), autostart=False)
         async with app.run_test(size=SIZE) as pilot:
-            before = collector.last_input
+            before, holds = collector.last_input, input_first.holds
             await pilot.press("j")
             pressed = collector.last_input
             assert pressed > before
+            assert input_first.holds == holds + 1
+            input_first.release()
             await pilot.click(TopicTreeView)
             assert collector.last_input > pressed
+            assert input_first.holds == holds + 2
     finally:
         collector.uninstall()
+        prioritise_input(False)
+        input_first.release()

@@ -201,15 +201,18 @@ class InputFirst:
     A front end shares one event loop between the client's reads and its views. Under a
     firehose the loop is busy with reads most of the time, and a key press's handler
     and the repaint it asks for wait behind them, a read at a time. After input, reads
-    wait up to ``hold`` seconds (the time a press needs to reach the screen), and then
-    get at least as long before the next input can hold them again, so a held-down key
-    halves the read rate at worst and never stops it. What is not read meanwhile waits
-    in the socket buffers (TCP flow control) and is read right after. Off unless an
-    interactive front end turns it on (:func:`prioritise_input`).
+    wait up to ``hold`` seconds (about what a press needs to reach the screen), and
+    input may hold them again only once ``hold / share`` seconds have passed, so reads
+    are held at most ``share`` of the time, however fast keys repeat. What is not read
+    meanwhile waits in the socket buffers (TCP flow control) and is read right after.
+    Off unless an interactive front end turns it on (:func:`prioritise_input`).
     """
 
-    def __init__(self, *, hold: float = 0.04, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, hold: float = 0.03, share: float = 0.3, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.hold = hold
+        self.share = share
         self.enabled = False
         self._clock = clock
         self._until = -math.inf
@@ -222,7 +225,7 @@ class InputFirst:
         now = self._clock()
         if now >= self._next:
             self._until = now + self.hold
-            self._next = self._until + self.hold
+            self._next = now + self.hold / self.share
             self.holds += 1
 
     def release(self) -> None:

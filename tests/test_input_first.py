@@ -39,7 +39,7 @@ def input_first() -> Iterator[InputFirst]:
 
 def test_input_holds_reads_then_leaves_them_at_least_as_long() -> None:
     clock = _Clock()
-    first = InputFirst(hold=0.04, clock=clock)
+    first = InputFirst(hold=0.04, share=0.5, clock=clock)
     first.note_input()
     assert first.pause() == 0.0  # off until a front end turns it on
     first.enabled = True
@@ -51,10 +51,10 @@ def test_input_holds_reads_then_leaves_them_at_least_as_long() -> None:
     clock.now += 0.01
     assert first.pause() == 0.0
     clock.now += 0.02
-    first.note_input()  # within the open time after the hold: reads go on
+    first.note_input()  # within hold / share of the last hold: reads go on
     assert first.pause() == 0.0
     clock.now += 0.02
-    first.note_input()  # a hold's length after it ended: held again
+    first.note_input()  # hold / share after the last hold began: held again
     assert first.pause() == pytest.approx(0.04)
     assert first.holds == 2
     first.release()

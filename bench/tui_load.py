@@ -188,7 +188,10 @@ async def _run(rate: int, seconds: float, *, in_process: bool = False) -> dict[s
                 stalls.append(max(0.0, loop.time() - before - TICK))
 
         watch = asyncio.create_task(watchdog())
-        publisher = subprocess.Popen(
+        # Started off the loop: forking a process of this size holds the calling thread
+        # for tens of milliseconds, which no user action in the app would do.
+        publisher = await asyncio.to_thread(
+            subprocess.Popen,
             [
                 sys.executable,
                 __file__,

@@ -204,6 +204,11 @@ async def _run(rate: int, seconds: float, *, in_process: bool = False) -> dict[s
             stdout=subprocess.PIPE,
             text=True,
         )
+        # The tree phase is about walking topics under the firehose: the first press
+        # waits for the first of them (a key on an empty tree changes nothing on screen).
+        waited = time.perf_counter()
+        while tree.last_line < 0 and time.perf_counter() - waited < 10.0:
+            await asyncio.sleep(0.002)
         start = time.perf_counter()
         cpu_start = _cpu_seconds()
         received_start = app.workspace.tree.message_count

@@ -364,6 +364,11 @@ def _report(result: dict[str, object]) -> bool:
             f"  after the phase's first {SETTLE:.0f} s (connect / tab switch): n={len(later)} "
             f"p50 {_percentile(later, 0.5):.1f} ms  p99 {_percentile(later, 0.99):.1f} ms"
         )
+    every = [ms for values in latencies.values() for ms in values]
+    print(
+        f"key press -> refresh (all {len(every)} presses): p50 {_percentile(every, 0.5):.1f} ms  "
+        f"p99 {_percentile(every, 0.99):.1f} ms  max {max(every, default=float('nan')):.1f} ms"
+    )
     view_ms = result["view_ms"]
     assert isinstance(view_ms, list)
     print(

@@ -25,8 +25,9 @@ The process is set up as the apps set it up (``explorer.runtime.interactive_runt
 the pause-bounded collector, and network reads that step aside for a moment after each
 key press (``--no-input-first`` turns that off, for comparison).
 
-Targets: key-press-to-refresh p99 < 100 ms; RSS bounded (it stops growing once the trace
-limit is reached).
+Targets: key-press-to-refresh p99 < 100 ms over all the presses of a run (each phase's
+figures are printed too; with about 90 presses a phase, a phase's p99 is its slowest
+press); RSS bounded (it stops growing once the trace limit is reached).
 
 Run: ``.venv/bin/python bench/tui_load.py [--rate 20000] [--seconds 20]``.
 """
@@ -344,31 +345,29 @@ def _report(result: dict[str, object]) -> bool:
         f"machine load average {result['load']:.1f} on {os.cpu_count()} cores, "
         f"CPU pressure {result['cpu_pressure']} (tasks waiting for a CPU)"
     )
-    ok = True
     settled = result["settled"]
     assert isinstance(settled, dict)
+    every = [ms for values in latencies.values() for ms in values]
+    p99_all = _percentile(every, 0.99)
+    ok = p99_all < P99_TARGET_MS
+    print(
+        f"key press -> refresh, all {len(every)} presses: p50 {_percentile(every, 0.5):.1f} ms  "
+        f"p99 {p99_all:.1f} ms  max {max(every, default=float('nan')):.1f} ms  "
+        f"[{'ok' if ok else 'OVER TARGET'}, target p99 < {P99_TARGET_MS:.0f} ms]"
+    )
     for phase, values in latencies.items():
+        # With ~90 presses a phase, its p99 is its slowest press.
         p50, p99 = _percentile(values, 0.5), _percentile(values, 0.99)
-        verdict = "ok" if p99 < P99_TARGET_MS else "OVER TARGET"
-        ok = ok and p99 < P99_TARGET_MS
         worst = max(values) if values else float("nan")
-        print(
-            f"key press -> refresh ({phase}): n={len(values)} p50 {p50:.1f} ms  p99 {p99:.1f} ms  "
-            f"max {worst:.1f} ms  [{verdict}, target p99 < {P99_TARGET_MS:.0f} ms]"
-        )
+        print(f"  {phase} phase: n={len(values)} p50 {p50:.1f} ms  p99 {p99:.1f} ms  max {worst:.1f} ms")
         since_start = result["since_start"][phase]  # type: ignore[index]
         slowest = sorted(zip(values, since_start, strict=True), reverse=True)[:3]
-        print("  slowest: " + ", ".join(f"{ms:.0f} ms at +{at:.1f} s" for ms, at in slowest))
+        print("    slowest: " + ", ".join(f"{ms:.0f} ms at +{at:.1f} s" for ms, at in slowest))
         later = [v for v, late in zip(values, settled[phase], strict=True) if late]
         print(
-            f"  after the phase's first {SETTLE:.0f} s (connect / tab switch): n={len(later)} "
+            f"    after its first {SETTLE:.0f} s (connect / tab switch): n={len(later)} "
             f"p50 {_percentile(later, 0.5):.1f} ms  p99 {_percentile(later, 0.99):.1f} ms"
         )
-    every = [ms for values in latencies.values() for ms in values]
-    print(
-        f"key press -> refresh (all {len(every)} presses): p50 {_percentile(every, 0.5):.1f} ms  "
-        f"p99 {_percentile(every, 0.99):.1f} ms  max {max(every, default=float('nan')):.1f} ms"
-    )
     view_ms = result["view_ms"]
     assert isinstance(view_ms, list)
     print(

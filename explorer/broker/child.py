@@ -176,16 +176,16 @@ class BrokerProcess:
             async with asyncio.timeout(timeout):
                 ready = await self._read_urls()
         except TimeoutError:
-            await self._abandon()
+            await self._stop()  # ends it and collects what it printed
             raise ExplorerError(
                 f"the embedded broker process did not report its URLs within {timeout:g} s "
                 f"({_failure_detail(self._stderr_lines)})"
             ) from None
         except BaseException:
-            await self._abandon()
+            await self._stop()
             raise
         if not ready:
-            await self._abandon()
+            await self._stop()
             code = process.returncode
             raise ExplorerError(
                 f"the embedded broker process exited (code {code}) before it was ready: "
@@ -252,10 +252,6 @@ class BrokerProcess:
             )
             await self._force()
         await self._finish_tasks()
-
-    async def _abandon(self) -> None:
-        """End a child that failed to start, and collect what it printed."""
-        await self._stop()
 
     async def _force(self) -> None:
         # Only a child still running gets signals: Popen.send_signal() polls first, which

@@ -34,7 +34,7 @@ from explorer.mqtt.packets import Connect
 from explorer.mqtt.reader import PacketReader, ReadPacket
 from explorer.ws.framing import OP_BINARY, OP_CONTINUATION, OP_TEXT, FrameIndexer, FramingError, RawFrame
 
-__all__ = ["DirectionDecoder", "StreamItem", "shifted"]
+__all__ = ["DirectionDecoder", "StreamItem"]
 
 StreamItem = PacketEvent | ReadPacket
 """What a sink receives, in wire order: each decoded packet's ``PacketEvent``, or a
@@ -336,7 +336,7 @@ class DirectionDecoder:
                 error = read.error
                 message = "malformed packet" if error is None else error.explanation
                 if sink is not None:
-                    sink.append(ReadPacket(start, end, None, read.raw, shifted(error, skew, start)))
+                    sink.append(ReadPacket(start, end, None, read.raw, _shifted(error, skew, start)))
                 after.append(
                     ErrorReported(
                         seq(),
@@ -367,7 +367,7 @@ class DirectionDecoder:
             self.mqtt_dead = True
             stop = reader.consumed + skew
             if sink is not None:
-                sink.append(ReadPacket(stop, self.mqtt_fed, None, b"", shifted(broken, skew, stop)))
+                sink.append(ReadPacket(stop, self.mqtt_fed, None, b"", _shifted(broken, skew, stop)))
             stream = b"".join(self._pending_chunks) + data if origin < base else data
             rest = stream[stop - origin :]
             if self.held is not None:
@@ -508,7 +508,7 @@ class DirectionDecoder:
         self.events.extend(held)
 
 
-def shifted(error: MalformedPacket | None, skew: int, start: int) -> MalformedPacket:
+def _shifted(error: MalformedPacket | None, skew: int, start: int) -> MalformedPacket:
     """``error`` with its offset moved from the reader's stream to the direction's (the
     fast path's bytes are unseen by the reader), keeping its type and text otherwise."""
     if error is None:

@@ -199,8 +199,13 @@ class MainScreen(Screen[None]):
         frames.focus()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if event.tabbed_content.id == "main-tabs" and event.pane.id == "tab-frames" and self._frames_dirty:
-            self.query_one(FrameList).update_from_trace()
+        if event.tabbed_content.id == "main-tabs" and event.pane.id == "tab-frames":
+            self._show_new_frames()
+
+    def _show_new_frames(self) -> None:
+        """Bring the frame list, kept up to date while hidden, on screen as it is now."""
+        if self.ready and self._frames_dirty:
+            self._frames.update_from_trace()
             self._frames_dirty = False
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -261,10 +266,9 @@ class MainScreen(Screen[None]):
         A focused widget left on a hidden tab would pull Textual back to that tab (and
         j/k would move something off screen), so every tab names its widget.
         """
-        if tab == "tab-frames" and self.ready and self._frames_dirty:
+        if tab == "tab-frames":
             # Before the switch, so the list's new height and the tab's show in one layout.
-            self._frames.update_from_trace()
-            self._frames_dirty = False
+            self._show_new_frames()
         self.query_one("#main-tabs", TabbedContent).active = tab
         target: dict[str, Widget] = {
             "tab-frames": self.query_one(FrameList),

@@ -22,7 +22,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -32,6 +32,7 @@ from explorer.eventtext import opcode_name
 from explorer.mqtt.enums import PacketType
 from explorer.trace import TraceBuffer
 from tui.messages import FrameSelected
+from tui.widgets.paintstyle import StyleOncePerPaint
 
 __all__ = ["COLUMNS", "FrameFilter", "FrameList", "frame_summary", "packet_after", "packets_near"]
 
@@ -168,7 +169,7 @@ def frame_summary(frame: FrameEvent, trace: TraceBuffer, position: int | None = 
     return " │ ".join(pieces)
 
 
-class FrameList(ScrollView, can_focus=True):
+class FrameList(StyleOncePerPaint, ScrollView, can_focus=True):
     """The frames of the trace, one row each: time, direction, opcode, FIN, length, packets."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -197,7 +198,6 @@ class FrameList(ScrollView, can_focus=True):
         self._scanned = trace.first_position
         self.time_origin: float | None = None
         self._summaries: dict[int, str] = {}
-        self._paint_style: Style | None = None
         self._styles = {
             "c2s": Style(color="bright_cyan"),
             "s2c": Style(color="bright_green"),
@@ -311,19 +311,11 @@ class FrameList(ScrollView, can_focus=True):
 
     # -- rendering ------------------------------------------------------------------
 
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # The widget's style walks its ancestors: worked out once per paint, not per row.
-        self._paint_style = self.rich_style
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._paint_style = None
-
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         row = scroll_y + y
         width = self.size.width
-        base = self._paint_style or self.rich_style
+        base = self.paint_style
         if not 0 <= row < len(self._positions):
             return Strip.blank(width, base)
         position = self._positions[row]

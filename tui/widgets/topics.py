@@ -21,10 +21,8 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
-from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.geometry import Region
 from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Tree
@@ -33,6 +31,7 @@ from textual.widgets.tree import TreeNode
 from explorer.payload import text_view
 from explorer.topictree import TopicNode, TopicTree
 from tui.messages import TopicSelected
+from tui.widgets.paintstyle import StyleOncePerPaint
 
 __all__ = ["TopicTreeView", "topic_label"]
 
@@ -75,7 +74,7 @@ def topic_label(node: TopicNode) -> Text:
     return text
 
 
-class TopicTreeView(Tree[TopicNode]):
+class TopicTreeView(StyleOncePerPaint, Tree[TopicNode]):
     """Topics as a tree, with counts, retained marks and a preview of the last value."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -104,22 +103,12 @@ class TopicTreeView(Tree[TopicNode]):
         self._fresh: set[TopicNode] = set()  # new rows still showing only their name
         self._last_relabel = 0.0
         self._relabel_timer: Timer | None = None
-        self._paint_style: Style | None = None
         self.root.expand()
 
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # The widget's style walks its ancestors: Tree works it out for every row it
-        # paints, a quarter of a row's cost. Once per paint is enough.
-        self._paint_style = self.rich_style
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._paint_style = None
-
     def render_line(self, y: int) -> Strip:
+        # As Tree's, with the widget's style worked out once per paint, not per row.
         scroll_x, scroll_y = self.scroll_offset
-        style = self._paint_style or self.rich_style
-        return self._render_line(y + scroll_y, scroll_x, scroll_x + self.size.width, style)
+        return self._render_line(y + scroll_y, scroll_x, scroll_x + self.size.width, self.paint_style)
 
     def notify_style_update(self) -> None:
         """Repaint the rows in the new style, without building the rows again.

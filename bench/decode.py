@@ -40,10 +40,10 @@ from websockets.frames import Frame
 from websockets.streams import StreamReader
 
 from explorer.decoder import ConnectionDecoder
-from explorer.events import ErrorReported, PacketEvent
+from explorer.model.events import ErrorReported, PacketEvent
 from explorer.mqtt.codec import encode
 from explorer.mqtt.packets import Connack, Connect, Publish
-from explorer.runtime import GC_GEN0_THRESHOLD
+from explorer.workspace.runtime import GC_GEN0_THRESHOLD
 from explorer.ws.framing import OP_BINARY, build_frame
 from explorer.ws.handshake import accept_key
 
@@ -241,7 +241,7 @@ def main() -> None:
     default_rate = packets / seconds
     default_seconds = seconds
 
-    # As the entry points run it (explorer.runtime.tune_gc: the events are acyclic, so a
+    # As the entry points run it (explorer.workspace.runtime.tune_gc: the events are acyclic, so a
     # larger first-generation threshold only removes collector overhead).
     gc.set_threshold(GC_GEN0_THRESHOLD, thresholds[1], thresholds[2])
     try:

@@ -38,7 +38,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from explorer.mqtt.codec import encode  # noqa: E402
 from explorer.mqtt.packets import Connect, Publish  # noqa: E402
-from explorer.runtime import bound_gc_pauses  # noqa: E402
+from explorer.workspace.runtime import bound_gc_pauses  # noqa: E402
 
 RATE = 20_000
 SECONDS = 20.0

@@ -11,7 +11,7 @@ Two measurements on the same synthesized server bytes:
 2. **full client receive path** (on a fresh Workspace, fewer messages): the same, plus
    websockets' Sans-I/O ``ClientProtocol`` parsing the frames and the MQTT ``Session``
    turning the packets the decoder made into ``MessageArrived``, exactly as
-   ``MqttClient`` receives (``explorer.clienttrace.ConnectionTrace``: each packet is
+   ``MqttClient`` receives (``explorer.client.trace.ConnectionTrace``: each packet is
    parsed once, by the decoder).
 
 The stream: the HTTP upgrade, CONNECT/CONNACK, then 1,000,000 QoS 0 PUBLISH packets
@@ -36,12 +36,12 @@ from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
 from websockets.uri import parse_uri
 
-from explorer.clienttrace import ConnectionTrace
+from explorer.client.options import ConnectionOptions
+from explorer.client.trace import ConnectionTrace
 from explorer.decoder import ConnectionDecoder
-from explorer.events import MessageReceived, PacketEvent
+from explorer.model.events import MessageReceived, PacketEvent
 from explorer.mqtt.codec import encode
 from explorer.mqtt.packets import Connack, Publish
-from explorer.options import ConnectionOptions
 from explorer.session.events import MessageArrived
 from explorer.session.state import Session
 from explorer.workspace import Workspace

@@ -21,7 +21,7 @@ sleeping 10 ms at a time measures event loop stalls. Peak RSS is ``ru_maxrss``; 
 also sampled during the run to show it levels off (trace, history and batch windows are
 bounded; the limits are in the status line).
 
-The process is set up as the apps set it up (``explorer.runtime.interactive_runtime``):
+The process is set up as the apps set it up (``explorer.workspace.runtime.interactive_runtime``):
 the pause-bounded collector, and network reads that step aside for a moment after each
 key press (``--no-input-first`` turns that off, for comparison).
 
@@ -51,7 +51,7 @@ if str(ROOT) not in sys.path:
 
 from explorer.mqtt.codec import encode  # noqa: E402
 from explorer.mqtt.packets import Connect, Publish  # noqa: E402
-from explorer.runtime import INPUT_FIRST, PauseBoundedCollector, bound_gc_pauses, prioritise_input  # noqa: E402
+from explorer.workspace.runtime import INPUT_FIRST, PauseBoundedCollector, bound_gc_pauses, prioritise_input  # noqa: E402
 
 RATE = 20_000
 SECONDS = 20.0

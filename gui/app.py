@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from explorer import __version__
+from explorer.client.options import ConnectionOptions
 from explorer.errors import ExplorerError
-from explorer.options import ConnectionOptions
-from explorer.runtime import interactive_runtime
+from explorer.workspace.runtime import interactive_runtime
 
 __all__ = ["APP_ID", "build_parser", "create_application", "icon_path", "main", "run_window"]
 
@@ -157,12 +157,12 @@ def watch_user_input(app: object) -> object:
     """Report key presses, clicks and wheel turns to the interactive collector.
 
     A due full pass of the collector (a pause of a few hundred ms) then waits until the
-    user stops typing (:func:`explorer.runtime.note_user_input`). Returns the filter;
+    user stops typing (:func:`explorer.workspace.runtime.note_user_input`). Returns the filter;
     keep it referenced for as long as the application runs.
     """
     from PySide6.QtCore import QEvent, QObject
 
-    from explorer.runtime import note_user_input
+    from explorer.workspace.runtime import note_user_input
 
     kinds = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.Wheel}
 

@@ -21,9 +21,9 @@ from typing import Any, TypeVar, cast
 from PySide6.QtCore import QObject, QTimer, Signal
 from qasync import asyncSlot
 
+from explorer.client.options import ConnectionOptions
 from explorer.errors import ExplorerError
 from explorer.mqtt.packets import NO_PROPERTIES, Properties
-from explorer.options import ConnectionOptions
 from explorer.workspace import (
     DEFAULT_SUBSCRIPTIONS,
     EMBEDDED_SUBSCRIPTIONS,

@@ -16,7 +16,7 @@ import pytest
 from keyring.backends import fail
 from keyrings.alt.file import PlaintextKeyring
 
-from explorer.secret_store import KeyringSecretStore
+from explorer.profiles.secret_store import KeyringSecretStore
 
 __all__ = ["KEYRING_ENV", "config_dir", "file_keyring"]
 

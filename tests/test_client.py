@@ -11,9 +11,10 @@ import pytest
 from explorer.broker.config import BrokerConfig
 from explorer.broker.faults import parse_faults
 from explorer.broker.server import Broker
-from explorer.client import MqttClient, PublishFailed, backoff_delay
+from explorer.client.driver import MqttClient, PublishFailed, backoff_delay
+from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed, HandshakeError, LocalProtocolError
-from explorer.events import (
+from explorer.model.events import (
     ErrorReported,
     FrameEvent,
     HandshakeRequest,
@@ -25,7 +26,6 @@ from explorer.events import (
 )
 from explorer.mqtt.enums import ProtocolVersion, SubackReasonCode
 from explorer.mqtt.packets import Connect, Pingresp, Properties, Publish, Subscription
-from explorer.options import ConnectionOptions
 
 
 class Recorder:

@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from explorer.client import MqttClient
+from explorer.client.driver import MqttClient
+from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed
-from explorer.events import ErrorReported, StateChanged, TraceEvent
+from explorer.model.events import ErrorReported, StateChanged, TraceEvent
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import AuthReasonCode, DisconnectReasonCode, ProtocolVersion
 from explorer.mqtt.packets import (
@@ -29,7 +30,6 @@ from explorer.mqtt.packets import (
     Publish,
 )
 from explorer.mqtt.reader import PacketReader
-from explorer.options import ConnectionOptions
 
 V5 = ProtocolVersion.V5
 

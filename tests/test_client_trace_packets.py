@@ -15,13 +15,13 @@ import pytest
 import trustme
 
 from explorer.broker.server import Broker
-from explorer.client import MqttClient
-from explorer.events import MessageReceived, PacketEvent, StateChanged
+from explorer.client.driver import MqttClient
+from explorer.client.options import ConnectionOptions, TlsOptions
+from explorer.model.events import MessageReceived, PacketEvent, StateChanged
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import DisconnectReasonCode, ProtocolVersion
 from explorer.mqtt.packets import Connack, Connect, Disconnect, Packet, Properties, Publish
 from explorer.mqtt.reader import PacketReader
-from explorer.options import ConnectionOptions, TlsOptions
 from tests.test_client import Recorder, start_broker
 from tests.test_net import port_of, server_context, tls_front
 

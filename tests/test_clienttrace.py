@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 import pytest
 from websockets.utils import accept_key
 
-from explorer.clienttrace import ConnectionTrace
-from explorer.events import ErrorReported, PacketEvent, TraceEvent
+from explorer.client.net import TcpTransport
+from explorer.client.options import ConnectionOptions
+from explorer.client.trace import ConnectionTrace
+from explorer.client.websocket import WebSocketTransport
+from explorer.model.events import ErrorReported, PacketEvent, TraceEvent
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import (
     ConnackReasonCode,
@@ -40,10 +43,7 @@ from explorer.mqtt.packets import (
     Pubrel,
     Suback,
 )
-from explorer.net import TcpTransport
-from explorer.options import ConnectionOptions
 from explorer.session import MessageArrived, ProtocolViolation, Session, SessionEvent
-from explorer.ws.connection import WebSocketTransport
 
 V31, V311, V5 = ProtocolVersion.V31, ProtocolVersion.V311, ProtocolVersion.V5
 VERSIONS = [V311, V5]

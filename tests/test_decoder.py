@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from explorer.decoder import ConnectionDecoder
 from explorer.errors import MalformedPacket
-from explorer.events import (
+from explorer.model.events import (
     Direction,
     ErrorReported,
     FrameEvent,

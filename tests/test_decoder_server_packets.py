@@ -12,7 +12,7 @@ import pytest
 from explorer.decoder import ConnectionDecoder
 from explorer.decoder.stream import StreamItem
 from explorer.errors import PacketTooLarge
-from explorer.events import ErrorReported, PacketEvent
+from explorer.model.events import ErrorReported, PacketEvent
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ProtocolVersion, SubackReasonCode
 from explorer.mqtt.packets import Connack, Connect, Packet, Publish, Suback

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from explorer.events import (
+from explorer.model.events import (
     ErrorReported,
     FrameEvent,
     HandshakeRequest,
@@ -12,7 +12,10 @@ from explorer.events import (
     PacketPart,
     StateChanged,
 )
-from explorer.eventtext import (
+from explorer.mqtt.codec import encode
+from explorer.mqtt.describe import mask_password
+from explorer.mqtt.packets import Connect, Publish
+from explorer.present.eventtext import (
     OPCODE_NAMES,
     display_frame_bytes,
     event_direction,
@@ -24,9 +27,6 @@ from explorer.eventtext import (
     frame_spans,
     opcode_name,
 )
-from explorer.mqtt.codec import encode
-from explorer.mqtt.describe import mask_password
-from explorer.mqtt.packets import Connect, Publish
 
 SECRET = b"pa55word"
 

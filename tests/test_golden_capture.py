@@ -19,7 +19,7 @@ import pytest
 
 from explorer.capture import read_capture
 from explorer.decoder import ConnectionDecoder
-from explorer.events import (
+from explorer.model.events import (
     ErrorReported,
     FrameEvent,
     HandshakeRequest,

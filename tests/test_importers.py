@@ -11,18 +11,18 @@ from typing import Any
 
 import pytest
 
+from explorer.client.options import ConnectionOptions
 from explorer.errors import ProfileError
-from explorer.importers import (
+from explorer.mqtt.enums import ProtocolVersion, RetainHandling
+from explorer.mqtt.packets import Properties, Subscription, Will
+from explorer.profiles.importers import (
     apply_import,
     parse_import,
     read_import_file,
     safe_profile_name,
 )
-from explorer.mqtt.enums import ProtocolVersion, RetainHandling
-from explorer.mqtt.packets import Properties, Subscription, Will
-from explorer.options import ConnectionOptions
-from explorer.profiles import Profile, ProfileName, ProfileStore
-from explorer.secret_store import MemorySecretStore
+from explorer.profiles.secret_store import MemorySecretStore
+from explorer.profiles.store import Profile, ProfileName, ProfileStore
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MQTTX = FIXTURES / "mqttx-export.json"

@@ -1,4 +1,4 @@
-"""Network reads step aside after user input (``explorer.runtime.InputFirst``).
+"""Network reads step aside after user input (``explorer.workspace.runtime.InputFirst``).
 
 The front ends tell the runtime about every key press and click; the client's read loop
 then waits for the hold to end before it reads again, so the key's handler and repaint
@@ -15,9 +15,9 @@ import pytest
 
 from explorer.broker.config import BrokerConfig
 from explorer.broker.server import Broker
-from explorer.client import MqttClient
-from explorer.options import ConnectionOptions
-from explorer.runtime import INPUT_FIRST, InputFirst, note_user_input, prioritise_input
+from explorer.client.driver import MqttClient
+from explorer.client.options import ConnectionOptions
+from explorer.workspace.runtime import INPUT_FIRST, InputFirst, note_user_input, prioritise_input
 
 
 class _Clock:

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from explorer.decoder import ConnectionDecoder
-from explorer.events import (
+from explorer.model.events import (
     Direction,
     ErrorReported,
     FrameEvent,
@@ -17,10 +17,10 @@ from explorer.events import (
     StateChanged,
     TraceEvent,
 )
-from explorer.eventtext import event_summary
-from explorer.listing import Listing, frame_line, frame_span
 from explorer.mqtt.codec import encode
 from explorer.mqtt.packets import Connect, Publish
+from explorer.present.eventtext import event_summary
+from explorer.present.listing import Listing, frame_line, frame_span
 from explorer.ws.framing import OP_BINARY, OP_CONTINUATION, build_frame
 from explorer.ws.handshake import accept_key
 

@@ -20,11 +20,11 @@ from cryptography.hazmat.primitives import serialization
 from explorer.broker.config import BrokerConfig
 from explorer.broker.faults import parse_faults
 from explorer.broker.server import Broker
-from explorer.client import MqttClient
+from explorer.client.driver import MqttClient
+from explorer.client.net import make_ssl_context
+from explorer.client.options import ConnectionOptions, TlsOptions
 from explorer.errors import ConnectionFailed, HandshakeError
-from explorer.events import ErrorReported, HandshakeRequest, StateChanged, TraceEvent
-from explorer.net import make_ssl_context
-from explorer.options import ConnectionOptions, TlsOptions
+from explorer.model.events import ErrorReported, HandshakeRequest, StateChanged, TraceEvent
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from explorer.payload import (
+from explorer.present.payload import (
     base64_view,
     diff_payloads,
     escape_text,

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from explorer.client.options import ConnectionOptions, TlsOptions
 from explorer.errors import ProfileError, SecretStoreError
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Properties, Subscription, Will
-from explorer.options import ConnectionOptions, TlsOptions
-from explorer.profiles import (
+from explorer.profiles.secret_store import MemorySecretStore
+from explorer.profiles.store import (
     FORMAT_VERSION,
     Profile,
     ProfileName,
@@ -22,7 +23,6 @@ from explorer.profiles import (
     default_profiles_path,
     secret_ref,
 )
-from explorer.secret_store import MemorySecretStore
 from tests.keyring_support import config_dir, file_keyring, no_keyring
 
 __all__ = ["config_dir", "file_keyring"]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from explorer.runtime import GC_THRESHOLDS, PauseBoundedCollector, tune_gc
+from explorer.workspace.runtime import GC_THRESHOLDS, PauseBoundedCollector, tune_gc
 
 
 class _Node:

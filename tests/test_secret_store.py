@@ -11,7 +11,7 @@ import pytest
 from keyring.backends import chainer, fail, null
 
 from explorer.errors import SecretStoreError
-from explorer.secret_store import SERVICE, KeyringSecretStore, MemorySecretStore, SecretStore
+from explorer.profiles.secret_store import SERVICE, KeyringSecretStore, MemorySecretStore, SecretStore
 from tests.keyring_support import file_keyring
 
 __all__ = ["file_keyring"]

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from explorer.model.topictree import TopicNode, TopicTree
 from explorer.mqtt.packets import NO_PROPERTIES, Properties
-from explorer.topictree import TopicNode, TopicTree
 
 
 @dataclass

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from explorer.capture import read_capture_bytes
 from explorer.cli.decode import classify, decode_connection
-from explorer.events import (
+from explorer.model.events import (
     ErrorReported,
     FrameEvent,
     HandshakeRequest,
@@ -23,9 +23,7 @@ from explorer.events import (
     StateChanged,
     TraceEvent,
 )
-from explorer.mqtt.enums import ProtocolVersion, SubackReasonCode
-from explorer.mqtt.packets import Connect, Properties, Publish, Suback
-from explorer.trace import (
+from explorer.model.trace import (
     TraceBuffer,
     _event_size,
     event_to_json,
@@ -33,6 +31,8 @@ from explorer.trace import (
     masked_frame_payloads,
     packet_to_json,
 )
+from explorer.mqtt.enums import ProtocolVersion, SubackReasonCode
+from explorer.mqtt.packets import Connect, Properties, Publish, Suback
 from tests.capture.mqttws import SECRET, capture_bytes, websocket_stream
 
 

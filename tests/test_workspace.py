@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed, ExplorerError
-from explorer.events import ErrorReported, HandshakeResponse, MessageReceived, PacketEvent, StateChanged
+from explorer.model.events import ErrorReported, HandshakeResponse, MessageReceived, PacketEvent, StateChanged
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Connack, Connect, Pingreq, Pingresp, Properties, Publish
-from explorer.options import ConnectionOptions
 from explorer.workspace import Batch, SavedMessage, SavedMessages, Workspace
 
 
@@ -447,7 +447,7 @@ async def test_a_connection_dropped_by_the_broker_shows_in_the_status(tmp_path: 
 async def test_profiles_and_saved_messages_share_the_config_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from explorer.secret_store import MemorySecretStore
+    from explorer.profiles.secret_store import MemorySecretStore
 
     monkeypatch.setenv("MQTTWS_CONFIG_DIR", str(tmp_path))
     secrets = MemorySecretStore()

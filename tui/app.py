@@ -27,11 +27,11 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 
+from explorer.client.options import ConnectionOptions
 from explorer.errors import ExplorerError
 from explorer.mqtt.describe import suback_failed
-from explorer.options import ConnectionOptions
-from explorer.runtime import note_user_input
 from explorer.workspace import EMBEDDED_SUBSCRIPTIONS, Workspace
+from explorer.workspace.runtime import note_user_input
 from tui.screens.dialogs import ConfirmScreen, SubscribeScreen
 from tui.screens.main import MainScreen
 from tui.widgets.message import MESSAGE_VIEWS
@@ -130,7 +130,7 @@ class ExplorerApp(App[None]):
     def post_message(self, message: Message) -> bool:
         if isinstance(message, _USER_INPUT):
             # As early as the input reaches the app: network reads step aside for it, and
-            # a due full collector pass waits until the user stops (explorer.runtime).
+            # a due full collector pass waits until the user stops (explorer.workspace.runtime).
             note_user_input()
         return super().post_message(message)
 
@@ -380,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``mqttws-tui``."""
     from explorer.cli.frontend import resolve_frontend_start
-    from explorer.runtime import interactive_runtime
+    from explorer.workspace.runtime import interactive_runtime
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from explorer.events import FrameEvent
-from explorer.topictree import TopicNode
+from explorer.model.events import FrameEvent
+from explorer.model.topictree import TopicNode
 
 __all__ = ["FrameJump", "FrameSelected", "TopicSelected"]
 

@@ -12,7 +12,7 @@ it had been sent ([MQTT-3.1.2-25]).
 
 from __future__ import annotations
 
-from explorer.broker.session import Connection, InFlight, Message, Queued, Session, Stats, plain_publish
+from explorer.broker.session import BrokerSession, Connection, InFlight, Message, Queued, Stats, plain_publish
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Publish, Pubrel
@@ -36,7 +36,7 @@ class Outbound:
 
     def deliver(
         self,
-        session: Session,
+        session: BrokerSession,
         message: Message,
         *,
         qos: int,
@@ -78,7 +78,7 @@ class Outbound:
             return
         session.queue.append(item)
 
-    def _send_new(self, session: Session, conn: Connection, item: Queued, now: float) -> None:
+    def _send_new(self, session: BrokerSession, conn: Connection, item: Queued, now: float) -> None:
         pid = session.allocate_packet_id()
         entry = InFlight(item.message, item.qos, item.retain, item.identifiers)
         if self._send_publish(conn, entry, pid, dup=False, now=now):
@@ -105,7 +105,7 @@ class Outbound:
         self.stats.messages_sent += 1
         return True
 
-    def drain(self, session: Session, now: float) -> None:
+    def drain(self, session: BrokerSession, now: float) -> None:
         """Move queued messages into the in-flight window while it has room."""
         conn = session.connection
         if conn is None or not conn.connected:
@@ -118,7 +118,7 @@ class Outbound:
                 continue
             self._send_new(session, conn, item, now)
 
-    def resend(self, session: Session, now: float) -> None:
+    def resend(self, session: BrokerSession, now: float) -> None:
         """After a reconnect with a session present, resend what was in flight ([MQTT-4.4.0-1])."""
         conn = session.connection
         if conn is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from explorer.broker.session import Connection, Message, Session, ack_bytes
+from explorer.broker.session import BrokerSession, Connection, Message, ack_bytes
 from explorer.broker.trie import Subscriber, SubscriptionTrie
 from explorer.errors import LocalProtocolError
 from explorer.mqtt.enums import (
@@ -253,7 +253,7 @@ class Router:
                     now=now,
                 )
 
-    def _readable(self, session: Session, topic: str) -> bool:
+    def _readable(self, session: BrokerSession, topic: str) -> bool:
         acl = self.state.acl
         if acl is None:
             return True
@@ -308,7 +308,7 @@ class Router:
         for sub, is_new in new_subs:
             self._send_retained(session, sub, is_new, now)
 
-    def _send_retained(self, session: Session, sub: Subscriber, is_new: bool, now: float) -> None:
+    def _send_retained(self, session: BrokerSession, sub: Subscriber, is_new: bool, now: float) -> None:
         if sub.topic_filter.startswith("$share/"):
             return  # MQTT 5.0 §4.8.2: no retained messages for shared subscriptions
         handling = sub.retain_handling

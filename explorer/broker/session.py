@@ -1,6 +1,6 @@
 """What the broker remembers per connection and per session, and the outbound QoS flow.
 
-A :class:`Connection` lives as long as one network connection; a :class:`Session`
+A :class:`Connection` lives as long as one network connection; a :class:`BrokerSession`
 (MQTT 5.0 §4.1) outlives it when its expiry interval says so, holding subscriptions,
 the QoS 1/2 messages in flight towards the client, the messages queued beyond the
 in-flight window, and the QoS 2 packet ids received but not yet released. Nothing
@@ -20,7 +20,16 @@ from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Publish, Will
 from explorer.mqtt.primitives import encode_varint
 
-__all__ = ["Connection", "InFlight", "Message", "Queued", "Session", "Stats", "ack_bytes", "plain_publish"]
+__all__ = [
+    "BrokerSession",
+    "Connection",
+    "InFlight",
+    "Message",
+    "Queued",
+    "Stats",
+    "ack_bytes",
+    "plain_publish",
+]
 
 V5 = ProtocolVersion.V5
 
@@ -176,7 +185,7 @@ class Connection:
     owner: object = None  # the driver's object for this connection; opaque here
     opened: float = 0.0
     version: ProtocolVersion | None = None
-    session: Session | None = None
+    session: BrokerSession | None = None
     client_id: str = ""
     username: str | None = None
     keep_alive: int = 0
@@ -206,7 +215,7 @@ class Connection:
 
 
 @dataclass(slots=True)
-class Session:
+class BrokerSession:
     """State kept per client id (MQTT 5.0 §4.1)."""
 
     client_id: str

@@ -26,7 +26,7 @@ from explorer.broker.auth import Acl, PasswordFile
 from explorer.broker.config import BrokerConfig
 from explorer.broker.delivery import Outbound
 from explorer.broker.routing import Router
-from explorer.broker.session import Connection, Message, Session, Stats, ack_bytes
+from explorer.broker.session import BrokerSession, Connection, Message, Stats, ack_bytes
 from explorer.broker.sys_topics import sys_messages
 from explorer.errors import MalformedPacket, PacketTooLarge
 from explorer.mqtt.codec import encode
@@ -98,7 +98,7 @@ class BrokerState:
         self.acl = acl
         self.stats = Stats(started=now)
         self.connections: dict[int, Connection] = {}
-        self.sessions: dict[str, Session] = {}
+        self.sessions: dict[str, BrokerSession] = {}
         self.dirty: dict[int, Connection] = {}
         self.outbound = Outbound(self.stats, self.dirty, self.config.max_queued)
         self.router = Router(self)
@@ -392,7 +392,7 @@ class BrokerState:
             session = None
         present = session is not None
         if session is None:
-            session = Session(client_id)
+            session = BrokerSession(client_id)
             self.sessions[client_id] = session
         # [MQTT-3.1.3-9] a new connection before the will delay cancels the will.
         session.pending_will = None
@@ -450,7 +450,7 @@ class BrokerState:
         conn.close_code = 1000
         self.dirty[conn.id] = conn
 
-    def _publish_will(self, will: Will, session: Session, now: float) -> None:
+    def _publish_will(self, will: Will, session: BrokerSession, now: float) -> None:
         props = will.properties
         if props.will_delay_interval is not None:
             props = replace(props, will_delay_interval=None)
@@ -467,7 +467,7 @@ class BrokerState:
         self.router.store_retained(message)
         self.router.route(message, now)
 
-    def _end_session(self, session: Session, now: float) -> None:
+    def _end_session(self, session: BrokerSession, now: float) -> None:
         if session.pending_will is not None:
             will, session.pending_will = session.pending_will, None
             self._publish_will(will, session, now)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from explorer.capture.layers import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TcpSegment
-from explorer.events import Direction
+from explorer.model.events import Direction
 
 __all__ = ["Chunk", "Endpoint", "Gap", "RoleEvidence", "TcpConnection", "TcpReassembler"]
 

@@ -4,7 +4,7 @@ A live session has no packet capture, only the bytes each side sent. To let
 Wireshark or tshark open a session, each connection is written as a plausible TCP
 conversation: three-way handshake, data segments with true sequence and
 acknowledgement numbers and checksums, and a FIN exchange. Nothing here knows about
-WebSocket or MQTT; :mod:`explorer.capture.export` decides which bytes each side sent.
+WebSocket or MQTT; :mod:`explorer.capture.synthesis` decides which bytes each side sent.
 """
 
 from __future__ import annotations

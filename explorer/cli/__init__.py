@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from explorer import __version__
 from explorer.errors import ExplorerError
-from explorer.runtime import tune_gc
+from explorer.workspace.runtime import tune_gc
 
 __all__ = ["SUBCOMMAND_MODULES", "build_parser", "main"]
 
@@ -27,7 +27,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "explorer.cli.decode",
     "explorer.cli.probe",
     "explorer.cli.broker",
-    "explorer.cli.profiles",
+    "explorer.cli.profiles_cmd",
 )
 
 

@@ -26,12 +26,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import IO, Any
 
+from explorer.client.options import ConnectionOptions, TlsOptions, parse_url
 from explorer.errors import ExplorerError, SecretStoreError
 from explorer.mqtt.packets import Will
-from explorer.options import ConnectionOptions, TlsOptions, parse_url
-from explorer.profile_format import MQTT_VERSIONS, Profile, secret_label, strip_proxy_password
-from explorer.profiles import ProfileStore, merge_secrets
-from explorer.secret_store import SecretStore
+from explorer.profiles.format import MQTT_VERSIONS, Profile, secret_label, strip_proxy_password
+from explorer.profiles.secret_store import SecretStore
+from explorer.profiles.store import ProfileStore, merge_secrets
 
 __all__ = [
     "add_connection_arguments",
@@ -44,7 +44,7 @@ __all__ = [
     "secrets_from_args",
 ]
 
-_LOG = logging.getLogger("explorer.profiles")
+_LOG = logging.getLogger("explorer.profiles.store")
 
 _HELP_EPILOG = (
     "Passwords are never taken as plain arguments: use --password-stdin, --password-env VAR, "

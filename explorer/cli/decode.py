@@ -9,8 +9,8 @@ gap in TCP) stop the decoding of that direction, with an error saying so, instea
 feeding the decoder bytes that do not follow each other.
 
 The listing and ``--json`` are both made from the decoder's trace events: the listing
-by :class:`explorer.listing.Listing` (the same formatter as ``sub --trace``), the JSON
-form of an event by :func:`explorer.trace.event_to_json`.
+by :class:`explorer.present.listing.Listing` (the same formatter as ``sub --trace``), the JSON
+form of an event by :func:`explorer.model.trace.event_to_json`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any, Literal, TextIO
 from explorer.capture import TcpConnection, read_capture
 from explorer.decoder import ConnectionDecoder
 from explorer.errors import CaptureError, MalformedPacket
-from explorer.events import (
+from explorer.model.events import (
     Direction,
     ErrorReported,
     FrameEvent,
@@ -35,11 +35,11 @@ from explorer.events import (
     PacketEvent,
     TraceEvent,
 )
-from explorer.listing import Listing
+from explorer.model.trace import event_to_json, packet_to_json
 from explorer.mqtt.codec import decode as decode_packet
 from explorer.mqtt.codec import parse_fixed_header
 from explorer.mqtt.packets import Connect
-from explorer.trace import event_to_json, packet_to_json
+from explorer.present.listing import Listing
 
 __all__ = ["Kind", "classify", "decode_connection", "register", "run"]
 

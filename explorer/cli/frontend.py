@@ -12,7 +12,7 @@ import argparse
 from dataclasses import dataclass
 
 from explorer.cli.connopts import add_connection_arguments, options_from_args, profile_from_args
-from explorer.options import ConnectionOptions, parse_url
+from explorer.client.options import ConnectionOptions, parse_url
 
 __all__ = ["FrontendStart", "add_frontend_arguments", "resolve_frontend_start"]
 

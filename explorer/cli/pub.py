@@ -16,11 +16,11 @@ from typing import Any
 
 from explorer.cli.connopts import add_connection_arguments, options_from_args
 from explorer.cli.sub import connection_warnings
+from explorer.client.options import ConnectionOptions
 from explorer.errors import ExplorerError, LocalProtocolError
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Properties
 from explorer.mqtt.topics import validate_topic_name
-from explorer.options import ConnectionOptions
 from explorer.workspace import Workspace
 
 __all__ = ["PUBLISH_PROPERTIES", "parse_publish_properties", "read_payload", "register"]

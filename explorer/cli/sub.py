@@ -4,9 +4,9 @@ With ``--profile NAME`` and no ``-t``, the profile's subscriptions are used.
 
 Prints every message received on the given topic filters. ``--trace`` prints, live,
 the HTTP upgrade and every WebSocket frame with the MQTT packets it carries, in the
-same lines as ``decode`` prints for a capture (both use :class:`explorer.listing.Listing`).
+same lines as ``decode`` prints for a capture (both use :class:`explorer.present.listing.Listing`).
 ``--json`` makes either form JSON lines (messages as in the message export, trace
-events as :func:`explorer.trace.event_to_json`).
+events as :func:`explorer.model.trace.event_to_json`).
 
 Runs until Ctrl-C, ``--count N`` messages or ``--duration S`` seconds; a connection
 that ends by itself ends the command with exit code 1. The run loop here is shared with
@@ -26,15 +26,15 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TextIO
 
 from explorer.cli.connopts import add_connection_arguments, options_from_args, profile_from_args
+from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed, ExplorerError, LocalProtocolError
-from explorer.events import ErrorReported, MessageReceived, TraceEvent
-from explorer.listing import Listing
+from explorer.model.events import ErrorReported, MessageReceived, TraceEvent
+from explorer.model.topictree import TopicMessage
+from explorer.model.trace import event_to_json
 from explorer.mqtt.packets import NO_PROPERTIES, Subscription
 from explorer.mqtt.topics import validate_topic_filter
-from explorer.options import ConnectionOptions
-from explorer.payload import looks_binary, text_view
-from explorer.topictree import TopicMessage
-from explorer.trace import event_to_json
+from explorer.present.listing import Listing
+from explorer.present.payload import looks_binary, text_view
 from explorer.workspace import Batch, Workspace
 from explorer.workspace.export import message_to_json, wall_time
 

@@ -3,7 +3,7 @@
 ``ConnectionDecoder`` (``explorer.decoder.connection``) reads both directions of one
 connection: the HTTP upgrade (``explorer.ws.handshake``), WebSocket frames
 (``explorer.ws.framing``) and MQTT packets (``explorer.mqtt.reader``), and emits
-``explorer.events`` values in order. ``explorer.decoder.stream`` reads one direction
+``explorer.model.events`` values in order. ``explorer.decoder.stream`` reads one direction
 after the upgrade (``explorer.decoder.fastpath`` the firehose case of one QoS 0 PUBLISH
 per frame); ``explorer.decoder.secrets`` keeps passwords out of every event.
 Sans-I/O: no sockets, no asyncio, time comes from the caller.

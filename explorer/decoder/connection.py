@@ -21,7 +21,7 @@ from typing import Final
 from explorer.decoder.secrets import CONNECT_BYTE, mask_header_values
 from explorer.decoder.stream import DirectionDecoder, StreamItem
 from explorer.errors import HandshakeError
-from explorer.events import Direction, HandshakeRequest, HandshakeResponse, TraceEvent
+from explorer.model.events import Direction, HandshakeRequest, HandshakeResponse, TraceEvent
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.reader import PacketReader
 from explorer.ws.handshake import (

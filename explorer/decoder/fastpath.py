@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import TYPE_CHECKING, Final
 
-from explorer.events import FrameEvent, PacketEvent, PacketPart, TraceEvent
+from explorer.model.events import FrameEvent, PacketEvent, PacketPart, TraceEvent
 from explorer.mqtt.packets import NO_PROPERTIES, Publish
 from explorer.ws.framing import OP_BINARY
 

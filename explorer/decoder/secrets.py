@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from explorer.events import PacketPart
+from explorer.model.events import PacketPart
 
 __all__ = ["CONNECT_BYTE", "mask_header_values", "overwrite_part", "scrub_connect"]
 

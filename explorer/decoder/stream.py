@@ -27,7 +27,7 @@ from typing import Final
 from explorer.decoder.fastpath import FAST_PATH_AVAILABLE, read_fast
 from explorer.decoder.secrets import CONNECT_BYTE, overwrite_part, scrub_connect
 from explorer.errors import MalformedPacket, PacketTooLarge
-from explorer.events import Direction, ErrorReported, FrameEvent, PacketEvent, PacketPart, TraceEvent
+from explorer.model.events import Direction, ErrorReported, FrameEvent, PacketEvent, PacketPart, TraceEvent
 from explorer.mqtt.describe import mask_password
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Connect

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from explorer.client.options import ConnectionOptions, Endpoint
 from explorer.diagnose.httpcheck import COMMON_PATHS
 from explorer.diagnose.model import Alternative, Diagnosis, Layer
 from explorer.diagnose.probe import StepCallback, probe
 from explorer.mqtt.enums import ProtocolVersion
-from explorer.options import ConnectionOptions, Endpoint
 
 __all__ = ["COMMON_PATHS", "SUBPROTOCOL_LISTS", "Variation", "diagnose", "explore", "variations"]
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from explorer.client.options import ConnectionOptions, Endpoint
 from explorer.diagnose.causes import CAUSES, CLOSE_CODE_CAUSES, CONNECTED, connack_slug, render
 from explorer.diagnose.channel import Incoming, MqttChannel
 from explorer.diagnose.httpcheck import COMMON_PATHS, classify_status, could_be_http
@@ -29,13 +30,12 @@ from explorer.diagnose.model import Diagnosis, Layer, Step
 from explorer.diagnose.proxy import open_tunnel, proxy_address
 from explorer.diagnose.tlscheck import classify_tls_error, client_context
 from explorer.diagnose.transport import PeerChain, ProbeStream, peer_chain
-from explorer.diagnose.upgrade import UpgradeResult, perform_upgrade
+from explorer.diagnose.upgradecheck import UpgradeResult, perform_upgrade
 from explorer.diagnose.wire import looks_like_tls_record, printable
 from explorer.errors import ExplorerError
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ConnectReturnCode, ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Connack, Connect, Disconnect, Pingreq, Pingresp
-from explorer.options import ConnectionOptions, Endpoint
 from explorer.ws.handshake import check_handshake
 
 __all__ = ["StepCallback", "probe"]

@@ -7,9 +7,9 @@ import asyncio
 import base64
 from urllib.parse import unquote, urlsplit
 
+from explorer.client.options import Endpoint
 from explorer.diagnose.transport import ProbeStream
 from explorer.errors import ExplorerError
-from explorer.options import Endpoint
 
 __all__ = ["open_tunnel", "proxy_address"]
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import ssl
 
+from explorer.client.options import TlsOptions
 from explorer.diagnose.transport import PeerChain
 from explorer.diagnose.wire import looks_like_tls_record, printable
 from explorer.errors import ExplorerError
-from explorer.options import TlsOptions
 
 __all__ = ["classify_tls_error", "client_context"]
 

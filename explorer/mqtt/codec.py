@@ -10,10 +10,10 @@ first byte. For a byte stream cut into arbitrary chunks use
 from __future__ import annotations
 
 from explorer.errors import MalformedPacket
-from explorer.mqtt.decoder import decode_body, header_errors
-from explorer.mqtt.encoder import encode_packet, publish_packet
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Packet, Publish
+from explorer.mqtt.parse import decode_body, header_errors
+from explorer.mqtt.serialize import encode_packet, publish_packet
 
 __all__ = ["decode", "encode", "parse_fixed_header"]
 

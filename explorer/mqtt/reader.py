@@ -28,9 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from explorer.errors import MalformedPacket, PacketTooLarge
-from explorer.mqtt.decoder import decode_body, header_errors
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Connect, Packet, Publish
+from explorer.mqtt.parse import decode_body, header_errors
 
 __all__ = ["PacketReader", "ReadPacket"]
 

@@ -1,6 +1,6 @@
 """The MQTT client session: a Sans-I/O state machine and the outcomes it reports.
 
-``Session`` (``explorer.session.state``) does the protocol; ``explorer.client`` drives it
+``Session`` (``explorer.session.state``) does the protocol; ``explorer.client.driver`` drives it
 over a network connection.
 """
 

@@ -2,7 +2,7 @@
 
 These are protocol outcomes (a CONNACK accepted, a QoS 2 flow completed, the server
 disconnected), not trace events: the trace is made from the raw bytes by
-``explorer.decoder``. The driver (``explorer.client``) turns these into futures,
+``explorer.decoder``. The driver (``explorer.client.driver``) turns these into futures,
 ``MessageReceived`` trace events and ``StateChanged`` events.
 
 Events marked *terminal* leave the session ``CLOSED``: the driver must close the

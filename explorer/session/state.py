@@ -4,7 +4,7 @@ Bytes in (``receive_data``, or packets already parsed by the trace decoder in
 ``receive_packets``), bytes out (``data_to_send``), outcomes out
 (``events_received``), intents in (``send_connect``, ``send_subscribe``,
 ``send_publish``...), time in (``next_deadline`` / ``handle_timer(now)``). No
-sockets, no asyncio, no sleeping: the driver (``explorer.client``) owns all I/O and
+sockets, no asyncio, no sleeping: the driver (``explorer.client.driver``) owns all I/O and
 the clock is injected, so keep alive and retries are tested without waiting.
 
 What lives here: the connection states, CONNECT/CONNACK/AUTH, the inbound flows
@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import TypeAlias
 
+from explorer.client.options import ConnectionOptions
 from explorer.errors import LocalProtocolError, MalformedPacket, PacketTooLarge
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import (
@@ -60,7 +61,6 @@ from explorer.mqtt.packets import (
     Unsubscribe,
 )
 from explorer.mqtt.reader import PacketReader
-from explorer.options import ConnectionOptions
 from explorer.session.events import (
     Anomaly,
     AuthReceived,

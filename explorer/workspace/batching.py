@@ -21,8 +21,8 @@ from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 
-from explorer.events import ErrorReported, MessageReceived, TraceEvent
-from explorer.topictree import TopicNode
+from explorer.model.events import ErrorReported, MessageReceived, TraceEvent
+from explorer.model.topictree import TopicNode
 from explorer.workspace.status import ConnectionStatus
 
 __all__ = ["Batch", "Fanout", "Subscriber"]

@@ -24,26 +24,33 @@ from collections.abc import AsyncGenerator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed, ExplorerError, HandshakeError
-from explorer.events import ErrorReported, FrameEvent, MessageReceived, PacketEvent, StateChanged, TraceEvent
+from explorer.model.events import (
+    ErrorReported,
+    FrameEvent,
+    MessageReceived,
+    PacketEvent,
+    StateChanged,
+    TraceEvent,
+)
+from explorer.model.topictree import DEFAULT_HISTORY_TOTAL_BYTES, TopicNode, TopicTree
+from explorer.model.trace import TraceBuffer
 from explorer.mqtt.describe import suback_failed
 from explorer.mqtt.enums import RetainHandling
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Publish, Suback, Subscription
-from explorer.options import ConnectionOptions
-from explorer.runtime import tune_gc
-from explorer.topictree import DEFAULT_HISTORY_TOTAL_BYTES, TopicNode, TopicTree
-from explorer.trace import TraceBuffer
 from explorer.workspace.batching import Batch, Fanout
 from explorer.workspace.embedded import EmbeddedHost
 from explorer.workspace.export import MessageFormat, export_messages, wall_time
+from explorer.workspace.runtime import tune_gc
 from explorer.workspace.saved import SAVED_MESSAGES_FILE, SavedMessages
 from explorer.workspace.status import ConnectionStatus, RateMeter, StatusTracker
 
 if TYPE_CHECKING:
     from explorer.broker.child import EmbeddedBroker
     from explorer.diagnose import Diagnosis, StepCallback
-    from explorer.profiles import ProfileStore
-    from explorer.secret_store import SecretStore
+    from explorer.profiles.secret_store import SecretStore
+    from explorer.profiles.store import ProfileStore
 
 __all__ = ["ClientFactory", "TraceFormat", "Workspace", "tune_gc"]
 
@@ -51,7 +58,7 @@ TraceFormat = Literal["pcapng", "jsonl"]
 
 
 class _Client(Protocol):
-    """What the Workspace needs of a client (:class:`explorer.client.MqttClient`)."""
+    """What the Workspace needs of a client (:class:`explorer.client.driver.MqttClient`)."""
 
     conn: int
 
@@ -88,7 +95,7 @@ ClientFactory = Callable[[ConnectionOptions, Callable[[TraceEvent], None], int],
 def _default_client_factory(
     options: ConnectionOptions, on_event: Callable[[TraceEvent], None], conn: int
 ) -> _Client:
-    from explorer.client import MqttClient
+    from explorer.client.driver import MqttClient
 
     return MqttClient(options, on_event, conn=conn)
 
@@ -144,7 +151,7 @@ class Workspace:
             (default: the profiles' configuration directory).
         batch_capacity: events buffered for the batch subscribers (per-subscriber window).
         client_factory: makes the client for :meth:`connect`; the real
-            :class:`explorer.client.MqttClient` by default.
+            :class:`explorer.client.driver.MqttClient` by default.
         gc_tuning: call :func:`tune_gc` (process-wide; on by default because every
             front end holding a Workspace wants it).
         embedded_in_process: run :meth:`start_embedded`'s broker on this process's event
@@ -520,7 +527,7 @@ class Workspace:
 
     def export_trace(self, path: Path | str, fmt: TraceFormat = "pcapng") -> int:
         """Write the trace buffer to ``path``; returns the number of events written."""
-        from explorer.trace import export_jsonl, export_pcapng
+        from explorer.model.trace import export_jsonl, export_pcapng
 
         events = list(self.trace)
         if fmt == "jsonl":
@@ -548,7 +555,7 @@ class Workspace:
     def profiles(self) -> ProfileStore:
         """The connection profiles (``profile_store``, or the default file with ``secret_store``)."""
         if self.profile_store is None:
-            from explorer.profiles import ProfileStore
+            from explorer.profiles.store import ProfileStore
 
             self.profile_store = ProfileStore(secrets=self.secret_store)
         return self.profile_store
@@ -562,7 +569,7 @@ class Workspace:
             elif self.profile_store is not None:
                 directory = self.profile_store.path.parent
             else:
-                from explorer.profiles import config_dir
+                from explorer.profiles.store import config_dir
 
                 directory = config_dir()
             self._saved = SavedMessages(directory / SAVED_MESSAGES_FILE)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from explorer.client.options import ConnectionOptions
 from explorer.mqtt.enums import ProtocolVersion
-from explorer.options import ConnectionOptions
 
 if TYPE_CHECKING:
     from explorer.broker.child import EmbeddedBroker

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from explorer.errors import ExplorerError
-from explorer.topictree import TopicMessage, TopicNode, TopicTree
-from explorer.trace import properties_to_json
+from explorer.model.topictree import TopicMessage, TopicNode, TopicTree
+from explorer.model.trace import properties_to_json
 
 __all__ = ["EPOCH_2001", "MessageFormat", "export_messages", "iter_messages", "message_to_json", "wall_time"]
 

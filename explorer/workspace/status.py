@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from explorer.events import ErrorReported, HandshakeResponse, PacketEvent, StateChanged, TraceEvent
+from explorer.model.events import ErrorReported, HandshakeResponse, PacketEvent, StateChanged, TraceEvent
 from explorer.mqtt.enums import PacketType, ProtocolVersion
 from explorer.mqtt.packets import Connack, Connect
 

@@ -1,4 +1,4 @@
-"""A QAbstractItemModel adapter of :class:`explorer.topictree.TopicTree`.
+"""A QAbstractItemModel adapter of :class:`explorer.model.topictree.TopicTree`.
 
 Structure follows the tree's listener hooks one to one (``inserting`` ->
 ``beginInsertRows``, ``inserted`` -> ``endInsertRows``, and the same for removals), so
@@ -29,8 +29,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFont
 
-from explorer.payload import text_view
-from explorer.topictree import TopicNode, TopicTree
+from explorer.model.topictree import TopicNode, TopicTree
+from explorer.present.payload import text_view
 
 __all__ = ["NODE_ROLE", "TOPIC_ROLE", "TopicFilterProxy", "TopicTreeModel"]
 

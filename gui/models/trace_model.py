@@ -1,11 +1,11 @@
-"""A QAbstractTableModel over the Workspace's :class:`~explorer.trace.TraceBuffer`.
+"""A QAbstractTableModel over the Workspace's :class:`~explorer.model.trace.TraceBuffer`.
 
 Rows are virtual: the model holds no copy of the events, only the window of absolute
 buffer positions it shows (``first`` .. ``next``) and, when a filter is active, the list
 of matching positions. :meth:`TraceTableModel.refresh` runs once per batch: rows the
 buffer dropped at the front are removed, new ones appended, so a view keeps its
 selection and scroll position while the trace streams through. Texts come from
-:mod:`explorer.eventtext`, the same as the terminal UI.
+:mod:`explorer.present.eventtext`, the same as the terminal UI.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from explorer.events import ErrorReported, TraceEvent
-from explorer.eventtext import event_direction, event_kind, event_length, event_summary
-from explorer.trace import TraceBuffer
+from explorer.model.events import ErrorReported, TraceEvent
+from explorer.model.trace import TraceBuffer
+from explorer.present.eventtext import event_direction, event_kind, event_length, event_summary
 
 __all__ = ["EVENT_ROLE", "TraceFilter", "TraceTableModel"]
 

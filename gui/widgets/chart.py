@@ -2,7 +2,7 @@
 
 PySide6-Essentials has no QtCharts, and a sparkline needs little: axes labels for the
 value range and the time span, one polyline, a dot on the latest value. The series
-comes from :meth:`explorer.topictree.TopicNode.series`.
+comes from :meth:`explorer.model.topictree.TopicNode.series`.
 """
 
 from __future__ import annotations

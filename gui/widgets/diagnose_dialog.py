@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.client.options import ConnectionOptions, parse_url
 from explorer.diagnose.model import LAYERS, Diagnosis, Step
 from explorer.errors import ExplorerError
-from explorer.options import ConnectionOptions, parse_url
 from gui.bridge import WorkspaceBridge
 
 __all__ = ["DiagnoseDialog"]

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.events import (
+from explorer.model.events import (
     ErrorReported,
     FrameEvent,
     HandshakeRequest,
@@ -33,8 +33,8 @@ from explorer.events import (
     StateChanged,
     TraceEvent,
 )
-from explorer.eventtext import display_frame_bytes, event_summary, frame_fields, frame_spans
-from explorer.trace import TraceBuffer, packet_to_json
+from explorer.model.trace import TraceBuffer, packet_to_json
+from explorer.present.eventtext import display_frame_bytes, event_summary, frame_fields, frame_spans
 from explorer.ws.handshake import mask_credentials
 from gui.widgets.hexview import HexView
 

@@ -9,7 +9,7 @@ import html
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from explorer.events import HandshakeRequest, HandshakeResponse
+from explorer.model.events import HandshakeRequest, HandshakeResponse
 from explorer.ws.handshake import mask_credentials
 
 __all__ = ["HandshakeView"]

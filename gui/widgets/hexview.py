@@ -1,6 +1,6 @@
 """A read-only hex view that colours byte spans (MQTT packets inside a WebSocket frame).
 
-The layout comes from :func:`explorer.payload.hex_dump_lines` (offset, hex cells, ASCII,
+The layout comes from :func:`explorer.present.payload.hex_dump_lines` (offset, hex cells, ASCII,
 segments per line); this widget only turns it into rich text, one background colour per
 span, the same colour in the hex and ASCII columns.
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QTextEdit, QWidget
 
-from explorer.payload import DEFAULT_LIMIT, HexLine, hex_dump_lines, truncation_marker
+from explorer.present.payload import DEFAULT_LIMIT, HexLine, hex_dump_lines, truncation_marker
 
 __all__ = ["SPAN_COLORS", "HexView", "hex_html"]
 

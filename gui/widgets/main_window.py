@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from explorer import __version__
-from explorer.events import FrameEvent, HandshakeRequest, HandshakeResponse
+from explorer.client.options import ConnectionOptions
+from explorer.model.events import FrameEvent, HandshakeRequest, HandshakeResponse
+from explorer.model.topictree import TopicNode
 from explorer.mqtt.describe import suback_failed
-from explorer.options import ConnectionOptions
-from explorer.topictree import TopicNode
 from explorer.workspace import DEFAULT_SUBSCRIPTIONS, Batch, ConnectionStatus, Subscriptions
 from gui.bridge import WorkspaceBridge
 from gui.widgets.diagnose_dialog import DiagnoseDialog
@@ -374,7 +374,7 @@ class MainWindow(QMainWindow):
 
         store = self.workspace.profile_store
         if store is None:
-            from explorer.profiles import ProfileStore
+            from explorer.profiles.store import ProfileStore
 
             store = ProfileStore(secrets=self.workspace.secret_store)
         dialog = ProfilesDialog(store, self)

@@ -2,7 +2,7 @@
 
 Tabs: text, JSON tree, hex, base64, MQTT 5 properties, history, diff against the
 previous message, and a chart of the numeric values. Everything shown is made by
-``explorer.payload`` and ``explorer.topictree``; the panel only lays it out. It
+``explorer.present.payload`` and ``explorer.model.topictree``; the panel only lays it out. It
 follows the newest message unless the user picks one in the history.
 """
 
@@ -30,9 +30,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.payload import base64_view, diff_payloads, guess_kind, json_view, numeric_fields, text_view
-from explorer.topictree import TopicMessage, TopicNode
-from explorer.trace import properties_to_json
+from explorer.model.topictree import TopicMessage, TopicNode
+from explorer.model.trace import properties_to_json
+from explorer.present.payload import (
+    base64_view,
+    diff_payloads,
+    guess_kind,
+    json_view,
+    numeric_fields,
+    text_view,
+)
 from gui.widgets.chart import SeriesChart
 from gui.widgets.hexview import HexView
 from gui.widgets.json_tree import JsonTree

@@ -1,6 +1,6 @@
 """The profiles dialog: create, edit, delete, import and use connection profiles.
 
-Profiles live in the shared ``profiles.toml`` (:class:`explorer.profiles.ProfileStore`);
+Profiles live in the shared ``profiles.toml`` (:class:`explorer.profiles.store.ProfileStore`);
 a password typed here goes to the keyring through the store, never into the file. An
 empty password field keeps the stored password; "Forget password" deletes it.
 """
@@ -29,13 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.client.options import ConnectionOptions, parse_url
 from explorer.errors import ExplorerError
-from explorer.importers import apply_import, read_import_file
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Subscription
-from explorer.options import ConnectionOptions, parse_url
-from explorer.profile_format import Profile, ProfileName, check_name
-from explorer.profiles import ProfileStore
+from explorer.profiles.format import Profile, ProfileName, check_name
+from explorer.profiles.importers import apply_import, read_import_file
+from explorer.profiles.store import ProfileStore
 from explorer.workspace import DEFAULT_SUBSCRIPTIONS
 
 __all__ = ["ProfilesDialog"]

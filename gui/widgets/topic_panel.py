@@ -6,7 +6,7 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHeaderView, QLineEdit, QMenu, QTreeView, QVBoxLayout, QWidget
 
-from explorer.topictree import TopicNode, TopicTree
+from explorer.model.topictree import TopicNode, TopicTree
 from gui.models.topic_model import NODE_ROLE, TopicFilterProxy, TopicTreeModel
 
 __all__ = ["TopicPanel"]

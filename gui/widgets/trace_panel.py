@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.events import TraceEvent
-from explorer.trace import TraceBuffer
+from explorer.model.events import TraceEvent
+from explorer.model.trace import TraceBuffer
 from gui.models.trace_model import TraceFilter, TraceTableModel
 from gui.widgets.frame_inspector import FrameInspector
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from explorer.broker.child import BrokerProcess, child_env
-from explorer.client import MqttClient
+from explorer.client.driver import MqttClient
+from explorer.client.options import ConnectionOptions
 from explorer.errors import ExplorerError
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Connack, Connect
 from explorer.mqtt.reader import PacketReader
-from explorer.options import ConnectionOptions
 from tests.broker.rawclient import open_tcp, read_mqtt
 
 TIMEOUT = 20.0

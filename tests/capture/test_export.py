@@ -16,8 +16,8 @@ import pytest
 
 from explorer.capture import read_capture, read_capture_bytes
 from explorer.cli.decode import classify, decode_connection
-from explorer.events import FrameEvent, PacketEvent, TraceEvent
-from explorer.trace import export_pcapng
+from explorer.model.events import FrameEvent, PacketEvent, TraceEvent
+from explorer.model.trace import export_pcapng
 from tests.capture.mqttws import SECRET, capture_bytes, deflate_stream, native_stream, websocket_stream
 from tests.reference import SMALL_PCAPNG, needs_reference
 

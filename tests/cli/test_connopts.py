@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from explorer.cli.connopts import add_connection_arguments, options_from_args
+from explorer.client.options import ConnectionOptions, TlsOptions
 from explorer.errors import ExplorerError, ProfileError, SecretStoreError
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Properties, Will
-from explorer.options import ConnectionOptions, TlsOptions
-from explorer.profiles import Profile, ProfileName, ProfileStore
-from explorer.secret_store import MemorySecretStore
+from explorer.profiles.secret_store import MemorySecretStore
+from explorer.profiles.store import Profile, ProfileName, ProfileStore
 from tests.keyring_support import config_dir, file_keyring, no_keyring
 
 __all__ = ["config_dir", "file_keyring"]

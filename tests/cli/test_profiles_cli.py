@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from explorer.cli import main
-from explorer.options import ConnectionOptions
-from explorer.profile_format import Profile, ProfileName
-from explorer.profiles import ProfileStore
+from explorer.client.options import ConnectionOptions
+from explorer.profiles.format import Profile, ProfileName
+from explorer.profiles.store import ProfileStore
 from tests.keyring_support import config_dir, file_keyring
 
 __all__ = ["config_dir", "file_keyring"]

@@ -17,8 +17,8 @@ import sys
 import tempfile
 import threading
 
+from explorer.client.options import ConnectionOptions
 from explorer.diagnose import probe
-from explorer.options import ConnectionOptions
 
 
 def _nxdomain_server(sock: socket.socket) -> None:

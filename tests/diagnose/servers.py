@@ -33,13 +33,13 @@ import pytest
 import trustme
 from websockets.asyncio.server import ServerConnection, serve
 
+from explorer.client.options import ConnectionOptions
 from explorer.diagnose import Diagnosis, Step, probe
 from explorer.diagnose.transport import ProbeStream
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Connack, Pingresp
 from explorer.mqtt.reader import PacketReader
-from explorer.options import ConnectionOptions
 
 _ROOT = Path(__file__).resolve().parents[2]
 _NODE_DIR = _ROOT / "tests" / "interop" / "node"

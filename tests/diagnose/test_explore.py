@@ -8,11 +8,11 @@ from pathlib import Path
 from explorer.broker.config import BrokerConfig
 from explorer.broker.faults import parse_faults
 from explorer.broker.server import Broker
+from explorer.client.options import ConnectionOptions, TlsOptions
 from explorer.diagnose import Diagnosis
 from explorer.diagnose.explore import diagnose, variations
 from explorer.mqtt.enums import ConnackReasonCode, ProtocolVersion
 from explorer.mqtt.packets import Connack
-from explorer.options import ConnectionOptions, TlsOptions
 from tests.diagnose.servers import Pki, mini_broker_handler, raw_server, ws_server
 
 

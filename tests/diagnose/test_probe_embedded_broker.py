@@ -14,8 +14,8 @@ import pytest
 
 from explorer.broker.config import BrokerConfig
 from explorer.broker.server import Broker
+from explorer.client.options import ConnectionOptions
 from explorer.diagnose import diagnose
-from explorer.options import ConnectionOptions
 from tests.diagnose.servers import run_probe
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from websockets.asyncio.server import ServerConnection
 
+from explorer.client.options import TlsOptions
 from explorer.mqtt.codec import encode
 from explorer.mqtt.packets import Connack, Pingresp
-from explorer.options import TlsOptions
 from explorer.ws.handshake import accept_key, parse_request
 from tests.diagnose.servers import (
     Nginx,

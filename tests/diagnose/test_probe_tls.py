@@ -9,7 +9,7 @@ import pytest
 
 from explorer.broker.config import BrokerConfig
 from explorer.broker.server import Broker
-from explorer.options import TlsOptions
+from explorer.client.options import TlsOptions
 from tests.diagnose.servers import Nginx, Pki, free_port, raw_server, run_probe
 
 

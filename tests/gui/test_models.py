@@ -7,9 +7,9 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt
 
-from explorer.events import ErrorReported, FrameEvent, PacketPart, StateChanged
-from explorer.topictree import TopicTree
-from explorer.trace import TraceBuffer
+from explorer.model.events import ErrorReported, FrameEvent, PacketPart, StateChanged
+from explorer.model.topictree import TopicTree
+from explorer.model.trace import TraceBuffer
 from gui.models.topic_model import NODE_ROLE, TopicFilterProxy, TopicTreeModel
 from gui.models.trace_model import TraceFilter, TraceTableModel
 

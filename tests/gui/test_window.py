@@ -16,9 +16,9 @@ from PySide6.QtCore import QSettings, Qt, QUrl
 from explorer.broker.config import BrokerConfig
 from explorer.broker.faults import parse_faults
 from explorer.broker.server import Broker
-from explorer.events import FrameEvent, PacketEvent
+from explorer.client.options import ConnectionOptions
+from explorer.model.events import FrameEvent, PacketEvent
 from explorer.mqtt.packets import Publish
-from explorer.options import ConnectionOptions
 from explorer.workspace import Workspace
 from gui.bridge import WorkspaceBridge
 from gui.widgets.main_window import MainWindow
@@ -316,7 +316,7 @@ def test_deleting_retained_messages_from_the_tree_clears_them_on_the_broker(
 
     async def left_on_broker() -> list[str]:
         """Topics a fresh subscriber gets before a marker published after its SUBSCRIBE."""
-        from explorer.client import MqttClient
+        from explorer.client.driver import MqttClient
 
         broker = window.workspace.broker
         assert broker is not None
@@ -441,7 +441,7 @@ def test_key_presses_and_clicks_in_the_window_tell_the_collector_to_hold_a_full_
     from PySide6.QtCore import QObject, Qt
     from PySide6.QtWidgets import QApplication
 
-    from explorer.runtime import bound_gc_pauses
+    from explorer.workspace.runtime import bound_gc_pauses
     from gui.app import watch_user_input
 
     collector = bound_gc_pauses()

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from explorer.client import MqttClient
-from explorer.events import FrameEvent, MessageReceived, PacketEvent, TraceEvent
+from explorer.client.driver import MqttClient
+from explorer.client.options import ConnectionOptions
+from explorer.model.events import FrameEvent, MessageReceived, PacketEvent, TraceEvent
 from explorer.mqtt.packets import Pubcomp, Publish
-from explorer.options import ConnectionOptions
 
 pytestmark = pytest.mark.interop
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from explorer.client import MqttClient
+from explorer.client.driver import MqttClient
+from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed
-from explorer.events import PacketEvent, StateChanged, TraceEvent
+from explorer.model.events import PacketEvent, StateChanged, TraceEvent
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Properties, Puback, Publish, Subscription, Will
-from explorer.options import ConnectionOptions
 
 pytestmark = pytest.mark.interop
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from explorer.client.options import ConnectionOptions
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ConnackReasonCode, ConnectReturnCode, ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Connack, Packet, Properties
 from explorer.mqtt.reader import PacketReader
-from explorer.options import ConnectionOptions
 from explorer.session import Connected, Session, SessionEvent
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from explorer.broker.config import BrokerConfig
 from explorer.broker.session import Connection
 from explorer.broker.state import BrokerState
+from explorer.client.options import ConnectionOptions
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Pingreq, Properties, Subscription
 from explorer.mqtt.reader import PacketReader
-from explorer.options import ConnectionOptions
 from explorer.session import (
     Connected,
     MessageArrived,

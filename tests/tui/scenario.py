@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from explorer.decoder import ConnectionDecoder
-from explorer.events import MessageReceived, PacketEvent
+from explorer.model.events import MessageReceived, PacketEvent
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ProtocolVersion, SubackReasonCode
 from explorer.mqtt.packets import (

@@ -11,10 +11,10 @@ from textual.binding import Binding
 from textual.widgets import Input, Select, Sparkline, Static, TabbedContent, TextArea, Tree
 
 from explorer.broker.child import BrokerProcess
-from explorer.events import FrameEvent, PacketEvent
+from explorer.model.events import FrameEvent, PacketEvent
 from explorer.mqtt.enums import PacketType
-from explorer.runtime import bound_gc_pauses, prioritise_input
 from explorer.workspace import Workspace
+from explorer.workspace.runtime import bound_gc_pauses, prioritise_input
 from tests.keyring_support import config_dir
 from tests.tui.conftest import settle
 from tui.app import ExplorerApp, main

@@ -11,7 +11,7 @@ from textual.widgets import Input
 
 from explorer.broker.config import BrokerConfig
 from explorer.broker.server import Broker
-from explorer.options import ConnectionOptions
+from explorer.client.options import ConnectionOptions
 from explorer.workspace import Workspace
 from tests.keyring_support import config_dir
 from tests.tui.conftest import settle

@@ -13,9 +13,9 @@ from textual.widgets import Button, Input, OptionList, RadioButton
 from explorer.broker.config import BrokerConfig
 from explorer.broker.faults import parse_faults
 from explorer.broker.server import Broker
-from explorer.options import ConnectionOptions
-from explorer.profiles import ProfileStore
-from explorer.secret_store import SERVICE
+from explorer.client.options import ConnectionOptions
+from explorer.profiles.secret_store import SERVICE
+from explorer.profiles.store import ProfileStore
 from explorer.workspace import Workspace
 from tests.keyring_support import config_dir, file_keyring
 from tests.tui.conftest import settle

@@ -10,10 +10,10 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 
 from explorer.decoder import ConnectionDecoder
-from explorer.events import FrameEvent
+from explorer.model.events import FrameEvent
+from explorer.model.trace import TraceBuffer
 from explorer.mqtt.codec import encode
 from explorer.mqtt.packets import Publish
-from explorer.trace import TraceBuffer
 from explorer.ws.framing import OP_BINARY, build_frame
 from tests.tui.scenario import REQUEST, RESPONSE, V5
 from tui.widgets.frames import FrameFilter, FrameList

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static, Tab, TabbedContent
 
-from explorer.eventtext import frame_fields, frame_header_spans, frame_spans, opcode_name
+from explorer.present.eventtext import frame_fields, frame_header_spans, frame_spans, opcode_name
 from tests.tui.conftest import settle
 from tests.tui.scenario import scenario_workspace
 from tui.app import ExplorerApp

@@ -9,9 +9,9 @@ import pytest
 
 from explorer.broker.config import BrokerConfig
 from explorer.broker.server import Broker
+from explorer.client.options import ConnectionOptions
 from explorer.mqtt.describe import suback_failed
 from explorer.mqtt.enums import SubackReasonCode
-from explorer.options import ConnectionOptions
 from explorer.workspace import Workspace
 from tests.tui.conftest import settle
 from tui.app import ExplorerApp

@@ -13,7 +13,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from explorer.events import MessageReceived
+from explorer.model.events import MessageReceived
 from explorer.mqtt.packets import Publish
 from explorer.workspace import Workspace
 from tests.tui.conftest import settle

@@ -13,7 +13,7 @@ import pytest
 from explorer.broker.child import BrokerProcess
 from explorer.broker.server import Broker
 from explorer.errors import ExplorerError
-from explorer.events import ErrorReported
+from explorer.model.events import ErrorReported
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.workspace import Workspace
 

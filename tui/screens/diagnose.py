@@ -19,9 +19,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from explorer.client.options import ConnectionOptions
 from explorer.diagnose import LAYERS, Diagnosis, Step
 from explorer.errors import ExplorerError
-from explorer.options import ConnectionOptions
 from explorer.workspace import Workspace
 from tui.widgets.keybar import KeyBar
 

@@ -18,9 +18,9 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, Select, Static, TabbedContent, TabPane
 
-from explorer.events import ErrorReported, HandshakeRequest, HandshakeResponse
-from explorer.eventtext import OPCODE_NAMES
+from explorer.model.events import ErrorReported, HandshakeRequest, HandshakeResponse
 from explorer.mqtt.enums import PacketType
+from explorer.present.eventtext import OPCODE_NAMES
 from explorer.workspace import Batch, Workspace
 from tui.messages import FrameJump, FrameSelected, TopicSelected
 from tui.widgets.frame_detail import FrameDetail

@@ -1,6 +1,6 @@
 """Connection profiles: pick one to connect, create, edit or delete; or connect to a URL once.
 
-Profiles live in :class:`~explorer.profiles.ProfileStore` (``profiles.toml``); a typed
+Profiles live in :class:`~explorer.profiles.store.ProfileStore` (``profiles.toml``); a typed
 password goes with the profile to the store, which moves it to the keyring and keeps
 only a reference in the file. An empty password field when editing keeps the stored
 password; "forget password" removes it. Nothing here writes a secret anywhere itself.
@@ -19,12 +19,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from explorer.client.options import ConnectionOptions, parse_url
 from explorer.errors import ExplorerError
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Subscription
-from explorer.options import ConnectionOptions, parse_url
-from explorer.profile_format import Profile, ProfileName, check_name
-from explorer.profiles import ProfileStore
+from explorer.profiles.format import Profile, ProfileName, check_name
+from explorer.profiles.store import ProfileStore
 from explorer.workspace import Workspace
 from tui.screens.dialogs import ConfirmScreen
 from tui.widgets.keybar import KeyBar

@@ -3,8 +3,8 @@
 The hex dump covers the whole frame as it was on the wire except that the payload is
 shown unmasked and a CONNECT password blanked: the header, the mask key, then each MQTT
 packet's bytes in a colour of its own. The fields, spans and display bytes come from
-:mod:`explorer.eventtext` (the desktop inspector uses the same); the dump lines from
-:func:`explorer.payload.hex_dump_lines`. A packet that spans several frames gets a link
+:mod:`explorer.present.eventtext` (the desktop inspector uses the same); the dump lines from
+:func:`explorer.present.payload.hex_dump_lines`. A packet that spans several frames gets a link
 per other frame; choosing one moves the frame list there.
 """
 
@@ -16,11 +16,11 @@ from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from explorer.events import FrameEvent, PacketEvent
-from explorer.eventtext import display_frame_bytes, frame_fields, frame_header_spans
-from explorer.eventtext import frame_spans as eventtext_frame_spans
-from explorer.payload import Span, hex_dump_lines, truncation_marker
-from explorer.trace import TraceBuffer
+from explorer.model.events import FrameEvent, PacketEvent
+from explorer.model.trace import TraceBuffer
+from explorer.present.eventtext import display_frame_bytes, frame_fields, frame_header_spans
+from explorer.present.eventtext import frame_spans as eventtext_frame_spans
+from explorer.present.payload import Span, hex_dump_lines, truncation_marker
 from tui.messages import FrameJump
 from tui.widgets.frames import DIRECTION_MARK, packets_near
 from tui.widgets.lists import VimOptionList
@@ -47,7 +47,7 @@ def frame_spans(
     frame: FrameEvent, trace: TraceBuffer, packets: list[PacketEvent] | None = None
 ) -> tuple[bytes, list[Span], list[str]]:
     """The frame's bytes as they may be shown (header, then unmasked payload with any
-    CONNECT password blanked), the spans from :mod:`explorer.eventtext` and a style per span.
+    CONNECT password blanked), the spans from :mod:`explorer.present.eventtext` and a style per span.
 
     ``packets`` are the frame's complete packets when the caller has them already.
     """
@@ -101,7 +101,7 @@ def frame_dump(
 
 
 def _header_text(frame: FrameEvent, trace: TraceBuffer, packets: list[PacketEvent] | None = None) -> Text:
-    """The header fields (:func:`explorer.eventtext.frame_fields`) and the packets' summaries."""
+    """The header fields (:func:`explorer.present.eventtext.frame_fields`) and the packets' summaries."""
     text = Text()
     text.append(f"Frame #{frame.index} ", "bold")
     text.append(f"{DIRECTION_MARK.get(frame.direction, '?')}  seq {frame.seq}\n", "dim")

@@ -1,6 +1,6 @@
 """The frame trace: a virtual list of WebSocket frames that renders only the visible rows.
 
-The rows are absolute positions in the Workspace's :class:`~explorer.trace.TraceBuffer`
+The rows are absolute positions in the Workspace's :class:`~explorer.model.trace.TraceBuffer`
 (an int each), so a list of a hundred thousand frames costs a list of ints, and each
 repaint formats only the lines on screen. New frames are found by scanning the trace
 from the last position seen; positions the bounded trace dropped are trimmed from the
@@ -27,10 +27,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from explorer.events import FrameEvent, PacketEvent
-from explorer.eventtext import opcode_name
+from explorer.model.events import FrameEvent, PacketEvent
+from explorer.model.trace import TraceBuffer
 from explorer.mqtt.enums import PacketType
-from explorer.trace import TraceBuffer
+from explorer.present.eventtext import opcode_name
 from tui.messages import FrameSelected
 from tui.widgets.paintstyle import StyleOncePerPaint
 

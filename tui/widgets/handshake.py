@@ -1,7 +1,7 @@
 """The HTTP upgrade of the current connection: raw request and response, subprotocol, extensions.
 
 The raw bytes are shown as they went over the wire (control characters escaped by
-:func:`explorer.payload.escape_text`); secret headers are already masked by the
+:func:`explorer.present.payload.escape_text`); secret headers are already masked by the
 decoder before the events reach the views.
 """
 
@@ -15,8 +15,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from explorer.events import HandshakeRequest, HandshakeResponse
-from explorer.payload import escape_text
+from explorer.model.events import HandshakeRequest, HandshakeResponse
+from explorer.present.payload import escape_text
 
 __all__ = ["HandshakeView", "handshake_text"]
 

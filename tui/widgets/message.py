@@ -1,6 +1,6 @@
 """The message pane: one topic's messages as text, JSON, hex, base64, history, diff, chart, properties.
 
-Every view of a payload comes from :mod:`explorer.payload` (text, JSON, hex dump,
+Every view of a payload comes from :mod:`explorer.present.payload` (text, JSON, hex dump,
 base64, diff, numbers); the per-topic history and numeric series from the TopicTree.
 The pane follows the newest message of the selected topic ("live") until the user steps
 back through the history with ``[`` and ``]``; only the tab on screen is rendered, so a
@@ -17,7 +17,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import OptionList, Select, Sparkline, Static, TabbedContent, TabPane, Tree
 from textual.widgets.option_list import Option
 
-from explorer.payload import (
+from explorer.model.topictree import TopicMessage, TopicNode
+from explorer.model.trace import properties_to_json
+from explorer.present.payload import (
     base64_view,
     diff_payloads,
     guess_kind,
@@ -27,8 +29,6 @@ from explorer.payload import (
     text_view,
     truncation_marker,
 )
-from explorer.topictree import TopicMessage, TopicNode
-from explorer.trace import properties_to_json
 from tui.widgets.lists import VimOptionList
 from tui.widgets.quiet import show_text
 

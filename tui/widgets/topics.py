@@ -28,8 +28,8 @@ from textual.timer import Timer
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from explorer.payload import text_view
-from explorer.topictree import TopicNode, TopicTree
+from explorer.model.topictree import TopicNode, TopicTree
+from explorer.present.payload import text_view
 from tui.messages import TopicSelected
 from tui.widgets.paintstyle import StyleOncePerPaint
 

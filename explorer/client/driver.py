@@ -1,14 +1,14 @@
 """MqttClient: the asyncio driver of :class:`explorer.session.Session` over TCP, TLS or WebSocket.
 
 Thin on purpose: the protocol lives in the Sans-I/O session, the bytes in the
-transports (``explorer.net``, ``explorer.ws.connection``). This module owns the
+transports (``explorer.client.net``, ``explorer.client.websocket``). This module owns the
 sockets, the timer that serves ``Session.next_deadline()``, the futures that make
 ``subscribe()`` / ``publish()`` awaitable, reconnection with jittered exponential
 backoff, and the event stream: every byte in both directions goes through the
 decoder (``explorer.decoder``) into trace events, joined by ``StateChanged``,
 ``MessageReceived`` and ``ErrorReported`` events made here; all of them reach the
 ``on_event`` callback in order, with increasing ``seq``. The session takes the server's
-packets from that decoder (``explorer.clienttrace``): each is parsed once.
+packets from that decoder (``explorer.client.trace``): each is parsed once.
 
 ``conn`` numbers network connections: a reconnect gets the next number, so the trace
 tells the connections apart.
@@ -22,14 +22,14 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
-from explorer.clienttrace import ConnectionTrace
+from explorer.client.net import ByteTransport, StreamInfo, Tap, TcpTransport
+from explorer.client.options import ConnectionOptions
+from explorer.client.trace import ConnectionTrace
+from explorer.client.websocket import WebSocketTransport
 from explorer.errors import ConnectionFailed, ExplorerError, LocalProtocolError
-from explorer.events import Direction, ErrorReported, MessageReceived, StateChanged, TraceEvent
+from explorer.model.events import Direction, ErrorReported, MessageReceived, StateChanged, TraceEvent
 from explorer.mqtt.enums import AuthReasonCode, DisconnectReasonCode
 from explorer.mqtt.packets import NO_PROPERTIES, Auth, Connack, Properties, Suback, Subscription, Unsuback
-from explorer.net import ByteTransport, StreamInfo, Tap, TcpTransport
-from explorer.options import ConnectionOptions
-from explorer.runtime import INPUT_FIRST
 from explorer.session import (
     Anomaly,
     AuthReceived,
@@ -46,7 +46,7 @@ from explorer.session import (
     TimedOut,
     UnsubscribeCompleted,
 )
-from explorer.ws.connection import WebSocketTransport
+from explorer.workspace.runtime import INPUT_FIRST
 
 __all__ = [
     "MESSAGE_QUEUE_SIZE",
@@ -339,7 +339,7 @@ class MqttClient:
             while self.transport is transport:
                 wait = INPUT_FIRST.pause()
                 if wait:
-                    # A key press goes first (explorer.runtime.InputFirst); look again
+                    # A key press goes first (explorer.workspace.runtime.InputFirst); look again
                     # every 10 ms, so a hold that ends early lets reading go on.
                     await asyncio.sleep(min(wait, 0.01))
                     continue

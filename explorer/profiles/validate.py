@@ -4,7 +4,7 @@ tomlkit gives line and column for syntax errors only, so :class:`LineFinder` loc
 key below its table header for messages about bad values. Unknown keys are collected
 as warnings (the store keeps them in the file); secrets written in plain text are
 refused with a way out. The TOML shape itself is described in
-:mod:`explorer.profile_format`.
+:mod:`explorer.profiles.format`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from dataclasses import fields
 from typing import Any
 from urllib.parse import urlsplit
 
+from explorer.client.options import ConnectionOptions, TlsOptions, parse_url
 from explorer.errors import ExplorerError, ProfileError
 from explorer.mqtt.enums import ProtocolVersion, RetainHandling
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Subscription, Will
-from explorer.options import ConnectionOptions, TlsOptions, parse_url
-from explorer.profile_format import (
+from explorer.profiles.format import (
     HEADER_NAME_RE,
     PLAINTEXT_SECRET_KEYS,
     SECRET_KINDS,

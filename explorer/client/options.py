@@ -1,7 +1,7 @@
 """Connection options: everything needed to reach a broker, as one immutable value.
 
-Shared by the client (``explorer.client``), the probe (``explorer.diagnose``), the
-profiles (``explorer.profiles``) and every CLI command's flags. Secrets (passwords,
+Shared by the client (``explorer.client.driver``), the probe (``explorer.diagnose``), the
+profiles (``explorer.profiles.store``) and every CLI command's flags. Secrets (passwords,
 key passphrase, secret header values) are fields with ``repr=False`` so they never
 show in a repr, a log line or a traceback; profiles keep them in the OS keyring.
 """

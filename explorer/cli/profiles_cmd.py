@@ -1,6 +1,6 @@
 """``mqttws-explorer profiles list|show|add|edit|rm|rename|copy|export|import``.
 
-Profiles live in ``profiles.toml`` (see :mod:`explorer.profiles`); their secrets live
+Profiles live in ``profiles.toml`` (see :mod:`explorer.profiles.store`); their secrets live
 in the OS keyring. ``add`` asks for the MQTT password at the terminal (or takes it with
 ``--password-stdin`` / ``--password-env``); ``show`` masks secrets; ``export`` leaves
 secrets out unless ``--with-secrets``, and then says so on stderr; ``import`` reads our
@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from explorer.cli.connopts import add_connection_arguments, apply_args, ask_secret, secrets_from_args
+from explorer.client.options import ConnectionOptions, parse_url
 from explorer.errors import ExplorerError, ProfileError
-from explorer.importers import apply_import, read_import_file
 from explorer.mqtt.packets import Subscription
-from explorer.options import ConnectionOptions, parse_url
-from explorer.profile_format import (
+from explorer.profiles.format import (
     DEFAULT_VALUES,
     Profile,
     ProfileName,
@@ -31,8 +30,9 @@ from explorer.profile_format import (
     profile_values,
     secret_label,
 )
-from explorer.profiles import ProfileStore
-from explorer.secret_store import KeyringSecretStore
+from explorer.profiles.importers import apply_import, read_import_file
+from explorer.profiles.secret_store import KeyringSecretStore
+from explorer.profiles.store import ProfileStore
 
 __all__ = ["MASK", "register", "run"]
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from explorer.mqtt.packets import NO_PROPERTIES, Properties
-from explorer.payload import numeric_value
+from explorer.present.payload import numeric_value
 
 __all__ = [
     "DEFAULT_HISTORY_BYTES",
@@ -259,7 +259,7 @@ class TopicNode:
         """``(time, value)`` for each kept message whose payload is a number.
 
         With ``field`` (a path such as ``temp`` or ``readings[0].t``, see
-        :func:`explorer.payload.numeric_fields`) the value is that JSON field; without,
+        :func:`explorer.present.payload.numeric_fields`) the value is that JSON field; without,
         a plain number or a JSON object with a single numeric field. Computed from the
         history on demand, so keeping series costs no memory.
         """

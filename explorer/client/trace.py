@@ -1,6 +1,6 @@
 """The trace of one client connection, and the server packets it hands to the session.
 
-``MqttClient`` (``explorer.client``) passes every byte of a network connection, both
+``MqttClient`` (``explorer.client.driver``) passes every byte of a network connection, both
 directions, through a ``ConnectionDecoder`` tapped into the transport: that is the
 trace. The decoder parses the server's MQTT packets anyway, so the session takes them
 from it (``Session.receive_packets``) instead of parsing the same bytes again: each
@@ -29,12 +29,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import cast
 
+from explorer.client.options import ConnectionOptions
 from explorer.decoder import ConnectionDecoder
 from explorer.decoder.stream import StreamItem
 from explorer.errors import MalformedPacket
-from explorer.events import Direction, PacketEvent, TraceEvent
+from explorer.model.events import Direction, PacketEvent, TraceEvent
 from explorer.mqtt.reader import ReadPacket
-from explorer.options import ConnectionOptions
 from explorer.session import ReceivedPacket, Session, SessionState
 
 __all__ = ["ConnectionTrace"]

@@ -2,7 +2,7 @@
 
 The handshake and framing rules are websockets' (Sans-I/O); this module only moves
 bytes between the stream and the protocol object, and hands a copy of every byte
-in both directions to a tap (:data:`explorer.net.Tap`) so the decoder can show the
+in both directions to a tap (:data:`explorer.client.net.Tap`) so the decoder can show the
 raw HTTP upgrade and every frame, control frames included. The copy of the upgrade
 request has the values of ``Authorization`` and secret headers replaced by ``*`` of
 the same length, so no credential reaches a trace.
@@ -10,7 +10,7 @@ the same length, so no credential reaches a trace.
 What belongs here: the upgrade with every option of :class:`ConnectionOptions`
 (path, subprotocol list, headers, Origin, basic auth), the subprotocol check, and
 turning binary frames into the MQTT byte stream. What does not: MQTT itself
-(``explorer.session``), TCP/TLS/proxy (``explorer.net``), trace events
+(``explorer.session``), TCP/TLS/proxy (``explorer.client.net``), trace events
 (``explorer.decoder``).
 """
 
@@ -30,9 +30,9 @@ from websockets.protocol import State
 from websockets.typing import Origin, Subprotocol
 from websockets.uri import parse_uri
 
+from explorer.client.net import READ_SIZE, StreamInfo, Tap, open_stream
+from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed, HandshakeError
-from explorer.net import READ_SIZE, StreamInfo, Tap, open_stream
-from explorer.options import ConnectionOptions
 
 __all__ = ["CLOSE_TIMEOUT", "SubprotocolCheck", "WebSocketTransport", "build_request", "check_subprotocol"]
 

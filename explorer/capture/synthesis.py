@@ -27,14 +27,14 @@ from typing import BinaryIO
 
 from explorer.capture.writer import PcapngWriter, TcpConversationWriter
 from explorer.errors import ExplorerError
-from explorer.events import (
+from explorer.model.events import (
     FrameEvent,
     HandshakeRequest,
     HandshakeResponse,
     PacketEvent,
     TraceEvent,
 )
-from explorer.trace import masked_frame_payloads
+from explorer.model.trace import masked_frame_payloads
 from explorer.ws.framing import OP_BINARY, OP_CONTINUATION, OP_TEXT, build_frame
 from explorer.ws.handshake import mask_credentials
 

@@ -2,10 +2,10 @@
 
 The file is ``profiles.toml`` in platformdirs' user config directory for
 ``mqttws-explorer`` (``$MQTTWS_CONFIG_DIR`` overrides the directory). Its shape is
-described in :mod:`explorer.profile_format`. The rules this module keeps:
+described in :mod:`explorer.profiles.format`. The rules this module keeps:
 
 * **No secret in the file.** Passwords, the proxy password, the TLS key passphrase and
-  secret header values go to a :class:`~explorer.secret_store.SecretStore` (the OS
+  secret header values go to a :class:`~explorer.profiles.secret_store.SecretStore` (the OS
   keyring) under references such as ``profile/prod/password``; the file holds only
   the references. A hand-written plaintext password is refused with a way out.
 * **Edits keep the file.** tomlkit rewrites only the keys that changed, so comments,
@@ -35,9 +35,9 @@ import tomlkit.exceptions
 from tomlkit.items import Table
 from tomlkit.toml_document import TOMLDocument
 
+from explorer.client.options import ConnectionOptions
 from explorer.errors import ProfileError
-from explorer.options import ConnectionOptions
-from explorer.profile_format import (
+from explorer.profiles.format import (
     DEFAULT_VALUES,
     SECRET_KINDS,
     Profile,
@@ -47,8 +47,8 @@ from explorer.profile_format import (
     secret_label,
     split_secrets,
 )
-from explorer.profile_validate import LineFinder, profile_from_table
-from explorer.secret_store import KeyringSecretStore, SecretStore
+from explorer.profiles.secret_store import KeyringSecretStore, SecretStore
+from explorer.profiles.validate import LineFinder, profile_from_table
 
 __all__ = [
     "CONFIG_DIR_ENV",
@@ -92,7 +92,7 @@ def secret_ref(name: str, kind: str) -> str:
 
 
 def merge_secrets(options: ConnectionOptions, values: Mapping[str, str]) -> ConnectionOptions:
-    """Put secret values (by kind, see :data:`explorer.profile_format.SECRET_KINDS`) into options."""
+    """Put secret values (by kind, see :data:`explorer.profiles.format.SECRET_KINDS`) into options."""
     changes: dict[str, Any] = {}
     if "password" in values:
         changes["password"] = values["password"].encode("utf-8")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from explorer.events import (
+from explorer.model.events import (
     ErrorReported,
     FrameEvent,
     HandshakeRequest,

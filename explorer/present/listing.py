@@ -28,7 +28,7 @@ the batch boundaries:
 :meth:`Listing.close` writes held frames and names the packets that never completed.
 
 Texts that the trace tables of the desktop and terminal views also show come from
-:mod:`explorer.eventtext` (packet summaries with their frame span, the handshake
+:mod:`explorer.present.eventtext` (packet summaries with their frame span, the handshake
 request), so the CLI and the views describe events alike. The frame line is longer
 than the table's frame summary on purpose: it names the mask key, the RSV bits and
 the length encoding, which a listing cannot show in a separate inspector.
@@ -41,7 +41,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from explorer.events import (
+from explorer.model.events import (
     Direction,
     ErrorReported,
     FrameEvent,
@@ -52,8 +52,8 @@ from explorer.events import (
     StateChanged,
     TraceEvent,
 )
-from explorer.eventtext import event_length, event_summary, frame_span
 from explorer.mqtt.enums import PacketType
+from explorer.present.eventtext import event_length, event_summary, frame_span
 from explorer.ws.framing import OPCODE_NAMES
 
 __all__ = ["Listing", "frame_line", "frame_span"]

@@ -19,7 +19,7 @@ Formats read (the samples in ``tests/fixtures/`` follow each tool's data model):
 
 Every importer returns what it mapped and what it skipped for each connection, so the
 user is told, not surprised. Passwords found in these files become secret values on the
-imported profile; :class:`~explorer.profiles.ProfileStore` moves them to the keyring.
+imported profile; :class:`~explorer.profiles.store.ProfileStore` moves them to the keyring.
 Embedded certificates (MQTT Explorer) are written as 0600 files next to the profiles,
 because TLS options name files.
 """
@@ -36,18 +36,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from explorer.client.options import ConnectionOptions, TlsOptions, parse_url
 from explorer.errors import ExplorerError, ProfileError
 from explorer.mqtt.enums import RetainHandling
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Subscription, Will
-from explorer.options import ConnectionOptions, TlsOptions, parse_url
-from explorer.profile_format import (
+from explorer.profiles.format import (
     Profile,
     ProfileName,
     check_name,
     mqtt_version_from_text,
     secret_label,
 )
-from explorer.profiles import ProfileStore, merge_secrets, parse_profiles_with_extras
+from explorer.profiles.store import ProfileStore, merge_secrets, parse_profiles_with_extras
 
 __all__ = [
     "ImportFormat",

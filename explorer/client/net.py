@@ -1,13 +1,13 @@
 """The edge to the operating system's network: TCP, HTTP CONNECT proxies and TLS.
 
-Everything here turns an :class:`explorer.options.Endpoint` plus
-:class:`explorer.options.ConnectionOptions` into an open asyncio stream, and every
+Everything here turns an :class:`explorer.client.options.Endpoint` plus
+:class:`explorer.client.options.ConnectionOptions` into an open asyncio stream, and every
 failure into :class:`explorer.errors.ConnectionFailed` with one sentence that names
 the layer and what was seen (refused, timeout, the TLS verification message, the
 proxy's status line). Deeper explanations are the diagnoser's job
 (``explorer.diagnose``); this module only has to be precise.
 
-What does not belong here: WebSocket framing (``explorer.ws.connection``) and MQTT
+What does not belong here: WebSocket framing (``explorer.client.websocket``) and MQTT
 (``explorer.session``). :class:`TcpTransport` carries native MQTT bytes and shares
 its small interface (:class:`ByteTransport`) with the WebSocket transport, so the
 client driver does not care which one it holds.
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
+from explorer.client.options import ConnectionOptions, Endpoint, TlsOptions
 from explorer.errors import ConnectionFailed
-from explorer.events import Direction
-from explorer.options import ConnectionOptions, Endpoint, TlsOptions
+from explorer.model.events import Direction
 
 __all__ = [
     "READ_SIZE",

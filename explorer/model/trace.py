@@ -4,7 +4,7 @@
 counting them) so a firehose cannot exhaust memory. The JSON form of events is shared
 by ``decode --json``, ``sub --trace --json`` and :func:`export_jsonl`.
 :func:`export_pcapng` writes a trace as a capture Wireshark opens (the synthesis
-lives in :mod:`explorer.capture.export`).
+lives in :mod:`explorer.capture.synthesis`).
 
 JSON: one function per concern: :func:`packet_to_json` for an MQTT packet,
 :func:`event_to_json` for any trace event. Bytes become lowercase hex. Secrets never
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO, overload
 
 from explorer.errors import ExplorerError
-from explorer.events import (
+from explorer.model.events import (
     ErrorReported,
     FrameEvent,
     HandshakeRequest,
@@ -292,9 +292,9 @@ def export_pcapng(
 ) -> int:
     """Write ``events`` as pcapng that Wireshark opens; return the number of connections.
 
-    See :func:`explorer.capture.export.export_pcapng` for the framing and the arguments.
+    See :func:`explorer.capture.synthesis.export_pcapng` for the framing and the arguments.
     """
-    from explorer.capture.export import export_pcapng as _export
+    from explorer.capture.synthesis import export_pcapng as _export
 
     return _export(events, path, server, servers=servers, seed=seed, epoch_offset=epoch_offset)
 

@@ -1,7 +1,7 @@
 """The HTTP upgrade as the probe performs it: one request, the raw answer, its verdict.
 
 Requests are built by websockets' ``ClientProtocol`` with the connection options
-(``explorer.ws.connection.build_request``), responses are read and judged by
+(``explorer.client.websocket.build_request``), responses are read and judged by
 ``explorer.ws.handshake`` (``HttpReader``, ``check_handshake``), so the probe sees a
 handshake exactly as the live client and the decoder do. What this module adds is
 what the first bytes of an answer that is *not* HTTP say about the port.
@@ -19,12 +19,12 @@ from websockets.client import ClientProtocol
 from websockets.typing import Origin, Subprotocol
 from websockets.uri import parse_uri
 
+from explorer.client.options import ConnectionOptions
+from explorer.client.websocket import build_request
 from explorer.diagnose.httpcheck import classify_foreign_bytes, could_be_http
 from explorer.diagnose.transport import ProbeStream
 from explorer.diagnose.wire import printable
 from explorer.errors import HandshakeError
-from explorer.options import ConnectionOptions
-from explorer.ws.connection import build_request
 from explorer.ws.handshake import HttpReader, HttpRequest, HttpResponse, parse_request
 
 __all__ = ["UpgradeResult", "perform_upgrade"]

@@ -1,6 +1,6 @@
 """The TOML shape of one connection profile, both ways, with errors that name the line.
 
-``profiles.toml`` (see :mod:`explorer.profiles`) holds one table per profile::
+``profiles.toml`` (see :mod:`explorer.profiles.store`) holds one table per profile::
 
     version = 1
 
@@ -27,8 +27,8 @@
     "header/Authorization" = "profile/prod/header/Authorization"
 
 This module defines :class:`Profile` and turns one into plain values to write;
-:mod:`explorer.profile_validate` reads a table back, validating every value. Neither
-does file or keyring I/O: :mod:`explorer.profiles` does.
+:mod:`explorer.profiles.validate` reads a table back, validating every value. Neither
+does file or keyring I/O: :mod:`explorer.profiles.store` does.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NewType
 from urllib.parse import urlsplit, urlunsplit
 
+from explorer.client.options import ConnectionOptions
 from explorer.errors import ProfileError
 from explorer.mqtt.enums import ProtocolVersion, RetainHandling
 from explorer.mqtt.packets import Subscription
-from explorer.options import ConnectionOptions
 
 __all__ = [
     "DEFAULT_VALUES",

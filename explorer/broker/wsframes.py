@@ -137,14 +137,20 @@ class FrameParser:
                 elif opcode == OP_TEXT and not self.allow_text:
                     # [MQTT-6.0.0-1] MQTT Control Packets MUST be sent in binary data frames.
                     raise WebSocketViolation(1003, "MQTT over WebSocket needs binary frames, got text")
-                self._fragmented = not fin
             else:
                 raise WebSocketViolation(1002, f"unknown opcode 0x{opcode:X}")
             if length > self.max_payload:
                 raise WebSocketViolation(1009, f"frame of {length} bytes is too big")
             if end - pos < header + length:
+                # Incomplete: parsed again from its first byte once complete, so no state
+                # may change before this point (a FIN=0 frame cut by a read must not be
+                # taken for a second message the next time round).
                 self._need = header + length
                 break
+            if opcode < OP_CLOSE:
+                # RFC 6455 §5.4: a message ends with its FIN frame; control frames between
+                # its fragments (above) leave it open.
+                self._fragmented = not fin
             mask = buffer[pos + header - 4 : pos + header]
             payload = apply_mask(buffer[pos + header : pos + header + length], mask)
             frames.append((opcode, fin, payload))

@@ -112,3 +112,14 @@ def test_large_frame_arriving_in_many_chunks_is_assembled_once_complete() -> Non
     for start in range(0, len(data), 4096):
         out += parser.feed(data[start : start + 4096])
     assert out == [(0x2, True, payload), (0xA, True, b"")]
+
+
+@pytest.mark.parametrize("cut", [1, 2, 5, 6, 7, 100])
+def test_fragmented_message_cut_inside_its_frames_keeps_its_state(cut: int) -> None:
+    # RFC 6455 §5.4: a FIN=0 frame that arrives in two reads is still the first fragment.
+    data = client_frame(0x2, b"a" * 200, fin=False) + client_frame(0x9, b"p") + client_frame(0x0, b"b" * 50)
+    parser = FrameParser(1024)
+    out = []
+    for start in range(0, len(data), cut):
+        out += parser.feed(data[start : start + cut])
+    assert out == [(0x2, False, b"a" * 200), (0x9, True, b"p"), (0x0, True, b"b" * 50)]

@@ -27,6 +27,7 @@ from explorer.ws.handshake import accept_key
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 PASSWORD = b"listing-canary-pw"
 PUBLISH = Publish("split/topic", b"0123456789")
+PREVIEW = '  payload (10 B): "0123456789"'
 LAST = len(encode(PUBLISH)) - 12  # bytes of the PUBLISH in its third frame
 
 
@@ -95,7 +96,7 @@ def test_a_whole_batch_lists_handshake_frames_parts_and_the_completed_packet_spa
     assert "      PUBLISH #0 part 1/3 (5 B)" in lines
     assert "      PUBLISH #0 part 2/3 (7 B)" in lines
     assert f"      PUBLISH #0 part 3/3 ({LAST} B)" in lines
-    assert "      -> #0 PUBLISH QoS0 split/topic 10 B  [frames 0-2]" in lines
+    assert "      -> #0 PUBLISH QoS0 split/topic 10 B  [frames 0-2]" + PREVIEW in lines
     assert not any("never completed" in line for line in lines)
 
 
@@ -118,7 +119,7 @@ def test_event_by_event_each_frame_is_listed_once_with_the_parts_known_so_far() 
     assert "      PUBLISH #0 part 1/? (5 B)" in lines
     assert "      PUBLISH #0 part 2/? (7 B)" in lines
     assert f"      PUBLISH #0 part 3/3 ({LAST} B)" in lines
-    assert "      -> #0 PUBLISH QoS0 split/topic 10 B  [frames 0-2]" in lines
+    assert "      -> #0 PUBLISH QoS0 split/topic 10 B  [frames 0-2]" + PREVIEW in lines
 
 
 @pytest.mark.parametrize("cut", range(1, 9))
@@ -146,7 +147,7 @@ def test_a_frame_waits_for_the_packets_it_completes() -> None:
     assert "s2c #2 continuation" not in "".join(out)
     listing.feed(events[last_frame + 1 :])
     assert "s2c #2 continuation" in out[written]
-    assert out[-1] == "      -> #0 PUBLISH QoS0 split/topic 10 B  [frames 0-2]\n"
+    assert out[-1] == "      -> #0 PUBLISH QoS0 split/topic 10 B  [frames 0-2]" + PREVIEW + "\n"
 
 
 def test_a_frame_whose_packets_were_dropped_is_held_for_one_batch_only() -> None:
@@ -165,7 +166,19 @@ def test_completed_packet_lines_say_what_the_trace_tables_say() -> None:
     events = split_publish_events()
     lines = _listing([events])
     for packet in (e for e in events if isinstance(e, PacketEvent)):
-        assert f"      -> #{packet.packet_no} {event_summary(packet)}" in lines
+        head = f"      -> #{packet.packet_no} {event_summary(packet)}"
+        assert any(line == head or line.startswith(head + "  payload (") for line in lines)
+
+
+def test_publish_lines_preview_the_payload_unless_told_not_to() -> None:
+    events = split_publish_events()
+    assert "      -> #0 PUBLISH QoS0 split/topic 10 B  [frames 0-2]" + PREVIEW in _listing([events])
+    out: list[str] = []
+    listing = Listing(out.append, payload=False)
+    listing.feed(events)
+    listing.close()
+    assert "      -> #0 PUBLISH QoS0 split/topic 10 B  [frames 0-2]\n" in out
+    assert not any("payload (" in line for line in out)
 
 
 def test_the_connect_password_is_masked_in_every_line() -> None:

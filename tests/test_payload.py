@@ -17,6 +17,7 @@ from explorer.present.payload import (
     numeric_fields,
     numeric_value,
     parse_number,
+    payload_preview,
     text_view,
 )
 
@@ -195,3 +196,18 @@ def test_looks_binary_tolerates_a_character_cut_at_the_sample_edge() -> None:
     assert not looks_binary(shifted)
     assert looks_binary(b"\xff\xfe\x00\x01")
     assert looks_binary(bytes(range(32)) * 4)
+
+
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        (b"", "payload (0 B)"),
+        (b"hello", 'payload (5 B): "hello"'),
+        (b"a\nb\tc\x1b", 'payload (6 B): "a\\nb\\tc\\x1b"'),
+        ("é".encode() * 40, 'payload (80 B): "' + "é" * 10 + '…"'),
+        (b"\x00\x01\x02", "payload (3 B, binary): 00 01 02"),
+        (bytes(100), "payload (100 B, binary): " + " ".join(["00"] * 3) + " …"),
+    ],
+)
+def test_payload_preview_is_one_short_line_with_the_length(data: bytes, text: str) -> None:
+    assert payload_preview(data, width=10) == text

@@ -78,6 +78,9 @@ def register(subparsers: Any) -> None:
         help="treat TCP port N as MQTT (WebSocket or native); may be repeated",
     )
     parser.add_argument("--json", action="store_true", help="JSON lines instead of the listing")
+    parser.add_argument(
+        "--no-payload", dest="payload", action="store_false", help="no payload preview on PUBLISH lines"
+    )
     parser.set_defaults(func=run)
 
 
@@ -234,7 +237,8 @@ def run(args: argparse.Namespace) -> int:
     ports = frozenset(args.port)
     seq = count().__next__
     out: TextIO = sys.stdout
-    listing = Listing(out.write, base=min((c.first_time for c in capture.connections), default=0.0))
+    base = min((c.first_time for c in capture.connections), default=0.0)
+    listing = Listing(out.write, base=base, payload=args.payload)
     if not args.json:
         out.write(
             f"{capture.name}: {capture.format}, {capture.frame_count} frames, "

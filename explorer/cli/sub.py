@@ -109,6 +109,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="JSON lines")
     parser.add_argument("--trace", action="store_true", help="print every frame with its packets, live")
+    parser.add_argument(
+        "--no-payload",
+        dest="payload",
+        action="store_false",
+        help="with --trace: leave the payload preview off PUBLISH lines",
+    )
     parser.add_argument("-C", "--count", type=int, metavar="N", help="exit after N messages")
     parser.add_argument("-W", "--duration", type=float, metavar="S", help="exit after S seconds")
     add_connection_arguments(parser)
@@ -154,7 +160,9 @@ def run(args: argparse.Namespace) -> int:
     if args.duration is not None and args.duration <= 0:
         raise ExplorerError("--duration must be positive")
     options = options_from_args(args)
-    printer = _Printer(sys.stdout, json_lines=args.json, trace=args.trace, count=args.count)
+    printer = _Printer(
+        sys.stdout, json_lines=args.json, trace=args.trace, count=args.count, payload=args.payload
+    )
     try:
         return asyncio.run(
             run_live(options, filters, args.qos, printer.batch, duration=args.duration, trace_limit=10_000)
@@ -164,12 +172,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 class _Printer:
-    def __init__(self, out: TextIO, *, json_lines: bool, trace: bool, count: int | None) -> None:
+    def __init__(
+        self, out: TextIO, *, json_lines: bool, trace: bool, count: int | None, payload: bool = True
+    ) -> None:
         self.out = out
         self.json_lines = json_lines
         self.trace = trace
         self.remaining = count
-        self.listing = Listing(out.write)
+        self.listing = Listing(out.write, payload=payload)
         self.time_offset = time.time() - time.monotonic()  # event times are monotonic
 
     def batch(self, batch: Batch) -> bool:

@@ -12,6 +12,9 @@ frame, MQTT packet, state change and error, in event order::
        ...
           -> #0 CONNECT v5 client_id=... password=***  [frames 0-16]
 
+A PUBLISH line ends with a preview of its payload (``payload (11 B): "hello world"``,
+text cut at 60 characters, binary as hex); ``Listing(payload=False)`` leaves it out.
+
 Events arrive in batches (all at once for a capture, ~20 per second live), so the
 listing is streaming: :meth:`Listing.feed` takes each batch in order and writes what
 it can already say. Two rules make a packet that spans frames read right whatever
@@ -53,7 +56,9 @@ from explorer.model.events import (
     TraceEvent,
 )
 from explorer.mqtt.enums import PacketType
+from explorer.mqtt.packets import Publish
 from explorer.present.eventtext import event_length, event_summary, frame_span
+from explorer.present.payload import payload_preview
 from explorer.ws.framing import OPCODE_NAMES
 
 __all__ = ["Listing", "frame_line", "frame_span"]
@@ -106,11 +111,15 @@ class Listing:
 
     ``write`` gets whole lines, each ending in ``"\\n"`` (``sys.stdout.write`` fits).
     ``base`` is the time printed as ``+0``; by default the first event's time.
+    ``payload`` adds a payload preview to each PUBLISH line.
     """
 
-    def __init__(self, write: Callable[[str], object], *, base: float | None = None) -> None:
+    def __init__(
+        self, write: Callable[[str], object], *, base: float | None = None, payload: bool = True
+    ) -> None:
         self._write = write
         self.base = base
+        self.payload = payload
         self._held: list[TraceEvent] = []
         self._partial: dict[_PacketKey, _Partial] = {}
 
@@ -180,6 +189,12 @@ class Listing:
     def _line(self, text: str) -> None:
         self._write(text + "\n")
 
+    def _packet_text(self, event: PacketEvent) -> str:
+        text = event_summary(event)
+        if self.payload and isinstance(event.packet, Publish):
+            text += "  " + payload_preview(event.packet.payload)
+        return text
+
     def _event(self, event: TraceEvent, known: dict[_PacketKey, PacketEvent]) -> None:
         base = self.base if self.base is not None else event.time
         if isinstance(event, FrameEvent):
@@ -195,7 +210,7 @@ class Listing:
         elif isinstance(event, PacketEvent):
             if not event.frames:  # native MQTT; over WebSocket it is shown under its frame
                 self._line(
-                    f"{_at(event.time, base)} {event.direction} #{event.packet_no} {event_summary(event)}"
+                    f"{_at(event.time, base)} {event.direction} #{event.packet_no} {self._packet_text(event)}"
                 )
         elif isinstance(event, ErrorReported):
             where = f" at {event.offset}" if event.offset is not None else ""
@@ -232,7 +247,7 @@ class Listing:
         for no in event.completed:
             packet = known.get((event.conn, event.direction, no))
             if packet is not None:
-                self._line(f"{_PART_INDENT}-> #{no} {event_summary(packet)}")
+                self._line(f"{_PART_INDENT}-> #{no} {self._packet_text(packet)}")
 
     def _report_unfinished(self, conn: int | None) -> None:
         for key in [k for k in self._partial if conn is None or k[0] == conn]:

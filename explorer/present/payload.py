@@ -41,6 +41,7 @@ __all__ = [
     "numeric_fields",
     "numeric_value",
     "parse_number",
+    "payload_preview",
     "text_view",
     "truncation_marker",
 ]
@@ -120,6 +121,25 @@ def text_view(data: bytes, limit: int = DEFAULT_LIMIT) -> PayloadText:
     """The payload as text, safe to print in a terminal or a label."""
     text, shown, valid = _decode_prefix(data, limit)
     return PayloadText(escape_text(text), shown < len(data), shown, len(data), valid)
+
+
+def payload_preview(data: bytes, width: int = 60) -> str:
+    """A payload in brief for a one-line listing: ``payload (11 B): "hello world"``.
+
+    Text is decoded, control characters and newlines escaped, and cut after ``width``
+    characters with ``…``; a binary payload shows its first bytes in hex.
+    """
+    size = f"{len(data):,} B"
+    if not data:
+        return "payload (0 B)"
+    if looks_binary(data):
+        head = data[: max(1, width // 3)]
+        more = " …" if len(head) < len(data) else ""
+        return f"payload ({size}, binary): {head.hex(' ')}{more}"
+    text, shown, _valid = _decode_prefix(data, width * 4)
+    cut = shown < len(data) or len(text) > width
+    text = escape_text(text[:width].replace("\n", "\\n").replace("\t", "\\t"))
+    return f'payload ({size}): "{text}{"…" if cut else ""}"'
 
 
 @dataclass(frozen=True, slots=True)

@@ -243,6 +243,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    from gui.xcbcheck import missing_libraries, missing_message, uses_xcb
+
+    if uses_xcb() and (missing := missing_libraries()):
+        print(f"mqttws-explorer: {missing_message(missing)}", file=sys.stderr)
+        return 2
     interactive_runtime()  # short collector pauses, input before network reads
     try:
         import qasync

@@ -250,8 +250,7 @@ class ExplorerApp(App[None]):
         if topic is None:
             self.notify("select a topic first", severity="warning")
             return
-        node = self.workspace.tree.find(topic)
-        count = 0 if node is None else sum(1 for n in self.workspace.tree.topics(node) if n.retained)
+        count = len(self.workspace.retained_topics(topic))
         if count == 0:
             self.notify(f"no retained messages at or below {topic}", severity="warning")
             return

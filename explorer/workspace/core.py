@@ -128,6 +128,15 @@ class _TreeForwarder:
             subscriber.changed.add(node)
 
 
+def _broker_of(options: ConnectionOptions) -> tuple[str, int] | str:
+    """What tells two brokers apart: host and port (the path and scheme may differ for one broker)."""
+    try:
+        endpoint = options.endpoint
+    except ExplorerError:
+        return options.url
+    return (endpoint.host.lower(), endpoint.port)
+
+
 def _layer_of(exc: BaseException) -> str:
     if isinstance(exc, HandshakeError):
         return "http"
@@ -204,6 +213,7 @@ class Workspace:
         self.options: ConnectionOptions | None = None
         self.subscriptions: dict[str, int] = {}
         self._servers: dict[int, tuple[str, int]] = {}
+        self._own_retained: set[str] = set()
         self._closed = False
 
     # -- ingest (hot path) -----------------------------------------------------------
@@ -236,6 +246,10 @@ class Workspace:
                 # Identity first: comparing a Properties value field by field is slow.
                 properties=None if properties is NO_PROPERTIES or not properties else properties,
             )
+            if self._own_retained and event.topic in self._own_retained:
+                node = self.tree.find(event.topic)
+                if node is not None and not node.retained:
+                    self.tree.set_retained(node, True)
         else:
             self.trace.append(event)
             if type(event) is PacketEvent:
@@ -365,6 +379,10 @@ class Workspace:
         if self._closed:
             raise ConnectionFailed("this workspace is closed")
         await self.disconnect()
+        if self.options is not None and _broker_of(self.options) != _broker_of(options):
+            # Another broker: its topics are not this one's (the trace keeps every connection).
+            self.tree.clear()
+            self._own_retained.clear()
         self.options = options
         self.subscriptions = {}
         self._tracker.reset(url=options.url, state="connecting")
@@ -488,21 +506,48 @@ class Workspace:
         """Publish; returns when the QoS flow is complete (PUBACK / PUBCOMP)."""
         client = self._require_client()
         await client.publish(topic, payload, qos, retain, properties)
+        if retain:
+            self._note_own_retained(topic, payload)
+
+    def _note_own_retained(self, topic: str, payload: bytes) -> None:
+        """Remember a retained message we published, so it can be deleted before a reconnect.
+
+        A broker forwards a message to existing subscriptions with the retain flag cleared
+        [MQTT-3.3.1-9], so the echo of our own retained PUBLISH does not mark the topic as
+        retained in the tree; the workspace marks it itself.
+        """
+        if payload:
+            self._own_retained.add(topic)
+        else:
+            self._own_retained.discard(topic)
+        node = self.tree.find(topic)
+        if node is not None:
+            self.tree.set_retained(node, bool(payload))
+
+    def retained_topics(self, topic_or_subtree: str) -> list[str]:
+        """The topics at and below ``topic_or_subtree`` that hold a retained message, as far as seen.
+
+        Seen means: a message arrived with the retain flag, or this workspace published one
+        since it connected to this broker. ``a/b``, ``a/b/#`` and ``#`` are understood.
+        """
+        topic = topic_or_subtree.removesuffix("#").removesuffix("/") if topic_or_subtree != "#" else ""
+        under = self.tree.find(topic) if topic else self.tree.root
+        found = (
+            {node.topic for node in self.tree.topics(under) if node.retained} if under is not None else set()
+        )
+        prefix = f"{topic}/" if topic else ""
+        found.update(t for t in self._own_retained if not topic or t == topic or t.startswith(prefix))
+        return sorted(found)
 
     async def clear_retained(self, topic_or_subtree: str) -> int:
         """Delete the retained messages at and below a topic; returns how many were cleared.
 
-        Publishes a zero-byte retained message to each topic marked retained
+        Publishes a zero-byte retained message to each topic of :meth:`retained_topics`
         [MQTT-3.3.1-10]. ``a/b`` and ``a/b/#`` both mean the topic and its subtree.
         """
-        topic = topic_or_subtree.removesuffix("#").removesuffix("/") if topic_or_subtree != "#" else ""
-        under = self.tree.find(topic) if topic else self.tree.root
-        if under is None:
-            return 0
-        targets = [node for node in self.tree.topics(under) if node.retained]
-        for node in targets:
-            await self.publish(node.topic, b"", qos=0, retain=True)
-            self.tree.set_retained(node, False)
+        targets = self.retained_topics(topic_or_subtree)
+        for topic in targets:
+            await self.publish(topic, b"", qos=0, retain=True)
         return len(targets)
 
     async def probe(
@@ -545,7 +590,13 @@ class Workspace:
 
         Times in the file are seconds since the epoch.
         """
-        return export_messages(self.tree, path, fmt, time_offset=self.wall_offset)
+        connection = ""
+        if self.options is not None:
+            try:
+                connection = self.options.endpoint.url()  # never the URL's userinfo
+            except ExplorerError:
+                connection = ""
+        return export_messages(self.tree, path, fmt, time_offset=self.wall_offset, connection=connection)
 
     def wall_time(self, value: float) -> float:
         """An event or message time (the client's monotonic clock) as seconds since the epoch."""

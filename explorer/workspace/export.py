@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import csv
 import dataclasses
+import datetime
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -20,11 +21,19 @@ from explorer.errors import ExplorerError
 from explorer.model.topictree import TopicMessage, TopicNode, TopicTree
 from explorer.model.trace import properties_to_json
 
-__all__ = ["EPOCH_2001", "MessageFormat", "export_messages", "iter_messages", "message_to_json", "wall_time"]
+__all__ = [
+    "EPOCH_2001",
+    "MessageFormat",
+    "export_messages",
+    "iso_time",
+    "iter_messages",
+    "message_to_json",
+    "wall_time",
+]
 
 MessageFormat = Literal["jsonl", "csv"]
 
-CSV_COLUMNS = ("time", "topic", "qos", "retain", "encoding", "payload", "properties")
+CSV_COLUMNS = ("time", "connection", "topic", "qos", "retain", "encoding", "payload", "properties")
 
 
 def _payload_fields(payload: bytes) -> tuple[str, str]:
@@ -74,16 +83,25 @@ def iter_messages(
     return iter(messages)
 
 
-def _write_jsonl(messages: Iterable[TopicMessage], handle: Any) -> int:
+def iso_time(value: float) -> str:
+    """Seconds since the epoch as ISO 8601 in UTC with microseconds: ``2026-12-05T15:20:01.250000Z``."""
+    stamp = datetime.datetime.fromtimestamp(value, datetime.UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _write_jsonl(messages: Iterable[TopicMessage], handle: Any, connection: str) -> int:
     count = 0
     for message in messages:
-        handle.write(json.dumps(message_to_json(message), ensure_ascii=False))
+        data = message_to_json(message)
+        if connection:
+            data["connection"] = connection
+        handle.write(json.dumps(data, ensure_ascii=False))
         handle.write("\n")
         count += 1
     return count
 
 
-def _write_csv(messages: Iterable[TopicMessage], handle: Any) -> int:
+def _write_csv(messages: Iterable[TopicMessage], handle: Any, connection: str) -> int:
     writer = csv.writer(handle)
     writer.writerow(CSV_COLUMNS)
     count = 0
@@ -91,7 +109,16 @@ def _write_csv(messages: Iterable[TopicMessage], handle: Any) -> int:
         encoding, text = _payload_fields(message.payload)
         props = json.dumps(properties_to_json(message.properties)) if message.properties else ""
         writer.writerow(
-            [f"{message.time:.6f}", message.topic, message.qos, int(message.retain), encoding, text, props]
+            [
+                iso_time(message.time),
+                connection,
+                message.topic,
+                message.qos,
+                int(message.retain),
+                encoding,
+                text,
+                props,
+            ]
         )
         count += 1
     return count
@@ -101,13 +128,17 @@ def export_messages(
     tree: TopicTree,
     path: Path | str,
     fmt: MessageFormat = "jsonl",
+    *,
     under: TopicNode | None = None,
     time_offset: float = 0.0,
+    connection: str = "",
 ) -> int:
     """Write the kept messages to ``path`` and return how many were written.
 
     ``time_offset`` is added to monotonic message times so the file holds seconds since
-    the epoch (``Workspace.export_messages`` passes the live clock's offset).
+    the epoch (``Workspace.export_messages`` passes the live clock's offset). JSON lines
+    keep them as numbers; CSV writes ISO 8601 in UTC (:func:`iso_time`). ``connection``
+    (the broker's URL, without credentials) fills the ``connection`` column.
 
     Raises:
         ExplorerError: unknown format or the file cannot be written.
@@ -118,7 +149,7 @@ def export_messages(
     try:
         with open(path, "w", encoding="utf-8", newline="") as handle:
             if fmt == "jsonl":
-                return _write_jsonl(messages, handle)
-            return _write_csv(messages, handle)
+                return _write_jsonl(messages, handle, connection)
+            return _write_csv(messages, handle, connection)
     except OSError as exc:
         raise ExplorerError(f"cannot write {path}: {exc.strerror or exc}") from None

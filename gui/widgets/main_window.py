@@ -65,7 +65,7 @@ class MainWindow(QMainWindow):
 
         self.messages = MessagePanel()
         self.setCentralWidget(self.messages)
-        self.topics = TopicPanel(self.workspace.tree)
+        self.topics = TopicPanel(self.workspace.tree, retained_topics=self.workspace.retained_topics)
         self.trace = TracePanel(self.workspace.trace, time_origin=time.monotonic())
         self.publisher = PublishPanel(bridge)
         self.handshake = HandshakeView()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHeaderView, QLineEdit, QMenu, QTreeView, QVBoxLayout, QWidget
@@ -23,9 +25,20 @@ class TopicPanel(QWidget):
     deleteRetainedRequested = Signal(str)
     publishRequested = Signal(str)
 
-    def __init__(self, tree: TopicTree, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        tree: TopicTree,
+        parent: QWidget | None = None,
+        *,
+        retained_topics: Callable[[str], list[str]] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.tree = tree
+        # Which topics at and below one hold a retained message (the Workspace also knows
+        # the ones this session published, whose echo carries no retain flag).
+        self._retained_topics = retained_topics or (
+            lambda topic: [n.topic for n in (self.tree.find(topic) or self.tree.root).walk() if n.retained]
+        )
         self.model = TopicTreeModel(tree, self)
         self.proxy = TopicFilterProxy(self)
         self.proxy.setSourceModel(self.model)
@@ -111,7 +124,7 @@ class TopicPanel(QWidget):
         menu.addAction(f"Subscribe to {topic}/#", lambda: self.subscribeRequested.emit(f"{topic}/#"))
         menu.addAction(f"Unsubscribe from {topic}/#", lambda: self.unsubscribeRequested.emit(f"{topic}/#"))
         menu.addSeparator()
-        retained = any(n.retained for n in node.walk())
+        retained = bool(self._retained_topics(topic))
         action = menu.addAction(
             "Delete retained messages here and below", lambda: self.deleteRetainedRequested.emit(topic)
         )

@@ -459,3 +459,20 @@ def test_key_presses_and_clicks_in_the_window_tell_the_collector_to_hold_a_full_
         assert isinstance(watch, QObject)
         app.removeEventFilter(watch)
         collector.uninstall()
+
+
+def test_a_retained_message_published_in_this_session_can_be_deleted_from_the_menu(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    async def flow() -> bool:
+        assert await window.bridge.start_demo((), demo=False)
+        assert await window.bridge.subscribe("#") == [0]
+        assert await window.bridge.publish("ux/test/json", b'{"v": 1}', 1, True)
+        tree = window.workspace.tree
+        await wait_for_batch(
+            window.bridge, lambda: (n := tree.find("ux/test/json")) is not None and n.retained
+        )
+        # The context menu enables "Delete retained" from the same answer.
+        return bool(window.topics._retained_topics("ux"))
+
+    assert qloop.run_until_complete(flow())

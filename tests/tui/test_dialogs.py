@@ -250,3 +250,21 @@ async def test_profile_edit_keeps_the_stored_password_and_delete_removes_it(
         await pilot.press("y")
         await settle(pilot, lambda: "edge" not in store)
         assert file_keyring.get_password(SERVICE, ref) is None
+
+
+async def test_a_retained_message_published_in_this_session_can_be_deleted_at_once() -> None:
+    app = ExplorerApp(Workspace(), demo=False, subscriptions=(("#", 0),))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.workspace.connected and "#" in app.workspace.subscriptions)
+        await app.workspace.publish("ux/test/json", b'{"v": 1}', qos=1, retain=True)
+        tree = app.workspace.tree
+        # The echo to the existing subscription has no retain flag [MQTT-3.3.1-9]; the mark stays.
+        await settle(pilot, lambda: (node := tree.find("ux/test/json")) is not None and node.retained)
+        await pilot.press("slash", *"json", "enter", "g")
+        await pilot.press("x")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await settle(pilot, lambda: not app.workspace.retained_topics("ux"))
+        node = tree.find("ux/test/json")
+        assert node is not None
+        assert not node.retained

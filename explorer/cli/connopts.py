@@ -26,10 +26,17 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import IO, Any
 
-from explorer.client.options import ConnectionOptions, TlsOptions, parse_url
+from explorer.client.options import ConnectionOptions, TlsOptions, parse_url, split_userinfo
 from explorer.errors import ExplorerError, SecretStoreError
 from explorer.mqtt.packets import Will
-from explorer.profiles.format import MQTT_VERSIONS, Profile, secret_label, strip_proxy_password
+from explorer.profiles.format import (
+    HEADER_NAME_RE,
+    MQTT_VERSIONS,
+    Profile,
+    has_control_character,
+    secret_label,
+    strip_proxy_password,
+)
 from explorer.profiles.secret_store import SecretStore
 from explorer.profiles.store import ProfileStore, merge_secrets
 
@@ -52,13 +59,30 @@ _HELP_EPILOG = (
 )
 
 
-def parse_header(text: str) -> tuple[str, str]:
-    """``'Name: value'`` -> ``("Name", "value")``; argparse type for --header."""
+def parse_header(text: str, *, secret: bool = False) -> tuple[str, str]:
+    """``'Name: value'`` -> ``("Name", "value")``; argparse type for --header.
+
+    A line break in the value would inject a header (or a whole request) of its own, so
+    control characters are refused. With ``secret`` the message never repeats the value.
+    """
     name, sep, value = text.partition(":")
     name = name.strip()
-    if not sep or not name or any(ch.isspace() for ch in name):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a header: write 'Name: value'")
+    shown = repr(name + ": ...") if secret else repr(text)
+    if not sep or not HEADER_NAME_RE.match(name):
+        raise argparse.ArgumentTypeError(f"{shown} is not a header: write 'Name: value'")
+    if has_control_character(value):
+        raise argparse.ArgumentTypeError(
+            f"the value of header {name!r} holds a line break or another control character, "
+            "which HTTP does not allow"
+        )
     return name, value.strip()
+
+
+def _parse_secret_header(text: str) -> tuple[str, str]:
+    return parse_header(text, secret=True)
+
+
+_parse_secret_header.__name__ = "secret header"
 
 
 def parse_user_property(text: str) -> tuple[str, str]:
@@ -118,7 +142,7 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--secret-header",
         action="append",
-        type=parse_header,
+        type=_parse_secret_header,
         metavar="'NAME: VALUE'",
         help="HTTP header whose value is masked everywhere (e.g. Authorization); visible in the process list",
     )
@@ -339,7 +363,23 @@ def options_from_args(
         if url is None:
             raise ExplorerError("give a broker URL (e.g. ws://localhost:8080/mqtt) or --profile NAME")
         options = ConnectionOptions(url=url)
+    if url is not None:
+        _note_url_userinfo(url)
     return apply_args(options, args, given_secrets)
+
+
+def _note_url_userinfo(url: str) -> None:
+    """User info in the URL is the MQTT login: say so, since a browser would send it as HTTP basic auth."""
+    _, info = split_userinfo(url)
+    if info is None:
+        return
+    what = "user name and password" if info.password is not None else "user name"
+    print(
+        f"mqttws-explorer: note: the {what} in the URL {'are' if info.password is not None else 'is'} "
+        "used as the MQTT login (for HTTP basic auth on the upgrade use --http-user and "
+        "--http-password-stdin); the URL is shown without them",
+        file=sys.stderr,
+    )
 
 
 def _warn(text: str) -> None:
@@ -418,6 +458,13 @@ def apply_args(
         value = _given(args, flag)
         if value is not None:
             changes[field_name] = value
+    for flag in ("origin", "http_user"):
+        value = _given(args, flag)
+        if value is not None and has_control_character(value):
+            raise ExplorerError(
+                f"--{flag.replace('_', '-')} holds a line break or another control character, "
+                "which HTTP does not allow"
+            )
     if _given(args, "header"):
         changes["headers"] = _merge_pairs(options.headers, args.header, case_insensitive=True)
     if _given(args, "user_property"):

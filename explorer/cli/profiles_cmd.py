@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from explorer.cli.connopts import add_connection_arguments, apply_args, ask_secret, secrets_from_args
-from explorer.client.options import ConnectionOptions, parse_url
-from explorer.errors import ExplorerError, ProfileError
+from explorer.client.options import ConnectionOptions, parse_url, split_userinfo
+from explorer.errors import ExplorerError, ProfileError, SecretStoreError
 from explorer.mqtt.packets import Subscription
 from explorer.profiles.format import (
     DEFAULT_VALUES,
@@ -106,6 +106,11 @@ def register(subparsers: Any) -> None:
 
     p = sub.add_parser("rm", help="remove profiles and their secrets")
     p.add_argument("names", nargs="+", metavar="NAME")
+    p.add_argument(
+        "--keep-secrets",
+        action="store_true",
+        help="remove the profiles even when the keyring cannot be reached, leaving their secrets in it",
+    )
     p.set_defaults(func=run)
 
     p = sub.add_parser("rename", help="rename a profile (its secrets move with it)")
@@ -286,6 +291,9 @@ def _add(args: argparse.Namespace, store: ProfileStore, stdin: IO[str]) -> int:
     parse_url(args.url)
     given = secrets_from_args(args, stdin=stdin)
     options = apply_args(ConnectionOptions(url=args.url), args, given)
+    url_password = _url_password(args, options)
+    if url_password is not None:
+        options = url_password
     options = _ask_password(args, options, stdin)
     profile = Profile(
         name=ProfileName(name),
@@ -296,10 +304,36 @@ def _add(args: argparse.Namespace, store: ProfileStore, stdin: IO[str]) -> int:
         tags=tuple(args.tag or ()),
     )
     saved = store.add(profile)
+    _url_password_note(args, store)
     stored = ", ".join(secret_label(kind) for kind in saved.secret_refs)
     where = f"; in {_secret_place(store)}: {stored}" if stored else ""
     print(f"added profile {name!r} to {store.path}{where}")
     return 0
+
+
+def _url_password(args: argparse.Namespace, options: ConnectionOptions) -> ConnectionOptions | None:
+    """With ``--no-password``, the options without the password the URL carried (else None)."""
+    if args.url is None or not args.no_password:
+        return None
+    _, info = split_userinfo(args.url)
+    if info is None or info.password is None:
+        return None
+    print("note: the password in the URL is not stored (--no-password)", file=sys.stderr)
+    return options.with_changes(password=None)
+
+
+def _url_password_note(args: argparse.Namespace, store: ProfileStore) -> None:
+    """Say where a password written in the URL went: never into the file."""
+    if args.url is None or args.no_password:
+        return
+    _, info = split_userinfo(args.url)
+    if info is None or info.password is None:
+        return
+    print(
+        f"note: the password in the URL is the profile's MQTT password now, kept in {_secret_place(store)}; "
+        "the URL is saved without it",
+        file=sys.stderr,
+    )
 
 
 def _edit(args: argparse.Namespace, store: ProfileStore, stdin: IO[str]) -> int:
@@ -334,6 +368,9 @@ def _edit(args: argparse.Namespace, store: ProfileStore, stdin: IO[str]) -> int:
         parse_url(args.url)
         options = options.with_changes(url=args.url)
     options = apply_args(options, args, given)
+    url_password = _url_password(args, options)
+    if url_password is not None:
+        options = url_password
     if args.no_password:
         refs.pop("password", None)
     if args.ask_password:
@@ -355,6 +392,7 @@ def _edit(args: argparse.Namespace, store: ProfileStore, stdin: IO[str]) -> int:
             "nothing to change: give the flags to set (see `mqttws-explorer profiles edit --help`)"
         )
     store.update(edited)
+    _url_password_note(args, store)
     print(f"updated profile {profile.name!r}")
     return 0
 
@@ -363,8 +401,18 @@ def _rm(args: argparse.Namespace, store: ProfileStore, stdin: IO[str]) -> int:
     for name in args.names:
         store.get(name)  # all names checked before anything is removed
     for name in args.names:
-        store.remove(name)
-        print(f"removed profile {name!r} and its secrets")
+        try:
+            store.remove(name, keep_secrets=args.keep_secrets)
+        except SecretStoreError as exc:
+            raise SecretStoreError(
+                f"{exc}; or remove the profile and leave its secrets in the keyring with "
+                f"`mqttws-explorer profiles rm {name} --keep-secrets`"
+            ) from None
+        kept = args.keep_secrets and any("still in the keyring" in warning for warning in store.warnings)
+        print(
+            f"removed profile {name!r}"
+            + (" (its secrets stay in the keyring)" if kept else " and its secrets")
+        )
     return 0
 
 

@@ -4,19 +4,35 @@ Shared by the client (``explorer.client.driver``), the probe (``explorer.diagnos
 profiles (``explorer.profiles.store``) and every CLI command's flags. Secrets (passwords,
 key passphrase, secret header values) are fields with ``repr=False`` so they never
 show in a repr, a log line or a traceback; profiles keep them in the OS keyring.
+
+User info in a broker URL (``ws://alice:secret@host/mqtt``) is taken out of the URL
+as soon as a :class:`ConnectionOptions` is made: it becomes the MQTT user name and
+password, so ``url`` never carries a secret into a profile file, a status line, a
+trace or an error message. Error messages about a URL show it with the password
+replaced by ``********`` (:func:`redact_url`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from explorer.errors import ExplorerError
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Properties, Will
 
-__all__ = ["DEFAULT_PORTS", "ConnectionOptions", "Endpoint", "Scheme", "TlsOptions", "parse_url"]
+__all__ = [
+    "DEFAULT_PORTS",
+    "ConnectionOptions",
+    "Endpoint",
+    "Scheme",
+    "TlsOptions",
+    "UrlUserInfo",
+    "parse_url",
+    "redact_url",
+    "split_userinfo",
+]
 
 Scheme = Literal["ws", "wss", "mqtt", "mqtts"]
 
@@ -46,6 +62,63 @@ class Endpoint:
         return f"{self.scheme}://{host}:{self.port}{self.path}"
 
 
+_REDACTED = "********"
+
+
+def _netloc_parts(url: str) -> tuple[str, str, str, str] | None:
+    """``(scheme, userinfo, hostport, rest)`` by plain string splitting; None without user info.
+
+    Done by hand rather than with ``urlsplit`` so that a URL ``urlsplit`` refuses (a bad
+    port, a stray bracket) can still be redacted in the message that says so.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    end = len(rest)
+    for stop in "/?#":
+        index = rest.find(stop)
+        if index != -1:
+            end = min(end, index)
+    netloc, tail = rest[:end], rest[end:]
+    userinfo, at, hostport = netloc.rpartition("@")
+    if not at:
+        return None
+    return scheme, userinfo, hostport, tail
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its user info replaced by ``********``, for messages."""
+    parts = _netloc_parts(url)
+    if parts is None:
+        return url
+    scheme, userinfo, hostport, tail = parts
+    user, colon, _password = userinfo.partition(":")
+    shown = f"{user}:{_REDACTED}" if colon else user
+    return f"{scheme}://{shown}@{hostport}{tail}"
+
+
+@dataclass(frozen=True, slots=True)
+class UrlUserInfo:
+    """The user info of a URL, percent-decoded; ``password`` is None when the URL has none."""
+
+    username: str | None
+    password: str | None = field(default=None, repr=False)
+
+
+def split_userinfo(url: str) -> tuple[str, UrlUserInfo | None]:
+    """The URL without its ``user:password@`` part, and that part (None without one)."""
+    parts = _netloc_parts(url.strip())
+    if parts is None:
+        return url, None
+    scheme, userinfo, hostport, tail = parts
+    user_text, colon, password_text = userinfo.partition(":")
+    info = UrlUserInfo(
+        username=unquote(user_text) or None,
+        password=unquote(password_text) if colon else None,
+    )
+    return f"{scheme}://{hostport}{tail}", info
+
+
 def parse_url(url: str) -> Endpoint:
     """Parse ``ws://``, ``wss://``, ``mqtt://`` or ``mqtts://`` URLs.
 
@@ -56,21 +129,22 @@ def parse_url(url: str) -> Endpoint:
         ExplorerError: with a sentence naming what is wrong with the URL.
     """
     text = url.strip()
+    shown = redact_url(text)
     if "://" not in text:
         raise ExplorerError(
-            f"{url!r} is not a broker URL: give a scheme, e.g. ws://host:8080/mqtt, "
+            f"{shown!r} is not a broker URL: give a scheme, e.g. ws://host:8080/mqtt, "
             "wss://host/mqtt, mqtt://host:1883 or mqtts://host:8883"
         )
     try:
         parts = urlsplit(text)
         port_value = parts.port
     except ValueError as exc:
-        raise ExplorerError(f"{url!r} is not a valid URL: {exc}") from None
+        raise ExplorerError(f"{shown!r} is not a valid URL: {str(exc).replace(text, shown)}") from None
     scheme = _ALIASES.get(parts.scheme.lower(), parts.scheme.lower())
     if scheme not in DEFAULT_PORTS:
-        raise ExplorerError(f"unsupported scheme {parts.scheme!r} in {url!r}: use ws, wss, mqtt or mqtts")
+        raise ExplorerError(f"unsupported scheme {parts.scheme!r} in {shown!r}: use ws, wss, mqtt or mqtts")
     if not parts.hostname:
-        raise ExplorerError(f"{url!r} has no host name")
+        raise ExplorerError(f"{shown!r} has no host name")
     port = port_value if port_value is not None else DEFAULT_PORTS[scheme]
     if scheme in ("ws", "wss"):
         path = parts.path or "/"
@@ -137,6 +211,30 @@ class ConnectionOptions:
     reconnect: bool = False
     reconnect_initial_delay: float = 1.0
     reconnect_max_delay: float = 60.0
+
+    def __post_init__(self) -> None:
+        if "@" not in self.url:
+            return
+        url, info = split_userinfo(self.url)
+        if info is None:
+            return
+        # The URL's user info is the MQTT login; the URL itself keeps no secret.
+        object.__setattr__(self, "url", url)
+        if info.username is not None:
+            if self.username is not None and self.username != info.username:
+                raise ExplorerError(
+                    f"the URL names the user {info.username!r} but the user name given is "
+                    f"{self.username!r}: give the user name once"
+                )
+            object.__setattr__(self, "username", info.username)
+        if info.password is not None:
+            password = info.password.encode("utf-8")
+            if self.password is not None and self.password != password:
+                raise ExplorerError(
+                    "the URL carries a password and a different MQTT password is given too "
+                    "(a --password flag or a profile's): give the password once"
+                )
+            object.__setattr__(self, "password", password)
 
     @property
     def endpoint(self) -> Endpoint:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from websockets.client import ClientProtocol
 from websockets.datastructures import Headers
-from websockets.exceptions import InvalidHandshake, InvalidState, InvalidStatus
+from websockets.exceptions import InvalidHandshake, InvalidHeader, InvalidState, InvalidStatus
 from websockets.frames import Frame, Opcode
 from websockets.headers import build_authorization_basic
 from websockets.http11 import Request, Response
@@ -95,7 +95,12 @@ def _masked(value: str) -> str:
 
 def build_request(protocol: ClientProtocol, options: ConnectionOptions) -> tuple[Request, Request]:
     """The upgrade request to send and the copy with secret header values masked."""
-    request = protocol.connect()
+    try:
+        request = protocol.connect()
+    except InvalidHeader:  # the Origin given holds a line break or control character
+        raise HandshakeError(
+            "the Origin header cannot be sent: its value holds a line break or another control character"
+        ) from None
     headers = request.headers
     secret_names: set[str] = set()
     if options.http_username is not None:
@@ -108,8 +113,15 @@ def build_request(protocol: ClientProtocol, options: ConnectionOptions) -> tuple
     for name in {name.lower() for name, _ in extra}:
         if name in headers:
             del headers[name]
+    secret_names.update(name.lower() for name, _ in options.secret_headers)
     for name, value in extra:
-        headers[name] = value
+        try:
+            headers[name] = value
+        except InvalidHeader:  # a line break or control character: refused, never sent
+            raise HandshakeError(
+                f"the {name!r} header cannot be sent: its name or value holds a line break "
+                "or another control character"
+            ) from None
     secret_names.update(name.lower() for name, _ in options.secret_headers)
     masked = Headers()
     for name, value in headers.raw_items():

@@ -53,6 +53,7 @@ __all__ = [
     "Profile",
     "ProfileName",
     "check_name",
+    "has_control_character",
     "mqtt_version_from_text",
     "profile_values",
     "secret_label",
@@ -78,6 +79,14 @@ _VERSION_TEXT = {ProtocolVersion.V31: "3.1", ProtocolVersion.V311: "3.1.1", Prot
 
 _NAME_RE = re.compile(r"^[\w][\w.@+-]{0,63}$")
 HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 §5.6.2 token
+
+
+def has_control_character(text: str) -> bool:
+    """True when ``text`` holds a line break or another control character but tab (RFC 9110 §5.5).
+
+    Such a header value would end the header line early and inject one of its own.
+    """
+    return any((ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F for ch in text)
 
 
 def check_name(name: str) -> ProfileName:

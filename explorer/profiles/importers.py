@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from explorer.client.options import ConnectionOptions, TlsOptions, parse_url
+from explorer.client.options import ConnectionOptions, TlsOptions, UrlUserInfo, parse_url, split_userinfo
 from explorer.errors import ExplorerError, ProfileError
 from explorer.mqtt.enums import RetainHandling
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Subscription, Will
@@ -273,6 +273,34 @@ def from_mqttx(data: Any) -> ImportResult:
     return result
 
 
+def _host_userinfo(host: str) -> tuple[str, UrlUserInfo | None]:
+    """A host box holding ``user:password@host``: the host, and the user info taken out of it."""
+    if "@" not in host:
+        return host, None
+    _, info = split_userinfo(f"ws://{host}")
+    return host.rpartition("@")[2], info
+
+
+def _take_userinfo(
+    info: UrlUserInfo | None, o: dict[str, Any], mapped: list[str], skipped: list[str]
+) -> None:
+    """User info written in the host: the user name and password, unless given in their own fields."""
+    if info is None:
+        return
+    if info.username is not None:
+        if o.get("username") in (None, info.username):
+            o["username"] = info.username
+            mapped.append("user name from the host field")
+        else:
+            skipped.append("the user name in the host field (the username field is used)")
+    if info.password is not None:
+        if "password" not in o:
+            o["password"] = info.password.encode("utf-8")
+            mapped.append("password from the host field (to the keyring)")
+        else:
+            skipped.append("the password in the host field (the password field is used)")
+
+
 def _one_mqttx(
     conn: Mapping[str, Any], display: str, collection: str | None, taken: set[str]
 ) -> ImportedProfile:
@@ -288,6 +316,7 @@ def _one_mqttx(
     for prefix in ("ws://", "wss://", "mqtt://", "mqtts://"):
         if host.startswith(prefix):  # MQTTX shows the scheme in the host box
             host = host[len(prefix) :]
+    host, userinfo = _host_userinfo(host)
     if not host:
         raise ProfileError("it has no host")
     port = conn.get("port")
@@ -328,6 +357,7 @@ def _one_mqttx(
     if conn.get("password"):
         o["password"] = str(conn["password"]).encode("utf-8")
         mapped.append("password (to the keyring)")
+    _take_userinfo(userinfo, o, mapped, skipped)
     version = conn.get("mqttVersion")
     if version:
         try:
@@ -500,7 +530,7 @@ def _one_mqtt_explorer(
 ) -> ImportedProfile:
     mapped: list[str] = []
     skipped: list[str] = []
-    host = str(conn.get("host") or "").strip()
+    host, userinfo = _host_userinfo(str(conn.get("host") or "").strip())
     if not host:
         raise ProfileError("it has no host")
     secure = bool(conn.get("encryption"))
@@ -529,6 +559,7 @@ def _one_mqtt_explorer(
     if conn.get("password"):
         o["password"] = str(conn["password"]).encode("utf-8")
         mapped.append("password (to the keyring)")
+    _take_userinfo(userinfo, o, mapped, skipped)
     if conn.get("clientId"):
         o["client_id"] = str(conn["clientId"])
         mapped.append("clientId")

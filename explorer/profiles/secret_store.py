@@ -130,6 +130,23 @@ def _configured_backend_name() -> str | None:
     return named or None
 
 
+def _load_keyring() -> Any:
+    """keyring's backend, or a one-line error when the backend the user named cannot be loaded."""
+    import keyring
+
+    try:
+        return keyring.get_keyring()
+    except Exception as exc:  # keyring imports the named class: any import or init error
+        named = os.environ.get("PYTHON_KEYRING_BACKEND", "").strip()
+        where = f"PYTHON_KEYRING_BACKEND={named}" if named else "default-keyring in keyringrc.cfg"
+        detail = str(exc) or type(exc).__name__
+        raise SecretStoreError(
+            f"{where} names a keyring backend that cannot be loaded ({detail}): unset it, or name an "
+            "installed one such as keyring.backends.SecretService.Keyring "
+            "(`python -m keyring --list-backends` lists them)"
+        ) from None
+
+
 def _name(backend: Any) -> str:
     return type(backend).__module__ + "." + type(backend).__name__
 
@@ -155,12 +172,7 @@ class KeyringSecretStore:
         self.service = service
 
     def _keyring(self) -> Any:
-        if self._backend is not None:
-            backend = self._backend
-        else:
-            import keyring
-
-            backend = keyring.get_keyring()
+        backend = self._backend if self._backend is not None else _load_keyring()
         if _is_unusable(backend):
             raise SecretStoreError(
                 f"no usable OS keyring (keyring backend is {_name(backend)}): {NO_BACKEND_FIX}"

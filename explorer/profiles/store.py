@@ -25,6 +25,7 @@ import difflib
 import os
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from copy import deepcopy
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from tomlkit.items import Table
 from tomlkit.toml_document import TOMLDocument
 
 from explorer.client.options import ConnectionOptions
-from explorer.errors import ProfileError
+from explorer.errors import ProfileError, SecretStoreError
 from explorer.profiles.format import (
     DEFAULT_VALUES,
     SECRET_KINDS,
@@ -47,7 +48,7 @@ from explorer.profiles.format import (
     secret_label,
     split_secrets,
 )
-from explorer.profiles.secret_store import KeyringSecretStore, SecretStore
+from explorer.profiles.secret_store import SERVICE, KeyringSecretStore, SecretStore
 from explorer.profiles.validate import LineFinder, profile_from_table
 
 __all__ = [
@@ -354,33 +355,102 @@ class ProfileStore:
         obsolete = []
         if previous is not None:
             obsolete = [ref for ref in previous.secret_refs.values() if ref not in refs.values()]
-        for kind, value in new_secrets.items():
-            self.secrets.set(refs[kind], value)
-        profiles_table = doc.get("profiles")
-        if profiles_table is None:
-            profiles_table = tomlkit.table(is_super_table=True)
-            doc["profiles"] = profiles_table
-        table = profiles_table.get(profile.name)
-        if table is None:
-            table = tomlkit.table()
-            profiles_table[profile.name] = table
-        _apply(table, profile_values(saved), DEFAULT_VALUES)
-        self._write(doc)
-        for ref in obsolete:
-            self.secrets.delete(ref)
+        if obsolete and not new_secrets:
+            # Reach the keyring before the file changes: a keyring that cannot delete the
+            # old secrets must leave the profile as it was, not orphan them.
+            self.secrets.get(obsolete[0])
+        known = set(previous.secret_refs.values()) if previous is not None else set()
+        written: list[str] = []
+        try:
+            for kind, value in new_secrets.items():
+                self.secrets.set(refs[kind], value)
+                written.append(refs[kind])
+            profiles_table = doc.get("profiles")
+            if profiles_table is None:
+                profiles_table = tomlkit.table(is_super_table=True)
+                doc["profiles"] = profiles_table
+            table = profiles_table.get(profile.name)
+            if table is None:
+                table = tomlkit.table()
+                profiles_table[profile.name] = table
+            _apply(table, profile_values(saved), DEFAULT_VALUES)
+            self._write(doc)
+        except (ProfileError, SecretStoreError):
+            # Nothing refers to the entries just made: take them out again.
+            self._forget([ref for ref in written if ref not in known])
+            raise
+        self._delete_all(obsolete, what=f"old secrets of profile {profile.name!r}")
         return saved
 
-    def remove(self, name: str) -> None:
-        """Delete a profile and its secrets from the keyring."""
+    def _forget(self, refs: Iterable[str]) -> None:
+        """Delete keyring entries while another error is on its way to the user."""
+        for ref in refs:
+            with contextlib.suppress(SecretStoreError):
+                self.secrets.delete(ref)
+
+    def _delete_all(self, refs: Iterable[str], *, what: str) -> None:
+        """Delete entries the file no longer refers to; a failure becomes a warning naming them."""
+        left: list[str] = []
+        problem = ""
+        for ref in refs:
+            try:
+                self.secrets.delete(ref)
+            except SecretStoreError as exc:
+                left.append(ref)
+                problem = str(exc)
+        if left:
+            self.warnings.append(
+                f"the {what} are still in the keyring under {', '.join(repr(ref) for ref in left)} "
+                f"(service {SERVICE!r}): {problem}"
+            )
+
+    def remove(self, name: str, *, keep_secrets: bool = False) -> None:
+        """Delete a profile and its secrets: both, or neither.
+
+        The secrets are read first, so a keyring that cannot be reached stops the removal
+        before anything changed; if writing the file then fails, the deleted secrets are
+        put back.
+
+        Args:
+            keep_secrets: remove the profile even when its secrets cannot be deleted,
+                leaving them in the keyring (the user chose to; the refs are named).
+
+        Raises:
+            ProfileError: no such profile, or the file cannot be written.
+            SecretStoreError: the keyring cannot be reached (nothing was changed).
+        """
         with self._locked():
             doc, profiles = self._read()
             profile = profiles.get(ProfileName(name))
             if profile is None:
                 raise self._unknown(name, profiles)
-            del doc["profiles"][name]
-            self._write(doc)
-        for ref in profile.secret_refs.values():
-            self.secrets.delete(ref)
+            refs = list(profile.secret_refs.values())
+            if keep_secrets:
+                del doc["profiles"][name]
+                self._write(doc)
+                if refs:
+                    self._delete_all(refs, what=f"secrets of the removed profile {name!r}")
+                return
+            try:
+                saved = {ref: self.secrets.get(ref) for ref in refs}
+            except SecretStoreError as exc:
+                raise SecretStoreError(
+                    f"profile {name!r} not removed, nothing changed: its secrets cannot be deleted, {exc}"
+                ) from None
+            deleted: list[str] = []
+            try:
+                for ref in refs:
+                    self.secrets.delete(ref)
+                    deleted.append(ref)
+                del doc["profiles"][name]
+                self._write(doc)
+            except (ProfileError, SecretStoreError):
+                for ref in deleted:
+                    value = saved[ref]
+                    if value is not None:
+                        with contextlib.suppress(SecretStoreError):
+                            self.secrets.set(ref, value)
+                raise
 
     def copy(self, source: str, target: str) -> Profile:
         """Duplicate a profile under a new name, secrets included (as new keyring entries)."""
@@ -396,12 +466,45 @@ class ProfileStore:
         return self.add(duplicate)
 
     def rename(self, old: str, new: str) -> Profile:
-        """Rename a profile, moving its secrets to references under the new name."""
+        """Rename a profile; its secrets move to references under the new name.
+
+        One write of the file: the profile's table (with its comments and unknown keys)
+        moves to the new name. The secrets are copied to the new references first and
+        the old entries deleted last, so a failure on the way leaves the old profile
+        whole and no new entry behind.
+        """
+        check_name(new)
         if old == new:
             return self.get(old)
-        renamed = self.copy(old, new)
-        self.remove(old)
-        return renamed
+        with self._locked():
+            doc, profiles = self._read()
+            profile = profiles.get(ProfileName(old))
+            if profile is None:
+                raise self._unknown(old, profiles)
+            if new in profiles:
+                raise ProfileError(
+                    f"a profile named {new!r} already exists: remove it first or choose another name"
+                )
+            values = {kind: self.secrets.get(ref) for kind, ref in profile.secret_refs.items()}
+            refs = {kind: secret_ref(new, kind) for kind in profile.secret_refs}
+            renamed = replace(profile, name=ProfileName(new), secret_refs=refs)
+            written: list[str] = []
+            try:
+                for kind, value in values.items():
+                    if value is not None:
+                        self.secrets.set(refs[kind], value)
+                        written.append(refs[kind])
+                table = doc["profiles"][old]
+                moved = deepcopy(table)
+                _apply(moved, profile_values(renamed), DEFAULT_VALUES)
+                doc["profiles"][new] = moved
+                del doc["profiles"][old]
+                self._write(doc)
+            except (ProfileError, SecretStoreError):
+                self._forget(written)
+                raise
+            self._delete_all(profile.secret_refs.values(), what=f"secrets of the old name {old!r}")
+            return renamed
 
     def export(self, names: Iterable[str] | None = None, *, with_secrets: bool = False) -> str:
         """Profiles as TOML text for another machine.

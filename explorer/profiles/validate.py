@@ -15,7 +15,7 @@ from dataclasses import fields
 from typing import Any
 from urllib.parse import urlsplit
 
-from explorer.client.options import ConnectionOptions, TlsOptions, parse_url
+from explorer.client.options import ConnectionOptions, TlsOptions, parse_url, split_userinfo
 from explorer.errors import ExplorerError, ProfileError
 from explorer.mqtt.enums import ProtocolVersion, RetainHandling
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Subscription, Will
@@ -26,6 +26,7 @@ from explorer.profiles.format import (
     Profile,
     ProfileName,
     check_name,
+    has_control_character,
     mqtt_version_from_text,
 )
 
@@ -170,6 +171,8 @@ def _header(text: str) -> tuple[str, str]:
     name = name.strip()
     if not sep or not HEADER_NAME_RE.match(name):
         raise _BadValue(f"has {text!r}, which is not a header: write 'Name: value'")
+    if has_control_character(value):
+        raise _BadValue(f"has header {name!r} with a line break or control character in its value")
     return name, value.strip()
 
 
@@ -195,8 +198,16 @@ def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
 
 
 def _url(value: Any) -> str:
-    parse_url(_str(value))
-    return str(value)
+    text = _str(value)
+    _, info = split_userinfo(text)
+    if info is not None and info.password is not None:
+        raise _BadValue(
+            "holds a password in plain text in the URL, which profiles.toml never does: edit the "
+            "file to remove 'user:password@' from the URL (put the user in 'username'), then store "
+            "the password in the keyring with `mqttws-explorer profiles edit NAME --password-stdin`"
+        )
+    parse_url(text)
+    return text
 
 
 def _proxy(value: Any) -> str:
@@ -395,7 +406,10 @@ def profile_from_table(
     profile_only = {"subscriptions", "notes", "color", "tags"}
     option_values = {key: value for key, value in values.items() if key not in profile_only}
     assert set(option_values) <= _OPTION_NAMES, set(option_values) - _OPTION_NAMES
-    options = ConnectionOptions(tls=tls, will=will, **option_values)
+    try:
+        options = ConnectionOptions(tls=tls, will=will, **option_values)
+    except ExplorerError as exc:  # e.g. a user in the URL and a different 'username'
+        raise reader.fail(base, "url", f"is invalid: {exc}") from None
     profile = Profile(
         name=ProfileName(name),
         options=options,

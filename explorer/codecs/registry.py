@@ -1,0 +1,345 @@
+"""Which codec reads a payload, and reading it: a topic rule, then the content type, then detection.
+
+The order (most explicit first):
+
+1. a :class:`CodecRule` whose topic filter matches the topic (the first one listed wins),
+   from the profile or ``--codec FILTER=NAME[:MESSAGE]``;
+2. the MQTT 5 Content Type property (MQTT 5.0 §3.3.2.3.9), e.g. ``application/msgpack``
+   or ``application/x-protobuf; messageType=acme.Telemetry``;
+3. detection: every codec says how likely the payload is its own and the likeliest wins;
+   the raw view always qualifies.
+
+A compression layer (gzip, zlib, zstd) is unwrapped first and the inner bytes go
+through the same choice; the codec is then named ``gzip+json``. A codec chosen by a
+rule or a content type that cannot read the payload gives a one-line ``error`` beside
+the raw bytes; detection never does (it falls back to the next likeliest codec).
+No I/O: ``.proto`` files are compiled by :mod:`explorer.codecs.protoc`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from explorer.codecs.base import Codec, CodecError, DecodeContext, Decoded
+from explorer.codecs.compression import Compression, compression_for, sniff_compression
+from explorer.codecs.image import ImageCodec
+from explorer.codecs.protobuf import ProtobufCodec, ProtoSchemas
+from explorer.codecs.raw import Base64Codec, HexCodec, RawCodec
+from explorer.codecs.sparkplug import SparkplugCodec
+from explorer.codecs.structured import CborCodec, JsonCodec, MsgpackCodec, TextCodec, from_json_text
+from explorer.codecs.wire import WireCodec
+from explorer.errors import ExplorerError
+from explorer.mqtt.topics import topic_matches, validate_topic_filter
+
+__all__ = [
+    "CODEC_NAMES",
+    "ENCODABLE",
+    "CodecRegistry",
+    "CodecRule",
+    "content_type_for",
+    "parse_codec_rule",
+    "parse_content_type",
+]
+
+_MAX_LAYERS = 3
+
+CODEC_NAMES = (
+    "auto",
+    "text",
+    "json",
+    "msgpack",
+    "cbor",
+    "protobuf",
+    "protobuf-wire",
+    "sparkplug",
+    "gzip",
+    "zlib",
+    "zstd",
+    "image",
+    "raw",
+)
+"""Names a rule or ``--codec`` may give. ``auto`` is detection; ``gzip``/``zlib``/``zstd``
+unwrap and then detect (``gzip+msgpack`` names the inner codec too)."""
+
+ENCODABLE = ("text", "json", "msgpack", "cbor", "protobuf", "sparkplug", "hex", "base64", "raw")
+"""Names ``pub --codec`` and the publish forms accept (``gzip+json`` etc. compress after)."""
+
+_CONTENT_TYPES = {
+    "application/json": "json",
+    "text/json": "json",
+    "application/msgpack": "msgpack",
+    "application/x-msgpack": "msgpack",
+    "application/vnd.msgpack": "msgpack",
+    "application/cbor": "cbor",
+    "application/x-protobuf": "protobuf",
+    "application/protobuf": "protobuf",
+    "application/x-google-protobuf": "protobuf",
+    "application/vnd.google.protobuf": "protobuf",
+    "application/gzip": "gzip",
+    "application/x-gzip": "gzip",
+    "application/zlib": "zlib",
+    "application/zstd": "zstd",
+    "application/octet-stream": "auto",
+}
+_MIME_OF = {
+    "json": "application/json",
+    "msgpack": "application/msgpack",
+    "cbor": "application/cbor",
+    "protobuf": "application/x-protobuf",
+    "text": "text/plain; charset=utf-8",
+    "sparkplug": "application/x-protobuf; messageType=org.eclipse.tahu.protobuf.Payload",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CodecRule:
+    """Decode messages on ``topic_filter`` with ``codec`` (and, for Protobuf, ``message``)."""
+
+    topic_filter: str
+    codec: str
+    message: str | None = None
+
+    def __post_init__(self) -> None:
+        base = self.codec.split("+")
+        if any(name not in CODEC_NAMES for name in base):
+            raise ExplorerError(f"unknown codec {self.codec!r}: use one of {', '.join(CODEC_NAMES)}")
+        if self.message and base[-1] != "protobuf":
+            raise ExplorerError(f"codec {self.codec!r} takes no message type (only protobuf does)")
+
+    def matches(self, topic: str) -> bool:
+        return topic_matches(self.topic_filter, topic)
+
+    def to_text(self) -> str:
+        return f"{self.topic_filter}={self.codec}" + (f":{self.message}" if self.message else "")
+
+
+def parse_codec_rule(text: str) -> CodecRule:
+    """``FILTER=NAME[:MESSAGE]`` (as ``--codec`` takes it) to a rule; one-line error otherwise."""
+    topic_filter, sep, spec = text.rpartition("=")
+    if not sep or not topic_filter or not spec:
+        raise ExplorerError(f"--codec {text!r}: write FILTER=NAME[:MESSAGE], e.g. 'sensors/#=msgpack'")
+    name, _, message = spec.partition(":")
+    try:
+        validate_topic_filter(topic_filter)
+    except ExplorerError as exc:
+        raise ExplorerError(f"--codec {text!r}: invalid topic filter: {exc}") from None
+    return CodecRule(topic_filter, name.strip().lower(), message.strip() or None)
+
+
+def parse_content_type(content_type: str) -> tuple[str | None, str | None]:
+    """``(codec name, message type)`` a content type asks for; ``(None, None)`` when unknown."""
+    mime, *params = (part.strip() for part in content_type.split(";"))
+    mime = mime.lower()
+    message = None
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() in ("messagetype", "proto", "message", "type"):
+            message = value.strip().strip('"') or None
+    if mime in _CONTENT_TYPES:
+        return _CONTENT_TYPES[mime], message
+    if mime.endswith("+json"):
+        return "json", None
+    if mime.endswith("+cbor"):
+        return "cbor", None
+    if mime.startswith("image/"):
+        return "image", None
+    if mime.startswith("text/"):
+        return "text", None
+    return None, None
+
+
+def content_type_for(codec: str, message: str | None = None) -> str | None:
+    """The MQTT 5 content type that says how a payload published with ``codec`` is encoded."""
+    layers = codec.split("+")
+    if len(layers) > 1 and layers[0] in ("gzip", "zlib", "zstd"):
+        return {"gzip": "application/gzip", "zlib": "application/zlib", "zstd": "application/zstd"}[layers[0]]
+    mime = _MIME_OF.get(codec)
+    if codec == "protobuf" and message:
+        return f"{mime}; messageType={message}"
+    return mime
+
+
+class CodecRegistry:
+    """The codecs, the rules and the loaded Protobuf schemas; decodes and encodes payloads."""
+
+    def __init__(
+        self,
+        rules: Iterable[CodecRule] = (),
+        schemas: ProtoSchemas | None = None,
+    ) -> None:
+        self.rules: tuple[CodecRule, ...] = tuple(rules)
+        self.schemas = schemas if schemas is not None else ProtoSchemas()
+        self.protobuf = ProtobufCodec(self.schemas)
+        self.codecs: dict[str, Codec] = {
+            codec.name: codec
+            for codec in (
+                ImageCodec(),
+                SparkplugCodec(),
+                JsonCodec(),
+                MsgpackCodec(),
+                CborCodec(),
+                TextCodec(),
+                self.protobuf,
+                WireCodec(),
+                RawCodec(),
+            )
+        }
+        for rule in self.rules:
+            if rule.message:
+                self.schemas.resolve(rule.message)  # an unknown type is an error now, not per message
+
+    def rule_for(self, topic: str) -> CodecRule | None:
+        for rule in self.rules:
+            if rule.matches(topic):
+                return rule
+        return None
+
+    def decode(
+        self,
+        payload: bytes,
+        topic: str = "",
+        content_type: str | None = None,
+        *,
+        aliases: Mapping[int, tuple[str, int]] | None = None,
+    ) -> Decoded:
+        """Read a payload (the codec chosen as the module doc says); never raises."""
+        rule = self.rule_for(topic) if topic else None
+        context = DecodeContext(topic, content_type, None, aliases)
+        if rule is not None and rule.codec != "auto":
+            context = DecodeContext(topic, content_type, rule.message, aliases)
+            return self._named(rule.codec, payload, context, f"rule {rule.topic_filter}")
+        if rule is None and content_type:
+            name, message = parse_content_type(content_type)
+            if name is not None and name != "auto":
+                context = DecodeContext(topic, content_type, message, aliases)
+                return self._named(name, payload, context, "content type")
+        return self._detect(payload, context, [], payload)
+
+    def _named(self, spec: str, payload: bytes, context: DecodeContext, note: str) -> Decoded:
+        layers: list[str] = []
+        data = payload
+        names = spec.split("+")
+        for name in names:
+            compression = compression_for(name)
+            if compression is not None:
+                try:
+                    data = compression.unwrap(data)
+                except CodecError as exc:
+                    return Decoded("+".join([*layers, name]), payload, error=str(exc), note=note)
+                layers.append(compression.name)
+                if name == names[-1]:
+                    return self._detect(data, context, layers, payload, note)
+                continue
+            if name == "auto":
+                return self._detect(data, context, layers, payload, note)
+            return self._run(self.codecs[name], data, context, layers, payload, note=note)
+        return self._detect(data, context, layers, payload, note)
+
+    def _run(
+        self, codec: Codec, data: bytes, context: DecodeContext, layers: list[str], raw: bytes, *, note: str
+    ) -> Decoded:
+        name = "+".join([*layers, codec.name])
+        try:
+            decoded = codec.decode(data, context)
+        except CodecError as exc:
+            return Decoded(name, raw, error=str(exc), note=note)
+        except RecursionError:
+            return Decoded(name, raw, error=f"not {codec.label}: nested too deeply", note=note)
+        return Decoded(
+            name,
+            raw,
+            decoded.value,
+            decoded.text,
+            decoded.numbers,
+            None,
+            decoded.image,
+            ", ".join(part for part in (note, decoded.note) if part),
+        )
+
+    def _detect(
+        self,
+        data: bytes,
+        context: DecodeContext,
+        layers: list[str],
+        raw: bytes,
+        note: str = "detected",
+    ) -> Decoded:
+        if len(layers) < _MAX_LAYERS:
+            compression = sniff_compression(data)
+            if compression is not None:
+                inner = self._unwrap(compression, data)
+                if inner is not None:
+                    return self._detect(inner, context, [*layers, compression.name], raw, note)
+        ranked = sorted(
+            ((codec.sniff(data, context), index, codec) for index, codec in enumerate(self.codecs.values())),
+            key=lambda item: (-item[0], item[1]),
+        )
+        for score, _, codec in ranked:
+            if score <= 0:
+                break
+            decoded = self._run(codec, data, context, layers, raw, note=note)
+            if decoded.ok:
+                return decoded
+        return self._run(self.codecs["raw"], data, context, layers, raw, note=note)
+
+    @staticmethod
+    def _unwrap(compression: Compression, data: bytes) -> bytes | None:
+        try:
+            return compression.unwrap(data)
+        except CodecError:
+            return None
+
+    def encode(self, spec: str, text: str | bytes, message: str | None = None) -> bytes:
+        """Encode user input for publishing: JSON text for structured codecs, hex/base64 text, bytes.
+
+        ``spec`` may start with compressions: ``gzip+json`` encodes JSON and then gzips it.
+
+        Raises:
+            CodecError: the input does not fit the codec (one line).
+        """
+        names = spec.lower().split("+")
+        *wrappers, name = names
+        if name not in ENCODABLE:
+            raise CodecError(f"cannot publish as {spec!r}: use one of {', '.join(ENCODABLE)}")
+        compressions = []
+        for wrapper in wrappers:
+            compression = compression_for(wrapper)
+            if compression is None:
+                raise CodecError(f"{wrapper!r} is not a compression: use gzip, zlib or zstd")
+            compressions.append(compression)
+        data = self._encode_one(name, text, message)
+        for compression in reversed(compressions):
+            data = compression.wrap(data)
+        return data
+
+    def _encode_one(self, name: str, text: str | bytes, message: str | None) -> bytes:
+        if name == "raw":
+            return text if isinstance(text, bytes) else text.encode("utf-8")
+        as_text = text.decode("utf-8", "strict") if isinstance(text, bytes) else text
+        if name == "hex":
+            return HexCodec().encode_text(as_text)
+        if name == "base64":
+            return Base64Codec().encode_text(as_text)
+        if name == "text":
+            return as_text.encode("utf-8")
+        value = from_json_text(as_text)
+        if name == "json":
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        if name == "msgpack":
+            return MsgpackCodec().encode(value)
+        if name == "cbor":
+            return CborCodec().encode(value)
+        if name == "sparkplug":
+            return SparkplugCodec().encode(value)
+        return self.protobuf.encode(value, message)
+
+    def message_names(self) -> Sequence[str]:
+        return self.schemas.message_names
+
+    def decode_to_json(
+        self, payload: bytes, topic: str = "", content_type: str | None = None
+    ) -> dict[str, Any]:
+        return self.decode(payload, topic, content_type).to_json()

@@ -1,0 +1,191 @@
+"""Codecs for structured data: UTF-8 text, JSON, MessagePack and CBOR.
+
+Detection (``sniff``) is conservative, so a binary payload is not mistaken for another
+format: MessagePack and CBOR count only when the whole payload is one item whose top
+level is a map or an array (their first bytes differ: a MessagePack map is ``0x80-0x8f``
+/ ``0xde`` / ``0xdf``, a CBOR map ``0xa0-0xbf``), and the CBOR self-describe tag
+(RFC 8949 §3.4.6, ``d9 d9 f7``) is certain. No I/O.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from typing import Any
+
+import cbor2
+import msgpack
+
+from explorer.codecs.base import CodecError, DecodeContext, Decoded, display_json, find_numbers, jsonable
+
+__all__ = ["CborCodec", "JsonCodec", "MsgpackCodec", "TextCodec", "from_json_text"]
+
+_MAX_DEPTH = 200
+
+
+def _utf8(payload: bytes) -> str:
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CodecError(f"not UTF-8 text: byte 0x{payload[exc.start]:02x} at offset {exc.start}") from None
+
+
+def _printable(text: str) -> bool:
+    return all(ch.isprintable() or ch in "\n\r\t" for ch in text[:4096])
+
+
+def from_json_text(text: str) -> Any:
+    """Parse JSON typed by the user (for ``pub --codec``); a clear one-line error otherwise."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CodecError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise CodecError("not JSON: nested too deeply") from None
+
+
+class TextCodec:
+    name = "text"
+    label = "UTF-8 text"
+
+    def sniff(self, payload: bytes, context: DecodeContext) -> int:
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            return 0
+        return 30 if _printable(text) else 0
+
+    def decode(self, payload: bytes, context: DecodeContext) -> Decoded:
+        text = _utf8(payload)
+        numbers: dict[str, float] = {}
+        try:
+            number = float(text)
+            if math.isfinite(number):
+                numbers["value"] = number
+        except ValueError:
+            pass
+        return Decoded(self.name, payload, text, text, numbers)
+
+    def encode(self, value: Any) -> bytes:
+        return (value if isinstance(value, str) else json.dumps(value)).encode("utf-8")
+
+
+class JsonCodec:
+    name = "json"
+    label = "JSON"
+
+    def sniff(self, payload: bytes, context: DecodeContext) -> int:
+        head = payload[:1]
+        if head not in b'{["-0123456789tfn' or not head:
+            head = payload.lstrip()[:1]
+            if not head or head not in b'{["-0123456789tfn':
+                return 0
+        try:
+            json.loads(payload)
+        except (ValueError, RecursionError):
+            return 0
+        return 60
+
+    def decode(self, payload: bytes, context: DecodeContext) -> Decoded:
+        text = _utf8(payload)
+        value = from_json_text(text)
+        return Decoded(self.name, payload, value, display_json(value), find_numbers(value))
+
+    def encode(self, value: Any) -> bytes:
+        return json.dumps(value, separators=(",", ":")).encode("utf-8")
+
+
+def _container_head(byte: int, maps: range, arrays: range, extra: bytes) -> bool:
+    return byte in maps or byte in arrays or bytes([byte]) in extra
+
+
+class MsgpackCodec:
+    name = "msgpack"
+    label = "MessagePack"
+
+    def sniff(self, payload: bytes, context: DecodeContext) -> int:
+        if not payload or not _container_head(
+            payload[0], range(0x80, 0x90), range(0x90, 0xA0), b"\xdc\xdd\xde\xdf"
+        ):
+            return 0
+        try:
+            value = self._unpack(payload)
+        except CodecError:
+            return 0
+        if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+            return 55
+        return 25
+
+    @staticmethod
+    def _unpack(payload: bytes) -> Any:
+        try:
+            return msgpack.unpackb(payload, raw=False, strict_map_key=False, timestamp=3)
+        except msgpack.ExtraData as exc:
+            raise CodecError(f"not one MessagePack item: {len(exc.extra)} bytes after the first") from None
+        except (ValueError, msgpack.UnpackException, TypeError) as exc:
+            raise CodecError(f"not MessagePack: {_first_line(exc)}") from None
+        except RecursionError:
+            raise CodecError("not MessagePack: nested too deeply") from None
+
+    def decode(self, payload: bytes, context: DecodeContext) -> Decoded:
+        value = jsonable(self._unpack(payload))
+        return Decoded(self.name, payload, value, display_json(value), find_numbers(value))
+
+    def encode(self, value: Any) -> bytes:
+        return bytes(msgpack.packb(value, use_bin_type=True))
+
+
+class CborCodec:
+    name = "cbor"
+    label = "CBOR"
+
+    def sniff(self, payload: bytes, context: DecodeContext) -> int:
+        if payload[:3] == b"\xd9\xd9\xf7":  # self-described CBOR, RFC 8949 §3.4.6
+            return 95
+        if not payload or not (0x80 <= payload[0] <= 0xBF):
+            return 0
+        try:
+            value = self._load(payload)
+        except CodecError:
+            return 0
+        if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+            return 55
+        return 20
+
+    @staticmethod
+    def _load(payload: bytes) -> Any:
+        stream = io.BytesIO(payload)
+        try:
+            value = cbor2.CBORDecoder(stream).decode()
+        except RecursionError:
+            raise CodecError("not CBOR: nested too deeply") from None
+        except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, EOFError) as exc:
+            raise CodecError(f"not CBOR: {_first_line(exc)}") from None
+        extra = len(payload) - stream.tell()
+        if extra:
+            raise CodecError(f"not one CBOR item: {extra} bytes after the first")
+        return value
+
+    def decode(self, payload: bytes, context: DecodeContext) -> Decoded:
+        value = jsonable(self._tagged(self._load(payload)))
+        return Decoded(self.name, payload, value, display_json(value), find_numbers(value))
+
+    def _tagged(self, value: Any) -> Any:
+        if isinstance(value, cbor2.CBORTag):
+            return {"$tag": value.tag, "value": self._tagged(value.value)}
+        if isinstance(value, cbor2.CBORSimpleValue):
+            return {"$simple": int(value.value)}
+        if isinstance(value, dict):
+            return {k: self._tagged(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._tagged(v) for v in value]
+        return value
+
+    def encode(self, value: Any) -> bytes:
+        return bytes(cbor2.dumps(value))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,153 @@
+"""Protobuf without a schema: the wire format's fields, wire types and nested guesses.
+
+Protocol Buffers encoding (protobuf.dev/programming-guides/encoding): each record is a
+varint tag ``field_number << 3 | wire_type`` then a varint (0), 8 bytes (1), a
+length-delimited run (2) or 4 bytes (5); groups (3, 4) are deprecated and refused here.
+A length-delimited run is shown as a nested message when it parses as one completely,
+else as text when it is printable UTF-8, else as bytes. Fixed-width values are shown as
+floating point when that reads as a plausible number, else as unsigned integers.
+
+The value is a dict keyed by field number (``"1"``); a repeated field is a list. No I/O.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from explorer.codecs.base import CodecError, DecodeContext, Decoded, bytes_value, display_json, find_numbers
+
+__all__ = ["WireCodec", "parse_wire"]
+
+_MAX_FIELD = (1 << 29) - 1
+_MAX_DEPTH = 32
+_WIRE_NAMES = {0: "varint", 1: "i64", 2: "len", 5: "i32"}
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    result = 0
+    shift = 0
+    while True:
+        if pos >= len(data):
+            raise CodecError(f"varint cut short at offset {pos}")
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+        if shift >= 70:
+            raise CodecError(f"varint longer than 10 bytes at offset {pos}")
+
+
+def _plausible_float(value: float) -> bool:
+    return value == 0.0 or 1e-9 <= abs(value) <= 1e15
+
+
+def parse_wire(data: bytes, depth: int = 0) -> list[tuple[int, int, Any]]:
+    """``(field, wire_type, value)`` records; :class:`CodecError` unless the whole run parses."""
+    out: list[tuple[int, int, Any]] = []
+    pos = 0
+    end = len(data)
+    while pos < end:
+        start = pos
+        tag, pos = _varint(data, pos)
+        field, wire = tag >> 3, tag & 7
+        if field < 1 or field > _MAX_FIELD:
+            raise CodecError(f"field number {field} at offset {start} is out of range")
+        if wire == 0:
+            value, pos = _varint(data, pos)
+            out.append((field, wire, value))
+        elif wire == 1:
+            if pos + 8 > end:
+                raise CodecError(f"8-byte field {field} cut short at offset {start}")
+            out.append((field, wire, data[pos : pos + 8]))
+            pos += 8
+        elif wire == 5:
+            if pos + 4 > end:
+                raise CodecError(f"4-byte field {field} cut short at offset {start}")
+            out.append((field, wire, data[pos : pos + 4]))
+            pos += 4
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            if pos + length > end:
+                raise CodecError(f"field {field} at offset {start} says {length} bytes, {end - pos} remain")
+            out.append((field, wire, data[pos : pos + length]))
+            pos += length
+        else:
+            raise CodecError(f"wire type {wire} (field {field}) at offset {start} is not used by proto3")
+    return out
+
+
+def _value(wire: int, raw: Any, depth: int) -> Any:
+    if wire == 0:
+        return raw
+    if wire == 1:
+        (number,) = struct.unpack("<d", raw)
+        return number if _plausible_float(number) else int.from_bytes(raw, "little")
+    if wire == 5:
+        (number,) = struct.unpack("<f", raw)
+        return round(number, 7) if _plausible_float(number) else int.from_bytes(raw, "little")
+    return _len_value(raw, depth)
+
+
+def _len_value(raw: bytes, depth: int) -> Any:
+    if raw and depth < _MAX_DEPTH:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None and all(ch.isprintable() or ch in "\n\t" for ch in text):
+            return text
+        try:
+            return _as_dict(parse_wire(raw), depth + 1)
+        except CodecError:
+            pass
+    elif not raw:
+        return ""
+    return bytes_value(raw)
+
+
+def _as_dict(records: list[tuple[int, int, Any]], depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field, wire, raw in records:
+        key = str(field)
+        value = _value(wire, raw, depth)
+        if key in out:
+            previous = out[key]
+            if isinstance(previous, list) and getattr(previous, "_repeated", False):
+                previous.append(value)
+            else:
+                repeated = _Repeated([previous, value])
+                out[key] = repeated
+        else:
+            out[key] = value
+    return {key: list(value) if isinstance(value, _Repeated) else value for key, value in out.items()}
+
+
+class _Repeated(list[Any]):
+    _repeated = True
+
+
+class WireCodec:
+    name = "protobuf-wire"
+    label = "Protobuf wire format (no schema)"
+
+    def sniff(self, payload: bytes, context: DecodeContext) -> int:
+        if not payload:
+            return 0
+        try:
+            records = parse_wire(payload)
+        except CodecError:
+            return 0
+        return 15 if records else 0
+
+    def decode(self, payload: bytes, context: DecodeContext) -> Decoded:
+        try:
+            records = parse_wire(payload)
+        except CodecError as exc:
+            raise CodecError(f"not Protobuf wire format: {exc}") from None
+        value = _as_dict(records, 0)
+        summary = ", ".join(f"{field}:{_WIRE_NAMES[wire]}" for field, wire, _ in records[:12])
+        text = display_json(value)
+        return Decoded(self.name, payload, value, text, find_numbers(value), note=summary)

@@ -52,13 +52,16 @@ from explorer.errors import ExplorerError, MalformedPacket
 from explorer.mqtt.packets import NO_PROPERTIES, Properties
 from explorer.mqtt.reader import PacketReader
 
-__all__ = ["READ_SIZE", "Broker"]
+__all__ = ["CLOSE_LINGER", "READ_SIZE", "Broker"]
 
 _LOG = logging.getLogger("explorer.broker")
 
 # Bytes taken from a socket per read callback: the most work one callback does before the
 # event loop gets a turn. 16 KiB is ~230 PUBLISHes of 64 bytes, well under a millisecond.
 READ_SIZE = 16 * 1024
+# Seconds a closing WebSocket connection waits for the client to close TCP after the
+# broker's close frame (RFC 6455 §7.1.1) before it is dropped.
+CLOSE_LINGER = 2.0
 
 
 class _Link(asyncio.BufferedProtocol):
@@ -81,6 +84,7 @@ class _Link(asyncio.BufferedProtocol):
         self.last_data = 0.0
         self.timeout: asyncio.TimerHandle | None = None
         self.ws_closing = False
+        self.linger: asyncio.TimerHandle | None = None  # the end of a close handshake
         # The 101 response, held until the end of the read that completed the request, so
         # that a CONNACK to a CONNECT sent in the same segment leaves in the same write.
         self.held = b""
@@ -132,6 +136,8 @@ class _Link(asyncio.BufferedProtocol):
         now = broker.clock()
         self.last_data = now
         broker.state.stats.bytes_received += len(data)
+        if self.ws_closing:
+            return  # RFC 6455 §5.5.1: after a close frame, nothing more is read
         try:
             if self.upgrade is not None:
                 data = self._upgrade(data)
@@ -180,11 +186,18 @@ class _Link(asyncio.BufferedProtocol):
         try:
             frames = self.frames.feed(data)
         except WebSocketViolation as exc:
+            # The frames before the offending one were sent first: act on them first
+            # (a PUBLISH, a ping), then fail the connection (RFC 6455 §7.1.7).
+            self._handle_frames(exc.frames, now)
             _LOG.warning("WebSocket protocol error from %s: %s", self.peer, exc)
             if self.conn is not None:
                 self.broker.state.stats.protocol_errors += 1
-            self._send_close(exc.code, exc.reason)
+            self.broker.flush()
+            self._send_close(exc.code, exc.reason, linger=True)
             return
+        self._handle_frames(frames, now)
+
+    def _handle_frames(self, frames: list[tuple[int, bool, bytes]], now: float) -> None:
         # Data frame payloads of one read are joined and fed to the MQTT reader at once.
         pending: list[bytes] = []
         for opcode, _fin, payload in frames:
@@ -200,7 +213,7 @@ class _Link(asyncio.BufferedProtocol):
                 try:
                     code, _reason = parse_close(payload)
                 except WebSocketViolation as exc:
-                    self._send_close(exc.code, exc.reason)
+                    self._send_close(exc.code, exc.reason, linger=True)
                     return
                 # RFC 6455 §5.5.1: answer with a close frame (echoing the code), then the
                 # server closes the TCP connection first (§7.1.1).
@@ -248,6 +261,8 @@ class _Link(asyncio.BufferedProtocol):
         broker.links.discard(self)
         if self.timeout is not None:
             self.timeout.cancel()
+        if self.linger is not None:
+            self.linger.cancel()
         if self.conn is not None:
             broker.state.connection_lost(self.conn, broker.clock())
             broker.flush()
@@ -263,13 +278,26 @@ class _Link(asyncio.BufferedProtocol):
             transport.write(data)
             self.broker.state.stats.bytes_sent += len(data)
 
-    def _send_close(self, code: int, reason: str) -> None:
-        """Send a close frame (once) and close the TCP connection."""
+    def _send_close(self, code: int, reason: str, *, linger: bool = False) -> None:
+        """Send a close frame (once) and end the TCP connection (RFC 6455 §7.1.1).
+
+        ``linger`` is for a connection failed in mid-stream: closing a socket with unread
+        bytes (the rest of a frame the broker refused) makes the kernel send a reset,
+        which can destroy the close frame before the client reads it; so the broker shuts
+        down its sending side, discards what still arrives, and closes when the client
+        does, or after :data:`CLOSE_LINGER` seconds.
+        """
         if not self.ws_closing:
             self.ws_closing = True
             self._write(encode_frame(OP_CLOSE, close_payload(code, reason)))
-        if self.transport is not None:
-            self.transport.close()
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if linger and self.linger is None and transport.can_write_eof():
+            transport.write_eof()
+            self.linger = asyncio.get_running_loop().call_later(CLOSE_LINGER, transport.abort)
+        elif self.linger is None:
+            transport.close()
 
     def flush(self, conn: Connection) -> None:
         """Write what the state machine queued for ``conn``, then close if it asked to."""

@@ -14,6 +14,16 @@ from typing import Final
 
 from websockets.speedups import apply_mask
 
+from explorer.ws.rules import (
+    MAX_CLOSE_REASON,
+    MAX_CONTROL_PAYLOAD,
+    OPCODE_NAMES,
+    RSV_BITS,
+    CloseCode,
+    Opcode,
+    close_code_problem,
+)
+
 __all__ = [
     "OP_BINARY",
     "OP_CLOSE",
@@ -28,28 +38,32 @@ __all__ = [
     "parse_close",
 ]
 
-OP_CONT: Final = 0x0
-OP_TEXT: Final = 0x1
-OP_BINARY: Final = 0x2
-OP_CLOSE: Final = 0x8
-OP_PING: Final = 0x9
-OP_PONG: Final = 0xA
-_DATA = (OP_CONT, OP_TEXT, OP_BINARY)
-_CONTROL = (OP_CLOSE, OP_PING, OP_PONG)
-
-# Close codes a peer may send (RFC 6455 §7.4.1 and §7.4.2: 1004-1006 and 1015 are reserved).
-_VALID_CLOSE = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014})
+# The opcodes as plain ints for the hot path; the table is explorer.ws.rules.
+OP_CONT: Final = int(Opcode.CONTINUATION)
+OP_TEXT: Final = int(Opcode.TEXT)
+OP_BINARY: Final = int(Opcode.BINARY)
+OP_CLOSE: Final = int(Opcode.CLOSE)
+OP_PING: Final = int(Opcode.PING)
+OP_PONG: Final = int(Opcode.PONG)
 
 Frame = tuple[int, bool, bytes]  # opcode, fin, unmasked payload
 
+_PROTOCOL: Final = int(CloseCode.PROTOCOL_ERROR)
+_KNOWN: Final = frozenset(int(opcode) for opcode in OPCODE_NAMES)
+
 
 class WebSocketViolation(Exception):
-    """The client broke RFC 6455; close the connection with ``code``."""
+    """The client broke RFC 6455; close the connection with ``code``.
 
-    def __init__(self, code: int, reason: str) -> None:
+    ``frames`` are the valid frames the same :meth:`FrameParser.feed` call completed
+    before the offending one: they were sent first, so they are acted on first.
+    """
+
+    def __init__(self, code: int, reason: str, frames: list[Frame] | None = None) -> None:
         super().__init__(f"{reason} (close code {code})")
         self.code = code
         self.reason = reason
+        self.frames: list[Frame] = frames if frames is not None else []
 
 
 class FrameParser:
@@ -91,6 +105,19 @@ class FrameParser:
         else:
             buffer = self._buffer + data if self._buffer else data
         frames: list[Frame] = []
+        try:
+            pos = self._frames(buffer, frames)
+        except WebSocketViolation as exc:
+            self._buffer = b""
+            self._pending = 0
+            exc.frames = frames
+            raise
+        self._buffer = buffer[pos:] if pos < len(buffer) else b""
+        self._pending = len(self._buffer)
+        return frames
+
+    def _frames(self, buffer: bytes, frames: list[Frame]) -> int:
+        """Append the complete frames at the start of ``buffer``; the offset past them."""
         pos = 0
         end = len(buffer)
         while end - pos >= 2:
@@ -98,12 +125,12 @@ class FrameParser:
             second = buffer[pos + 1]
             fin = bool(first & 0x80)
             opcode = first & 0x0F
-            if first & 0x70:
+            if first & RSV_BITS:
                 # RFC 6455 §5.2: RSV bits must be 0 unless an extension was negotiated (none is).
-                raise WebSocketViolation(1002, "reserved bits set without a negotiated extension")
+                raise WebSocketViolation(_PROTOCOL, "reserved bits set without a negotiated extension")
             if not second & 0x80:
                 # RFC 6455 §5.1: a server MUST close on an unmasked client frame.
-                raise WebSocketViolation(1002, "client frame is not masked")
+                raise WebSocketViolation(_PROTOCOL, "client frame is not masked")
             length = second & 0x7F
             header = 6
             if length == 126:
@@ -112,35 +139,42 @@ class FrameParser:
                 length = int.from_bytes(buffer[pos + 2 : pos + 4], "big")
                 header = 8
                 if length < 126:
-                    raise WebSocketViolation(1002, "frame length not in its minimal encoding")
+                    raise WebSocketViolation(_PROTOCOL, "frame length not in its minimal encoding")
             elif length == 127:
                 if end - pos < 14:
                     break
                 length = int.from_bytes(buffer[pos + 2 : pos + 10], "big")
                 header = 14
                 if length >> 63:
-                    raise WebSocketViolation(1002, "frame length has its most significant bit set")
+                    raise WebSocketViolation(_PROTOCOL, "frame length has its most significant bit set")
                 if length < 65536:
-                    raise WebSocketViolation(1002, "frame length not in its minimal encoding")
-            if opcode in _CONTROL:
+                    raise WebSocketViolation(_PROTOCOL, "frame length not in its minimal encoding")
+            if opcode not in _KNOWN:
+                # RFC 6455 §5.2: 0x3-0x7 and 0xB-0xF have no meaning without an extension.
+                raise WebSocketViolation(_PROTOCOL, f"reserved opcode 0x{opcode:X}")
+            if opcode >= OP_CLOSE:  # a control frame (RFC 6455 §5.5)
                 # RFC 6455 §5.5: control frames are not fragmented and carry at most 125 bytes.
                 if not fin:
-                    raise WebSocketViolation(1002, "fragmented control frame")
-                if length > 125:
-                    raise WebSocketViolation(1002, "control frame payload above 125 bytes")
-            elif opcode in _DATA:
-                if opcode == OP_CONT:
-                    if not self._fragmented:
-                        raise WebSocketViolation(1002, "continuation frame without a message to continue")
-                elif self._fragmented:
-                    raise WebSocketViolation(1002, "new data frame inside a fragmented message")
-                elif opcode == OP_TEXT and not self.allow_text:
-                    # [MQTT-6.0.0-1] MQTT Control Packets MUST be sent in binary data frames.
-                    raise WebSocketViolation(1003, "MQTT over WebSocket needs binary frames, got text")
-            else:
-                raise WebSocketViolation(1002, f"unknown opcode 0x{opcode:X}")
+                    raise WebSocketViolation(_PROTOCOL, "fragmented control frame")
+                if length > MAX_CONTROL_PAYLOAD:
+                    raise WebSocketViolation(
+                        _PROTOCOL, f"control frame payload of {length} bytes (at most {MAX_CONTROL_PAYLOAD})"
+                    )
+            elif opcode == OP_CONT:
+                if not self._fragmented:
+                    raise WebSocketViolation(_PROTOCOL, "continuation frame without a message to continue")
+            elif self._fragmented:
+                raise WebSocketViolation(_PROTOCOL, "new data frame inside a fragmented message")
+            elif opcode == OP_TEXT and not self.allow_text:
+                # [MQTT-6.0.0-1] MQTT Control Packets MUST be sent in binary data frames.
+                raise WebSocketViolation(
+                    CloseCode.UNSUPPORTED_DATA, "MQTT over WebSocket needs binary frames, got text"
+                )
             if length > self.max_payload:
-                raise WebSocketViolation(1009, f"frame of {length} bytes is too big")
+                raise WebSocketViolation(
+                    CloseCode.MESSAGE_TOO_BIG,
+                    f"frame of {length} bytes is above the limit of {self.max_payload}",
+                )
             if end - pos < header + length:
                 # Incomplete: parsed again from its first byte once complete, so no state
                 # may change before this point (a FIN=0 frame cut by a read must not be
@@ -155,9 +189,7 @@ class FrameParser:
             payload = apply_mask(buffer[pos + header : pos + header + length], mask)
             frames.append((opcode, fin, payload))
             pos += header + length
-        self._buffer = buffer[pos:] if pos < end else b""
-        self._pending = len(self._buffer)
-        return frames
+        return pos
 
 
 def encode_frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
@@ -172,7 +204,11 @@ def encode_frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
 
 
 def close_payload(code: int, reason: str = "") -> bytes:
-    return code.to_bytes(2, "big") + reason.encode()[:123]
+    """A close frame body; the reason is cut to fit (RFC 6455 §5.5), never inside a character."""
+    text = reason.encode()
+    if len(text) > MAX_CLOSE_REASON:
+        text = text[:MAX_CLOSE_REASON].decode(errors="ignore").encode()
+    return code.to_bytes(2, "big") + text
 
 
 def parse_close(payload: bytes) -> tuple[int, str]:
@@ -185,12 +221,14 @@ def parse_close(payload: bytes) -> tuple[int, str]:
     if not payload:
         return 1005, ""
     if len(payload) == 1:
-        raise WebSocketViolation(1002, "close frame with a one-byte payload")
+        raise WebSocketViolation(_PROTOCOL, "close frame with a one-byte payload")
     code = int.from_bytes(payload[:2], "big")
-    if code not in _VALID_CLOSE and not 3000 <= code <= 4999:
-        raise WebSocketViolation(1002, f"invalid close code {code}")
+    problem = close_code_problem(code)
+    if problem is not None:
+        raise WebSocketViolation(_PROTOCOL, problem)
     try:
         reason = payload[2:].decode()
     except UnicodeDecodeError:
-        raise WebSocketViolation(1007, "close reason is not valid UTF-8") from None
+        # RFC 6455 §5.5.1 and §7.4.1: a reason that is not UTF-8 is invalid data.
+        raise WebSocketViolation(CloseCode.INVALID_DATA, "close reason is not valid UTF-8") from None
     return code, reason

@@ -19,6 +19,15 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from explorer.errors import RemoteProtocolError
+from explorer.ws.rules import (
+    CONTROL_OPCODES,
+    DATA_OPCODES,
+    MAX_CONTROL_PAYLOAD,
+    OPCODE_NAMES,
+    RSV_BITS,
+    Opcode,
+)
+from explorer.ws.rules import close_code_problem as _close_code_problem
 
 try:
     from websockets.speedups import apply_mask
@@ -43,31 +52,15 @@ __all__ = [
     "parse_close_payload",
 ]
 
-# RFC 6455 §5.2 / §11.8
-OP_CONTINUATION: Final = 0x0
-OP_TEXT: Final = 0x1
-OP_BINARY: Final = 0x2
-OP_CLOSE: Final = 0x8
-OP_PING: Final = 0x9
-OP_PONG: Final = 0xA
-DATA_OPCODES: Final = frozenset({OP_TEXT, OP_BINARY})
-CONTROL_OPCODES: Final = frozenset({OP_CLOSE, OP_PING, OP_PONG})
-OPCODE_NAMES: Final[dict[int, str]] = {
-    OP_CONTINUATION: "continuation",
-    OP_TEXT: "text",
-    OP_BINARY: "binary",
-    OP_CLOSE: "close",
-    OP_PING: "ping",
-    OP_PONG: "pong",
-}
+# RFC 6455 §5.2 / §11.8 (the table is explorer.ws.rules; plain ints here for the hot path)
+OP_CONTINUATION: Final = int(Opcode.CONTINUATION)
+OP_TEXT: Final = int(Opcode.TEXT)
+OP_BINARY: Final = int(Opcode.BINARY)
+OP_CLOSE: Final = int(Opcode.CLOSE)
+OP_PING: Final = int(Opcode.PING)
+OP_PONG: Final = int(Opcode.PONG)
 
 LengthEncoding = Literal["7bit", "16bit", "64bit"]
-
-# RFC 6455 §7.4.1 codes a peer may send, plus the IANA-registered 1012-1014 (§11.7);
-# 1004 is reserved and 1005, 1006, 1015 must never be sent in a Close frame.
-_SENDABLE_CLOSE_CODES: Final = frozenset(
-    {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014}
-)
 
 
 class FramingError(RemoteProtocolError):
@@ -141,9 +134,9 @@ def parse_close_payload(payload: bytes) -> tuple[int | None, str, tuple[str, ...
         return None, "", ("close frame body of 1 byte: a close code needs 2 bytes (RFC 6455 §5.5.1)",)
     code = (payload[0] << 8) | payload[1]
     problems: list[str] = []
-    if not (code in _SENDABLE_CLOSE_CODES or 3000 <= code <= 4999):
-        # RFC 6455 §7.4.1 / §7.4.2
-        problems.append(f"close code {code} may not be sent in a Close frame (RFC 6455 §7.4)")
+    code_problem = _close_code_problem(code)  # RFC 6455 §7.4.1 / §7.4.2
+    if code_problem is not None:
+        problems.append(code_problem)
     try:
         reason = payload[2:].decode("utf-8")
     except UnicodeDecodeError:
@@ -293,7 +286,7 @@ class FrameIndexer:
             if (
                 opcode == OP_BINARY
                 and fin
-                and not b0 & 0x70
+                and not b0 & RSV_BITS
                 and self._in_message is None
                 and encoding == "7bit"
                 and (expect_masked is None or masked is expect_masked)
@@ -384,8 +377,11 @@ class FrameIndexer:
         if opcode in CONTROL_OPCODES:
             # RFC 6455 §5.5: control frames have <= 125 bytes and are not fragmented;
             # they may be interleaved between the fragments of a message (§5.4)
-            if length > 125:
-                problems.append(f"control frame with a {length}-byte payload (RFC 6455 §5.5: at most 125)")
+            if length > MAX_CONTROL_PAYLOAD:
+                problems.append(
+                    f"control frame with a {length}-byte payload "
+                    f"(RFC 6455 §5.5: at most {MAX_CONTROL_PAYLOAD})"
+                )
             if not fin:
                 problems.append("fragmented control frame (RFC 6455 §5.5)")
             if rsv1 and self.rsv1_allowed:

@@ -12,13 +12,14 @@ import base64
 import os
 from dataclasses import dataclass, field
 
+from explorer.broker.server import Broker
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Connack, Connect, Packet, Suback, Subscribe, Subscription
 from explorer.mqtt.reader import PacketReader
 from tests.ws.conformance.wire import frame
 
-__all__ = ["TIMEOUT", "BrokerPeer", "Closed", "ServerFrame"]
+__all__ = ["TIMEOUT", "BrokerPeer", "Closed", "ServerFrame", "broker_has_read"]
 
 TIMEOUT = 10.0
 
@@ -127,3 +128,14 @@ class BrokerPeer:
             await self.writer.wait_closed()
         except (ConnectionError, OSError):
             pass
+
+
+async def broker_has_read(broker: Broker, total: int) -> None:
+    """Wait until the in-process broker has taken ``total`` bytes off its sockets.
+
+    The broker runs in the test's event loop, so this yields to it until the bytes a test
+    wrote have been read: the next write then starts a new read, wherever it cuts a frame.
+    """
+    async with asyncio.timeout(TIMEOUT):
+        while broker.state.stats.bytes_received < total:
+            await asyncio.sleep(0)

@@ -12,7 +12,10 @@ import os
 
 from websockets.speedups import apply_mask
 
-__all__ = ["chunks_at", "close_body", "fragments", "frame"]
+from explorer.mqtt.codec import encode
+from explorer.mqtt.packets import Publish
+
+__all__ = ["chunks_at", "close_body", "fragments", "frame", "publish_of_size"]
 
 
 def frame(
@@ -60,3 +63,19 @@ def chunks_at(data: bytes, cuts: list[int]) -> list[bytes]:
     """``data`` cut at the given offsets (sorted, duplicates and ends ignored)."""
     points = [0, *sorted({cut for cut in cuts if 0 < cut < len(data)}), len(data)]
     return [data[points[i] : points[i + 1]] for i in range(len(points) - 1)]
+
+
+def publish_of_size(size: int, packet_id: int = 1, topic: str = "frag/t") -> Publish:
+    """A QoS 1 PUBLISH whose encoding is exactly ``size`` bytes (at least 12)."""
+    for name in (topic, topic + "x"):  # some sizes fall between two Remaining Length sizes
+        payload_size = size - 5 - len(name)  # type byte, topic length, packet id; then the varint
+        for varint in (1, 2, 3, 4):
+            candidate = Publish(name, _pattern(payload_size - varint), qos=1, packet_id=packet_id)
+            if payload_size - varint >= 0 and len(encode(candidate)) == size:
+                return candidate
+    raise ValueError(f"no PUBLISH of exactly {size} bytes")
+
+
+def _pattern(size: int) -> bytes:
+    block = bytes(range(256))
+    return (block * (size // 256 + 1))[:size]

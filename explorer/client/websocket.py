@@ -33,10 +33,47 @@ from websockets.uri import parse_uri
 from explorer.client.net import READ_SIZE, StreamInfo, Tap, open_stream
 from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed, HandshakeError
+from explorer.ws.rules import CloseCode
 
-__all__ = ["CLOSE_TIMEOUT", "SubprotocolCheck", "WebSocketTransport", "build_request", "check_subprotocol"]
+__all__ = [
+    "CLOSE_TIMEOUT",
+    "MAX_MESSAGE",
+    "SubprotocolCheck",
+    "WebSocketTransport",
+    "build_request",
+    "check_subprotocol",
+    "violation_sentence",
+]
 
 CLOSE_TIMEOUT = 2.0  # seconds to wait for the server's half of the close handshake
+# The largest MQTT packet: 1 type byte, a 4-byte Remaining Length of at most 268,435,455
+# (MQTT 5.0 §1.5.5); no message of an MQTT stream needs more unless packets are coalesced.
+MAX_MESSAGE = 268_435_460
+
+# What each of websockets' protocol errors means, with the rule broken.
+_VIOLATIONS: tuple[tuple[str, str], ...] = (
+    ("invalid opcode", "a frame with a reserved opcode (RFC 6455 §5.2)"),
+    ("incorrect masking", "a masked frame, and a server must never mask (RFC 6455 §5.1)"),
+    ("reserved bits", "a frame with reserved bits set and no extension negotiated (RFC 6455 §5.2)"),
+    ("control frame too long", "a control frame above 125 bytes (RFC 6455 §5.5)"),
+    ("fragmented control frame", "a fragmented control frame (RFC 6455 §5.5)"),
+    ("close frame too short", "a close frame with a 1-byte body (RFC 6455 §5.5.1)"),
+    ("invalid status code", "a close frame with a code no endpoint may send (RFC 6455 §7.4)"),
+    ("unexpected continuation", "a continuation frame with no message to continue (RFC 6455 §5.4)"),
+    ("expected a continuation", "a new message inside an unfinished fragmented one (RFC 6455 §5.4)"),
+)
+
+
+def violation_sentence(exc: BaseException, code: int) -> str:
+    """One line for a server that broke RFC 6455, naming the rule and our close code."""
+    text = str(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        what = "text that is not valid UTF-8 (RFC 6455 §5.5.1, §8.1)"
+    elif exc.__class__.__name__ == "PayloadTooBig":
+        what = f"a message above {MAX_MESSAGE} bytes, larger than any MQTT packet"
+    else:
+        what = next((meaning for key, meaning in _VIOLATIONS if key in text), f"a broken frame ({text})")
+    return f"the broker sent {what}; the connection was closed with code {code}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +217,9 @@ class WebSocketTransport:
             uri,
             origin=Origin(options.origin) if options.origin is not None else None,
             subprotocols=[Subprotocol(s) for s in options.subprotocols] if options.subprotocols else None,
-            max_size=None,  # MQTT's own Maximum Packet Size applies, not a message limit
+            # MQTT's own Maximum Packet Size applies; a message above the largest packet
+            # MQTT can encode is refused with 1009 before it is buffered.
+            max_size=MAX_MESSAGE,
         )
         protocol.subprotocol_values = []
         reader, writer, info = await open_stream(endpoint, options)
@@ -249,6 +288,15 @@ class WebSocketTransport:
                 self.response = event
             elif isinstance(event, Frame):
                 self._take_frame(event)
+        exc = self._protocol.parser_exc
+        if exc is not None and self.failure is None and not isinstance(exc, EOFError):
+            # websockets failed the connection (RFC 6455 §7.1.7) and sent its close frame;
+            # the server's later bytes are discarded, so the session ends here.
+            sent = self._protocol.close_sent
+            self.close_code = sent.code if sent is not None else CloseCode.PROTOCOL_ERROR
+            self.close_reason = sent.reason if sent is not None else str(exc)
+            self.failure = violation_sentence(exc, self.close_code)
+            self._eof = True
 
     def _take_frame(self, frame: Frame) -> None:
         if frame.opcode in (Opcode.BINARY, Opcode.CONT):
@@ -318,6 +366,8 @@ class WebSocketTransport:
             return self.failure
         if self.close_code is None:
             return "the WebSocket connection to the broker is closed"
+        if self.close_code == CloseCode.NO_STATUS:
+            return "the broker closed the WebSocket (a close frame with no code)"  # RFC 6455 §7.1.5
         text = f"the broker closed the WebSocket (code {self.close_code}"
         return text + (f": {self.close_reason})" if self.close_reason else ")")
 

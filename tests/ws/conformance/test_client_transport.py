@@ -1,0 +1,228 @@
+"""RFC 6455 from the client's side: MqttClient and its WebSocket transport against a
+scripted server on loopback (``scripted.py``) that fragments, interleaves pings, closes
+with reasons, and breaks the rules a server can break.
+
+What is handled must work (the message arrives byte for byte, every ping gets its pong);
+what is broken must end the connection with the close code RFC 6455 §7.4.1 gives, sent
+to the server, and one sentence for the user naming the rule: never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sys
+
+import pytest
+
+from explorer.client.driver import MqttClient
+from explorer.client.options import ConnectionOptions
+from explorer.errors import ConnectionFailed
+from explorer.model.events import StateChanged, TraceEvent
+from explorer.mqtt.codec import encode
+from explorer.mqtt.packets import Connack, Publish
+from tests.ws.conformance.scripted import ClientLog, ScriptedServer, scripted_server, server_frame
+from tests.ws.conformance.wire import close_body
+
+CONNACK = encode(Connack())
+TIMEOUT = 10.0
+
+
+def _fragmented(data: bytes, size: int, *, between: bytes = b"") -> bytes:
+    """``data`` as a binary message in fragments of ``size``, ``between`` after each but the last."""
+    pieces = [data[start : start + size] for start in range(0, len(data), size)]
+    out = []
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        out.append(server_frame(0x2 if index == 0 else 0x0, piece, fin=last))
+        if not last:
+            out.append(between)
+    return b"".join(out)
+
+
+class Ended:
+    """The client's state changes; waits for its connection to end."""
+
+    def __init__(self) -> None:
+        self.states: list[StateChanged] = []
+        self.changed = asyncio.Event()
+
+    def __call__(self, event: TraceEvent) -> None:
+        if isinstance(event, StateChanged):
+            self.states.append(event)
+            self.changed.set()
+
+    async def reason(self) -> str:
+        async with asyncio.timeout(TIMEOUT):
+            while not any(state.state in ("disconnected", "closed") for state in self.states):
+                self.changed.clear()
+                await self.changed.wait()
+        return next(state.detail for state in self.states if state.state in ("disconnected", "closed"))
+
+
+async def _client_log(server: ScriptedServer) -> ClientLog:
+    async with asyncio.timeout(TIMEOUT):
+        while not server.clients:
+            await asyncio.sleep(0)
+        await server.clients[0].done.wait()
+    return server.clients[0]
+
+
+# -- handled ---------------------------------------------------------------------------------
+
+
+async def test_connack_in_1_byte_fragments_with_pings_between() -> None:
+    ping = server_frame(0x9, b"are you there")
+    async with scripted_server([_fragmented(CONNACK, 1, between=ping)]) as server:
+        client = MqttClient(ConnectionOptions(url=server.url))
+        assert await asyncio.wait_for(client.connect(), TIMEOUT) == Connack()
+        await client.close()
+        log = await _client_log(server)
+    # RFC 6455 §5.5.3: each ping answered with a pong carrying the same payload.
+    assert log.payloads(0xA) == [b"are you there"] * (len(CONNACK) - 1)
+    assert log.close_code == 1000
+    assert log.violation is None
+
+
+@pytest.mark.parametrize(
+    ("size", "fragment"),
+    [(1 << 20, 64 << 10), (1 << 20, 1 << 20), (4 << 20, 4096)],
+    ids=["1MiB/64K", "1MiB", "4MiB/4K"],
+)
+async def test_large_fragmented_publish_arrives_byte_for_byte(size: int, fragment: int) -> None:
+    payload = (hashlib.sha256(b"seed").digest() * (size // 32 + 1))[:size]
+    publish = encode(Publish("big/one", payload))
+    ping = server_frame(0x9, b"mid")
+    script = [server_frame(0x2, CONNACK), _fragmented(publish, fragment, between=ping)]
+    async with scripted_server(script) as server:
+        client = MqttClient(ConnectionOptions(url=server.url))
+        await asyncio.wait_for(client.connect(), TIMEOUT)
+        async with asyncio.timeout(TIMEOUT):
+            message = await anext(client.messages())
+        await client.close()
+        log = await _client_log(server)
+    assert (message.topic, len(message.payload)) == ("big/one", size)
+    assert message.payload == payload
+    assert log.payloads(0xA) == [b"mid"] * (-(-len(publish) // fragment) - 1)
+
+
+async def test_unsolicited_pong_is_ignored() -> None:
+    script = [server_frame(0xA, b"unasked") + server_frame(0x2, CONNACK)]
+    async with scripted_server(script) as server:
+        client = MqttClient(ConnectionOptions(url=server.url))
+        assert await asyncio.wait_for(client.connect(), TIMEOUT) == Connack()
+        await client.close()
+        log = await _client_log(server)
+    assert log.payloads(0xA) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (close_body(1001, b"going away"), "the broker closed the WebSocket (code 1001: going away)"),
+        (close_body(4000, "κόσμε".encode()), "the broker closed the WebSocket (code 4000: κόσμε)"),
+        (close_body(1008), "the broker closed the WebSocket (code 1008)"),
+        (b"", "the broker closed the WebSocket (a close frame with no code)"),
+    ],
+    ids=["1001-reason", "4000-utf8", "1008", "empty"],
+)
+async def test_close_from_the_server_is_reported_and_echoed(body: bytes, expected: str) -> None:
+    ended = Ended()
+    async with scripted_server([server_frame(0x2, CONNACK) + server_frame(0x8, body)]) as server:
+        client = MqttClient(ConnectionOptions(url=server.url), on_event=ended)
+        await asyncio.wait_for(client.connect(), TIMEOUT)
+        assert await ended.reason() == expected
+        log = await _client_log(server)
+    # RFC 6455 §5.5.1: the client answers with a close frame echoing the code.
+    code = int.from_bytes(body[:2], "big") if body else 1005
+    assert log.close_code == code
+    await client.close()
+
+
+# -- broken ----------------------------------------------------------------------------------
+
+VIOLATIONS = [
+    ("opcode-3", server_frame(0x3, b"x"), 1002, "a frame with a reserved opcode (RFC 6455 §5.2)"),
+    ("opcode-b", server_frame(0xB, b""), 1002, "a frame with a reserved opcode (RFC 6455 §5.2)"),
+    ("rsv1", server_frame(0x2, b"\xd0\x00", rsv=0x40), 1002, "reserved bits set"),
+    ("rsv3", server_frame(0x9, b"", rsv=0x10), 1002, "reserved bits set"),
+    ("masked", bytes((0x82, 0x82)) + b"\0\0\0\0\xd0\x00", 1002, "a server must never mask (RFC 6455 §5.1)"),
+    ("ping-126", server_frame(0x9, b"x" * 126), 1002, "a control frame above 125 bytes (RFC 6455 §5.5)"),
+    ("ping-frag", server_frame(0x9, b"x", fin=False), 1002, "a fragmented control frame (RFC 6455 §5.5)"),
+    ("close-1byte", server_frame(0x8, b"\x03"), 1002, "a close frame with a 1-byte body"),
+    ("close-1005", server_frame(0x8, close_body(1005)), 1002, "a code no endpoint may send (RFC 6455 §7.4)"),
+    ("close-999", server_frame(0x8, close_body(999)), 1002, "a code no endpoint may send (RFC 6455 §7.4)"),
+    ("close-utf8", server_frame(0x8, close_body(1000, b"\xed\xa0\x80")), 1007, "not valid UTF-8"),
+    ("cont-alone", server_frame(0x0, b"\xd0\x00"), 1002, "a continuation frame with no message to continue"),
+    (
+        "binary-in-binary",
+        server_frame(0x2, b"\xd0", fin=False) + server_frame(0x2, b"\x00"),
+        1002,
+        "a new message inside an unfinished fragmented one",
+    ),
+    ("text", server_frame(0x1, b"\xd0\x00"), 1003, "MQTT in a text frame"),
+    (
+        "oversize",
+        bytes((0x82, 0x7F)) + (1 << 40).to_bytes(8, "big"),
+        1009,
+        "a message above 268435460 bytes, larger than any MQTT packet",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("wire", "code", "sentence"),
+    [case[1:] for case in VIOLATIONS],
+    ids=[case[0] for case in VIOLATIONS],
+)
+async def test_broken_server_frames_fail_the_connection_with_the_right_code(
+    wire: bytes, code: int, sentence: str
+) -> None:
+    ended = Ended()
+    async with scripted_server([server_frame(0x2, CONNACK) + wire]) as server:
+        client = MqttClient(ConnectionOptions(url=server.url), on_event=ended)
+        await asyncio.wait_for(client.connect(), TIMEOUT)
+        reason = await ended.reason()
+        log = await _client_log(server)
+        await client.close()
+    assert sentence in reason
+    assert reason.endswith(f"the connection was closed with code {code}")
+    assert "\n" not in reason
+    assert "Traceback" not in reason
+    assert log.close_code == code  # the client told the server why (RFC 6455 §7.1.7)
+    assert log.violation is None
+
+
+async def test_broken_frame_before_connack_is_a_clear_connect_failure() -> None:
+    async with scripted_server([server_frame(0x2, b"\x20", rsv=0x40)]) as server:
+        client = MqttClient(ConnectionOptions(url=server.url))
+        with pytest.raises(ConnectionFailed) as info:
+            await asyncio.wait_for(client.connect(), TIMEOUT)
+        await _client_log(server)
+    assert str(info.value) == (
+        "the broker sent a frame with reserved bits set and no extension negotiated (RFC 6455 §5.2); "
+        "the connection was closed with code 1002"
+    )
+
+
+async def test_sub_prints_one_line_for_a_broken_server() -> None:
+    # What the user sees: one sentence naming the rule, exit status 1, no traceback.
+    async with scripted_server([server_frame(0x2, CONNACK) + server_frame(0x3, b"x")]) as server:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "explorer",
+            "sub",
+            server.url,
+            "-t",
+            "#",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1
+    assert out == b""
+    assert err.decode() == (
+        "mqttws-explorer: the connection ended: the broker sent a frame with a reserved opcode "
+        "(RFC 6455 §5.2); the connection was closed with code 1002\n"
+    )

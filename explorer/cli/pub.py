@@ -11,19 +11,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from explorer.cli.connopts import add_connection_arguments, options_from_args
 from explorer.cli.sub import connection_warnings
 from explorer.client.options import ConnectionOptions
-from explorer.errors import ExplorerError, LocalProtocolError
+from explorer.errors import ConnectionFailed, ExplorerError, LocalProtocolError
+from explorer.model.events import PacketEvent, TraceEvent
 from explorer.mqtt.enums import ProtocolVersion
-from explorer.mqtt.packets import NO_PROPERTIES, Properties
+from explorer.mqtt.packets import NO_PROPERTIES, Connack, Properties
 from explorer.mqtt.topics import validate_topic_name
 from explorer.workspace import Workspace
 
-__all__ = ["PUBLISH_PROPERTIES", "parse_publish_properties", "read_payload", "register"]
+__all__ = [
+    "PUBLISH_PROPERTIES",
+    "UNANNOUNCED_LIMIT_WARNING",
+    "parse_publish_properties",
+    "read_payload",
+    "register",
+    "size_warning",
+]
+
+UNANNOUNCED_LIMIT_WARNING = 256 * 1024
+"""Warn above this payload size when the broker announced no Maximum Packet Size: a common
+limit of managed brokers and cloud services (Azure IoT Hub and Event Grid among them)."""
 
 # name -> (Properties field, kind); MQTT 5.0 §3.3.2.3
 PUBLISH_PROPERTIES: dict[str, tuple[str, str]] = {
@@ -162,13 +174,62 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_publish(options, args, payload, properties))
 
 
+def _server_maximum_packet_size(events: Iterable[TraceEvent]) -> int | None:
+    """The Maximum Packet Size of the broker's CONNACK (MQTT 5 only), None when it set none."""
+    for event in events:
+        if isinstance(event, PacketEvent) and isinstance(event.packet, Connack):
+            return event.packet.properties.maximum_packet_size
+    return None
+
+
+def size_warning(payload_size: int, server_maximum: int | None) -> str | None:
+    """A warning for a large message to a broker that did not say how large it accepts."""
+    if server_maximum is not None or payload_size <= UNANNOUNCED_LIMIT_WARNING:
+        return None
+    return (
+        f"mqttws-explorer: warning: the message is {payload_size:,} bytes and the broker did not say the "
+        "largest packet it accepts (MQTT 3.1.1 cannot; an MQTT 5 broker may leave it out); many brokers "
+        f"and cloud services drop packets above {UNANNOUNCED_LIMIT_WARNING // 1024} KiB or close the "
+        "connection: publish with -q 1 to know that it arrived"
+    )
+
+
 async def _publish(
     options: ConnectionOptions, args: argparse.Namespace, payload: bytes, properties: Properties
 ) -> int:
     async with Workspace(trace_limit=1_000, history_count=1) as workspace:
         await workspace.connect(options)
-        for warning in connection_warnings(workspace.trace.since(-1)):
+        events = list(workspace.trace.since(-1))
+        for warning in connection_warnings(events):
             print(warning, file=sys.stderr)
+        too_large = size_warning(len(payload), _server_maximum_packet_size(events))
+        if too_large is not None:
+            print(too_large, file=sys.stderr)
         await workspace.publish(args.topic, payload, qos=args.qos, retain=args.retain, properties=properties)
+        if args.qos == 0:
+            await _confirm_read(workspace, options)
         await workspace.disconnect()
     return 0
+
+
+async def _confirm_read(workspace: Workspace, options: ConnectionOptions) -> None:
+    """A QoS 0 message gets no answer: a PINGREQ after it does, once the broker has read it.
+
+    A broker that drops the connection instead (a packet above its limit, a topic its ACL
+    refuses under MQTT 3.1.1) did not take the message; that is an error, not exit 0.
+
+    Raises:
+        ConnectionFailed: the connection ended before the PINGRESP.
+    """
+    try:
+        await asyncio.wait_for(workspace.ping(), timeout=options.handshake_timeout)
+    except TimeoutError:
+        print(
+            f"mqttws-explorer: warning: no PINGRESP within {options.handshake_timeout:g} s after the QoS 0 "
+            "message: whether the broker took it is unknown",
+            file=sys.stderr,
+        )
+    except ConnectionFailed as exc:
+        raise ConnectionFailed(
+            f"the broker ended the connection after the QoS 0 message, so it was not delivered: {exc}"
+        ) from None

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TextIO
 
 from explorer.cli.connopts import add_connection_arguments, options_from_args, profile_from_args
+from explorer.client.driver import BrokerRefused, backoff_delay
 from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed, ExplorerError, LocalProtocolError
 from explorer.model.events import ErrorReported, MessageReceived, TraceEvent
@@ -33,10 +34,11 @@ from explorer.model.topictree import TopicMessage
 from explorer.model.trace import event_to_json
 from explorer.mqtt.packets import NO_PROPERTIES, Subscription
 from explorer.mqtt.topics import validate_topic_filter
+from explorer.present.gaps import Gap, GapTracker, gap_notice, gap_to_json
 from explorer.present.listing import Listing
 from explorer.present.payload import looks_binary, text_view
 from explorer.workspace import Batch, Workspace
-from explorer.workspace.export import message_to_json, wall_time
+from explorer.workspace.export import EPOCH_2001, message_to_json, wall_time
 
 __all__ = [
     "check_filters",
@@ -161,7 +163,12 @@ def run(args: argparse.Namespace) -> int:
         raise ExplorerError("--duration must be positive")
     options = options_from_args(args)
     printer = _Printer(
-        sys.stdout, json_lines=args.json, trace=args.trace, count=args.count, payload=args.payload
+        sys.stdout,
+        json_lines=args.json,
+        trace=args.trace,
+        count=args.count,
+        payload=args.payload,
+        clean_start=options.clean_start,
     )
     try:
         return asyncio.run(
@@ -173,9 +180,18 @@ def run(args: argparse.Namespace) -> int:
 
 class _Printer:
     def __init__(
-        self, out: TextIO, *, json_lines: bool, trace: bool, count: int | None, payload: bool = True
+        self,
+        out: TextIO,
+        *,
+        json_lines: bool,
+        trace: bool,
+        count: int | None,
+        payload: bool = True,
+        clean_start: bool = True,
     ) -> None:
         self.out = out
+        self.gaps = GapTracker()
+        self.clean_start = clean_start
         self.json_lines = json_lines
         self.trace = trace
         self.remaining = count
@@ -188,6 +204,10 @@ class _Printer:
         if not self.trace:
             for warning in connection_warnings(batch.errors):
                 print(warning, file=sys.stderr)
+        for event in batch.events:
+            gap = self.gaps.observe(event)
+            if gap is not None:
+                self._gap(gap)
         if self.trace:
             if self.json_lines:
                 for event in batch.events:
@@ -212,11 +232,54 @@ class _Printer:
         self.out.flush()
         return done
 
+    def _gap(self, gap: Gap) -> None:
+        """Say on stderr that the connection was down, and mark the spot in JSON-lines output."""
+        print(f"mqttws-explorer: {gap_notice(gap, clean_start=self.clean_start)}", file=sys.stderr)
+        if self.json_lines and not self.trace:
+            offset = self.time_offset if gap.start < EPOCH_2001 else 0.0
+            self.out.write(json.dumps(gap_to_json(gap, time_offset=offset)) + "\n")
+
     def finish(self) -> None:
         """Print what the live listing still holds and the packets that never completed."""
         if self.trace and not self.json_lines:
             self.listing.close()
             self.out.flush()
+
+
+async def _connect(
+    workspace: Workspace, options: ConnectionOptions, stop: asyncio.Event, duration: float | None
+) -> bool:
+    """Connect; with ``options.reconnect``, keep trying with jittered backoff while the broker is away.
+
+    A broker that answers and refuses (bad credentials, not authorized) is not retried:
+    trying again cannot help. Returns False when Ctrl-C or the duration ended the waiting.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = None if duration is None else loop.time() + duration
+    attempt = 0
+    while True:
+        try:
+            await workspace.connect(options)
+            if attempt:
+                print("mqttws-explorer: connected", file=sys.stderr)
+            return True
+        except BrokerRefused:
+            raise
+        except ConnectionFailed as exc:
+            if not options.reconnect:
+                raise
+            delay = backoff_delay(attempt, options.reconnect_initial_delay, options.reconnect_max_delay)
+            if deadline is not None:
+                delay = min(delay, max(0.0, deadline - loop.time()))
+            print(
+                f"mqttws-explorer: cannot connect ({exc}); trying again in {delay:.1f} s (--reconnect)",
+                file=sys.stderr,
+            )
+            attempt += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        if stop.is_set() or (deadline is not None and loop.time() >= deadline):
+            return False
 
 
 async def run_live(
@@ -254,7 +317,11 @@ async def run_live(
                 return on_batch(batch)
 
             deliver(await anext(stream))
-            await workspace.connect(options)
+            if not await _connect(workspace, options, stop, duration):
+                if stop.is_set():
+                    return 0
+                print("mqttws-explorer: no connection within the duration given (-W)", file=sys.stderr)
+                return 1
             for item in filters:
                 if isinstance(item, Subscription):
                     topic_filter = item.topic_filter

@@ -21,6 +21,7 @@ import contextlib
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 from explorer.client.net import ByteTransport, StreamInfo, Tap, TcpTransport
 from explorer.client.options import ConnectionOptions
@@ -36,6 +37,7 @@ from explorer.session import (
     Connected,
     ConnectRefused,
     MessageArrived,
+    PingAnswered,
     ProtocolViolation,
     PublishCompleted,
     ServerDisconnected,
@@ -51,6 +53,7 @@ from explorer.workspace.runtime import INPUT_FIRST
 __all__ = [
     "MESSAGE_QUEUE_SIZE",
     "AuthHandler",
+    "BrokerRefused",
     "EventCallback",
     "MqttClient",
     "PublishFailed",
@@ -63,6 +66,10 @@ AuthHandler = Callable[[Auth], Properties]
 """Answers a server AUTH challenge with the properties of our AUTH (MQTT 5.0 §4.12)."""
 
 MESSAGE_QUEUE_SIZE = 10_000  # messages() buffer; beyond it the oldest are dropped and counted
+
+
+class BrokerRefused(ConnectionFailed):
+    """The broker answered CONNECT with a refusal (CONNACK reason code 0x80 or above)."""
 
 
 class PublishFailed(ExplorerError):
@@ -136,6 +143,7 @@ class MqttClient:
         self._closed_reason = "not connected"
         self._requests: dict[int, asyncio.Future[Suback | Unsuback]] = {}
         self._publishes: dict[int, asyncio.Future[PublishCompleted]] = {}
+        self._pings: dict[int, asyncio.Future[None]] = {}
         self._subscriptions: dict[str, tuple[Subscription, int | None, tuple[tuple[str, str], ...]]] = {}
         self._queue: asyncio.Queue[MessageReceived | None] | None = (
             asyncio.Queue(message_queue_size) if message_queue_size > 0 else None
@@ -233,6 +241,23 @@ class MqttClient:
         if not completion.ok:
             raise PublishFailed(completion)
         return completion
+
+    async def ping(self) -> None:
+        """Send PINGREQ and return at its PINGRESP.
+
+        The broker reads a connection's packets in order, so the answer proves it read
+        everything sent before without closing the connection (the one confirmation a
+        QoS 0 PUBLISH can get).
+
+        Raises:
+            ConnectionFailed: the connection ended before the answer.
+        """
+        await self._wait_connected()
+        number = self.session.send_ping(self._clock())
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pings[number] = future
+        self._kick()
+        await future
 
     async def send_auth(
         self, properties: Properties, reason_code: AuthReasonCode = AuthReasonCode.RE_AUTHENTICATE
@@ -449,10 +474,12 @@ class MqttClient:
             self._queue.put_nowait(None)
 
     def _fail_requests(self, exc: ExplorerError, *, publishes: bool) -> None:
-        for future in self._requests.values():
+        waiting: list[asyncio.Future[Any]] = [*self._requests.values(), *self._pings.values()]
+        for future in waiting:
             if not future.done():
                 future.set_exception(exc)
         self._requests.clear()
+        self._pings.clear()
         if publishes:
             for pub in self._publishes.values():
                 if not pub.done():
@@ -535,11 +562,16 @@ class MqttClient:
                 self._connack.set_result(event.connack)
         elif isinstance(event, AuthReceived):
             self._on_auth(event.auth)
+        elif isinstance(event, PingAnswered):
+            for number in [number for number in self._pings if number <= event.count]:
+                ping = self._pings.pop(number)
+                if not ping.done():
+                    ping.set_result(None)
         elif isinstance(event, Anomaly):
             self._error("mqtt", event.message, direction="s2c")
         elif isinstance(event, ConnectRefused):
             if self._connack is not None and not self._connack.done():
-                self._connack.set_exception(ConnectionFailed(event.message))
+                self._connack.set_exception(BrokerRefused(event.message))
             return event.message
         elif isinstance(event, ServerDisconnected | TimedOut):
             return event.message

@@ -32,6 +32,7 @@ __all__ = [
     "ConnectRefused",
     "Connected",
     "MessageArrived",
+    "PingAnswered",
     "ProtocolViolation",
     "PublishCompleted",
     "ServerDisconnected",
@@ -130,6 +131,16 @@ class TimedOut:
 
 
 @dataclass(slots=True)
+class PingAnswered:
+    """The server answered a PINGREQ: it has read every packet sent before it (§4.6 ordering).
+
+    ``count`` is how many PINGREQs of this network connection are answered now.
+    """
+
+    count: int
+
+
+@dataclass(slots=True)
 class Anomaly:
     """Something odd but survivable (an ack for an unknown packet id, a QoS 2 duplicate)."""
 
@@ -147,5 +158,6 @@ SessionEvent: TypeAlias = (
     | ServerDisconnected
     | ProtocolViolation
     | TimedOut
+    | PingAnswered
     | Anomaly
 )

@@ -67,6 +67,7 @@ from explorer.session.events import (
     Connected,
     ConnectRefused,
     MessageArrived,
+    PingAnswered,
     ProtocolViolation,
     ServerDisconnected,
     SessionEvent,
@@ -136,6 +137,8 @@ class Session:
         self._last_sent = 0.0
         self._connect_sent_at: float | None = None
         self._ping_sent_at: float | None = None
+        self._pings_sent = 0  # PINGREQs of this network connection, and their PINGRESPs
+        self._pings_answered = 0
 
     # ----------------------------------------------------------------- I/O triad
 
@@ -224,6 +227,7 @@ class Session:
         if now >= self._last_sent + self.keep_alive:
             # [MQTT-3.1.2-23]: a control packet at least every Keep Alive seconds.
             self._send(Pingreq())
+            self._pings_sent += 1
             self._ping_sent_at = now
 
     def connection_lost(self) -> None:
@@ -237,6 +241,7 @@ class Session:
         self._subscribes.clear()
         self._unsubscribes.clear()
         self._ping_sent_at = None
+        self._pings_sent = self._pings_answered = 0
         self._connect_sent_at = None
 
     # ----------------------------------------------------------------- intents
@@ -310,6 +315,19 @@ class Session:
         self._unsubscribes[packet_id] = packet
         self._write(data)
         return packet_id
+
+    def send_ping(self, now: float) -> int:
+        """Send PINGREQ now; returns its number, which a ``PingAnswered`` count reaches when answered.
+
+        A server handles a connection's packets in order, so its PINGRESP proves it read
+        every packet sent before the PINGREQ without closing the connection: the only
+        answer a QoS 0 PUBLISH can get. The keep alive timer then waits for this PINGRESP.
+        """
+        self._require(SessionState.CONNECTED)
+        self._send(Pingreq())
+        self._pings_sent += 1
+        self._ping_sent_at = now
+        return self._pings_sent
 
     def send_publish(
         self,
@@ -464,6 +482,8 @@ class Session:
             self._on_unsuback(packet)
         elif isinstance(packet, Pingresp):
             self._ping_sent_at = None
+            self._pings_answered += 1
+            self._events.append(PingAnswered(self._pings_answered))
         elif isinstance(packet, Disconnect) and self.version == ProtocolVersion.V5:
             self._on_disconnect(packet)
         elif isinstance(packet, Auth) and self.version == ProtocolVersion.V5:

@@ -85,6 +85,8 @@ class _Client(Protocol):
         properties: Properties = NO_PROPERTIES,
     ) -> Any: ...
 
+    async def ping(self) -> None: ...
+
     async def close(self) -> None: ...
 
 
@@ -508,6 +510,10 @@ class Workspace:
         await client.publish(topic, payload, qos, retain, properties)
         if retain:
             self._note_own_retained(topic, payload)
+
+    async def ping(self) -> None:
+        """PINGREQ and its PINGRESP: the broker has read everything sent before (see MqttClient.ping)."""
+        await self._require_client().ping()
 
     def _note_own_retained(self, topic: str, payload: bytes) -> None:
         """Remember a retained message we published, so it can be deleted before a reconnect.

@@ -23,7 +23,16 @@ from explorer.client.options import ConnectionOptions
 from explorer.errors import ExplorerError
 from explorer.workspace.runtime import interactive_runtime
 
-__all__ = ["APP_ID", "build_parser", "create_application", "icon_path", "main", "run_window"]
+__all__ = [
+    "APP_ID",
+    "COLOR_SCHEMES",
+    "apply_color_scheme",
+    "build_parser",
+    "create_application",
+    "icon_path",
+    "main",
+    "run_window",
+]
 
 APP_ID = "mqttws-explorer"
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -110,28 +119,42 @@ def _palette(dark: bool) -> object:
     return palette
 
 
-def apply_color_scheme(app: object) -> None:
-    """Follow the system's light/dark setting (and its changes), or ``MQTTWS_COLOR_SCHEME``."""
+COLOR_SCHEMES = ("system", "light", "dark")
+
+
+def apply_color_scheme(app: object, choice: str | None = None) -> None:
+    """Light, dark, or follow the system's setting (and its changes).
+
+    ``choice`` is one of :data:`COLOR_SCHEMES` (View → Appearance); without one,
+    ``MQTTWS_COLOR_SCHEME=dark|light`` forces a scheme, else the system's is followed.
+    """
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QPalette
     from PySide6.QtWidgets import QApplication
 
     assert isinstance(app, QApplication)
     hints = app.styleHints()
-    wanted = os.environ.get("MQTTWS_COLOR_SCHEME", "").lower()
-    if wanted in ("dark", "light"):
-        hints.setColorScheme(Qt.ColorScheme.Dark if wanted == "dark" else Qt.ColorScheme.Light)
+    wanted = (choice or os.environ.get("MQTTWS_COLOR_SCHEME", "") or "system").lower()
     app.setStyle("Fusion")  # one style drawn from the palette, the same on every desktop
 
     def update(scheme: Qt.ColorScheme) -> None:
-        palette = _palette(scheme == Qt.ColorScheme.Dark)
+        forced = str(app.property("mqttwsColorScheme") or "system")
+        dark = forced == "dark" or (forced == "system" and scheme == Qt.ColorScheme.Dark)
+        palette = _palette(dark)
         assert isinstance(palette, QPalette)
         app.setPalette(palette)
 
-    dark = wanted == "dark" or (not wanted and hints.colorScheme() == Qt.ColorScheme.Dark)
-    update(Qt.ColorScheme.Dark if dark else Qt.ColorScheme.Light)
-    if not wanted:
-        hints.colorSchemeChanged.connect(update)
+    app.setProperty("mqttwsColorScheme", wanted if wanted in COLOR_SCHEMES else "system")
+    if not app.property("mqttwsColorSchemeHooked"):
+        hints.colorSchemeChanged.connect(update)  # the system's changes (ignored while one is forced)
+        app.setProperty("mqttwsColorSchemeHooked", True)
+    if wanted == "dark":
+        hints.setColorScheme(Qt.ColorScheme.Dark)  # also for Qt's own dialogs where the platform allows
+    elif wanted == "light":
+        hints.setColorScheme(Qt.ColorScheme.Light)
+    else:
+        hints.unsetColorScheme()
+    update(hints.colorScheme())
 
 
 def create_application(argv: Sequence[str] = ()) -> object:

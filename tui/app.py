@@ -97,7 +97,8 @@ class ExplorerApp(App[None]):
     CSS_PATH = str(Path(__file__).with_name("styles.tcss"))
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
-        Binding("f12", "save_screenshot", "Screenshot"),
+        # priority: also inside dialogs, whose inputs would otherwise take the key
+        Binding("f12", "save_screenshot", "Screenshot", priority=True),
     ]
 
     def __init__(
@@ -327,7 +328,10 @@ class ExplorerApp(App[None]):
         The binding commands are made from the BINDINGS lists, so a new key is in the
         palette without a second list to keep in step.
         """
-        yield from super().get_system_commands(screen)
+        # Textual's own "Screenshot" would be a second entry beside ours (f12, --screenshot-dir).
+        yield from (
+            command for command in super().get_system_commands(screen) if command.title != "Screenshot"
+        )
         main_screen = self.main_screen
         seen: set[str] = set()
         for owner, bindings in ((self, self.BINDINGS), (main_screen, MainScreen.BINDINGS)):

@@ -8,12 +8,14 @@ every change shown comes from its batches.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLineEdit,
@@ -90,6 +92,9 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.trace_dock], [380], Qt.Orientation.Vertical)
         self._default_state = self.saveState(_STATE_VERSION)
         self.restore_layout()
+        stored = str(self.settings.value("appearance", "system"))
+        if stored != "system" and not os.environ.get("MQTTWS_COLOR_SCHEME"):
+            self.set_appearance(stored)
 
         self.topics.nodeSelected.connect(self._node_selected)
         self.topics.subscribeRequested.connect(lambda f: bridge.spawn(bridge.subscribe(f)))
@@ -166,7 +171,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self._action("Export trace…", self.export_trace, QKeySequence.StandardKey.Save))
         file_menu.addAction(
-            self._action("Export messages…", self.export_messages, QKeySequence.StandardKey.SaveAs)
+            # Not StandardKey.SaveAs: several platforms map it to no key at all.
+            self._action("Export messages…", self.export_messages, "Ctrl+Shift+S")
         )
         file_menu.addSeparator()
         file_menu.addAction(self._action("Quit", self.close, QKeySequence.StandardKey.Quit))
@@ -193,8 +199,29 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(self._action("Pause trace", self.trace.pause.toggle, "Ctrl+Space"))
         view.addAction(self._action("Reset layout", self.reset_layout))
+        appearance = view.addMenu("Appearance")
+        self.appearance_group = QActionGroup(self)
+        current = str(self.settings.value("appearance", "system"))
+        for choice in ("system", "light", "dark"):
+            action = QAction(
+                {"system": "Follow the system"}.get(choice, choice.title()), self, checkable=True
+            )
+            action.setData(choice)
+            action.setChecked(choice == current)
+            action.triggered.connect(lambda _checked=False, c=choice: self.set_appearance(c))
+            self.appearance_group.addAction(action)
+            appearance.addAction(action)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("About", self._about, QKeySequence.StandardKey.HelpContents))
+
+    def set_appearance(self, choice: str) -> None:
+        """Light, dark or the system's scheme, kept for the next start."""
+        from gui.app import apply_color_scheme
+
+        apply_color_scheme(QApplication.instance(), choice)
+        self.settings.setValue("appearance", choice)
+        for action in self.appearance_group.actions():
+            action.setChecked(action.data() == choice)
 
     # -- layout persistence ----------------------------------------------------------
 
@@ -297,7 +324,8 @@ class MainWindow(QMainWindow):
 
     def _node_selected(self, node: TopicNode | None) -> None:
         self.messages.show_node(node)
-        if node is not None and not self.publisher.topic.text():
+        if node is not None:
+            # The publish topic follows the selection, so a publish never goes to a stale topic.
             self.publisher.topic.setText(node.topic)
 
     def _publish_to(self, topic: str) -> None:
@@ -382,26 +410,45 @@ class MainWindow(QMainWindow):
         self.profiles_dialog = dialog
         dialog.show()
 
+    def _ask_export_path(self, title: str, what: str) -> tuple[str, str] | None:
+        """A save dialog for ``what`` (trace or messages): the file and the chosen format."""
+        from explorer.present.export import EXPORT_KINDS, default_export_dir, default_export_path
+
+        kinds = [kind for kind in EXPORT_KINDS.values() if kind.what == what]
+        filters = ";;".join(kind.file_filter for kind in kinds)
+        suggested = default_export_path(kinds[0], default_export_dir())
+        # Qt's dialog asks before replacing an existing file.
+        path, chosen = QFileDialog.getSaveFileName(self, title, str(suggested), filters)
+        if not path:
+            return None
+        kind = next((k for k in kinds if k.file_filter == chosen), kinds[0])
+        suffix = Path(path).suffix
+        by_suffix = next((k for k in kinds if k.suffix == suffix), None)
+        if by_suffix is None:
+            path = str(Path(path).with_suffix(kind.suffix)) if not suffix else path
+            return path, kind.format
+        return path, by_suffix.format
+
     def export_trace(self, path: str | None = None) -> None:
         if not isinstance(path, str) or not path:
-            path, _ = QFileDialog.getSaveFileName(
-                self, "Export trace", "trace.pcapng", "pcapng capture (*.pcapng);;JSON lines (*.jsonl)"
-            )
-            if not path:
+            asked = self._ask_export_path("Export trace", "trace")
+            if asked is None:
                 return
-        fmt = "jsonl" if Path(path).suffix == ".jsonl" else "pcapng"
+            path, fmt = asked
+        else:
+            fmt = "jsonl" if Path(path).suffix == ".jsonl" else "pcapng"
         count = self.bridge.export_trace(path, fmt)
         if count is not None:
             self.status_line.showMessage(f"wrote {count} trace events to {path}", 5000)
 
     def export_messages(self, path: str | None = None) -> None:
         if not isinstance(path, str) or not path:
-            path, _ = QFileDialog.getSaveFileName(
-                self, "Export messages", "messages.jsonl", "JSON lines (*.jsonl);;CSV (*.csv)"
-            )
-            if not path:
+            asked = self._ask_export_path("Export messages", "messages")
+            if asked is None:
                 return
-        fmt = "csv" if Path(path).suffix == ".csv" else "jsonl"
+            path, fmt = asked
+        else:
+            fmt = "csv" if Path(path).suffix == ".csv" else "jsonl"
         count = self.bridge.export_messages(path, fmt)
         if count is not None:
             self.status_line.showMessage(f"wrote {count} messages to {path}", 5000)

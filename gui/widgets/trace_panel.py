@@ -3,7 +3,7 @@ and the frame inspector for the selected row."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -80,8 +80,13 @@ class TracePanel(QWidget):
         self.search.setClearButtonEnabled(True)
         for signal in (self.layers.currentIndexChanged, self.direction.currentIndexChanged):
             signal.connect(lambda _i: self._apply_filter())
+        # The filter follows the typing, a moment after the last key (a filter pass scans the trace).
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(150)
+        self._filter_timer.timeout.connect(self._apply_filter)
+        self.search.textChanged.connect(lambda _text: self._filter_timer.start())
         self.search.returnPressed.connect(self._apply_filter)
-        self.search.textChanged.connect(lambda text: self._apply_filter() if not text else None)
 
         bar = QHBoxLayout()
         bar.addWidget(self.layers)

@@ -476,3 +476,62 @@ def test_a_retained_message_published_in_this_session_can_be_deleted_from_the_me
         return bool(window.topics._retained_topics("ux"))
 
     assert qloop.run_until_complete(flow())
+
+
+def test_view_menu_switches_light_and_dark_and_keeps_the_choice(window: MainWindow, qapp: Any) -> None:
+    from PySide6.QtGui import QPalette
+
+    view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    appearance = next(a.menu() for a in view_menu.actions() if a.text() == "Appearance")
+    by_name = {action.text(): action for action in appearance.actions()}
+    assert set(by_name) == {"Follow the system", "Light", "Dark"}
+    by_name["Dark"].trigger()
+    assert qapp.palette().color(QPalette.ColorRole.Window).lightness() < 80
+    assert window.settings.value("appearance") == "dark"
+    by_name["Light"].trigger()
+    assert qapp.palette().color(QPalette.ColorRole.Window).lightness() > 160
+    assert by_name["Light"].isChecked()
+    assert not by_name["Dark"].isChecked()
+    by_name["Follow the system"].trigger()
+    assert window.settings.value("appearance") == "system"
+
+
+def test_export_messages_has_ctrl_shift_s_and_the_trace_filter_follows_typing(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    from PySide6.QtGui import QKeySequence
+
+    shortcuts = {
+        action.shortcut().toString(): action.text()
+        for menu in window.menuBar().actions()
+        for action in menu.menu().actions()
+    }
+    assert shortcuts[QKeySequence("Ctrl+Shift+S").toString()] == "Export messages…"
+
+    async def flow() -> tuple[int, int]:
+        assert await window.bridge.start_demo((), demo=False)
+        await wait_for_batch(window.bridge, lambda: window.trace.model.rowCount() > 2)
+        before = window.trace.model.rowCount()
+        window.trace.search.setText("CONNACK")  # typed, no Enter
+        await wait_signal(window.trace._filter_timer.timeout)
+        return before, window.trace.model.rowCount()
+
+    before, after = qloop.run_until_complete(flow())
+    assert 1 <= after < before
+
+
+def test_the_publish_topic_follows_the_selected_topic(window: MainWindow, qloop: qasync.QEventLoop) -> None:
+    async def flow() -> list[str]:
+        assert await window.bridge.start_demo((), demo=False)
+        assert await window.bridge.subscribe("#") == [0]
+        for topic in ("pick/first", "pick/second"):
+            assert await window.bridge.publish(topic, b"1", 1, False)
+        tree = window.workspace.tree
+        await wait_for_batch(window.bridge, lambda: tree.find("pick/second") is not None)
+        seen = []
+        for topic in ("pick/first", "pick/second"):
+            assert window.topics.select_topic(topic)
+            seen.append(window.publisher.topic.text())
+        return seen
+
+    assert qloop.run_until_complete(flow()) == ["pick/first", "pick/second"]

@@ -200,6 +200,19 @@ async def test_command_palette_lists_every_action() -> None:
         assert title in titles
     for title in ("Frame filters", "Open frame", "Subscribe", "Delete retained", "Theme"):
         assert title in titles
+    screenshot_titles = [title for title in (c.title for c in commands) if "creenshot" in title]
+    assert screenshot_titles == ["Save screenshot"]
+
+
+async def test_f12_saves_a_screenshot_from_inside_a_dialog(tmp_path: Path) -> None:
+    app = ExplorerApp(Workspace(), autostart=False, screenshot_dir=str(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+e")  # the export dialog, its file name field focused
+        await pilot.pause()
+        assert app.screen is not app.main_screen
+        await pilot.press("f12")
+        await pilot.pause()
+        assert list(tmp_path.glob("*.svg"))
 
 
 async def test_unsubscribe_dialog_removes_the_subscription() -> None:

@@ -268,3 +268,43 @@ async def test_a_retained_message_published_in_this_session_can_be_deleted_at_on
         node = tree.find("ux/test/json")
         assert node is not None
         assert not node.retained
+
+
+async def test_export_suggests_a_new_file_in_the_documents_folder_and_asks_before_replacing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    (home / "Documents").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DOCUMENTS_DIR", str(home / "Documents"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    app = ExplorerApp(Workspace(), demo=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: "#" in app.workspace.subscriptions)
+        await app.workspace.publish("export/me", b"42")
+        await settle(pilot, lambda: app.workspace.tree.find("export/me") is not None)
+        await pilot.press("ctrl+e")
+        await settle(pilot, lambda: isinstance(app.screen, ExportScreen))
+        screen = app.screen
+        path_input = screen.query_one("#export-path", Input)
+        suggested = Path(path_input.value)
+        assert suggested.parent == home / "Documents"
+        assert suggested.name.startswith("mqttws-trace-")
+        assert suggested.suffix == ".pcapng"
+
+        screen.query_one("#messages-csv", RadioButton).value = True
+        await settle(pilot, lambda: Path(path_input.value).suffix == ".csv")
+        assert Path(path_input.value).stem == suggested.stem
+
+        target = tmp_path / "kept.csv"
+        target.write_text("precious")
+        path_input.value = str(target)
+        screen.query_one("#export", Button).press()
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, ExportScreen))
+        assert target.read_text() == "precious"
+        screen.query_one("#export", Button).press()
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await settle(pilot, lambda: "export/me" in target.read_text())

@@ -17,18 +17,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from explorer.errors import ExplorerError
+from explorer.present.export import EXPORT_KINDS, default_export_dir, default_export_path, path_for_kind
 from explorer.workspace import Workspace
+from tui.screens.dialogs import ConfirmScreen
 from tui.widgets.keybar import KeyBar
 
 __all__ = ["EXPORT_KINDS", "ExportScreen"]
-
-# id -> (label, default file name)
-EXPORT_KINDS: dict[str, tuple[str, str]] = {
-    "trace-pcapng": ("Trace as pcapng (Wireshark)", "trace.pcapng"),
-    "trace-jsonl": ("Trace as JSON lines", "trace.jsonl"),
-    "messages-jsonl": ("Messages as JSON lines", "messages.jsonl"),
-    "messages-csv": ("Messages as CSV", "messages.csv"),
-}
 
 
 class ExportScreen(ModalScreen[Path | None]):
@@ -53,17 +47,17 @@ class ExportScreen(ModalScreen[Path | None]):
     def __init__(self, workspace: Workspace, directory: Path | None = None) -> None:
         super().__init__()
         self.workspace = workspace
-        self.directory = directory if directory is not None else Path.cwd()
+        self.directory = directory if directory is not None else default_export_dir()
         self.kind = "trace-pcapng"
 
     def compose(self) -> ComposeResult:
         with Vertical(id="export-box"):
             yield Label("Export")
             with RadioSet(id="export-kind"):
-                for kind, (label, _) in EXPORT_KINDS.items():
-                    yield RadioButton(label, value=kind == self.kind, id=kind)
+                for kind in EXPORT_KINDS.values():
+                    yield RadioButton(kind.label, value=kind.id == self.kind, id=kind.id)
             yield Label("File")
-            yield Input(str(self.directory / EXPORT_KINDS[self.kind][1]), id="export-path")
+            yield Input(str(default_export_path(EXPORT_KINDS[self.kind], self.directory)), id="export-path")
             with Horizontal(id="export-buttons"):
                 yield Button("Export", variant="primary", id="export")
                 yield Button("Close", id="close")
@@ -75,28 +69,37 @@ class ExportScreen(ModalScreen[Path | None]):
         if kind is None or kind not in EXPORT_KINDS:
             return
         path_input = self.query_one("#export-path", Input)
-        current = Path(path_input.value)
-        if current.name == EXPORT_KINDS[self.kind][1]:
-            path_input.value = str(current.with_name(EXPORT_KINDS[kind][1]))
+        path_input.value = str(
+            path_for_kind(Path(path_input.value), EXPORT_KINDS[self.kind], EXPORT_KINDS[kind])
+        )
         self.kind = kind
 
-    def export(self) -> Path | None:
-        """Write the chosen export; returns the path, or None after showing the error."""
-        result = self.query_one("#export-result", Static)
+    def export(self) -> None:
+        """Write the chosen export, after asking whether to replace an existing file."""
         path = Path(self.query_one("#export-path", Input).value).expanduser()
+        if path.exists():
+
+            def replace(yes: bool | None) -> None:
+                if yes:
+                    self.write(path)
+
+            self.app.push_screen(ConfirmScreen(f"{path} exists. Replace it?", yes="Replace"), replace)
+            return
+        self.write(path)
+
+    def write(self, path: Path) -> Path | None:
+        """Write the chosen export to ``path``; returns it, or None after showing the error."""
+        result = self.query_one("#export-result", Static)
+        kind = EXPORT_KINDS[self.kind]
         try:
-            if self.kind == "trace-pcapng":
-                count = self.workspace.export_trace(path, "pcapng")
-            elif self.kind == "trace-jsonl":
-                count = self.workspace.export_trace(path, "jsonl")
-            elif self.kind == "messages-jsonl":
-                count = self.workspace.export_messages(path, "jsonl")
+            if kind.what == "trace":
+                count = self.workspace.export_trace(path, kind.format)  # type: ignore[arg-type]
             else:
-                count = self.workspace.export_messages(path, "csv")
+                count = self.workspace.export_messages(path, kind.format)  # type: ignore[arg-type]
         except (ExplorerError, OSError) as exc:
             result.update(Text(f"cannot export: {exc}", "red"))
             return None
-        what = "events" if self.kind.startswith("trace") else "messages"
+        what = "events" if kind.what == "trace" else "messages"
         result.update(Text(f"wrote {count} {what} to {path}", "green"))
         self.notify(f"wrote {count} {what} to {path}")
         return path

@@ -33,6 +33,13 @@ class BrokerConfig:
             clients must authenticate unless ``allow_anonymous``.
         acl_file: Mosquitto ``acl_file`` syntax.
         max_packet_size: largest packet we accept (advertised in a v5 CONNACK).
+        max_connect_size: largest packet accepted before a CONNECT has been read (so
+            before authentication), checked from the fixed header before buffering; a
+            WebSocket frame before the CONNECT is held to the same bound.
+        max_buffered: bytes all connections together may hold in partial packets,
+            partial frames, unfinished upgrade requests and unsent output; beyond it the
+            connections holding the most are closed (DISCONNECT 0x97 to v5 clients,
+            WebSocket close code 1013) until the total is back under it.
         receive_maximum: QoS 1/2 PUBLISHes a client may have unacknowledged towards us.
         max_inflight: QoS 1/2 messages we send before waiting for acknowledgements
             (also bounded by the client's Receive Maximum).
@@ -41,9 +48,15 @@ class BrokerConfig:
         write_high_water: bytes buffered on a connection beyond which QoS 0 messages
             to it are dropped (the slow consumer policy).
         max_connections: further connections are closed at once.
+        max_connections_per_ip: connections one client address may hold; further ones
+            from that address are closed at once (0: no per-address limit).
         handshake_timeout / connect_timeout: seconds for the HTTP upgrade and for the
             CONNECT packet to arrive.
-        server_keep_alive: if set, the keep alive we impose on v5 clients.
+        server_keep_alive: if set, the keep alive we impose on every v5 client.
+        max_keep_alive: the longest keep alive a client may use, seconds (0: no limit).
+            A v5 client asking for 0 or more gets it as Server Keep Alive in CONNACK
+            ([MQTT-3.1.2-21]); MQTT 3.1/3.1.1 cannot be told, so such a client is closed
+            after 1.5 times it without a packet, as if it had asked for it.
         max_session_expiry: cap on a session's expiry interval, seconds.
         topic_alias_maximum: inbound topic aliases a v5 client may use.
         sys_interval: seconds between $SYS statistics updates; 0 turns them off.
@@ -60,14 +73,18 @@ class BrokerConfig:
     acl_file: Path | None = None
     allow_anonymous: bool | None = None  # None: True unless a password file is given
     max_packet_size: int = 16 * 1024 * 1024
+    max_connect_size: int = 64 * 1024
+    max_buffered: int = 256 * 1024 * 1024
     receive_maximum: int = 1000
     max_inflight: int = 1000
     max_queued: int = 10_000
     write_high_water: int = 4 * 1024 * 1024
     max_connections: int = 10_000
+    max_connections_per_ip: int = 1000
     handshake_timeout: float = 10.0
     connect_timeout: float = 10.0
     server_keep_alive: int | None = None
+    max_keep_alive: int = 300
     max_session_expiry: int = 7 * 24 * 3600
     topic_alias_maximum: int = 100
     sys_interval: float = 10.0

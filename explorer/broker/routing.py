@@ -106,6 +106,11 @@ class Router:
         assert session is not None
         topic = packet.topic
         props = packet.properties
+        if props is not NO_PROPERTIES and props.subscription_identifiers:
+            # [MQTT-3.3.4-6] only the server sends Subscription Identifiers; MQTT 5.0
+            # §3.3.2.3.8 makes one from a client a protocol error (0x82, §4.13).
+            state.protocol_violation(conn, "a client's PUBLISH must not carry a Subscription Identifier")
+            return
         if props is not NO_PROPERTIES and props.topic_alias is not None and conn.version == V5:
             alias = props.topic_alias
             if not 0 < alias <= state.config.topic_alias_maximum:

@@ -13,6 +13,15 @@ Slow consumers: each transport's write buffer high-water mark
 is ``write_high_water``; above it ``pause_writing`` marks the connection congested and
 QoS 0 messages to it are dropped (QoS 1/2 wait in the bounded session queue).
 
+Memory: the read buffer is one for the whole broker (a read callback copies out what it
+got before returning). What each connection holds beyond that (a partial packet or
+frame, an unfinished upgrade request, unsent output) is counted in :attr:`Broker.buffered`
+after every read and write; above ``max_buffered`` the connections holding the most are
+closed until the total is back under it (DISCONNECT 0x97 Quota exceeded to v5 clients,
+MQTT 5.0 §4.13; WebSocket close code 1013; an abort when the output itself is stuck).
+Connections are limited in number overall and per client address; time is limited by
+the upgrade and CONNECT timeouts and by the keep alive (see ``BrokerState``).
+
 Use::
 
     async with Broker(BrokerConfig.ephemeral()) as broker:
@@ -32,6 +41,7 @@ from types import TracebackType
 
 from explorer.broker.auth import load_acl, load_password_file
 from explorer.broker.config import BrokerConfig
+from explorer.broker.limits import Limits
 from explorer.broker.session import Connection
 from explorer.broker.state import BrokerState
 from explorer.broker.upgrade import Upgrade
@@ -49,6 +59,7 @@ from explorer.broker.wsframes import (
     parse_close,
 )
 from explorer.errors import ExplorerError, MalformedPacket
+from explorer.mqtt.enums import DisconnectReasonCode
 from explorer.mqtt.packets import NO_PROPERTIES, Properties
 from explorer.mqtt.reader import PacketReader
 
@@ -59,17 +70,20 @@ _LOG = logging.getLogger("explorer.broker")
 # Bytes taken from a socket per read callback: the most work one callback does before the
 # event loop gets a turn. 16 KiB is ~230 PUBLISHes of 64 bytes, well under a millisecond.
 READ_SIZE = 16 * 1024
-# Seconds a closing WebSocket connection waits for the client to close TCP after the
-# broker's close frame (RFC 6455 §7.1.1) before it is dropped.
+# Seconds a closing connection waits for the client to close TCP after the broker's
+# goodbye (a close frame, RFC 6455 §7.1.1, or a DISCONNECT) before it is dropped.
 CLOSE_LINGER = 2.0
+# A connection closed for the buffer budget whose unsent output is above this is aborted:
+# a close would wait for a peer that does not read to take the output first.
+_STUCK_OUTPUT = 64 * 1024
 
 
 class _Link(asyncio.BufferedProtocol):
     """One client connection, TCP or WebSocket.
 
-    The read buffer is reused for every read, so :meth:`buffer_updated` copies the bytes
-    out before parsing: the parsers keep partial frames and packets across reads, and
-    those must not change under them when the next read overwrites the buffer.
+    The read buffer is the broker's, shared by every connection, so :meth:`buffer_updated`
+    copies the bytes out before parsing: the parsers keep partial frames and packets across
+    reads, and those must not change under them when the next read overwrites the buffer.
     """
 
     def __init__(self, broker: Broker, websocket: bool) -> None:
@@ -78,8 +92,17 @@ class _Link(asyncio.BufferedProtocol):
         self.transport: asyncio.Transport | None = None
         self.conn: Connection | None = None
         self.upgrade: Upgrade | None = Upgrade(broker.config) if websocket else None
+        self.upgrade_bytes = 0  # what the unfinished upgrade request holds, at most
         self.frames: FrameParser | None = None
-        self.reader = PacketReader(max_packet_size=broker.config.max_packet_size)
+        config = broker.config
+        self.reader = PacketReader(
+            max_packet_size=config.max_packet_size, max_connect_size=config.max_connect_size
+        )
+        # Until the CONNECT is read, WebSocket frames are held to max_connect_size too.
+        self.before_connect = True
+        self.accounted = 0  # this connection's share of Broker.buffered
+        self.released = False  # closed for the budget: nothing more is read or counted
+        self.address: str | None = None  # the client address, while counted per address
         self.peer = ""
         self.last_data = 0.0
         self.timeout: asyncio.TimerHandle | None = None
@@ -88,7 +111,6 @@ class _Link(asyncio.BufferedProtocol):
         # The 101 response, held until the end of the read that completed the request, so
         # that a CONNACK to a CONNECT sent in the same segment leaves in the same write.
         self.held = b""
-        self.buffer = memoryview(bytearray(READ_SIZE))
 
     # -- asyncio.BufferedProtocol ------------------------------------------------------------------
 
@@ -99,10 +121,13 @@ class _Link(asyncio.BufferedProtocol):
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "")
         self.last_data = broker.clock()
-        if len(broker.links) >= broker.config.max_connections:
-            _LOG.warning("connection limit reached; refusing %s", self.peer)
-            transport.abort()
+        address = str(peer[0]) if isinstance(peer, tuple) else self.peer
+        refusal = broker.limits.admit(address, len(broker.links))
+        if refusal is not None:
+            broker.limits.refused(refusal, self.peer)
+            transport.close()
             return
+        self.address = address
         broker.links.add(self)
         transport.set_write_buffer_limits(high=broker.config.write_high_water)
         if self.websocket:
@@ -125,13 +150,15 @@ class _Link(asyncio.BufferedProtocol):
             self.transport.abort()
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        return self.buffer  # never more than READ_SIZE per callback, whatever the hint
+        return self.broker.read_buffer  # never more than READ_SIZE per callback, whatever the hint
 
     def buffer_updated(self, nbytes: int) -> None:
         self.broker.reads += 1
-        self._received(bytes(self.buffer[:nbytes]))  # a copy: the buffer is reused
+        self._received(bytes(self.broker.read_buffer[:nbytes]))  # a copy: the buffer is shared
 
     def _received(self, data: bytes) -> None:
+        if self.released:
+            return
         broker = self.broker
         now = broker.clock()
         self.last_data = now
@@ -155,13 +182,16 @@ class _Link(asyncio.BufferedProtocol):
             broker.flush()
             if self.held:
                 self._write(b"")
+            self.account()
 
     def _upgrade(self, data: bytes) -> bytes:
         assert self.upgrade is not None
         assert self.transport is not None
         result = self.upgrade.receive_data(data)
         if result is None:
+            self.upgrade_bytes += len(data)
             return b""
+        self.upgrade_bytes = 0
         rest = self.upgrade.rest
         self.upgrade = None
         if self.timeout is not None:
@@ -172,8 +202,10 @@ class _Link(asyncio.BufferedProtocol):
             self.transport.close()
             return b""
         self.held = result.response
-        faults = self.broker.config.faults
-        self.frames = FrameParser(self.broker.config.max_packet_size + 16, allow_text=faults.text_frames)
+        config = self.broker.config
+        faults = config.faults
+        first = min(config.max_connect_size, config.max_packet_size + 16)
+        self.frames = FrameParser(first, allow_text=faults.text_frames)
         if faults.close_after_handshake is not None:
             self._send_close(faults.close_after_handshake, "close-after-handshake fault mode")
             return b""
@@ -245,6 +277,10 @@ class _Link(asyncio.BufferedProtocol):
             state.receive_packet(conn, item.packet, now, item.raw)  # type: ignore[arg-type]
             if conn.closing():
                 return  # the packet ended the connection
+            if self.before_connect and conn.session is not None:
+                self.before_connect = False
+                if self.frames is not None:
+                    self.frames.max_payload = self.broker.config.max_packet_size + 16
         if self.reader.broken and self.reader.error is not None:
             state.receive_error(conn, self.reader.error, now)
 
@@ -255,17 +291,78 @@ class _Link(asyncio.BufferedProtocol):
     def resume_writing(self) -> None:
         if self.conn is not None:
             self.conn.congested = False
+        self.account()
 
     def connection_lost(self, exc: Exception | None) -> None:
         broker = self.broker
         broker.links.discard(self)
+        if self.address is not None:
+            broker.limits.forget(self.address)
+            self.address = None
         if self.timeout is not None:
             self.timeout.cancel()
         if self.linger is not None:
             self.linger.cancel()
+        self._release()
+        self.transport = None
         if self.conn is not None:
             broker.state.connection_lost(self.conn, broker.clock())
             broker.flush()
+
+    # -- the buffer budget -----------------------------------------------------------------
+
+    def holding(self) -> int:
+        """Bytes this connection holds: partial packet and frame, upgrade request, unsent output."""
+        held = 0
+        if not self.released:
+            held = self.reader.buffered + self.upgrade_bytes
+            if self.frames is not None:
+                held += self.frames.buffered
+        transport = self.transport
+        if transport is not None:
+            held += transport.get_write_buffer_size()
+        return held
+
+    def account(self) -> None:
+        """Bring this connection's share of the broker's total up to date; enforce the budget."""
+        held = self.holding()
+        limits = self.broker.limits
+        limits.buffered += held - self.accounted
+        self.accounted = held
+        if limits.buffered > limits.budget:
+            self.broker.enforce_budget()
+
+    def _release(self) -> None:
+        """Drop the partial packet, frame and request: nothing more is read from here."""
+        self.released = True
+        self.reader = PacketReader()
+        self.frames = None
+        self.upgrade = None
+        self.upgrade_bytes = 0
+        self.broker.limits.buffered -= self.accounted
+        self.accounted = 0
+
+    def close_for_budget(self) -> None:
+        """Closed because the broker's buffer budget is exhausted and this holds the most."""
+        transport = self.transport
+        if transport is None or self.released:
+            return
+        _LOG.warning("buffer budget exhausted: closing %s, which holds %d bytes", self.peer, self.accounted)
+        self.broker.state.stats.connections_refused += 1
+        upgraded = self.frames is not None
+        self._release()
+        conn = self.conn
+        if transport.get_write_buffer_size() > _STUCK_OUTPUT:
+            transport.abort()  # a close would wait for a peer that does not read
+        elif conn is not None and not conn.closing():
+            # MQTT 5.0 §4.13: DISCONNECT 0x97 to a v5 client; RFC 6455 §7.4.1 close code 1013.
+            reason = DisconnectReasonCode.QUOTA_EXCEEDED
+            self.broker.state.close(conn, reason, code=1013, explanation="server buffer budget exhausted")
+        elif upgraded:
+            self._send_close(1013, "server buffer budget exhausted")
+        else:
+            self._close_transport()
+        self.account()
 
     # -- output ----------------------------------------------------------------------------
 
@@ -277,6 +374,8 @@ class _Link(asyncio.BufferedProtocol):
         if transport is not None and not transport.is_closing():
             transport.write(data)
             self.broker.state.stats.bytes_sent += len(data)
+            if self.accounted or transport.get_write_buffer_size():
+                self.account()  # output the peer has not taken yet counts against the budget
 
     def _send_close(self, code: int, reason: str, *, linger: bool = False) -> None:
         """Send a close frame (once) and end the TCP connection (RFC 6455 §7.1.1).
@@ -290,10 +389,19 @@ class _Link(asyncio.BufferedProtocol):
         if not self.ws_closing:
             self.ws_closing = True
             self._write(encode_frame(OP_CLOSE, close_payload(code, reason)))
+        self._close_transport(linger=linger)
+
+    def _close_transport(self, *, linger: bool = False) -> None:
+        """End the TCP connection after the output; linger (see :meth:`_send_close`) if asked.
+
+        A connection closed for the buffer budget always lingers: its peer may still be
+        sending (that is how it came to hold so much), and a reset could destroy the
+        DISCONNECT or close frame that says why.
+        """
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        if linger and self.linger is None and transport.can_write_eof():
+        if (linger or self.released) and self.linger is None and transport.can_write_eof():
             transport.write_eof()
             self.linger = asyncio.get_running_loop().call_later(CLOSE_LINGER, transport.abort)
         elif self.linger is None:
@@ -312,7 +420,7 @@ class _Link(asyncio.BufferedProtocol):
             if self.websocket:
                 self._send_close(conn.close_code, "")
             else:
-                self.transport.close()
+                self._close_transport()
 
     def _frame(self, packets: list[bytes]) -> bytes:
         faults = self.broker.config.faults
@@ -362,6 +470,18 @@ class Broker:
         self.tcp_port: int | None = None
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
+        # One read buffer for every connection: a read callback copies out what it got.
+        self.read_buffer = memoryview(bytearray(READ_SIZE))
+        self.limits = Limits(self.config, self.state.stats, clock)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held by all connections now (bounded by ``config.max_buffered``)."""
+        return self.limits.buffered
+
+    def enforce_budget(self) -> None:
+        if self.limits.enforce(list(self.links)):
+            self.flush()
 
     @property
     def host(self) -> str:

@@ -176,12 +176,12 @@ class BrokerState:
             self.stats.connections_refused += 1
             self.close(conn, None, code=1002)
             return
-        reason = (
-            DisconnectReasonCode.PACKET_TOO_LARGE
-            if isinstance(error, PacketTooLarge)
-            else DisconnectReasonCode.MALFORMED_PACKET
-        )
-        self.close(conn, reason, code=1002, explanation=error.reason)
+        if isinstance(error, PacketTooLarge):
+            # Before the CONNECT (the packet is bounded by max_connect_size) there is no
+            # DISCONNECT to send; over WebSocket the close code says it, RFC 6455 §7.4.1.
+            self.close(conn, DisconnectReasonCode.PACKET_TOO_LARGE, code=1009, explanation=error.reason)
+            return
+        self.close(conn, DisconnectReasonCode.MALFORMED_PACKET, code=1002, explanation=error.reason)
 
     def connection_lost(self, conn: Connection, now: float) -> None:
         """The network connection is gone (whoever closed it)."""
@@ -365,9 +365,8 @@ class BrokerState:
         if version == V5:
             requested = props.session_expiry_interval or 0
         expiry = min(requested, config.max_session_expiry)
-        conn.keep_alive = packet.keep_alive
-        if version == V5 and config.server_keep_alive is not None:
-            conn.keep_alive = config.server_keep_alive
+        server_keep_alive = self._server_keep_alive(version, packet.keep_alive)
+        conn.keep_alive = packet.keep_alive if server_keep_alive is None else server_keep_alive
         conn.max_packet_out = props.maximum_packet_size
         conn.send_quota = min(props.receive_maximum or 65535, config.max_inflight)
 
@@ -410,7 +409,7 @@ class BrokerState:
             connack_props = Properties(
                 assigned_client_identifier=assigned,
                 session_expiry_interval=expiry if expiry != requested else None,
-                server_keep_alive=config.server_keep_alive,
+                server_keep_alive=server_keep_alive,
                 receive_maximum=config.receive_maximum,
                 maximum_packet_size=config.max_packet_size,
                 topic_alias_maximum=config.topic_alias_maximum,
@@ -432,6 +431,21 @@ class BrokerState:
             self.on_event("connected", conn)
         if present:
             self.outbound.resend(session, now)
+
+    def _server_keep_alive(self, version: ProtocolVersion, asked: int) -> int | None:
+        """The keep alive the broker imposes on a client that asked for ``asked``, if any.
+
+        A v5 client is told in CONNACK ([MQTT-3.1.2-21]: it must use that value). A 3.1/3.1.1
+        client cannot be told; it is held to the same value all the same, so a client that
+        asked for 0 (never time out) is closed after 1.5 times ``max_keep_alive`` of silence.
+        """
+        config = self.config
+        if version == V5 and config.server_keep_alive is not None:
+            return config.server_keep_alive
+        limit = config.max_keep_alive
+        if limit and (asked == 0 or asked > limit):
+            return limit
+        return None
 
     def _disconnect(self, conn: Connection, packet: Disconnect, now: float) -> None:
         session = conn.session

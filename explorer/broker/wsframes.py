@@ -87,6 +87,11 @@ class FrameParser:
         self.max_payload = max_payload
         self.allow_text = allow_text
 
+    @property
+    def buffered(self) -> int:
+        """Bytes held of an incomplete frame."""
+        return self._pending
+
     def feed(self, data: bytes) -> list[Frame]:
         """All complete frames in the bytes received so far.
 

@@ -66,7 +66,9 @@ class PacketReader:
 
     ``version`` selects how non-CONNECT packets are read (``None``: 3.1.1); reading a
     CONNECT sets it from the packet. ``max_packet_size`` (whole packet, fixed header
-    included) is checked as soon as the fixed header is known, before buffering the body.
+    included) is checked as soon as the fixed header is known, before buffering the body;
+    ``max_connect_size``, if set, is the bound instead until a CONNECT has been read (a
+    server's limit for what an unauthenticated client can make it hold).
     """
 
     __slots__ = (
@@ -74,20 +76,30 @@ class PacketReader:
         "_level",
         "_need",
         "_pending",
+        "_seen_connect",
         "_stream",
         "_topics",
         "_unraised",
         "_version",
         "broken",
         "error",
+        "max_connect_size",
         "max_packet_size",
     )
 
-    def __init__(self, version: ProtocolVersion | None = None, max_packet_size: int | None = None) -> None:
+    def __init__(
+        self,
+        version: ProtocolVersion | None = None,
+        max_packet_size: int | None = None,
+        *,
+        max_connect_size: int | None = None,
+    ) -> None:
         self._version: ProtocolVersion | None = None
         self._level = 4  # protocol level as a plain int, kept in step with version
         self.version = version
         self.max_packet_size = max_packet_size
+        self.max_connect_size = max_connect_size
+        self._seen_connect = False
         self.broken = False
         self.error: MalformedPacket | None = None
         self._unraised = False  # broken, and the error has not been raised yet
@@ -144,6 +156,8 @@ class PacketReader:
         base = self._stream
         size = len(data)
         limit = self.max_packet_size
+        if not self._seen_connect and self.max_connect_size is not None:
+            limit = self.max_connect_size if limit is None else min(limit, self.max_connect_size)
         level = self._level
         topics = self._topics
         first_byte_errors = self._first_byte_errors
@@ -248,6 +262,8 @@ class PacketReader:
                     pos = end
                     continue
                 if type(packet) is Connect:
+                    self._seen_connect = True
+                    limit = self.max_packet_size
                     self.version = packet.protocol_version
                     level = self._level
                     first_byte_errors = self._first_byte_errors

@@ -1,0 +1,114 @@
+"""What the broker admits and holds: connection counts and the buffered-bytes budget.
+
+Connections are counted overall (``max_connections``) and per client address
+(``max_connections_per_ip``); one over either is closed at once. Every connection's
+held bytes (a partial packet or frame, an unfinished upgrade request, unsent output) are
+summed in :attr:`Limits.buffered`; when the sum passes ``max_buffered``, each connection
+is counted again (output may have drained since it was last counted) and, if the budget
+is still exceeded, the connections holding the most are closed until it is not.
+
+The driver (``explorer.broker.server``) keeps the sum up to date after each read and
+write; this module holds no sockets, only counts, and the policy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from explorer.broker.config import BrokerConfig
+from explorer.broker.session import Stats
+
+__all__ = ["Holder", "Limits"]
+
+_LOG = logging.getLogger("explorer.broker")
+
+# Refused connections are logged at most this often, seconds: a flood must not flood the log.
+_REFUSAL_LOG_INTERVAL = 1.0
+
+
+class Holder(Protocol):
+    """A connection as the budget sees it."""
+
+    accounted: int  # its share of Limits.buffered
+
+    def holding(self) -> int:
+        """Bytes it holds now."""
+        ...
+
+    def close_for_budget(self) -> None:
+        """Close it (it then holds nothing more than unsent output on its way out)."""
+        ...
+
+
+class Limits:
+    """Connection counts and the buffered-bytes total of one broker."""
+
+    def __init__(self, config: BrokerConfig, stats: Stats, clock: Callable[[], float]) -> None:
+        self.config = config
+        self.budget = config.max_buffered
+        self.buffered = 0
+        self._stats = stats
+        self._clock = clock
+        self._per_address: dict[str, int] = {}
+        self._refusals = 0
+        self._refusal_logged: float | None = None
+        self._enforcing = False
+
+    def admit(self, address: str, open_connections: int) -> str | None:
+        """Count a new connection from ``address``, or say why it is refused."""
+        config = self.config
+        if open_connections >= config.max_connections:
+            return f"connection limit ({config.max_connections}) reached"
+        count = self._per_address.get(address, 0)
+        per_address = config.max_connections_per_ip
+        if per_address and count >= per_address:
+            return f"per-address connection limit ({per_address}) reached for {address}"
+        self._per_address[address] = count + 1
+        return None
+
+    def forget(self, address: str) -> None:
+        """A connection counted by :meth:`admit` is gone."""
+        count = self._per_address.get(address, 0) - 1
+        if count > 0:
+            self._per_address[address] = count
+        else:
+            self._per_address.pop(address, None)
+
+    def refused(self, why: str, peer: str) -> None:
+        """Count and log (at most once a second, with how many since) a refused connection."""
+        self._stats.connections_refused += 1
+        self._refusals += 1
+        now = self._clock()
+        if self._refusal_logged is None or now - self._refusal_logged >= _REFUSAL_LOG_INTERVAL:
+            more = f" (and {self._refusals - 1} more since the last report)" if self._refusals > 1 else ""
+            _LOG.warning("%s; refusing %s%s", why, peer, more)
+            self._refusal_logged = now
+            self._refusals = 0
+
+    def enforce(self, holders: Sequence[Holder]) -> bool:
+        """Over the budget: count again, then close the largest holders until under it.
+
+        Returns whether any connection was closed (its goodbye is then to be flushed).
+        """
+        if self._enforcing:
+            return False  # a close below wrote, and its write came back here
+        self._enforcing = True
+        try:
+            total = 0
+            for holder in holders:
+                holder.accounted = holder.holding()
+                total += holder.accounted
+            self.buffered = total
+            if total <= self.budget:
+                return False
+            closed = False
+            for holder in sorted(holders, key=lambda holder: holder.accounted, reverse=True):
+                if self.buffered <= self.budget:
+                    break
+                holder.close_for_budget()
+                closed = True
+            return closed
+        finally:
+            self._enforcing = False

@@ -82,12 +82,24 @@ class PasswordFile:
         return _verify(entry, password)
 
 
+def _read_text(path: Path, what: str) -> str:
+    """The UTF-8 text of ``path``; an unreadable or non-UTF-8 file is a one-line error."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ExplorerError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ExplorerError(
+            f"{path}:{line}: {what} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
+
+
 def load_password_file(path: Path) -> PasswordFile:
     """Read a password file; bad lines are an error naming the line, not a silent skip."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ExplorerError(f"cannot read password file {path}: {exc.strerror}") from None
+    text = _read_text(path, "password file")
     entries: dict[str, str] = {}
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -108,15 +120,20 @@ def add_user(path: Path, username: str, password: str) -> None:
     if not username or ":" in username:
         raise ExplorerError("a user name must be non-empty and must not contain ':'")
     lines: list[str] = []
+    if path.is_dir():
+        raise ExplorerError(f"cannot write password file {path}: it is a directory")
     if path.exists():
         lines = [
             line
-            for line in path.read_text(encoding="utf-8").splitlines()
+            for line in _read_text(path, "password file").splitlines()
             if line.partition(":")[0].strip() != username
         ]
     lines.append(f"{username}:{hash_password(password)}")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.chmod(path, 0o600)
+    try:
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise ExplorerError(f"cannot write password file {path}: {exc.strerror or exc}") from None
 
 
 _ACCESS = {"read": (True, False), "write": (False, True), "readwrite": (True, True), "deny": (True, True)}
@@ -204,10 +221,7 @@ class Acl:
 
 def load_acl(path: Path) -> Acl:
     """Parse a Mosquitto ``acl_file``; an unknown keyword is an error naming the line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ExplorerError(f"cannot read ACL file {path}: {exc.strerror}") from None
+    text = _read_text(path, "ACL file")
     users: dict[str | None, list[AclRule]] = {None: []}
     patterns: list[AclRule] = []
     current: str | None = None

@@ -13,13 +13,16 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import math
+import re
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from explorer.broker.auth import add_user
+from explorer.broker.auth import add_user, load_acl, load_password_file
 from explorer.broker.config import DEFAULT_TCP_PORT, DEFAULT_WS_PORT, BrokerConfig
 from explorer.broker.faults import fault_help, parse_faults
 from explorer.cli.connopts import ask_secret
@@ -49,6 +52,52 @@ def _size(text: str) -> int:
         # MQTT 5.0 §3.2.2.3.6 and the 4-byte Remaining Length bound the size.
         raise argparse.ArgumentTypeError("the maximum packet size must be 2..268435460 bytes")
     return value
+
+
+# A byte count: digits, then K, M or G (binary multiples), then an optional "B" or "iB".
+_BYTES = re.compile(r"(\d+)\s*(?:([kmg])i?)?b?", re.IGNORECASE)
+_UNITS = {None: 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def _bytes(text: str) -> int:
+    """A byte count: ``65536``, ``64K``, ``256M``, ``1GiB`` (K, M and G are binary)."""
+    match = _BYTES.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of bytes (e.g. 65536, 64K, 256M)")
+    unit = match[2].lower() if match[2] else None
+    value = int(match[1]) * _UNITS[unit]
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: the size must be at least 1 byte")
+    return value
+
+
+def _whole(low: int, high: int, what: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be {low}..{high}, not {value}")
+        return value
+
+    return parse
+
+
+def _seconds(*, zero: bool, what: str) -> Callable[[str], float]:
+    """A duration in seconds: above 0 (or 0 too when ``zero``), finite."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+            bound = "0 or more" if zero else "more than 0"
+            raise argparse.ArgumentTypeError(f"{what} must be {bound}, not {text}")
+        return value
+
+    return parse
 
 
 def register(subparsers: Any) -> None:
@@ -84,14 +133,66 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="with --password-file, still accept clients that send no user name",
     )
-    parser.add_argument("--max-packet-size", type=_size, metavar="N", help="largest packet accepted (bytes)")
+    limits = parser.add_argument_group(
+        "limits",
+        "What clients can make the broker hold. Sizes take K, M or G (64K = 65536 bytes).",
+    )
+    limits.add_argument(
+        "--max-packet-size", type=_size, metavar="N", help="largest packet accepted, bytes (default 16M)"
+    )
+    limits.add_argument(
+        "--max-connect-size",
+        type=_bytes,
+        metavar="N",
+        help="largest packet accepted before the CONNECT, so before authentication (default 64K)",
+    )
+    limits.add_argument(
+        "--max-buffered",
+        type=_bytes,
+        metavar="N",
+        help="bytes all connections together may hold in partial packets and unsent output; "
+        "beyond it the largest holders are closed (default 256M)",
+    )
+    limits.add_argument(
+        "--max-connections", type=_whole(1, 1_000_000, "--max-connections"), metavar="N", help="default 10000"
+    )
+    limits.add_argument(
+        "--max-connections-per-ip",
+        type=_whole(0, 1_000_000, "--max-connections-per-ip"),
+        metavar="N",
+        help="connections one client address may hold, 0 = no limit (default 1000)",
+    )
+    limits.add_argument(
+        "--max-keepalive",
+        type=_whole(0, 65535, "--max-keepalive"),
+        metavar="S",
+        help="longest keep alive, seconds; v5 clients asking for 0 or more are told this value "
+        "(Server Keep Alive), 3.1.1 clients are closed after 1.5 x S of silence; 0 = no limit "
+        "(default 300)",
+    )
+    limits.add_argument(
+        "--connect-timeout",
+        type=_seconds(zero=False, what="--connect-timeout"),
+        metavar="S",
+        help="seconds for the WebSocket upgrade, and again for the CONNECT (default 10)",
+    )
     parser.add_argument(
         "--fault", action="append", default=[], metavar="MODE", help="misbehave on purpose (see below)"
     )
     parser.add_argument("--demo", action="store_true", help="publish demo sensor traffic under demo/")
-    parser.add_argument("--demo-rate", type=float, default=5.0, metavar="HZ", help="demo ticks per second")
     parser.add_argument(
-        "--sys-interval", type=float, default=10.0, metavar="S", help="seconds between $SYS updates, 0 = off"
+        "--demo-rate",
+        type=_seconds(zero=False, what="--demo-rate"),
+        default=5.0,
+        metavar="HZ",
+        help="demo ticks per second",
+    )
+    parser.add_argument(
+        "--sys-interval",
+        type=_seconds(zero=True, what="--sys-interval"),
+        default=10.0,
+        metavar="S",
+        help="seconds between $SYS updates, 0 = off",
     )
     parser.add_argument(
         "--add-user",
@@ -124,8 +225,19 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
             raise ExplorerError(f"--path {path!r} must start with '/'")
     if args.allow_anonymous:
         values["allow_anonymous"] = True
-    if args.max_packet_size is not None:
-        values["max_packet_size"] = args.max_packet_size
+    for option in (
+        "max_packet_size",
+        "max_connect_size",
+        "max_buffered",
+        "max_connections",
+        "max_connections_per_ip",
+    ):
+        if getattr(args, option) is not None:
+            values[option] = getattr(args, option)
+    if args.max_keepalive is not None:
+        values["max_keep_alive"] = args.max_keepalive
+    if args.connect_timeout is not None:
+        values["handshake_timeout"] = values["connect_timeout"] = args.connect_timeout
     if args.ws_port is None and args.tcp_port is None:
         raise ExplorerError("both listeners are off: give --ws-port or --tcp-port")
     return BrokerConfig(**values)
@@ -159,13 +271,30 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+def _usage_error(message: str) -> int:
+    """A bad option value or file: one line and exit code 2, as argparse does for options."""
+    print(f"mqttws-explorer broker: error: {message}", file=sys.stderr)
+    return 2
+
+
 def run(args: argparse.Namespace) -> int:
     if args.add_user:
         file_name, user = args.add_user
-        add_user(Path(file_name), user, _read_password())
+        try:
+            add_user(Path(file_name), user, _read_password())
+        except ExplorerError as exc:
+            return _usage_error(str(exc))
         print(f"added {user} to {file_name}")
         return 0
     config = config_from_args(args)
+    try:
+        # Read now, so that a bad file is an error at start, not in the middle of serving.
+        if config.password_file is not None:
+            load_password_file(config.password_file)
+        if config.acl_file is not None:
+            load_acl(config.acl_file)
+    except ExplorerError as exc:
+        return _usage_error(str(exc))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(message)s" if args.child else "%(asctime)s %(levelname)s %(message)s",

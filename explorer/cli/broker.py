@@ -272,8 +272,8 @@ def _read_password() -> str:
 
 
 def _usage_error(message: str) -> int:
-    """A bad option value or file: one line and exit code 2, as argparse does for options."""
-    print(f"mqttws-explorer broker: error: {message}", file=sys.stderr)
+    """A bad option value or file: one line and exit code 2, as for a bad option."""
+    print(f"mqttws-explorer broker: {message}", file=sys.stderr)
     return 2
 
 

@@ -291,12 +291,14 @@ async def run_live(
     duration: float | None = None,
     trace_limit: int = 100_000,
     after: Callable[[Workspace], Awaitable[None]] | None = None,
+    before: Callable[[Workspace], None] | None = None,
 ) -> int:
     """Connect, subscribe (a plain filter at ``qos``, a Subscription with its own options),
     hand every batch to ``on_batch`` until it returns True,
     the duration passes, Ctrl-C, or the connection ends; then disconnect cleanly.
 
-    ``after`` runs with the Workspace once disconnected (``trace`` exports there).
+    ``before`` runs with the Workspace before it connects (``record`` starts recording
+    there); ``after`` runs with it once disconnected (``trace`` exports there).
     Returns the exit code: 0, or 1 when the connection ended by itself.
     """
     loop = asyncio.get_running_loop()
@@ -307,6 +309,8 @@ async def run_live(
     code = 0
     try:
         async with Workspace(trace_limit=trace_limit, history_count=1, batch_capacity=100_000) as workspace:
+            if before is not None:
+                before(workspace)
             stream = workspace.events(max_rate_hz=20)
             last_seq = -1
 

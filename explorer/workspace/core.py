@@ -19,6 +19,7 @@ The Workspace holds no protocol logic: the session, the decoder and the broker d
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable
 from pathlib import Path
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from explorer.diagnose import Diagnosis, StepCallback
     from explorer.profiles.secret_store import SecretStore
     from explorer.profiles.store import ProfileStore
+    from explorer.workspace.recorder import RecordingSink, RecordingStatus
 
 __all__ = ["ClientFactory", "TraceFormat", "Workspace", "tune_gc"]
 
@@ -215,6 +217,8 @@ class Workspace:
         self.options: ConnectionOptions | None = None
         self.subscriptions: dict[str, int] = {}
         self._servers: dict[int, tuple[str, int]] = {}
+        self._recording: RecordingSink | None = None
+        self._recorder: Callable[[TraceEvent], None] | None = None
         self._own_retained: set[str] = set()
         self._closed = False
 
@@ -236,6 +240,9 @@ class Workspace:
         seq = self._next_event_seq
         self._next_event_seq = seq + 1
         event.seq = seq
+        recorder = self._recorder
+        if recorder is not None:
+            recorder(event)
         if type(event) is MessageReceived:
             packet = event.packet
             properties = packet.properties if type(packet) is Publish else NO_PROPERTIES
@@ -386,6 +393,8 @@ class Workspace:
             self.tree.clear()
             self._own_retained.clear()
         self.options = options
+        if self._recording is not None and self._recording.active:
+            self._recording.use_connection(options)
         self.subscriptions = {}
         self._tracker.reset(url=options.url, state="connecting")
         self._rate.reset()
@@ -632,6 +641,53 @@ class Workspace:
             self._saved = SavedMessages(directory / SAVED_MESSAGES_FILE)
         return self._saved
 
+    # -- recording -------------------------------------------------------------------
+
+    @property
+    def recording(self) -> RecordingSink | None:
+        """The recording in progress (or the last one, stopped), or None."""
+        return self._recording
+
+    def start_recording(
+        self, path: Path | str, *, frames: bool = False, max_size: int | None = None
+    ) -> RecordingSink:
+        """Record from now on every message (and with ``frames`` every trace event) to a
+        new recording file; the current connection's handshake goes in first.
+
+        Raises:
+            RecordingError: already recording, or the file exists or cannot be created.
+        """
+        from explorer.recording import DEFAULT_MAX_SIZE, RecordingError
+        from explorer.workspace.recorder import RecordingSink
+
+        if self._recording is not None and self._recording.active:
+            raise RecordingError(f"already recording to {self._recording.writer.path}")
+        sink = RecordingSink(
+            path,
+            frames=frames,
+            max_size=max_size if max_size is not None else DEFAULT_MAX_SIZE,
+            wall_offset=self.wall_offset,
+            clock=self.clock,
+        )
+        if self.options is not None:
+            sink.use_connection(self.options)
+        sink.seed(self.trace, self._conn)
+        self._recording = sink
+        self._recorder = sink.add
+        return sink
+
+    async def stop_recording(self) -> RecordingStatus | None:
+        """Stop the recording in progress: what is queued is written, the file closed.
+
+        Raises:
+            RecordingError: the last write failed (the file holds what was written before).
+        """
+        sink = self._recording
+        if sink is None or not sink.active:
+            return None
+        self._recorder = None
+        return await asyncio.to_thread(sink.close)
+
     # -- lifetime --------------------------------------------------------------------
 
     async def close(self) -> None:
@@ -642,8 +698,11 @@ class Workspace:
         try:
             await self.disconnect()
         finally:
-            await self._embedded.stop()
-            self._fanout.close()
+            try:
+                await self.stop_recording()
+            finally:
+                await self._embedded.stop()
+                self._fanout.close()
 
     async def __aenter__(self) -> Workspace:
         return self

@@ -3,17 +3,20 @@
 Layout (https://www.tcpdump.org/manpages/pcap-savefile.5.html and
 draft-ietf-opsawg-pcap): a 24-byte file header whose magic number gives the byte
 order and timestamp resolution, then records of a 16-byte header (seconds,
-fraction, captured length, original length) plus the captured bytes.
+fraction, captured length, original length) plus the captured bytes. The file is
+read a block at a time (:data:`explorer.capture.records.BLOCK_SIZE`).
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
+from typing import BinaryIO
 
-from explorer.capture.records import SUPPORTED_LINK_TYPES, LinkRecord, RecordSource
+from explorer.capture.records import SUPPORTED_LINK_TYPES, ReadState, Record, refill
 from explorer.errors import CaptureError
 
-__all__ = ["PCAP_MAGICS", "read_pcap"]
+__all__ = ["PCAP_MAGICS", "iter_pcap"]
 
 # magic as read little-endian -> (byte order prefix, fraction divisor)
 PCAP_MAGICS: dict[bytes, tuple[str, float]] = {
@@ -29,18 +32,20 @@ _RECORD_HEADER = 16
 _MAX_RECORD = 16 * 1024 * 1024
 
 
-def read_pcap(data: bytes, name: str) -> RecordSource:
-    """Parse a whole pcap file already in memory.
+def iter_pcap(file: BinaryIO, head: bytes, state: ReadState) -> Iterator[Record]:
+    """The records of a pcap file whose first bytes ``head`` were already read.
 
     Raises:
         CaptureError: the header is not pcap, the link type is unsupported, or a
             record length is impossible. A record cut short by the end of the file is
-            not an error: the records before it are returned with a problem noted.
+            not an error: the records before it come out and a problem is noted.
     """
-    magic = data[:4]
+    name = state.name
+    magic = head[:4]
     if magic not in PCAP_MAGICS:
         raise CaptureError(f"{name} is not a pcap file")
     order, divisor = PCAP_MAGICS[magic]
+    data = refill(file, head, 0, _FILE_HEADER - len(head))
     if len(data) < _FILE_HEADER:
         raise CaptureError(f"{name} is truncated: the pcap file header is incomplete")
     _major, _minor, _zone, _sigfigs, _snaplen, network = struct.unpack_from(order + "HHiIII", data, 4)
@@ -48,32 +53,43 @@ def read_pcap(data: bytes, name: str) -> RecordSource:
     link_type = network & 0x0FFFFFFF
     if link_type not in SUPPORTED_LINK_TYPES:
         raise CaptureError(f"{name} uses link type {link_type}, which is not supported")
-    source = RecordSource()
-    record_header = struct.Struct(order + "IIII")
-    offset = _FILE_HEADER
+    unpack = struct.Struct(order + "IIII").unpack_from
+    pos = _FILE_HEADER
+    base = 0  # file offset of data[0]
     number = 0
-    while offset < len(data):
-        if len(data) - offset < _RECORD_HEADER:
-            source.problems.append(
-                f"the file is truncated at byte {len(data)}: the last record header is incomplete"
-            )
-            break
-        seconds, fraction, captured, original = record_header.unpack_from(data, offset)
+    while True:
+        size = len(data)
+        if size - pos < _RECORD_HEADER:
+            base += pos
+            data = refill(file, data, pos, _RECORD_HEADER)
+            pos = 0
+            size = len(data)
+            if size == 0:
+                break
+            if size < _RECORD_HEADER:
+                state.problems.append(
+                    f"the file is truncated at byte {base + size}: the last record header is incomplete"
+                )
+                break
+        seconds, fraction, captured, original = unpack(data, pos)
         if captured > _MAX_RECORD:
             raise CaptureError(
-                f"{name} is corrupt: the record at byte {offset} claims {captured} captured bytes"
+                f"{name} is corrupt: the record at byte {base + pos} claims {captured} captured bytes"
             )
-        start = offset + _RECORD_HEADER
-        end = start + captured
+        end = pos + _RECORD_HEADER + captured
+        if end > size:
+            base += pos
+            data = refill(file, data, pos, end - size)
+            end -= pos
+            pos = 0
+            if end > len(data):
+                state.problems.append(
+                    f"the file is truncated at byte {base + len(data)}: frame {number + 1} lacks "
+                    f"{end - len(data)} of its {captured} bytes"
+                )
+                break
         number += 1
-        if end > len(data):
-            source.problems.append(
-                f"the file is truncated at byte {len(data)}: frame {number} lacks "
-                f"{end - len(data)} of its {captured} bytes"
-            )
-            break
-        source.records.append(
-            LinkRecord(number, seconds + fraction / divisor, link_type, data[start:end], original)
-        )
-        offset = end
-    return source
+        state.frames = number
+        state.offset = base + end
+        yield number, seconds + fraction / divisor, link_type, data[pos + _RECORD_HEADER : end], original
+        pos = end

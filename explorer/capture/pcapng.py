@@ -6,18 +6,20 @@ byte order; Interface Description Blocks (IDB) number the section's interfaces a
 give each its link type and timestamp resolution (``if_tsresol``) and offset
 (``if_tsoffset``); packets arrive in Enhanced (EPB), Simple (SPB) or the obsolete
 Packet (OPB) blocks. Any other block type is skipped by its length, as the format
-intends.
+intends. The file is read a block at a time (:data:`explorer.capture.records.BLOCK_SIZE`).
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
-from explorer.capture.records import SUPPORTED_LINK_TYPES, LinkRecord, RecordSource
+from explorer.capture.records import SUPPORTED_LINK_TYPES, ReadState, Record, refill
 from explorer.errors import CaptureError
 
-__all__ = ["PCAPNG_MAGIC", "read_pcapng"]
+__all__ = ["PCAPNG_MAGIC", "iter_pcapng"]
 
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 
@@ -31,6 +33,8 @@ _BYTE_ORDER_MAGIC = 0x1A2B3C4D
 _OPT_ENDOFOPT = 0
 _OPT_IF_TSRESOL = 9
 _OPT_IF_TSOFFSET = 14
+# A block larger than this is a corrupt length field (Wireshark refuses blocks over 16 MiB).
+_MAX_BLOCK = 64 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -70,29 +74,41 @@ def _interface(body: bytes, order: str) -> _Interface:
     return iface
 
 
-def read_pcapng(data: bytes, name: str) -> RecordSource:
-    """Parse a whole pcapng file already in memory.
+def iter_pcapng(file: BinaryIO, head: bytes, state: ReadState) -> Iterator[Record]:
+    """The records of a pcapng file whose first bytes ``head`` were already read.
 
     Raises:
         CaptureError: the file does not start with a Section Header Block, a block
             length is impossible, or a packet names an interface that was never
             described. A block cut short by the end of the file is not an error: the
-            records before it are returned with a problem noted.
+            records before it come out and a problem is noted.
     """
-    if data[:4] != PCAPNG_MAGIC:
+    name = state.name
+    if head[:4] != PCAPNG_MAGIC:
         raise CaptureError(f"{name} is not a pcapng file")
-    source = RecordSource()
     order = "<"
     interfaces: list[_Interface] = []
-    offset = 0
+    data = head
+    offset = 0  # position in data
+    base = 0  # file offset of data[0]
     number = 0
     last_time = 0.0
-    while offset < len(data):
+    epb = {"<": struct.Struct("<IIIII").unpack_from, ">": struct.Struct(">IIIII").unpack_from}
+    header = {"<": struct.Struct("<II").unpack_from, ">": struct.Struct(">II").unpack_from}
+    while True:
         if len(data) - offset < 12:
-            source.problems.append(f"the file is truncated at byte {len(data)}: the last block is incomplete")
-            break
-        block_type_raw = data[offset : offset + 4]
-        if block_type_raw == PCAPNG_MAGIC:
+            base += offset
+            data = refill(file, data, offset, 12)
+            offset = 0
+            if not data:
+                break
+            if len(data) < 12:
+                state.problems.append(
+                    f"the file is truncated at byte {base + len(data)}: the last block is incomplete"
+                )
+                break
+        where = base + offset
+        if data[offset : offset + 4] == PCAPNG_MAGIC:
             # The SHB's type reads the same in both orders; its byte-order magic decides.
             bom = data[offset + 8 : offset + 12]
             if bom == b"\x4d\x3c\x2b\x1a":
@@ -100,29 +116,57 @@ def read_pcapng(data: bytes, name: str) -> RecordSource:
             elif bom == b"\x1a\x2b\x3c\x4d":
                 order = ">"
             else:
-                raise CaptureError(f"{name} is corrupt: bad byte-order magic in the section at byte {offset}")
+                raise CaptureError(f"{name} is corrupt: bad byte-order magic in the section at byte {where}")
             interfaces = []
-        block_type, total = struct.unpack_from(order + "II", data, offset)
-        if total < 12 or total % 4:
-            raise CaptureError(f"{name} is corrupt: block at byte {offset} has impossible length {total}")
+        block_type, total = header[order](data, offset)
+        if total < 12 or total % 4 or total > _MAX_BLOCK:
+            raise CaptureError(f"{name} is corrupt: block at byte {where} has impossible length {total}")
         if offset + total > len(data):
-            source.problems.append(
-                f"the file is truncated at byte {len(data)}: the block at byte {offset} "
-                f"lacks {offset + total - len(data)} of its {total} bytes"
-            )
-            break
-        body = data[offset + 8 : offset + total - 4]
+            base += offset
+            data = refill(file, data, offset, offset + total - len(data))
+            offset = 0
+            if total > len(data):
+                state.problems.append(
+                    f"the file is truncated at byte {base + len(data)}: the block at byte {where} "
+                    f"lacks {total - len(data)} of its {total} bytes"
+                )
+                break
+        start = offset + 8
+        end = offset + total - 4
         offset += total
+        state.offset = base + offset
+        if block_type == _EPB:
+            number += 1
+            state.frames = number
+            if end - start < 20:
+                raise CaptureError(f"{name} is corrupt: frame {number} block is too short")
+            iface_id, ts_high, ts_low, captured, original = epb[order](data, start)
+            if iface_id >= len(interfaces):
+                raise CaptureError(
+                    f"{name} is corrupt: frame {number} names undescribed interface {iface_id}"
+                )
+            if 20 + captured > end - start:
+                raise CaptureError(f"{name} is corrupt: frame {number} is longer than its block")
+            iface = interfaces[iface_id]
+            time = iface.offset_seconds + ((ts_high << 32) | ts_low) / iface.units_per_second
+            last_time = time
+            if iface.link_type not in SUPPORTED_LINK_TYPES:
+                state.unsupported[iface.link_type] = state.unsupported.get(iface.link_type, 0) + 1
+                continue
+            yield number, time, iface.link_type, data[start + 20 : start + 20 + captured], original
+            continue
         if block_type == _SHB:
             continue
+        body = data[start:end]
         if block_type == _IDB:
             if len(body) < 8:
                 raise CaptureError(f"{name} is corrupt: an interface description block is too short")
             interfaces.append(_interface(body, order))
             continue
-        if block_type not in (_EPB, _SPB, _OPB):
+        if block_type not in (_SPB, _OPB):
             continue  # statistics, name resolution, custom, decryption secrets...
         number += 1
+        state.frames = number
         if block_type == _SPB:
             if not interfaces or len(body) < 4:
                 raise CaptureError(f"{name} is corrupt: frame {number} has no interface")
@@ -135,31 +179,22 @@ def read_pcapng(data: bytes, name: str) -> RecordSource:
             # A Simple Packet Block has no timestamp: keep the previous frame's time.
             time = last_time
         else:
-            if block_type == _EPB:
-                if len(body) < 20:
-                    raise CaptureError(f"{name} is corrupt: frame {number} block is too short")
-                iface_id, ts_high, ts_low, captured, original = struct.unpack_from(order + "IIIII", body, 0)
-                header = 20
-            else:
-                if len(body) < 20:
-                    raise CaptureError(f"{name} is corrupt: frame {number} block is too short")
-                iface_id, _drops, ts_high, ts_low, captured, original = struct.unpack_from(
-                    order + "HHIIII", body, 0
-                )
-                header = 20
+            if len(body) < 20:
+                raise CaptureError(f"{name} is corrupt: frame {number} block is too short")
+            iface_id, _drops, ts_high, ts_low, captured, original = struct.unpack_from(
+                order + "HHIIII", body, 0
+            )
             if iface_id >= len(interfaces):
                 raise CaptureError(
                     f"{name} is corrupt: frame {number} names undescribed interface {iface_id}"
                 )
-            if header + captured > len(body):
+            if 20 + captured > len(body):
                 raise CaptureError(f"{name} is corrupt: frame {number} is longer than its block")
             iface = interfaces[iface_id]
-            packet = body[header : header + captured]
-            units = (ts_high << 32) | ts_low
-            time = iface.offset_seconds + units / iface.units_per_second
+            packet = body[20 : 20 + captured]
+            time = iface.offset_seconds + ((ts_high << 32) | ts_low) / iface.units_per_second
             last_time = time
         if iface.link_type not in SUPPORTED_LINK_TYPES:
-            source.unsupported[iface.link_type] = source.unsupported.get(iface.link_type, 0) + 1
+            state.unsupported[iface.link_type] = state.unsupported.get(iface.link_type, 0) + 1
             continue
-        source.records.append(LinkRecord(number, time, iface.link_type, packet, original))
-    return source
+        yield number, time, iface.link_type, packet, original

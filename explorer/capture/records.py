@@ -1,15 +1,24 @@
 """Link-layer records: what the pcap and pcapng readers hand to the packet decoder.
 
-A record is one captured frame with its link type and timestamp, before any
-protocol parsing. Both file formats produce the same record type so everything above
-them (link layer, IP, TCP reassembly) ignores which format a file is in.
+A record is one captured frame with its link type and timestamp, before any protocol
+parsing: the tuple ``(number, time, link_type, data, original_length)``. ``number``
+counts packet records from 1 in file order, like Wireshark's frame number, so problems
+can point at a frame a user can find; ``original_length`` is the length on the wire (a
+smaller ``len(data)`` means the capture cut the frame at its snap length). A plain tuple
+rather than an object: a capture holds millions of them, and both readers build them
+in their innermost loop.
+
+Both file formats produce the same records and report into the same
+:class:`ReadState`, so everything above them (link layer, IP, TCP reassembly) ignores
+which format a file is in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
-__all__ = ["SUPPORTED_LINK_TYPES", "LinkRecord", "RecordSource"]
+__all__ = ["BLOCK_SIZE", "SUPPORTED_LINK_TYPES", "ReadState", "Record", "refill"]
 
 # LINKTYPE_* values from https://www.tcpdump.org/linktypes.html
 SUPPORTED_LINK_TYPES: dict[int, str] = {
@@ -23,33 +32,40 @@ SUPPORTED_LINK_TYPES: dict[int, str] = {
     276: "Linux cooked v2 (SLL2)",
 }
 
+Record = tuple[int, float, int, bytes, int]
+"""``(number, time, link_type, data, original_length)`` of one captured frame."""
 
-@dataclass(slots=True, frozen=True)
-class LinkRecord:
-    """One captured frame.
-
-    ``number`` counts packet records from 1 in file order, like Wireshark's frame
-    number, so problems can point at a frame a user can find. ``original_length`` is
-    the length on the wire; a smaller ``len(data)`` means the capture cut the frame
-    (snap length).
-    """
-
-    number: int
-    time: float
-    link_type: int
-    data: bytes
-    original_length: int
+BLOCK_SIZE = 1 << 20  # bytes read from the file at a time: the readers hold about this much
 
 
 @dataclass(slots=True)
-class RecordSource:
-    """Everything a file reader found: the records plus file-level problems.
+class ReadState:
+    """What a reader found besides its records, updated as it goes.
 
-    ``problems`` are sentences such as a truncated last block; a reader raises
-    :class:`explorer.errors.CaptureError` instead when nothing sensible can be read.
-    ``unsupported`` maps link types seen on packets we had to skip to their count.
+    ``problems`` are sentences such as a truncated last block (a reader raises
+    :class:`explorer.errors.CaptureError` instead when nothing sensible can be read);
+    ``unsupported`` maps link types of skipped frames to their count; ``frames`` counts
+    packet records read so far and ``offset`` the bytes of the file consumed (for a
+    progress display).
     """
 
-    records: list[LinkRecord] = field(default_factory=list)
+    name: str
     problems: list[str] = field(default_factory=list)
     unsupported: dict[int, int] = field(default_factory=dict)
+    frames: int = 0
+    offset: int = 0
+
+
+def refill(file: BinaryIO, buffer: bytes, pos: int, need: int) -> bytes:
+    """``buffer[pos:]`` followed by at least ``need`` more bytes from ``file`` when it
+    has them (fewer at its end); a block at a time, so a reader never holds the file."""
+    parts = [buffer[pos:]]
+    have = len(buffer) - pos
+    wanted = have + need
+    while have < wanted:
+        more = file.read(max(BLOCK_SIZE, wanted - have))
+        if not more:
+            break
+        parts.append(more)
+        have += len(more)
+    return b"".join(parts)

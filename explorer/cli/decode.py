@@ -1,54 +1,55 @@
 """``mqttws-explorer decode CAPTURE``: every handshake, frame and MQTT packet of a capture.
 
-Which connections are decoded: a WebSocket upgrade on any port (the client's first
-bytes are ``GET `` with ``Upgrade: websocket``), native MQTT over TCP (the client's
-first bytes decode as a CONNECT), and anything on a ``--port`` given by the user
-(WebSocket if it starts with ``GET ``, native MQTT otherwise). TLS is recognised by
-its record header and reported, never decoded as garbage. Bytes the capture lacks (a
-gap in TCP) stop the decoding of that direction, with an error saying so, instead of
-feeding the decoder bytes that do not follow each other.
+The capture is read once, as a stream (:class:`explorer.capture.pipeline.Pipeline`):
+memory stays bounded whatever its size. What is decoded, and how gaps in TCP are
+handled, is said in :mod:`explorer.capture.pipeline`.
 
 The listing and ``--json`` are both made from the decoder's trace events: the listing
-by :class:`explorer.present.listing.Listing` (the same formatter as ``sub --trace``), the JSON
-form of an event by :func:`explorer.model.trace.event_to_json`.
+by :class:`explorer.present.listing.Listing` (the same formatter as ``sub --trace``), the
+JSON form of an event by :func:`explorer.model.trace.event_to_json`. Output is grouped
+by connection, in the order connections start; connections open at the same time are
+kept apart in a spool (memory, then a temporary file) until the capture is read.
+
+Narrowing (``--conn``, ``--topic``, ``--type``, ``--dir``, ``--errors-only``) is applied as
+early as it can be: connections not asked for are never decoded, and events not asked
+for are never formatted. ``--summary`` replaces the listing with counts per connection
+and per topic. On a terminal, a progress line on stderr shows how far the reading is.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from itertools import count
-from typing import Any, Literal, TextIO
+from typing import Any
 
-from explorer.capture import TcpConnection, read_capture
+from explorer.capture import TcpConnection
+from explorer.capture.pipeline import SNIFF, Kind, classify_bytes
 from explorer.decoder import ConnectionDecoder
-from explorer.errors import CaptureError, MalformedPacket
-from explorer.model.events import (
-    Direction,
-    ErrorReported,
-    FrameEvent,
-    HandshakeRequest,
-    HandshakeResponse,
-    PacketEvent,
-    TraceEvent,
-)
-from explorer.model.trace import event_to_json, packet_to_json
-from explorer.mqtt.codec import decode as decode_packet
-from explorer.mqtt.codec import parse_fixed_header
-from explorer.mqtt.packets import Connect
-from explorer.present.listing import Listing
+from explorer.errors import CaptureError
+from explorer.model.events import Direction, ErrorReported, TraceEvent
 
 __all__ = ["Kind", "classify", "decode_connection", "register", "run"]
 
-Kind = Literal["websocket", "mqtt", "tls", "unknown"]
-
-# What counts as decoded traffic: a handshake, a WebSocket frame or an MQTT packet.
-_DECODED = (HandshakeRequest, HandshakeResponse, FrameEvent, PacketEvent)
-_SKIPPED = "not MQTT or WebSocket (use --port N to force): skipped"
-_SNIFF = 8192  # client bytes looked at to classify a connection
+_PACKET_TYPES = (
+    "CONNECT",
+    "CONNACK",
+    "PUBLISH",
+    "PUBACK",
+    "PUBREC",
+    "PUBREL",
+    "PUBCOMP",
+    "SUBSCRIBE",
+    "SUBACK",
+    "UNSUBSCRIBE",
+    "UNSUBACK",
+    "PINGREQ",
+    "PINGRESP",
+    "DISCONNECT",
+    "AUTH",
+)
 
 
 def _port(text: str) -> int:
@@ -60,6 +61,40 @@ def _port(text: str) -> int:
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is not a TCP port: give a number from 1 to 65535")
     return value
+
+
+def _conn(text: str) -> int:
+    """argparse type for --conn: a connection number as the listing shows it."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a connection number (0, 1, 2...)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a connection number (0, 1, 2...)")
+    return value
+
+
+def _types(text: str) -> frozenset[str]:
+    """argparse type for --type: MQTT packet type names, comma separated."""
+    names = frozenset(name.strip().upper() for name in text.split(",") if name.strip())
+    unknown = sorted(names - set(_PACKET_TYPES))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown packet type {', '.join(unknown) or repr(text)}: choose from {','.join(_PACKET_TYPES)}"
+        )
+    return names
+
+
+def _topic(text: str) -> str:
+    """argparse type for --topic: an MQTT topic filter (MQTT 5.0 §4.7.1)."""
+    levels = text.split("/")
+    if not text or any(
+        ("#" in level and level != "#") or ("+" in level and level != "+") for level in levels
+    ):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a topic filter ('+' and '#' fill a whole level)")
+    if "#" in levels[:-1]:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a topic filter ('#' must be the last level)")
+    return text
 
 
 def register(subparsers: Any) -> None:
@@ -81,54 +116,57 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--no-payload", dest="payload", action="store_false", help="no payload preview on PUBLISH lines"
     )
+    parser.add_argument(
+        "--conn",
+        type=_conn,
+        action="append",
+        default=[],
+        metavar="N",
+        help="only connection N; may be repeated",
+    )
+    parser.add_argument(
+        "--topic",
+        type=_topic,
+        action="append",
+        default=[],
+        metavar="FILTER",
+        help="only PUBLISH packets whose topic matches FILTER (MQTT wildcards + and #); may be repeated",
+    )
+    parser.add_argument(
+        "--type",
+        type=_types,
+        action="append",
+        default=[],
+        metavar="TYPES",
+        help="only these MQTT packet types, e.g. PUBLISH,CONNECT (frames shown with the packets they carry)",
+    )
+    parser.add_argument("--dir", choices=("c2s", "s2c"), help="only one direction (client to server or back)")
+    parser.add_argument(
+        "--errors-only", action="store_true", help="only problems: errors and the connections that have them"
+    )
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="counts instead of the listing: per connection (handshake, packets by type, bytes, "
+        "duration, problems) and per topic (messages, bytes)",
+    )
     parser.set_defaults(func=run)
 
 
-def _first_client_bytes(conn: TcpConnection) -> bytes:
-    out = bytearray()
-    for chunk in conn.chunks:
-        if chunk.direction == "c2s":
-            out += chunk.data
-            if len(out) >= _SNIFF:
-                break
-    return bytes(out[:_SNIFF])
-
-
-def _is_connect(data: bytes) -> bool:
-    if data[:1] != b"\x10":
-        return False
-    try:
-        header = parse_fixed_header(data, 0, len(data))
-        if header is None:
-            return False
-        start, length = header
-        return isinstance(decode_packet(data[: start + length]), Connect)
-    except MalformedPacket:
-        return False
+# The whole-connection form, for callers that hold a TcpConnection already.
 
 
 def classify(conn: TcpConnection, ports: frozenset[int] = frozenset()) -> Kind:
-    """What a connection carries, judged from the client's first bytes (see the module doc)."""
-    first = _first_client_bytes(conn)
-    if first[:2] == b"\x16\x03":  # TLS handshake record (RFC 8446 §5.1)
-        return "tls"
-    head = first.split(b"\r\n\r\n", 1)[0].lower()
-    if first.startswith(b"GET ") and b"upgrade: websocket" in head:
-        return "websocket"
-    if _is_connect(first):
-        return "mqtt"
-    if conn.server.port in ports:
-        return "websocket" if first.startswith(b"GET ") else "mqtt"
-    return "unknown"
-
-
-@dataclass(slots=True)
-class Decoded:
-    """One connection with its kind and its trace events (empty for TLS and unknown)."""
-
-    conn: TcpConnection
-    kind: Kind
-    events: list[TraceEvent] = field(default_factory=list)
+    """What a connection carries, judged from the client's first bytes."""
+    first = bytearray()
+    for chunk in conn.chunks:
+        if chunk.direction == "c2s":
+            first += chunk.data
+            if len(first) >= SNIFF:
+                break
+    kind = classify_bytes(bytes(first[:SNIFF]), conn.server.port, ports, final=True)
+    assert kind is not None
+    return kind
 
 
 def decode_connection(conn: TcpConnection, kind: Kind, next_seq: Callable[[], int]) -> list[TraceEvent]:
@@ -173,105 +211,81 @@ def decode_connection(conn: TcpConnection, kind: Kind, next_seq: Callable[[], in
     return events
 
 
-def _header_info(item: Decoded) -> dict[str, Any]:
-    conn = item.conn
-    info: dict[str, Any] = {
-        "kind": "connection",
-        "conn": conn.index,
-        "client": str(conn.client),
-        "server": str(conn.server),
-        "protocol": item.kind,
-        "start": conn.first_time,
-    }
-    for event in item.events:
-        if isinstance(event, HandshakeRequest):
-            info["request_uri"] = event.target
-            offered = [v for k, v in event.headers if k.lower() == "sec-websocket-protocol"]
-            info["subprotocol_offered"] = ", ".join(offered) if offered else None
-        elif isinstance(event, HandshakeResponse):
-            info["status"] = event.status
-            info["reason"] = event.reason
-            info["subprotocol_negotiated"] = event.subprotocol
-    if item.kind == "tls":
-        info["note"] = "TLS, encrypted: cannot decode"
-    info["problems"] = list(conn.problems)
-    return info
+class Progress:
+    """A progress line on stderr: bytes read of the total, packets, rate, time left.
 
+    Shown only when stderr is a terminal and the run has lasted more than ``delay``
+    seconds; rewritten in place at most a few times a second, erased at the end.
+    """
 
-def _json_lines(item: Decoded, out: TextIO) -> None:
-    write = out.write
-    write(json.dumps(_header_info(item)) + "\n")
-    packets = {(e.direction, e.packet_no): e for e in item.events if isinstance(e, PacketEvent)}
-    for event in item.events:
-        if isinstance(event, PacketEvent) and event.frames:
-            continue  # reported inside the frame that completed it
-        obj = event_to_json(event, frame_payload=event.payload if isinstance(event, FrameEvent) else None)
-        if isinstance(event, FrameEvent):
-            obj["packets"] = [
-                _packet_json(packets[(event.direction, no)])
-                for no in event.completed
-                if (event.direction, no) in packets
-            ]
-        write(json.dumps(obj) + "\n")
+    def __init__(self, size: int | None, read: Callable[[], tuple[int, int]], *, delay: float = 1.0) -> None:
+        self._size = size
+        self._read = read
+        self._start = time.monotonic()
+        self._delay = delay
+        self._next = self._start + delay
+        self._shown = False
+        self._enabled = sys.stderr.isatty()
 
+    def tick(self) -> None:
+        if not self._enabled:
+            return
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + 0.25
+        done, frames = self._read()
+        elapsed = now - self._start
+        rate = frames / elapsed if elapsed > 0 else 0.0
+        text = f"decode: {done / 1e6:,.1f} MB"
+        if self._size:
+            text += f" of {self._size / 1e6:,.1f} MB ({100 * done / self._size:.0f}%)"
+        text += f", {frames:,} frames, {rate:,.0f} frames/s"
+        if self._size and done:
+            left = elapsed * (self._size - done) / done
+            text += f", {left:.0f} s left"
+        sys.stderr.write("\r" + text + "\x1b[K")
+        sys.stderr.flush()
+        self._shown = True
 
-def _packet_json(event: PacketEvent) -> dict[str, Any]:
-    obj = packet_to_json(event.packet, event.raw)
-    obj["packet_no"] = event.packet_no
-    obj["frames"] = list(event.frames)
-    obj["stream_offset"] = event.stream_offset
-    return obj
-
-
-def _listing(item: Decoded, listing: Listing) -> None:
-    conn = item.conn
-    notes = {"tls": ["TLS, encrypted: cannot decode"], "unknown": [_SKIPPED]}.get(item.kind, [])
-    notes += [f"! capture: {problem}" for problem in conn.problems]
-    listing.connection(conn.index, str(conn.client), str(conn.server), item.kind, item.events, notes=notes)
-    listing.feed(item.events)
-    listing.close()
+    def done(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
 
 
 def run(args: argparse.Namespace) -> int:
-    capture = read_capture(args.capture)
-    ports = frozenset(args.port)
-    seq = count().__next__
-    out: TextIO = sys.stdout
-    base = min((c.first_time for c in capture.connections), default=0.0)
-    listing = Listing(out.write, base=base, payload=args.payload)
-    if not args.json:
-        out.write(
-            f"{capture.name}: {capture.format}, {capture.frame_count} frames, "
-            f"{len(capture.connections)} TCP connections\n"
+    from explorer.capture.pipeline import Pipeline
+    from explorer.capture.reader import CaptureFile
+    from explorer.cli.decodeout import Narrowing, make_output
+
+    narrowing = Narrowing(
+        conns=frozenset(args.conn) if args.conn else None,
+        topics=tuple(args.topic),
+        types=frozenset().union(*args.type) if args.type else None,
+        direction=args.dir,
+        errors_only=args.errors_only,
+        payload=args.payload,
+    )
+    out = sys.stdout
+    with CaptureFile(args.capture) as capture:
+        output = make_output(out, capture, narrowing, json=args.json, summary=args.summary)
+        pipeline = Pipeline(
+            capture, output, count().__next__, ports=frozenset(args.port), select=narrowing.conns
         )
-        for problem in capture.problems:
-            out.write(f"! capture: {problem}\n")
-        out.write("\n")
-    elif capture.problems:
-        for problem in capture.problems:
-            out.write(
-                json.dumps({"kind": "error", "layer": "capture", "conn": None, "message": problem}) + "\n"
-            )
-    decoded_any = False
-    for conn in capture.connections:
-        kind = classify(conn, ports)
-        item = Decoded(conn, kind)
-        if kind in ("websocket", "mqtt"):
-            item.events = decode_connection(conn, kind, seq)
-            decoded_any = decoded_any or any(isinstance(event, _DECODED) for event in item.events)
-        if args.json:
-            _json_lines(item, out)
-        else:
-            _listing(item, listing)
-            out.write("\n")
-    out.flush()
+        state = capture.state
+        progress = Progress(capture.size, lambda: (state.offset, state.frames))
+        try:
+            pipeline.run(progress.tick)
+        finally:
+            progress.done()
+        output.close(pipeline.connections)
     # A cut tail after decoded traffic is normal (a capture stopped mid-stream) and is
     # reported above; a file that yields nothing at all must not look like success.
+    problems = capture.state.problems
     if capture.frame_count == 0:
-        cut = f" ({capture.problems[0]})" if capture.problems else ""
+        cut = f" ({problems[0]})" if problems else ""
         raise CaptureError(f"no packet could be read from {args.capture}{cut}")
-    if capture.problems and not decoded_any:
-        raise CaptureError(
-            f"nothing could be decoded from {args.capture} before it ends ({capture.problems[0]})"
-        )
+    if problems and not output.decoded_any:
+        raise CaptureError(f"nothing could be decoded from {args.capture} before it ends ({problems[0]})")
     return 0

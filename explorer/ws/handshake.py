@@ -365,7 +365,7 @@ def check_request(request: HttpRequest) -> tuple[str, ...]:
     else:
         try:
             raw_key = base64.b64decode(key.strip(), validate=True)
-        except binascii.Error:
+        except (binascii.Error, ValueError):  # ValueError: a non-ASCII character in the key
             raw_key = b""
         if len(raw_key) != 16:
             # RFC 6455 §4.1: a base64-encoded 16-byte nonce

@@ -79,12 +79,42 @@ def test_ipv4_options_are_skipped() -> None:
     assert capture.connections[0].stream("c2s") == b"payload"
 
 
-def test_ipv4_fragments_are_reported_not_guessed() -> None:
+def test_an_ipv4_datagram_missing_a_fragment_is_reported_not_guessed() -> None:
     segment = tcp(50000, 1883, 1, 0, 0x18, b"payload")
     first = ipv4("10.0.0.1", "10.0.0.2", segment, frag=0x2000)  # More Fragments
     capture = read_capture_bytes(pcap_file(timed([first]), link_type=101))
     assert capture.connections == []
-    assert any("IPv4 fragment" in p and "frame 1" in p for p in capture.problems)
+    assert any("IPv4 fragment" in p and "frame 1" in p and "never completed" in p for p in capture.problems)
+
+
+def _fragments(packet: bytes, size: int) -> list[bytes]:
+    """Split an IPv4 packet (20-byte header) into fragments of ``size`` data bytes (RFC 791 §3.2)."""
+    header, data = packet[:20], packet[20:]
+    out = []
+    for start in range(0, len(data), size):
+        piece = data[start : start + size]
+        more = 0x2000 if start + size < len(data) else 0
+        head = bytearray(header)
+        head[2:4] = (20 + len(piece)).to_bytes(2, "big")
+        head[6:8] = (more | start // 8).to_bytes(2, "big")
+        out.append(bytes(head) + piece)
+    return out
+
+
+@pytest.mark.parametrize("order", ["in-order", "reversed", "duplicated"])
+def test_ipv4_fragments_are_reassembled_in_any_order(order: str) -> None:
+    payload = bytes(range(256)) * 3
+    packet = ipv4("10.0.0.1", "10.0.0.2", tcp(50000, 1883, 1, 0, 0x18, payload))
+    pieces = _fragments(packet, 104)
+    assert len(pieces) > 3
+    if order == "reversed":
+        pieces.reverse()
+    elif order == "duplicated":
+        pieces = [pieces[0], *pieces, pieces[2]]
+    capture = read_capture_bytes(pcap_file(timed(pieces), link_type=101))
+    (conn,) = capture.connections
+    assert conn.stream("c2s") == payload
+    assert capture.problems == []
 
 
 def test_ipv6_extension_headers_are_skipped() -> None:

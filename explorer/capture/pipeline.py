@@ -1,0 +1,273 @@
+"""One pass over a capture: records -> TCP reassembly -> classification -> decoding.
+
+What belongs here: driving :class:`explorer.capture.reader.CaptureFile`,
+:class:`explorer.capture.tcp.TcpReassembler` and one
+:class:`explorer.decoder.ConnectionDecoder` per connection as the segments come, and
+handing each connection's trace events to a :class:`Consumer` batch by batch, then
+the finished connection. Memory does not grow with the capture: reassembled bytes go
+to the decoder at once and finished connections are dropped. What does not: any
+output format (``explorer.cli.decode``).
+
+Which connections are decoded: a WebSocket upgrade on any port (the client's first
+bytes are ``GET `` with ``Upgrade: websocket``), native MQTT over TCP (the client's
+first bytes decode as a CONNECT), and anything on a port given by the user
+(WebSocket if it starts with ``GET ``, native MQTT otherwise). TLS is recognised by its
+record header and reported, never decoded as garbage. The client's first bytes are
+held until they decide (at most :data:`SNIFF` of them). Bytes the capture lacks (a gap
+in TCP) stop the decoding of that direction, with an error saying so, instead of
+feeding the decoder bytes that do not follow each other.
+
+Sequence numbers count events in the order they are decoded, which is capture order:
+with connections open at the same time their numbers interleave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from explorer.capture.reader import CaptureFile
+from explorer.capture.tcp import GapMark, TcpConnection, TcpReassembler, _Flow
+from explorer.decoder import ConnectionDecoder
+from explorer.errors import MalformedPacket
+from explorer.model.events import Direction, ErrorReported, TraceEvent
+from explorer.mqtt.codec import decode as decode_packet
+from explorer.mqtt.codec import parse_fixed_header
+from explorer.mqtt.packets import Connect
+
+__all__ = ["SNIFF", "Consumer", "Kind", "Pipeline", "Stream", "classify_bytes"]
+
+Kind = Literal["websocket", "mqtt", "tls", "unknown"]
+
+SNIFF = 8192  # client bytes looked at to classify a connection
+_MAX_HELD = 1 << 20  # bytes of both directions held while the client's first bytes decide
+
+
+def _is_connect(data: bytes) -> bool | None:
+    """Whether ``data`` starts with a whole CONNECT; ``None``: not enough bytes yet."""
+    if data[:1] != b"\x10":
+        return False
+    try:
+        header = parse_fixed_header(data, 0, len(data))
+        if header is None:
+            return None if len(data) < 5 else False
+        start, length = header
+        if start + length > len(data):
+            return None
+        return isinstance(decode_packet(data[: start + length]), Connect)
+    except MalformedPacket:
+        return False
+
+
+def classify_bytes(first: bytes, server_port: int, ports: Container[int], *, final: bool) -> Kind | None:
+    """What a connection carries, from the client's first bytes (at most :data:`SNIFF`).
+
+    ``final``: no more client bytes will come (the connection ended, or ``SNIFF``
+    bytes are there); otherwise ``None`` when more bytes could change the answer.
+    """
+    final = final or len(first) >= SNIFF
+    first = first[:SNIFF]
+    if first[:2] == b"\x16\x03":  # TLS handshake record (RFC 8446 §5.1)
+        return "tls"
+    if not final and (len(first) < 4 and (b"GET "[: len(first)] == first or first == b"\x16")):
+        return None  # could still become "GET " or a TLS record
+    if first.startswith(b"GET "):
+        head, found, _rest = first.partition(b"\r\n\r\n")
+        if b"upgrade: websocket" in head.lower():
+            return "websocket"
+        if not found and not final:
+            return None
+    else:
+        connect = _is_connect(first)
+        if connect:
+            return "mqtt"
+        if connect is None and not final:
+            return None
+    if server_port in ports:
+        return "websocket" if first.startswith(b"GET ") else "mqtt"
+    return "unknown"
+
+
+@dataclass(slots=True, eq=False)
+class Stream:
+    """One connection on its way through the pipeline; ``output`` is the consumer's."""
+
+    index: int
+    kind: Kind | None = None
+    names: tuple[Direction, Direction] = ("c2s", "s2c")
+    held: list[tuple[int, float, bytes | GapMark]] = field(default_factory=list)
+    held_size: int = 0
+    sniffed: bytearray = field(default_factory=bytearray)
+    decoder: ConnectionDecoder | None = None
+    stopped: dict[Direction, float] = field(default_factory=dict)
+    selected: bool = True
+    output: object = None
+
+
+class Consumer(Protocol):
+    """Receives what the pipeline decodes (see :class:`Pipeline`)."""
+
+    def started(self, stream: Stream, base: float) -> None:
+        """A connection was classified (``stream.kind``); its events follow. ``base`` is
+        the time of the capture's first TCP segment."""
+
+    def events(self, stream: Stream, events: list[TraceEvent]) -> None:
+        """The next batch of a connection's events, in order."""
+
+    def finished(self, stream: Stream, conn: TcpConnection) -> None:
+        """The connection is over: its endpoints, endings and problems (no chunks)."""
+
+
+class Pipeline:
+    """Decode a capture in one pass, feeding ``consumer`` (see the module doc).
+
+    ``ports``: server ports to decode whatever they carry; ``select``: connection
+    numbers to decode (``None``: all); the others are still counted but never decoded.
+    ``next_seq`` numbers the events.
+    """
+
+    def __init__(
+        self,
+        capture: CaptureFile,
+        consumer: Consumer,
+        next_seq: Callable[[], int],
+        *,
+        ports: Container[int] = frozenset(),
+        select: Container[int] | None = None,
+    ) -> None:
+        self.capture = capture
+        self.consumer = consumer
+        self.ports = ports
+        self.select = select
+        self._seq = next_seq
+        self.reassembler = TcpReassembler(streaming=True)
+        self.connections = 0
+        self.segments = 0
+        self.first_time: float | None = None
+
+    def run(self, tick: Callable[[], None] | None = None) -> None:
+        """Read the whole capture; ``tick`` is called every few thousand segments."""
+        reassembler = self.reassembler
+        add = reassembler.add
+        take = self._take
+        count = 0
+        for segment in self.capture.segments():
+            if self.first_time is None:
+                self.first_time = segment.time
+            flow = add(segment)
+            if flow.out:
+                take(flow)
+            if reassembler.finished:
+                for done in reassembler.finished:
+                    self._finish(done)
+                reassembler.finished.clear()
+            count += 1
+            if tick is not None and not count & 0xFFF:
+                tick()
+        self.segments = count
+        for done in reassembler.close():
+            self._finish(done)
+
+    def _stream(self, flow: _Flow) -> Stream:
+        stream = Stream(flow.index)
+        stream.selected = self.select is None or flow.index in self.select
+        flow.user = stream
+        self.connections = max(self.connections, flow.index + 1)
+        return stream
+
+    def _take(self, flow: _Flow) -> None:
+        out = flow.out
+        flow.out = []
+        stream = flow.user
+        if stream is None:
+            stream = self._stream(flow)
+        assert isinstance(stream, Stream)
+        if not stream.selected:
+            return
+        if stream.kind is None:
+            stream.held.extend(out)
+            client = flow.roles()[0]
+            for side, _time, item in out:
+                stream.held_size += len(item) if type(item) is bytes else 0
+                if side == client and type(item) is bytes and len(stream.sniffed) < SNIFF:
+                    stream.sniffed += item[: SNIFF - len(stream.sniffed)]
+            if not self._classify(flow, stream, final=stream.held_size > _MAX_HELD):
+                return
+            out, stream.held = stream.held, []
+        if stream.decoder is not None:
+            self._feed(stream, out)
+
+    def _classify(self, flow: _Flow, stream: Stream, *, final: bool) -> bool:
+        client, _evidence = flow.roles()
+        server_port = flow.ends[1 - client].port
+        kind = classify_bytes(bytes(stream.sniffed), server_port, self.ports, final=final)
+        if kind is None:
+            return False
+        stream.kind = kind
+        stream.names = flow.names()
+        stream.sniffed = bytearray()
+        if kind in ("websocket", "mqtt"):
+            stream.decoder = ConnectionDecoder(
+                conn=flow.index, websocket=kind == "websocket", next_seq=self._seq
+            )
+        self.consumer.started(stream, self.first_time or 0.0)
+        return True
+
+    def _feed(self, stream: Stream, items: list[tuple[int, float, bytes | GapMark]]) -> None:
+        decoder = stream.decoder
+        assert decoder is not None
+        names = stream.names
+        stopped = stream.stopped
+        receive = decoder.receive_data
+        for side, time, item in items:
+            direction = names[side]
+            if direction in stopped:
+                continue
+            if type(item) is bytes:
+                receive(direction, item, time)
+                continue
+            assert isinstance(item, GapMark)
+            decoder.receive_eof(direction, time)
+            events = decoder.events_received()
+            events.append(
+                ErrorReported(
+                    self._seq(),
+                    time,
+                    stream.index,
+                    direction,
+                    "tcp",
+                    f"{item.length} bytes missing from the capture at stream offset {item.offset}; "
+                    "decoding of this direction stops here",
+                    item.offset,
+                )
+            )
+            self.consumer.events(stream, events)
+            stopped[direction] = time
+        events = decoder.events_received()
+        if events:
+            self.consumer.events(stream, events)
+
+    def _finish(self, flow: _Flow) -> None:
+        if flow.out or flow.user is None:
+            self._take(flow)
+        stream = flow.user
+        assert isinstance(stream, Stream)
+        if not stream.selected:
+            return
+        if stream.kind is None:
+            self._classify(flow, stream, final=True)
+            out, stream.held = stream.held, []
+            if stream.decoder is not None:
+                self._feed(stream, out)
+        conn = flow.connection()
+        decoder = stream.decoder
+        if decoder is not None:
+            for direction in ("c2s", "s2c"):
+                if direction not in stream.stopped:
+                    decoder.receive_eof(direction, conn.ended.get(direction, conn.last_time))
+            events = decoder.events_received()
+            if events:
+                self.consumer.events(stream, events)
+        self.consumer.finished(stream, conn)
+        stream.decoder = None

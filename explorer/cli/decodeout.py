@@ -1,0 +1,549 @@
+"""What ``decode`` writes: the listing, JSON lines or a summary, narrowed as asked.
+
+Each output is a :class:`explorer.capture.pipeline.Consumer`: it gets every
+connection's events batch by batch while the capture is read, formats what passes the
+:class:`Narrowing` into that connection's :class:`_Part` of a :class:`Spool`, and at
+:meth:`close` writes the capture's first lines and then every connection, in order.
+The first lines need the whole file read (frame count, truncation), and a connection's
+header needs the connection finished (its problems), so nothing is written before; the
+spool keeps memory bounded by moving text to a temporary file past a budget.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import IO, Any, TextIO
+
+from explorer.capture.pipeline import Stream
+from explorer.capture.reader import CaptureFile
+from explorer.capture.tcp import TcpConnection
+from explorer.model.events import (
+    ErrorReported,
+    FrameEvent,
+    HandshakeRequest,
+    HandshakeResponse,
+    PacketEvent,
+    TraceEvent,
+)
+from explorer.model.trace import event_to_json, packet_to_json
+from explorer.mqtt.packets import Publish
+from explorer.mqtt.topics import topic_matches
+from explorer.present.listing import Listing
+
+__all__ = ["Narrowing", "Output", "Spool", "make_output"]
+
+_SKIPPED = "not MQTT or WebSocket (use --port N to force): skipped"
+_TLS = "TLS, encrypted: cannot decode"
+_DECODED = (HandshakeRequest, HandshakeResponse, FrameEvent, PacketEvent)
+_SPOOL_CHARS = 16 << 20  # characters held in memory over all connections before moving to disk
+_MAX_TOPICS = 100_000  # distinct topics counted by --summary; the rest are lumped together
+
+try:  # orjson writes JSON several times faster than the standard library
+    from orjson import dumps as _orjson_dumps
+
+    def _dumps(obj: Any) -> str:
+        return _orjson_dumps(obj).decode()
+
+except ImportError:  # pragma: no cover - orjson is a dependency; this keeps a broken install usable
+    _dumps = json.dumps
+
+
+@dataclass(slots=True, frozen=True)
+class Narrowing:
+    """What the user asked to see (``None``/empty: everything)."""
+
+    conns: frozenset[int] | None = None
+    topics: tuple[str, ...] = ()
+    types: frozenset[str] | None = None
+    direction: str | None = None
+    errors_only: bool = False
+    payload: bool = True  # the listing previews PUBLISH payloads
+
+    @property
+    def filters_events(self) -> bool:
+        return bool(self.topics or self.types or self.direction or self.errors_only)
+
+    @property
+    def drops_empty(self) -> bool:
+        """Whether a connection with nothing left to show is left out altogether."""
+        return bool(self.topics or self.types or self.errors_only)
+
+    def packet_passes(self, event: PacketEvent) -> bool:
+        packet = event.packet
+        if self.types is not None and packet.TYPE.name not in self.types:
+            return False
+        if self.topics:
+            return type(packet) is Publish and any(topic_matches(f, packet.topic) for f in self.topics)
+        return True
+
+    def keep(self, events: list[TraceEvent]) -> list[TraceEvent]:
+        """The events of one batch that pass (a frame passes with a packet it completes)."""
+        direction = self.direction
+        if self.errors_only:
+            return [
+                e for e in events if type(e) is ErrorReported and (not direction or e.direction == direction)
+            ]
+        kept: list[TraceEvent] = []
+        packets = self.types is not None or bool(self.topics)
+        passed: set[tuple[str, int]] = {
+            (e.direction, e.packet_no) for e in events if isinstance(e, PacketEvent) and self.packet_passes(e)
+        }
+        for event in events:
+            kind = type(event)
+            if direction:
+                if kind is HandshakeRequest:
+                    if direction != "c2s":
+                        continue
+                elif kind is HandshakeResponse:
+                    if direction != "s2c":
+                        continue
+                elif getattr(event, "direction", None) != direction:
+                    continue
+            if packets:
+                if isinstance(event, PacketEvent):
+                    if (event.direction, event.packet_no) not in passed:
+                        continue
+                elif isinstance(event, FrameEvent):
+                    if not any((event.direction, n) in passed for n in event.completed):
+                        continue
+                elif kind is not ErrorReported:
+                    continue
+            kept.append(event)
+        return kept
+
+
+class _Null:
+    """Discards what is written (a connection left out)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+class _Part:
+    """One connection's text: lines in memory, earlier ones moved to the spool file."""
+
+    __slots__ = ("lines", "segments")
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.segments: list[tuple[int, int]] = []  # (offset, length) in the spool file
+
+
+class Spool:
+    """Connections' output held in order until the capture is read (see the module doc)."""
+
+    def __init__(self, budget: int = _SPOOL_CHARS) -> None:
+        self._budget = budget
+        self._parts: list[_Part] = []
+        self._file: IO[bytes] | None = None
+        self._end = 0
+
+    def part(self) -> _Part:
+        part = _Part()
+        self._parts.append(part)
+        return part
+
+    def check(self) -> None:
+        """Move text to disk when the connections hold more than the budget."""
+        if sum(sum(map(len, p.lines)) for p in self._parts) > self._budget:
+            for part in self._parts:
+                self._move(part)
+
+    def _move(self, part: _Part) -> None:
+        if not part.lines:
+            return
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="mqttws-decode-")  # noqa: SIM115 - closed by close()
+        data = "".join(part.lines).encode("utf-8", "surrogatepass")
+        part.lines.clear()  # cleared, not replaced: writers hold its append
+        self._file.seek(self._end)
+        self._file.write(data)
+        part.segments.append((self._end, len(data)))
+        self._end += len(data)
+
+    def write(self, part: _Part, out: TextIO | _Null) -> None:
+        """Write a part's text to ``out`` and forget it."""
+        if part.segments:
+            assert self._file is not None
+            for offset, length in part.segments:
+                self._file.seek(offset)
+                while length:
+                    data = self._file.read(min(length, 1 << 20))
+                    length -= len(data)
+                    out.write(data.decode("utf-8", "surrogatepass"))
+        out.write("".join(part.lines))
+        part.lines.clear()
+        part.segments = []
+        if part in self._parts:
+            self._parts.remove(part)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+@dataclass(slots=True)
+class _Conn:
+    """What an output keeps of a connection until it is written."""
+
+    body: _Part
+    listing: Listing | None = None
+    request: HandshakeRequest | None = None
+    response: HandshakeResponse | None = None
+    shown: int = 0  # events that passed the narrowing
+    errors: int = 0
+    header: str = ""
+    done: bool = False
+    held: list[TraceEvent] = field(default_factory=list)  # JSON: frames waiting for their packets
+
+
+class Output:
+    """Common part of the three outputs: spooling, narrowing, the final write."""
+
+    def __init__(self, out: TextIO, capture: CaptureFile, narrowing: Narrowing) -> None:
+        self.out = out
+        self.capture = capture
+        self.narrowing = narrowing
+        self.spool = Spool()
+        self.decoded_any = False
+        self.base = 0.0
+        self._conns: dict[int, _Conn] = {}
+        self._batches = 0
+
+    # Consumer
+
+    def started(self, stream: Stream, base: float) -> None:
+        self.base = base
+        conn = _Conn(self.spool.part())
+        self._conns[stream.index] = conn
+        stream.output = conn
+        self.begin(conn)
+
+    def events(self, stream: Stream, events: list[TraceEvent]) -> None:
+        conn = stream.output
+        assert isinstance(conn, _Conn)
+        if not self.decoded_any:
+            self.decoded_any = any(isinstance(e, _DECODED) for e in events)
+        if conn.request is None or conn.response is None:
+            for event in events:
+                if type(event) is HandshakeRequest and conn.request is None:
+                    conn.request = event
+                elif type(event) is HandshakeResponse and conn.response is None:
+                    conn.response = event
+        if self.narrowing.filters_events:
+            events = self.narrowing.keep(events)
+        conn.shown += len(events)
+        self.format(conn, events)
+        self._batches += 1
+        if not self._batches & 0xFF:
+            self.spool.check()
+
+    def finished(self, stream: Stream, tcp: TcpConnection) -> None:
+        conn = stream.output
+        assert isinstance(conn, _Conn)
+        kind = stream.kind or "unknown"
+        self.end(conn, stream, tcp)
+        conn.done = True
+        if self.narrowing.drops_empty and not conn.shown and not tcp.problems:
+            self.spool.write(conn.body, _Null())
+            del self._conns[stream.index]
+            return
+        conn.header = self.header(conn, stream.index, kind, tcp, stream)
+
+    def close(self, connections: int) -> None:
+        """Write everything, in connection order."""
+        out = self.out
+        self.preamble(connections)
+        for index in sorted(self._conns):
+            conn = self._conns[index]
+            if not conn.done:
+                continue
+            out.write(conn.header)
+            self.spool.write(conn.body, out)
+            self.trailer(conn)
+        self.spool.close()
+        out.flush()
+
+    # For the outputs
+
+    def begin(self, conn: _Conn) -> None:
+        pass
+
+    def format(self, conn: _Conn, events: list[TraceEvent]) -> None:
+        raise NotImplementedError
+
+    def end(self, conn: _Conn, stream: Stream, tcp: TcpConnection) -> None:
+        pass
+
+    def header(self, conn: _Conn, index: int, kind: str, tcp: TcpConnection, stream: Stream) -> str:
+        raise NotImplementedError
+
+    def preamble(self, connections: int) -> None:
+        raise NotImplementedError
+
+    def trailer(self, conn: _Conn) -> None:
+        pass
+
+
+class TextOutput(Output):
+    """The listing (:class:`explorer.present.listing.Listing`)."""
+
+    def begin(self, conn: _Conn) -> None:
+        conn.listing = Listing(conn.body.lines.append, base=self.base, payload=self.narrowing.payload)
+
+    def format(self, conn: _Conn, events: list[TraceEvent]) -> None:
+        assert conn.listing is not None
+        conn.listing.feed(events)
+
+    def end(self, conn: _Conn, stream: Stream, tcp: TcpConnection) -> None:
+        assert conn.listing is not None
+        conn.listing.close()
+        conn.listing = None
+
+    def header(self, conn: _Conn, index: int, kind: str, tcp: TcpConnection, stream: Stream) -> str:
+        notes = {"tls": [_TLS], "unknown": [_SKIPPED]}.get(kind, [])
+        notes += [f"! capture: {problem}" for problem in tcp.problems]
+        lines: list[str] = []
+        known = [e for e in (conn.request, conn.response) if e is not None]
+        Listing(lines.append, base=self.base).connection(
+            index, str(tcp.client), str(tcp.server), kind, known, notes=notes
+        )
+        return "".join(lines)
+
+    def preamble(self, connections: int) -> None:
+        capture = self.capture
+        self.out.write(
+            f"{capture.name}: {capture.format}, {capture.frame_count} frames, {connections} TCP connections\n"
+        )
+        for problem in capture.state.problems:
+            self.out.write(f"! capture: {problem}\n")
+        self.out.write("\n")
+
+    def trailer(self, conn: _Conn) -> None:
+        self.out.write("\n")
+
+
+class JsonOutput(Output):
+    """JSON lines: a connection object, then its events; a frame carries its packets."""
+
+    def format(self, conn: _Conn, events: list[TraceEvent]) -> None:
+        if conn.held:
+            events = [*conn.held, *events]
+            conn.held = []
+        packets = {(e.direction, e.packet_no): e for e in events if type(e) is PacketEvent}
+        write = conn.body.lines.append
+        for position, event in enumerate(events):
+            kind = type(event)
+            if kind is PacketEvent and event.frames:  # type: ignore[union-attr]
+                continue  # reported inside the frame that completed it
+            if kind is FrameEvent:
+                assert isinstance(event, FrameEvent)
+                direction = event.direction
+                if any((direction, no) not in packets for no in event.completed) and not conn.done:
+                    conn.held = events[position:]  # its packets come with the next batch
+                    return
+                obj = event_to_json(event, frame_payload=event.payload)
+                obj["packets"] = [
+                    _packet_json(packets[(direction, no)])
+                    for no in event.completed
+                    if (direction, no) in packets
+                ]
+            else:
+                obj = event_to_json(event)
+                if kind is PacketEvent:
+                    obj["packet_hex"] = event.raw.hex()  # type: ignore[union-attr]
+            write(_dumps(obj) + "\n")
+
+    def end(self, conn: _Conn, stream: Stream, tcp: TcpConnection) -> None:
+        if conn.held:
+            conn.done = True
+            self.format(conn, [])
+            conn.done = False
+
+    def header(self, conn: _Conn, index: int, kind: str, tcp: TcpConnection, stream: Stream) -> str:
+        info: dict[str, Any] = {
+            "kind": "connection",
+            "conn": index,
+            "client": str(tcp.client),
+            "server": str(tcp.server),
+            "protocol": kind,
+            "start": tcp.first_time,
+        }
+        if conn.request is not None:
+            info["request_uri"] = conn.request.target
+            offered = [v for k, v in conn.request.headers if k.lower() == "sec-websocket-protocol"]
+            info["subprotocol_offered"] = ", ".join(offered) if offered else None
+        if conn.response is not None:
+            info["status"] = conn.response.status
+            info["reason"] = conn.response.reason
+            info["subprotocol_negotiated"] = conn.response.subprotocol
+        if kind == "tls":
+            info["note"] = _TLS
+        info["problems"] = list(tcp.problems)
+        return _dumps(info) + "\n"
+
+    def preamble(self, connections: int) -> None:
+        for problem in self.capture.state.problems:
+            self.out.write(
+                _dumps({"kind": "error", "layer": "capture", "conn": None, "message": problem}) + "\n"
+            )
+
+
+def _packet_json(event: PacketEvent) -> dict[str, Any]:
+    obj = packet_to_json(event.packet, event.raw)
+    obj["packet_no"] = event.packet_no
+    obj["frames"] = list(event.frames)
+    obj["stream_offset"] = event.stream_offset
+    obj["packet_hex"] = event.raw.hex()  # the whole packet, whatever frames carried it
+    return obj
+
+
+@dataclass(slots=True)
+class _Counts:
+    packets: Counter[tuple[str, str]] = field(default_factory=Counter)  # (direction, type)
+    errors: list[str] = field(default_factory=list)
+    error_count: int = 0
+
+
+class SummaryOutput(Output):
+    """``--summary``: counts per connection and per topic, as text or JSON."""
+
+    def __init__(self, out: TextIO, capture: CaptureFile, narrowing: Narrowing, *, as_json: bool) -> None:
+        super().__init__(out, capture, narrowing)
+        self.as_json = as_json
+        self.topics: dict[str, list[int]] = {}
+        self.other_topics = [0, 0]
+        self.counts: dict[int, _Counts] = {}
+
+    def begin(self, conn: _Conn) -> None:
+        self.counts[id(conn)] = _Counts()
+
+    def format(self, conn: _Conn, events: list[TraceEvent]) -> None:
+        counts = self.counts[id(conn)]
+        topics = self.topics
+        for event in events:
+            kind = type(event)
+            if kind is PacketEvent:
+                assert isinstance(event, PacketEvent)
+                packet = event.packet
+                counts.packets[(event.direction, packet.TYPE.name)] += 1
+                if type(packet) is Publish:
+                    entry = topics.get(packet.topic)
+                    if entry is None:
+                        if len(topics) >= _MAX_TOPICS:
+                            entry = self.other_topics
+                        else:
+                            entry = topics[packet.topic] = [0, 0]
+                    entry[0] += 1
+                    entry[1] += len(packet.payload)
+            elif kind is ErrorReported:
+                assert isinstance(event, ErrorReported)
+                counts.error_count += 1
+                if len(counts.errors) < 20:
+                    where = f" {event.direction}" if event.direction else ""
+                    counts.errors.append(f"{event.layer}{where}: {event.message}")
+
+    def header(self, conn: _Conn, index: int, kind: str, tcp: TcpConnection, stream: Stream) -> str:
+        counts = self.counts.pop(id(conn))
+        check = stream.decoder.handshake if stream.decoder is not None else None
+        if kind != "websocket":
+            verdict = "none (native MQTT)" if kind == "mqtt" else _TLS if kind == "tls" else _SKIPPED
+        elif conn.response is None:
+            verdict = "no response to the upgrade request" if conn.request else "no upgrade request"
+        else:
+            verdict = f"{conn.response.status} {conn.response.reason}".rstrip()
+            if conn.response.subprotocol:
+                verdict += f", subprotocol {conn.response.subprotocol}"
+            if check is not None:
+                verdict += ": ok" if check.ok else f": {len(check.problems)} problem(s)"
+        problems = [f"capture: {p}" for p in tcp.problems] + counts.errors
+        total_problems = len(tcp.problems) + counts.error_count
+        packets = {
+            direction: {name: n for (d, name), n in sorted(counts.packets.items()) if d == direction}
+            for direction in ("c2s", "s2c")
+        }
+        if self.as_json:
+            return (
+                _dumps(
+                    {
+                        "kind": "connection_summary",
+                        "conn": index,
+                        "client": str(tcp.client),
+                        "server": str(tcp.server),
+                        "protocol": kind,
+                        "handshake": verdict,
+                        "packets": packets,
+                        "bytes": {"c2s": tcp.sent.get("c2s", 0), "s2c": tcp.sent.get("s2c", 0)},
+                        "start": tcp.first_time,
+                        "duration": tcp.last_time - tcp.first_time,
+                        "problem_count": total_problems,
+                        "problems": problems,
+                    }
+                )
+                + "\n"
+            )
+        lines = [f"connection {index}: {tcp.client} -> {tcp.server}  {kind}", f"  handshake: {verdict}"]
+        for direction in ("c2s", "s2c"):
+            by_type = ", ".join(f"{name} {n:,}" for name, n in packets[direction].items()) or "none"
+            lines.append(f"  packets {direction}: {by_type}")
+        lines.append(f"  bytes: c2s {tcp.sent.get('c2s', 0):,}, s2c {tcp.sent.get('s2c', 0):,}")
+        lines.append(f"  duration: {tcp.last_time - tcp.first_time:.6f} s")
+        lines.append(f"  problems: {total_problems:,}" if total_problems else "  problems: none")
+        lines += [f"    {p}" for p in problems]
+        if total_problems > len(problems):
+            lines.append(f"    ... and {total_problems - len(problems):,} more")
+        return "\n".join(lines) + "\n\n"
+
+    def preamble(self, connections: int) -> None:
+        capture = self.capture
+        if self.as_json:
+            for problem in capture.state.problems:
+                self.out.write(
+                    _dumps({"kind": "error", "layer": "capture", "conn": None, "message": problem}) + "\n"
+                )
+            return
+        self.out.write(
+            f"{capture.name}: {capture.format}, {capture.frame_count} frames, {connections} TCP connections\n"
+        )
+        for problem in capture.state.problems:
+            self.out.write(f"! capture: {problem}\n")
+        self.out.write("\n")
+
+    def close(self, connections: int) -> None:
+        super().close(connections)
+        ranked = sorted(self.topics.items(), key=lambda item: (-item[1][0], item[0]))
+        out = self.out
+        if self.as_json:
+            for topic, (messages, size) in ranked:
+                out.write(
+                    _dumps({"kind": "topic_summary", "topic": topic, "messages": messages, "bytes": size})
+                    + "\n"
+                )
+            if self.other_topics[0]:
+                messages, size = self.other_topics
+                out.write(
+                    _dumps({"kind": "topic_summary", "topic": None, "messages": messages, "bytes": size})
+                    + "\n"
+                )
+        else:
+            out.write("topics:\n" if ranked else "topics: none\n")
+            for topic, (messages, size) in ranked:
+                out.write(f"  {messages:>10,} messages {size:>14,} B  {topic}\n")
+            if self.other_topics[0]:
+                messages, size = self.other_topics
+                out.write(f"  {messages:>10,} messages {size:>14,} B  (other topics)\n")
+        out.flush()
+
+
+def make_output(
+    out: TextIO, capture: CaptureFile, narrowing: Narrowing, *, json: bool, summary: bool
+) -> Output:
+    """The output the options ask for."""
+    if summary:
+        return SummaryOutput(out, capture, narrowing, as_json=json)
+    if json:
+        return JsonOutput(out, capture, narrowing)
+    return TextOutput(out, capture, narrowing)

@@ -67,7 +67,7 @@ def parse_header(text: str, *, secret: bool = False) -> tuple[str, str]:
     """
     name, sep, value = text.partition(":")
     name = name.strip()
-    shown = repr(name + ": ...") if secret else repr(text)
+    shown = ("a secret header" if not sep else repr(name + ": ...")) if secret else repr(text)
     if not sep or not HEADER_NAME_RE.match(name):
         raise argparse.ArgumentTypeError(f"{shown} is not a header: write 'Name: value'")
     if has_control_character(value):
@@ -363,9 +363,10 @@ def options_from_args(
         if url is None:
             raise ExplorerError("give a broker URL (e.g. ws://localhost:8080/mqtt) or --profile NAME")
         options = ConnectionOptions(url=url)
+    options = apply_args(options, args, given_secrets)
     if url is not None:
         _note_url_userinfo(url)
-    return apply_args(options, args, given_secrets)
+    return options
 
 
 def _note_url_userinfo(url: str) -> None:

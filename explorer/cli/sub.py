@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     filters = subscriptions_from_args(args, required=True)
     if args.count is not None and args.count < 1:
         raise ExplorerError("--count must be at least 1")
-    if args.duration is not None and args.duration <= 0:
+    if args.duration is not None and not args.duration > 0:  # also refuses nan
         raise ExplorerError("--duration must be positive")
     options = options_from_args(args)
     printer = _Printer(

@@ -78,7 +78,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     fmt = export_format(args.export, args.format)
     filters = subscriptions_from_args(args, required=False)
-    if args.duration is not None and args.duration <= 0:
+    if args.duration is not None and not args.duration > 0:  # also refuses nan
         raise ExplorerError("--duration must be positive")
     if args.limit < 1:
         raise ExplorerError("--limit must be at least 1")

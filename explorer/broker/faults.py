@@ -53,6 +53,10 @@ FAULT_MODES: Final[dict[str, str]] = {
     "close-after-handshake=CODE": (
         "complete the WebSocket upgrade, then send a close frame with CODE (e.g. 1008) at once"
     ),
+    "only-mqtt3.1.1": (
+        "speak MQTT 3.1 and 3.1.1 only: answer an MQTT 5.0 CONNECT with the 3.1.1 CONNACK "
+        "return code 1 (unacceptable protocol version) and close, as a 3.1.1-only broker does"
+    ),
     "refuse-connect=REASON": (
         "answer every CONNECT with a CONNACK carrying REASON, an MQTT 5 reason code in decimal or "
         "hex (e.g. 0x87, 135) or a name (not-authorized); mapped to the nearest 3.1.1 return code"
@@ -76,6 +80,7 @@ class Faults:
     idle_drop: float | None = None
     close_after_handshake: int | None = None
     refuse_connect: ConnackReasonCode | None = None
+    only_mqtt311: bool = False
 
     @property
     def active(self) -> bool:
@@ -90,6 +95,7 @@ _FLAGS: Final[dict[str, str]] = {
     "strict-path-404": "strict_path_404",
     "text-frames": "text_frames",
     "coalesce": "coalesce",
+    "only-mqtt3.1.1": "only_mqtt311",
 }
 
 

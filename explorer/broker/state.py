@@ -330,6 +330,15 @@ class BrokerState:
         version = packet.protocol_version
         config = self.config
         props = packet.properties
+        if config.faults.only_mqtt311 and version == V5:
+            # A 3.1.1 broker answers an unknown protocol level with return code 1 in a
+            # 3.1.1 CONNACK and closes (MQTT 3.1.1 §3.1.2.2) [MQTT-3.1.2-2].
+            self.stats.connections_refused += 1
+            _LOG.info("refused %s: MQTT 5.0 (only-mqtt3.1.1 fault mode)", conn.peer or "client")
+            answer = Connack(False, ConnectReturnCode.UNACCEPTABLE_PROTOCOL_VERSION)
+            self.send_raw(conn, encode(answer, ProtocolVersion.V311))
+            self.close(conn, None)
+            return
         if config.faults.refuse_connect is not None:
             self._refuse(conn, version, config.faults.refuse_connect, "refuse-connect fault mode")
             return

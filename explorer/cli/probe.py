@@ -15,7 +15,8 @@ from typing import IO, Any
 from explorer.cli.connopts import add_connection_arguments, options_from_args
 from explorer.diagnose.causes import CAUSES
 from explorer.diagnose.explore import diagnose
-from explorer.diagnose.model import Diagnosis, Step
+from explorer.diagnose.model import Diagnosis, ProbeChecks, Step
+from explorer.diagnose.probe import MAX_PUBLISH_SIZE
 from explorer.errors import ExplorerError
 
 __all__ = ["format_diagnosis", "format_step", "register", "run"]
@@ -47,8 +48,38 @@ def register(subparsers: Any) -> None:
         metavar="S",
         help="stay connected and silent S seconds to catch proxies that drop idle connections",
     )
+    parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="offer what Chromium offers (subprotocol mqtt, permessage-deflate, an Origin) "
+        "and be as strict about the subprotocol echo",
+    )
+    parser.add_argument("--compression", action="store_true", help="offer permessage-deflate")
+    parser.add_argument(
+        "--publish-size",
+        type=_size,
+        metavar="N",
+        help="after CONNACK, publish N bytes at QoS 1 and wait for the PUBACK (finds size limits; "
+        "suffixes K and M)",
+    )
     add_connection_arguments(parser)
     parser.set_defaults(func=run)
+
+
+def _size(text: str) -> int:
+    units = {"k": 1024, "m": 1024 * 1024}
+    value = text.strip().lower().removesuffix("b").removesuffix("i")
+    scale = units.get(value[-1:], 1)
+    digits = value[:-1] if value[-1:] in units else value
+    try:
+        size = int(digits) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size: give bytes, e.g. 4096, 64K or 1M"
+        ) from None
+    if not 0 <= size <= MAX_PUBLISH_SIZE:
+        raise argparse.ArgumentTypeError(f"{text} is outside 0 to {MAX_PUBLISH_SIZE:,} bytes")
+    return size
 
 
 def format_step(step: Step) -> str:
@@ -81,8 +112,15 @@ def format_diagnosis(diagnosis: Diagnosis, *, with_steps: bool = False) -> str:
         working = [alt for alt in diagnosis.alternatives if alt.ok]
         if working:
             lines.append(f"Would work: {', '.join(alt.description for alt in working)}")
+            if diagnosis.connect_with:
+                lines.append(f"Connect with: {diagnosis.connect_with}")
         else:
             lines.append("None of the alternatives worked.")
+        if any(alt.credentials_withheld for alt in diagnosis.alternatives):
+            lines.append(
+                "Alternatives without TLS were tried without credentials: the user name, passwords "
+                "and secret headers are never sent unencrypted."
+            )
     return "\n".join(lines)
 
 
@@ -102,12 +140,15 @@ def run(args: argparse.Namespace, *, out: IO[str] | None = None) -> int:
 
     if not args.json:
         print(f"Probing {options.endpoint.url()}", file=stream, flush=True)
+    checks = ProbeChecks(
+        idle=args.idle, browser=args.browser, compression=args.compression, publish_size=args.publish_size
+    )
     diagnosis = asyncio.run(
         diagnose(
             options,
-            idle=args.idle,
             explore_alternatives=args.explore,
             on_step=None if args.json else live,
+            checks=checks,
         )
     )
     if args.json:

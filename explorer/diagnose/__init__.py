@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from explorer.diagnose.causes import CAUSES, Cause
 from explorer.diagnose.explore import diagnose, explore
-from explorer.diagnose.model import LAYERS, Alternative, Diagnosis, Layer, Step
+from explorer.diagnose.model import LAYERS, Alternative, Diagnosis, Layer, ProbeChecks, Step
 from explorer.diagnose.probe import StepCallback, probe
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "Cause",
     "Diagnosis",
     "Layer",
+    "ProbeChecks",
     "Step",
     "StepCallback",
     "diagnose",

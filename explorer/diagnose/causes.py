@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from explorer.diagnose.connack import connack_causes, connack_slug
 from explorer.diagnose.model import Cause
+from explorer.diagnose.publishcauses import PUBLISH_CAUSES
 
 __all__ = [
     "CAUSES",
@@ -371,6 +372,17 @@ _ENTRIES: list[Cause] = [
         "Let the proxy pass Sec-WebSocket-Extensions both ways, or disable compression on the broker.",
     ),
     Cause(
+        "ws-extensions-stripped",
+        "websocket",
+        "Proxy strips Sec-WebSocket-Extensions",
+        "The upgrade offered {extensions_offered}, the 101 came back without "
+        "Sec-WebSocket-Extensions, and the server still sent a compressed frame (RSV1 set): a "
+        "proxy removes the header from the answer while the broker behind it compresses. "
+        "Every browser offers permessage-deflate and fails such a connection (RFC 6455 §5.2).",
+        "Let the proxy pass Sec-WebSocket-Extensions in both directions (or strip it from the "
+        "request too, so the broker does not compress), or turn compression off on the broker.",
+    ),
+    Cause(
         "ws-text-frames",
         "websocket",
         "MQTT in text frames",
@@ -455,6 +467,14 @@ _ENTRIES: list[Cause] = [
         "for a protocol version they do not support (try --mqtt-version).",
     ),
     Cause(
+        "mqtt-version-mismatch",
+        "mqtt",
+        "Broker speaks another MQTT version",
+        "The broker refused MQTT {mqtt_version} (CONNACK {connack_code}) and accepts MQTT "
+        "{broker_version}: this broker speaks {broker_version}.",
+        "Use MQTT {broker_version}: --mqtt-version {broker_version} (the MQTT version of a profile).",
+    ),
+    Cause(
         "mqtt-port-speaks-http",
         "mqtt",
         "HTTP port, not native MQTT",
@@ -484,7 +504,7 @@ _ENTRIES: list[Cause] = [
         "Idle connection dropped (proxy read timeout)",
         "The connection was dropped after {idle_seconds} s of silence, before the MQTT keep "
         "alive of {keep_alive} s: an intermediary (proxy, load balancer) has a shorter idle "
-        "timeout.",
+        "timeout ({idle_match}).",
         "Raise the proxy's idle timeout above the keep alive (nginx: proxy_read_timeout and "
         "proxy_send_timeout), or lower the client's keep alive below it.",
     ),
@@ -497,7 +517,7 @@ _ENTRIES: list[Cause] = [
     ),
 ]
 
-CAUSES: dict[str, Cause] = {entry.slug: entry for entry in [*_ENTRIES, *connack_causes()]}
+CAUSES: dict[str, Cause] = {entry.slug: entry for entry in [*_ENTRIES, *PUBLISH_CAUSES, *connack_causes()]}
 
 # RFC 6455 §7.4.1 close codes a server sends right after the handshake.
 CLOSE_CODE_CAUSES: dict[int, str] = {

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from websockets.exceptions import ProtocolError
+from websockets.extensions import Extension
 from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import CLIENT, OPEN, Protocol
 
@@ -49,7 +51,13 @@ class MqttChannel:
     """Send MQTT packets and read what comes back, framed or not."""
 
     def __init__(
-        self, stream: ProbeStream, version: ProtocolVersion, *, websocket: bool, initial: bytes = b""
+        self,
+        stream: ProbeStream,
+        version: ProtocolVersion,
+        *,
+        websocket: bool,
+        initial: bytes = b"",
+        extensions: Sequence[Extension] = (),
     ) -> None:
         self.stream = stream
         self.websocket = websocket
@@ -58,6 +66,9 @@ class MqttChannel:
         self.first_frame_payload = b""
         self._initial = initial
         self._ws: Protocol | None = Protocol(CLIENT, state=OPEN, max_size=None) if websocket else None
+        if self._ws is not None:
+            # Agreed in the handshake (permessage-deflate): frames are compressed both ways.
+            self._ws.extensions = list(extensions)
 
     async def send(self, data: bytes) -> None:
         if self._ws is None:

@@ -14,10 +14,11 @@ __all__ = ["render_markdown"]
 _INTRO = """\
 # Diagnosing connections: `mqttws-explorer probe`
 
-`mqttws-explorer probe URL [connection flags | --profile NAME] [--json] [--explore] [--idle S]`
-walks the layers of a connection in order and stops at the first one that fails:
+`mqttws-explorer probe URL [connection flags | --profile NAME] [--json] [--explore] [--idle S]
+[--browser] [--compression] [--publish-size N]` walks the layers of a connection in order and
+stops at the first one that fails:
 
-DNS -> TCP -> TLS -> HTTP upgrade -> WebSocket -> MQTT CONNECT/CONNACK -> liveness
+DNS -> TCP -> TLS -> HTTP upgrade -> WebSocket -> MQTT CONNECT/CONNACK -> publish -> liveness
 
 It prints each layer as it completes (✓/✗), then the verdict: the layer, a stable cause
 slug, what was observed (status line and headers, first bytes in hex, the TLS error, the
@@ -30,7 +31,25 @@ connection works and 1 otherwise.
   `/ws`, `/`, `/mqtt/`; the subprotocol lists `mqtt`, `mqttv3.1`, both, none; `ws://` vs
   `wss://` on the same host and port; MQTT 5.0, 3.1.1 and 3.1. It reports which would work.
 - `--idle S` stays connected and silent for S seconds after CONNACK, then pings: a drop in
-  that time, before the keep alive, is an intermediary's idle timeout.
+  that time, before the keep alive, is an intermediary's idle timeout. The verdict compares
+  the silence with the idle timeouts of common proxies and load balancers (nginx
+  `proxy_read_timeout` 60 s, AWS ALB 60 s, Cloudflare 100 s, HAProxy, Azure, Envoy...).
+- `--browser` offers what Chromium offers when a page calls `new WebSocket(url, ["mqtt"])`:
+  the subprotocol `mqtt` (`mqttv3.1` for MQTT 3.1), `Sec-WebSocket-Extensions:
+  permessage-deflate; client_max_window_bits` and an `Origin` (the broker's own host unless
+  `--origin` says otherwise), and fails on a missing or foreign subprotocol echo as Chromium
+  does. A proxy that strips `Sec-WebSocket-Extensions` from the 101 while the broker
+  compresses anyway shows up as `ws-extensions-stripped`.
+- `--compression` offers `permessage-deflate` and changes nothing else.
+- `--publish-size N` publishes N random bytes at QoS 1 after CONNACK (to
+  `mqttws-explorer/probe/CLIENT-ID`) and waits for the PUBACK, so that frame, message and
+  packet size limits show up: a close with 1009, a connection dropped without a word, an MQTT 5
+  Maximum Packet Size in CONNACK, or a DISCONNECT 0x95. Each names the size that failed.
+
+A CONNACK refusing the MQTT version (3.1.1 return code 1, which is also how a 3.1.1-only
+broker answers a 5.0 CONNECT, or 5.0 reason code 0x84) is settled by trying the other
+versions on fresh connections: `mqtt-version-mismatch` names the one the broker speaks.
+The generated client id is 23 characters long, the most MQTT 3.1 allows.
 
 Some answers need more attempts to be told apart. A 400 or 426 is retried with another
 subprotocol list (a server that only accepts `mqttv3.1`, or requires a subprotocol), then

@@ -10,15 +10,43 @@ here is JSON-serialisable through :meth:`Diagnosis.to_json`; nothing here does I
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-__all__ = ["LAYERS", "Alternative", "Cause", "Diagnosis", "Layer", "Step"]
+from explorer.client.options import ConnectionOptions
 
-Layer = Literal["dns", "tcp", "tls", "http", "websocket", "mqtt", "liveness"]
+__all__ = ["LAYERS", "Alternative", "Cause", "Diagnosis", "Layer", "ProbeChecks", "Step"]
 
-# The order in which a probe walks the layers; a failure stops the walk.
-LAYERS: tuple[Layer, ...] = ("dns", "tcp", "tls", "http", "websocket", "mqtt", "liveness")
+Layer = Literal["dns", "tcp", "tls", "http", "websocket", "mqtt", "publish", "liveness"]
+
+# The order in which a probe walks the layers; a failure stops the walk. ``publish``
+# runs only when a publish size is asked for (:class:`ProbeChecks`).
+LAYERS: tuple[Layer, ...] = ("dns", "tcp", "tls", "http", "websocket", "mqtt", "publish", "liveness")
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeChecks:
+    """What a probe does beyond the plain layer walk.
+
+    Attributes:
+        idle: seconds to stay connected and silent after CONNACK before the ping, to
+            catch an intermediary that drops idle connections before the keep alive.
+        browser: offer what Chromium offers (the ``mqtt`` subprotocol, or ``mqttv3.1``
+            for MQTT 3.1, ``permessage-deflate; client_max_window_bits``, an Origin) and
+            refuse a missing or wrong subprotocol echo as Chromium does.
+        compression: offer ``permessage-deflate`` and nothing else different.
+        publish_size: publish a message of this many bytes at QoS 1 after CONNACK and
+            wait for its PUBACK, so that frame, message and packet size limits show.
+    """
+
+    idle: float = 0.0
+    browser: bool = False
+    compression: bool = False
+    publish_size: int | None = None
+
+    @property
+    def offers_deflate(self) -> bool:
+        return self.browser or self.compression
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +90,7 @@ class Alternative:
     options_changed: dict[str, str]
     ok: bool
     cause: str = ""
+    credentials_withheld: bool = False  # it drops TLS, so it was tried without credentials
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +98,7 @@ class Alternative:
             "options_changed": dict(self.options_changed),
             "ok": self.ok,
             "cause": self.cause,
+            "credentials_withheld": self.credentials_withheld,
         }
 
 
@@ -91,9 +121,14 @@ class Diagnosis:
     steps: list[Step] = field(default_factory=list)
     alternatives: list[Alternative] = field(default_factory=list)
     url: str = ""
+    # The options of the first alternative that worked ("Connect with this"); never
+    # serialised (they may hold secrets): ``connect_with`` says what changed.
+    working: ConnectionOptions | None = field(default=None, repr=False, compare=False)
+    connect_with: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "working"}
+        data["observed"] = dict(self.observed)
         data["steps"] = [step.to_dict() for step in self.steps]
         data["alternatives"] = [alt.to_dict() for alt in self.alternatives]
         return data

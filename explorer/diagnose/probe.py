@@ -1,4 +1,4 @@
-"""The layer walk: DNS -> TCP -> TLS -> HTTP upgrade -> WebSocket -> MQTT -> liveness.
+"""The layer walk: DNS -> TCP -> TLS -> HTTP upgrade -> WebSocket -> MQTT -> publish -> liveness.
 
 Each layer is done by hand so that it can be observed on its own (getaddrinfo, a TCP
 connect, TLS on memory BIOs, raw upgrade bytes, frames, CONNECT/CONNACK). The walk
@@ -7,112 +7,46 @@ from :mod:`explorer.diagnose.causes`. Progress goes to ``on_step`` as each layer
 so a view can show it live. Some answers are ambiguous from one attempt (a 400 may be a
 proxy that drops ``Upgrade``, a server that wants another subprotocol, or Node's ``ws``
 on a path it does not serve; a 403 may be about the Origin): those are settled by more
-targeted upgrade attempts.
+targeted upgrade attempts. The steps from CONNECT on are in
+:mod:`explorer.diagnose.mqttsteps`; what a browser offers in :mod:`explorer.diagnose.browser`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import secrets
 import socket
 import ssl
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from websockets.extensions.permessage_deflate import PerMessageDeflate
+
 from explorer.client.options import ConnectionOptions, Endpoint
-from explorer.diagnose.causes import CAUSES, CLOSE_CODE_CAUSES, CONNECTED, connack_slug, render
-from explorer.diagnose.channel import Incoming, MqttChannel
-from explorer.diagnose.httpcheck import COMMON_PATHS, classify_status, could_be_http
-from explorer.diagnose.model import Diagnosis, Layer, Step
+from explorer.diagnose.browser import DEFLATE_OFFER, browser_options, negotiate_deflate
+from explorer.diagnose.causes import CONNECTED
+from explorer.diagnose.channel import MqttChannel
+from explorer.diagnose.httpcheck import COMMON_PATHS, classify_status
+from explorer.diagnose.model import Diagnosis, ProbeChecks
+from explorer.diagnose.mqttsteps import MqttSteps
 from explorer.diagnose.proxy import open_tunnel, proxy_address
 from explorer.diagnose.tlscheck import classify_tls_error, client_context
 from explorer.diagnose.transport import PeerChain, ProbeStream, peer_chain
 from explorer.diagnose.upgradecheck import UpgradeResult, perform_upgrade
-from explorer.diagnose.wire import looks_like_tls_record, printable
+from explorer.diagnose.walk import Address, StepCallback, Stop
 from explorer.errors import ExplorerError
-from explorer.mqtt.codec import encode
-from explorer.mqtt.enums import ConnectReturnCode, ProtocolVersion
-from explorer.mqtt.packets import NO_PROPERTIES, Connack, Connect, Disconnect, Pingreq, Pingresp
 from explorer.ws.handshake import check_handshake
 
-__all__ = ["StepCallback", "probe"]
-
-StepCallback = Callable[[Step], None]
-Address = tuple[Any, ...]
+__all__ = ["MAX_PUBLISH_SIZE", "StepCallback", "probe"]
 
 _NOT_FOUND = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+_SECOND_TRY_TIMEOUT = 3.0
+MAX_PUBLISH_SIZE = 268_435_455 - 1024  # MQTT's largest Remaining Length, less topic and header room
 
 
-class _Stop(Exception):
-    """The walk ends here with ``slug``."""
-
-    def __init__(self, slug: str, observed: dict[str, str] | None = None) -> None:
-        super().__init__(slug)
-        self.slug = slug
-        self.observed = observed or {}
-
-
-def _hexdump(data: bytes) -> str:
-    return data[:32].hex(" ")
-
-
-class _Walk:
-    def __init__(self, options: ConnectionOptions, idle: float, on_step: StepCallback | None) -> None:
-        self.options = options
-        self.endpoint: Endpoint = options.endpoint
-        self.idle = idle
-        self.on_step = on_step
-        self.steps: list[Step] = []
-        self.observed: dict[str, str] = {
-            "url": self.endpoint.url(),
-            "host": self.endpoint.host,
-            "port": str(self.endpoint.port),
-            "path": self.endpoint.path or "",
-            "mqtt_version": options.mqtt_version.label,
-            "keep_alive": str(options.keep_alive),
-        }
-        self.address: Address | None = None
-        self.family = socket.AF_INET
-        self._started = 0.0
-        self._handshake_ms = 0.0  # how long checking the 101 took; reported with the first frame
-
-    # -- bookkeeping ----------------------------------------------------------
-    def _begin(self) -> None:
-        self._started = time.monotonic()
-
-    def _step(self, layer: Layer, ok: bool, detail: str, *, duration_ms: float | None = None) -> None:
-        now = time.monotonic()
-        elapsed = (now - self._started) * 1000.0 if duration_ms is None else duration_ms
-        step = Step(layer, ok, elapsed, detail)
-        self.steps.append(step)
-        if self.on_step is not None:
-            self.on_step(step)
-        if duration_ms is None:
-            self._started = now
-
-    def _fail(self, slug: str, observed: dict[str, str]) -> _Stop:
-        layer = CAUSES[slug].layer
-        self.observed.update(observed)
-        explanation, _ = render(slug, self.observed)
-        self._step(layer, False, explanation)
-        return _Stop(slug)
-
-    def diagnosis(self, slug: str) -> Diagnosis:
-        explanation, fix = render(slug, self.observed)
-        layer = self.steps[-1].layer if self.steps else CAUSES[slug].layer
-        return Diagnosis(
-            ok=slug == CONNECTED,
-            layer=layer,
-            cause=slug,
-            explanation=explanation,
-            fix=fix,
-            observed={k: v for k, v in self.observed.items() if k not in ("summary",)},
-            steps=list(self.steps),
-            url=self.endpoint.url(),
-        )
+class _Walk(MqttSteps):
+    deflate: PerMessageDeflate | None = None  # permessage-deflate as the server accepted it
 
     # -- the walk ---------------------------------------------------------------
     async def run(self) -> Diagnosis:
@@ -128,11 +62,17 @@ class _Walk:
             if self.endpoint.websocket:
                 rest = await self._upgrade(stream)
             channel = MqttChannel(
-                stream, self.options.mqtt_version, websocket=self.endpoint.websocket, initial=rest
+                stream,
+                self.options.mqtt_version,
+                websocket=self.endpoint.websocket,
+                initial=rest,
+                extensions=[self.deflate] if self.deflate is not None else [],
             )
             await self._mqtt(channel)
+            if self.checks.publish_size is not None:
+                await self._publish(channel, self.checks.publish_size)
             await self._liveness(channel)
-        except _Stop as stop:
+        except Stop as stop:
             return self.diagnosis(stop.slug)
         except (ConnectionError, OSError, ssl.SSLError) as exc:
             # A write failed because the peer reset the connection between two reads.
@@ -141,7 +81,7 @@ class _Walk:
             error = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             try:
                 raise self._fail("connection-lost", {"phase": phase, "error": error}) from None
-            except _Stop as stop:
+            except Stop as stop:
                 return self.diagnosis(stop.slug)
         finally:
             if stream is not None:
@@ -149,6 +89,13 @@ class _Walk:
         parts = [step.detail for step in self.steps]
         self.observed["summary"] = "; ".join(parts)
         return self.diagnosis(CONNECTED)
+
+    async def _probe_again(self, options: ConnectionOptions) -> Diagnosis:
+        timeout = min(options.connect_timeout, options.handshake_timeout, _SECOND_TRY_TIMEOUT)
+        second = options.with_changes(connect_timeout=timeout, handshake_timeout=timeout)
+        walk = _Walk(second, ProbeChecks(), None)
+        walk.nested = True
+        return await walk.run()
 
     async def _dns(self) -> list[Address]:
         self._begin()
@@ -294,9 +241,12 @@ class _Walk:
 
     async def _upgrade(self, stream: ProbeStream) -> bytes:
         self._begin()
-        result = await perform_upgrade(stream, self.options)
+        deflate = self.checks.offers_deflate
+        result = await perform_upgrade(stream, self.options, deflate=deflate)
         self.observed["request"] = result.request_text.split("\r\n", 1)[0]
         self.observed["subprotocols_offered"] = ", ".join(self.options.subprotocols) or "(none)"
+        if deflate:
+            self.observed["extensions_offered"] = DEFLATE_OFFER
         if result.tls_error is not None:
             slug, observed = classify_tls_error(result.tls_error, bytes(stream.raw_head), None)
             raise self._fail(slug, observed)
@@ -332,7 +282,7 @@ class _Walk:
                     stream.start_tls(client_context(tls), tls.server_name or self.endpoint.host),
                     self.options.handshake_timeout,
                 )
-            return await perform_upgrade(stream, options)
+            return await perform_upgrade(stream, options, deflate=self.checks.offers_deflate)
         except (ssl.SSLError, OSError, TimeoutError):
             return None
         finally:
@@ -425,177 +375,41 @@ class _Walk:
         if offered and chosen is None:
             refined = await self._refine_subprotocol(offered, observed)
             raise self._fail(refined or "subprotocol-not-echoed", observed)
+        if self.checks.offers_deflate:
+            observed["extensions_received"] = ", ".join(response.extensions) or "(none)"
+            try:
+                self.deflate = negotiate_deflate(response.extensions)
+            except ValueError as exc:
+                observed["ws_error"] = str(exc)
+                raise self._fail("ws-handshake-invalid", observed) from None
         self.observed.update(observed)
         self.observed["subprotocol"] = chosen or "(none)"
         self._handshake_ms = (time.monotonic() - self._started) * 1000.0
 
-    # -- MQTT ----------------------------------------------------------------------
-    async def _mqtt(self, channel: MqttChannel) -> None:
-        options = self.options
-        connect = Connect(
-            protocol_version=options.mqtt_version,
-            # Unique per probe: a shared id would make the broker take over (and close) the
-            # other probe's session [MQTT-3.1.4-3] when several run at once.
-            client_id=options.client_id or f"mqttws-probe-{secrets.token_hex(6)}",
-            clean_start=options.clean_start,
-            keep_alive=options.keep_alive,
-            username=options.username,
-            password=options.password,
-            will=options.will,
-            properties=(
-                options.connect_properties() if options.mqtt_version >= ProtocolVersion.V5 else NO_PROPERTIES
-            ),
-        )
-        self._begin()  # the mqtt step runs from CONNECT to CONNACK
-        started = self._started
-        await channel.send(encode(connect, options.mqtt_version))
-        timeout = options.handshake_timeout
-        first = True
-        while True:
-            remaining = timeout - (time.monotonic() - started)
-            try:
-                if remaining <= 0:
-                    raise TimeoutError
-                incoming = await channel.receive(remaining)
-            except TimeoutError:
-                if channel.websocket:
-                    self._websocket_ok()
-                elif channel.first_bytes:
-                    self._judge_native_answer(bytes(channel.first_bytes))
-                raise self._fail(
-                    "mqtt-no-connack",
-                    {"timeout": f"{timeout:g}", "connack_wait": "the connection stayed open"},
-                ) from None
-            if channel.websocket and first:
-                self._judge_first_frames(channel, incoming)
-            first = False
-            if not channel.websocket and channel.first_bytes:
-                head = bytes(channel.first_bytes)
-                if could_be_http(head[:7]) and not incoming.closed and len(head) < 512:
-                    continue  # an HTTP answer: read the rest of its page before judging
-                self._judge_native_answer(head)
-            if incoming.mqtt_error is not None:
-                raise self._fail("mqtt-malformed", {"mqtt_error": str(incoming.mqtt_error)})
-            for read in incoming.packets:
-                packet = read.packet
-                if isinstance(packet, Connack):
-                    self._connack(packet)
-                    return
-                raise self._fail("mqtt-unexpected-packet", {"packet": type(packet).__name__.upper()})
-            if incoming.closed:
-                if channel.websocket and incoming.close_code is None and not channel.first_bytes:
-                    raise self._fail("ws-dropped", {})
-                wait = "the server closed the connection"
-                if incoming.close_code is not None:
-                    wait += f" with close code {incoming.close_code}"
-                raise self._fail("mqtt-no-connack", {"timeout": f"{timeout:g}", "connack_wait": wait})
-
-    def _judge_native_answer(self, data: bytes) -> None:
-        """An mqtt:// URL pointed at a port that speaks HTTP or TLS shows it in its first bytes."""
-        observed = {"first_bytes_hex": _hexdump(data), "first_bytes_text": printable(data)}
-        # nginx answers non-TLS bytes on a TLS port with this 400 page.
-        if looks_like_tls_record(data) or b"plain HTTP request was sent to HTTPS port" in data:
-            raise self._fail("plaintext-to-tls-port", observed)
-        if could_be_http(data[:7]) and len(data) >= 5:
-            raise self._fail("mqtt-port-speaks-http", observed)
-
-    def _websocket_ok(self) -> None:
-        """The handshake checked out and the first frame was sound: report the layer."""
-        if not any(step.layer == "websocket" for step in self.steps):
-            detail = f"101 accepted, subprotocol {self.observed.get('subprotocol', '(none)')}"
-            self._step("websocket", True, detail, duration_ms=self._handshake_ms)
-
-    def _judge_first_frames(self, channel: MqttChannel, incoming: Incoming) -> None:
-        observed: dict[str, str] = {}
-        if channel.first_bytes:
-            observed["first_frame_hex"] = _hexdump(bytes(channel.first_bytes))
-        if incoming.ws_problem is not None:
-            observed["ws_error"] = incoming.ws_error or incoming.ws_problem
-            if channel.first_frame_payload:
-                observed["frame_payload_hex"] = _hexdump(channel.first_frame_payload)
-            raise self._fail(incoming.ws_problem, observed)
-        if incoming.close_code is not None and not incoming.packets:
-            observed["close_code"] = str(incoming.close_code)
-            observed["close_reason"] = incoming.close_reason or "(no reason given)"
-            raise self._fail(CLOSE_CODE_CAUSES.get(incoming.close_code, "ws-closed"), observed)
-        if incoming.closed and not incoming.packets:
-            raise self._fail("ws-dropped", observed)
-        self.observed.update(observed)
-        self._websocket_ok()
-
-    def _connack(self, packet: Connack) -> None:
-        code = int(packet.reason_code)
-        version = self.options.mqtt_version
-        name = getattr(packet.reason_code, "name", str(code))
-        label = f"0x{code:02X} {name}" if version >= ProtocolVersion.V5 else f"{code} {name}"
-        self.observed["connack_code"] = label
-        props = packet.properties
-        self.observed["reason_string"] = props.reason_string or "(none)"
-        if props.server_reference:
-            self.observed["server_reference"] = props.server_reference
-        if code != ConnectReturnCode.ACCEPTED:
-            raise self._fail(connack_slug(code, int(version)), {})
-        if props.server_keep_alive is not None:
-            self.observed["server_keep_alive"] = str(props.server_keep_alive)
-        self._step("mqtt", True, f"CONNACK {label}, MQTT {version.label}")
-
-    async def _liveness(self, channel: MqttChannel) -> None:
-        timeout = self.options.handshake_timeout
-        self._begin()
-        if self.idle > 0:
-            self.observed["idle_requested"] = f"{self.idle:g}"
-            started = time.monotonic()
-            while True:
-                remaining = self.idle - (time.monotonic() - started)
-                if remaining <= 0:
-                    break
-                try:
-                    incoming = await channel.receive(remaining)
-                except TimeoutError:
-                    break
-                if incoming.closed or incoming.ws_problem:
-                    elapsed = time.monotonic() - started
-                    observed = {"idle_seconds": f"{elapsed:.1f}"}
-                    if incoming.close_code is not None:
-                        observed["close_code"] = str(incoming.close_code)
-                    raise self._fail("liveness-idle-drop", observed)
-        await channel.send(encode(Pingreq(), self.options.mqtt_version))
-        started = time.monotonic()
-        while True:
-            remaining = timeout - (time.monotonic() - started)
-            try:
-                if remaining <= 0:
-                    raise TimeoutError
-                incoming = await channel.receive(remaining)
-            except TimeoutError:
-                raise self._fail("liveness-no-pingresp", {"timeout": f"{timeout:g}"}) from None
-            if any(isinstance(read.packet, Pingresp) for read in incoming.packets):
-                break
-            if incoming.closed:
-                raise self._fail("liveness-no-pingresp", {"timeout": f"{timeout:g}"})
-        idle = f"silent {self.idle:g} s, then " if self.idle > 0 else ""
-        self._step("liveness", True, f"{idle}PINGREQ answered by PINGRESP")
-        try:
-            await channel.send(encode(Disconnect(), self.options.mqtt_version))
-        except (ConnectionError, OSError, ssl.SSLError):
-            pass
-
 
 async def probe(
-    options: ConnectionOptions, *, idle: float = 0.0, on_step: StepCallback | None = None
+    options: ConnectionOptions,
+    *,
+    idle: float = 0.0,
+    on_step: StepCallback | None = None,
+    checks: ProbeChecks | None = None,
 ) -> Diagnosis:
     """Walk the layers of a connection to ``options.url`` and say where it breaks.
 
     Args:
         options: the URL and everything needed to connect (timeouts apply per layer).
         idle: seconds to stay connected and silent after CONNACK, to catch an
-            intermediary that drops idle connections before the keep alive.
+            intermediary that drops idle connections before the keep alive
+            (``checks.idle`` when ``checks`` are given).
         on_step: called with each layer's :class:`Step` as soon as it ends.
+        checks: what to do beyond the layer walk: offer what a browser offers, offer
+            compression, publish a message of a given size (:class:`ProbeChecks`).
 
     Raises:
         ExplorerError: the URL, the proxy URL or a TLS file given in ``options`` is
             invalid, or ``idle`` is negative or not shorter than the keep alive.
     """
+    idle = checks.idle if checks is not None else idle
     if idle < 0:
         raise ExplorerError("the idle time must be 0 seconds or more")
     if idle and options.keep_alive and idle >= options.keep_alive:
@@ -605,4 +419,12 @@ async def probe(
             f"the idle time ({idle:g} s) must be shorter than the keep alive ({options.keep_alive} s); "
             "raise --keep-alive to watch for longer"
         )
-    return await _Walk(options, idle, on_step).run()
+    if checks is None:
+        checks = ProbeChecks(idle=idle)
+    if checks.publish_size is not None and not 0 <= checks.publish_size <= MAX_PUBLISH_SIZE:
+        raise ExplorerError(
+            f"the publish size must be from 0 to {MAX_PUBLISH_SIZE:,} bytes (MQTT's largest packet)"
+        )
+    if checks.browser:
+        options = browser_options(options)
+    return await _Walk(options, checks, on_step).run()

@@ -21,6 +21,7 @@ from websockets.uri import parse_uri
 
 from explorer.client.options import ConnectionOptions
 from explorer.client.websocket import build_request
+from explorer.diagnose.browser import deflate_factory
 from explorer.diagnose.httpcheck import classify_foreign_bytes, could_be_http
 from explorer.diagnose.transport import ProbeStream
 from explorer.diagnose.wire import printable
@@ -53,10 +54,13 @@ class UpgradeResult:
     observed: dict[str, str] = field(default_factory=dict)
 
 
-def _request_bytes(options: ConnectionOptions, subprotocols: tuple[str, ...]) -> tuple[bytes, str]:
+def _request_bytes(
+    options: ConnectionOptions, subprotocols: tuple[str, ...], deflate: bool
+) -> tuple[bytes, str]:
     protocol = ClientProtocol(
         parse_uri(options.endpoint.url()),
         origin=Origin(options.origin) if options.origin else None,
+        extensions=[deflate_factory()] if deflate else None,
         subprotocols=[Subprotocol(name) for name in subprotocols] or None,
     )
     request, masked = build_request(protocol, options)
@@ -68,10 +72,14 @@ async def perform_upgrade(
     options: ConnectionOptions,
     *,
     subprotocols: tuple[str, ...] | None = None,
+    deflate: bool = False,
 ) -> UpgradeResult:
-    """Send the upgrade request and read the answer within ``options.handshake_timeout``."""
+    """Send the upgrade request and read the answer within ``options.handshake_timeout``.
+
+    ``deflate`` offers permessage-deflate as Chromium does.
+    """
     offered = options.subprotocols if subprotocols is None else subprotocols
-    raw_request, request_text = _request_bytes(options, offered)
+    raw_request, request_text = _request_bytes(options, offered, deflate)
     result = UpgradeResult(request=parse_request(raw_request), request_text=request_text)
     reader = HttpReader("response")
     received = bytearray()

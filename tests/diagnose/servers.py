@@ -34,11 +34,11 @@ import trustme
 from websockets.asyncio.server import ServerConnection, serve
 
 from explorer.client.options import ConnectionOptions
-from explorer.diagnose import Diagnosis, Step, probe
+from explorer.diagnose import Diagnosis, ProbeChecks, Step, probe
 from explorer.diagnose.transport import ProbeStream
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import ProtocolVersion
-from explorer.mqtt.packets import Connack, Pingresp
+from explorer.mqtt.packets import Connack, Pingresp, Puback, Publish
 from explorer.mqtt.reader import PacketReader
 
 _ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +50,7 @@ __all__ = [
     "aedes_server",
     "free_port",
     "mini_broker_handler",
+    "mosquitto_server",
     "raw_server",
     "require_program",
     "run_probe",
@@ -282,20 +283,28 @@ def mini_broker_handler(
     version: ProtocolVersion = ProtocolVersion.V311,
     *,
     answer_ping: bool = True,
+    on_publish: Callable[[ServerConnection, Publish], Awaitable[None]] | None = None,
 ) -> Callable[[ServerConnection], Awaitable[None]]:
-    """A websockets handler that answers CONNECT with ``connack`` (or stays silent when None)
-    and PINGREQ with PINGRESP (unless ``answer_ping`` is false)."""
+    """A websockets handler that answers CONNECT with ``connack`` (or stays silent when None),
+    PINGREQ with PINGRESP (unless ``answer_ping`` is false) and a PUBLISH with
+    ``on_publish`` (by default a PUBACK for QoS 1)."""
 
     async def handler(ws: ServerConnection) -> None:
         reader = PacketReader(version)
         async for message in ws:
             data = message.encode() if isinstance(message, str) else message
             for read in reader.receive_data(data):
-                name = type(read.packet).__name__
+                packet = read.packet
+                name = type(packet).__name__
                 if name == "Connect" and connack is not None:
                     await ws.send(encode(connack, version))
                 elif name == "Pingreq" and answer_ping:
                     await ws.send(encode(Pingresp(), version))
+                elif isinstance(packet, Publish):
+                    if on_publish is not None:
+                        await on_publish(ws, packet)
+                    elif packet.packet_id is not None:
+                        await ws.send(encode(Puback(packet.packet_id), version))
 
     return handler
 
@@ -369,13 +378,15 @@ class Pki:
         return context
 
 
-async def run_probe(url: str, *, idle: float = 0.0, **changes: Any) -> Diagnosis:
+async def run_probe(
+    url: str, *, idle: float = 0.0, checks: ProbeChecks | None = None, **changes: Any
+) -> Diagnosis:
     """Probe ``url`` with short timeouts; checks the step stream matches the verdict."""
     settings: dict[str, Any] = {"connect_timeout": 2.0, "handshake_timeout": 2.0}
     settings.update(changes)
     options = ConnectionOptions(url=url, **settings)
     seen: list[Step] = []
-    diagnosis = await probe(options, idle=idle, on_step=seen.append)
+    diagnosis = await probe(options, idle=idle, on_step=seen.append, checks=checks)
     assert seen == diagnosis.steps
     assert diagnosis.steps[-1].ok is diagnosis.ok
     assert diagnosis.steps[-1].layer == diagnosis.layer
@@ -402,3 +413,39 @@ def sandbox_probe(mode: str, url: str, proxy: str | None = None) -> dict[str, ob
     )
     result: dict[str, object] = json.loads(done.stdout)
     return result
+
+
+@contextlib.asynccontextmanager
+async def mosquitto_server(tmp_path: Path, extra: str = "") -> AsyncIterator[int]:
+    """Debian's mosquitto on a free loopback port (MQTT over TCP); yields the port.
+
+    mosquitto cannot bind port 0, so a port is picked free first; its "running" log line
+    says when it listens.
+    """
+    binary = require_program("mosquitto")
+    port = free_port()
+    config = tmp_path / "mosquitto.conf"
+    config.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\nlog_dest stderr\nlog_type all\n"
+        f"persistence false\n{extra}"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        binary, "-c", str(config), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    assert proc.stderr is not None
+    drain: asyncio.Task[bytes] | None = None
+    try:
+        log = b""
+        while b" running" not in log:
+            line = await asyncio.wait_for(proc.stderr.readline(), 30)
+            if not line:
+                raise RuntimeError(f"mosquitto did not start: {log.decode(errors='replace')}")
+            log += line
+        drain = asyncio.create_task(proc.stderr.read())  # keep its log pipe flowing
+        yield port
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            await proc.wait()
+        if drain is not None:
+            await drain

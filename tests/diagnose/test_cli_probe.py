@@ -14,7 +14,7 @@ from explorer.broker.server import Broker
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def _cli(*args: str, stdin: bytes = b"") -> tuple[int, str, str]:
+async def _cli(*args: str, stdin: bytes = b"", env: dict[str, str] | None = None) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -24,7 +24,7 @@ async def _cli(*args: str, stdin: bytes = b"") -> tuple[int, str, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8", **(env or {})},
     )
     out, err = await process.communicate(stdin)
     assert process.returncode is not None

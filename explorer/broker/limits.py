@@ -9,23 +9,52 @@ is still exceeded, the connections holding the most are closed until it is not.
 
 The driver (``explorer.broker.server``) keeps the sum up to date after each read and
 write; this module holds no sockets, only counts, and the policy.
+
+Memory freed by closed connections goes back to the operating system: partial frames
+arrive as many read-sized pieces, and glibc's allocator keeps freed pieces in its heap
+unless asked to trim it, so :func:`release_memory` is called once enough has been freed.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
+import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from explorer.broker.config import BrokerConfig
 from explorer.broker.session import Stats
 
-__all__ = ["Holder", "Limits"]
+__all__ = ["TRIM_AFTER", "Holder", "Limits", "release_memory"]
 
 _LOG = logging.getLogger("explorer.broker")
 
 # Refused connections are logged at most this often, seconds: a flood must not flood the log.
 _REFUSAL_LOG_INTERVAL = 1.0
+# Bytes freed by closed connections after which the allocator is asked to give memory back.
+TRIM_AFTER = 4 * 1024 * 1024
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim: Callable[[int], int] = libc.malloc_trim  # glibc only; musl has none
+    except (OSError, AttributeError):
+        return None
+    return trim
+
+
+_TRIM = _malloc_trim()
+
+
+def release_memory() -> None:
+    """Return the allocator's free heap pages to the operating system (glibc); elsewhere nothing."""
+    if _TRIM is not None:
+        _TRIM(0)
 
 
 class Holder(Protocol):
@@ -49,6 +78,7 @@ class Limits:
         self.config = config
         self.budget = config.max_buffered
         self.buffered = 0
+        self.freed = 0  # bytes let go by closed connections since the last release_memory()
         self._stats = stats
         self._clock = clock
         self._per_address: dict[str, int] = {}
@@ -86,6 +116,13 @@ class Limits:
             _LOG.warning("%s; refusing %s%s", why, peer, more)
             self._refusal_logged = now
             self._refusals = 0
+
+    def trim_due(self) -> bool:
+        """Whether enough was freed to ask for memory back (and start counting again)."""
+        if self.freed < TRIM_AFTER:
+            return False
+        self.freed = 0
+        return True
 
     def enforce(self, holders: Sequence[Holder]) -> bool:
         """Over the budget: count again, then close the largest holders until under it.

@@ -41,7 +41,7 @@ from types import TracebackType
 
 from explorer.broker.auth import load_acl, load_password_file
 from explorer.broker.config import BrokerConfig
-from explorer.broker.limits import Limits
+from explorer.broker.limits import Limits, release_memory
 from explorer.broker.session import Connection
 from explorer.broker.state import BrokerState
 from explorer.broker.upgrade import Upgrade
@@ -339,7 +339,9 @@ class _Link(asyncio.BufferedProtocol):
         self.frames = None
         self.upgrade = None
         self.upgrade_bytes = 0
-        self.broker.limits.buffered -= self.accounted
+        limits = self.broker.limits
+        limits.buffered -= self.accounted
+        limits.freed += self.accounted
         self.accounted = 0
 
     def close_for_budget(self) -> None:
@@ -610,3 +612,5 @@ class Broker:
             except Exception:
                 _LOG.exception("broker timer failed")
             self.flush()
+            if self.limits.trim_due():
+                release_memory()  # what closed connections held goes back to the system

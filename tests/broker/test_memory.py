@@ -82,9 +82,9 @@ async def _wait_rss_below(pid: int, limit: int) -> int:
 
 
 async def test_stalled_large_packets_hold_at_most_the_budget_and_the_memory_comes_back() -> None:
+    command = [sys.executable, "-m", "explorer", "broker", "--ws-port", "0", "--tcp-port", "0"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "explorer", "broker", "--ws-port", "0", "--tcp-port", "0"]
-        + ["--sys-interval", "0", "--max-buffered", str(BUDGET)],
+        [*command, "--sys-interval", "0", "--max-buffered", str(BUDGET)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         cwd=ROOT,

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from explorer import __version__
 from explorer.model.events import (
@@ -51,6 +51,9 @@ from explorer.recording.rows import (
 )
 from explorer.recording.schema import RecordingError, connect_writer
 
+if TYPE_CHECKING:
+    from explorer.codecs import CodecRegistry
+
 __all__ = ["DEFAULT_MAX_SIZE", "MIN_MAX_SIZE", "RecordingWriter", "WriterStats", "format_size", "parse_size"]
 
 DEFAULT_MAX_SIZE: Final = 1_000_000_000
@@ -59,6 +62,7 @@ _EVICT_TO: Final = 0.9  # after an eviction the used pages are at most this shar
 _BATCH: Final = 20_000  # events per transaction at most
 _UNITS: Final = {"": 1, "B": 1, "K": 1000, "KB": 1000, "M": 10**6, "MB": 10**6, "G": 10**9, "GB": 10**9}
 _UNITS_BINARY: Final = {"KIB": 1024, "MIB": 1024**2, "GIB": 1024**3}
+_TEXT_LIMIT: Final = 64 * 1024  # characters of decoded text kept and indexed
 _CONNECTION_PACKETS: Final = (PacketType.CONNECT, PacketType.CONNACK)
 
 
@@ -173,6 +177,8 @@ class RecordingWriter:
             and counted.
         flush_interval: seconds between transactions while traffic is light.
         clock: wall-clock seconds for notices.
+        codecs: reads binary payloads for the ``codec`` and ``text`` columns (the
+            built-in detection when None; text and JSON are recognised without it).
 
     Raises:
         RecordingError: the file exists or cannot be created.
@@ -190,6 +196,7 @@ class RecordingWriter:
         queue_limit: int = 500_000,
         flush_interval: float = 0.25,
         clock: Callable[[], float] = time.time,
+        codecs: CodecRegistry | None = None,
     ) -> None:
         if max_size < MIN_MAX_SIZE:
             raise RecordingError(f"a recording needs a size budget of at least {format_size(MIN_MAX_SIZE)}")
@@ -198,6 +205,11 @@ class RecordingWriter:
         self.max_size = max_size
         self.wall_offset = wall_offset
         self.source = source
+        if codecs is None:
+            from explorer.codecs import CodecRegistry
+
+            codecs = CodecRegistry()
+        self.codecs: CodecRegistry | None = codecs
         self.secret_names = tuple(secret_names)
         self._limit = queue_limit
         self._interval = flush_interval
@@ -350,6 +362,10 @@ class RecordingWriter:
         # A batch takes a small share of the budget, so the file does not grow far past it
         # before the budget is enforced after the commit.
         size_limit = self.max_size // 16
+        # Binary payloads go through the codecs (MessagePack, CBOR, Protobuf, Sparkplug...),
+        # which take tens of microseconds each: at most this long per batch, so that a
+        # binary firehose is still recorded in full (its later rows without decoded text).
+        binary_budget = self._interval * 0.3
         while count < _BATCH and size < size_limit:
             try:
                 event = pending.popleft()
@@ -367,6 +383,11 @@ class RecordingWriter:
                 packet = event.packet
                 props = properties_json(packet.properties) if type(packet) is Publish else None
                 codec, text = payload_text(payload)
+                if codec is None and binary_budget > 0:
+                    began = time.perf_counter()
+                    content_type = packet.properties.content_type if type(packet) is Publish else None
+                    codec, text = self._decode_binary(payload, event.topic, content_type)
+                    binary_budget -= time.perf_counter() - began
                 messages.append(
                     (
                         next_id,
@@ -419,6 +440,20 @@ class RecordingWriter:
         self.messages += len(messages)
         self.events += len(rows)
         self._enforce_budget(db)
+
+    def _decode_binary(
+        self, payload: bytes, topic: str, content_type: str | None
+    ) -> tuple[str | None, str | None]:
+        registry = self.codecs
+        if registry is None:
+            return None, None
+        try:
+            decoded = registry.decode(payload, topic, content_type)
+        except Exception:  # a codec's bug must not stop the recording
+            return None, None
+        if not decoded.ok or decoded.codec in ("raw", "hex", "base64", "image"):
+            return decoded.codec if decoded.ok else None, None
+        return decoded.codec, decoded.text[:_TEXT_LIMIT] or None
 
     def _connection(self, conn: int, when: int) -> _Connection:
         record = self._conns.get(conn)

@@ -62,7 +62,7 @@ def test_messages_round_trip_with_properties_and_raw_payload(tmp_path: Path) -> 
         assert first.properties == Properties(**props)  # type: ignore[arg-type]
         assert first.codec == "json"
         assert first.time_us == 1_700_001_000_000_000
-        assert (second.payload, second.codec, second.text) == (b"\x00\x01\xfe\xff", None, None)
+        assert (second.payload, second.codec, second.text) == (b"\x00\x01\xfe\xff", "raw", None)
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -234,3 +234,19 @@ def test_frames_keep_every_trace_event_and_rebuild_them(tmp_path: Path) -> None:
             got.pop(name)
         assert json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True)
         assert abs(after.time - before.time) < 1e-5
+
+
+def test_binary_payloads_get_the_codec_and_text_the_codecs_read(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    packed = b"\x81\xa8greeting\xa5zebra"  # MessagePack {"greeting": "zebra"}
+    writer = RecordingWriter(path)
+    writer.add(message(0, "mp", packed))
+    writer.add(message(1, "noise", bytes(range(200, 240))))
+    writer.close()
+    with Recording(path) as recording:
+        first, second = recording.search()
+        assert (first.codec, first.payload) == ("msgpack", packed)
+        assert first.text is not None
+        assert "zebra" in first.text
+        assert [m.topic for m in recording.search(Query(text="zebra"))] == ["mp"]
+        assert (second.codec, second.text) == ("raw", None)

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import IO, Any
 
+from explorer.cli.codecopts import add_codec_arguments
 from explorer.client.options import ConnectionOptions, TlsOptions, parse_url, split_userinfo
 from explorer.errors import ExplorerError, SecretStoreError
 from explorer.mqtt.packets import Will
@@ -119,8 +120,13 @@ def _uint(bits: int, low: int = 0) -> Any:
     return check
 
 
-def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the connection flags; every one defaults to None so a profile value stands."""
+def add_connection_arguments(parser: argparse.ArgumentParser, *, codecs: bool = False) -> None:
+    """Add the connection flags; every one defaults to None so a profile value stands.
+
+    With ``codecs`` the payload codec flags (``--codec FILTER=NAME``, ``--proto FILE``) too.
+    """
+    if codecs:
+        add_codec_arguments(parser)
     group = parser.add_argument_group("connection", _HELP_EPILOG)
     add = group.add_argument
     add("--profile", metavar="NAME", help="use a saved connection profile (flags given override it)")

@@ -27,9 +27,11 @@ from typing import Any
 
 from explorer.capture import TcpConnection
 from explorer.capture.pipeline import SNIFF, Kind, classify_bytes
+from explorer.cli.codecopts import add_codec_arguments, registry_from_args
 from explorer.decoder import ConnectionDecoder
 from explorer.errors import CaptureError
-from explorer.model.events import Direction, ErrorReported, TraceEvent
+from explorer.model.events import Direction, ErrorReported, PacketEvent, TraceEvent
+from explorer.mqtt.packets import Publish
 
 __all__ = ["Kind", "classify", "decode_connection", "register", "run"]
 
@@ -112,7 +114,11 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="treat TCP port N as MQTT (WebSocket or native); may be repeated",
     )
-    parser.add_argument("--json", action="store_true", help="JSON lines instead of the listing")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="JSON lines instead of the listing (a PUBLISH carries its payload's codec and decoded value)",
+    )
     parser.add_argument(
         "--no-payload", dest="payload", action="store_false", help="no payload preview on PUBLISH lines"
     )
@@ -150,6 +156,7 @@ def register(subparsers: Any) -> None:
         help="counts instead of the listing: per connection (handshake, packets by type, bytes, "
         "duration, problems) and per topic (messages, bytes)",
     )
+    add_codec_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -254,10 +261,37 @@ class Progress:
             sys.stderr.flush()
 
 
+def codec_fields(args: argparse.Namespace) -> Callable[[PacketEvent], dict[str, Any]]:
+    """``codec`` and ``decoded`` (or ``decode_error``) of each PUBLISH payload, for ``--json``.
+
+    Sparkplug B state is kept per connection and direction, in capture order.
+    """
+    from explorer.codecs.stream import MessageDecoder
+
+    registry = registry_from_args(args)
+    decoders: dict[tuple[int, str], MessageDecoder] = {}
+
+    def fields(event: PacketEvent) -> dict[str, Any]:
+        packet = event.packet
+        if type(packet) is not Publish:
+            return {}
+        key = (event.conn, event.direction)
+        decoder = decoders.get(key)
+        if decoder is None:
+            decoder = decoders[key] = MessageDecoder(registry)
+        decoded = decoder.message(packet.topic, packet.payload, packet.properties.content_type, event.time)
+        out = decoded.decoded.to_json()
+        if decoded.sparkplug is not None:
+            out["sparkplug"] = decoded.sparkplug.to_json()
+        return out
+
+    return fields
+
+
 def run(args: argparse.Namespace) -> int:
     from explorer.capture.pipeline import Pipeline
     from explorer.capture.reader import CaptureFile
-    from explorer.cli.decodeout import Narrowing, make_output
+    from explorer.cli.decodeout import JsonOutput, Narrowing, make_output
 
     narrowing = Narrowing(
         conns=frozenset(args.conn) if args.conn else None,
@@ -270,6 +304,8 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     with CaptureFile(args.capture) as capture:
         output = make_output(out, capture, narrowing, json=args.json, summary=args.summary)
+        if isinstance(output, JsonOutput):
+            output.publish_fields = codec_fields(args)  # only --json decodes payloads
         pipeline = Pipeline(
             capture, output, count().__next__, ports=frozenset(args.port), select=narrowing.conns
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, TextIO
 
@@ -326,8 +327,17 @@ class TextOutput(Output):
         self.out.write("\n")
 
 
+PublishFields = Callable[[PacketEvent], dict[str, Any]]
+"""Extra JSON fields for a PUBLISH packet event (``decode --json`` sets one for payload codecs)."""
+
+
 class JsonOutput(Output):
-    """JSON lines: a connection object, then its events; a frame carries its packets."""
+    """JSON lines: a connection object, then its events; a frame carries its packets.
+
+    ``publish_fields``, when set, adds fields to each PUBLISH packet's object.
+    """
+
+    publish_fields: PublishFields | None = None
 
     def format(self, conn: _Conn, events: list[TraceEvent]) -> None:
         if conn.held:
@@ -347,7 +357,7 @@ class JsonOutput(Output):
                     return
                 obj = event_to_json(event, frame_payload=event.payload)
                 obj["packets"] = [
-                    _packet_json(packets[(direction, no)])
+                    _packet_json(packets[(direction, no)], self.publish_fields)
                     for no in event.completed
                     if (direction, no) in packets
                 ]
@@ -355,6 +365,8 @@ class JsonOutput(Output):
                 obj = event_to_json(event)
                 if kind is PacketEvent:
                     obj["packet_hex"] = event.raw.hex()  # type: ignore[union-attr]
+                    if self.publish_fields is not None:
+                        obj.update(self.publish_fields(event))  # type: ignore[arg-type]
             write(_dumps(obj) + "\n")
 
     def end(self, conn: _Conn, stream: Stream, tcp: TcpConnection) -> None:
@@ -392,12 +404,14 @@ class JsonOutput(Output):
             )
 
 
-def _packet_json(event: PacketEvent) -> dict[str, Any]:
+def _packet_json(event: PacketEvent, publish_fields: PublishFields | None = None) -> dict[str, Any]:
     obj = packet_to_json(event.packet, event.raw)
     obj["packet_no"] = event.packet_no
     obj["frames"] = list(event.frames)
     obj["stream_offset"] = event.stream_offset
     obj["packet_hex"] = event.raw.hex()  # the whole packet, whatever frames carried it
+    if publish_fields is not None:
+        obj.update(publish_fields(event))
     return obj
 
 

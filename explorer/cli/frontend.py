@@ -41,7 +41,7 @@ def add_frontend_arguments(parser: argparse.ArgumentParser) -> None:
         help="topic filter to subscribe to after connecting (repeatable; default: the profile's, else '#')",
     )
     parser.add_argument("--no-demo", action="store_true", help="embedded broker without demo traffic")
-    add_connection_arguments(parser)
+    add_connection_arguments(parser, codecs=True)
 
 
 def resolve_frontend_start(args: argparse.Namespace) -> FrontendStart:

@@ -18,8 +18,10 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import IO, Any
 
+from explorer.cli.codecopts import codec_rules_from_args
 from explorer.cli.connopts import add_connection_arguments, apply_args, ask_secret, secrets_from_args
 from explorer.client.options import ConnectionOptions, parse_url, split_userinfo
+from explorer.codecs.rules import CodecRule
 from explorer.errors import ExplorerError, ProfileError, SecretStoreError
 from explorer.mqtt.packets import Subscription
 from explorer.profiles.format import (
@@ -78,7 +80,7 @@ def register(subparsers: Any) -> None:
             help="broker URL, e.g. wss://broker.example.com/mqtt"
             + (" (required)" if action == "add" else ""),
         )
-        add_connection_arguments(p)
+        add_connection_arguments(p, codecs=True)
         p.add_argument(
             "--subscribe", "-t", action="append", metavar="FILTER", help="default subscription; repeatable"
         )
@@ -276,6 +278,18 @@ def _subscriptions(args: argparse.Namespace, current: tuple[Subscription, ...]) 
     return current + tuple(Subscription(topic) for topic in args.subscribe if topic not in known)
 
 
+def _codec_rules(args: argparse.Namespace, current: tuple[CodecRule, ...]) -> tuple[CodecRule, ...]:
+    """Given ``--codec`` rules replace stored ones for the same filter; ``.proto`` paths made absolute."""
+    given = [
+        replace(rule, proto_files=tuple(os.path.abspath(os.path.expanduser(f)) for f in rule.proto_files))
+        for rule in codec_rules_from_args(args)
+    ]
+    if not given:
+        return current
+    replaced = {rule.topic_filter for rule in given}
+    return tuple(given) + tuple(rule for rule in current if rule.topic_filter not in replaced)
+
+
 def _add(args: argparse.Namespace, store: ProfileStore, stdin: IO[str]) -> int:
     name = check_name(args.name)
     if args.profile is not None:
@@ -299,6 +313,7 @@ def _add(args: argparse.Namespace, store: ProfileStore, stdin: IO[str]) -> int:
         name=ProfileName(name),
         options=options,
         subscriptions=_subscriptions(args, ()),
+        codecs=_codec_rules(args, ()),
         notes=args.notes or "",
         color=args.color,
         tags=tuple(args.tag or ()),
@@ -383,6 +398,7 @@ def _edit(args: argparse.Namespace, store: ProfileStore, stdin: IO[str]) -> int:
         options=options,
         secret_refs=refs,
         subscriptions=_subscriptions(args, subscriptions),
+        codecs=_codec_rules(args, profile.codecs),
         notes=args.notes if args.notes is not None else notes,
         color=args.color if args.color is not None else color,
         tags=tuple(args.tag) if args.tag else tags,

@@ -12,8 +12,10 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
+from explorer.cli.codecopts import add_codec_arguments, registry_from_args
 from explorer.cli.connopts import add_connection_arguments, options_from_args
 from explorer.cli.sub import connection_warnings
 from explorer.client.options import ConnectionOptions
@@ -115,6 +117,25 @@ def read_payload(args: argparse.Namespace) -> bytes:
     return b""
 
 
+def _encode(args: argparse.Namespace, payload: bytes) -> tuple[bytes, str | None]:
+    """The input encoded with ``--codec``, and the MQTT 5 content type that says so."""
+    from explorer.codecs.base import CodecError
+    from explorer.codecs.registry import content_type_for
+
+    spec, _, message = str(args.codec).partition(":")
+    spec = spec.strip().lower()
+    registry = registry_from_args(args, rules=False)
+    try:
+        if message:
+            message = registry.schemas.resolve(message.strip())
+        encoded = registry.encode(spec, payload, message or None)
+    except CodecError as exc:
+        raise ExplorerError(f"--codec {args.codec}: {exc}") from None
+    except UnicodeDecodeError:
+        raise ExplorerError(f"--codec {args.codec}: the input is not UTF-8 text") from None
+    return encoded, content_type_for(spec, message or None)
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "pub",
@@ -143,6 +164,14 @@ def register(subparsers: Any) -> None:
         metavar="NAME=VALUE",
         help="MQTT 5 PUBLISH property; repeatable",
     )
+    parser.add_argument(
+        "--codec",
+        metavar="NAME[:MESSAGE]",
+        help="encode the -m/-f input: json, msgpack, cbor or protobuf:MESSAGE from JSON text; hex or "
+        "base64 text; sparkplug from JSON; text; raw (the bytes as given); gzip+NAME, zlib+NAME or "
+        "zstd+NAME compress the result. With MQTT 5 the content type is set to match",
+    )
+    add_codec_arguments(parser, rules=False)
     add_connection_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -168,9 +197,14 @@ def run(args: argparse.Namespace) -> int:
             "give the password with --password-env VAR or the payload with -f FILE"
         )
     payload = read_payload(args)
+    content_type = None
+    if args.codec:
+        payload, content_type = _encode(args, payload)
     options = options_from_args(args)
     if properties and options.mqtt_version != ProtocolVersion.V5:
         raise ExplorerError("--property needs MQTT 5: add --mqtt-version 5")
+    if content_type and properties.content_type is None and options.mqtt_version == ProtocolVersion.V5:
+        properties = replace(properties, content_type=content_type)  # MQTT 5.0 §3.3.2.3.9
     return asyncio.run(_publish(options, args, payload, properties))
 
 

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from explorer.cli.codecopts import registry_from_args
 from explorer.cli.connopts import add_connection_arguments, options_from_args, profile_from_args
 from explorer.client.driver import BrokerRefused, backoff_delay
 from explorer.client.options import ConnectionOptions
@@ -36,9 +38,12 @@ from explorer.mqtt.packets import NO_PROPERTIES, Subscription
 from explorer.mqtt.topics import validate_topic_filter
 from explorer.present.gaps import Gap, GapTracker, gap_notice, gap_to_json
 from explorer.present.listing import Listing
-from explorer.present.payload import looks_binary, text_view
+from explorer.present.payload import escape_text, looks_binary, text_view
 from explorer.workspace import Batch, Workspace
 from explorer.workspace.export import EPOCH_2001, message_to_json, wall_time
+
+if TYPE_CHECKING:
+    from explorer.codecs.stream import DecodedMessage, MessageDecoder
 
 __all__ = [
     "check_filters",
@@ -54,10 +59,27 @@ _ENDED_STATES = ("closed",)
 _MAX_INLINE = 4096  # payload bytes printed per message line
 
 
-def format_message(event: MessageReceived) -> str:
-    """``topic payload`` on one line; binary payloads as hex, long ones truncated."""
+def format_message(event: MessageReceived, decoded: DecodedMessage | None = None) -> str:
+    """``topic payload`` on one line; binary payloads as hex, long ones truncated.
+
+    With a decoding other than text or JSON, ``topic [codec] display text``; a payload
+    its codec cannot read shows the error and the raw bytes. Sparkplug notices follow on
+    lines of their own, starting with ``!``.
+    """
     payload = event.payload
     flags = (" [retained]" if event.retain else "") + (f" [QoS {event.qos}]" if event.qos else "")
+    if decoded is not None and decoded.decoded.codec not in ("text", "json", "raw"):
+        result = decoded.decoded
+        if result.error is not None:
+            shown = payload[:_MAX_INLINE].hex(" ")
+            more = f" … ({len(payload)} B)" if len(payload) > _MAX_INLINE else ""
+            line = f"{event.topic}{flags} [{result.codec}: {result.error}] <{len(payload)} B> {shown}{more}"
+        else:
+            text = escape_text(result.text.replace("\n", "\\n"))
+            if len(text) > _MAX_INLINE:
+                text = text[:_MAX_INLINE] + f" … ({len(result.text):,} characters)"
+            line = f"{event.topic}{flags} [{result.codec}] {text}"
+        return "\n".join([line, *(f"! {notice}" for notice in decoded.notices)])
     if looks_binary(payload):
         shown = payload[:_MAX_INLINE].hex(" ")
         more = f" … ({len(payload)} B)" if len(payload) > _MAX_INLINE else ""
@@ -119,7 +141,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("-C", "--count", type=int, metavar="N", help="exit after N messages")
     parser.add_argument("-W", "--duration", type=float, metavar="S", help="exit after S seconds")
-    add_connection_arguments(parser)
+    add_connection_arguments(parser, codecs=True)
     parser.set_defaults(func=run)
 
 
@@ -162,6 +184,9 @@ def run(args: argparse.Namespace) -> int:
     if args.duration is not None and not args.duration > 0:  # also refuses nan
         raise ExplorerError("--duration must be positive")
     options = options_from_args(args)
+    from explorer.codecs.stream import MessageDecoder
+
+    decoder = MessageDecoder(registry_from_args(args, profile_from_args(args)))
     printer = _Printer(
         sys.stdout,
         json_lines=args.json,
@@ -169,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
         count=args.count,
         payload=args.payload,
         clean_start=options.clean_start,
+        decoder=decoder,
     )
     try:
         return asyncio.run(
@@ -188,10 +214,14 @@ class _Printer:
         count: int | None,
         payload: bool = True,
         clean_start: bool = True,
+        decoder: MessageDecoder | None = None,
     ) -> None:
+        from explorer.codecs.stream import MessageDecoder
+
         self.out = out
         self.gaps = GapTracker()
         self.clean_start = clean_start
+        self.decoder = decoder if decoder is not None else MessageDecoder()
         self.json_lines = json_lines
         self.trace = trace
         self.remaining = count
@@ -218,12 +248,21 @@ class _Printer:
         for message in batch.messages:
             if self.remaining is not None and self.remaining <= 0:
                 break
+            observation = self.decoder.observe(message.topic, message.payload, message.time)
             if not self.trace:
+                properties = getattr(message.packet, "properties", None) or NO_PROPERTIES
+                decoded = self.decoder.decode(
+                    message.topic, message.payload, properties.content_type, observation=observation
+                )
                 if self.json_lines:
-                    line = json.dumps(_message_json(message, self.time_offset), ensure_ascii=False)
-                    write(line + "\n")
+                    obj = _message_json(message, self.time_offset)
+                    obj.update(decoded.decoded.to_json())
+                    obj["payload_base64"] = base64.b64encode(message.payload).decode("ascii")
+                    if decoded.sparkplug is not None:
+                        obj["sparkplug"] = decoded.sparkplug.to_json()
+                    write(json.dumps(obj, ensure_ascii=False) + "\n")
                 else:
-                    write(format_message(message) + "\n")
+                    write(format_message(message, decoded) + "\n")
             if self.remaining is not None:
                 self.remaining -= 1
                 done = self.remaining <= 0

@@ -118,8 +118,10 @@ def jsonable(value: Any, depth: int = 0) -> Any:
     """A decoded value with only JSON types: bytes, tuples, sets, dates, non-string keys converted."""
     if depth > 200:
         raise CodecError("nested more than 200 levels deep")
-    if value is None or isinstance(value, (str, bool, int)):
+    if value is None or isinstance(value, (str, bool)):
         return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else str(value)  # JSON writers stop at 64 bits
     if isinstance(value, float):
         return value
     if isinstance(value, (bytes, bytearray, memoryview)):

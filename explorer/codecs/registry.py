@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from explorer.codecs.base import Codec, CodecError, DecodeContext, Decoded
@@ -28,11 +27,10 @@ from explorer.codecs.compression import Compression, compression_for, sniff_comp
 from explorer.codecs.image import ImageCodec
 from explorer.codecs.protobuf import ProtobufCodec, ProtoSchemas
 from explorer.codecs.raw import Base64Codec, HexCodec, RawCodec
+from explorer.codecs.rules import CODEC_NAMES, CodecRule, parse_codec_rule
 from explorer.codecs.sparkplug import SparkplugCodec
 from explorer.codecs.structured import CborCodec, JsonCodec, MsgpackCodec, TextCodec, from_json_text
 from explorer.codecs.wire import WireCodec
-from explorer.errors import ExplorerError
-from explorer.mqtt.topics import topic_matches, validate_topic_filter
 
 __all__ = [
     "CODEC_NAMES",
@@ -45,24 +43,6 @@ __all__ = [
 ]
 
 _MAX_LAYERS = 3
-
-CODEC_NAMES = (
-    "auto",
-    "text",
-    "json",
-    "msgpack",
-    "cbor",
-    "protobuf",
-    "protobuf-wire",
-    "sparkplug",
-    "gzip",
-    "zlib",
-    "zstd",
-    "image",
-    "raw",
-)
-"""Names a rule or ``--codec`` may give. ``auto`` is detection; ``gzip``/``zlib``/``zstd``
-unwrap and then detect (``gzip+msgpack`` names the inner codec too)."""
 
 ENCODABLE = ("text", "json", "msgpack", "cbor", "protobuf", "sparkplug", "hex", "base64", "raw")
 """Names ``pub --codec`` and the publish forms accept (``gzip+json`` etc. compress after)."""
@@ -92,41 +72,6 @@ _MIME_OF = {
     "text": "text/plain; charset=utf-8",
     "sparkplug": "application/x-protobuf; messageType=org.eclipse.tahu.protobuf.Payload",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class CodecRule:
-    """Decode messages on ``topic_filter`` with ``codec`` (and, for Protobuf, ``message``)."""
-
-    topic_filter: str
-    codec: str
-    message: str | None = None
-
-    def __post_init__(self) -> None:
-        base = self.codec.split("+")
-        if any(name not in CODEC_NAMES for name in base):
-            raise ExplorerError(f"unknown codec {self.codec!r}: use one of {', '.join(CODEC_NAMES)}")
-        if self.message and base[-1] != "protobuf":
-            raise ExplorerError(f"codec {self.codec!r} takes no message type (only protobuf does)")
-
-    def matches(self, topic: str) -> bool:
-        return topic_matches(self.topic_filter, topic)
-
-    def to_text(self) -> str:
-        return f"{self.topic_filter}={self.codec}" + (f":{self.message}" if self.message else "")
-
-
-def parse_codec_rule(text: str) -> CodecRule:
-    """``FILTER=NAME[:MESSAGE]`` (as ``--codec`` takes it) to a rule; one-line error otherwise."""
-    topic_filter, sep, spec = text.rpartition("=")
-    if not sep or not topic_filter or not spec:
-        raise ExplorerError(f"--codec {text!r}: write FILTER=NAME[:MESSAGE], e.g. 'sensors/#=msgpack'")
-    name, _, message = spec.partition(":")
-    try:
-        validate_topic_filter(topic_filter)
-    except ExplorerError as exc:
-        raise ExplorerError(f"--codec {text!r}: invalid topic filter: {exc}") from None
-    return CodecRule(topic_filter, name.strip().lower(), message.strip() or None)
 
 
 def parse_content_type(content_type: str) -> tuple[str | None, str | None]:

@@ -208,7 +208,7 @@ def metric_value(metric: Message, datatype: int | None) -> Any:
             return _signed(raw, _SIGNED_BITS[DataType(datatype)])
         return int(raw)
     if which == "float_value":
-        return round(float(raw), 7)
+        return float(f"{raw:.7g}")  # a 32-bit float's significant digits
     if which == "bytes_value":
         if (datatype is not None and datatype in _ARRAY_FORMATS) or datatype in (
             DataType.StringArray,

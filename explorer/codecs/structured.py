@@ -119,14 +119,22 @@ class MsgpackCodec:
 
     @staticmethod
     def _unpack(payload: bytes) -> Any:
+        unpacker = msgpack.Unpacker(
+            raw=False, strict_map_key=False, timestamp=3, max_buffer_size=max(len(payload), 1024)
+        )
+        unpacker.feed(payload)
         try:
-            return msgpack.unpackb(payload, raw=False, strict_map_key=False, timestamp=3)
-        except msgpack.ExtraData as exc:
-            raise CodecError(f"not one MessagePack item: {len(exc.extra)} bytes after the first") from None
+            value = unpacker.unpack()
+        except msgpack.OutOfData:
+            raise CodecError(f"MessagePack data cut short ({len(payload)} bytes)") from None
         except (ValueError, msgpack.UnpackException, TypeError) as exc:
             raise CodecError(f"not MessagePack: {_first_line(exc)}") from None
         except RecursionError:
             raise CodecError("not MessagePack: nested too deeply") from None
+        extra = len(payload) - unpacker.tell()
+        if extra:
+            raise CodecError(f"not one MessagePack item: {extra} bytes after the first")
+        return value
 
     def decode(self, payload: bytes, context: DecodeContext) -> Decoded:
         value = jsonable(self._unpack(payload))

@@ -87,7 +87,7 @@ def _value(wire: int, raw: Any, depth: int) -> Any:
         return number if _plausible_float(number) else int.from_bytes(raw, "little")
     if wire == 5:
         (number,) = struct.unpack("<f", raw)
-        return round(number, 7) if _plausible_float(number) else int.from_bytes(raw, "little")
+        return float(f"{number:.7g}") if _plausible_float(number) else int.from_bytes(raw, "little")
     return _len_value(raw, depth)
 
 

@@ -12,6 +12,7 @@
     username = "u"
     mqtt_version = "5"
     subscriptions = ["sensors/#", { topic = "alerts/+", qos = 1 }]
+    codecs = [{ filter = "acme/#", codec = "protobuf", message = "acme.Telemetry", proto = ["~/acme.proto"] }]
     notes = "production cluster"
     color = "#d04040"
 
@@ -40,6 +41,7 @@ from typing import Any, NewType
 from urllib.parse import urlsplit, urlunsplit
 
 from explorer.client.options import ConnectionOptions
+from explorer.codecs.rules import CodecRule
 from explorer.errors import ProfileError
 from explorer.mqtt.enums import ProtocolVersion, RetainHandling
 from explorer.mqtt.packets import Subscription
@@ -153,6 +155,7 @@ class Profile:
     color: str | None = None
     tags: tuple[str, ...] = ()
     secret_refs: Mapping[str, str] = field(default_factory=dict)
+    codecs: tuple[CodecRule, ...] = ()  # payload codec rules, first match wins
 
     @property
     def secret_header_names(self) -> tuple[str, ...]:
@@ -217,6 +220,15 @@ def _subscription_value(sub: Subscription) -> str | dict[str, Any]:
     return value
 
 
+def _codec_rule_value(rule: CodecRule) -> dict[str, Any]:
+    value: dict[str, Any] = {"filter": rule.topic_filter, "codec": rule.codec}
+    if rule.message:
+        value["message"] = rule.message
+    if rule.proto_files:
+        value["proto"] = list(rule.proto_files)
+    return value
+
+
 def profile_values(profile: Profile) -> dict[str, Any]:
     """Every key of a profile's table as plain TOML values; ``None`` means "leave out".
 
@@ -251,6 +263,7 @@ def profile_values(profile: Profile) -> dict[str, Any]:
         "reconnect_initial_delay": o.reconnect_initial_delay,
         "reconnect_max_delay": o.reconnect_max_delay,
         "subscriptions": [_subscription_value(sub) for sub in profile.subscriptions],
+        "codecs": [_codec_rule_value(rule) for rule in profile.codecs],
         "notes": profile.notes or None,
         "color": profile.color,
         "tags": list(profile.tags),

@@ -16,9 +16,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from explorer.client.options import ConnectionOptions, TlsOptions, parse_url, split_userinfo
+from explorer.codecs.rules import CodecRule
 from explorer.errors import ExplorerError, ProfileError
 from explorer.mqtt.enums import ProtocolVersion, RetainHandling
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Subscription, Will
+from explorer.mqtt.topics import validate_topic_filter
 from explorer.profiles.format import (
     HEADER_NAME_RE,
     PLAINTEXT_SECRET_KEYS,
@@ -254,6 +256,29 @@ def _subscriptions(value: Any) -> tuple[Subscription, ...]:
     return tuple(subs)
 
 
+def _codecs(value: Any) -> tuple[CodecRule, ...]:
+    if not isinstance(value, list):
+        raise _BadValue('must be a list of { filter = "...", codec = "..." } tables')
+    rules = []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("filter"), str):
+            raise _BadValue(f"has {item!r}, which is not a {{ filter = ..., codec = ... }} table")
+        extra = set(item) - {"filter", "codec", "message", "proto"}
+        if extra:
+            raise _BadValue(f"has unknown codec rule keys {sorted(extra)}")
+        validate_topic_filter(item["filter"])
+        message = item.get("message")
+        rules.append(
+            CodecRule(
+                item["filter"],
+                _str(item.get("codec", "auto")).lower(),
+                None if message is None else _str(message),
+                _str_list(item.get("proto", [])),
+            )
+        )
+    return tuple(rules)
+
+
 def _table(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _BadValue("must be a table")
@@ -291,6 +316,7 @@ _PROFILE_KEYS: dict[str, Callable[[Any], Any]] = {
     "reconnect_initial_delay": _seconds,
     "reconnect_max_delay": _seconds,
     "subscriptions": _subscriptions,
+    "codecs": _codecs,
     "notes": _str,
     "color": _str,
     "tags": _str_list,
@@ -403,7 +429,7 @@ def profile_from_table(
             properties=NO_PROPERTIES if delay is None else Properties(will_delay_interval=delay),
         )
 
-    profile_only = {"subscriptions", "notes", "color", "tags"}
+    profile_only = {"subscriptions", "notes", "color", "tags", "codecs"}
     option_values = {key: value for key, value in values.items() if key not in profile_only}
     assert set(option_values) <= _OPTION_NAMES, set(option_values) - _OPTION_NAMES
     try:
@@ -418,5 +444,6 @@ def profile_from_table(
         color=values.get("color"),
         tags=values.get("tags", ()),
         secret_refs=secret_refs,
+        codecs=values.get("codecs", ()),
     )
     return profile, extras

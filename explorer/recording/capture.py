@@ -1,10 +1,10 @@
 """A pcap or pcapng capture as a read-only source of trace events and messages.
 
 What belongs here: turning a capture into what a live connection would have produced,
-with the capture reader (:mod:`explorer.capture`) and the decoder that ``decode`` uses
-(each connection classified from its first bytes, then fed through a
-``ConnectionDecoder``), plus the messages of a capture: every PUBLISH in either
-direction, topic aliases resolved per connection and direction (MQTT 5.0 §3.3.2.3.4).
+with the streaming capture pipeline (:class:`explorer.capture.pipeline.Pipeline`: the
+file is read block by block, connections classified from their first bytes and decoded
+as their bytes come), plus the messages of a capture: every PUBLISH in either direction,
+topic aliases resolved per connection and direction (MQTT 5.0 §3.3.2.3.4).
 :func:`capture_to_recording` writes the lot into a recording so that ``search``,
 ``stats`` and ``replay`` read captures and recordings the same way.
 """
@@ -14,12 +14,12 @@ from __future__ import annotations
 import contextlib
 import itertools
 import tempfile
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from explorer.capture import read_capture
-from explorer.cli.decode import classify, decode_connection
+from explorer.capture.pipeline import Pipeline, Stream
+from explorer.capture.reader import CaptureFile
+from explorer.capture.tcp import TcpConnection
 from explorer.model.events import Direction, MessageReceived, PacketEvent, TraceEvent
 from explorer.mqtt.packets import Publish
 from explorer.recording.reader import Recording
@@ -27,12 +27,11 @@ from explorer.recording.writer import RecordingWriter, WriterStats
 
 __all__ = [
     "CAPTURE_MAGICS",
-    "CaptureConnection",
+    "CaptureReader",
+    "MessageExtractor",
     "capture_to_recording",
     "is_capture",
-    "messages_of",
     "open_file",
-    "read_capture_events",
 ]
 
 CAPTURE_MAGICS = (
@@ -42,6 +41,9 @@ CAPTURE_MAGICS = (
     b"\xa1\xb2\x3c\x4d",
     b"\x0a\x0d\x0d\x0a",
 )
+
+Item = TraceEvent | tuple[Direction, MessageReceived]
+"""A trace event, or a message with its direction (``c2s``: published by the client)."""
 
 
 def is_capture(path: str | Path) -> bool:
@@ -53,63 +55,87 @@ def is_capture(path: str | Path) -> bool:
         return False
 
 
-@dataclass(slots=True)
-class CaptureConnection:
-    """One decoded TCP connection of a capture."""
+class MessageExtractor:
+    """The application messages among trace events: each PUBLISH, with its direction."""
 
-    conn: int
-    kind: str
-    client: str
-    server: str
-    events: list[TraceEvent] = field(default_factory=list)
+    def __init__(self) -> None:
+        self._aliases: dict[tuple[int, str], dict[int, str]] = {}
+
+    def take(self, events: Iterable[TraceEvent]) -> Iterator[tuple[Direction, MessageReceived]]:
+        for event in events:
+            if type(event) is not PacketEvent:
+                continue
+            assert isinstance(event, PacketEvent)
+            packet = event.packet
+            if type(packet) is not Publish:
+                continue
+            assert isinstance(packet, Publish)
+            topic = packet.topic
+            alias = packet.properties.topic_alias
+            if alias is not None:
+                table = self._aliases.setdefault((event.conn, event.direction), {})
+                if topic:
+                    table[alias] = topic
+                else:
+                    topic = table.get(alias, "")
+            if not topic:
+                continue
+            message = MessageReceived(
+                event.seq, event.time, event.conn, topic, packet.payload, packet.qos, packet.retain, packet
+            )
+            yield event.direction, message
 
 
-def read_capture_events(path: str | Path) -> tuple[list[CaptureConnection], list[str]]:
-    """Every MQTT or MQTT-over-WebSocket connection of a capture with its trace events,
-    and the capture's problems (sentences).
+class CaptureReader:
+    """Reads a capture in one pass, handing each batch of a connection's items (trace
+    events followed by the messages among them) to ``on_items`` as it is decoded.
+
+    ``connections`` lists ``(conn, kind, client, server)`` of every MQTT or
+    MQTT-over-WebSocket connection seen so far; ``select`` limits decoding to some.
 
     Raises:
-        CaptureError: the file is not a capture or cannot be read.
+        CaptureError: the file is not a capture or is corrupt before its end.
     """
-    capture = read_capture(path)
-    counter = itertools.count()
-    out = []
-    for tcp in capture.connections:
-        kind = classify(tcp)
-        if kind not in ("websocket", "mqtt"):
-            continue
-        events = decode_connection(tcp, kind, lambda: next(counter))
-        out.append(CaptureConnection(tcp.index, kind, str(tcp.client), str(tcp.server), events))
-    return out, list(capture.problems)
 
+    def __init__(
+        self,
+        path: str | Path,
+        on_items: Callable[[list[Item]], None],
+        *,
+        select: Iterable[int] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self._on_items = on_items
+        self._select = frozenset(select) if select is not None else None
+        self._messages = MessageExtractor()
+        self.connections: list[tuple[int, str, str, str]] = []
+        self.problems: list[str] = []
+        self.file = CaptureFile(self.path)
 
-def messages_of(events: Iterable[TraceEvent]) -> Iterator[tuple[Direction, MessageReceived]]:
-    """The application messages among trace events: each PUBLISH, with its direction."""
-    aliases: dict[tuple[int, str], dict[int, str]] = {}
-    for event in events:
-        if type(event) is not PacketEvent:
-            continue
-        assert isinstance(event, PacketEvent)
-        packet = event.packet
-        if type(packet) is not Publish:
-            continue
-        assert isinstance(packet, Publish)
-        topic = packet.topic
-        alias = packet.properties.topic_alias
-        if alias is not None:
-            table = aliases.setdefault((event.conn, event.direction), {})
-            if topic:
-                table[alias] = topic
-            else:
-                topic = table.get(alias, "")
-        if not topic:
-            continue
-        yield (
-            event.direction,
-            MessageReceived(
-                event.seq, event.time, event.conn, topic, packet.payload, packet.qos, packet.retain, packet
-            ),
-        )
+    # Consumer of the pipeline -------------------------------------------------------
+
+    def started(self, stream: Stream, base: float) -> None:
+        del base
+
+    def events(self, stream: Stream, events: list[TraceEvent]) -> None:
+        items: list[Item] = list(events)
+        items.extend(self._messages.take(events))
+        self._on_items(items)
+
+    def finished(self, stream: Stream, conn: TcpConnection) -> None:
+        if stream.kind in ("websocket", "mqtt"):
+            self.connections.append((stream.index, stream.kind, str(conn.client), str(conn.server)))
+
+    # --------------------------------------------------------------------------------
+
+    def run(self, tick: Callable[[], None] | None = None) -> None:
+        """Read the whole capture (``tick`` is called every few thousand segments)."""
+        try:
+            pipeline = Pipeline(self.file, self, itertools.count().__next__, select=self._select)
+            pipeline.run(tick)
+        finally:
+            self.problems = list(self.file.state.problems)
+            self.file.close()
 
 
 def capture_to_recording(path: str | Path, out: str | Path, *, frames: bool = True) -> WriterStats:
@@ -120,15 +146,11 @@ def capture_to_recording(path: str | Path, out: str | Path, *, frames: bool = Tr
         CaptureError: the capture cannot be read.
         RecordingError: ``out`` cannot be created.
     """
-    connections, _ = read_capture_events(path)
-    items: list[tuple[float, int, TraceEvent | tuple[Direction, MessageReceived]]] = []
-    for connection in connections:
-        items.extend((event.time, len(items), event) for event in connection.events)
-        items.extend((message[1].time, len(items), message) for message in messages_of(connection.events))
-    items.sort(key=lambda item: (item[0], item[1]))  # capture time across connections
     writer = RecordingWriter(out, frames=frames, source=Path(path).name, queue_limit=1 << 62)
-    try:
-        for _, _, item in items:
+
+    def write(items: list[Item]) -> None:
+        writer.wait_below(200_000)  # the decoder may outrun the disk: memory stays bounded
+        for item in items:
             if isinstance(item, tuple):
                 direction, message = item
                 if direction == "s2c":
@@ -137,6 +159,9 @@ def capture_to_recording(path: str | Path, out: str | Path, *, frames: bool = Tr
                     writer.add_published(message)
             else:
                 writer.add(item)
+
+    try:
+        CaptureReader(path, write).run()
     finally:
         stats = writer.close()
     return stats

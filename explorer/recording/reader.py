@@ -171,8 +171,10 @@ class Recording:
     def has_frames(self) -> bool:
         return self.meta.get("frames") == "1"
 
-    def message_count(self) -> int:
-        return int(self._fetch("SELECT count(*) FROM messages")[0][0])
+    def message_count(self, conn: int | None = None) -> int:
+        if conn is None:
+            return int(self._fetch("SELECT count(*) FROM messages")[0][0])
+        return int(self._fetch("SELECT count(*) FROM messages WHERE conn = ?", (conn,))[0][0])
 
     def time_range(self) -> tuple[int, int] | None:
         """First and last message time (microseconds), or None when there is none."""

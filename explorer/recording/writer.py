@@ -274,6 +274,13 @@ class RecordingWriter:
         for event in events:
             self.add(event)
 
+    def wait_below(self, count: int) -> None:
+        """Block until at most ``count`` events wait for the writer (for producers that
+        may wait, such as a capture being converted; never on a UI's loop)."""
+        while len(self._pending) > count and self._thread.is_alive():
+            self._wake.set()
+            time.sleep(0.005)
+
     def take_notices(self) -> list[str]:
         """Notices (budget reached, events dropped, a write error) not taken yet."""
         out = []

@@ -20,6 +20,7 @@ The Workspace holds no protocol logic: the session, the decoder and the broker d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable
 from pathlib import Path
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from explorer.diagnose import Diagnosis, StepCallback
     from explorer.profiles.secret_store import SecretStore
     from explorer.profiles.store import ProfileStore
+    from explorer.workspace.filesource import FileSource
     from explorer.workspace.recorder import RecordingSink, RecordingStatus
 
 __all__ = ["ClientFactory", "TraceFormat", "Workspace", "tune_gc"]
@@ -217,6 +219,8 @@ class Workspace:
         self.options: ConnectionOptions | None = None
         self.subscriptions: dict[str, int] = {}
         self._servers: dict[int, tuple[str, int]] = {}
+        self._file: FileSource | None = None
+        self._file_task: asyncio.Task[None] | None = None
         self._recording: RecordingSink | None = None
         self._recorder: Callable[[TraceEvent], None] | None = None
         self._own_retained: set[str] = set()
@@ -388,6 +392,10 @@ class Workspace:
         if self._closed:
             raise ConnectionFailed("this workspace is closed")
         await self.disconnect()
+        if self._file is not None:
+            await self.close_file()
+            self.tree.clear()
+            self.trace.clear()
         if self.options is not None and _broker_of(self.options) != _broker_of(options):
             # Another broker: its topics are not this one's (the trace keeps every connection).
             self.tree.clear()
@@ -641,6 +649,95 @@ class Workspace:
             self._saved = SavedMessages(directory / SAVED_MESSAGES_FILE)
         return self._saved
 
+    # -- files (read-only) -------------------------------------------------------------
+
+    @property
+    def file(self) -> FileSource | None:
+        """The recording or capture shown read-only, or None for a live session."""
+        return self._file
+
+    async def open_file(self, path: Path | str, conn: int | None = None) -> FileSource:
+        """Show a recording, a pcap or a pcapng read-only: the live connection (if any)
+        is closed, the models are emptied and filled from the file in the background
+        (connection ``conn`` only, or all); :meth:`wait_loaded` waits for the end.
+
+        Raises:
+            RecordingError: not a recording or a capture, or a damaged recording.
+            CaptureError: a capture that cannot be opened.
+        """
+        from explorer.workspace.filesource import FileSource
+
+        source = FileSource(path)
+        await self.close_file()
+        await self.disconnect()
+        self._file = source
+        self._start_loading(conn)
+        return source
+
+    async def show_file_connection(self, conn: int | None) -> None:
+        """Show another connection of the open file (None: all of them)."""
+        if self._file is None:
+            return
+        await self._stop_loading()
+        self._start_loading(conn)
+
+    def _start_loading(self, conn: int | None) -> None:
+        source = self._file
+        assert source is not None
+        self.tree.clear()
+        self.trace.clear()
+        self._own_retained.clear()
+        self.options = None
+        self.subscriptions = {}
+        label = source.name if conn is None else f"{source.name} (connection {conn})"
+        self._tracker.reset(url=label, state="file")
+        self._rate.reset()
+        self._file_task = asyncio.create_task(self._load_file(source, conn))
+        self._fanout.notify()
+
+    async def _load_file(self, source: FileSource, conn: int | None) -> None:
+        try:
+            await source.load(self, conn)
+        finally:
+            # The file's own state events (connected, closed...) passed through the
+            # tracker; what the status shows now is the file.
+            self._tracker.state = "file"
+            self._tracker.detail = source.error or ""
+            self._fanout.notify()
+
+    async def _stop_loading(self) -> None:
+        task, self._file_task = self._file_task, None
+        if task is not None and not task.done():
+            task.cancel()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def wait_loaded(self) -> None:
+        """Wait until the open file is loaded into the models.
+
+        Raises:
+            ExplorerError: the file could not be read to its end (as a sentence).
+        """
+        task = self._file_task
+        if task is None:
+            return
+        try:
+            await asyncio.shield(task)
+        except (ExplorerError, OSError) as exc:
+            raise ExplorerError(f"{self._file.name if self._file else 'file'}: {exc}") from None
+        finally:
+            self._fanout.notify()
+
+    async def close_file(self) -> None:
+        """Stop showing the file (the models keep what they hold until a connect)."""
+        source = self._file
+        if source is None:
+            return
+        await self._stop_loading()
+        self._file = None
+        source.close()
+
     # -- recording -------------------------------------------------------------------
 
     @property
@@ -699,6 +796,7 @@ class Workspace:
             await self.disconnect()
         finally:
             try:
+                await self.close_file()
                 await self.stop_recording()
             finally:
                 await self._embedded.stop()

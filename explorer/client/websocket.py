@@ -17,8 +17,10 @@ turning binary frames into the MQTT byte stream. What does not: MQTT itself
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from dataclasses import dataclass
+from typing import Any
 
 from websockets.client import ClientProtocol
 from websockets.datastructures import Headers
@@ -38,6 +40,7 @@ from explorer.ws.rules import CloseCode
 __all__ = [
     "CLOSE_TIMEOUT",
     "MAX_MESSAGE",
+    "SILENT_LOGGER",
     "SubprotocolCheck",
     "WebSocketTransport",
     "build_request",
@@ -109,6 +112,24 @@ def check_subprotocol(offered: tuple[str, ...], values: list[str]) -> Subprotoco
         # browsers refuse a connection without the echo.
         problem = f"the server did not echo any of the offered subprotocols ({offer}); browsers refuse this"
     return SubprotocolCheck(offered=offered, chosen=chosen, problem=problem)
+
+
+class _Silent(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """A logger for websockets that says nothing.
+
+    At DEBUG websockets logs every request header (an ``Authorization`` value, a secret
+    header) and the first and last bytes of every frame (a CONNECT's password): not a
+    word of that may reach a log. The explorer's own trace, masked, records the traffic.
+    """
+
+    def isEnabledFor(self, level: int) -> bool:
+        return False
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        return
+
+
+SILENT_LOGGER = _Silent(logging.getLogger("explorer.client.websocket"), {})
 
 
 class _ClientProtocol(ClientProtocol):
@@ -220,6 +241,7 @@ class WebSocketTransport:
             # MQTT's own Maximum Packet Size applies; a message above the largest packet
             # MQTT can encode is refused with 1009 before it is buffered.
             max_size=MAX_MESSAGE,
+            logger=SILENT_LOGGER,
         )
         protocol.subprotocol_values = []
         reader, writer, info = await open_stream(endpoint, options)

@@ -38,7 +38,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, NewType
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from explorer.client.options import ConnectionOptions
 from explorer.codecs.rules import CodecRule
@@ -125,7 +125,11 @@ def mqtt_version_from_text(text: str) -> ProtocolVersion:
 
 
 def strip_proxy_password(proxy: str) -> tuple[str, str | None]:
-    """Split ``http://user:pass@host:port`` into the URL without the password, and the password."""
+    """Split ``http://user:pass@host:port`` into the URL without the password, and the password.
+
+    The password comes back percent-decoded (``p%40ss`` is ``p@ss``): the keyring holds
+    the password itself, and :func:`explorer.profiles.store.merge_secrets` encodes it again.
+    """
     parts = urlsplit(proxy)
     if parts.password is None:
         return proxy, None
@@ -135,7 +139,9 @@ def strip_proxy_password(proxy: str) -> tuple[str, str | None]:
     netloc = f"{parts.username}@{host}" if parts.username else host
     if parts.port is not None:
         netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), parts.password
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), unquote(
+        parts.password
+    )
 
 
 @dataclass(frozen=True, slots=True)

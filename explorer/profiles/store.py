@@ -29,7 +29,7 @@ from copy import deepcopy
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import tomlkit
 import tomlkit.exceptions
@@ -105,7 +105,7 @@ def merge_secrets(options: ConnectionOptions, values: Mapping[str, str]) -> Conn
         parts = urlsplit(options.proxy)
         host = parts.netloc.rpartition("@")[2]
         user = parts.username or ""
-        netloc = f"{user}:{values['proxy_password']}@{host}"
+        netloc = f"{user}:{quote(values['proxy_password'], safe='')}@{host}"
         changes["proxy"] = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     headers = [(kind[7:], value) for kind, value in values.items() if kind.startswith("header/")]
     if headers:

@@ -321,6 +321,14 @@ async def _connect(
             return False
 
 
+def _hand_over_tail(workspace: Workspace, last_seq: int, on_batch: Callable[[Batch], bool]) -> None:
+    """Hand ``on_batch`` the trace events after ``last_seq`` that no batch brought yet."""
+    tail = tuple(workspace.trace.since(last_seq))
+    if tail:
+        errors = tuple(event for event in tail if isinstance(event, ErrorReported))
+        on_batch(Batch(tail, (), errors, (), workspace.status))
+
+
 async def run_live(
     options: ConnectionOptions,
     filters: Sequence[str | Subscription],
@@ -360,7 +368,13 @@ async def run_live(
                 return on_batch(batch)
 
             deliver(await anext(stream))
-            if not await _connect(workspace, options, stop, duration):
+            try:
+                connected = await _connect(workspace, options, stop, duration)
+            except ConnectionFailed:
+                # The upgrade, the CONNECT and a refusing CONNACK are in the trace: show them.
+                _hand_over_tail(workspace, last_seq, on_batch)
+                raise
+            if not connected:
                 if stop.is_set():
                     return 0
                 print("mqttws-explorer: no connection within the duration given (-W)", file=sys.stderr)
@@ -409,10 +423,7 @@ async def run_live(
             await stream.aclose()
             # The client's own DISCONNECT and close frames came after the last batch
             # taken: hand them over from the trace, as an export of it would hold them.
-            tail = tuple(workspace.trace.since(last_seq))
-            if tail:
-                errors = tuple(event for event in tail if isinstance(event, ErrorReported))
-                on_batch(Batch(tail, (), errors, (), workspace.status))
+            _hand_over_tail(workspace, last_seq, on_batch)
             if after is not None:
                 await after(workspace)
     finally:

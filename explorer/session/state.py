@@ -497,13 +497,15 @@ class Session:
     def _on_connack(self, connack: Connack) -> None:
         self.connack = connack
         code = connack.reason_code
-        if self.version == ProtocolVersion.V5:
-            refused = int(code) >= 0x80
-        else:
-            refused = int(code) != ConnectReturnCode.ACCEPTED
+        # 5.0 §3.2.2.2: 0x00 or a failure code from 0x80; a code from 1 to 5 in answer to a
+        # 5.0 CONNECT is a 3.1.1 broker's return code (1: unacceptable protocol version).
+        # Anything but 0 is a refusal, never a connection.
+        refused = int(code) != ConnectReturnCode.ACCEPTED
         if refused:
             self.state = SessionState.CLOSED
             text = reason_text(code)
+            if self.version == ProtocolVersion.V5 and int(code) < 0x80:
+                text = _v3_answer(int(code))
             if connack.properties.reason_string:
                 text += f": {connack.properties.reason_string}"
             if connack.properties.server_reference:
@@ -621,3 +623,17 @@ class Session:
         if props.server_reference:
             text += f" (use another server: {props.server_reference})"
         self._events.append(ServerDisconnected(disconnect, f"the broker disconnected: {text}"))
+
+
+def _v3_answer(code: int) -> str:
+    """A 3.1.1 return code in answer to a 5.0 CONNECT, in words."""
+    try:
+        name = ConnectReturnCode(code).name.replace("_", " ").lower()
+    except ValueError:
+        name = "not a CONNACK code"
+    if code == ConnectReturnCode.UNACCEPTABLE_PROTOCOL_VERSION:
+        return (
+            f"return code {code} ({name}) in MQTT 3.1.1 form: this broker speaks MQTT 3.1.1, "
+            "not 5.0; connect with MQTT 3.1.1"
+        )
+    return f"return code {code} ({name}), an MQTT 3.1.1 answer to an MQTT 5.0 CONNECT"

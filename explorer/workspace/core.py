@@ -31,6 +31,8 @@ from explorer.errors import ConnectionFailed, ExplorerError, HandshakeError
 from explorer.model.events import (
     ErrorReported,
     FrameEvent,
+    HandshakeRequest,
+    HandshakeResponse,
     MessageReceived,
     PacketEvent,
     StateChanged,
@@ -40,7 +42,7 @@ from explorer.model.topictree import DEFAULT_HISTORY_TOTAL_BYTES, TopicNode, Top
 from explorer.model.trace import TraceBuffer
 from explorer.mqtt.describe import suback_failed
 from explorer.mqtt.enums import RetainHandling
-from explorer.mqtt.packets import NO_PROPERTIES, Properties, Publish, Suback, Subscription
+from explorer.mqtt.packets import NO_PROPERTIES, Disconnect, Properties, Publish, Suback, Subscription
 from explorer.workspace.batching import Batch, Fanout
 from explorer.workspace.embedded import EmbeddedHost
 from explorer.workspace.export import MessageFormat, export_messages, wall_time
@@ -50,7 +52,7 @@ from explorer.workspace.status import ConnectionStatus, RateMeter, StatusTracker
 
 if TYPE_CHECKING:
     from explorer.broker.child import EmbeddedBroker
-    from explorer.diagnose import Diagnosis, StepCallback
+    from explorer.diagnose import Diagnosis, ProbeChecks, StepCallback
     from explorer.profiles.secret_store import SecretStore
     from explorer.profiles.store import ProfileStore
     from explorer.workspace.filesource import FileSource
@@ -141,6 +143,20 @@ def _broker_of(options: ConnectionOptions) -> tuple[str, int] | str:
     except ExplorerError:
         return options.url
     return (endpoint.host.lower(), endpoint.port)
+
+
+_ENDED = frozenset({"disconnected", "closed", "reconnecting", "failed"})
+
+
+def _direction_of(event: TraceEvent) -> str | None:
+    """``c2s``/``s2c`` for the events that carry bytes on the wire."""
+    if isinstance(event, FrameEvent | PacketEvent):
+        return event.direction
+    if isinstance(event, HandshakeRequest):
+        return "c2s"
+    if isinstance(event, HandshakeResponse):
+        return "s2c"
+    return None
 
 
 def _layer_of(exc: BaseException) -> str:
@@ -382,6 +398,63 @@ class Workspace:
     def connected(self) -> bool:
         return self._client is not None and self._tracker.state == "connected"
 
+    def options_for(self, url: str) -> ConnectionOptions:
+        """The options to connect to ``url`` typed by the user.
+
+        The current connection's options carry over only to the same broker (host and
+        port): another broker starts from the defaults (MQTT 3.1.1), so an MQTT 5.0
+        connection to the demo broker does not make the next broker refuse the version.
+        """
+        current = self.options
+        fresh = ConnectionOptions(url=url)
+        if current is not None and _broker_of(current) == _broker_of(fresh):
+            return current.with_changes(url=url)
+        return fresh
+
+    def explain_close(self) -> str | None:
+        """Why the latest connection ended unasked, in one sentence, or ``None``.
+
+        The silences before the close (since the last byte received and sent) are held
+        against the idle timeouts of common proxies and load balancers
+        (:func:`explorer.diagnose.idle.explain_close`). ``None`` while the connection is
+        open, when the client ended it (its DISCONNECT was the last word), or when the
+        trace no longer holds its close.
+        """
+        from explorer.diagnose.idle import explain_close
+
+        conn, closed_at = self._conn, None
+        last: dict[str, TraceEvent] = {}
+        wire_events = 0
+        for position in range(len(self.trace) - 1, max(-1, len(self.trace) - 100_000), -1):
+            event = self.trace[position]
+            if event.conn != conn:
+                continue
+            if closed_at is None:
+                if isinstance(event, StateChanged) and event.state in _ENDED:
+                    closed_at = event.time
+                elif isinstance(event, StateChanged) and event.state == "connected":
+                    return None
+                continue
+            direction = _direction_of(event)
+            if direction is None:
+                continue
+            wire_events += 1
+            if direction == "c2s" and isinstance(event, PacketEvent) and isinstance(event.packet, Disconnect):
+                return None  # the client's own DISCONNECT (then its close frame) ended it
+            last.setdefault(direction, event)
+            if len(last) == 2 and wire_events >= 8:
+                break
+        if closed_at is None or not last:
+            return None
+        sent = last.get("c2s")
+        keep_alive = self.options.keep_alive if self.options is not None else 0
+        received = last.get("s2c")
+        return explain_close(
+            closed_at - received.time if received is not None else None,
+            closed_at - sent.time if sent is not None else None,
+            keep_alive,
+        )
+
     async def connect(self, options: ConnectionOptions) -> None:
         """Connect (closing any previous connection first).
 
@@ -580,16 +653,21 @@ class Workspace:
         *,
         idle: float = 0.0,
         explore: bool = False,
+        checks: ProbeChecks | None = None,
     ) -> Diagnosis:
         """Run the layered diagnosis (:func:`explorer.diagnose.diagnose`) against ``options``.
 
         ``on_step`` gets each layer's ``Step`` as soon as it ends, for live progress.
-        With ``explore`` a failed probe goes on to try variations (scheme, path,
-        subprotocols, MQTT version) and lists them in ``Diagnosis.alternatives``.
+        ``idle`` (or ``checks.idle``) stays silent that long after CONNACK to catch a
+        proxy's idle drop; ``checks`` also asks for a browser's upgrade, compression or
+        a PUBLISH of a given size. With ``explore`` a failed probe goes on to combine
+        variations (scheme, path, subprotocols, MQTT version) until one works: they are
+        in ``Diagnosis.alternatives`` and the working options in ``Diagnosis.working``.
         """
-        from explorer.diagnose import diagnose
+        from explorer.diagnose import ProbeChecks, diagnose
 
-        return await diagnose(options, idle=idle, explore_alternatives=explore, on_step=on_step)
+        checks = checks if checks is not None else ProbeChecks(idle=idle)
+        return await diagnose(options, explore_alternatives=explore, on_step=on_step, checks=checks)
 
     # -- exports and presets ---------------------------------------------------------
 

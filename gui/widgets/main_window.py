@@ -278,8 +278,7 @@ class MainWindow(QMainWindow):
         if not url:
             self.status_line.showMessage("give a broker URL, e.g. ws://localhost:9001/mqtt", 5000)
             return
-        base = self.workspace.options or ConnectionOptions(url=url)
-        self.connect_options(base.with_changes(url=url))
+        self.connect_options(self.workspace.options_for(url))
 
     def connect_options(
         self, options: ConnectionOptions, subscriptions: Subscriptions = DEFAULT_SUBSCRIPTIONS
@@ -386,7 +385,7 @@ class MainWindow(QMainWindow):
     def open_diagnose(self, options: ConnectionOptions | None = None, run: bool = False) -> DiagnoseDialog:
         if not isinstance(options, ConnectionOptions):
             url = self.url.text().strip() or "ws://localhost:9001/mqtt"
-            options = (self.workspace.options or ConnectionOptions(url=url)).with_changes(url=url)
+            options = self.workspace.options_for(url)
         if self.diagnose_dialog is not None:
             self.diagnose_dialog.close()
             self.diagnose_dialog.deleteLater()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from explorer.broker.config import BrokerConfig
+from explorer.broker.faults import parse_faults
 from explorer.broker.server import Broker
 from explorer.cli import main
 
@@ -76,3 +77,20 @@ async def test_no_payload_leaves_the_preview_out(broker: Broker, capsys: pytest.
     (line,) = publish_lines(out)
     assert line.endswith("PUBLISH QoS0 pv/np 19 B retain")
     assert "hidden-payload-text" not in out
+
+
+async def test_sub_trace_shows_the_trace_of_a_refused_mqtt_version(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    faults = parse_faults(["only-mqtt3.1.1"])
+    async with Broker(BrokerConfig.ephemeral(sys_interval=0, faults=faults)) as broker:
+        assert broker.ws_url is not None
+        code = await cli("sub", broker.ws_url, "-t", "a/#", "--trace", "--mqtt-version", "5", "-W", "5")
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "c2s HTTP GET /mqtt" in captured.out
+    assert "-> #0 CONNECT v5" in captured.out
+    assert "-> #0 CONNACK" in captured.out
+    assert "connected" not in captured.out.replace("connecting", "")
+    (error,) = captured.err.strip().splitlines()
+    assert "this broker speaks MQTT 3.1.1" in error

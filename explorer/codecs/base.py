@@ -18,7 +18,7 @@ import datetime
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 __all__ = [
@@ -63,8 +63,8 @@ class Decoded:
     codec: str
     raw: bytes
     value: Any = None
-    text: str = ""
-    numbers: Mapping[str, float] = field(default_factory=dict)
+    display: str | None = None  # the display text when the codec made one; else made from value
+    given_numbers: Mapping[str, float] | None = None  # when the codec found them; else from value
     error: str | None = None
     image: ImageInfo | None = None
     note: str = ""  # why this codec was chosen: "rule sensors/#", "content type", "detected"
@@ -72,6 +72,24 @@ class Decoded:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def text(self) -> str:
+        """The display text: one line of JSON for structured values (made when asked)."""
+        if self.display is not None:
+            return self.display
+        if self.error is not None:
+            return ""
+        return display_json(self.value)
+
+    @property
+    def numbers(self) -> Mapping[str, float]:
+        """The numeric fields by path (made when asked: charts and searches ask)."""
+        if self.given_numbers is not None:
+            return self.given_numbers
+        if self.error is not None:
+            return {}
+        return find_numbers(self.value)
 
     def to_json(self) -> dict[str, Any]:
         """``codec`` and ``decoded`` (or ``decode_error``) for JSON lines and exports."""
@@ -116,14 +134,29 @@ def bytes_value(data: bytes) -> dict[str, str]:
 
 def jsonable(value: Any, depth: int = 0) -> Any:
     """A decoded value with only JSON types: bytes, tuples, sets, dates, non-string keys converted."""
+    kind = type(value)
+    if kind is str or kind is float or kind is bool or value is None:
+        return value
+    if kind is int:
+        return value if -(2**63) <= value < 2**64 else str(value)  # JSON writers stop at 64 bits
     if depth > 200:
         raise CodecError("nested more than 200 levels deep")
-    if value is None or isinstance(value, (str, bool)):
+    if kind is dict:
+        return {k if type(k) is str else _key(k): jsonable(v, depth + 1) for k, v in value.items()}
+    if kind is list:
+        return [jsonable(v, depth + 1) for v in value]
+    return _other(value, depth)
+
+
+def _other(value: Any, depth: int) -> Any:
+    if isinstance(value, bool):
         return value
     if isinstance(value, int):
-        return value if -(2**63) <= value < 2**64 else str(value)  # JSON writers stop at 64 bits
+        return jsonable(int(value), depth)
     if isinstance(value, float):
-        return value
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes_value(bytes(value))
     if isinstance(value, Mapping):

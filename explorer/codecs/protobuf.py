@@ -17,7 +17,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, json_format, messag
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, EncodeError, Message
 
-from explorer.codecs.base import CodecError, DecodeContext, Decoded, bytes_value, display_json, find_numbers
+from explorer.codecs.base import CodecError, DecodeContext, Decoded, bytes_value
 
 __all__ = ["ProtoSchemas", "ProtobufCodec", "message_to_value"]
 
@@ -170,7 +170,7 @@ class ProtobufCodec:
         message = self.schemas.decode(context.message_type, payload)
         value = message_to_value(message)
         full = self.schemas.resolve(context.message_type)
-        return Decoded(self.name, payload, value, display_json(value), find_numbers(value), note=full)
+        return Decoded(self.name, payload, value, note=full)
 
     def encode(self, value: Any, message_type: str | None) -> bytes:
         if not message_type:

@@ -46,7 +46,7 @@ class MessageDecoder:
 
     def observe(self, topic: str, payload: bytes, time: float = 0.0) -> Observation | None:
         """Feed a message to the Sparkplug tracker (cheap for other topics); call in arrival order."""
-        if not self._tracked(topic):
+        if not topic.startswith(_PREFIX) or not self._tracked(topic):
             return None
         return self.sparkplug.observe(topic, payload, time)
 

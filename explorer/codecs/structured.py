@@ -17,7 +17,7 @@ from typing import Any
 import cbor2
 import msgpack
 
-from explorer.codecs.base import CodecError, DecodeContext, Decoded, display_json, find_numbers, jsonable
+from explorer.codecs.base import CodecError, DecodeContext, Decoded, jsonable
 
 __all__ = ["CborCodec", "JsonCodec", "MsgpackCodec", "TextCodec", "from_json_text"]
 
@@ -90,7 +90,7 @@ class JsonCodec:
     def decode(self, payload: bytes, context: DecodeContext) -> Decoded:
         text = _utf8(payload)
         value = from_json_text(text)
-        return Decoded(self.name, payload, value, display_json(value), find_numbers(value))
+        return Decoded(self.name, payload, value)
 
     def encode(self, value: Any) -> bytes:
         return json.dumps(value, separators=(",", ":")).encode("utf-8")
@@ -119,6 +119,12 @@ class MsgpackCodec:
 
     @staticmethod
     def _unpack(payload: bytes) -> Any:
+        try:
+            return msgpack.unpackb(payload, raw=False, strict_map_key=False, timestamp=3)
+        except RecursionError:
+            raise CodecError("not MessagePack: nested too deeply") from None
+        except (ValueError, msgpack.UnpackException, TypeError):
+            pass  # read again step by step, for a precise reason
         unpacker = msgpack.Unpacker(
             raw=False, strict_map_key=False, timestamp=3, max_buffer_size=max(len(payload), 1024)
         )
@@ -138,7 +144,7 @@ class MsgpackCodec:
 
     def decode(self, payload: bytes, context: DecodeContext) -> Decoded:
         value = jsonable(self._unpack(payload))
-        return Decoded(self.name, payload, value, display_json(value), find_numbers(value))
+        return Decoded(self.name, payload, value)
 
     def encode(self, value: Any) -> bytes:
         return bytes(msgpack.packb(value, use_bin_type=True))
@@ -177,7 +183,7 @@ class CborCodec:
 
     def decode(self, payload: bytes, context: DecodeContext) -> Decoded:
         value = jsonable(self._tagged(self._load(payload)))
-        return Decoded(self.name, payload, value, display_json(value), find_numbers(value))
+        return Decoded(self.name, payload, value)
 
     def _tagged(self, value: Any) -> Any:
         if isinstance(value, cbor2.CBORTag):

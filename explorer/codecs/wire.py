@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from explorer.codecs.base import CodecError, DecodeContext, Decoded, bytes_value, display_json, find_numbers
+from explorer.codecs.base import CodecError, DecodeContext, Decoded, bytes_value
 
 __all__ = ["WireCodec", "parse_wire"]
 
@@ -149,5 +149,4 @@ class WireCodec:
             raise CodecError(f"not Protobuf wire format: {exc}") from None
         value = _as_dict(records, 0)
         summary = ", ".join(f"{field}:{_WIRE_NAMES[wire]}" for field, wire, _ in records[:12])
-        text = display_json(value)
-        return Decoded(self.name, payload, value, text, find_numbers(value), note=summary)
+        return Decoded(self.name, payload, value, note=summary)

@@ -146,9 +146,8 @@ def main() -> None:
     ]
     detect = CodecRegistry(schemas=proto_schemas)
     print(f"codecs: decode rates, median of {ROUNDS} rounds, payloads/s (same payloads for each column)")
-    print(
-        f"  {'codec':<10} {'payloads':>8} {'bytes':>6} {'detected':>10} {'by rule':>10} {'peer':>10}  peer call"
-    )
+    head = f"{'codec':<10} {'payloads':>8} {'bytes':>6} {'detected':>10} {'by rule':>10} {'peer':>10}"
+    print(f"  {head}  peer call")
     for name, topic, message, payloads, peer, peer_name in cases:
         rule_name = "protobuf" if name == "protobuf" else name
         ruled = CodecRegistry([CodecRule("#", rule_name, message)], proto_schemas)

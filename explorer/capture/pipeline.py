@@ -25,13 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from explorer.capture.reader import CaptureFile
 from explorer.capture.tcp import GapMark, TcpConnection, TcpReassembler, _Flow
 from explorer.decoder import ConnectionDecoder
 from explorer.errors import MalformedPacket
-from explorer.model.events import Direction, ErrorReported, TraceEvent
+from explorer.model.events import Direction, ErrorReported
 from explorer.mqtt.codec import decode as decode_packet
 from explorer.mqtt.codec import parse_fixed_header
 from explorer.mqtt.packets import Connect
@@ -112,8 +112,10 @@ class Consumer(Protocol):
         """A connection was classified (``stream.kind``); its events follow. ``base`` is
         the time of the capture's first TCP segment."""
 
-    def events(self, stream: Stream, events: list[TraceEvent]) -> None:
-        """The next batch of a connection's events, in order."""
+    def events(self, stream: Stream, events: list[Any]) -> None:
+        """The next batch of a connection's events (``TraceEvent``), in order; with
+        ``compact`` also ``FastPublish`` records, each standing for a frame and its
+        PUBLISH (``explorer.decoder.fastpath``)."""
 
     def finished(self, stream: Stream, conn: TcpConnection) -> None:
         """The connection is over: its endpoints, endings and problems (no chunks)."""
@@ -124,7 +126,8 @@ class Pipeline:
 
     ``ports``: server ports to decode whatever they carry; ``select``: connection
     numbers to decode (``None``: all); the others are still counted but never decoded.
-    ``next_seq`` numbers the events.
+    ``next_seq`` numbers the events. ``compact``: let the decoders hand over simple
+    PUBLISH frames as ``FastPublish`` records (see :class:`Consumer`).
     """
 
     def __init__(
@@ -135,11 +138,13 @@ class Pipeline:
         *,
         ports: Container[int] = frozenset(),
         select: Container[int] | None = None,
+        compact: bool = False,
     ) -> None:
         self.capture = capture
         self.consumer = consumer
         self.ports = ports
         self.select = select
+        self.compact = compact
         self._seq = next_seq
         self.reassembler = TcpReassembler(streaming=True)
         self.connections = 0
@@ -151,13 +156,34 @@ class Pipeline:
         reassembler = self.reassembler
         add = reassembler.add
         take = self._take
+        events = self.consumer.events
         count = 0
         for segment in self.capture.segments():
             if self.first_time is None:
                 self.first_time = segment.time
             flow = add(segment)
-            if flow.out:
-                take(flow)
+            out = flow.out
+            if out:
+                stream = flow.user
+                if (
+                    len(out) == 1
+                    and type(stream) is Stream
+                    and stream.decoder is not None
+                    and not stream.stopped
+                ):
+                    # The common case: the next bytes of a connection being decoded.
+                    side, time, item = out.pop()
+                    if type(item) is bytes:
+                        decoder = stream.decoder
+                        decoder.receive_data(stream.names[side], item, time)
+                        items = decoder.items_received()
+                        if items:
+                            events(stream, items)
+                    else:
+                        out.append((side, time, item))
+                        take(flow)
+                else:
+                    take(flow)
             if reassembler.finished:
                 for done in reassembler.finished:
                     self._finish(done)
@@ -209,7 +235,7 @@ class Pipeline:
         stream.sniffed = bytearray()
         if kind in ("websocket", "mqtt"):
             stream.decoder = ConnectionDecoder(
-                conn=flow.index, websocket=kind == "websocket", next_seq=self._seq
+                conn=flow.index, websocket=kind == "websocket", next_seq=self._seq, compact=self.compact
             )
         self.consumer.started(stream, self.first_time or 0.0)
         return True
@@ -229,7 +255,7 @@ class Pipeline:
                 continue
             assert isinstance(item, GapMark)
             decoder.receive_eof(direction, time)
-            events = decoder.events_received()
+            events = decoder.items_received()
             events.append(
                 ErrorReported(
                     self._seq(),
@@ -244,7 +270,7 @@ class Pipeline:
             )
             self.consumer.events(stream, events)
             stopped[direction] = time
-        events = decoder.events_received()
+        events = decoder.items_received()
         if events:
             self.consumer.events(stream, events)
 
@@ -266,7 +292,7 @@ class Pipeline:
             for direction in ("c2s", "s2c"):
                 if direction not in stream.stopped:
                     decoder.receive_eof(direction, conn.ended.get(direction, conn.last_time))
-            events = decoder.events_received()
+            events = decoder.items_received()
             if events:
                 self.consumer.events(stream, events)
         self.consumer.finished(stream, conn)

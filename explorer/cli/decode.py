@@ -307,7 +307,12 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(output, JsonOutput):
             output.publish_fields = codec_fields(args)  # only --json decodes payloads
         pipeline = Pipeline(
-            capture, output, count().__next__, ports=frozenset(args.port), select=narrowing.conns
+            capture,
+            output,
+            count().__next__,
+            ports=frozenset(args.port),
+            select=narrowing.conns,
+            compact=True,
         )
         state = capture.state
         progress = Progress(capture.size, lambda: (state.offset, state.frames))

@@ -21,6 +21,7 @@ from typing import IO, Any, TextIO
 from explorer.capture.pipeline import Stream
 from explorer.capture.reader import CaptureFile
 from explorer.capture.tcp import TcpConnection
+from explorer.decoder.fastpath import FastPublish, expand_fast
 from explorer.model.events import (
     ErrorReported,
     FrameEvent,
@@ -38,8 +39,8 @@ __all__ = ["Narrowing", "Output", "Spool", "make_output"]
 
 _SKIPPED = "not MQTT or WebSocket (use --port N to force): skipped"
 _TLS = "TLS, encrypted: cannot decode"
-_DECODED = (HandshakeRequest, HandshakeResponse, FrameEvent, PacketEvent)
-_SPOOL_CHARS = 16 << 20  # characters held in memory over all connections before moving to disk
+_DECODED = (HandshakeRequest, HandshakeResponse, FrameEvent, PacketEvent, tuple)  # tuple: FastPublish
+_SPOOL_CHARS = 8 << 20  # characters held in memory over all connections before moving to disk
 _MAX_TOPICS = 100_000  # distinct topics counted by --summary; the rest are lumped together
 
 try:  # orjson writes JSON several times faster than the standard library
@@ -80,19 +81,32 @@ class Narrowing:
             return type(packet) is Publish and any(topic_matches(f, packet.topic) for f in self.topics)
         return True
 
-    def keep(self, events: list[TraceEvent]) -> list[TraceEvent]:
+    def publish_passes(self, item: FastPublish) -> bool:
+        if self.direction and item[2] != self.direction:
+            return False
+        if self.types is not None and "PUBLISH" not in self.types:
+            return False
+        return not self.topics or any(topic_matches(f, item[10]) for f in self.topics)
+
+    def keep(self, events: list[TraceEvent | FastPublish]) -> list[TraceEvent | FastPublish]:
         """The events of one batch that pass (a frame passes with a packet it completes)."""
         direction = self.direction
         if self.errors_only:
             return [
-                e for e in events if type(e) is ErrorReported and (not direction or e.direction == direction)
+                e
+                for e in events
+                if isinstance(e, ErrorReported) and (not direction or e.direction == direction)
             ]
-        kept: list[TraceEvent] = []
+        kept: list[TraceEvent | FastPublish] = []
         packets = self.types is not None or bool(self.topics)
         passed: set[tuple[str, int]] = {
             (e.direction, e.packet_no) for e in events if isinstance(e, PacketEvent) and self.packet_passes(e)
         }
         for event in events:
+            if isinstance(event, tuple):
+                if self.publish_passes(event):
+                    kept.append(event)
+                continue
             kind = type(event)
             if direction:
                 if kind is HandshakeRequest:
@@ -141,6 +155,7 @@ class Spool:
         self._parts: list[_Part] = []
         self._file: IO[bytes] | None = None
         self._end = 0
+        self._look_at = 5_000  # lines held when their size is next measured
 
     def part(self) -> _Part:
         part = _Part()
@@ -149,9 +164,14 @@ class Spool:
 
     def check(self) -> None:
         """Move text to disk when the connections hold more than the budget."""
+        lines = sum(len(p.lines) for p in self._parts)
+        if lines < self._look_at:
+            return
         if sum(sum(map(len, p.lines)) for p in self._parts) > self._budget:
             for part in self._parts:
                 self._move(part)
+            lines = 0
+        self._look_at = lines + 5_000
 
     def _move(self, part: _Part) -> None:
         if not part.lines:
@@ -198,7 +218,7 @@ class _Conn:
     errors: int = 0
     header: str = ""
     done: bool = False
-    held: list[TraceEvent] = field(default_factory=list)  # JSON: frames waiting for their packets
+    held: list[TraceEvent | FastPublish] = field(default_factory=list)  # JSON: frames waiting for packets
 
 
 class Output:
@@ -223,7 +243,7 @@ class Output:
         stream.output = conn
         self.begin(conn)
 
-    def events(self, stream: Stream, events: list[TraceEvent]) -> None:
+    def events(self, stream: Stream, events: list[TraceEvent | FastPublish]) -> None:
         conn = stream.output
         assert isinstance(conn, _Conn)
         if not self.decoded_any:
@@ -273,7 +293,7 @@ class Output:
     def begin(self, conn: _Conn) -> None:
         pass
 
-    def format(self, conn: _Conn, events: list[TraceEvent]) -> None:
+    def format(self, conn: _Conn, events: list[TraceEvent | FastPublish]) -> None:
         raise NotImplementedError
 
     def end(self, conn: _Conn, stream: Stream, tcp: TcpConnection) -> None:
@@ -295,9 +315,15 @@ class TextOutput(Output):
     def begin(self, conn: _Conn) -> None:
         conn.listing = Listing(conn.body.lines.append, base=self.base, payload=self.narrowing.payload)
 
-    def format(self, conn: _Conn, events: list[TraceEvent]) -> None:
-        assert conn.listing is not None
-        conn.listing.feed(events)
+    def format(self, conn: _Conn, events: list[TraceEvent | FastPublish]) -> None:
+        listing = conn.listing
+        assert listing is not None
+        if len(events) == 1 and listing.idle:
+            item = events[0]
+            if type(item) is tuple:
+                listing.fast(item)
+                return
+        listing.feed(events)
 
     def end(self, conn: _Conn, stream: Stream, tcp: TcpConnection) -> None:
         assert conn.listing is not None
@@ -339,13 +365,25 @@ class JsonOutput(Output):
 
     publish_fields: PublishFields | None = None
 
-    def format(self, conn: _Conn, events: list[TraceEvent]) -> None:
+    def __init__(self, out: TextIO, capture: CaptureFile, narrowing: Narrowing) -> None:
+        super().__init__(out, capture, narrowing)
+        self._topics: dict[str, str] = {}  # topic -> its JSON string body
+
+    def format(self, conn: _Conn, events: list[TraceEvent | FastPublish]) -> None:
+        write = conn.body.lines.append
+        if len(events) == 1 and not conn.held:
+            item = events[0]
+            if type(item) is tuple:
+                write(self._fast(item))
+                return
         if conn.held:
             events = [*conn.held, *events]
             conn.held = []
         packets = {(e.direction, e.packet_no): e for e in events if type(e) is PacketEvent}
-        write = conn.body.lines.append
         for position, event in enumerate(events):
+            if isinstance(event, tuple):
+                write(self._fast(event))
+                continue
             kind = type(event)
             if kind is PacketEvent and event.frames:  # type: ignore[union-attr]
                 continue  # reported inside the frame that completed it
@@ -368,6 +406,58 @@ class JsonOutput(Output):
                     if self.publish_fields is not None:
                         obj.update(self.publish_fields(event))  # type: ignore[arg-type]
             write(_dumps(obj) + "\n")
+
+    def _fast(self, item: FastPublish) -> str:
+        """The JSON line of a compact record: the same object as for its two events,
+        written from a template (a listing of a capture writes millions of them)."""
+        time, conn, direction, index, offset, header, key, payload, no, fed, topic, body, retain, seq = item
+        name = self._topics.get(topic)
+        if name is None:
+            name = self._topics[topic] = _dumps(topic)[1:-1]
+            if len(self._topics) > _MAX_TOPICS:
+                self._topics.clear()
+        size = len(payload)
+        hexed = payload.hex()
+        flag = "true" if retain else "false"
+        return _FAST_JSON % (
+            seq,
+            time,
+            conn,
+            direction,
+            index,
+            offset,
+            "true" if key else "false",
+            f'"{key.hex()}"' if key else "null",
+            size,
+            len(header),
+            header.hex(),
+            hexed,
+            no,
+            size,
+            size,
+            no,
+            name,
+            len(body),
+            " retain" if retain else "",
+            payload[0] & 0x0F,
+            size,
+            name,
+            len(body),
+            hexed[2 * (size - len(body)) :],
+            flag,
+            no,
+            index,
+            fed,
+            hexed,
+            self._extra(item),
+        )
+
+    def _extra(self, item: FastPublish) -> str:
+        """The ``publish_fields`` of a compact record, as JSON members (or nothing)."""
+        if self.publish_fields is None:
+            return ""
+        fields = self.publish_fields(expand_fast(item)[1])
+        return "," + _dumps(fields)[1:-1] if fields else ""
 
     def end(self, conn: _Conn, stream: Stream, tcp: TcpConnection) -> None:
         if conn.held:
@@ -404,6 +494,18 @@ class JsonOutput(Output):
             )
 
 
+_FAST_JSON = (
+    '{"kind":"frame","seq":%d,"time":%r,"conn":%d,"dir":"%s","index":%d,"stream_offset":%d,'
+    '"opcode":2,"fin":true,"rsv":0,"masked":%s,"mask_key":%s,"payload_length":%d,'
+    '"length_encoding":"7bit","header_length":%d,"header_hex":"%s","payload_hex":"%s",'
+    '"parts":[{"packet_no":%d,"role":"whole","frame_start":0,"frame_end":%d,"packet_start":0,'
+    '"packet_end":%d}],"completed":[%d],"packets":[{"type":"PUBLISH","summary":"PUBLISH QoS0 %s %d B%s",'
+    '"flags":%d,"length":%d,"topic":"%s","payload_length":%d,"payload_hex":"%s","qos":0,'
+    '"retain":%s,"dup":false,"packet_id":null,"properties":{},"packet_no":%d,"frames":[%d],'
+    '"stream_offset":%d,"packet_hex":"%s"%s}]}\n'
+)
+
+
 def _packet_json(event: PacketEvent, publish_fields: PublishFields | None = None) -> dict[str, Any]:
     obj = packet_to_json(event.packet, event.raw)
     obj["packet_no"] = event.packet_no
@@ -435,10 +537,21 @@ class SummaryOutput(Output):
     def begin(self, conn: _Conn) -> None:
         self.counts[id(conn)] = _Counts()
 
-    def format(self, conn: _Conn, events: list[TraceEvent]) -> None:
+    def format(self, conn: _Conn, events: list[TraceEvent | FastPublish]) -> None:
         counts = self.counts[id(conn)]
         topics = self.topics
         for event in events:
+            if isinstance(event, tuple):
+                counts.packets[(event[2], "PUBLISH")] += 1
+                entry = topics.get(event[10])
+                if entry is None:
+                    if len(topics) >= _MAX_TOPICS:
+                        entry = self.other_topics
+                    else:
+                        entry = topics[event[10]] = [0, 0]
+                entry[0] += 1
+                entry[1] += len(event[11])
+                continue
             kind = type(event)
             if kind is PacketEvent:
                 assert isinstance(event, PacketEvent)

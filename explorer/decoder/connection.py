@@ -18,6 +18,7 @@ from dataclasses import replace
 from itertools import count
 from typing import Final
 
+from explorer.decoder.fastpath import FastPublish, expand_fast
 from explorer.decoder.secrets import CONNECT_BYTE, mask_header_values
 from explorer.decoder.stream import DirectionDecoder, StreamItem
 from explorer.errors import HandshakeError
@@ -69,6 +70,9 @@ class ConnectionDecoder:
         max_packet_size: the client's Maximum Packet Size: a larger server packet ends
             MQTT decoding of that direction where the client's session would stop
             reading too (MQTT 5.0 §3.1.2.11.4); ``None``: no limit.
+        compact: let :meth:`items_received` give a frame holding one simple QoS 0
+            PUBLISH as one ``FastPublish`` record (``explorer.decoder.fastpath``) instead
+            of its two events; :meth:`events_received` still gives events.
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class ConnectionDecoder:
         next_seq: Callable[[], int] | None = None,
         server_packets: list[StreamItem] | None = None,
         max_packet_size: int | None = None,
+        compact: bool = False,
     ) -> None:
         self.conn = conn
         self.websocket = websocket
@@ -102,6 +107,8 @@ class ConnectionDecoder:
             reader=PacketReader(mqtt_version),
             on_connect=self._learn_version,
         )
+        self._c2s.compact = self._s2c.compact = compact
+        self.compact = compact
         stage = _HTTP if websocket else _MQTT
         self._stage: dict[Direction, int] = {"c2s": stage, "s2c": stage}
         self._http: dict[Direction, HttpReader] = (
@@ -139,9 +146,22 @@ class ConnectionDecoder:
 
     def events_received(self) -> list[TraceEvent]:
         """Events decoded so far, in order; the list is cleared."""
+        items = self.items_received()
+        if not self.compact:
+            return items  # type: ignore[return-value]  # no FastPublish without compact
+        events: list[TraceEvent] = []
+        for item in items:
+            if type(item) is tuple:
+                events.extend(expand_fast(item))
+            else:
+                events.append(item)  # type: ignore[arg-type]
+        return events
+
+    def items_received(self) -> list[TraceEvent | FastPublish]:
+        """Like :meth:`events_received`, with ``FastPublish`` records in compact mode."""
         events = self._events
         self._events = self._c2s.events = self._s2c.events = []
-        return events
+        return events  # type: ignore[return-value]
 
     def receive_data(self, direction: Direction, data: bytes, time: float) -> None:
         """Decode bytes of one direction received at ``time``."""

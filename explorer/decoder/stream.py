@@ -79,6 +79,7 @@ class DirectionDecoder:
         self.reader = reader
         self.on_connect = on_connect
         self.sink = sink
+        self.compact = False  # simple PUBLISH frames as FastPublish records (explorer.decoder.fastpath)
         self.frames = FrameIndexer(expect_masked=direction == "c2s")
         self.frame_index = 0
         self.packet_no = 0  # number of the next packet to start

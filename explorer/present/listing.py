@@ -44,6 +44,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from explorer.decoder.fastpath import FastPublish
 from explorer.model.events import (
     Direction,
     ErrorReported,
@@ -120,7 +121,7 @@ class Listing:
         self._write = write
         self.base = base
         self.payload = payload
-        self._held: list[TraceEvent] = []
+        self._held: list[TraceEvent | FastPublish] = []
         self._partial: dict[_PacketKey, _Partial] = {}
 
     def connection(
@@ -158,15 +159,43 @@ class Listing:
         for note in notes:
             self._line(f"{_INDENT}{note}")
 
-    def feed(self, events: Iterable[TraceEvent]) -> None:
+    @property
+    def idle(self) -> bool:
+        """Nothing is held back: a :meth:`fast` line may be written right away."""
+        return not self._held
+
+    def fast(self, item: FastPublish) -> None:
+        """Write the two lines of a compact frame-and-PUBLISH record (what :meth:`feed`
+        writes for the events it stands for, without making them)."""
+        time, _conn, direction, index, _offset, _header, key, payload, no, _fed, topic, body, retain, _seq = (
+            item
+        )
+        base = self.base
+        if base is None:
+            base = self.base = time
+        text = (
+            f"{_INDENT}{time - base:+10.6f} {direction} #{index} binary FIN rsv=000 "
+            f"{'mask=' + key.hex() if key else 'unmasked'} len={len(payload)} (7bit)\n"
+            f"{_PART_INDENT}-> #{no} PUBLISH QoS0 {topic} {len(body)} B{' retain' if retain else ''}"
+        )
+        if self.payload:
+            text += "  " + payload_preview(body)
+        self._write(text + "\n")
+
+    def feed(self, events: Iterable[TraceEvent | FastPublish]) -> None:
         """Write the lines of the next batch of events (held frames first)."""
         fresh = len(self._held)  # events held before are written now whatever comes
         todo = [*self._held, *events]
         self._held = []
         if self.base is None and todo:
-            self.base = todo[0].time
-        known = {(e.conn, e.direction, e.packet_no): e for e in todo if isinstance(e, PacketEvent)}
+            first = todo[0]
+            self.base = first[0] if type(first) is tuple else first.time  # type: ignore[union-attr]
+        known = {(e.conn, e.direction, e.packet_no): e for e in todo if type(e) is PacketEvent}
         for position, event in enumerate(todo):
+            if type(event) is tuple:
+                self.fast(event)
+                continue
+            assert not isinstance(event, tuple)
             if (
                 position >= fresh
                 and isinstance(event, FrameEvent)
@@ -181,9 +210,12 @@ class Listing:
     def close(self) -> None:
         """Write held frames and name every packet that never completed."""
         held, self._held = self._held, []
-        known = {(e.conn, e.direction, e.packet_no): e for e in held if isinstance(e, PacketEvent)}
+        known = {(e.conn, e.direction, e.packet_no): e for e in held if type(e) is PacketEvent}
         for event in held:
-            self._event(event, known)
+            if type(event) is tuple:
+                self.fast(event)
+            else:
+                self._event(event, known)  # type: ignore[arg-type]
         self._report_unfinished(None)
 
     def _line(self, text: str) -> None:

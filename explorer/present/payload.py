@@ -57,6 +57,7 @@ PayloadKind = Literal["empty", "number", "json", "text", "binary"]
 # Control characters other than newline and tab are shown escaped, so a payload
 # cannot move the terminal cursor, ring the bell or hide text behind a carriage return.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_ASCII_CONTROLS = bytes([*range(0x09), *range(0x0B, 0x20), 0x7F])  # _CONTROL's ASCII part
 _NUMBER = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*")
 
 
@@ -132,10 +133,26 @@ def payload_preview(data: bytes, width: int = 60) -> str:
     size = f"{len(data):,} B"
     if not data:
         return "payload (0 B)"
-    if looks_binary(data):
+    if data.isascii():
+        # The common case, decided without decoding: the same rules as below (a listing
+        # of a capture previews every PUBLISH, so this runs a million times).
+        sample = data[:4096]
+        controls = len(sample) - len(sample.translate(None, _ASCII_CONTROLS))
+        binary = controls > max(1, len(sample) // 20)
+    else:
+        binary = looks_binary(data)
+    if binary:
         head = data[: max(1, width // 3)]
         more = " …" if len(head) < len(data) else ""
         return f"payload ({size}, binary): {head.hex(' ')}{more}"
+    if data.isascii():
+        chunk = data[: width * 4]
+        text = chunk.decode("ascii")
+        cut = len(chunk) < len(data) or len(text) > width
+        text = text[:width].replace("\n", "\\n").replace("\t", "\\t")
+        if controls:
+            text = escape_text(text)
+        return f'payload ({size}): "{text}{"…" if cut else ""}"'
     text, shown, _valid = _decode_prefix(data, width * 4)
     cut = shown < len(data) or len(text) > width
     text = escape_text(text[:width].replace("\n", "\\n").replace("\t", "\\t"))

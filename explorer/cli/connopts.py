@@ -173,6 +173,11 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, codecs: bool = 
     )
     add("--sni", metavar="NAME", help="TLS server name (SNI and hostname check)")
     add("--alpn", action="append", metavar="P", help="ALPN protocol to offer; repeatable")
+    add(
+        "--tls-keylog",
+        metavar="FILE",
+        help="append the TLS session keys to FILE (NSS key log, for Wireshark); SSLKEYLOGFILE also works",
+    )
     add("--proxy", metavar="URL", help="HTTP CONNECT proxy, http://[user[:pass]@]host:port")
     add("--connect-timeout", type=_seconds, metavar="S", help="TCP/TLS connect timeout (default 10)")
     add("--handshake-timeout", type=_seconds, metavar="S", help="WebSocket handshake timeout (default 10)")
@@ -413,7 +418,7 @@ def _warn_other_host(profile: Profile, url: str | None, given: Mapping[str, str]
         )
 
 
-_TLS_FLAGS = ("ca", "cert", "key", "key_password_stdin", "insecure", "sni", "alpn")
+_TLS_FLAGS = ("ca", "cert", "key", "key_password_stdin", "insecure", "sni", "alpn", "tls_keylog")
 
 
 def _warn_tls_flags_unused(options: ConnectionOptions, args: argparse.Namespace) -> None:
@@ -508,7 +513,12 @@ def _tls_changes(args: argparse.Namespace, tls: TlsOptions) -> TlsOptions:
             changes.update(ca_dir=ca, ca_file=None)
         else:
             changes.update(ca_file=ca, ca_dir=None)
-    for flag, field_name in (("cert", "cert_file"), ("key", "key_file"), ("sni", "server_name")):
+    for flag, field_name in (
+        ("cert", "cert_file"),
+        ("key", "key_file"),
+        ("sni", "server_name"),
+        ("tls_keylog", "keylog_file"),
+    ):
         value = _given(args, flag)
         if value is not None:
             changes[field_name] = value

@@ -37,6 +37,7 @@ __all__ = [
     "TcpTransport",
     "make_ssl_context",
     "open_stream",
+    "set_keylog",
 ]
 
 READ_SIZE = 4096
@@ -136,7 +137,25 @@ def make_ssl_context(tls: TlsOptions) -> ssl.SSLContext:
             raise ConnectionFailed(f"cannot read the client certificate or key: {_os_reason(exc)}") from None
     if tls.alpn:
         ctx.set_alpn_protocols(list(tls.alpn))
+    set_keylog(ctx, tls)
     return ctx
+
+
+def set_keylog(ctx: ssl.SSLContext, tls: TlsOptions) -> None:
+    """Append the session keys to ``tls.keylog_file`` (NSS key log format).
+
+    Without a file given, ``ssl.create_default_context`` has already honoured the
+    ``SSLKEYLOGFILE`` environment variable, as browsers and curl do.
+
+    Raises:
+        ConnectionFailed: the file cannot be opened for appending.
+    """
+    if not tls.keylog_file:
+        return
+    try:
+        ctx.keylog_filename = tls.keylog_file
+    except OSError as exc:
+        raise ConnectionFailed(f"cannot write the TLS key log {tls.keylog_file}: {_os_reason(exc)}") from None
 
 
 def _os_reason(exc: BaseException) -> str:

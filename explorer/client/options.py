@@ -167,6 +167,10 @@ class TlsOptions:
     insecure: bool = False
     server_name: str | None = None  # SNI and hostname check override
     alpn: tuple[str, ...] = ()
+    # NSS key log (Wireshark's "(Pre)-Master-Secret log"): the session keys are appended
+    # there so a capture taken beside the explorer can be decrypted. ``SSLKEYLOGFILE``
+    # in the environment does the same when this is not set.
+    keylog_file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,12 @@ def client_context(tls: TlsOptions) -> ssl.SSLContext:
         context.verify_mode = ssl.CERT_NONE
     if tls.alpn:
         context.set_alpn_protocols(list(tls.alpn))
+    if tls.keylog_file:  # SSLKEYLOGFILE is honoured by create_default_context itself
+        try:
+            context.keylog_filename = tls.keylog_file
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ExplorerError(f"cannot write the TLS key log {tls.keylog_file}: {reason}") from None
     return context
 
 

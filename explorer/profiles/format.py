@@ -283,6 +283,7 @@ def profile_values(profile: Profile) -> dict[str, Any]:
         "insecure": tls.insecure,
         "server_name": tls.server_name,
         "alpn": list(tls.alpn),
+        "keylog_file": tls.keylog_file,
     }
     if o.will is None:
         values["will"] = None

@@ -332,6 +332,7 @@ _TLS_KEYS: dict[str, Callable[[Any], Any]] = {
     "insecure": _bool,
     "server_name": _str,
     "alpn": _str_list,
+    "keylog_file": _str,
 }
 _WILL_KEYS: dict[str, Callable[[Any], Any]] = {
     "topic": _str,

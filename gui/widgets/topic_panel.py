@@ -9,6 +9,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHeaderView, QLineEdit, QMenu, QTreeView, QVBoxLayout, QWidget
 
 from explorer.model.topictree import TopicNode, TopicTree
+from explorer.present.topics import unfolds_by_itself
 from gui.models.topic_model import NODE_ROLE, TopicFilterProxy, TopicTreeModel
 
 __all__ = ["TopicPanel"]
@@ -73,9 +74,21 @@ class TopicPanel(QWidget):
         self.model.refresh(changed, self._expanded)
         if self._auto_expand and changed:
             if self.tree.node_count <= _AUTO_EXPAND_NODES:
-                self.view.expandAll()
+                self._unfold_first_levels()
             else:
                 self._auto_expand = False
+
+    def _unfold_first_levels(self) -> None:
+        """Unfold the rows a new user should see open (``$SYS`` stays folded)."""
+        stack = [self.tree.root]
+        while stack:
+            parent = stack.pop()
+            for node in parent.iter_children():
+                if node.child_count and unfolds_by_itself(node):
+                    index = self.proxy.mapFromSource(self.model.index_of_node(node))
+                    if index.isValid() and not self.view.isExpanded(index):
+                        self.view.expand(index)
+                    stack.append(node)
 
     def _expanded(self, node: TopicNode) -> bool:
         index = self.proxy.mapFromSource(self.model.index_of_node(node))

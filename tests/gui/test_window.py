@@ -535,3 +535,27 @@ def test_the_publish_topic_follows_the_selected_topic(window: MainWindow, qloop:
         return seen
 
     assert qloop.run_until_complete(flow()) == ["pick/first", "pick/second"]
+
+
+def test_the_demo_opens_with_its_topics_unfolded_and_sys_folded(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    async def flow() -> tuple[bool, bool]:
+        assert await window.bridge.start_demo(demo=True)
+        tree = window.workspace.tree
+        await wait_for_batch(
+            window.bridge,
+            lambda: tree.find("$SYS") is not None and tree.find("demo/sensors") is not None,
+        )
+        panel = window.topics
+
+        def unfolded(topic: str) -> bool:
+            node = tree.find(topic)
+            assert node is not None
+            return panel.view.isExpanded(panel.proxy.mapFromSource(panel.model.index_of_node(node)))
+
+        return unfolded("$SYS"), unfolded("demo") and unfolded("demo/sensors")
+
+    sys_open, demo_open = qloop.run_until_complete(flow())
+    assert not sys_open
+    assert demo_open

@@ -30,6 +30,7 @@ from textual.widgets.tree import TreeNode
 
 from explorer.model.topictree import TopicNode, TopicTree
 from explorer.present.payload import text_view
+from explorer.present.topics import unfolds_by_itself
 from tui.messages import TopicSelected
 from tui.widgets.paintstyle import StyleOncePerPaint
 
@@ -184,9 +185,7 @@ class TopicTreeView(StyleOncePerPaint, Tree[TopicNode]):
             if data is not None and data.name > topic.name:
                 before = index
                 break
-        # Unfold the first levels so a new user sees topics without pressing keys ($SYS
-        # stays folded); a filtered tree is unfolded throughout to show every hit.
-        expand = bool(self._filter) or (topic.depth < 3 and not topic.topic.startswith("$"))
+        expand = unfolds_by_itself(topic, filtered=bool(self._filter))
         node = parent.add(
             Text(topic.name or "∅", no_wrap=True, overflow="ellipsis"),
             topic,

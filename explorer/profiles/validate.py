@@ -9,6 +9,7 @@ refused with a way out. The TOML shape itself is described in
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import fields
@@ -76,7 +77,15 @@ class LineFinder:
         number = self.key_line(path, key) if key is not None else self.header_line(path)
         if number is None and key is not None:
             number = self.header_line(path)
-        return f"line {number}" if number is not None else "in table [" + ".".join(path) + "]"
+        return f"line {number}" if number is not None else f"in table [{_dotted(path)}]"
+
+
+def _dotted(path: tuple[str, ...]) -> str:
+    """A table name as TOML writes it: bare keys as they are, others quoted with escapes."""
+    return ".".join(part if _BARE_KEY.match(part) else json.dumps(part) for part in path)
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class _Reader:
@@ -362,9 +371,12 @@ def profile_from_table(
     Raises:
         ProfileError: naming the file, line, key and what is wrong.
     """
-    check_name(name)
-    reader = _Reader(name, finder, source, warnings)
     base = ("profiles", name)
+    try:
+        check_name(name)
+    except ProfileError as exc:
+        raise ProfileError(f"{source} {finder.where(base)}: {exc}") from None
+    reader = _Reader(name, finder, source, warnings)
     if not isinstance(_plain(table), dict):
         raise ProfileError(f"{source} {finder.where(base)}: profile {name!r} must be a table")
     known = dict(_PROFILE_KEYS)

@@ -31,6 +31,9 @@ from typing import Protocol
 import explorer
 from explorer.errors import ExplorerError
 
+# The line ``broker`` prints with the CA file to trust (explorer.cli.broker prints it).
+CA_LINE = "CA certificate to trust: "
+
 __all__ = ["START_TIMEOUT", "STOP_GRACE", "BrokerProcess", "EmbeddedBroker", "child_env"]
 
 START_TIMEOUT = 15.0
@@ -58,6 +61,12 @@ class EmbeddedBroker(Protocol):
 
     @property
     def urls(self) -> list[str]: ...
+
+    @property
+    def wss_url(self) -> str | None: ...
+
+    @property
+    def ca_file(self) -> str | None: ...
 
     async def stop(self) -> None: ...
 
@@ -124,6 +133,10 @@ class BrokerProcess:
         self._process = process
         self._ws_url: str | None = None
         self._tcp_url: str | None = None
+        self._wss_url: str | None = None
+        self._mqtts_url: str | None = None
+        self._ca_file: str | None = None
+        self._tls = False
         self._stderr_lines: deque[str] = deque(maxlen=STDERR_KEPT)
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping: asyncio.Task[None] | None = None
@@ -134,6 +147,7 @@ class BrokerProcess:
         cls,
         *,
         demo: bool = False,
+        tls: bool = False,
         extra_args: Sequence[str] = (),
         python: str | None = None,
         timeout: float = START_TIMEOUT,
@@ -143,6 +157,7 @@ class BrokerProcess:
 
         Args:
             demo: run the demo publisher in the child.
+            tls: add wss and mqtts listeners (with the local CA, see ``ca_file``).
             extra_args: more ``mqttws-explorer broker`` options (fault modes, rates).
             python: the interpreter to run (``sys.executable`` by default).
             timeout: seconds to wait for the URLs.
@@ -155,6 +170,8 @@ class BrokerProcess:
         command = [python or sys.executable, "-m", "explorer", "broker", "--ws-port", "0", "--tcp-port", "0"]
         if demo:
             command.append("--demo")
+        if tls:
+            command += ["--tls", "--wss-port", "0", "--mqtts-port", "0"]
         command += [*extra_args, "--child"]
         try:
             process = await asyncio.create_subprocess_exec(
@@ -170,6 +187,7 @@ class BrokerProcess:
         except OSError as exc:
             raise ExplorerError(f"cannot start the embedded broker process: {exc}") from exc
         self = cls(process)
+        self._tls = tls
         assert process.stderr is not None
         self._tasks.append(asyncio.create_task(self._read_stderr(process.stderr)))
         try:
@@ -208,8 +226,21 @@ class BrokerProcess:
         return self._tcp_url
 
     @property
+    def wss_url(self) -> str | None:
+        return self._wss_url
+
+    @property
+    def mqtts_url(self) -> str | None:
+        return self._mqtts_url
+
+    @property
+    def ca_file(self) -> str | None:
+        """The local CA of the TLS listeners (the file a client trusts), if they are on."""
+        return self._ca_file
+
+    @property
     def urls(self) -> list[str]:
-        return [url for url in (self._ws_url, self._tcp_url) if url]
+        return [url for url in (self._ws_url, self._tcp_url, self._wss_url, self._mqtts_url) if url]
 
     @property
     def pid(self) -> int:
@@ -295,17 +326,30 @@ class BrokerProcess:
         stdout = self._process.stdout
         assert stdout is not None
         async with contextlib.aclosing(_lines(stdout)) as lines:
-            while self._ws_url is None or self._tcp_url is None:
+            while not self._ready():
                 line = await anext(lines, None)
                 if line is None:
                     return False
-                if line.startswith(("ws://", "wss://")):
+                if line.startswith("ws://"):
                     self._ws_url = line
                 elif line.startswith("mqtt://"):
                     self._tcp_url = line
+                elif line.startswith("wss://"):
+                    self._wss_url = line
+                elif line.startswith("mqtts://"):
+                    self._mqtts_url = line
+                elif line.startswith(CA_LINE):
+                    self._ca_file = line[len(CA_LINE) :]
                 else:
                     log.info("%s", line)
         return True
+
+    def _ready(self) -> bool:
+        """Every URL the child was asked for is known (and the CA file, with TLS)."""
+        known = self._ws_url is not None and self._tcp_url is not None
+        if self._tls:
+            known = known and None not in (self._wss_url, self._mqtts_url, self._ca_file)
+        return known
 
     async def _watch_exit(self) -> None:
         code = await self._process.wait()

@@ -12,10 +12,19 @@ from pathlib import Path
 
 from explorer.broker.faults import Faults
 
-__all__ = ["DEFAULT_TCP_PORT", "DEFAULT_WS_PORT", "SUBPROTOCOLS", "BrokerConfig"]
+__all__ = [
+    "DEFAULT_MQTTS_PORT",
+    "DEFAULT_TCP_PORT",
+    "DEFAULT_WSS_PORT",
+    "DEFAULT_WS_PORT",
+    "SUBPROTOCOLS",
+    "BrokerConfig",
+]
 
 DEFAULT_WS_PORT = 9001
 DEFAULT_TCP_PORT = 1883
+DEFAULT_WSS_PORT = 8884
+DEFAULT_MQTTS_PORT = 8883  # IANA's port for MQTT over TLS
 
 # MQTT 5.0 §6.0: "mqtt"; MQTT 3.1 used "mqttv3.1".
 SUBPROTOCOLS: tuple[str, ...] = ("mqtt", "mqttv3.1")
@@ -63,6 +72,9 @@ class BrokerConfig:
         tick_interval: seconds between timer ticks (keep alive, wills, expiry).
         faults: deliberate misbehaviour, see ``explorer.broker.faults``.
         demo / demo_rate: run the demo publisher at ``demo_rate`` messages per second.
+        tls: also listen for wss (``wss_port``) and mqtts (``mqtts_port``), with
+            ``tls_cert``/``tls_key`` or, without them, a local CA and server certificate
+            kept under ``tls_dir`` (``tls/`` in the user's data directory by default).
     """
 
     bind: str = "127.0.0.1"
@@ -92,11 +104,17 @@ class BrokerConfig:
     faults: Faults = field(default_factory=Faults)
     demo: bool = False
     demo_rate: float = 5.0
+    tls: bool = False
+    wss_port: int | None = DEFAULT_WSS_PORT
+    mqtts_port: int | None = DEFAULT_MQTTS_PORT
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_dir: Path | None = None
 
     @classmethod
     def ephemeral(cls, **changes: object) -> BrokerConfig:
         """Free ports on loopback: what tests and the embedded use want."""
-        values: dict[str, object] = {"ws_port": 0, "tcp_port": 0}
+        values: dict[str, object] = {"ws_port": 0, "tcp_port": 0, "wss_port": 0, "mqtts_port": 0}
         values.update(changes)
         return cls(**values)  # type: ignore[arg-type]
 

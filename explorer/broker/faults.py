@@ -17,7 +17,7 @@ from typing import Final
 from explorer.errors import ExplorerError
 from explorer.mqtt.enums import ConnackReasonCode
 
-__all__ = ["FAULT_MODES", "Faults", "fault_help", "parse_faults"]
+__all__ = ["FAULT_MODES", "TLS_CERTIFICATE_FAULTS", "Faults", "fault_help", "parse_faults"]
 
 FAULT_MODES: Final[dict[str, str]] = {
     "no-subprotocol-echo": (
@@ -57,6 +57,23 @@ FAULT_MODES: Final[dict[str, str]] = {
         "speak MQTT 3.1 and 3.1.1 only: answer an MQTT 5.0 CONNECT with the 3.1.1 CONNACK "
         "return code 1 (unacceptable protocol version) and close, as a 3.1.1-only broker does"
     ),
+    "tls-expired": "TLS listeners serve a certificate that expired yesterday (issued by the local CA)",
+    "tls-wrong-host": (
+        "TLS listeners serve a certificate for another host name (wrong-host.invalid), issued by the local CA"
+    ),
+    "tls-incomplete-chain": (
+        "TLS listeners serve a certificate issued by an intermediate CA without sending the "
+        "intermediate, as a server missing its chain file does"
+    ),
+    "tls-self-signed": "TLS listeners serve a self-signed certificate instead of one issued by the local CA",
+    "tls-client-cert-required": (
+        "TLS listeners require a client certificate issued by the local CA (client.pem/client.key "
+        "beside the CA file) and refuse clients without one"
+    ),
+    "tls-plaintext": (
+        "the TLS ports answer in plaintext (HTTP and MQTT without TLS), like a wss:// URL pointed at "
+        "a ws:// port"
+    ),
     "refuse-connect=REASON": (
         "answer every CONNECT with a CONNACK carrying REASON, an MQTT 5 reason code in decimal or "
         "hex (e.g. 0x87, 135) or a name (not-authorized); mapped to the nearest 3.1.1 return code"
@@ -80,6 +97,15 @@ class Faults:
     idle_drop: float | None = None
     close_after_handshake: int | None = None
     refuse_connect: ConnackReasonCode | None = None
+    tls_certificate: str | None = None  # one of explorer.broker.tlscerts.TLS_FAULTS
+    tls_client_cert_required: bool = False
+    tls_plaintext: bool = False
+
+    @property
+    def tls(self) -> bool:
+        """Whether a mode acts on the TLS listeners (they must be on)."""
+        return self.tls_certificate is not None or self.tls_client_cert_required or self.tls_plaintext
+
     only_mqtt311: bool = False
 
     @property
@@ -96,7 +122,11 @@ _FLAGS: Final[dict[str, str]] = {
     "text-frames": "text_frames",
     "coalesce": "coalesce",
     "only-mqtt3.1.1": "only_mqtt311",
+    "tls-client-cert-required": "tls_client_cert_required",
+    "tls-plaintext": "tls_plaintext",
 }
+# The modes that replace the server certificate; at most one at a time.
+TLS_CERTIFICATE_FAULTS: Final = ("tls-expired", "tls-wrong-host", "tls-incomplete-chain", "tls-self-signed")
 
 
 def _reason(text: str) -> ConnackReasonCode:
@@ -132,6 +162,16 @@ def parse_faults(specs: list[str] | tuple[str, ...]) -> Faults:
     values: dict[str, object] = {}
     for spec in specs:
         name, sep, arg = spec.strip().partition("=")
+        if name in TLS_CERTIFICATE_FAULTS:
+            if sep:
+                raise ExplorerError(f"fault mode {name!r} takes no value")
+            other = values.get("tls_certificate")
+            if other is not None and other != name:
+                raise ExplorerError(
+                    f"fault modes {other!r} and {name!r} both replace the certificate: pick one"
+                )
+            values["tls_certificate"] = name
+            continue
         if name in _FLAGS:
             if sep:
                 raise ExplorerError(f"fault mode {name!r} takes no value")

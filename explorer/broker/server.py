@@ -34,10 +34,12 @@ import asyncio
 import contextlib
 import functools
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from explorer.broker.auth import load_acl, load_password_file
 from explorer.broker.config import BrokerConfig
@@ -63,6 +65,9 @@ from explorer.mqtt.enums import DisconnectReasonCode
 from explorer.mqtt.packets import NO_PROPERTIES, Properties
 from explorer.mqtt.reader import PacketReader
 
+if TYPE_CHECKING:
+    from explorer.broker.tlscerts import TlsFiles
+
 __all__ = ["CLOSE_LINGER", "READ_SIZE", "Broker"]
 
 _LOG = logging.getLogger("explorer.broker")
@@ -86,9 +91,10 @@ class _Link(asyncio.BufferedProtocol):
     reads, and those must not change under them when the next read overwrites the buffer.
     """
 
-    def __init__(self, broker: Broker, websocket: bool) -> None:
+    def __init__(self, broker: Broker, websocket: bool, tls: bool = False) -> None:
         self.broker = broker
         self.websocket = websocket
+        self.tls = tls
         self.transport: asyncio.Transport | None = None
         self.conn: Connection | None = None
         self.upgrade: Upgrade | None = Upgrade(broker.config) if websocket else None
@@ -138,9 +144,8 @@ class _Link(asyncio.BufferedProtocol):
             self._attach()
 
     def _attach(self) -> None:
-        self.conn = self.broker.state.connection_made(
-            self.broker.clock(), peer=self.peer, transport="ws" if self.websocket else "tcp"
-        )
+        kind = ("wss" if self.tls else "ws") if self.websocket else ("mqtts" if self.tls else "tcp")
+        self.conn = self.broker.state.connection_made(self.broker.clock(), peer=self.peer, transport=kind)
         self.conn.owner = self
 
     def _handshake_timeout(self) -> None:
@@ -470,6 +475,9 @@ class Broker:
         self.reads = 0
         self.ws_port: int | None = None
         self.tcp_port: int | None = None
+        self.wss_port: int | None = None
+        self.mqtts_port: int | None = None
+        self.tls_files: TlsFiles | None = None  # what the TLS listeners serve, once started
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
         # One read buffer for every connection: a read callback copies out what it got.
@@ -504,32 +512,63 @@ class Broker:
 
     @property
     def urls(self) -> list[str]:
-        return [url for url in (self.ws_url, self.tcp_url) if url]
+        return [url for url in (self.ws_url, self.tcp_url, self.wss_url, self.mqtts_url) if url]
+
+    @property
+    def wss_url(self) -> str | None:
+        if self.wss_port is None:
+            return None
+        return f"wss://{self.host}:{self.wss_port}{self.config.ws_paths[0]}"
+
+    @property
+    def mqtts_url(self) -> str | None:
+        return None if self.mqtts_port is None else f"mqtts://{self.host}:{self.mqtts_port}"
+
+    @property
+    def ca_file(self) -> str | None:
+        """The local CA that issued the TLS listeners' certificate: the file to trust."""
+        files = self.tls_files
+        return str(files.ca_file) if files is not None and files.ca_file is not None else None
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         config = self.config
-        listeners = [(True, config.ws_port, "--ws-port"), (False, config.tcp_port, "--tcp-port")]
-        for websocket, port, flag in listeners:
+        listeners: list[tuple[bool, ssl.SSLContext | None, int | None, str]] = [
+            (True, None, config.ws_port, "--ws-port"),
+            (False, None, config.tcp_port, "--tcp-port"),
+        ]
+        if config.tls:
+            from explorer.broker.tlscerts import listener_contexts
+
+            self.tls_files, wss, mqtts = listener_contexts(config)
+            listeners += [
+                (True, wss, config.wss_port, "--wss-port"),
+                (False, mqtts, config.mqtts_port, "--mqtts-port"),
+            ]
+        for websocket, context, port, flag in listeners:
             if port is None:
                 continue
+            tls = flag in ("--wss-port", "--mqtts-port")
+            link: Callable[[], _Link] = functools.partial(_Link, self, websocket, tls)
+            factory: Callable[[], asyncio.BaseProtocol] = link
+            if context is not None and config.faults.tls_client_cert_required:
+                # TLS on memory BIOs, so that the refusal goes out as a TLS alert.
+                from explorer.broker.tlsbio import TlsTerminator
+
+                factory = functools.partial(TlsTerminator, context, link)
+                context = None
             try:
-                server = await loop.create_server(
-                    functools.partial(_Link, self, websocket), config.bind, port
-                )
+                server = await loop.create_server(factory, config.bind, port, ssl=context)
             except OSError as exc:
                 await self.stop()
-                kind = "WebSocket" if websocket else "TCP"
+                kind = {"--ws-port": "WebSocket", "--tcp-port": "TCP"}.get(flag, flag[2:-5])
                 raise ExplorerError(
                     f"cannot listen for {kind} on {config.bind} port {port}: {exc.strerror or exc}"
                     f" (another broker running? use {flag} 0 for a free port)"
                 ) from None
             self._servers.append(server)
             bound = server.sockets[0].getsockname()[1]
-            if websocket:
-                self.ws_port = bound
-            else:
-                self.tcp_port = bound
+            setattr(self, flag[2:].replace("-", "_"), bound)
         self._tasks.append(asyncio.create_task(self._ticker(), name="broker-timer"))
         if config.demo:
             from explorer.broker.demo import run_demo

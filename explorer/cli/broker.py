@@ -20,15 +20,25 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from explorer.broker.auth import add_user, load_acl, load_password_file
-from explorer.broker.config import DEFAULT_TCP_PORT, DEFAULT_WS_PORT, BrokerConfig
+from explorer.broker.child import CA_LINE
+from explorer.broker.config import (
+    DEFAULT_MQTTS_PORT,
+    DEFAULT_TCP_PORT,
+    DEFAULT_WS_PORT,
+    DEFAULT_WSS_PORT,
+    BrokerConfig,
+)
 from explorer.broker.faults import fault_help, parse_faults
 from explorer.cli.connopts import ask_secret
 from explorer.errors import ExplorerError
 
-__all__ = ["bind_warning", "config_from_args", "register", "run"]
+if TYPE_CHECKING:
+    from explorer.broker.server import Broker
+
+__all__ = ["bind_warning", "config_from_args", "register", "run", "tls_lines"]
 
 
 def _port(text: str) -> int | None:
@@ -119,6 +129,25 @@ def register(subparsers: Any) -> None:
         "--tcp-port", type=_port, default=DEFAULT_TCP_PORT, metavar="N", help="TCP port, 0 = free, 'off'"
     )
     parser.add_argument("--bind", default="127.0.0.1", metavar="ADDR", help="listen address")
+    tls = parser.add_argument_group(
+        "TLS",
+        "--tls adds wss:// and mqtts:// listeners. Without --cert, a local CA and a server certificate "
+        "for the bound names are made once under tls/ in the user's data directory ($MQTTWS_DATA_DIR "
+        "overrides it) and reused; the CA file to trust is printed at start (sub/pub/probe --ca FILE).",
+    )
+    tls.add_argument("--tls", action="store_true", help="also listen for wss:// and mqtts://")
+    tls.add_argument(
+        "--wss-port", type=_port, default=DEFAULT_WSS_PORT, metavar="N", help="wss port, 0 = free, 'off'"
+    )
+    tls.add_argument(
+        "--mqtts-port",
+        type=_port,
+        default=DEFAULT_MQTTS_PORT,
+        metavar="N",
+        help="mqtts port, 0 = free, 'off'",
+    )
+    tls.add_argument("--cert", type=Path, metavar="FILE", help="your server certificate chain (PEM)")
+    tls.add_argument("--key", type=Path, metavar="FILE", help="its private key (PEM; default: in --cert)")
     parser.add_argument(
         "--path",
         action="append",
@@ -240,7 +269,32 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         values["handshake_timeout"] = values["connect_timeout"] = args.connect_timeout
     if args.ws_port is None and args.tcp_port is None:
         raise ExplorerError("both listeners are off: give --ws-port or --tcp-port")
+    _tls_values(args, values)
     return BrokerConfig(**values)
+
+
+def _tls_values(args: argparse.Namespace, values: dict[str, Any]) -> None:
+    faults = values["faults"]
+    if not args.tls:
+        if args.cert is not None or args.key is not None:
+            raise ExplorerError("--cert and --key are for the TLS listeners: add --tls")
+        if faults.tls:
+            raise ExplorerError("the tls-* fault modes act on the TLS listeners: add --tls")
+        return
+    if args.key is not None and args.cert is None:
+        raise ExplorerError("--key needs --cert (the certificate it belongs to)")
+    if args.cert is not None and faults.tls_certificate is not None:
+        raise ExplorerError(
+            f"the {faults.tls_certificate} fault mode makes its own certificate: leave out --cert"
+        )
+    if args.cert is not None and faults.tls_client_cert_required:
+        raise ExplorerError("tls-client-cert-required uses the local CA: leave out --cert")
+    for option in (args.cert, args.key):
+        if option is not None and not option.is_file():
+            raise ExplorerError(f"{option}: no such file")
+    values.update(
+        tls=True, wss_port=args.wss_port, mqtts_port=args.mqtts_port, tls_cert=args.cert, tls_key=args.key
+    )
 
 
 def _is_loopback(bind: str) -> bool:
@@ -308,6 +362,17 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(config, watch_stdin=args.child))
 
 
+def tls_lines(broker: Broker) -> list[str]:
+    """What a user needs to connect over TLS: the CA to trust, the client certificate."""
+    files = broker.tls_files
+    if files is None or files.ca_file is None:
+        return []
+    lines = [f"{CA_LINE}{files.ca_file}"]
+    if broker.config.faults.tls_client_cert_required and files.client_cert_file and files.client_key_file:
+        lines.append(f"client certificate: {files.client_cert_file} (key {files.client_key_file})")
+    return lines
+
+
 def _stop_at_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
     """Set ``stop`` once stdin reaches EOF: the parent closed the pipe or died.
 
@@ -338,6 +403,8 @@ async def _serve(config: BrokerConfig, *, watch_stdin: bool = False) -> int:
     async with Broker(config) as broker:
         for url in broker.urls:
             print(url, flush=True)
+        for line in tls_lines(broker):
+            print(line, flush=True)
         await stop.wait()
         logging.getLogger("explorer.broker").info("shutting down")
     return 0

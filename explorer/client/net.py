@@ -38,6 +38,7 @@ __all__ = [
     "make_ssl_context",
     "open_stream",
     "set_keylog",
+    "tls_read_failure",
 ]
 
 READ_SIZE = 4096
@@ -94,6 +95,24 @@ class ByteTransport(Protocol):
     def abort(self) -> None:
         """Drop the connection at once."""
         ...
+
+
+# TLS alerts a server sends when it wanted a client certificate (TLS 1.3 sends its
+# refusal after the client's last handshake message, so it arrives on the first read).
+_CLIENT_CERT_ALERTS = frozenset(
+    {"TLSV13_ALERT_CERTIFICATE_REQUIRED", "SSLV3_ALERT_BAD_CERTIFICATE", "SSLV3_ALERT_HANDSHAKE_FAILURE"}
+)
+
+
+def tls_read_failure(exc: ssl.SSLError) -> str:
+    """One sentence for a TLS error raised by a read after the handshake (an alert)."""
+    reason = exc.reason or str(exc)
+    if reason in _CLIENT_CERT_ALERTS:
+        return (
+            f"the broker refused the TLS connection ({reason}): it requires a client certificate, "
+            "give --cert and --key"
+        )
+    return f"the TLS connection to the broker failed: {reason}"
 
 
 def make_ssl_context(tls: TlsOptions) -> ssl.SSLContext:
@@ -328,7 +347,9 @@ class TcpTransport:
         await asyncio.sleep(0)
         try:
             data = await self._reader.read(READ_SIZE)
-        except (ConnectionError, ssl.SSLError):
+        except ssl.SSLError as exc:
+            raise ConnectionFailed(tls_read_failure(exc)) from None
+        except ConnectionError:
             data = b""
         if data and self._tap is not None:
             self._tap("s2c", data)

@@ -32,7 +32,7 @@ from websockets.protocol import State
 from websockets.typing import Origin, Subprotocol
 from websockets.uri import parse_uri
 
-from explorer.client.net import READ_SIZE, StreamInfo, Tap, open_stream
+from explorer.client.net import READ_SIZE, StreamInfo, Tap, open_stream, tls_read_failure
 from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed, HandshakeError
 from explorer.ws.rules import CloseCode
@@ -289,7 +289,11 @@ class WebSocketTransport:
         """Read one chunk into the protocol; ``False`` at end of stream."""
         try:
             data = await self._reader.read(READ_SIZE)
-        except (ConnectionError, ssl.SSLError):
+        except ssl.SSLError as exc:
+            self._eof = True
+            self._closed.set()
+            raise ConnectionFailed(tls_read_failure(exc)) from None
+        except ConnectionError:
             data = b""
         if data:
             if self._tap is not None:
@@ -411,7 +415,7 @@ class WebSocketTransport:
                 else:
                     while not self._closed.is_set() and await self._read_once():
                         pass
-        except TimeoutError:
+        except (TimeoutError, ConnectionFailed):
             pass
         self._writer.close()
         try:

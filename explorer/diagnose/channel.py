@@ -63,6 +63,7 @@ class MqttChannel:
         self.websocket = websocket
         self.reader = PacketReader(version)
         self.first_bytes = bytearray()
+        self.tls_error: ssl.SSLError | None = None
         self.first_frame_payload = b""
         self._initial = initial
         self._ws: Protocol | None = Protocol(CLIENT, state=OPEN, max_size=None) if websocket else None
@@ -93,7 +94,10 @@ class MqttChannel:
         else:
             try:
                 data = await asyncio.wait_for(self.stream.recv(), timeout)
-            except (ConnectionError, ssl.SSLError):
+            except ssl.SSLError as exc:
+                self.tls_error = exc  # a TLS alert after the handshake (e.g. certificate required)
+                data = b""
+            except ConnectionError:
                 data = b""
         if len(self.first_bytes) < _HEAD_KEEP:
             self.first_bytes += data[: _HEAD_KEEP - len(self.first_bytes)]

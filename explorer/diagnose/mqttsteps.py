@@ -23,6 +23,7 @@ from explorer.diagnose.causes import CLOSE_CODE_CAUSES, connack_slug
 from explorer.diagnose.channel import Incoming, MqttChannel
 from explorer.diagnose.httpcheck import could_be_http
 from explorer.diagnose.idle import idle_match
+from explorer.diagnose.tlscheck import classify_tls_error
 from explorer.diagnose.walk import WalkBase, hexdump
 from explorer.diagnose.wire import looks_like_tls_record, printable
 from explorer.mqtt.codec import encode
@@ -114,6 +115,8 @@ class MqttSteps(WalkBase):
                     return
                 raise self._fail("mqtt-unexpected-packet", {"packet": type(packet).__name__.upper()})
             if incoming.closed:
+                if channel.tls_error is not None:
+                    raise self._fail(*classify_tls_error(channel.tls_error, b"", None))
                 if channel.websocket and incoming.close_code is None and not channel.first_bytes:
                     raise self._fail("ws-dropped", {})
                 wait = "the server closed the connection"

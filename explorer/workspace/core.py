@@ -346,10 +346,12 @@ class Workspace:
 
     # -- embedded broker -------------------------------------------------------------
 
-    async def start_embedded(self, *, demo: bool = True) -> ConnectionOptions:
+    async def start_embedded(self, *, demo: bool = True, tls: bool = False) -> ConnectionOptions:
         """Start the embedded broker on free loopback ports (with the demo publisher).
 
         Returns the options that reach it over WebSocket; pass them to :meth:`connect`.
+        With ``tls`` they reach its wss:// listener and trust its local CA
+        (:attr:`embedded_ca_file`), made once in the user's data directory.
         They ask for MQTT 5.0, which the embedded broker speaks, so the demo's MQTT 5
         properties, reason codes and topic aliases show in the views.
 
@@ -362,13 +364,18 @@ class Workspace:
         """
         if self._closed:
             raise ExplorerError("this workspace is closed")
-        return await self._embedded.start(demo=demo)
+        return await self._embedded.start(demo=demo, tls=tls)
 
     async def revive_embedded(self, options: ConnectionOptions) -> ConnectionOptions:
         """``options`` for a reconnect: pointed at a new embedded broker if theirs died."""
         if self._closed:
             raise ExplorerError("this workspace is closed")
         return await self._embedded.revive(options)
+
+    @property
+    def embedded_ca_file(self) -> str | None:
+        """The CA file the embedded broker's TLS listeners use, when they are on."""
+        return self._embedded.ca_file
 
     @property
     def broker(self) -> EmbeddedBroker | None:

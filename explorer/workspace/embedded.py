@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from explorer.client.options import ConnectionOptions
+from explorer.client.options import ConnectionOptions, TlsOptions
 from explorer.mqtt.enums import ProtocolVersion
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ class EmbeddedHost:
         self._on_death = on_death
         self._broker: EmbeddedBroker | None = None
         self._demo = True
+        self._tls = False
         self._last_url: str | None = None  # the ws URL of the latest broker, dead or alive
 
     @property
@@ -47,19 +48,38 @@ class EmbeddedHost:
         return self._broker is not None and getattr(self._broker, "returncode", None) is not None
 
     def serves(self, url: str) -> bool:
-        """Whether ``url`` is the running broker's WebSocket URL."""
-        return self._broker is not None and not self.dead and self._broker.ws_url == url
+        """Whether ``url`` is the running broker's WebSocket (or wss) URL."""
+        broker = self._broker
+        return broker is not None and not self.dead and url in (broker.ws_url, broker.wss_url)
 
-    async def start(self, *, demo: bool) -> ConnectionOptions:
-        """Options that reach the broker over WebSocket (MQTT 5.0), starting it if need be."""
-        if self.dead:
-            dead, self._broker = self._broker, None
-            assert dead is not None
-            await dead.stop()
+    @property
+    def ca_file(self) -> str | None:
+        """The local CA that the running broker's TLS listeners use (trust it for wss://)."""
+        return self._broker.ca_file if self._broker is not None else None
+
+    async def start(self, *, demo: bool, tls: bool = False) -> ConnectionOptions:
+        """Options that reach the broker over WebSocket (MQTT 5.0), starting it if need be.
+
+        With ``tls`` the broker also listens for wss:// and mqtts:// (a running broker
+        without them is replaced), and the options use wss:// trusting its local CA.
+        """
+        if self.dead or (tls and self._broker is not None and not self._tls):
+            old, self._broker = self._broker, None
+            assert old is not None
+            await old.stop()
         if self._broker is None:
             self._demo = demo
-            self._broker = await self._launch(demo)
-        url = self._broker.ws_url
+            self._tls = tls
+            self._broker = await self._launch(demo, tls)
+        broker = self._broker
+        if tls:
+            assert broker.wss_url is not None
+            assert broker.ca_file is not None
+            self._last_url = broker.wss_url
+            return ConnectionOptions(
+                url=broker.wss_url, mqtt_version=ProtocolVersion.V5, tls=TlsOptions(ca_file=broker.ca_file)
+            )
+        url = broker.ws_url
         assert url is not None  # the embedded broker always opens its WebSocket listener
         self._last_url = url
         return ConnectionOptions(url=url, mqtt_version=ProtocolVersion.V5)
@@ -72,7 +92,7 @@ class EmbeddedHost:
         """
         if not self.dead or options.url != self._last_url:
             return options
-        fresh = await self.start(demo=self._demo)
+        fresh = await self.start(demo=self._demo, tls=self._tls)
         return options.with_changes(url=fresh.url)
 
     async def stop(self) -> None:
@@ -80,15 +100,15 @@ class EmbeddedHost:
         if broker is not None:
             await broker.stop()
 
-    async def _launch(self, demo: bool) -> EmbeddedBroker:
+    async def _launch(self, demo: bool, tls: bool) -> EmbeddedBroker:
         if not self._in_process:
             from explorer.broker.child import BrokerProcess
 
-            return await BrokerProcess.start(demo=demo, on_exit=self._exited)
+            return await BrokerProcess.start(demo=demo, tls=tls, on_exit=self._exited)
         from explorer.broker.config import BrokerConfig
         from explorer.broker.server import Broker
 
-        broker = Broker(BrokerConfig.ephemeral(demo=demo))
+        broker = Broker(BrokerConfig.ephemeral(demo=demo, tls=tls))
         await broker.start()
         return broker
 

@@ -13,7 +13,7 @@ import time
 
 __all__ = ["MODULES", "main"]
 
-MODULES = ("decode", "mqtt_codec", "ingest", "codecs", "broker", "tui_load", "gui_load")
+MODULES = ("decode", "mqtt_codec", "ingest", "codecs", "broker", "recording", "tui_load", "gui_load")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ same functions, idempotent), and headers the user marked secret are starred by n
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -34,7 +35,6 @@ from explorer.model.trace import properties_to_json
 from explorer.mqtt.codec import decode
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Connect, Properties
-from explorer.present.payload import looks_binary
 from explorer.ws.handshake import mask_credentials
 
 __all__ = [
@@ -56,6 +56,7 @@ EventRow = tuple[int, int, str, str | None, bytes | None, bytes | None, str | No
 
 _BYTES_PROPERTIES: Final = frozenset({"correlation_data", "authentication_data"})
 _TEXT_LIMIT: Final = 64 * 1024  # characters of a payload indexed for text search
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # text has none but tab, CR, LF
 
 
 def iso_time(us: int, timespec: str = "milliseconds") -> str:
@@ -94,24 +95,25 @@ def properties_from_json(text: str | None) -> Properties:
 
 
 def payload_text(payload: bytes) -> tuple[str | None, str | None]:
-    """``(codec, text)`` for a payload: UTF-8 text (``text``, or ``json`` when it parses) or
-    ``(None, None)`` for binary; the text is what full-text search indexes."""
+    """``(codec, text)`` for a payload: UTF-8 text without control characters (``text``,
+    or ``json`` when it is shaped as a JSON object or array) or ``(None, None)`` for
+    binary; the text is what full-text search indexes.
+
+    Cheap on purpose (it runs for every message of a firehose): JSON is recognised by its
+    brackets, not parsed.
+    """
     if not payload:
         return "text", ""
-    if looks_binary(payload[:4096]):
-        return None, None
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         return None, None
-    codec = "text"
-    first = text.lstrip()[:1]
-    if first in ("{", "["):
-        try:
-            json.loads(text)
-            codec = "json"
-        except ValueError:
-            pass
+    if _CONTROL.search(text) is not None:
+        return None, None
+    stripped = text.strip()
+    first = stripped[:1]
+    last = stripped[-1:]
+    codec = "json" if (first == "{" and last == "}") or (first == "[" and last == "]") else "text"
     return codec, text[:_TEXT_LIMIT]
 
 

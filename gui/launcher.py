@@ -21,16 +21,10 @@ HEADLESS_FLAGS = frozenset({"-h", "--help", "--version"})
 
 
 def subcommand_names() -> frozenset[str]:
-    """The names of :mod:`explorer.cli`'s subcommands, read from its parser."""
-    import argparse
+    """The names of :mod:`explorer.cli`'s subcommands (its table; nothing else imported)."""
+    from explorer.cli import COMMANDS
 
-    from explorer.cli import build_parser
-
-    parser = build_parser()
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return frozenset(action.choices)
-    return frozenset()
+    return frozenset(COMMANDS)
 
 
 def is_headless(argv: Sequence[str]) -> bool:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from explorer.capture.layers import FrameParser
 from explorer.capture.reader import CaptureFile
 from explorer.capture.tcp import GapMark, TcpConnection, TcpReassembler, _Flow
 from explorer.decoder import ConnectionDecoder
@@ -102,6 +103,7 @@ class Stream:
     decoder: ConnectionDecoder | None = None
     stopped: dict[Direction, float] = field(default_factory=dict)
     selected: bool = True
+    hot_keys: list[bytes] = field(default_factory=list)  # this connection's entries in Pipeline._hot
     output: object = None
 
 
@@ -150,50 +152,128 @@ class Pipeline:
         self.connections = 0
         self.segments = 0
         self.first_time: float | None = None
+        self._hot: dict[bytes, tuple[_Flow, int]] = {}  # raw addresses+ports -> flow, side
+        self._batch: list[tuple[bytes, float]] = []
+        self._batch_stream: Stream | None = None
+        self._batch_direction: Direction = "c2s"
 
     def run(self, tick: Callable[[], None] | None = None) -> None:
-        """Read the whole capture; ``tick`` is called every few thousand segments."""
+        """Read the whole capture; ``tick`` is called every few thousand frames.
+
+        Speed: after a connection's first segments went the general way (parse into a
+        ``TcpSegment``, :meth:`TcpReassembler.add`), its plain data segments over
+        Ethernet and IPv4 are recognised from their raw bytes (the 12 bytes of addresses
+        and ports) and go straight to :meth:`_Flow.fast_data`; their bytes are handed
+        to the decoder in batches of consecutive reads of one direction
+        (:meth:`ConnectionDecoder.receive_batch`), which decodes them as it would one
+        by one. Anything else (another connection, a flag, a hole) first hands over
+        the batch, so events keep capture order.
+        """
+        capture = self.capture
+        parser = FrameParser(capture.state.problems)
+        parse = parser.parse
         reassembler = self.reassembler
         add = reassembler.add
+        counted = reassembler.counted
         take = self._take
-        events = self.consumer.events
+        hot = self._hot
+        batch = self._batch
+        flush = self._flush
         count = 0
-        for segment in self.capture.segments():
+        for number, time, link, data, _original in capture.records():
+            count += 1
+            if not count & 0xFFF:
+                flush()
+                if tick is not None:
+                    tick()
+            if link == 1 and data[12:14] == b"\x08\x00" and data[14] == 0x45 and data[23] == 6:
+                # Ethernet, IPv4 without options, TCP: maybe a connection's next data.
+                entry = hot.get(data[26:38])
+                if entry is not None:
+                    flow, side = entry
+                    end = 14 + ((data[16] << 8) | data[17])
+                    start = 34 + ((data[46] >> 4) << 2)
+                    if (
+                        data[47] & 0x17 == 0x10  # ACK; no SYN, FIN or RST
+                        and not (data[20] & 0x3F or data[21])  # not a fragment
+                        and 54 <= start <= end <= len(data)
+                        and not flow.released
+                        and flow.fast_data(
+                            side,
+                            int.from_bytes(data[38:42], "big"),
+                            int.from_bytes(data[42:46], "big"),
+                            data[start:end],
+                            time,
+                        )
+                    ):
+                        counted(time)
+                        stream = flow.user
+                        assert type(stream) is Stream
+                        if stream.decoder is not None:
+                            direction = stream.names[side]
+                            if direction not in stream.stopped:
+                                if self._batch_stream is not stream or self._batch_direction != direction:
+                                    flush()
+                                    self._batch_stream = stream
+                                    self._batch_direction = direction
+                                batch.append((data[start:end], time))
+                                if len(batch) >= 256:
+                                    flush()
+                        if flow.out:
+                            flush()
+                            take(flow)
+                        continue
+            segment = parse(number, time, link, data)
+            if segment is None:
+                continue
+            flush()
             if self.first_time is None:
                 self.first_time = segment.time
             flow = add(segment)
-            out = flow.out
-            if out:
-                stream = flow.user
-                if (
-                    len(out) == 1
-                    and type(stream) is Stream
-                    and stream.decoder is not None
-                    and not stream.stopped
-                ):
-                    # The common case: the next bytes of a connection being decoded.
-                    side, time, item = out.pop()
-                    if type(item) is bytes:
-                        decoder = stream.decoder
-                        decoder.receive_data(stream.names[side], item, time)
-                        items = decoder.items_received()
-                        if items:
-                            events(stream, items)
-                    else:
-                        out.append((side, time, item))
-                        take(flow)
-                else:
-                    take(flow)
+            if flow.out:
+                take(flow)
             if reassembler.finished:
                 for done in reassembler.finished:
                     self._finish(done)
                 reassembler.finished.clear()
-            count += 1
-            if tick is not None and not count & 0xFFF:
-                tick()
+            stream = flow.user
+            if (
+                type(stream) is Stream
+                and stream.kind is not None
+                and not flow.released
+                and link == 1
+                and data[12:14] == b"\x08\x00"
+                and data[14] == 0x45
+            ):
+                key = data[26:38]
+                if key not in hot:
+                    first = flow.ends[0]
+                    hot[key] = (
+                        flow,
+                        0 if first.port == segment.sport and first.address == segment.src else 1,
+                    )
+                    stream.hot_keys.append(key)
+        flush()
+        parser.finish()
+        capture.finish_problems()
         self.segments = count
         for done in reassembler.close():
             self._finish(done)
+
+    def _flush(self) -> None:
+        """Hand the batch of reads to its decoder (see :meth:`run`)."""
+        batch = self._batch
+        if not batch:
+            return
+        stream = self._batch_stream
+        assert stream is not None
+        decoder = stream.decoder
+        assert decoder is not None
+        decoder.receive_batch(self._batch_direction, batch)
+        batch.clear()
+        items = decoder.items_received()
+        if items:
+            self.consumer.events(stream, items)
 
     def _stream(self, flow: _Flow) -> Stream:
         stream = Stream(flow.index)
@@ -275,10 +355,15 @@ class Pipeline:
             self.consumer.events(stream, events)
 
     def _finish(self, flow: _Flow) -> None:
+        self._flush()
         if flow.out or flow.user is None:
             self._take(flow)
         stream = flow.user
         assert isinstance(stream, Stream)
+        for key in stream.hot_keys:
+            if self._hot.get(key, (None, 0))[0] is flow:
+                del self._hot[key]
+        stream.hot_keys = []
         if not stream.selected:
             return
         if stream.kind is None:

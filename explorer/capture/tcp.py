@@ -195,6 +195,7 @@ class _Flow:
         "out",
         "problems",
         "problems_dropped",
+        "released",
         "reset",
         "syn_from",
         "syn_isn",
@@ -218,6 +219,7 @@ class _Flow:
         self.last_time = time
         self.arrivals = 0
         self.closed_at: float | None = None
+        self.released = False  # finished and handed out: no segment is added any more
         self.user: object = None
 
     def problem(self, text: str) -> None:
@@ -311,6 +313,47 @@ class _Flow:
                 self._skip_acknowledged_gap(1 - side, time)
         if self.closed_at is None and self.closed():
             self.closed_at = time
+
+    def fast_data(self, side: int, seq: int, ack: int, payload: bytes, time: float) -> bool:
+        """The common case of :meth:`add` without a ``TcpSegment``: an ACK (no SYN, FIN
+        or RST, the caller checked) carrying ``payload`` exactly where the stream is.
+        Returns False, having changed nothing, for anything else. The payload is not
+        put in ``out``: the caller delivers it (``out`` may still receive a gap of the
+        other direction, after it)."""
+        half = self.halves[side]
+        base = half.base
+        if (
+            base is None
+            or half.pending
+            or half.gap_ranges
+            or half.fin_at is not None
+            or half.sent_first is None
+            or self.closed_at is not None
+            or not payload
+        ):
+            return False
+        delivered = half.delivered
+        if (seq - base - delivered) % _MOD:
+            return False
+        self.last_time = time
+        self.arrivals += 1
+        size = len(payload)
+        half.delivered = delivered + size
+        recent = half.recent
+        recent.append((delivered, payload))
+        half.recent_size += size
+        while half.recent_size > KEEP and len(recent) > 1:
+            half.recent_size -= len(recent.popleft()[1])
+        other = self.halves[1 - side]
+        if other.base is not None:
+            acked = _unwrap((ack - other.base) % _MOD, other.delivered)
+            if other.fin_at is not None and acked > other.fin_at:
+                acked = other.fin_at
+            if other.acked is None or acked > other.acked:
+                other.acked = acked
+            if other.pending:
+                self._skip_acknowledged_gap(1 - side, time)
+        return True
 
     def _data(self, side: int, start: int, seg: TcpSegment) -> None:
         half = self.halves[side]
@@ -533,8 +576,15 @@ class TcpReassembler:
     def _release(self, key: tuple[str, int, str, int], flow: _Flow) -> None:
         if self._current.get(key) is flow:
             del self._current[key]
+        flow.released = True
         flow.finish()
         self.finished.append(flow)
+
+    def counted(self, now: float) -> None:
+        """A segment was taken by a caller's own fast path (:meth:`_Flow.fast_data`)."""
+        self._segments += 1
+        if self._segments % _EXPIRE_EVERY == 0:
+            self._expire(now)
 
     def _expire(self, now: float) -> None:
         for key, flow in list(self._current.items()):

@@ -16,24 +16,27 @@ from typing import NoReturn
 
 from explorer import __version__
 from explorer.errors import ExplorerError
-from explorer.workspace.runtime import tune_gc
+from explorer.gcpolicy import tune_gc
 
-__all__ = ["SUBCOMMAND_MODULES", "build_parser", "main"]
+__all__ = ["COMMANDS", "SUBCOMMAND_MODULES", "build_parser", "main"]
 
 # Order is the order shown in --help.
-SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "explorer.cli.sub",
-    "explorer.cli.pub",
-    "explorer.cli.trace_cmd",
-    "explorer.cli.decode",
-    "explorer.cli.record",
-    "explorer.cli.search",
-    "explorer.cli.stats",
-    "explorer.cli.replay",
-    "explorer.cli.probe",
-    "explorer.cli.broker",
-    "explorer.cli.profiles_cmd",
-)
+COMMANDS: dict[str, str] = {
+    "sub": "explorer.cli.sub",
+    "pub": "explorer.cli.pub",
+    "trace": "explorer.cli.trace_cmd",
+    "decode": "explorer.cli.decode",
+    "record": "explorer.cli.record",
+    "search": "explorer.cli.search",
+    "stats": "explorer.cli.stats",
+    "replay": "explorer.cli.replay",
+    "probe": "explorer.cli.probe",
+    "broker": "explorer.cli.broker",
+    "profiles": "explorer.cli.profiles_cmd",
+}
+"""Subcommand name -> the module that registers it. A command line that names its
+subcommand imports only that module, so a command starts without the others' imports."""
+SUBCOMMAND_MODULES: tuple[str, ...] = tuple(COMMANDS.values())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,21 +46,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or of ``command`` alone when it is one."""
     parser = _Parser(
         prog="mqttws-explorer",
         description="Explore MQTT over WebSocket: handshakes, frames, packets and topics.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMAND_MODULES:
+    modules = [COMMANDS[command]] if command in COMMANDS else SUBCOMMAND_MODULES
+    for name in modules:
         importlib.import_module(name).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words[0] if words else None)
+    args = parser.parse_args(words)
     tune_gc()
     func = getattr(args, "func", None)
     if func is None:

@@ -11,6 +11,7 @@ spool keeps memory bounded by moving text to a temporary file past a budget.
 
 from __future__ import annotations
 
+import codecs
 import json
 import tempfile
 from collections import Counter
@@ -189,12 +190,13 @@ class Spool:
         """Write a part's text to ``out`` and forget it."""
         if part.segments:
             assert self._file is not None
+            text = codecs.getincrementaldecoder("utf-8")("surrogatepass")
             for offset, length in part.segments:
                 self._file.seek(offset)
                 while length:
                     data = self._file.read(min(length, 1 << 20))
                     length -= len(data)
-                    out.write(data.decode("utf-8", "surrogatepass"))
+                    out.write(text.decode(data, final=not length))
         out.write("".join(part.lines))
         part.lines.clear()
         part.segments = []
@@ -259,7 +261,7 @@ class Output:
         conn.shown += len(events)
         self.format(conn, events)
         self._batches += 1
-        if not self._batches & 0xFF:
+        if len(events) > 1 or not self._batches & 0xFF:
             self.spool.check()
 
     def finished(self, stream: Stream, tcp: TcpConnection) -> None:

@@ -182,6 +182,15 @@ class ConnectionDecoder:
         else:
             self._report_stopped(direction, data, time)
 
+    def receive_batch(self, direction: Direction, reads: list[tuple[bytes, float]]) -> None:
+        """Like :meth:`receive_data` for each ``(data, time)`` of one direction in turn
+        (the same events), faster for many small reads of WebSocket frames."""
+        if self._stage[direction] == _FRAMES and not (self._waiting is not None and direction == "c2s"):
+            (self._c2s if direction == "c2s" else self._s2c).receive_frames_batch(reads)
+            return
+        for data, time in reads:
+            self.receive_data(direction, data, time)
+
     def receive_eof(self, direction: Direction, time: float) -> None:
         """The direction ended: report whatever was left incomplete."""
         side = self._c2s if direction == "c2s" else self._s2c

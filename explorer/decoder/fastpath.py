@@ -20,6 +20,7 @@ events the normal mode would have made from it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING, Final, TypeAlias
 
@@ -84,9 +85,21 @@ FAST_PATH_AVAILABLE: Final = (
 )
 
 
-def read_fast(self: DirectionDecoder, data: bytes, time: float) -> int:
+def read_fast(
+    self: DirectionDecoder,
+    data: bytes,
+    time: float,
+    ends: list[int] | None = None,
+    times: Sequence[float] = (),
+) -> int:
     """Read whole, simple binary frames inline; return where the general path must
-    take over (``len(data)`` when all was read, the incomplete tail kept)."""
+    take over (``len(data)`` when all was read, the incomplete tail kept).
+
+    ``data`` may join several reads: read ``i`` ends at ``ends[i]`` in ``data`` and
+    came at ``times[i]``; a frame gets the time of the read that completed it, as if
+    each read had been given on its own.
+    """
+    chunk = 0
     masked = self.direction == "c2s"
     mask_bit = 0x80 if masked else 0
     hlen = 6 if masked else 2
@@ -125,6 +138,10 @@ def read_fast(self: DirectionDecoder, data: bytes, time: float) -> int:
             self.tail = data[pos:]
             pos = end
             break
+        if ends is not None:
+            while pos + total > ends[chunk]:
+                chunk += 1
+            time = times[chunk]
         mask_key: bytes | None = None
         if masked:
             key = data[pos + 2 : pos + 6]
@@ -258,6 +275,7 @@ def read_fast(self: DirectionDecoder, data: bytes, time: float) -> int:
             after: list[TraceEvent] = []
             parts: tuple[PacketPart, ...] = ()
             completed: tuple[int, ...] = ()
+            self.time = time
             if length and not self.mqtt_dead:
                 parts, completed, payload = self.feed_mqtt(payload, index, time, after)
             event = FrameEvent(

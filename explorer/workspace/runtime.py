@@ -28,6 +28,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from explorer.gcpolicy import GC_GEN0_THRESHOLD, GC_THRESHOLDS, tune_gc
+
 __all__ = [
     "GC_GEN0_THRESHOLD",
     "GC_THRESHOLDS",
@@ -42,21 +44,8 @@ __all__ = [
     "tune_gc",
 ]
 
-GC_THRESHOLDS = (50_000, 20, 100)
-"""Collector thresholds for a firehose (CPython's defaults are 700, 10, 10)."""
-GC_GEN0_THRESHOLD = GC_THRESHOLDS[0]
-
 GC_TICK_SECONDS = 0.1
 """How often :func:`bound_gc_pauses` collects the youngest objects and freezes the survivors."""
-
-
-def tune_gc() -> None:
-    """Make the cyclic collector run less often, for the whole process.
-
-    Thresholds already set higher are left alone.
-    """
-    if gc.get_threshold()[0] < GC_THRESHOLDS[0]:
-        gc.set_threshold(*GC_THRESHOLDS)
 
 
 class PauseBoundedCollector:

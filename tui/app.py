@@ -302,6 +302,12 @@ class ExplorerApp(App[None]):
             self.notify(f"reconnecting to {options.url}")
         await self.connect_to(revived, subscriptions)
 
+    def connect_with(self, options: ConnectionOptions) -> None:
+        """Connect with ``options`` (from the diagnoser), keeping the current subscriptions."""
+        subscriptions = tuple(self.workspace.subscriptions.items()) or DEFAULT_SUBSCRIPTIONS
+        self.notify(f"connecting to {options.url}")
+        self.run_worker(self.connect_to(options, subscriptions), name="connect", exit_on_error=False)
+
     def action_diagnose(self) -> None:
         self.open_diagnosis(self.options)
 

@@ -13,11 +13,11 @@ import sys
 from typing import IO, Any
 
 from explorer.cli.connopts import add_connection_arguments, options_from_args
-from explorer.diagnose.causes import CAUSES
 from explorer.diagnose.explore import diagnose
 from explorer.diagnose.model import Diagnosis, ProbeChecks, Step
 from explorer.diagnose.probe import MAX_PUBLISH_SIZE
 from explorer.errors import ExplorerError
+from explorer.present.diagnosis import diagnosis_report
 
 __all__ = ["format_diagnosis", "format_step", "register", "run"]
 
@@ -87,40 +87,38 @@ def format_step(step: Step) -> str:
 
 
 def format_diagnosis(diagnosis: Diagnosis, *, with_steps: bool = False) -> str:
-    """The human report: verdict, observed values, fix and alternatives."""
+    """The human report: verdict, observed values, fix and alternatives.
+
+    The sentences are the presentation layer's (:mod:`explorer.present.diagnosis`), the
+    ones both explorers show; the first line keeps the slug for scripts.
+    """
+    report = diagnosis_report(diagnosis, explored=bool(diagnosis.alternatives))
     lines: list[str] = []
     if with_steps:
         lines.extend(format_step(step) for step in diagnosis.steps)
-    title = CAUSES[diagnosis.cause].title
-    if diagnosis.ok:
-        lines.append(f"OK: {title} ({diagnosis.url})")
+    if report.ok:
+        lines.append(f"OK: {report.title} ({diagnosis.url})")
     else:
-        lines.append(f"FAILED at {diagnosis.layer}: {title} [{diagnosis.cause}]")
-    lines.append(f"  {diagnosis.explanation}")
-    if not diagnosis.ok:
-        lines.append(f"Fix: {diagnosis.fix}")
+        lines.append(f"FAILED at {diagnosis.layer}: {report.title} [{report.slug}]")
+    lines.append(f"  {report.explanation}")
+    if report.fix is not None:
+        lines.append(f"Fix: {report.fix}")
+    if report.observed:
         lines.append("Observed:")
-        for key, value in diagnosis.observed.items():
+        for key, value in report.observed:
             shown = value.replace("\r\n", "\n").replace("\n", "\n      ")
             lines.append(f"    {key}: {shown}")
-    if diagnosis.alternatives:
+    if report.alternatives:
         lines.append("Alternatives tried:")
-        for alt in diagnosis.alternatives:
-            changed = ", ".join(f"{k}={v}" for k, v in alt.options_changed.items())
-            verdict = "works" if alt.ok else alt.cause
-            lines.append(f"  {_MARK[alt.ok]} {alt.description:<34} {verdict}  ({changed})")
-        working = [alt for alt in diagnosis.alternatives if alt.ok]
-        if working:
-            lines.append(f"Would work: {', '.join(alt.description for alt in working)}")
-            if diagnosis.connect_with:
-                lines.append(f"Connect with: {diagnosis.connect_with}")
+        for row in report.alternatives:
+            lines.append(f"  {row.mark} {row.description:<34} {row.outcome}  ({row.changes})")
+        if report.offers:
+            lines.append(f"Would work: {', '.join(offer.label for offer in report.offers)}")
+            if report.connect_with:
+                lines.append(f"Connect with: {report.connect_with}")
         else:
-            lines.append("None of the alternatives worked.")
-        if any(alt.credentials_withheld for alt in diagnosis.alternatives):
-            lines.append(
-                "Alternatives without TLS were tried without credentials: the user name, passwords "
-                "and secret headers are never sent unencrypted."
-            )
+            lines.append(report.hint)
+        lines.extend(report.notes)
     return "\n".join(lines)
 
 

@@ -28,7 +28,14 @@ from explorer.client.options import ConnectionOptions
 from explorer.client.trace import ConnectionTrace
 from explorer.client.websocket import WebSocketTransport
 from explorer.errors import ConnectionFailed, ExplorerError, LocalProtocolError
-from explorer.model.events import Direction, ErrorReported, MessageReceived, StateChanged, TraceEvent
+from explorer.model.events import (
+    ConnectionState,
+    Direction,
+    ErrorReported,
+    MessageReceived,
+    StateChanged,
+    TraceEvent,
+)
 from explorer.mqtt.enums import AuthReasonCode, DisconnectReasonCode
 from explorer.mqtt.packets import NO_PROPERTIES, Auth, Connack, Properties, Suback, Subscription, Unsuback
 from explorer.session import (
@@ -310,7 +317,7 @@ class MqttClient:
         loop = asyncio.get_running_loop()
         self.conn = self._next_conn
         self._next_conn += 1
-        self._state("connecting", self.options.endpoint.url())
+        self._state(ConnectionState.CONNECTING, self.options.endpoint.url())
         trace = ConnectionTrace(
             self.conn, self.options, next_seq=self._take_seq, emit=self._emit, clock=self._clock
         )
@@ -414,11 +421,11 @@ class MqttClient:
         if self._reconnect_task is not None:
             # A reconnection attempt failed: the reconnect loop tries again.
             self._fail_requests(ConnectionFailed(f"{reason} before the broker answered"), publishes=False)
-            self._state("disconnected", reason)
+            self._state(ConnectionState.DISCONNECTED, reason)
         elif self.options.reconnect and was_connected:
             # In-flight publishes wait: the session sends them again after reconnecting.
             self._fail_requests(ConnectionFailed(f"{reason} before the broker answered"), publishes=False)
-            self._state("disconnected", reason)
+            self._state(ConnectionState.DISCONNECTED, reason)
             self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect(reason))
         else:
             self._finish(reason)
@@ -429,7 +436,7 @@ class MqttClient:
             delay = backoff_delay(
                 attempt, self.options.reconnect_initial_delay, self.options.reconnect_max_delay, self._rng
             )
-            self._state("reconnecting", f"{reason}; attempt {attempt + 1} in {delay:.1f} s")
+            self._state(ConnectionState.RECONNECTING, f"{reason}; attempt {attempt + 1} in {delay:.1f} s")
             await asyncio.sleep(delay)
             try:
                 connack = await self._connect_once()
@@ -467,7 +474,7 @@ class MqttClient:
         self._finished = True
         self._closed_reason = reason
         self._fail_requests(ConnectionFailed(f"the connection ended: {reason}"), publishes=True)
-        self._state("closed", reason)
+        self._state(ConnectionState.CLOSED, reason)
         if self._queue is not None:
             if self._queue.full():
                 self._queue.get_nowait()
@@ -557,7 +564,7 @@ class MqttClient:
                 request.set_result(ack)
         elif isinstance(event, Connected):
             self._connected.set()
-            self._state("connected", self._connected_detail(event))
+            self._state(ConnectionState.CONNECTED, self._connected_detail(event))
             if self._connack is not None and not self._connack.done():
                 self._connack.set_result(event.connack)
         elif isinstance(event, AuthReceived):
@@ -651,7 +658,7 @@ class MqttClient:
         if self._on_event is not None:
             self._on_event(event)
 
-    def _state(self, state: str, detail: str = "") -> None:
+    def _state(self, state: ConnectionState, detail: str = "") -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
         self._emit(

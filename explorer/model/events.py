@@ -13,11 +13,13 @@ timestamp for captures); ``conn`` names one connection within a source.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Literal, TypeAlias
 
 from explorer.mqtt.packets import Packet
 
 __all__ = [
+    "ConnectionState",
     "Direction",
     "ErrorReported",
     "FrameEvent",
@@ -33,6 +35,36 @@ __all__ = [
 Direction = Literal["c2s", "s2c"]
 LengthEncoding = Literal["7bit", "16bit", "64bit"]
 PartRole = Literal["whole", "first", "middle", "last"]
+
+
+class ConnectionState(StrEnum):
+    """Where a connection is in its life, as ``StateChanged.state`` and the status line say.
+
+    A ``StrEnum``: JSON exports and the CLI print the same words as before (``.value``).
+    ``idle`` (nothing tried yet) -> ``connecting`` -> ``connected``; then ``disconnected``
+    (the link ended), ``reconnecting`` (a new attempt is due), ``closed`` (the client is
+    done for good) or ``failed`` (the connect attempt did not succeed). ``file``: the views
+    show a recording or a capture, not a connection.
+    """
+
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    DISCONNECTED = "disconnected"
+    CLOSED = "closed"
+    FAILED = "failed"
+    FILE = "file"
+
+    @property
+    def active(self) -> bool:
+        """A link is up or being set up (what a Disconnect action can act on)."""
+        return self in (ConnectionState.CONNECTING, ConnectionState.CONNECTED, ConnectionState.RECONNECTING)
+
+    @property
+    def ended(self) -> bool:
+        """The link is down and nothing will bring it back by itself."""
+        return self in (ConnectionState.DISCONNECTED, ConnectionState.CLOSED, ConnectionState.FAILED)
 
 
 @dataclass(slots=True)
@@ -154,7 +186,7 @@ class StateChanged:
     seq: int
     time: float
     conn: int
-    state: str
+    state: ConnectionState
     detail: str = ""
 
 

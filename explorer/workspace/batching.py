@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from explorer.model.events import ErrorReported, MessageReceived, TraceEvent
 from explorer.model.topictree import TopicNode
-from explorer.workspace.status import ConnectionStatus
+from explorer.present.status import ConnectionStatus
 
 __all__ = ["Batch", "Fanout", "Subscriber"]
 

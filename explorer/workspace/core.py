@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed, ExplorerError, HandshakeError
 from explorer.model.events import (
+    ConnectionState,
     ErrorReported,
     FrameEvent,
     HandshakeRequest,
@@ -43,12 +44,12 @@ from explorer.model.trace import TraceBuffer
 from explorer.mqtt.describe import suback_failed
 from explorer.mqtt.enums import RetainHandling
 from explorer.mqtt.packets import NO_PROPERTIES, Disconnect, Properties, Publish, Suback, Subscription
+from explorer.present.status import ConnectionStatus, RateMeter, StatusTracker
 from explorer.workspace.batching import Batch, Fanout
 from explorer.workspace.embedded import EmbeddedHost
 from explorer.workspace.export import MessageFormat, export_messages, wall_time
 from explorer.workspace.runtime import tune_gc
 from explorer.workspace.saved import SAVED_MESSAGES_FILE, SavedMessages
-from explorer.workspace.status import ConnectionStatus, RateMeter, StatusTracker
 
 if TYPE_CHECKING:
     from explorer.broker.child import EmbeddedBroker
@@ -145,7 +146,14 @@ def _broker_of(options: ConnectionOptions) -> tuple[str, int] | str:
     return (endpoint.host.lower(), endpoint.port)
 
 
-_ENDED = frozenset({"disconnected", "closed", "reconnecting", "failed"})
+_ENDED = frozenset(
+    {
+        ConnectionState.DISCONNECTED,
+        ConnectionState.CLOSED,
+        ConnectionState.RECONNECTING,
+        ConnectionState.FAILED,
+    }
+)
 
 
 def _direction_of(event: TraceEvent) -> str | None:
@@ -330,6 +338,8 @@ class Workspace:
             detail=tracker.detail,
             last_error=tracker.last_error,
             embedded=self._on_embedded(),
+            insecure=tracker.insecure,
+            warnings=tracker.warnings,
         )
 
     def events(
@@ -403,7 +413,7 @@ class Workspace:
 
     @property
     def connected(self) -> bool:
-        return self._client is not None and self._tracker.state == "connected"
+        return self._client is not None and self._tracker.state is ConnectionState.CONNECTED
 
     def options_for(self, url: str) -> ConnectionOptions:
         """The options to connect to ``url`` typed by the user.
@@ -439,7 +449,7 @@ class Workspace:
             if closed_at is None:
                 if isinstance(event, StateChanged) and event.state in _ENDED:
                     closed_at = event.time
-                elif isinstance(event, StateChanged) and event.state == "connected":
+                elif isinstance(event, StateChanged) and event.state is ConnectionState.CONNECTED:
                     return None
                 continue
             direction = _direction_of(event)
@@ -484,7 +494,7 @@ class Workspace:
         if self._recording is not None and self._recording.active:
             self._recording.use_connection(options)
         self.subscriptions = {}
-        self._tracker.reset(url=options.url, state="connecting")
+        self._tracker.reset(url=options.url, state=ConnectionState.CONNECTING, insecure=options.tls.insecure)
         self._rate.reset()
         self._fanout.notify()
         self._conn = self._next_conn
@@ -506,7 +516,7 @@ class Workspace:
                     message=message,
                 )
             )
-            self._tracker.state = "failed"
+            self._tracker.state = ConnectionState.FAILED
             self._tracker.detail = message
             self._fanout.notify()
             if isinstance(exc, ConnectionFailed):
@@ -514,8 +524,8 @@ class Workspace:
             raise ConnectionFailed(f"cannot connect to {options.url}: {message}") from exc
         self._read_transport_info(client)
         self._remember_server(client.conn, client)
-        if self._tracker.state in ("connecting", "idle"):
-            self._tracker.state = "connected"
+        if self._tracker.state in (ConnectionState.CONNECTING, ConnectionState.IDLE):
+            self._tracker.state = ConnectionState.CONNECTED
         self._fanout.notify()
 
     def _remember_server(self, conn: int, client: _Client) -> None:
@@ -545,8 +555,8 @@ class Workspace:
             await client.close()
         finally:
             self._next_conn = client.conn + 1
-            if self._tracker.state not in ("failed",):
-                self._tracker.state = "disconnected"
+            if self._tracker.state is not ConnectionState.FAILED:
+                self._tracker.state = ConnectionState.DISCONNECTED
             self._fanout.notify()
 
     def _require_client(self) -> _Client:
@@ -775,7 +785,7 @@ class Workspace:
         self.options = None
         self.subscriptions = {}
         label = source.name if conn is None else f"{source.name} (connection {conn})"
-        self._tracker.reset(url=label, state="file")
+        self._tracker.reset(url=label, state=ConnectionState.FILE)
         self._rate.reset()
         self._file_task = asyncio.create_task(self._load_file(source, conn))
         self._fanout.notify()
@@ -786,7 +796,7 @@ class Workspace:
         finally:
             # The file's own state events (connected, closed...) passed through the
             # tracker; what the status shows now is the file.
-            self._tracker.state = "file"
+            self._tracker.state = ConnectionState.FILE
             self._tracker.detail = source.error or ""
             self._fanout.notify()
 

@@ -19,8 +19,8 @@ from explorer.client.options import ConnectionOptions
 from explorer.errors import ExplorerError
 from explorer.model.events import HandshakeRequest, HandshakeResponse, PacketEvent, StateChanged, TraceEvent
 from explorer.mqtt.packets import Connack, Connect
+from explorer.present.status import RateMeter
 from explorer.recording.writer import DEFAULT_MAX_SIZE, RecordingWriter, WriterStats
-from explorer.workspace.status import RateMeter
 
 __all__ = ["RecordingSink", "RecordingStatus", "public_url"]
 

@@ -12,7 +12,6 @@ them would work.
 from __future__ import annotations
 
 import html
-from typing import Any
 
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -33,11 +32,21 @@ from PySide6.QtWidgets import (
 from explorer.client.options import ConnectionOptions, parse_url
 from explorer.diagnose.model import LAYERS, Diagnosis, Step
 from explorer.errors import ExplorerError
+from explorer.present.diagnosis import DiagnosisReport, diagnosis_report, step_rows
+from explorer.present.status import Severity
+from explorer.workspace import DEFAULT_SUBSCRIPTIONS
 from gui.bridge import WorkspaceBridge
 
 __all__ = ["DiagnoseDialog"]
 
-_PENDING, _OK, _FAILED = "…", "✔", "✘"
+SEVERITY_COLOR: dict[Severity, str] = {
+    Severity.NORMAL: "",
+    Severity.QUIET: "#888888",
+    Severity.GOOD: "#2e9e44",
+    Severity.BUSY: "#d08a00",
+    Severity.WARNING: "#d08a00",
+    Severity.ERROR: "#d03030",
+}
 
 
 class DiagnoseDialog(QDialog):
@@ -67,9 +76,14 @@ class DiagnoseDialog(QDialog):
         self.steps.setHeaderLabels(["Layer", "", "Time", "Detail"])
         self.steps.setRootIsDecorated(False)
         self._rows: dict[str, QTreeWidgetItem] = {}
+        self._steps: list[Step] = []
+        self.report: DiagnosisReport | None = None
+        self.probed = options
+        self.connected_with: ConnectionOptions | None = None
         for layer in LAYERS:
             item = QTreeWidgetItem(self.steps, [layer, "", "", ""])
             self._rows[layer] = item
+        self._show_steps(running=False)
         self.steps.resizeColumnToContents(0)
         self.verdict = QTextBrowser()
         self.verdict.setOpenExternalLinks(True)
@@ -81,6 +95,10 @@ class DiagnoseDialog(QDialog):
         row.addWidget(self.run_button)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
+        self.connect_button = QPushButton("Connect with this")
+        self.connect_button.setVisible(False)
+        self.connect_button.clicked.connect(self.connect_with_offer)
+        buttons.addButton(self.connect_button, QDialogButtonBox.ButtonRole.ActionRole)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.steps, 2)
@@ -98,33 +116,34 @@ class DiagnoseDialog(QDialog):
         except ExplorerError as exc:
             self.state.setText(str(exc))
             return
-        for item in self._rows.values():
-            for column in (1, 2, 3):
-                item.setText(column, "")
-        self._rows[LAYERS[0]].setText(1, _PENDING)
+        self._steps = []
+        self._show_steps(running=True)
         self.verdict.setHtml("")
         self.diagnosis = None
+        self.report = None
+        self.connect_button.setVisible(False)
         explore = self.explore.isChecked()
         self.state.setText(f"Probing {url}" + (" (then alternatives, if it fails)" if explore else "") + " …")
         self.run_button.setEnabled(False)
         options = self.options if url == self.options.url else self.options.with_changes(url=url)
+        self.probed = options
         self.explored = explore
         self.bridge.spawn(self.bridge.probe(options, explore=explore))
 
+    def _show_steps(self, *, running: bool, finished_at: str | None = None) -> None:
+        for row in step_rows(self._steps, running=running, finished_at=finished_at):
+            item = self._rows[row.layer]
+            item.setText(0, row.name)
+            item.setText(1, row.mark)
+            item.setForeground(1, QColor(SEVERITY_COLOR[row.severity] or "#000000"))
+            item.setText(2, row.duration)
+            item.setText(3, row.detail)
+
     def _step(self, step: Step) -> None:
-        item = self._rows.get(step.layer)
-        if item is None:
+        if step.layer not in self._rows:
             return
-        item.setText(1, _OK if step.ok else _FAILED)
-        item.setForeground(1, QColor("#2e9e44" if step.ok else "#d03030"))
-        item.setText(2, f"{step.duration_ms:.0f} ms")
-        item.setText(3, step.detail)
-        if step.ok:
-            index = LAYERS.index(step.layer)
-            if index + 1 < len(LAYERS):
-                following = self._rows[LAYERS[index + 1]]
-                if not following.text(1):
-                    following.setText(1, _PENDING)
+        self._steps.append(step)
+        self._show_steps(running=True)
 
     def _failed(self, what: str, message: str) -> None:
         if what.startswith("diagnose"):
@@ -134,71 +153,69 @@ class DiagnoseDialog(QDialog):
     def _finished(self, diagnosis: Diagnosis) -> None:
         self.diagnosis = diagnosis
         self.run_button.setEnabled(True)
-        reached = LAYERS.index(diagnosis.layer) if diagnosis.layer in LAYERS else len(LAYERS) - 1
-        for index, layer in enumerate(LAYERS):
-            item = self._rows[layer]
-            if item.text(1) == _PENDING:
-                item.setText(1, "")
-            if index < reached and not item.text(1):
-                item.setText(1, "-")
-                item.setText(3, "not used for this URL")
-        self.state.setText(state_text(diagnosis, explored=self.explored))
-        self.verdict.setHtml(verdict_html(diagnosis, explored=self.explored))
+        self._steps = list(diagnosis.steps) or self._steps
+        self._show_steps(running=False, finished_at=diagnosis.layer)
+        report = self.report = diagnosis_report(diagnosis, explored=self.explored)
+        self.state.setText(report.summary)
+        self.verdict.setHtml(report_html(report))
+        if report.offers:
+            self.connect_button.setText(f"Connect with this: {report.offers[0].description}")
+        self.connect_button.setVisible(bool(report.offers))
 
-
-def working_alternatives(diagnosis: Diagnosis) -> list[str]:
-    """What would work instead, as "description (option=value, ...)" lines."""
-    return [
-        f"{alt.description} ({', '.join(f'{k}={v}' for k, v in alt.options_changed.items())})"
-        for alt in diagnosis.alternatives
-        if alt.ok
-    ]
+    def connect_with_offer(self) -> None:
+        """Connect with the first alternative that works, and close the dialog."""
+        report = self.report
+        if report is None or not report.offers:
+            return
+        try:
+            options = report.offers[0].apply(self.probed)
+        except ExplorerError as exc:
+            self.state.setText(str(exc))
+            return
+        self.connected_with = options
+        self.bridge.spawn(self.bridge.connect_to(options, DEFAULT_SUBSCRIPTIONS))
+        self.accept()
 
 
 def state_text(diagnosis: Diagnosis, *, explored: bool = False) -> str:
     """The one-line summary under the layers, naming what would work when explored."""
-    if diagnosis.ok:
-        return "All layers work."
-    text = f"Stopped at the {diagnosis.layer} layer: {diagnosis.cause}"
-    if explored:
-        working = [alt.description for alt in diagnosis.alternatives if alt.ok]
-        if working:
-            text += ". Would work: " + "; ".join(working)
-        elif diagnosis.alternatives:
-            text += ". None of the alternatives tried works"
-        else:
-            text += f". There are no alternatives to try after a failure at the {diagnosis.layer} layer"
-    return text
+    return diagnosis_report(diagnosis, explored=explored).summary
 
 
-def verdict_html(diagnosis: Diagnosis, *, explored: bool = False) -> str:
-    """The verdict as rich text: cause, explanation, fix, what would work, observations."""
+def report_html(report: DiagnosisReport) -> str:
+    """The verdict as rich text, in the sections and words the terminal explorer shows."""
     esc = html.escape
-    color = "#2e9e44" if diagnosis.ok else "#d03030"
     parts = [
-        f"<h3 style='color:{color}'>{esc(diagnosis.layer)}: {esc(diagnosis.cause)}</h3>",
-        f"<p>{esc(diagnosis.explanation)}</p>",
+        f"<h3 style='color:{SEVERITY_COLOR[report.severity]}'>"
+        f"{'✓' if report.ok else '✗'} {esc(report.verdict)}</h3>",
+        f"<p>{esc(report.explanation)}</p>",
     ]
-    if diagnosis.fix:
-        parts.append(f"<p><b>Fix:</b> {esc(diagnosis.fix)}</p>")
-    working = working_alternatives(diagnosis)
-    if working:
-        items = "".join(f"<li>{esc(line)}</li>" for line in working)
-        parts.append(f"<p><b>Would work</b></p><ul>{items}</ul>")
-    elif not diagnosis.ok and not explored:
-        parts.append("<p><i>Tick “Try alternatives” and diagnose again to find what would work.</i></p>")
-    if diagnosis.observed:
+    if report.fix is not None:
+        parts.append(f"<p><b>Fix:</b> {esc(report.fix)}</p>")
+    if report.offers:
+        items = "".join(f"<li>{esc(offer.label)}</li>" for offer in report.offers)
+        parts.append(f"<p><b>Would work</b> (Connect with this)</p><ul>{items}</ul>")
+        if report.connect_with:
+            parts.append(f"<p>Connect with: <tt>{esc(report.connect_with)}</tt></p>")
+    for note in report.notes:
+        parts.append(f"<p><i>{esc(note)}</i></p>")
+    if report.hint:
+        parts.append(f"<p><i>{esc(report.hint)}</i></p>")
+    if report.alternatives:
+        items = "".join(
+            f"<li><span style='color:{SEVERITY_COLOR[row.severity]}'>{row.mark}</span> "
+            f"{esc(row.description)}: {esc(row.outcome)}</li>"
+            for row in report.alternatives
+        )
+        parts.append(f"<p><b>Alternatives tried</b></p><ul>{items}</ul>")
+    if report.observed:
         rows = "".join(
-            f"<tr><td><b>{esc(k)}</b></td><td><tt>{esc(v)}</tt></td></tr>"
-            for k, v in diagnosis.observed.items()
+            f"<tr><td><b>{esc(k)}</b></td><td><tt>{esc(v)}</tt></td></tr>" for k, v in report.observed
         )
         parts.append(f"<p><b>Observed</b></p><table>{rows}</table>")
-    if diagnosis.alternatives:
-        items = "".join(_alternative(alt) for alt in diagnosis.alternatives)
-        parts.append(f"<p><b>Alternatives tried</b></p><ul>{items}</ul>")
     return "".join(parts)
 
 
-def _alternative(alt: Any) -> str:
-    mark = "works" if alt.ok else f"fails ({html.escape(alt.cause)})"
-    return f"<li>{html.escape(alt.description)}: {mark}</li>"
+def verdict_html(diagnosis: Diagnosis, *, explored: bool = False) -> str:
+    """The verdict of ``diagnosis`` as rich text (see :func:`report_html`)."""
+    return report_html(diagnosis_report(diagnosis, explored=explored))

@@ -265,11 +265,11 @@ class MainWindow(QMainWindow):
         self.show_status(batch.status)
 
     def show_status(self, status: ConnectionStatus) -> None:
-        self.status_line.show_status(status)
-        where = status.url or "not connected"
-        self.setWindowTitle(f"{where} ({status.state}) · mqttws-explorer")
+        model = self.status_line.show_status(status)
+        if self.windowTitle() != model.title:
+            self.setWindowTitle(model.title)
         self.connect_action.setEnabled(True)
-        self.disconnect_action.setEnabled(status.state in ("connected", "connecting", "reconnecting"))
+        self.disconnect_action.setEnabled(status.state.active)
 
     # -- intents ---------------------------------------------------------------------
 

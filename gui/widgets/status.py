@@ -1,43 +1,54 @@
-"""The status bar: state, URL, subprotocol, TLS, message rate, counts and drops."""
+"""The status bar: the fields of :func:`explorer.present.status.status_line`, one label each.
+
+The terminal explorer draws the same fields; this bar only maps each field's severity to
+a colour and keeps a label per field key (hidden while the field is absent).
+"""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from explorer.workspace import ConnectionStatus
+from explorer.present.status import ConnectionStatus, Severity, status_line
+from explorer.present.status import StatusLine as StatusLineModel
 
-__all__ = ["StatusLine", "status_parts"]
+__all__ = ["SEVERITY_STYLE", "StatusLine", "status_parts"]
 
-_STATE_COLORS = {
-    "connected": "#2e9e44",
-    "connecting": "#d08a00",
-    "reconnecting": "#d08a00",
-    "failed": "#d03030",
+SEVERITY_STYLE: dict[Severity, str] = {
+    Severity.NORMAL: "",
+    Severity.QUIET: "color:palette(mid)",
+    Severity.GOOD: "color:#2e9e44;font-weight:bold",
+    Severity.BUSY: "color:#d08a00;font-weight:bold",
+    Severity.WARNING: "color:#d08a00;font-weight:bold",
+    Severity.ERROR: "color:#d03030;font-weight:bold",
 }
+"""The desktop's colours of the presentation layer's severities."""
 
 
 def status_parts(status: ConnectionStatus) -> dict[str, str]:
-    """The texts of the status bar fields (also used by tests and the window title)."""
-    tls = status.tls_version or "no TLS"
-    if status.tls_version and status.cipher:
-        tls = f"{status.tls_version} {status.cipher}"
-    url = status.url + (" (embedded broker)" if status.embedded else "")
-    return {
-        "state": status.state,
-        "url": url,
-        "subprotocol": f"subprotocol {status.subprotocol}" if status.subprotocol else "no subprotocol",
-        "mqtt": f"MQTT {status.mqtt_version}" if status.mqtt_version else "",
-        "tls": tls,
-        "rate": f"{status.msgs_per_s:,.0f} msg/s",
-        "counts": f"{status.messages:,} msgs · {status.topics:,} topics",
-        "drops": f"{status.dropped_events:,} trace events dropped" if status.dropped_events else "no drops",
-    }
+    """The texts of the status bar fields by key (also used by tests)."""
+    return {item.key: item.text for item in status_line(status).fields}
 
 
 class StatusLine(QStatusBar):
     """Permanent fields on the right; transient messages on the left."""
 
-    FIELDS = ("state", "url", "subprotocol", "mqtt", "tls", "rate", "counts", "drops")
+    FIELDS = (
+        "state",
+        "url",
+        "insecure",
+        "warning",
+        "subprotocol",
+        "tls",
+        "mqtt",
+        "rtt",
+        "rate",
+        "counts",
+        "drops",
+        "trace",
+        "history",
+        "paused",
+        "error",
+    )
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,21 +56,32 @@ class StatusLine(QStatusBar):
         for name in self.FIELDS:
             label = QLabel("")
             label.setObjectName(f"status-{name}")
+            label.setVisible(False)
             self.labels[name] = label
             self.addPermanentWidget(label)
         self.status: ConnectionStatus | None = None
+        self.model: StatusLineModel | None = None
 
-    def show_status(self, status: ConnectionStatus) -> None:
-        if status == self.status:
-            return
+    def show_status(self, status: ConnectionStatus) -> StatusLineModel:
+        if status == self.status and self.model is not None:
+            return self.model
         self.status = status
-        for name, text in status_parts(status).items():
-            self.labels[name].setText(text)
-        color = _STATE_COLORS.get(status.state)
-        self.labels["state"].setStyleSheet(f"color:{color};font-weight:bold" if color else "font-weight:bold")
-        self.labels["drops"].setToolTip(
-            f"trace buffer: {status.trace_size:,} of {status.trace_limit:,} events kept; "
-            f"history: {status.history_count} messages per topic"
-        )
-        if status.last_error:
-            self.labels["state"].setToolTip(status.last_error)
+        model = self.model = status_line(status)
+        shown = {item.key: item for item in model.fields}
+        for name, label in self.labels.items():
+            item = shown.get(name)
+            if item is None:
+                if not label.isHidden():
+                    label.setVisible(False)
+                    label.setText("")
+                continue
+            if label.text() != item.text:
+                label.setText(item.text)
+            style = SEVERITY_STYLE[item.severity]
+            if label.styleSheet() != style:
+                label.setStyleSheet(style)
+            if label.toolTip() != item.tooltip:
+                label.setToolTip(item.tooltip)
+            if label.isHidden():
+                label.setVisible(True)
+        return model

@@ -17,6 +17,7 @@ from explorer.broker.config import BrokerConfig
 from explorer.broker.faults import parse_faults
 from explorer.broker.server import Broker
 from explorer.client.options import ConnectionOptions
+from explorer.diagnose.causes import CAUSES
 from explorer.model.events import FrameEvent, PacketEvent
 from explorer.mqtt.packets import Publish
 from explorer.workspace import Workspace
@@ -159,10 +160,15 @@ def test_diagnose_dialog_names_the_layer_a_faulty_broker_breaks(
     assert diagnosis.layer == "mqtt"
     assert all(step.ok for step in steps[:-1])
     assert (steps[-1].layer, steps[-1].ok) == ("mqtt", False)
-    assert dialog._rows["tcp"].text(1) == "✔"
-    assert dialog._rows["mqtt"].text(1) == "✘"
-    assert "mqtt" in dialog.state.text()
-    assert diagnosis.explanation in dialog.verdict.toPlainText()
+    assert dialog._rows["tcp"].text(1) == "✓"
+    assert dialog._rows["mqtt"].text(1) == "✗"
+    title = CAUSES[diagnosis.cause].title
+    # The cause's title, as the CLI and the terminal explorer say it, never the raw slug.
+    assert dialog.state.text().startswith(f"Fails at the MQTT CONNECT layer: {title}")
+    verdict = dialog.verdict.toPlainText()
+    assert f"Fails at the MQTT CONNECT layer: {title}" in verdict
+    assert diagnosis.cause not in verdict.splitlines()[0]
+    assert diagnosis.explanation in verdict
 
 
 def test_failed_connect_offers_the_diagnoser(window: MainWindow, qloop: qasync.QEventLoop) -> None:
@@ -379,6 +385,17 @@ def test_diagnose_dialog_tries_alternatives_and_names_the_path_that_works(
     assert f"path /mqtt (url={right_url})" in verdict
     assert "Alternatives tried" in verdict
     assert dialog.run_button.isEnabled()
+    assert dialog.connect_button.isVisibleTo(dialog)
+    assert dialog.connect_button.text() == "Connect with this: path /mqtt"
+
+    async def connect_with_this() -> None:
+        qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
+        (url,) = await wait_signal(window.bridge.connected)
+        assert url == right_url
+
+    qloop.run_until_complete(connect_with_this())
+    assert window.workspace.connected
+    assert window.workspace.status.url == right_url
 
 
 def test_diagnose_dialog_without_alternatives_suggests_trying_them(

@@ -51,7 +51,7 @@ async def test_no_arguments_starts_embedded_broker_with_live_demo_topics_and_han
         await settle(pilot, demo_shown)
         status = app.main_screen.query_one(StatusLine)
         await settle(pilot, lambda: "connected" in status.plain)
-        assert "[embedded]" in status.plain
+        assert "(embedded broker)" in status.plain
         assert app.workspace.broker is not None
         url = app.workspace.broker.ws_url
         assert url is not None
@@ -340,7 +340,7 @@ async def test_when_the_embedded_broker_dies_a_toast_says_so_and_r_starts_a_new_
         assert revived.ws_url is not None
         assert revived.ws_url != old_url
         assert toasted(f"started a new embedded broker on {revived.ws_url}")
-        await settle(pilot, lambda: "[embedded]" in status.plain and revived.ws_url in status.plain)
+        await settle(pilot, lambda: "(embedded broker)" in status.plain and revived.ws_url in status.plain)
         assert app.screen is app.main_screen  # no diagnosis: nothing failed
 
 

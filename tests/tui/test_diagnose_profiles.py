@@ -1,5 +1,5 @@
 """Trying alternatives in the diagnoser, the first keys in an empty profiles screen, and
-the ``[embedded]`` mark following the actual connection; against real loopback brokers."""
+the ``(embedded broker)`` mark following the actual connection; against real loopback brokers."""
 
 from __future__ import annotations
 
@@ -56,8 +56,13 @@ async def test_try_alternatives_key_lists_the_path_that_would_work(broker: Broke
         assert [alt.options_changed for alt in working] == [{"url": broker.ws_url}]
         shown = str(screen.query_one("#diagnose-result").render())
         assert "Would work" in shown
-        assert f"url {broker.ws_url}" in shown
+        assert f"url={broker.ws_url}" in shown
         assert shown.index("Would work") < shown.index("Observed")  # in view without scrolling
+        # Connect with this: the working path is applied and the app connects with it.
+        await pilot.press("ctrl+o")
+        await settle(pilot, lambda: app.workspace.connected)
+        assert app.workspace.status.url == broker.ws_url
+        assert not isinstance(app.screen, DiagnoseScreen)
 
 
 async def test_try_alternatives_button_runs_the_exploring_probe(broker: Broker) -> None:
@@ -88,7 +93,7 @@ async def test_the_embedded_mark_follows_the_connection_not_the_broker(broker: B
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: app.workspace.connected)
         status = app.main_screen.query_one(StatusLine)
-        await settle(pilot, lambda: "[embedded]" in str(status.render()))
+        await settle(pilot, lambda: "(embedded broker)" in str(status.render()))
         embedded_options = app.workspace.options
         assert embedded_options is not None
         other_url = broker.ws_url
@@ -97,11 +102,11 @@ async def test_the_embedded_mark_follows_the_connection_not_the_broker(broker: B
         assert await app.connect_to(ConnectionOptions(url=other_url), ())
         await settle(pilot, lambda: other_url in str(status.render()))
         assert not app.workspace.status.embedded
-        assert "[embedded]" not in str(status.render())
+        assert "(embedded broker)" not in str(status.render())
 
         await app.workspace.disconnect()
         assert not app.workspace.status.embedded
 
         assert await app.connect_to(embedded_options, ())
-        await settle(pilot, lambda: "[embedded]" in str(status.render()))
+        await settle(pilot, lambda: "(embedded broker)" in str(status.render()))
         assert app.workspace.status.embedded

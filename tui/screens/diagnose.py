@@ -20,95 +20,65 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from explorer.client.options import ConnectionOptions
-from explorer.diagnose import LAYERS, Diagnosis, Step
+from explorer.diagnose import Diagnosis, Step
 from explorer.errors import ExplorerError
+from explorer.present.diagnosis import DiagnosisReport, diagnosis_report, step_rows
+from explorer.present.status import Severity
 from explorer.workspace import Workspace
 from tui.widgets.keybar import KeyBar
+from tui.widgets.status import SEVERITY_STYLE
 
-__all__ = ["DiagnoseScreen", "diagnosis_text", "steps_text"]
-
-_LAYER_NAMES = {
-    "dns": "DNS",
-    "tcp": "TCP",
-    "tls": "TLS",
-    "http": "HTTP upgrade",
-    "websocket": "WebSocket",
-    "mqtt": "MQTT CONNECT",
-    "liveness": "liveness",
-}
+__all__ = ["DiagnoseScreen", "diagnosis_text", "report_text", "steps_text"]
 
 
-def steps_text(steps: list[Step], running: bool) -> Text:
-    """One line per layer: done (✓/✗ with time and detail), running, or waiting."""
+def steps_text(steps: list[Step], running: bool, *, finished_at: str | None = None) -> Text:
+    """One line per layer (:func:`explorer.present.diagnosis.step_rows`)."""
     text = Text()
-    done = {step.layer: step for step in steps}
-    failed = any(not step.ok for step in steps)
-    next_shown = False
-    for layer in LAYERS:
-        name = f"{_LAYER_NAMES.get(layer, layer):<14}"
-        step = done.get(layer)
-        if step is not None:
-            mark, style = ("✓", "green") if step.ok else ("✗", "bold red")
-            text.append(f" {mark} ", style)
-            text.append(name, "bold")
-            text.append(f"{step.duration_ms:8.1f} ms  ", "dim")
-            text.append(step.detail + "\n", "" if step.ok else "red")
-        elif running and not failed and not next_shown:
-            next_shown = True
-            text.append(" … ", "yellow")
-            text.append(name, "bold yellow")
-            text.append("  checking\n", "yellow")
-        else:
-            text.append(" · ", "dim")
-            text.append(name + "\n", "dim")
+    for row in step_rows(steps, running=running, finished_at=finished_at):
+        style = SEVERITY_STYLE[row.severity]
+        text.append(f" {row.mark} ", style)
+        text.append(f"{row.name:<14}", "bold" if row.severity is not Severity.QUIET else "dim")
+        text.append(f"{row.duration:>8}  " if row.duration else "          ", "dim")
+        text.append(row.detail + "\n", "red" if row.severity is Severity.ERROR else style)
+    return text
+
+
+def report_text(report: DiagnosisReport) -> Text:
+    """The verdict (:class:`explorer.present.diagnosis.DiagnosisReport`), as the GUI shows it."""
+    text = Text()
+    text.append(("✓ " if report.ok else "✗ ") + report.verdict + "\n", SEVERITY_STYLE[report.severity])
+    text.append("\n")
+    text.append(report.explanation + "\n")
+    if report.fix is not None:
+        text.append("\nFix: ", "bold green")
+        text.append(report.fix + "\n")
+    if report.offers:
+        text.append("\nWould work (ctrl+o: connect with the first)\n", "bold green")
+        for offer in report.offers:
+            text.append("  ✓ ", "green")
+            text.append(offer.label + "\n", "bold")
+        if report.connect_with:
+            text.append(f"  Connect with: {report.connect_with}\n", "dim")
+    for note in report.notes:
+        text.append(f"\n{note}\n", "dim")
+    if report.hint:
+        text.append("\n" + report.hint + "\n", "bold red" if report.alternatives else "dim")
+    if report.alternatives:
+        text.append("\nAlternatives tried\n", "bold")
+        for row in report.alternatives:
+            text.append(f"  {row.mark} ", SEVERITY_STYLE[row.severity])
+            text.append(f"{row.description}: {row.outcome}\n")
+    if report.observed:
+        text.append("\nObserved\n", "bold")
+        for key, value in report.observed:
+            text.append(f"  {key}: ", "bold dim")
+            text.append(value + "\n")
     return text
 
 
 def diagnosis_text(diagnosis: Diagnosis, *, explored: bool = False) -> Text:
     """The verdict; ``explored`` says whether alternatives were tried (else how to try them)."""
-    text = Text()
-    if diagnosis.ok:
-        text.append("✓ The connection works.\n", "bold green")
-    else:
-        text.append(
-            f"✗ Fails at the {_LAYER_NAMES.get(diagnosis.layer, diagnosis.layer)} layer: ", "bold red"
-        )
-        text.append(f"{diagnosis.cause}\n", "bold")
-    text.append("\n")
-    text.append(diagnosis.explanation + "\n")
-    if diagnosis.fix and not diagnosis.ok:
-        text.append("\nFix: ", "bold green")
-        text.append(diagnosis.fix + "\n")
-    if diagnosis.alternatives:
-        working = [alt for alt in diagnosis.alternatives if alt.ok]
-        if working:
-            text.append("\nWould work\n", "bold green")
-            for alt in working:
-                changes = ", ".join(f"{key} {value}" for key, value in alt.options_changed.items())
-                text.append("  ✓ ", "green")
-                text.append(f"{alt.description}", "bold")
-                text.append(f"  ({changes})\n" if changes else "\n", "dim")
-        else:
-            text.append("\nNone of the alternatives worked.\n", "bold red")
-        text.append("\nAlternatives tried\n", "bold")
-        for alt in diagnosis.alternatives:
-            text.append("  ✓ " if alt.ok else "  ✗ ", "green" if alt.ok else "red")
-            text.append(f"{alt.description}{'' if alt.ok else f' ({alt.cause})'}\n")
-    elif not diagnosis.ok:
-        if explored:
-            text.append(
-                f"\nNothing to vary for a {_LAYER_NAMES.get(diagnosis.layer, diagnosis.layer)} failure: "
-                "check the host name and the port.\n",
-                "dim",
-            )
-        else:
-            text.append("\nPress ctrl+t (Try alternatives) to probe variations of this URL.\n", "dim")
-    if diagnosis.observed:
-        text.append("\nObserved\n", "bold")
-        for key, value in diagnosis.observed.items():
-            text.append(f"  {key}: ", "bold dim")
-            text.append(value + "\n")
-    return text
+    return report_text(diagnosis_report(diagnosis, explored=explored))
 
 
 class DiagnoseScreen(ModalScreen[Diagnosis | None]):
@@ -118,6 +88,7 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
         Binding("escape", "close", "Close"),
         Binding("ctrl+r", "run_probe", "Run probe", priority=True),
         Binding("ctrl+t", "run_probe(True)", "Try alternatives", priority=True),
+        Binding("ctrl+o", "connect_offer", "Connect with this", priority=True),
     ]
 
     DEFAULT_CSS = """
@@ -142,6 +113,7 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
         self.run_at_once = run
         self.steps: list[Step] = []
         self.diagnosis: Diagnosis | None = None
+        self.report: DiagnosisReport | None = None
         self.running = False
         self.exploring = False
 
@@ -153,6 +125,7 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
                 yield Input(url, placeholder="ws://host:port/mqtt or wss://…", id="diagnose-url")
                 yield Button("Probe (ctrl+r)", variant="primary", id="probe")
                 yield Button("Try alternatives (ctrl+t)", id="explore")
+                yield Button("Connect with this (ctrl+o)", variant="success", id="connect-offer")
                 yield Button("Close", id="close")
             yield Static(steps_text([], False), id="diagnose-steps")
             with VerticalScroll(id="diagnose-verdict"):
@@ -160,6 +133,7 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
         yield KeyBar()
 
     def on_mount(self) -> None:
+        self.query_one("#connect-offer", Button).display = False
         if self.run_at_once:
             self.action_run_probe()
         else:
@@ -206,9 +180,13 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
     def show_diagnosis(self, diagnosis: Diagnosis) -> None:
         """Show a verdict (the probe's, or one given by the caller)."""
         self.diagnosis = diagnosis
+        self.report = diagnosis_report(diagnosis, explored=self.exploring)
         self.steps = list(diagnosis.steps) or self.steps
-        self.query_one("#diagnose-steps", Static).update(steps_text(self.steps, False))
-        self.query_one("#diagnose-result", Static).update(diagnosis_text(diagnosis, explored=self.exploring))
+        self.query_one("#diagnose-steps", Static).update(
+            steps_text(self.steps, False, finished_at=diagnosis.layer)
+        )
+        self.query_one("#diagnose-result", Static).update(report_text(self.report))
+        self.query_one("#connect-offer", Button).display = bool(self.report.offers)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.action_run_probe()
@@ -218,8 +196,28 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
             self.action_run_probe()
         elif event.button.id == "explore":
             self.action_run_probe(True)
+        elif event.button.id == "connect-offer":
+            self.action_connect_offer()
         else:
             self.action_close()
 
     def action_close(self) -> None:
         self.dismiss(self.diagnosis)
+
+    def action_connect_offer(self) -> None:
+        """Connect with the first alternative that works (the options it changes applied)."""
+        report = self.report
+        if report is None or not report.offers:
+            self.notify("nothing found to connect with: try alternatives first (ctrl+t)", severity="warning")
+            return
+        try:
+            options = report.offers[0].apply(self._options())
+        except ExplorerError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.dismiss(self.diagnosis)
+        from tui.app import ExplorerApp
+
+        app = self.app
+        if isinstance(app, ExplorerApp):
+            app.connect_with(options)

@@ -1,80 +1,55 @@
-"""The connection status line: everything about the link in one or two terminal lines.
+"""The connection status line: everything about the link in one terminal line.
 
-It draws a :class:`~explorer.workspace.ConnectionStatus` snapshot and redraws only when
-the snapshot differs from the one shown, so a firehose costs at most one redraw per batch.
-The limits (trace size and history) are shown so the user knows what is kept in memory.
+It draws the fields of :func:`explorer.present.status.status_line` (the GUI's status bar
+draws the same fields) and redraws only when the snapshot differs from the one shown, so a
+firehose costs at most one redraw per batch. On a narrow terminal the fields of the lowest
+priority give way first (:meth:`StatusLine.fit`), so the state, the URL, the warnings and
+the message rate stay in view.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.widgets import Static
 
-from explorer.workspace import ConnectionStatus
+from explorer.present.status import SEPARATOR, ConnectionStatus, Severity, StatusField, status_line
+from explorer.present.status import StatusLine as StatusLineModel
 
-__all__ = ["StatusLine", "status_text"]
+__all__ = ["SEVERITY_STYLE", "StatusLine", "status_text"]
 
-_STATE_STYLE = {
-    "connected": "bold green",
-    "connecting": "bold yellow",
-    "reconnecting": "bold yellow",
-    "failed": "bold red",
-    "disconnected": "bold red",
+SEVERITY_STYLE: dict[Severity, str] = {
+    Severity.NORMAL: "",
+    Severity.QUIET: "dim",
+    Severity.GOOD: "bold green",
+    Severity.BUSY: "bold yellow",
+    Severity.WARNING: "bold yellow",
+    Severity.ERROR: "bold red",
 }
+"""The terminal's colours of the presentation layer's severities."""
 
 
-def _count(value: int) -> str:
-    if value >= 10_000_000:
-        return f"{value / 1_000_000:.0f}M"
-    if value >= 10_000:
-        return f"{value / 1000:.0f}k"
-    return str(value)
-
-
-def _size(value: int) -> str:
-    if value >= 1024 * 1024:
-        return f"{value / (1024 * 1024):.0f} MiB"
-    if value >= 1024:
-        return f"{value / 1024:.0f} KiB"
-    return f"{value} B"
-
-
-def status_text(status: ConnectionStatus, *, paused: bool = False) -> Text:
-    """The status line as styled text (a function so tests and the GUI-less bench can read it)."""
+def _styled(fields: tuple[StatusField, ...]) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(f" {status.state} ", _STATE_STYLE.get(status.state, "bold"))
-    if status.embedded:
-        text.append("[embedded] ", "dim")
-    text.append(status.url or "no connection", "underline" if status.url else "dim")
-    parts: list[tuple[str, str]] = []
-    if status.subprotocol:
-        parts.append(("subprotocol ", status.subprotocol))
-    if status.tls_version:
-        tls = status.tls_version + (f" {status.cipher}" if status.cipher else "")
-        parts.append(("", tls))
-    if status.mqtt_version:
-        parts.append(("MQTT ", status.mqtt_version))
-    if status.rtt_ms is not None:
-        parts.append(("rtt ", f"{status.rtt_ms:.1f} ms"))
-    parts.append(("", f"{status.msgs_per_s:,.0f} msg/s"))
-    parts.append(("topics ", _count(status.topics)))
-    parts.append(("drops ", _count(status.dropped_events)))
-    parts.append(
-        ("trace ", f"{_count(status.trace_size)}/{_count(status.trace_limit)}"),
-    )
-    parts.append(("history ", f"{status.history_count}/topic, {_size(status.history_bytes)}"))
-    for label, value in parts:
-        text.append("  │ ", "dim")
-        if label:
-            text.append(label, "dim")
-        text.append(value)
-    if paused:
-        text.append("  │ ", "dim")
-        text.append("PAUSED", "bold reverse yellow")
-    if status.state in ("failed", "disconnected") and (status.last_error or status.detail):
-        text.append("  │ ", "dim")
-        text.append(status.last_error or status.detail, "red")
+    for index, item in enumerate(fields):
+        if index:
+            text.append(SEPARATOR, "dim")
+        style = SEVERITY_STYLE[item.severity]
+        if item.key == "state":
+            text.append(f" {item.text} ", style or "bold")
+        elif item.key == "paused":
+            text.append(item.text, "bold reverse yellow")
+        elif item.key == "url" and item.severity is Severity.NORMAL:
+            text.append(item.text, "underline")
+        else:
+            text.append(item.text, style)
     return text
+
+
+def status_text(status: ConnectionStatus, *, paused: bool = False, width: int | None = None) -> Text:
+    """The status line as styled text, fitted to ``width`` cells when given."""
+    model = status_line(status, paused=paused)
+    return _styled(model.fit(width) if width else model.fields)
 
 
 class StatusLine(Static):
@@ -87,18 +62,33 @@ class StatusLine(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Text(" starting…"), id=id)
         self._shown: tuple[ConnectionStatus, bool] | None = None
+        self.model: StatusLineModel | None = None
+        self._width = 0
 
     def show_status(self, status: ConnectionStatus, *, paused: bool = False) -> None:
         key = (status, paused)
         if key == self._shown:
             return
         self._shown = key
+        self.model = status_line(status, paused=paused)
+        self._paint()
+
+    def _paint(self) -> None:
+        model = self.model
+        if model is None:
+            return
+        width = self.size.width
         # One line of fixed height: a repaint, never a new layout of the screen.
-        self.update(status_text(status, paused=paused), layout=False)
+        self.update(_styled(model.fit(width) if width else model.fields), layout=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._width:
+            self._width = event.size.width
+            self._paint()
 
     @property
     def plain(self) -> str:
-        """The line as plain text (tests read it)."""
-        if self._shown is None:
+        """The line as plain text, every field (tests read it)."""
+        if self.model is None:
             return ""
-        return status_text(self._shown[0], paused=self._shown[1]).plain
+        return _styled(self.model.fields).plain

@@ -130,6 +130,17 @@ async def test_tshark_decrypts_a_capture_with_the_key_log(broker: Broker, tmp_pa
     pki = Pki(tmp_path)
     keylog, capture = tmp_path / "keys.log", tmp_path / "capture.pcapng"
     assert broker.tcp_port is not None
+
+    async def topics(*extra: str) -> str:
+        reader = await asyncio.create_subprocess_exec(
+            tshark, "-r", str(capture), "-d", f"tcp.port=={port},tls", "-d", f"tls.port=={port},mqtt",
+            *extra, "-Y", "mqtt.topic", "-T", "fields", "-e", "mqtt.topic",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(reader.communicate(), 60)
+        return out.decode()
+
+    loop = asyncio.get_running_loop()
     async with tls_front(pki, broker.tcp_port) as port:
         dumper = await asyncio.create_subprocess_exec(
             tshark, "-i", "lo", "-f", f"tcp port {port}", "-w", str(capture),
@@ -153,18 +164,16 @@ async def test_tshark_decrypts_a_capture_with_the_key_log(broker: Broker, tmp_pa
                     "--ca", pki.ca_file, "--tls-keylog", str(keylog),
                 )  # fmt: skip
                 assert code == 0, err
+            # dumpcap writes the file on its own schedule: read it until the last
+            # connection is in, then stop it (a stop at once may lose the last packets).
+            deadline = loop.time() + 30
+            while loop.time() < deadline:
+                if "keylog/topic" in await topics("-o", f"tls.keylog_file:{keylog}"):
+                    break
+                await asyncio.sleep(0.2)  # waiting on an external program's writes
         finally:
             dumper.send_signal(signal.SIGINT)
             await asyncio.wait_for(dumper.communicate(), 30)
-
-    async def topics(*extra: str) -> str:
-        reader = await asyncio.create_subprocess_exec(
-            tshark, "-r", str(capture), "-d", f"tcp.port=={port},tls", "-d", f"tls.port=={port},mqtt",
-            *extra, "-Y", "mqtt.topic", "-T", "fields", "-e", "mqtt.topic",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        out, _ = await asyncio.wait_for(reader.communicate(), 60)
-        return out.decode()
 
     assert "keylog/topic" in await topics("-o", f"tls.keylog_file:{keylog}")
     assert "keylog/topic" not in await topics()  # without the keys it stays encrypted

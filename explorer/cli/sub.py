@@ -193,12 +193,19 @@ def run(args: argparse.Namespace) -> int:
         trace=args.trace,
         count=args.count,
         payload=args.payload,
-        clean_start=options.clean_start,
         decoder=decoder,
     )
     try:
         return asyncio.run(
-            run_live(options, filters, args.qos, printer.batch, duration=args.duration, trace_limit=10_000)
+            run_live(
+                options,
+                filters,
+                args.qos,
+                printer.batch,
+                duration=args.duration,
+                trace_limit=10_000,
+                on_gap=printer.gap,
+            )
         )
     finally:
         printer.finish()
@@ -213,14 +220,11 @@ class _Printer:
         trace: bool,
         count: int | None,
         payload: bool = True,
-        clean_start: bool = True,
         decoder: MessageDecoder | None = None,
     ) -> None:
         from explorer.codecs.stream import MessageDecoder
 
         self.out = out
-        self.gaps = GapTracker()
-        self.clean_start = clean_start
         self.decoder = decoder if decoder is not None else MessageDecoder()
         self.json_lines = json_lines
         self.trace = trace
@@ -234,10 +238,6 @@ class _Printer:
         if not self.trace:
             for warning in connection_warnings(batch.errors):
                 print(warning, file=sys.stderr)
-        for event in batch.events:
-            gap = self.gaps.observe(event)
-            if gap is not None:
-                self._gap(gap)
         if self.trace:
             if self.json_lines:
                 for event in batch.events:
@@ -271,9 +271,8 @@ class _Printer:
         self.out.flush()
         return done
 
-    def _gap(self, gap: Gap) -> None:
-        """Say on stderr that the connection was down, and mark the spot in JSON-lines output."""
-        print(f"mqttws-explorer: {gap_notice(gap, clean_start=self.clean_start)}", file=sys.stderr)
+    def gap(self, gap: Gap) -> None:
+        """Mark an outage in JSON-lines output (``run_live`` says it on stderr)."""
         if self.json_lines and not self.trace:
             offset = self.time_offset if gap.start < EPOCH_2001 else 0.0
             self.out.write(json.dumps(gap_to_json(gap, time_offset=offset)) + "\n")
@@ -339,13 +338,16 @@ async def run_live(
     trace_limit: int = 100_000,
     after: Callable[[Workspace], Awaitable[None]] | None = None,
     before: Callable[[Workspace], None] | None = None,
+    on_gap: Callable[[Gap], None] | None = None,
 ) -> int:
     """Connect, subscribe (a plain filter at ``qos``, a Subscription with its own options),
     hand every batch to ``on_batch`` until it returns True,
     the duration passes, Ctrl-C, or the connection ends; then disconnect cleanly.
 
     ``before`` runs with the Workspace before it connects (``record`` starts recording
-    there); ``after`` runs with it once disconnected (``trace`` exports there).
+    there); ``after`` runs with it once disconnected (``trace`` exports there). After an
+    outage (``--reconnect``) a notice says on stderr how long it lasted and what was lost,
+    and ``on_gap`` gets the :class:`Gap` (``sub --json`` marks it in its output).
     Returns the exit code: 0, or 1 when the connection ended by itself.
     """
     loop = asyncio.get_running_loop()
@@ -361,10 +363,19 @@ async def run_live(
             stream = workspace.events(max_rate_hz=20)
             last_seq = -1
 
+            gaps = GapTracker()
+
             def deliver(batch: Batch) -> bool:
                 nonlocal last_seq
                 if batch.events:
                     last_seq = max(last_seq, batch.events[-1].seq)
+                for event in batch.events:
+                    gap = gaps.observe(event)
+                    if gap is not None:
+                        notice = gap_notice(gap, clean_start=options.clean_start)
+                        print(f"mqttws-explorer: {notice}", file=sys.stderr)
+                        if on_gap is not None:
+                            on_gap(gap)
                 return on_batch(batch)
 
             deliver(await anext(stream))

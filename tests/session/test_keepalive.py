@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from explorer.mqtt.packets import Pingreq, Pingresp, Properties, Publish
-from explorer.session import SessionState, TimedOut
+from explorer.session import PingAnswered, SessionState, TimedOut
 from tests.session.helpers import connect, make_session
 
 
@@ -80,3 +80,22 @@ def test_receiving_does_not_postpone_our_pingreq() -> None:
     clock.now += 5
     session.handle_timer(clock.now)
     assert server.take() == [Pingreq()]
+
+
+def test_send_ping_is_answered_in_order_even_behind_a_keep_alive_ping() -> None:
+    session, server, clock = make_session(keep_alive=10)
+    connect(session, server)
+    clock.now += 10
+    session.handle_timer(clock.now)  # the keep alive PINGREQ, number 1
+    session.send_publish("t", b"qos 0")
+    number = session.send_ping(clock.now)
+    assert number == 2
+    assert server.take() == [Pingreq(), Publish(topic="t", payload=b"qos 0"), Pingreq()]
+    # the first PINGRESP answers the keep alive ping only: ours is not answered yet
+    assert [event for event in server.send(Pingresp()) if isinstance(event, PingAnswered)] == [
+        PingAnswered(1)
+    ]
+    assert server.send(Pingresp()) == [PingAnswered(2)]
+    session.connection_lost()
+    connect(session, server)
+    assert session.send_ping(clock.now) == 1  # counted per network connection

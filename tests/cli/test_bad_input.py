@@ -65,6 +65,7 @@ CASES: list[tuple[str, ...]] = [
     *(("pub", *case, "-t", "a", "-m", "x") for case in _CONNECTION_CASES),
     *(("trace", *case, "-t", "a", "--export", "{unused}", "-W", "1") for case in _CONNECTION_CASES),
     *(("probe", *case) for case in _CONNECTION_CASES),
+    *(("record", *case, "-t", "a", "--out", "{unused_db}", "-W", "1") for case in _CONNECTION_CASES),
     # a refused connection (probe reports it on stdout: the diagnosis is its output)
     ("sub", URL, "--username", "bob", "--password-env", "HOME", "-t", "a"),
     ("pub", URL, "--username", "bob", "--password-env", "HOME", "-t", "a", "-m", "x"),
@@ -100,6 +101,24 @@ CASES: list[tuple[str, ...]] = [
     ("decode", "{capture}", "--port", "99999"),
     ("decode", "{capture}", "--port", "web"),
     ("decode",),
+    ("record", URL, "-t", "a"),
+    ("record", URL, "-t", "a", "--out", "/nonexistent-dir/r.db"),
+    ("record", URL, "-t", "a", "--out", "{unused_db}", "--max-size", "lots"),
+    ("search", "/nonexistent.db"),
+    ("search", "/"),
+    ("search", "{text}"),
+    ("search", "{empty}"),
+    ("search", "{badsqlite}"),
+    ("search", "{text}", "--since", "yesterday"),
+    ("search", "{text}", "--topic", "a/#/b"),
+    ("stats", "/nonexistent.db"),
+    ("stats", "{badsqlite}"),
+    ("stats", "http://h/"),
+    ("stats", "{text}", "--sort", "bogus"),
+    ("replay", "/nonexistent.db", URL),
+    ("replay", "{badsqlite}", URL),
+    ("replay", "{text}", URL, "--speed", "0"),
+    ("replay", "{text}", URL, "--max-rate", "nan"),
     ("profiles", "show", "nosuch"),
     ("profiles", "add", "bad/name", "--url", "ws://h/"),
     ("profiles", "add", "p"),
@@ -130,6 +149,12 @@ BROKER_CASES: list[tuple[str, ...]] = [
     ("broker", "--password-file", "/nonexistent/passwd"),
     ("broker", "--acl-file", "/nonexistent/acl"),
     ("broker", "--max-packet-size", "-5"),
+    ("broker", "--password-file", "{binary}"),
+    ("broker", "--acl-file", "{binary}"),
+    ("broker", "--add-user", "/", "alice"),
+    ("broker", "--demo", "--demo-rate", "0"),
+    ("broker", "--demo", "--demo-rate", "-1"),
+    ("broker", "--sys-interval", "-1"),
 ]
 
 
@@ -144,6 +169,7 @@ def inputs(tmp_path: Path) -> dict[str, str]:
         "badjson": b'[{"name": "x", ',
         "badtoml": b"version = 1\n[profiles.p\nurl = 'ws://h/'\n",
         "binary": bytes(range(256)),
+        "badsqlite": b"SQLite format 3\x00" + bytes(range(256)) * 8,
     }
     paths = {}
     for name, data in files.items():
@@ -154,6 +180,7 @@ def inputs(tmp_path: Path) -> dict[str, str]:
     capture.write_bytes(b"\x0a\x0d\x0d\x0a")
     paths["capture"] = str(capture)
     paths["unused"] = str(tmp_path / "unused.jsonl")
+    paths["unused_db"] = str(tmp_path / "unused.db")
     return paths
 
 
@@ -219,7 +246,8 @@ def test_a_broken_profiles_file_is_one_line_for_every_command(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("argv", BROKER_CASES, ids=" ".join)
-def test_bad_broker_flags_are_one_line(argv: tuple[str, ...]) -> None:
+def test_bad_broker_flags_are_one_line(argv: tuple[str, ...], inputs: dict[str, str]) -> None:
+    argv = tuple(arg.format(**inputs) if arg.startswith("{") else arg for arg in argv)
     done = subprocess.run(
         [sys.executable, "-m", "explorer", *argv],
         capture_output=True,

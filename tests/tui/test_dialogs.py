@@ -186,6 +186,14 @@ async def test_a_packet_split_over_frames_links_its_frames(splitting_broker: Bro
         await settle(pilot, lambda: first_of_split_publish() is not None)
         row = first_of_split_publish()
         assert row is not None
+        # Each row names its frame number, and every part of the split packet names the packet
+        # and where the rest of it is.
+        texts = [frames.render_line(row + k - frames.scroll_offset.y).text for k in range(3)]
+        numbers = [frames.frame_at(row + k).index for k in range(3)]  # type: ignore[union-attr]
+        span = f"frames {numbers[0]}-{numbers[2]}"
+        for k, (text, number) in enumerate(zip(texts, numbers, strict=True)):
+            assert text.split()[0] == str(number)
+            assert f"[{k + 1}/3 {span}] PUBLISH" in text
         frames.go_to(row)
         detail = app.main_screen.query_one(FrameDetail)
         await settle(pilot, lambda: detail.frame is not None)
@@ -308,3 +316,26 @@ async def test_export_suggests_a_new_file_in_the_documents_folder_and_asks_befor
         await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await settle(pilot, lambda: "export/me" in target.read_text())
+
+
+async def test_tab_skips_the_empty_frame_detail_until_a_frame_is_open() -> None:
+    app = ExplorerApp(Workspace(), demo=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.workspace.connected)
+        await pilot.press("2")
+        detail = app.main_screen.query_one(FrameDetail)
+        stops = []
+        for _ in range(8):
+            await pilot.press("tab")
+            stops.append(app.focused)
+        assert detail not in stops
+        frames = app.main_screen.query_one(FrameList)
+        await settle(pilot, lambda: frames.row_count > 0)
+        frames.focus()
+        await pilot.press("enter")
+        await settle(pilot, lambda: detail.frame is not None)
+        stops = []
+        for _ in range(8):
+            await pilot.press("tab")
+            stops.append(app.focused)
+        assert detail in stops

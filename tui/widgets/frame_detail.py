@@ -132,6 +132,8 @@ class FrameDetail(VerticalScroll):
 
     def __init__(self, trace: TraceBuffer, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        # No focus stop until a frame is shown: an empty pane is nothing to scroll.
+        self.can_focus = False
         self.trace = trace
         self.frame: FrameEvent | None = None
         self._links: list[tuple[int, str, int]] = []
@@ -146,6 +148,7 @@ class FrameDetail(VerticalScroll):
     def show_frame(self, frame: FrameEvent, position: int | None = None) -> None:
         """Show ``frame``; with its trace ``position`` its packets are looked up next to it."""
         self.frame = frame
+        self.can_focus = True
         packets = packets_near(self.trace, frame, position) if position is not None else None
         if packets is None:
             packets = self.trace.packets_in(frame)

@@ -30,7 +30,7 @@ from textual.strip import Strip
 from explorer.model.events import FrameEvent, PacketEvent
 from explorer.model.trace import TraceBuffer
 from explorer.mqtt.enums import PacketType
-from explorer.present.eventtext import opcode_name
+from explorer.present.eventtext import frame_span, opcode_name
 from tui.messages import FrameSelected
 from tui.widgets.paintstyle import StyleOncePerPaint
 
@@ -40,7 +40,10 @@ __all__ = ["COLUMNS", "FrameFilter", "FrameList", "frame_summary", "packet_after
 OPCODE_WIDTH = 9
 DIRECTION_MARK = {"c2s": "C→S", "s2c": "S→C"}
 # The column titles over the rows that render_line draws.
-COLUMNS = f"{'time':>10} {'dir':<4}{'opcode':<{OPCODE_WIDTH}}{'FIN':<4}{'length':>7} packets"
+# "#" is the frame's number in its direction, as in the packets' "frames 3-5" and the detail.
+FRAME_NO_WIDTH = 6
+_ROW_START = f"{'#':>{FRAME_NO_WIDTH}} {'time':>10} {'dir':<4}"
+COLUMNS = _ROW_START + f"{'opcode':<{OPCODE_WIDTH}}{'FIN':<4}{'length':>7} packets"
 
 
 def _opcode_cell(opcode: int) -> str:
@@ -159,10 +162,15 @@ def frame_summary(frame: FrameEvent, trace: TraceBuffer, position: int | None = 
         if packet is None:
             packet = trace.packet(frame.conn, frame.direction, part.packet_no)
         label = packet.summary if packet is not None else f"packet #{part.packet_no}"
-        if part.role == "first":
+        if packet is not None and len(packet.frames) > 1 and frame.index in packet.frames:
+            # Which part of the packet this frame holds, and the frames with the rest, first:
+            # a long summary is cut at the right edge.
+            nth = packet.frames.index(frame.index) + 1
+            label = f"[{nth}/{len(packet.frames)} {frame_span(packet.frames)}] {label}"
+        elif part.role == "first":
             label += " (starts)"
         elif part.role == "middle":
-            label = f"… #{part.packet_no} (continues)"
+            label = f"… packet #{part.packet_no} (continues)"
         elif part.role == "last":
             label = f"… {label} (ends)"
         pieces.append(label)
@@ -326,6 +334,7 @@ class FrameList(StyleOncePerPaint, ScrollView, can_focus=True):
         styles = self._styles
         dir_style = styles[frame.direction]
         segments = [
+            Segment(f"{frame.index:>{FRAME_NO_WIDTH}} ", styles["dim"]),
             Segment(f"{frame.time - origin:10.3f} ", styles["dim"]),
             Segment(f"{DIRECTION_MARK.get(frame.direction, '?'):<4}", dir_style),
             Segment(_opcode_cell(frame.opcode)),

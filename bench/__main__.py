@@ -13,7 +13,17 @@ import time
 
 __all__ = ["MODULES", "main"]
 
-MODULES = ("decode", "mqtt_codec", "ingest", "codecs", "broker", "recording", "tui_load", "gui_load")
+MODULES = (
+    "decode",
+    "mqtt_codec",
+    "ingest",
+    "codecs",
+    "broker",
+    "recording",
+    "tui_load",
+    "gui_load",
+    "cli_startup",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from explorer import __version__
 from explorer.errors import ExplorerError
 from explorer.gcpolicy import tune_gc
 
-__all__ = ["COMMANDS", "SUBCOMMAND_MODULES", "build_parser", "main"]
+__all__ = ["COMMANDS", "SUBCOMMAND_MODULES", "SUMMARIES", "build_parser", "main"]
 
 # Order is the order shown in --help.
 COMMANDS: dict[str, str] = {
@@ -38,6 +38,22 @@ COMMANDS: dict[str, str] = {
 subcommand imports only that module, so a command starts without the others' imports."""
 SUBCOMMAND_MODULES: tuple[str, ...] = tuple(COMMANDS.values())
 
+SUMMARIES: dict[str, str] = {
+    "sub": "subscribe and print messages (and, with --trace, every frame)",
+    "pub": "publish one message",
+    "trace": "record a connection's frames and packets to pcapng or JSON lines",
+    "decode": "decode the MQTT over WebSocket traffic of a pcap/pcapng capture",
+    "record": "record messages (and with --frames every frame) into an SQLite recording",
+    "search": "search the messages of a recording or capture",
+    "stats": "top talkers per topic and subtree, of a recording, a capture or a live broker",
+    "replay": "publish the messages of a recording or capture to a broker, in order",
+    "probe": "diagnose a connection layer by layer (DNS, TCP, TLS, HTTP, WebSocket, MQTT)",
+    "broker": "run the embedded MQTT broker (WebSocket and TCP)",
+    "profiles": "list, show, add, edit, remove, export and import connection profiles",
+}
+"""Each subcommand's one-line help, as its module registers it (a test keeps them equal):
+``mqttws-explorer --help`` lists them without importing any subcommand module."""
+
 
 class _Parser(argparse.ArgumentParser):
     """An argparse parser whose usage errors are one line on stderr (exit code 2)."""
@@ -54,9 +70,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    modules = [COMMANDS[command]] if command in COMMANDS else SUBCOMMAND_MODULES
-    for name in modules:
-        importlib.import_module(name).register(subparsers)
+    if command in COMMANDS:
+        importlib.import_module(COMMANDS[command]).register(subparsers)
+    elif command is not None and command.startswith("-") and command not in ("-h", "--help"):
+        for name in SUBCOMMAND_MODULES:  # an option first: the full parser says what is wrong
+            importlib.import_module(name).register(subparsers)
+    else:
+        # The overview (--help, nothing, an unknown word): the names and their one-line help.
+        for name, summary in SUMMARIES.items():
+            subparsers.add_parser(name, help=summary, add_help=False)
     return parser
 
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from explorer.codecs.rules import CODEC_NAMES, CodecRule, parse_codec_rule
 from explorer.errors import ExplorerError
-from explorer.profiles.format import Profile
 
 if TYPE_CHECKING:
     from explorer.codecs.registry import CodecRegistry
+    from explorer.profiles.format import Profile
 
 __all__ = ["add_codec_arguments", "codec_rules_from_args", "registry_from_args"]
 

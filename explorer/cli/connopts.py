@@ -24,7 +24,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from explorer.cli.codecopts import add_codec_arguments
 from explorer.client.options import ConnectionOptions, TlsOptions, parse_url, split_userinfo
@@ -38,8 +38,10 @@ from explorer.profiles.format import (
     secret_label,
     strip_proxy_password,
 )
-from explorer.profiles.secret_store import SecretStore
-from explorer.profiles.store import ProfileStore, merge_secrets
+
+if TYPE_CHECKING:  # the profile store (tomlkit, the keyring) is imported only when used
+    from explorer.profiles.secret_store import SecretStore
+    from explorer.profiles.store import ProfileStore
 
 __all__ = [
     "add_connection_arguments",
@@ -299,6 +301,8 @@ def profile_from_args(args: argparse.Namespace, *, store: ProfileStore | None = 
     name = _given(args, "profile")
     if name is None:
         return None
+    from explorer.profiles.store import ProfileStore
+
     store = store if store is not None else ProfileStore()
     return store.get(name)
 
@@ -333,6 +337,8 @@ def _profile_options(
         values = {
             kind: ask_secret(f"{secret_label(kind)} for profile {profile.name!r}: ") for kind in missing
         }
+        from explorer.profiles.store import merge_secrets
+
         return merge_secrets(profile.options, values)
 
 
@@ -364,6 +370,8 @@ def options_from_args(
     url = _given(args, "url")
     profile_name = _given(args, "profile")
     if profile_name is not None:
+        from explorer.profiles.store import ProfileStore
+
         store = store if store is not None else ProfileStore()
         profile = store.get(profile_name)
         for warning in store.warnings:  # e.g. a misspelt key that would silently not apply
@@ -502,7 +510,11 @@ def apply_args(
             secret_headers=_merge_pairs(options.secret_headers, pairs, case_insensitive=True)
         )
     others = {kind: value for kind, value in given_secrets.items() if not kind.startswith("header/")}
-    return merge_secrets(options, others) if others else options
+    if not others:
+        return options
+    from explorer.profiles.store import merge_secrets
+
+    return merge_secrets(options, others)
 
 
 def _tls_changes(args: argparse.Namespace, tls: TlsOptions) -> TlsOptions:

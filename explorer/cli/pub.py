@@ -17,7 +17,7 @@ from typing import Any
 
 from explorer.cli.codecopts import add_codec_arguments, registry_from_args
 from explorer.cli.connopts import add_connection_arguments, options_from_args
-from explorer.cli.sub import connection_warnings
+from explorer.cli.notices import connection_warnings
 from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed, ExplorerError, LocalProtocolError
 from explorer.model.events import PacketEvent, TraceEvent

@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from explorer.cli.codecopts import registry_from_args
 from explorer.cli.connopts import add_connection_arguments, options_from_args, profile_from_args
+from explorer.cli.notices import connection_warnings
 from explorer.client.driver import BrokerRefused, backoff_delay
 from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed, ExplorerError, LocalProtocolError
-from explorer.model.events import ErrorReported, MessageReceived, TraceEvent
+from explorer.model.events import ErrorReported, MessageReceived
 from explorer.model.topictree import TopicMessage
 from explorer.model.trace import event_to_json
 from explorer.mqtt.packets import NO_PROPERTIES, Subscription
@@ -88,21 +89,6 @@ def format_message(event: MessageReceived, decoded: DecodedMessage | None = None
     text = view.text.replace("\n", "\\n")
     more = f" {view.marker}" if view.truncated else ""
     return f"{event.topic}{flags} {text}{more}"
-
-
-def connection_warnings(events: Iterable[TraceEvent]) -> list[str]:
-    """One-line warnings for the problems a plain listing would not show.
-
-    The client reports a WebSocket handshake it accepted anyway (a subprotocol the
-    server did not echo, or one it was not offered) as an ``ErrorReported`` of layer
-    ``websocket``; only ``--trace`` shows those, and a browser would refuse the
-    connection, so ``sub`` and ``pub`` print them on stderr.
-    """
-    return [
-        f"mqttws-explorer: warning: {event.message}"
-        for event in events
-        if isinstance(event, ErrorReported) and event.layer == "websocket"
-    ]
 
 
 def _message_json(event: MessageReceived, time_offset: float) -> dict[str, Any]:

@@ -1,0 +1,106 @@
+"""How fast a command-line call answers: ``--help`` and ``pub`` of one message.
+
+Scripts call ``pub`` in loops, so a command's start-up time matters as much as its
+work. Each figure is the median wall time of several runs of a fresh process, measured
+in the same run beside ``mosquitto_pub`` (when installed) publishing the same message to
+the same broker, and beside a bare ``python -c pass`` (the interpreter's own floor).
+The broker is the embedded one, in a child process on loopback.
+
+Run: ``python -m bench cli_startup`` (or ``python bench/cli_startup.py [RUNS]``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+_ROOT = Path(__file__).resolve().parents[1]
+_TARGET_S = 0.3
+
+
+def _entry_point() -> list[str]:
+    """``mqttws-explorer`` as installed beside this interpreter, else the launcher module."""
+    script = Path(sys.executable).with_name("mqttws-explorer")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "gui.launcher"]
+
+
+def _timed(argv: list[str], runs: int) -> float:
+    """Median wall time of ``runs`` runs of ``argv`` (each must exit 0)."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        done = subprocess.run(argv, capture_output=True, cwd=_ROOT, check=False)
+        times.append(time.perf_counter() - started)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.decode(errors='replace')}")
+    return statistics.median(times)
+
+
+def _start_broker() -> tuple[subprocess.Popen[bytes], str, str]:
+    broker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "explorer",
+            "broker",
+            "--ws-port",
+            "0",
+            "--tcp-port",
+            "0",
+            "--sys-interval",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=_ROOT,
+    )
+    assert broker.stdout is not None
+    urls: dict[str, str] = {}
+    while len(urls) < 2:
+        line = broker.stdout.readline().decode().strip()
+        if not line:
+            broker.kill()
+            raise RuntimeError("the embedded broker did not start")
+        for word in line.split():
+            if word.startswith(("ws://", "mqtt://")):
+                urls[word.split(":", 1)[0]] = word.rstrip(",")
+    return broker, urls["ws"], urls["mqtt"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    runs = int(args[0]) if args else 7
+    explorer = _entry_point()
+    broker, ws_url, tcp_url = _start_broker()
+    message = ["-t", "bench/cli", "-m", "x"]
+    try:
+        rows: list[tuple[str, float]] = [
+            ("python -c pass (floor)", _timed([sys.executable, "-c", "pass"], runs)),
+            ("mqttws-explorer --help", _timed([*explorer, "--help"], runs)),
+            ("mqttws-explorer pub mqtt:// (1 message)", _timed([*explorer, "pub", tcp_url, *message], runs)),
+            ("mqttws-explorer pub ws:// (1 message)", _timed([*explorer, "pub", ws_url, *message], runs)),
+        ]
+        mosquitto_pub = shutil.which("mosquitto_pub")
+        if mosquitto_pub is not None:
+            host_port = tcp_url.removeprefix("mqtt://")
+            host, port = host_port.rsplit(":", 1)
+            argv_peer = [mosquitto_pub, "-h", host, "-p", port, *message]
+            rows.append(("mosquitto_pub mqtt:// (1 message, peer)", _timed(argv_peer, runs)))
+        else:
+            rows.append(("mosquitto_pub: not installed (apt-get install mosquitto-clients)", float("nan")))
+    finally:
+        broker.terminate()
+        broker.wait(timeout=10)
+    print(f"median wall time of {runs} runs each (target for mqttws-explorer: under {_TARGET_S} s)")
+    for name, seconds in rows:
+        print(f"  {name:<46} {seconds * 1000:8.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -256,6 +256,20 @@ _MQTTX_IGNORED = {
 }  # fmt: skip
 
 
+# A field of an unexpected JSON type (a number where a list belongs...) in a file written
+# by another program: that connection is reported and skipped, the others are imported.
+_MALFORMED = (TypeError, ValueError, AttributeError, OverflowError)
+
+
+def _malformed(exc: Exception) -> str:
+    return f"a field holds a value of the wrong kind ({type(exc).__name__}: {exc})"
+
+
+def _items(value: Any) -> list[Any]:
+    """A JSON list field, or nothing when the file holds something else there."""
+    return value if isinstance(value, list) else []
+
+
 def from_mqttx(data: Any) -> ImportResult:
     """Profiles from an MQTTX JSON export (one connection, a list, or collections)."""
     result = ImportResult("MQTTX")
@@ -266,6 +280,9 @@ def from_mqttx(data: Any) -> ImportResult:
             imported = _one_mqttx(conn, display, collection, taken)
         except ExplorerError as exc:
             result.warnings.append(f"MQTTX connection {display!r} not imported: {exc}")
+            continue
+        except _MALFORMED as exc:
+            result.warnings.append(f"MQTTX connection {display!r} not imported: {_malformed(exc)}")
             continue
         result.profiles.append(imported)
     if not result.profiles and not result.warnings:
@@ -337,7 +354,7 @@ def _one_mqttx(
             return
         try:
             o[target] = convert(value) if convert else value
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             skipped.append(f"{key} ({value!r} is not valid)")
             return
         mapped.append(label or key)
@@ -434,7 +451,7 @@ def _one_mqttx(
 
     subscriptions = []
     cosmetic = set()
-    for sub in conn.get("subscriptions") or []:
+    for sub in _items(conn.get("subscriptions")):
         if isinstance(sub, dict) and sub.get("topic"):
             cosmetic |= {key for key in ("alias", "color", "subscriptionIdentifier") if sub.get(key)}
             qos = sub.get("qos", 0)
@@ -505,7 +522,8 @@ def from_mqtt_explorer(connections: Mapping[str, Any], *, cert_dir: Path) -> Imp
     entries = [entry for entry in connections.values() if isinstance(entry, dict)]
     entries.sort(key=_order)
     for index, conn in enumerate(entries, 1):
-        display = str(conn.get("name") or conn.get("host") or f"mqtt-explorer-{index}")
+        host = _host_userinfo(str(conn.get("host") or ""))[0]  # never a password in a message
+        display = str(conn.get("name") or host or f"mqtt-explorer-{index}")
         if conn.get("type", "mqtt") != "mqtt":
             result.warnings.append(
                 f"MQTT Explorer connection {display!r} not imported: type {conn.get('type')!r}"
@@ -515,6 +533,8 @@ def from_mqtt_explorer(connections: Mapping[str, Any], *, cert_dir: Path) -> Imp
             result.profiles.append(_one_mqtt_explorer(conn, display, taken, cert_dir))
         except ExplorerError as exc:
             result.warnings.append(f"MQTT Explorer connection {display!r} not imported: {exc}")
+        except _MALFORMED as exc:
+            result.warnings.append(f"MQTT Explorer connection {display!r} not imported: {_malformed(exc)}")
     if not result.profiles and not result.warnings:
         result.warnings.append("the MQTT Explorer settings hold no connections")
     return result
@@ -586,7 +606,7 @@ def _one_mqtt_explorer(
         mapped.append(f"{key} {cert.get('name') or ''} -> {file}".replace("  ", " "))
     o["tls"] = TlsOptions(**tls)
     subscriptions = []
-    for sub in conn.get("subscriptions") or []:
+    for sub in _items(conn.get("subscriptions")):
         if isinstance(sub, str):  # configVersion 0 kept bare topics
             subscriptions.append(Subscription(sub))
         elif isinstance(sub, dict) and sub.get("topic"):

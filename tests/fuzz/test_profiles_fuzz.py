@@ -7,7 +7,8 @@ documents made from random values under the keys the loader knows. The targets:
 - :meth:`explorer.profiles.store.ProfileStore.list` on the bytes as a file, through the
   TOML parser and :mod:`explorer.profiles.validate` (and :mod:`explorer.profiles.format`);
 - :func:`explorer.profiles.importers.parse_import`, which reads exports through the same
-  validation.
+  validation, and MQTTX and MQTT Explorer JSON whose fields are replaced by values of
+  other JSON kinds (the seeds are real exports of both).
 
 Each input either loads or fails with a :class:`ProfileError`: one line naming the file,
 with the line of the problem when it is about a value. Nothing else may escape, no
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import math
 import tempfile
 from collections.abc import Callable
@@ -40,6 +42,7 @@ from explorer.profiles.store import ProfileStore
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "profiles"
 SEEDS = {path.name: path.read_bytes() for path in sorted((CORPUS / "seeds").glob("*.toml"))}
+JSON_SEEDS = [json.loads(path.read_text()) for path in sorted((CORPUS / "seeds").glob("*.json"))]
 FOUND = CORPUS / "found"
 
 _TOKENS = [
@@ -135,6 +138,39 @@ def random_document(draw: st.DrawFn) -> bytes:
         return repr(document).encode("utf-8", "surrogatepass")
 
 
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text(max_size=20)
+    | st.sampled_from(["ws://a:b@h/", "carol:pw@host", "[::1", "wss", "5.0", "-1", "1e400", "a" * 300]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@st.composite
+def mutated_json(draw: st.DrawFn) -> bytes:
+    """A real MQTTX or MQTT Explorer export with fields replaced by values of any JSON kind."""
+    data = json.loads(json.dumps(draw(st.sampled_from(JSON_SEEDS))))
+    for _ in range(draw(st.integers(1, 8))):
+        node: Any = data
+        for _depth in range(draw(st.integers(0, 4))):
+            children = (
+                list(node.values()) if isinstance(node, dict) else node if isinstance(node, list) else []
+            )
+            nested = [child for child in children if isinstance(child, (dict, list)) and child]
+            if not nested:
+                break
+            node = draw(st.sampled_from(nested))
+        if isinstance(node, dict) and node:
+            node[draw(st.sampled_from(sorted(node)))] = draw(_JSON_VALUES)
+        elif isinstance(node, list) and node:
+            node[draw(st.integers(0, len(node) - 1))] = draw(_JSON_VALUES)
+    return json.dumps(data).encode()
+
+
 _KEPT: dict[str, Path] = {}
 
 
@@ -203,11 +239,15 @@ def check_import(data: bytes) -> None:
         return  # read_import_file refuses undecodable bytes before parsing (tested in test_importers)
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            parse_import(text, source="export.toml", cert_dir=Path(tmp))
+            result = parse_import(text, source="export.toml", cert_dir=Path(tmp))
         except ProfileError as exc:
             _documented(exc, "export.toml")
+            return
         except ExplorerError as exc:  # pragma: no cover - a failure with the message shown
             pytest.fail(f"not a ProfileError: {type(exc).__name__}: {exc}")
+    notes = [note for item in result.profiles for note in (*item.mapped, *item.skipped)]
+    for line in [*result.warnings, *notes]:
+        assert "\n" not in line, line
 
 
 _FAST = settings(max_examples=150, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
@@ -238,6 +278,12 @@ def test_store_on_random_documents(data: bytes) -> None:
 @given(mutated() | random_document())
 def test_import_on_mutated_exports(data: bytes) -> None:
     _kept_on_failure("import", data, lambda: check_import(data))
+
+
+@_FAST
+@given(mutated_json())
+def test_import_on_mutated_json_exports(data: bytes) -> None:
+    _kept_on_failure("import-json", data, lambda: check_import(data))
 
 
 @pytest.mark.parametrize(

@@ -123,3 +123,25 @@ async def test_a_focus_change_repaints_the_bar_without_mounting_anything() -> No
         await pilot.pause()
         assert bar.keys[0] == "ctrl+y"
         assert len(list(app.screen.walk_children())) == widgets_before
+
+
+async def test_a_narrow_bar_keeps_quit_connect_and_export_and_drops_the_least_important_keys() -> None:
+    from explorer.workspace import Workspace
+    from tui.app import ExplorerApp
+
+    for width in (80, 100):
+        app = ExplorerApp(Workspace(), autostart=False)
+        async with app.run_test(size=(width, 24)) as pilot:
+            await pilot.pause()
+            bar = app.main_screen.query_one(KeyBar)
+            text = bar.render().plain
+            assert len(text) <= width
+            for label in ("Quit", "Connect", "Export"):
+                assert label in text, (width, text)
+            assert text.rstrip().endswith("palette")
+    app = ExplorerApp(Workspace(), autostart=False)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await pilot.pause()
+        text = app.main_screen.query_one(KeyBar).render().plain
+        for label in ("Quit", "Connect", "Export", "Sub", "Unsub", "Publish", "Diagnose", "Filter"):
+            assert label in text

@@ -10,6 +10,7 @@ Clicking a key presses it; hovering shows its description.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -20,7 +21,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
 
-__all__ = ["KeyBar", "KeyEntry", "key_entries"]
+__all__ = ["KEEP_LONGEST", "KeyBar", "KeyEntry", "fit_entries", "key_entries"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,47 @@ class KeyEntry:
     enabled: bool = True
     tooltip: str = ""
     grouped: bool = False
+    action: str = ""
+
+
+# What stays on a narrow bar longest, most important first; other keys give way first, the
+# rightmost of equals before the others.
+KEEP_LONGEST = (
+    "app.quit",
+    "quit",
+    "app.profiles",
+    "app.export",
+    "app.diagnose",
+    "app.publish",
+    "close",
+    "dismiss",
+    "filter_topics",
+    "app.subscribe",
+    "app.reconnect",
+    "open",
+)
+
+
+def _importance(units: list[list[KeyEntry]], index: int) -> tuple[int, int]:
+    """Sort key of a unit (a single key, or a group's keys with its label): lower is kept longer."""
+    ranks = [KEEP_LONGEST.index(e.action) for e in units[index] if e.action in KEEP_LONGEST]
+    return (min(ranks) if ranks else len(KEEP_LONGEST), -index)
+
+
+def fit_entries(
+    entries: list[KeyEntry], width_of: Callable[[list[KeyEntry]], int], room: int
+) -> list[KeyEntry]:
+    """The entries that fit in ``room`` cells: whole keys (and groups) give way, least important first."""
+    units: list[list[KeyEntry]] = []
+    for entry in entries:
+        if units and units[-1][-1].grouped and (entry.grouped or not entry.key):
+            units[-1].append(entry)
+        else:
+            units.append([entry])
+    kept = list(range(len(units)))
+    while len(kept) > 1 and width_of([e for i in kept for e in units[i]]) > room:
+        kept.remove(max(kept, key=lambda i: _importance(units, i)))
+    return [e for i in kept for e in units[i]]
 
 
 def key_entries(screen: Screen[object], *, palette: bool) -> tuple[list[KeyEntry], KeyEntry | None]:
@@ -68,13 +110,21 @@ def key_entries(screen: Screen[object], *, palette: bool) -> tuple[list[KeyEntry
                         enabled,
                         tooltip or binding.description,
                         grouped=True,
+                        action=binding.action,
                     )
                 )
             entries.append(KeyEntry("", "", group.description))
         else:
             for binding, enabled, tooltip in run:
                 entries.append(
-                    KeyEntry(binding.key, app.get_key_display(binding), binding.description, enabled, tooltip)
+                    KeyEntry(
+                        binding.key,
+                        app.get_key_display(binding),
+                        binding.description,
+                        enabled,
+                        tooltip,
+                        action=binding.action,
+                    )
                 )
     command = None
     if palette and app.ENABLE_COMMAND_PALETTE:
@@ -155,7 +205,7 @@ class KeyBar(Widget, can_focus=False):
 
     # -- painting -------------------------------------------------------------------
 
-    def render(self) -> Text:
+    def _line(self, entries: list[KeyEntry], compact: bool) -> tuple[Text, list[tuple[int, int, KeyEntry]]]:
         key_style = self.get_component_rich_style("key-bar--key", partial=True)
         text_style = self.get_component_rich_style("key-bar--description", partial=True)
         hover_style = self.get_component_rich_style("key-bar--hover", partial=True)
@@ -175,7 +225,7 @@ class KeyBar(Widget, can_focus=False):
                 extra += dim
             if not entry.key:
                 line.append(" " + entry.description, text_style)
-            elif self.compact or entry.grouped:
+            elif compact or entry.grouped:
                 add(entry, entry.display, key_style + extra)
                 if entry.description:
                     add(entry, " " + entry.description, text_style + extra)
@@ -184,27 +234,37 @@ class KeyBar(Widget, can_focus=False):
                 add(entry, entry.description + " ", text_style + extra)
 
         previous_grouped = False
-        for entry in self.entries:
+        for entry in entries:
             joined = previous_grouped and (entry.grouped or not entry.key)
-            if line and self.compact and not joined:
+            if line and compact and not joined:
                 line.append(" ")
             item(entry)
             previous_grouped = entry.grouped
+        return line, spans
+
+    def render(self) -> Text:
+        key_style = self.get_component_rich_style("key-bar--key", partial=True)
+        text_style = self.get_component_rich_style("key-bar--description", partial=True)
         width = self.size.width
-        self.natural_width = line.cell_len
-        if self.command is not None and width:
-            tail = Text(no_wrap=True, end="")
+        tail = Text(no_wrap=True, end="")
+        if self.command is not None:
             tail.append("▏", Style(dim=True))
-            tail_start = tail.cell_len
             tail.append(self.command.display, key_style)
             tail.append(" " + self.command.description, text_style)
-            room = width - tail.cell_len
-            self.natural_width += tail.cell_len
+        room = width - tail.cell_len if width else 10**6
+        line, spans = self._line(self.entries, self.compact)
+        self.natural_width = line.cell_len + tail.cell_len
+        if line.cell_len > room:
+            # Narrow: first the compact form, then whole keys give way, least important first.
+            entries = fit_entries(self.entries, lambda shown: self._line(shown, True)[0].cell_len, room)
+            line, spans = self._line(entries, True)
             if line.cell_len > room:
                 line.truncate(max(0, room), overflow="crop")
                 spans = [(a, min(b, room), e) for a, b, e in spans if a < room]
+        if self.command is not None and width:
+            tail_start = room + 1
             line.append(" " * (room - line.cell_len))
-            spans.append((room + tail_start, width, self.command))
+            spans.append((tail_start, width, self.command))
             line.append_text(tail)
         self._spans = spans
         return line

@@ -63,6 +63,11 @@ PALETTE_TEXT: dict[str, tuple[str, str]] = {
     "message('live')": ("Live message", "Follow the topic's newest message again"),
     "focus_frame_filters": ("Frame filters", "Filter frames by direction, opcode or packet type"),
     "toggle_pause": ("Pause / follow frames", "Stop or resume following live frames"),
+    "app.toggle_recording": ("Record", "Start or stop recording the session to a file"),
+    "app.search": ("Search", "Search the open file or the session's recording"),
+    "app.stats": ("Stats", "Top talkers per topic and subtree"),
+    "app.open_file": ("Open file", "Show a recording, pcap or pcapng read-only"),
+    "app.pick_connection": ("Connections", "Show one connection of the open file, or all"),
     **{
         f"message_view('{tab}')": (f"{label} view", f"Show the message's {label} tab")
         for tab, label, _ in MESSAGE_VIEWS
@@ -91,6 +96,7 @@ class ExplorerApp(App[None]):
         max_rate_hz: how often the screen takes a batch from the Workspace.
         clock_offset: added to event times (monotonic seconds) to show wall-clock
             times; measured at start when None (tests pin it).
+        file: a recording, pcap or pcapng to show read-only instead of connecting.
     """
 
     TITLE = "mqttws-explorer"
@@ -113,8 +119,10 @@ class ExplorerApp(App[None]):
         profile_name: str | None = None,
         screenshot_dir: str = SCREENSHOT_DIR,
         clock_offset: float | None = None,
+        file: str | None = None,
     ) -> None:
         super().__init__()
+        self.file = file
         self.workspace = workspace if workspace is not None else Workspace()
         self.options = options
         self.demo = demo
@@ -165,6 +173,10 @@ class ExplorerApp(App[None]):
                     await screen.wait_for_refresh()
 
     async def _start(self) -> None:
+        self.workspace.track_topic_stats()
+        if self.file is not None:
+            await self.open_path(self.file)
+            return
         options = self.options
         if options is None:
             try:
@@ -321,6 +333,114 @@ class ExplorerApp(App[None]):
 
         self.push_screen(ExportScreen(self.workspace))
 
+    # -- files, recordings, search, stats --------------------------------------------
+
+    async def open_path(self, path: str) -> bool:
+        """Show a recording or a capture read-only; a bad file is a toast, not a crash."""
+        try:
+            source = await self.workspace.open_file(path)
+        except ExplorerError as exc:
+            self.notify(str(exc), title="Cannot open", severity="error", timeout=10)
+            return False
+        self.options = None
+        self.main_screen.file_opened()
+        kind = "recording" if source.kind == "recording" else "capture"
+        self.notify(f"{source.name}: {kind} shown read-only (N: pick a connection)")
+        return True
+
+    def action_open_file(self) -> None:
+        from tui.screens.dialogs import PromptScreen
+
+        def done(answer: str | None) -> None:
+            if answer and answer.strip():
+                self.run_worker(self.open_path(answer.strip()), exit_on_error=False)
+
+        self.push_screen(
+            PromptScreen("Open a recording, pcap or pcapng (read-only)", "", placeholder="path"), done
+        )
+
+    def action_pick_connection(self) -> None:
+        from explorer.present.recording import picker_rows
+        from tui.screens.recording import ConnectionPickerScreen
+
+        source = self.workspace.file
+        if source is None:
+            self.notify("no file is open (O opens one)", severity="warning")
+            return
+
+        async def show(conn: int | None) -> None:
+            await self.workspace.show_file_connection(conn)
+            self.main_screen.file_opened()
+
+        def done(row: object) -> None:
+            conn = getattr(row, "conn", -1)
+            if row is not None and conn != -1:
+                self.run_worker(show(conn), exit_on_error=False)
+
+        rows = picker_rows(source.connections())
+        self.push_screen(ConnectionPickerScreen(f"Connections of {source.name}", rows, source.conn), done)
+
+    def action_toggle_recording(self) -> None:
+        from explorer.present.recording import default_recording_name
+        from explorer.recording import format_size
+        from tui.screens.dialogs import PromptScreen
+
+        workspace = self.workspace
+        if workspace.recording is not None and workspace.recording.active:
+
+            async def stop() -> None:
+                try:
+                    status = await workspace.stop_recording()
+                except ExplorerError as exc:
+                    self.notify(str(exc), severity="error", timeout=10)
+                    return
+                if status is not None:
+                    size = format_size(status.file_size)
+                    self.notify(f"recorded {status.messages:,} messages into {status.path} ({size})")
+
+            self.run_worker(stop(), exit_on_error=False)
+            return
+        if workspace.file is not None:
+            self.notify("a file is shown read-only: there is no live session to record", severity="warning")
+            return
+
+        def done(answer: str | None) -> None:
+            if not answer or not answer.strip():
+                return
+            try:
+                workspace.start_recording(answer.strip())
+            except ExplorerError as exc:
+                self.notify(str(exc), severity="error", timeout=10)
+                return
+            self.notify(f"recording to {answer.strip()} (R stops)")
+
+        self.push_screen(PromptScreen("Record the session to a new file", default_recording_name()), done)
+
+    def action_search(self) -> None:
+        from tui.screens.recording import SearchScreen
+
+        def done(message: object) -> None:
+            from explorer.model.topictree import TopicMessage
+            from explorer.recording import Message
+
+            if isinstance(message, Message):
+                shown = TopicMessage(
+                    message.topic,
+                    message.payload,
+                    message.qos,
+                    message.retain,
+                    message.time,
+                    message.properties,
+                )
+                self.main_screen.show_message(shown, message.topic)
+
+        self.push_screen(SearchScreen(self.workspace), done)
+
+    def action_stats(self) -> None:
+        from tui.screens.recording import StatsScreen
+
+        self.push_screen(StatsScreen(self.workspace))
+
     def action_save_screenshot(self) -> None:
         path = self.save_screenshot(path=self.screenshot_dir)
         self.notify(f"screenshot saved to {path}")
@@ -401,6 +521,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     options, subscriptions = start.options, start.subscriptions
     Path(args.screenshot_dir).mkdir(parents=True, exist_ok=True)
     app = ExplorerApp(
+        file=start.file,
         options=options,
         demo=not args.no_demo,
         subscriptions=subscriptions,

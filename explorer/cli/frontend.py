@@ -1,20 +1,26 @@
 """The command line shared by the two front ends (``mqttws-tui`` and the desktop window).
 
 Both take the same start arguments: a broker URL or ``--profile NAME`` (neither: the
-embedded broker with demo traffic), ``-t FILTER`` subscriptions, ``--no-demo``, and every
-connection flag of the headless commands. Parsing and resolving them lives here once so
+embedded broker with demo traffic) or a recording, pcap or pcapng file to show read-only,
+``-t FILTER`` subscriptions, ``--no-demo``, and every connection flag of the headless
+commands. Parsing and resolving them lives here once so
 the two front ends cannot drift apart.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from explorer.cli.connopts import add_connection_arguments, options_from_args, profile_from_args
 from explorer.client.options import ConnectionOptions, parse_url
+from explorer.errors import ExplorerError
 
-__all__ = ["FrontendStart", "add_frontend_arguments", "resolve_frontend_start"]
+__all__ = ["FrontendStart", "add_frontend_arguments", "is_file_argument", "resolve_frontend_start"]
+
+_FILE_SUFFIXES = (".sqlite", ".db", ".recording", ".pcap", ".pcapng", ".cap")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +34,17 @@ class FrontendStart:
     options: ConnectionOptions | None
     subscriptions: tuple[tuple[str, int], ...] | None
     profile_name: str | None
+    file: str | None = None
 
 
 def add_frontend_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the URL, ``-t``, ``--no-demo`` and the connection flags to ``parser``."""
-    parser.add_argument("url", nargs="?", help="broker URL, e.g. ws://localhost:9001/mqtt or wss://host/mqtt")
+    parser.add_argument(
+        "url",
+        nargs="?",
+        help="broker URL (ws://localhost:9001/mqtt, wss://host/mqtt), or a recording, pcap or pcapng "
+        "file to show read-only",
+    )
     parser.add_argument(
         "--subscribe",
         "-t",
@@ -42,6 +54,22 @@ def add_frontend_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-demo", action="store_true", help="embedded broker without demo traffic")
     add_connection_arguments(parser, codecs=True)
+
+
+def is_file_argument(text: str) -> bool:
+    """Whether the start argument names a file (a recording or a capture), not a URL.
+
+    Raises:
+        ExplorerError: it looks like a file name (no ``scheme://``) but there is no such file.
+    """
+    if "://" in text:
+        return False
+    path = Path(text)
+    if path.is_file():
+        return True
+    if path.suffix.lower() in _FILE_SUFFIXES or os.sep in text:
+        raise ExplorerError(f"{text}: no such file")
+    return False
 
 
 def resolve_frontend_start(args: argparse.Namespace) -> FrontendStart:
@@ -56,6 +84,10 @@ def resolve_frontend_start(args: argparse.Namespace) -> FrontendStart:
         subscriptions = tuple((topic, 0) for topic in args.subscribe)
     if args.url is None and args.profile is None:
         return FrontendStart(None, subscriptions, None)
+    if args.url is not None and is_file_argument(args.url):
+        if args.profile is not None:
+            raise ExplorerError("give a file or --profile, not both: a file is shown read-only")
+        return FrontendStart(None, None, None, file=args.url)
     options = options_from_args(args)
     parse_url(options.url)  # a bad URL is a sentence now, not a failed connect later
     if subscriptions is None:

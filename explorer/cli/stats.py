@@ -19,9 +19,9 @@ from explorer.cli.connopts import add_connection_arguments, options_from_args
 from explorer.cli.search import add_query_arguments, query_from_args
 from explorer.cli.sub import check_filters, run_live
 from explorer.errors import ExplorerError
-from explorer.recording import TopicStat, TopicStats, format_size, iso_time
+from explorer.present.recording import stats_cells
+from explorer.recording import TopicStat, TopicStats, format_size
 from explorer.recording.capture import open_file
-from explorer.recording.rows import time_us
 from explorer.recording.stats import SORT_KEYS
 from explorer.workspace import Batch
 
@@ -54,20 +54,7 @@ def _is_url(text: str) -> bool:
 def format_table(rows: list[TopicStat]) -> list[str]:
     """The rows as aligned text lines, a header first."""
     header = ("TOPIC", "MSGS", "BYTES", "MSG/S", "BYTES/S", "RETAINED", "LAST SEEN")
-    lines = [header]
-    for row in rows:
-        retained = f"{row.retained} ({format_size(row.retained_bytes)})" if row.retained else "-"
-        lines.append(
-            (
-                row.name,
-                f"{row.messages:,}",
-                format_size(row.bytes),
-                f"{row.msgs_per_s:,.1f}",
-                format_size(row.bytes_per_s) + "/s",
-                retained,
-                iso_time(time_us(row.last_seen), "seconds") if row.last_seen else "-",
-            )
-        )
+    lines = [header, *(stats_cells(row) for row in rows)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
     for line in lines:

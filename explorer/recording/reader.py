@@ -8,13 +8,14 @@ changes the file. Rows are made into small frozen values; payloads stay bytes.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from explorer.model.events import MessageReceived, TraceEvent
+from explorer.model.events import HandshakeRequest, HandshakeResponse, MessageReceived, TraceEvent
 from explorer.mqtt.packets import Properties, Publish
 from explorer.recording.query import Query, query_sql, topic_matches
 from explorer.recording.rows import EventRebuilder, properties_from_json
@@ -93,6 +94,12 @@ def _message(row: tuple[Any, ...]) -> Message:
     return Message(
         row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], bytes(row[8]), row[9], row[10]
     )
+
+
+def _pairs(text: str | None) -> tuple[tuple[str, str], ...]:
+    if not text:
+        return ()
+    return tuple((str(name), str(value)) for name, value in json.loads(text))
 
 
 def _connection_info(row: tuple[Any, ...], messages: int) -> ConnectionInfo:
@@ -243,6 +250,46 @@ class Recording:
             event = rebuilder.rebuild(row)
             if event is not None:
                 yield event
+
+    def handshake_events(self, conn: int | None = None) -> list[TraceEvent]:
+        """The HTTP upgrade of each connection (or of ``conn``) as trace events, from the
+        ``connections`` table: what a recording made without frames still shows."""
+        where = "" if conn is None else "WHERE conn = ?"
+        params = () if conn is None else (conn,)
+        rows = self._fetch(
+            "SELECT conn, started_us, request, request_headers, response, response_headers, status, "
+            f"subprotocol FROM connections {where} ORDER BY conn",
+            params,
+        )
+        out: list[TraceEvent] = []
+        for (
+            number,
+            started,
+            request,
+            request_headers,
+            response,
+            response_headers,
+            status,
+            subprotocol,
+        ) in rows:
+            when = (started or 0) / 1_000_000
+            if request:
+                raw = bytes(request)
+                method, _, rest = raw.split(b"\r\n", 1)[0].decode("latin-1").partition(" ")
+                target = rest.rsplit(" ", 1)[0]
+                headers = _pairs(request_headers)
+                out.append(HandshakeRequest(len(out), when, number, raw, method, target, headers))
+            if response:
+                raw = bytes(response)
+                line = raw.split(b"\r\n", 1)[0].decode("latin-1")
+                reason = line.split(" ", 2)[2] if line.count(" ") >= 2 else ""
+                headers = _pairs(response_headers)
+                out.append(
+                    HandshakeResponse(
+                        len(out), when, number, raw, int(status or 0), reason, headers, subprotocol
+                    )
+                )
+        return out
 
     def event_count(self, conn: int | None = None) -> int:
         if conn is None:

@@ -24,7 +24,7 @@ import contextlib
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed, ExplorerError, HandshakeError
@@ -56,10 +56,14 @@ if TYPE_CHECKING:
     from explorer.diagnose import Diagnosis, ProbeChecks, StepCallback
     from explorer.profiles.secret_store import SecretStore
     from explorer.profiles.store import ProfileStore
+    from explorer.recording import Message, Query, Recording
+    from explorer.recording.stats import TopicStats
     from explorer.workspace.filesource import FileSource
     from explorer.workspace.recorder import RecordingSink, RecordingStatus
 
 __all__ = ["ClientFactory", "TraceFormat", "Workspace", "tune_gc"]
+
+_T = TypeVar("_T")
 
 TraceFormat = Literal["pcapng", "jsonl"]
 
@@ -244,6 +248,7 @@ class Workspace:
         self.subscriptions: dict[str, int] = {}
         self._servers: dict[int, tuple[str, int]] = {}
         self._file: FileSource | None = None
+        self._live_stats: TopicStats | None = None
         self._file_task: asyncio.Task[None] | None = None
         self._recording: RecordingSink | None = None
         self._recorder: Callable[[TraceEvent], None] | None = None
@@ -283,6 +288,11 @@ class Workspace:
                 # Identity first: comparing a Properties value field by field is slow.
                 properties=None if properties is NO_PROPERTIES or not properties else properties,
             )
+            stats = self._live_stats
+            if stats is not None:
+                stats.add(
+                    event.topic, len(event.payload), event.retain, wall_time(event.time, self.wall_offset)
+                )
             if self._own_retained and event.topic in self._own_retained:
                 node = self.tree.find(event.topic)
                 if node is not None and not node.retained:
@@ -832,6 +842,64 @@ class Workspace:
         await self._stop_loading()
         self._file = None
         source.close()
+
+    # -- search and statistics (files and recordings) ---------------------------------
+
+    async def search(self, query: Query, *, limit: int = 1000) -> list[Message]:
+        """Messages matching ``query``, the newest first: in the open file, else in the
+        live session's recording (what it has committed, a quarter second behind).
+
+        Raises:
+            ExplorerError: nothing to search (no file open and no recording), or a bad
+                query, as one sentence.
+        """
+
+        def run(recording: Recording) -> list[Message]:
+            return list(recording.search(query, limit=limit, newest_first=True))
+
+        return await self._with_recording(run)
+
+    async def topic_stats(self) -> tuple[TopicStats, bool]:
+        """Per-topic statistics and whether they are live: over the open file (its
+        connection shown), or over the live session since the first call (a collector is
+        turned on then), or over its recording when one runs."""
+        from explorer.recording import Query
+        from explorer.recording.stats import TopicStats
+
+        if self._file is None and (self._recording is None or not self._recording.active):
+            if self._live_stats is None:
+                self._live_stats = TopicStats()
+            return self._live_stats, True
+        conn = self._file.conn if self._file is not None else None
+
+        def run(recording: Recording) -> TopicStats:
+            return recording.topic_stats(Query(conn=conn))
+
+        return await self._with_recording(run), self._file is None
+
+    def track_topic_stats(self) -> None:
+        """Count messages per topic from now on, for :meth:`topic_stats` of the live session."""
+        from explorer.recording.stats import TopicStats
+
+        if self._live_stats is None:
+            self._live_stats = TopicStats()
+
+    async def _with_recording(self, action: Callable[[Recording], _T]) -> _T:
+        from explorer.recording import Recording, RecordingError
+
+        if self._file is not None:
+            source = self._file
+            return await asyncio.to_thread(lambda: action(source.searchable()))
+        sink = self._recording
+        if sink is None:
+            raise RecordingError("nothing to search yet: start a recording or open a file")
+        path = sink.writer.path
+
+        def run() -> _T:
+            with Recording(path) as recording:
+                return action(recording)
+
+        return await asyncio.to_thread(run)
 
     # -- recording -------------------------------------------------------------------
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from explorer.recording.capture import CaptureReader, Item, is_capture
+from explorer.recording.capture import CaptureReader, Item, capture_to_recording, is_capture
 from explorer.recording.query import Query
 from explorer.recording.reader import Recording
 
@@ -71,6 +72,9 @@ class FileSource:
         self.done = False
         self.error: str | None = None
         self._capture_connections: list[FileConnection] = []
+        self._lock = threading.Lock()
+        self._converted: Recording | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
     def connections(self) -> list[FileConnection]:
         """The connections the file holds (for a capture: those read so far)."""
@@ -90,9 +94,29 @@ class FileSource:
             return None
         return min(1.0, self.loaded_messages / self.total_messages)
 
+    def searchable(self) -> Recording:
+        """The file as a recording to search and count: itself, or for a capture a
+        temporary recording made from it on first use (blocking: call from a thread)."""
+        if self.recording is not None:
+            return self.recording
+        with self._lock:
+            if self._converted is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="mqttws-capture-")
+                target = Path(self._tmp.name) / "capture.recording"
+                capture_to_recording(self.path, target)
+                self._converted = Recording(target)
+            return self._converted
+
     def close(self) -> None:
         if self.recording is not None:
             self.recording.close()
+        with self._lock:
+            if self._converted is not None:
+                self._converted.close()
+                self._converted = None
+            if self._tmp is not None:
+                self._tmp.cleanup()
+                self._tmp = None
 
     async def load(self, workspace: Workspace, conn: int | None = None) -> None:
         """Fill ``workspace`` from the file: connection ``conn`` only, or all."""
@@ -115,8 +139,13 @@ class FileSource:
         query = Query(conn=conn)
         self.total_messages = recording.message_count(conn)
         limit = workspace.trace_limit
-        events = recording.events(conn)
         ingest = workspace.ingest
+        if not recording.has_frames:
+            # No trace events kept: the handshakes of the connections table stand in.
+            for event in await asyncio.to_thread(recording.handshake_events, conn):
+                ingest(event)
+                self.loaded_events += 1
+        events = recording.events(conn)
         while self.loaded_events < limit:
             chunk = await asyncio.to_thread(_take, events, min(CHUNK, limit - self.loaded_events))
             if not chunk:

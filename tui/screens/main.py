@@ -19,8 +19,10 @@ from textual.widget import Widget
 from textual.widgets import Input, Select, Static, TabbedContent, TabPane
 
 from explorer.model.events import ErrorReported, HandshakeRequest, HandshakeResponse
+from explorer.model.topictree import TopicMessage
 from explorer.mqtt.enums import PacketType
 from explorer.present.eventtext import OPCODE_NAMES
+from explorer.present.recording import file_status_text, recording_status_text
 from explorer.workspace import Batch, Workspace
 from tui.messages import FrameJump, FrameSelected, TopicSelected
 from tui.widgets.frame_detail import FrameDetail
@@ -47,6 +49,7 @@ _PACKET_TYPES = [(t.name, int(t)) for t in PacketType if t != 0]
 _TABS = Binding.Group("Tabs", compact=True)
 _HISTORY = Binding.Group("Old/new/live", compact=True)
 _VIEWS = Binding.Group("Views", compact=True)
+_FILES = Binding.Group("Rec/search/stats", compact=True)
 
 
 class MainScreen(Screen[None]):
@@ -76,6 +79,11 @@ class MainScreen(Screen[None]):
         Binding("q", "app.quit", "Quit"),
         Binding("r", "app.reconnect", "Reconnect"),
         Binding("f", "focus_frame_filters", "Frame filters"),
+        Binding("R", "app.toggle_recording", "Record", group=_FILES),
+        Binding("S", "app.search", "Search", group=_FILES),
+        Binding("T", "app.stats", "Stats", group=_FILES),
+        Binding("O", "app.open_file", "Open file", show=False),
+        Binding("N", "app.pick_connection", "Connections", show=False),
     ]
 
     def __init__(self, workspace: Workspace, *, clock_offset: float | None = None) -> None:
@@ -139,7 +147,7 @@ class MainScreen(Screen[None]):
         if not self.ready:
             return
         frames = self._frames
-        self._status.show_status(batch.status, paused=not frames.follow)
+        self._status.show_status(batch.status, paused=not frames.follow, extra=self.status_extra())
         if batch.changed:
             self._tree.apply_changes(batch.changed)
             self._message.topic_changed(batch.changed)
@@ -155,6 +163,47 @@ class MainScreen(Screen[None]):
         else:
             frames.scan()
             self._frames_dirty = True
+
+    def file_opened(self) -> None:
+        """The models were emptied for a file: start the tree, the frames and the handshake afresh."""
+        self._tree.rebuild()
+        self._handshake.clear()
+        self._frames.time_origin = None
+        self._frames.update_from_trace()
+        self._status.show_status(self.workspace.status, extra=self.status_extra())
+
+    def status_extra(self) -> str:
+        """The file shown, or the recording in progress, for the end of the status line."""
+        workspace = self.workspace
+        source = workspace.file
+        if source is not None:
+            return file_status_text(
+                source.name,
+                conn=source.conn,
+                loaded=source.loaded_messages,
+                total=source.total_messages,
+                done=source.done,
+                error=source.error,
+            )
+        sink = workspace.recording
+        return recording_status_text(sink.status() if sink is not None else None)
+
+    def show_message(self, message: TopicMessage, topic: str) -> None:
+        """Open one message (a search result) in the message view, its topic selected."""
+        node = self.workspace.tree.find(topic)
+        if node is None:
+            self.notify(f"{topic} is not in the topic tree (not loaded yet?)", severity="warning")
+            return
+        self._tree.reveal(node)
+        self.action_show_tab("tab-message")
+
+        def select() -> None:
+            row = self._tree.node_for(node)
+            if row is not None:
+                self._tree.move_cursor(row)
+            self._message.show_message(node, message)
+
+        self.call_after_refresh(select)
 
     def _report_error(self, error: ErrorReported, count: int) -> None:
         """A toast for what went wrong (at most one every few seconds; all are in the trace)."""

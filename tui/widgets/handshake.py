@@ -76,6 +76,11 @@ class HandshakeView(VerticalScroll, can_focus=True):
             self.response = event
         self.query_one("#handshake-text", Static).update(handshake_text(self.request, self.response))
 
+    def clear(self) -> None:
+        """Show no handshake (a file is about to fill the views)."""
+        self.request = self.response = None
+        self.query_one("#handshake-text", Static).update(handshake_text(None, None))
+
     @property
     def plain(self) -> str:
         return handshake_text(self.request, self.response).plain

@@ -29,6 +29,7 @@ from explorer.present.payload import (
     text_view,
     truncation_marker,
 )
+from explorer.workspace.export import wall_time
 from tui.widgets.lists import VimOptionList
 from tui.widgets.quiet import show_text
 
@@ -58,7 +59,7 @@ def no_numbers_text(has_fields: bool) -> str:
 
 
 def _stamp(when: float, clock_offset: float) -> str:
-    wall = when + clock_offset
+    wall = wall_time(when, clock_offset)  # a file's messages carry epoch times already
     return _time.strftime("%H:%M:%S", _time.localtime(wall)) + f".{int(wall * 1000) % 1000:03d}"
 
 
@@ -84,6 +85,7 @@ class MessagePane(Vertical):
         # Event times are monotonic seconds; this turns them into wall clock for display.
         self.clock_offset = clock_offset if clock_offset is not None else _time.time() - _time.monotonic()
         self._history: list[TopicMessage] = []
+        self.pinned: TopicMessage | None = None  # a message shown that the history no longer holds
         self._json_shown: bytes | None = None
         self._fields: tuple[str, ...] = ()
         self._shown: dict[str, Text] = {}
@@ -112,9 +114,22 @@ class MessagePane(Vertical):
 
     # -- model -------------------------------------------------------------------------
 
+    def show_message(self, node: TopicNode, message: TopicMessage) -> None:
+        """Show one given message of ``node`` (a search result), held there: from the
+        topic's history when it still holds it, else on its own."""
+        self.show_topic(node)
+        for index, kept in enumerate(node.history()):
+            if kept.time == message.time and kept.payload == message.payload:
+                self.index = index
+                break
+        else:
+            self.pinned = message
+        self.refresh_view()
+
     def show_topic(self, node: TopicNode) -> None:
         """Follow a newly selected topic, live."""
         if node is not self.node:
+            self.pinned = None
             self.node = node
             self.index = None
             self.chart_field = None
@@ -140,6 +155,8 @@ class MessagePane(Vertical):
         )
         self.message = self._history[index]
         self.previous = self._history[index - 1] if index > 0 else None
+        if self.pinned is not None:
+            self.message, self.previous = self.pinned, None
 
     def refresh_view(self) -> None:
         self._load()
@@ -344,6 +361,7 @@ class MessagePane(Vertical):
         self._draw_title()
 
     def action_older(self) -> None:
+        self.pinned = None
         if not self._history:
             return
         current = len(self._history) - 1 if self.index is None else self.index
@@ -351,6 +369,7 @@ class MessagePane(Vertical):
         self.refresh_view()
 
     def action_newer(self) -> None:
+        self.pinned = None
         if self.index is None:
             return
         self.index += 1
@@ -359,5 +378,6 @@ class MessagePane(Vertical):
         self.refresh_view()
 
     def action_live(self) -> None:
+        self.pinned = None
         self.index = None
         self.refresh_view()

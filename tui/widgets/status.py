@@ -14,6 +14,7 @@ from textual import events
 from textual.widgets import Static
 
 from explorer.present.status import SEPARATOR, ConnectionStatus, Severity, StatusField, status_line
+from explorer.present.recording import with_source_field
 from explorer.present.status import StatusLine as StatusLineModel
 
 __all__ = ["SEVERITY_STYLE", "StatusLine", "status_text"]
@@ -61,16 +62,17 @@ class StatusLine(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Text(" starting…"), id=id)
-        self._shown: tuple[ConnectionStatus, bool] | None = None
+        self._shown: tuple[ConnectionStatus, bool, str] | None = None
         self.model: StatusLineModel | None = None
         self._width = 0
 
-    def show_status(self, status: ConnectionStatus, *, paused: bool = False) -> None:
-        key = (status, paused)
+    def show_status(self, status: ConnectionStatus, *, paused: bool = False, extra: str = "") -> None:
+        """Draw ``status``; ``extra`` is the file shown or the recording in progress."""
+        key = (status, paused, extra)
         if key == self._shown:
             return
         self._shown = key
-        self.model = status_line(status, paused=paused)
+        self.model = with_source_field(status_line(status, paused=paused), extra)
         self._paint()
 
     def _paint(self) -> None:

@@ -14,11 +14,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
+from explorer.present.status import Priority, Severity, StatusField, StatusLine
 from explorer.recording.query import Query, parse_time
 from explorer.recording.reader import Message
 from explorer.recording.rows import iso_time, time_us
 from explorer.recording.stats import SORT_KEYS, SortKey, TopicStat, TopicStats
-from explorer.present.status import Priority, Severity, StatusField, StatusLine
 from explorer.recording.writer import format_size
 
 __all__ = [

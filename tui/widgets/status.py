@@ -13,8 +13,8 @@ from rich.text import Text
 from textual import events
 from textual.widgets import Static
 
-from explorer.present.status import SEPARATOR, ConnectionStatus, Severity, StatusField, status_line
 from explorer.present.recording import with_source_field
+from explorer.present.status import SEPARATOR, ConnectionStatus, Severity, StatusField, status_line
 from explorer.present.status import StatusLine as StatusLineModel
 
 __all__ = ["SEVERITY_STYLE", "StatusLine", "status_text"]

@@ -1,4 +1,4 @@
-"""The publish panel: topic, payload, QoS, retain, MQTT 5 content type, saved presets.
+"""The publish panel: topic, payload, QoS, retain, MQTT 5 properties, saved presets.
 
 Publishing goes through the bridge (``WorkspaceBridge.publish``); presets are the
 Workspace's :class:`~explorer.workspace.SavedMessages`, shared with the terminal UI.
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QInputDialog,
     QLineEdit,
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.errors import ExplorerError
-from explorer.mqtt.packets import NO_PROPERTIES, Properties
+from explorer.present.publish import PublishForm
 from explorer.workspace import SavedMessage, SavedMessages
 from gui.bridge import WorkspaceBridge
 
@@ -46,7 +47,17 @@ class PublishPanel(QWidget):
         self.qos.addItems(["0", "1", "2"])
         self.retain = QCheckBox("Retain")
         self.content_type = QLineEdit()
-        self.content_type.setPlaceholderText("MQTT 5 only, e.g. application/json")
+        self.content_type.setPlaceholderText("e.g. application/json")
+        self.expiry = QLineEdit()
+        self.expiry.setPlaceholderText("seconds")
+        self.response_topic = QLineEdit()
+        self.response_topic.setPlaceholderText("reply/to/topic")
+        self.correlation = QLineEdit()
+        self.correlation.setPlaceholderText("request id")
+        self.user_properties = QPlainTextEdit()
+        self.user_properties.setPlaceholderText("name=value, one per line")
+        self.user_properties.setFixedHeight(self.fontMetrics().lineSpacing() * 4)
+        self.utf8 = QCheckBox("Payload is UTF-8 text (payload format indicator)")
         self.publish_button = QPushButton("Publish")
         self.publish_button.setDefault(True)
         self.publish_button.clicked.connect(self.publish)
@@ -65,7 +76,24 @@ class PublishPanel(QWidget):
         options.addWidget(self.retain)
         options.addStretch(1)
         form.addRow("QoS", options)
-        form.addRow("Content type", self.content_type)
+        mqtt5 = QGroupBox("MQTT 5 properties (left out on 3.1.1)")
+        mqtt5.setCheckable(True)
+        mqtt5.setChecked(False)  # folded until wanted; its values still apply when folded
+        self.mqtt5_box = mqtt5
+        props = QFormLayout()
+        props.addRow("Content type", self.content_type)
+        props.addRow("Message expiry", self.expiry)
+        props.addRow("Response topic", self.response_topic)
+        props.addRow("Correlation data", self.correlation)
+        props.addRow("User properties", self.user_properties)
+        props.addRow(self.utf8)
+        inner = QWidget()
+        inner.setLayout(props)
+        box_layout = QVBoxLayout(mqtt5)
+        box_layout.setContentsMargins(4, 4, 4, 4)
+        box_layout.addWidget(inner)
+        mqtt5.toggled.connect(inner.setVisible)
+        inner.setVisible(False)
         presets = QHBoxLayout()
         presets.addWidget(self.saved, 1)
         presets.addWidget(save)
@@ -73,6 +101,7 @@ class PublishPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(presets)
         layout.addLayout(form)
+        layout.addWidget(mqtt5)
         layout.addWidget(self.payload, 1)
         layout.addWidget(self.publish_button)
         self.reload_saved()
@@ -93,26 +122,34 @@ class PublishPanel(QWidget):
 
     def _load_saved(self, index: int) -> None:
         try:
-            item = self.store.get(self.saved.itemText(index))
+            form = PublishForm.from_saved(self.store.get(self.saved.itemText(index)))
         except ExplorerError as exc:
             self.message.emit(str(exc))
             return
-        self.topic.setText(item.topic)
-        self.payload.setPlainText(item.payload.decode("utf-8", "replace"))
-        self.qos.setCurrentIndex(item.qos)
-        self.retain.setChecked(item.retain)
-        self.content_type.setText(item.content_type or "")
+        self.topic.setText(form.topic)
+        self.payload.setPlainText(form.payload)
+        self.qos.setCurrentIndex(form.qos)
+        self.retain.setChecked(form.retain)
+        self.content_type.setText(form.content_type)
+        self.user_properties.setPlainText(form.user_properties)
 
-    def current(self, name: str = "") -> SavedMessage:
-        content_type = self.content_type.text().strip() or None
-        return SavedMessage(
-            name=name,
-            topic=self.topic.text().strip(),
-            payload=self.payload.toPlainText().encode("utf-8"),
+    def form(self) -> PublishForm:
+        """The panel's values as typed; :class:`PublishForm` checks them."""
+        return PublishForm(
+            topic=self.topic.text(),
+            payload=self.payload.toPlainText(),
             qos=self.qos.currentIndex(),
             retain=self.retain.isChecked(),
-            content_type=content_type,
+            content_type=self.content_type.text(),
+            message_expiry=self.expiry.text(),
+            response_topic=self.response_topic.text(),
+            correlation_data=self.correlation.text(),
+            user_properties=self.user_properties.toPlainText(),
+            payload_is_utf8=self.utf8.isChecked(),
         )
+
+    def current(self, name: str = "") -> SavedMessage:
+        return SavedMessage(name=name, **self.form().saved_fields())
 
     def save_current(self, name: str | None = None) -> None:
         if not isinstance(name, str) or not name:
@@ -139,11 +176,13 @@ class PublishPanel(QWidget):
         self.reload_saved()
 
     def publish(self) -> None:
-        item = self.current()
-        if not item.topic:
-            self.message.emit("give a topic to publish to")
+        try:
+            message = self.form().message()
+        except ExplorerError as exc:
+            self.message.emit(str(exc))
             return
-        properties: Properties = NO_PROPERTIES
-        if item.content_type:
-            properties = Properties(content_type=item.content_type)
-        self.bridge.spawn(self.bridge.publish(item.topic, item.payload, item.qos, item.retain, properties))
+        self.bridge.spawn(
+            self.bridge.publish(
+                message.topic, message.payload, message.qos, message.retain, message.properties
+            )
+        )

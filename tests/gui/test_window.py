@@ -576,3 +576,46 @@ def test_the_demo_opens_with_its_topics_unfolded_and_sys_folded(
     sys_open, demo_open = qloop.run_until_complete(flow())
     assert not sys_open
     assert demo_open
+
+
+def test_the_publish_panel_sends_every_mqtt5_property(window: MainWindow, qloop: qasync.QEventLoop) -> None:
+    panel = window.publisher
+    panel.topic.setText("props/req")
+    panel.payload.setPlainText('{"ask": 1}')
+    panel.qos.setCurrentIndex(1)
+    panel.mqtt5_box.setChecked(True)
+    panel.content_type.setText("application/json")
+    panel.expiry.setText("120")
+    panel.response_topic.setText("props/reply")
+    panel.correlation.setText("req-7")
+    panel.user_properties.setPlainText("site=lab\nrun=3")
+    panel.utf8.setChecked(True)
+
+    async def flow() -> Any:
+        assert await window.bridge.start_demo((("props/#", 1),), demo=False)
+        panel.publish()
+        tree = window.workspace.tree
+        await wait_for_batch(window.bridge, lambda: (n := tree.find("props/req")) is not None and n.last)
+        node = tree.find("props/req")
+        assert node is not None
+        return node.last
+
+    message = qloop.run_until_complete(flow())
+    props = message.properties
+    assert message.payload == b'{"ask": 1}'
+    assert props.content_type == "application/json"
+    assert props.response_topic == "props/reply"
+    assert props.correlation_data == b"req-7"
+    assert props.user_properties == (("site", "lab"), ("run", "3"))
+    assert props.payload_format_indicator == 1
+    assert props.message_expiry_interval is not None
+    assert 0 < props.message_expiry_interval <= 120
+
+
+def test_the_publish_panel_says_why_a_wildcard_topic_cannot_be_sent(window: MainWindow) -> None:
+    said: list[str] = []
+    window.publisher.message.connect(said.append)
+    window.publisher.topic.setText("a/#")
+    window.publisher.publish()
+    assert said
+    assert "wildcards" in said[-1]

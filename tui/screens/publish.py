@@ -18,30 +18,13 @@ from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, 
 from textual.widgets.option_list import Option
 
 from explorer.errors import ExplorerError
-from explorer.mqtt.packets import NO_PROPERTIES, Properties
+from explorer.present.publish import PublishForm, parse_user_properties
 from explorer.workspace import SavedMessage, Workspace
 from tui.screens.dialogs import PromptScreen
 from tui.widgets.keybar import KeyBar
 from tui.widgets.lists import VimOptionList
 
 __all__ = ["PublishScreen", "parse_user_properties"]
-
-
-def parse_user_properties(text: str) -> tuple[tuple[str, str], ...]:
-    """``name=value`` per line (blank lines skipped).
-
-    Raises:
-        ExplorerError: a non-blank line has no ``=``.
-    """
-    pairs = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        name, sep, value = line.partition("=")
-        if not sep or not name.strip():
-            raise ExplorerError(f"user property line {number} ({line!r}) is not name=value")
-        pairs.append((name.strip(), value.strip()))
-    return tuple(pairs)
 
 
 class PublishScreen(ModalScreen[None]):
@@ -94,6 +77,7 @@ class PublishScreen(ModalScreen[None]):
                 with Horizontal(classes="row"):
                     yield Input(placeholder="response topic", id="pub-response-topic")
                     yield Input(placeholder="correlation data", id="pub-correlation")
+                yield Checkbox("payload is UTF-8 text (payload format indicator)", id="pub-utf8")
                 yield Label("User properties (name=value per line)")
                 yield TextArea("", id="pub-user-props", show_line_numbers=False)
                 with Horizontal(classes="buttons"):
@@ -114,38 +98,21 @@ class PublishScreen(ModalScreen[None]):
 
     # -- form values ---------------------------------------------------------------------
 
-    def _properties(self) -> Properties:
-        content_type = self.query_one("#pub-content-type", Input).value.strip() or None
-        expiry_text = self.query_one("#pub-expiry", Input).value.strip()
-        response_topic = self.query_one("#pub-response-topic", Input).value.strip() or None
-        correlation = self.query_one("#pub-correlation", Input).value.encode("utf-8") or None
-        user_properties = parse_user_properties(self.query_one("#pub-user-props", TextArea).text)
-        try:
-            expiry = int(expiry_text) if expiry_text else None
-        except ValueError:
-            raise ExplorerError(
-                f"message expiry must be a whole number of seconds, not {expiry_text!r}"
-            ) from None
-        if expiry is not None and not 0 <= expiry <= 0xFFFFFFFF:
-            raise ExplorerError("message expiry must be between 0 and 4294967295 seconds")
-        if not (content_type or expiry is not None or response_topic or correlation or user_properties):
-            return NO_PROPERTIES
-        return Properties(
-            content_type=content_type,
-            message_expiry_interval=expiry,
-            response_topic=response_topic,
-            correlation_data=correlation,
-            user_properties=user_properties,
-        )
-
-    def _values(self) -> tuple[str, bytes, int, bool]:
-        topic = self.query_one("#pub-topic", Input).value
-        if not topic:
-            raise ExplorerError("give a topic to publish to")
-        payload = self.query_one("#pub-payload", TextArea).text.encode("utf-8")
+    def form(self) -> PublishForm:
+        """The dialog's values, as typed; :class:`PublishForm` checks them."""
         qos = self.query_one("#pub-qos", Select).value
-        retain = self.query_one("#pub-retain", Checkbox).value
-        return topic, payload, qos if isinstance(qos, int) else 0, retain
+        return PublishForm(
+            topic=self.query_one("#pub-topic", Input).value,
+            payload=self.query_one("#pub-payload", TextArea).text,
+            qos=qos if isinstance(qos, int) else 0,
+            retain=self.query_one("#pub-retain", Checkbox).value,
+            content_type=self.query_one("#pub-content-type", Input).value,
+            message_expiry=self.query_one("#pub-expiry", Input).value,
+            response_topic=self.query_one("#pub-response-topic", Input).value,
+            correlation_data=self.query_one("#pub-correlation", Input).value,
+            user_properties=self.query_one("#pub-user-props", TextArea).text,
+            payload_is_utf8=self.query_one("#pub-utf8", Checkbox).value,
+        )
 
     def _say(self, text: str, *, error: bool = False) -> None:
         result = self.query_one("#pub-result", Static)
@@ -157,15 +124,21 @@ class PublishScreen(ModalScreen[None]):
     @work(exclusive=True, group="publish", exit_on_error=False)
     async def action_send(self) -> None:
         try:
-            topic, payload, qos, retain = self._values()
-            properties = self._properties()
-            await self.workspace.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+            message = self.form().message()
+            await self.workspace.publish(
+                message.topic,
+                message.payload,
+                qos=message.qos,
+                retain=message.retain,
+                properties=message.properties,
+            )
         except (ExplorerError, OSError) as exc:
             self._say(str(exc) or type(exc).__name__, error=True)
             return
         self.sent += 1
+        retained = ", retained" if message.retain else ""
         self._say(
-            f"sent {len(payload)} B to {topic} (QoS {qos}{', retained' if retain else ''}) — #{self.sent}"
+            f"sent {len(message.payload)} B to {message.topic} (QoS {message.qos}{retained}) — #{self.sent}"
         )
 
     def action_save(self) -> None:
@@ -173,19 +146,9 @@ class PublishScreen(ModalScreen[None]):
             if not name:
                 return
             try:
-                topic, payload, qos, retain = self._values()
-                properties = self._properties()
-                self.workspace.saved_messages.save(
-                    SavedMessage(
-                        name=name.strip(),
-                        topic=topic,
-                        payload=payload,
-                        qos=qos,
-                        retain=retain,
-                        content_type=properties.content_type,
-                        user_properties=properties.user_properties,
-                    )
-                )
+                form = self.form()
+                form.message()  # a preset is saved only when it could be sent
+                self.workspace.saved_messages.save(SavedMessage(name=name.strip(), **form.saved_fields()))
             except (ExplorerError, OSError, ValueError) as exc:
                 self._say(f"cannot save: {exc}", error=True)
                 return
@@ -213,15 +176,13 @@ class PublishScreen(ModalScreen[None]):
 
     def load_saved(self, name: str) -> None:
         """Fill the form from a saved message."""
-        message = self.workspace.saved_messages.get(name)
-        self.query_one("#pub-topic", Input).value = message.topic
-        self.query_one("#pub-payload", TextArea).text = message.payload.decode("utf-8", "replace")
-        self.query_one("#pub-qos", Select).value = message.qos
-        self.query_one("#pub-retain", Checkbox).value = message.retain
-        self.query_one("#pub-content-type", Input).value = message.content_type or ""
-        self.query_one("#pub-user-props", TextArea).text = "\n".join(
-            f"{k}={v}" for k, v in message.user_properties
-        )
+        form = PublishForm.from_saved(self.workspace.saved_messages.get(name))
+        self.query_one("#pub-topic", Input).value = form.topic
+        self.query_one("#pub-payload", TextArea).text = form.payload
+        self.query_one("#pub-qos", Select).value = form.qos
+        self.query_one("#pub-retain", Checkbox).value = form.retain
+        self.query_one("#pub-content-type", Input).value = form.content_type
+        self.query_one("#pub-user-props", TextArea).text = form.user_properties
         self._say(f"loaded {name!r}: ctrl+s sends it")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

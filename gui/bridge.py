@@ -240,12 +240,15 @@ class WorkspaceBridge(QObject):
             self.retainedCleared.emit(topic, count)
         return count
 
-    async def probe(self, options: ConnectionOptions, *, idle: float = 0.0, explore: bool = False) -> Any:
+    async def probe(
+        self, options: ConnectionOptions, *, idle: float = 0.0, explore: bool = False, checks: Any = None
+    ) -> Any:
         """Run the diagnoser; each layer's step is emitted as it ends, then the verdict.
 
         With ``explore``, a failed probe is followed by probes of variations of the
         options (paths, subprotocols, ws/wss, MQTT versions); the verdict's
-        ``alternatives`` say which of them would work.
+        ``alternatives`` say which of them would work. ``checks`` (a ``ProbeChecks``)
+        asks for a browser's upgrade, compression, a publish size or an idle check.
         """
 
         def on_step(step: Any) -> None:
@@ -253,7 +256,7 @@ class WorkspaceBridge(QObject):
 
         diagnosis = await self._run(
             f"diagnose {options.url}",
-            lambda: self.workspace.probe(options, on_step, idle=idle, explore=explore),
+            lambda: self.workspace.probe(options, on_step, idle=idle, explore=explore, checks=checks),
         )
         if diagnosis is not None:
             self.probeFinished.emit(diagnosis)

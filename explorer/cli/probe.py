@@ -15,9 +15,9 @@ from typing import IO, Any
 from explorer.cli.connopts import add_connection_arguments, options_from_args
 from explorer.diagnose.explore import diagnose
 from explorer.diagnose.model import Diagnosis, ProbeChecks, Step
-from explorer.diagnose.probe import MAX_PUBLISH_SIZE
 from explorer.errors import ExplorerError
 from explorer.present.diagnosis import diagnosis_report
+from explorer.present.probechecks import parse_size
 
 __all__ = ["format_diagnosis", "format_step", "register", "run"]
 
@@ -67,19 +67,10 @@ def register(subparsers: Any) -> None:
 
 
 def _size(text: str) -> int:
-    units = {"k": 1024, "m": 1024 * 1024}
-    value = text.strip().lower().removesuffix("b").removesuffix("i")
-    scale = units.get(value[-1:], 1)
-    digits = value[:-1] if value[-1:] in units else value
     try:
-        size = int(digits) * scale
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a size: give bytes, e.g. 4096, 64K or 1M"
-        ) from None
-    if not 0 <= size <= MAX_PUBLISH_SIZE:
-        raise argparse.ArgumentTypeError(f"{text} is outside 0 to {MAX_PUBLISH_SIZE:,} bytes")
-    return size
+        return parse_size(text)
+    except ExplorerError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def format_step(step: Step) -> str:

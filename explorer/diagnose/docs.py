@@ -46,6 +46,10 @@ connection works and 1 otherwise.
   packet size limits show up: a close with 1009, a connection dropped without a word, an MQTT 5
   Maximum Packet Size in CONNACK, or a DISCONNECT 0x95. Each names the size that failed.
 
+The Diagnose panes of the desktop and terminal explorers offer the same checks: "As a
+browser", "Compression", a publish size and an idle check, and "Connect with this" for an
+alternative that works.
+
 A CONNACK refusing the MQTT version (3.1.1 return code 1, which is also how a 3.1.1-only
 broker answers a 5.0 CONNECT, or 5.0 reason code 0x84) is settled by trying the other
 versions on fresh connections: `mqtt-version-mismatch` names the one the broker speaks.

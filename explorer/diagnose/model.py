@@ -15,13 +15,17 @@ from typing import Any, Literal
 
 from explorer.client.options import ConnectionOptions
 
-__all__ = ["LAYERS", "Alternative", "Cause", "Diagnosis", "Layer", "ProbeChecks", "Step"]
+__all__ = ["LAYERS", "MAX_PUBLISH_SIZE", "Alternative", "Cause", "Diagnosis", "Layer", "ProbeChecks", "Step"]
 
 Layer = Literal["dns", "tcp", "tls", "http", "websocket", "mqtt", "publish", "liveness"]
 
 # The order in which a probe walks the layers; a failure stops the walk. ``publish``
 # runs only when a publish size is asked for (:class:`ProbeChecks`).
 LAYERS: tuple[Layer, ...] = ("dns", "tcp", "tls", "http", "websocket", "mqtt", "publish", "liveness")
+
+
+MAX_PUBLISH_SIZE = 268_435_455 - 1024
+"""The largest ``publish_size``: MQTT's largest Remaining Length, less room for the topic."""
 
 
 @dataclass(frozen=True, slots=True)

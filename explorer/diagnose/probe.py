@@ -28,7 +28,7 @@ from explorer.diagnose.browser import DEFLATE_OFFER, browser_options, negotiate_
 from explorer.diagnose.causes import CONNECTED
 from explorer.diagnose.channel import MqttChannel
 from explorer.diagnose.httpcheck import COMMON_PATHS, classify_status
-from explorer.diagnose.model import Diagnosis, ProbeChecks
+from explorer.diagnose.model import MAX_PUBLISH_SIZE, Diagnosis, ProbeChecks
 from explorer.diagnose.mqttsteps import MqttSteps
 from explorer.diagnose.proxy import open_tunnel, proxy_address
 from explorer.diagnose.tlscheck import classify_tls_error, client_context
@@ -42,7 +42,6 @@ __all__ = ["MAX_PUBLISH_SIZE", "StepCallback", "probe"]
 
 _NOT_FOUND = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
 _SECOND_TRY_TIMEOUT = 3.0
-MAX_PUBLISH_SIZE = 268_435_455 - 1024  # MQTT's largest Remaining Length, less topic and header room
 
 
 class _Walk(MqttSteps):

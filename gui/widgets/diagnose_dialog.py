@@ -33,6 +33,13 @@ from explorer.client.options import ConnectionOptions, parse_url
 from explorer.diagnose.model import LAYERS, Diagnosis, Step
 from explorer.errors import ExplorerError
 from explorer.present.diagnosis import DiagnosisReport, diagnosis_report, step_rows
+from explorer.present.probechecks import (
+    CHECK_OPTIONS,
+    IDLE_FIELD,
+    PUBLISH_SIZE_FIELD,
+    checks_summary,
+    probe_checks,
+)
 from explorer.present.status import Severity
 from explorer.workspace import DEFAULT_SUBSCRIPTIONS
 from gui.bridge import WorkspaceBridge
@@ -71,6 +78,18 @@ class DiagnoseDialog(QDialog):
             "After a failure, also probe other paths, subprotocols, ws/wss and MQTT versions "
             "and list which would work"
         )
+        self.checks: dict[str, QCheckBox] = {}
+        for option in CHECK_OPTIONS:
+            box = QCheckBox(option.label)
+            box.setToolTip(option.tooltip)
+            self.checks[option.key] = box
+        self.fields: dict[str, QLineEdit] = {}
+        for field in (PUBLISH_SIZE_FIELD, IDLE_FIELD):
+            entry = QLineEdit()
+            entry.setPlaceholderText(field.placeholder)
+            entry.setToolTip(field.tooltip)
+            entry.setMaximumWidth(140)
+            self.fields[field.key] = entry
         self.steps = QTreeWidget()
         self.steps.setColumnCount(4)
         self.steps.setHeaderLabels(["Layer", "", "Time", "Detail"])
@@ -99,8 +118,16 @@ class DiagnoseDialog(QDialog):
         self.connect_button.setVisible(False)
         self.connect_button.clicked.connect(self.connect_with_offer)
         buttons.addButton(self.connect_button, QDialogButtonBox.ButtonRole.ActionRole)
+        checks_row = QHBoxLayout()
+        for box in self.checks.values():
+            checks_row.addWidget(box)
+        for field in (PUBLISH_SIZE_FIELD, IDLE_FIELD):
+            checks_row.addWidget(QLabel(field.label))
+            checks_row.addWidget(self.fields[field.key])
+        checks_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
+        layout.addLayout(checks_row)
         layout.addWidget(self.steps, 2)
         layout.addWidget(self.state)
         layout.addWidget(self.verdict, 3)
@@ -111,8 +138,16 @@ class DiagnoseDialog(QDialog):
 
     def run(self) -> None:
         url = self.url.text().strip()
+        options = self.options if url == self.options.url else self.options.with_changes(url=url)
         try:
             parse_url(url)
+            checks = probe_checks(
+                browser=self.checks["browser"].isChecked(),
+                compression=self.checks["compression"].isChecked(),
+                publish_size=self.fields["publish_size"].text(),
+                idle=self.fields["idle"].text(),
+                keep_alive=options.keep_alive,
+            )
         except ExplorerError as exc:
             self.state.setText(str(exc))
             return
@@ -123,12 +158,13 @@ class DiagnoseDialog(QDialog):
         self.report = None
         self.connect_button.setVisible(False)
         explore = self.explore.isChecked()
-        self.state.setText(f"Probing {url}" + (" (then alternatives, if it fails)" if explore else "") + " …")
+        extra = f" ({checks_summary(checks)})" if checks_summary(checks) else ""
+        then = " (then alternatives, if it fails)" if explore else ""
+        self.state.setText(f"Probing {url}{extra}{then} …")
         self.run_button.setEnabled(False)
-        options = self.options if url == self.options.url else self.options.with_changes(url=url)
         self.probed = options
         self.explored = explore
-        self.bridge.spawn(self.bridge.probe(options, explore=explore))
+        self.bridge.spawn(self.bridge.probe(options, explore=explore, checks=checks))
 
     def _show_steps(self, *, running: bool, finished_at: str | None = None) -> None:
         for row in step_rows(self._steps, running=running, finished_at=finished_at):

@@ -17,12 +17,20 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from explorer.client.options import ConnectionOptions
 from explorer.diagnose import Diagnosis, Step
+from explorer.diagnose.model import ProbeChecks
 from explorer.errors import ExplorerError
 from explorer.present.diagnosis import DiagnosisReport, diagnosis_report, step_rows
+from explorer.present.probechecks import (
+    CHECK_OPTIONS,
+    IDLE_FIELD,
+    PUBLISH_SIZE_FIELD,
+    checks_summary,
+    probe_checks,
+)
 from explorer.present.status import Severity
 from explorer.workspace import Workspace
 from tui.widgets.keybar import KeyBar
@@ -102,6 +110,9 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
     }
     DiagnoseScreen #diagnose-url-row { height: auto; }
     DiagnoseScreen #diagnose-url { width: 1fr; }
+    DiagnoseScreen #diagnose-checks { height: auto; }
+    DiagnoseScreen #diagnose-checks Label { padding: 1 1 0 2; }
+    DiagnoseScreen #diagnose-checks Input { width: 18; }
     DiagnoseScreen #diagnose-steps { height: auto; margin: 1 0; }
     DiagnoseScreen #diagnose-verdict { height: 1fr; }
     """
@@ -127,6 +138,16 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
                 yield Button("Try alternatives (ctrl+t)", id="explore")
                 yield Button("Connect with this (ctrl+o)", variant="success", id="connect-offer")
                 yield Button("Close", id="close")
+            with Horizontal(id="diagnose-checks"):
+                for option in CHECK_OPTIONS:
+                    box = Checkbox(option.label, id=f"check-{option.key}")
+                    box.tooltip = option.tooltip
+                    yield box
+                for field in (PUBLISH_SIZE_FIELD, IDLE_FIELD):
+                    yield Label(field.label)
+                    entry = Input(placeholder=field.placeholder, id=field.key.replace("_", "-"))
+                    entry.tooltip = field.tooltip
+                    yield entry
             yield Static(steps_text([], False), id="diagnose-steps")
             with VerticalScroll(id="diagnose-verdict"):
                 yield Static("", id="diagnose-result")
@@ -146,6 +167,16 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
         if self.options is not None:
             return self.options if url == self.options.url else self.options.with_changes(url=url)
         return ConnectionOptions(url=url)
+
+    def _checks(self, options: ConnectionOptions) -> ProbeChecks:
+        """The extra checks ticked and typed (:func:`explorer.present.probechecks.probe_checks`)."""
+        return probe_checks(
+            browser=self.query_one("#check-browser", Checkbox).value,
+            compression=self.query_one("#check-compression", Checkbox).value,
+            publish_size=self.query_one("#publish-size", Input).value,
+            idle=self.query_one("#idle", Input).value,
+            keep_alive=options.keep_alive,
+        )
 
     def _on_step(self, step: Step) -> None:
         self.steps.append(step)
@@ -167,7 +198,12 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
         result.update(Text("Probing…", "yellow"))
         try:
             options = self._options()
-            diagnosis = await self.workspace.probe(options, on_step=self._on_step, explore=explore)
+            checks = self._checks(options)
+            if checks_summary(checks):
+                result.update(Text(f"Probing ({checks_summary(checks)})…", "yellow"))
+            diagnosis = await self.workspace.probe(
+                options, on_step=self._on_step, explore=explore, checks=checks
+            )
         except (ExplorerError, OSError) as exc:
             self.running = False
             self.query_one("#diagnose-steps", Static).update(steps_text(self.steps, False))

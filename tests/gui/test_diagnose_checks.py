@@ -1,0 +1,53 @@
+"""The desktop diagnoser's extra checks (as a browser, compression, publish size, idle),
+ticked and typed in the dialog, against real servers on loopback (pytest-qt, qasync)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import qasync
+from PySide6.QtCore import Qt
+
+from explorer.client.options import ConnectionOptions
+from explorer.mqtt.packets import Connack
+from gui.widgets.main_window import MainWindow
+from tests.diagnose.servers import mini_broker_handler, ws_server
+from tests.gui.conftest import wait_signal
+
+
+def test_publish_size_names_a_1kib_frame_limit_with_browser_checked(
+    window: MainWindow, qloop: qasync.QEventLoop, qtbot: Any
+) -> None:
+    async def flow() -> Any:
+        handler = mini_broker_handler(Connack())
+        async with ws_server(handler, subprotocols=["mqtt"], max_size=1024) as port:
+            dialog = window.open_diagnose(ConnectionOptions(url=f"ws://127.0.0.1:{port}/mqtt"))
+            qtbot.mouseClick(dialog.checks["browser"], Qt.MouseButton.LeftButton)
+            qtbot.keyClicks(dialog.fields["publish_size"], "4096")
+            qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+            probing = dialog.state.text()
+            (diagnosis,) = await wait_signal(window.bridge.probeFinished)
+            return dialog, diagnosis, probing
+
+    dialog, diagnosis, probing = qloop.run_until_complete(flow())
+    assert "(as a browser, publishing 4,096 B)" in probing
+    assert dialog.checks["browser"].isChecked()
+    assert (diagnosis.layer, diagnosis.cause) == ("publish", "limit-ws-message-too-big")
+    assert diagnosis.observed["extensions_offered"] == "permessage-deflate; client_max_window_bits"
+    assert dialog._rows["publish"].text(1) == "✗"
+    verdict = dialog.verdict.toPlainText()
+    assert "Fails at the publish layer: Message too big for the WebSocket server (1009)" in verdict
+    assert "PUBLISH of 4096 B" in verdict
+
+
+def test_a_bad_idle_time_is_said_in_the_dialog_and_nothing_is_probed(
+    window: MainWindow, qloop: qasync.QEventLoop, qtbot: Any
+) -> None:
+    dialog = window.open_diagnose(ConnectionOptions(url="ws://127.0.0.1:1/mqtt"))
+    finished: list[Any] = []
+    window.bridge.probeFinished.connect(finished.append)
+    qtbot.keyClicks(dialog.fields["idle"], "soon")
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    assert dialog.state.text() == "Idle check: 'soon' is not a number of seconds"
+    assert dialog.run_button.isEnabled()
+    assert finished == []

@@ -77,6 +77,7 @@ def _resolve(
     from explorer.cli.frontend import resolve_frontend_start
 
     start = resolve_frontend_start(args)
+    args.file = start.file
     return start.options, start.subscriptions
 
 
@@ -206,10 +207,14 @@ async def run_window(
     subscriptions: tuple[tuple[str, int], ...] | None,
     *,
     demo: bool = True,
+    file: str | None = None,
     screenshot: str | None = None,
     screenshot_delay: float = 4.0,
 ) -> int:
-    """Open the window on the running qasync loop and wait until it is closed."""
+    """Open the window on the running qasync loop and wait until it is closed.
+
+    ``file``: a recording, pcap or pcapng shown read-only instead of connecting.
+    """
     from PySide6.QtWidgets import QApplication
 
     from explorer.workspace import DEFAULT_SUBSCRIPTIONS, EMBEDDED_SUBSCRIPTIONS, Workspace
@@ -224,13 +229,18 @@ async def run_window(
     bridge = WorkspaceBridge(workspace)
     window = MainWindow(bridge)
     window.show()
-    if options is None:
+    workspace.track_topic_stats()
+    if file is not None:
+        bridge.start()
+        bridge.spawn(window.open_file(file))
+    elif options is None:
         bridge.spawn(bridge.start_demo(subscriptions or EMBEDDED_SUBSCRIPTIONS, demo=demo))
     else:
         window.connect_options(options, subscriptions or DEFAULT_SUBSCRIPTIONS)
     if screenshot is not None:
         await asyncio.sleep(screenshot_delay)
-        window.select_demo_topic()
+        if file is None:
+            window.select_demo_topic()
         await asyncio.sleep(1.0)
         if not window.grab().save(screenshot):
             print(f"mqttws-explorer: cannot write {screenshot}", file=sys.stderr)
@@ -292,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         options,
                         subscriptions,
                         demo=not args.no_demo,
+                        file=args.file,
                         screenshot=args.screenshot,
                         screenshot_delay=args.screenshot_delay,
                     )

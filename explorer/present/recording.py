@@ -35,6 +35,7 @@ __all__ = [
     "recording_status_text",
     "search_rows",
     "search_summary",
+    "source_text",
     "stats_cells",
     "stats_title",
     "with_source_field",
@@ -87,6 +88,37 @@ class ConnectionLike(Protocol):
     def messages(self) -> int | None: ...
 
 
+class FileLike(Protocol):
+    """What :class:`explorer.workspace.filesource.FileSource` offers."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def conn(self) -> int | None: ...
+    @property
+    def loaded_messages(self) -> int: ...
+    @property
+    def total_messages(self) -> int | None: ...
+    @property
+    def done(self) -> bool: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+def source_text(file: FileLike | None, recording: RecordingLike | None) -> str:
+    """The status line's word on the source: the file shown, else the recording in progress."""
+    if file is not None:
+        return file_status_text(
+            file.name,
+            conn=file.conn,
+            loaded=file.loaded_messages,
+            total=file.total_messages,
+            done=file.done,
+            error=file.error,
+        )
+    return recording_status_text(recording)
+
+
 def default_recording_name(now: float | None = None) -> str:
     """``recording-20261205-155200.sqlite``: a new name at each toggle."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
@@ -124,16 +156,17 @@ def with_source_field(line: StatusLine, text: str) -> StatusLine:
 def file_status_text(
     name: str, *, conn: int | None, loaded: int, total: int | None, done: bool, error: str | None
 ) -> str:
-    """The status line of a file shown read-only."""
-    which = "all connections" if conn is None else f"connection {conn}"
-    text = f"{name} (read-only, {which})"
+    """The status line's word on a file shown read-only (its name and connection are
+    the status line's URL field already)."""
+    del name, conn
+    text = "read-only"
     if error:
         return f"{text}: {error}"
     if done:
-        return f"{text}: {loaded:,} messages"
+        return f"{text}, {loaded:,} messages"
     if total:
-        return f"{text}: loading {loaded:,} of {total:,} messages ({100 * loaded // total}%)"
-    return f"{text}: loading, {loaded:,} messages so far"
+        return f"{text}, loading {loaded:,} of {total:,} messages ({100 * loaded // total}%)"
+    return f"{text}, loading: {loaded:,} messages so far"
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,11 @@ class HandshakeView(QTextBrowser):
         self.response: HandshakeResponse | None = None
         self.setHtml("<p>No WebSocket handshake yet.</p>")
 
+    def clear(self) -> None:
+        """Show no handshake (a file is about to fill the views)."""
+        self.request = self.response = None
+        self.setHtml("<p>No WebSocket handshake yet.</p>")
+
     def add(self, event: HandshakeRequest | HandshakeResponse) -> None:
         if isinstance(event, HandshakeRequest):
             self.request, self.response = event, None

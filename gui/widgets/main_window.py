@@ -27,15 +27,19 @@ from PySide6.QtWidgets import (
 
 from explorer import __version__
 from explorer.client.options import ConnectionOptions
+from explorer.errors import ExplorerError
 from explorer.model.events import FrameEvent, HandshakeRequest, HandshakeResponse
-from explorer.model.topictree import TopicNode
+from explorer.model.topictree import TopicMessage, TopicNode
 from explorer.mqtt.describe import suback_failed
+from explorer.present.recording import FILE_TYPES, default_recording_name, picker_rows, source_text
+from explorer.recording import Message, format_size
 from explorer.workspace import DEFAULT_SUBSCRIPTIONS, Batch, ConnectionStatus, Subscriptions
 from gui.bridge import WorkspaceBridge
 from gui.widgets.diagnose_dialog import DiagnoseDialog
 from gui.widgets.handshake_view import HandshakeView
 from gui.widgets.message_panel import MessagePanel
 from gui.widgets.publish_panel import PublishPanel
+from gui.widgets.recording_dialogs import SearchDialog, StatsDialog, pick_connection
 from gui.widgets.status import StatusLine
 from gui.widgets.topic_panel import TopicPanel
 from gui.widgets.trace_panel import TracePanel
@@ -45,6 +49,7 @@ __all__ = ["MainWindow"]
 SETTINGS_ORG = "mqttws-explorer"
 SETTINGS_APP = "mqttws-explorer"
 _STATE_VERSION = 1
+_FILE_FILTER = ";;".join(f"{name} ({' '.join(patterns)})" for name, patterns in FILE_TYPES)
 
 
 class MainWindow(QMainWindow):
@@ -115,6 +120,9 @@ class MainWindow(QMainWindow):
         )
         bridge.embeddedStarted.connect(self.url.setText)
         self.diagnose_dialog: DiagnoseDialog | None = None
+        self.search_dialog: SearchDialog | None = None
+        self.stats_dialog: StatsDialog | None = None
+        self._origin_pending = False
         self.last_batch: Batch | None = None
 
     # -- construction ----------------------------------------------------------------
@@ -153,6 +161,18 @@ class MainWindow(QMainWindow):
         )
         self.demo_action = self._action("Demo broker", lambda: self.bridge.spawn(self.bridge.start_demo()))
         self.diagnose_action = self._action("Diagnose…", self.open_diagnose, "Ctrl+D")
+        self.open_action = self._action(
+            "Open recording or capture…",
+            lambda: self.bridge.spawn(self.open_file()),
+            QKeySequence.StandardKey.Open,
+        )
+        self.connections_action = self._action(
+            "Connections of the file…", self.pick_connection, "Ctrl+Shift+O"
+        )
+        self.record_action = self._action("Record", self.toggle_recording, "Ctrl+R")
+        self.record_action.setCheckable(True)
+        self.search_action = self._action("Search messages…", self.open_search, "Ctrl+K")
+        self.stats_action = self._action("Stats (top talkers)…", self.open_stats, "Ctrl+T")
         self.profiles_action = self._action("Profiles…", self.open_profiles, "Ctrl+P")
         for action in (self.connect_action, self.disconnect_action, self.demo_action):
             bar.addAction(action)
@@ -161,12 +181,19 @@ class MainWindow(QMainWindow):
         bar.addSeparator()
         bar.addAction(self.profiles_action)
         bar.addAction(self.diagnose_action)
+        bar.addSeparator()
+        for action in (self.record_action, self.search_action, self.stats_action):
+            bar.addAction(action)
         self.addToolBar(bar)
         self.toolbar = bar
 
     def _build_menus(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        file_menu.addAction(self.connections_action)
+        file_menu.addAction(self.record_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.profiles_action)
         file_menu.addSeparator()
         file_menu.addAction(self._action("Export trace…", self.export_trace, QKeySequence.StandardKey.Save))
@@ -179,6 +206,7 @@ class MainWindow(QMainWindow):
         edit = menu.addMenu("&Edit")
         edit.addAction(self._action("Find topic", self._focus_search, QKeySequence.StandardKey.Find))
         edit.addAction(self._action("Filter trace", self.trace.search.setFocus, "Ctrl+Shift+F"))
+        edit.addAction(self.search_action)
         # Copy and Delete act on the topic tree only (elsewhere they keep their usual meaning).
         for action in (
             self._action("Copy topic", self._copy_topic, QKeySequence.StandardKey.Copy),
@@ -196,6 +224,7 @@ class MainWindow(QMainWindow):
         view = menu.addMenu("&View")
         for dock in (self.topics_dock, self.trace_dock, self.publish_dock, self.handshake_dock):
             view.addAction(dock.toggleViewAction())
+        view.addAction(self.stats_action)
         view.addSeparator()
         view.addAction(self._action("Pause trace", self.trace.pause.toggle, "Ctrl+Space"))
         view.addAction(self._action("Reset layout", self.reset_layout))
@@ -252,6 +281,10 @@ class MainWindow(QMainWindow):
     def on_batch(self, batch: Batch) -> None:
         """Apply one batch to every view (at most ~20 times a second)."""
         self.last_batch = batch
+        if self._origin_pending and len(self.workspace.trace):
+            # A file's times are its own: the trace counts from its first event.
+            self._origin_pending = False
+            self.trace.model.time_origin = self.workspace.trace[0].time
         self.topics.refresh(batch.changed)
         node = self.messages.node
         if node is not None and (node in batch.changed or self.messages.message is None):
@@ -265,7 +298,11 @@ class MainWindow(QMainWindow):
         self.show_status(batch.status)
 
     def show_status(self, status: ConnectionStatus) -> None:
-        model = self.status_line.show_status(status)
+        sink = self.workspace.recording
+        recording = sink.status() if sink is not None else None
+        model = self.status_line.show_status(status, source_text(self.workspace.file, recording))
+        if self.record_action.isChecked() != bool(recording and recording.active):
+            self.record_action.setChecked(bool(recording and recording.active))
         if self.windowTitle() != model.title:
             self.setWindowTitle(model.title)
         self.connect_action.setEnabled(True)
@@ -451,6 +488,108 @@ class MainWindow(QMainWindow):
         count = self.bridge.export_messages(path, fmt)
         if count is not None:
             self.status_line.showMessage(f"wrote {count} messages to {path}", 5000)
+
+    # -- files, recordings, search, stats ---------------------------------------
+
+    async def open_file(self, path: str | None = None) -> bool:
+        """Show a recording, pcap or pcapng read-only (File → Open asks for the path)."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Open a recording or a capture", "", _FILE_FILTER)
+            if not path:
+                return False
+        try:
+            source = await self.workspace.open_file(path)
+        except ExplorerError as exc:
+            QMessageBox.warning(self, "Cannot open", str(exc))
+            return False
+        self.bridge.start()
+        self.url.setText("")
+        self.messages.show_node(None)
+        self.handshake.clear()
+        self._origin_pending = True
+        self.status_line.showMessage(f"{source.name}: shown read-only (File → Connections picks one)", 8000)
+        return True
+
+    def pick_connection(self) -> None:
+        source = self.workspace.file
+        if source is None:
+            self.status_line.showMessage("no file is open (File → Open)", 5000)
+            return
+        row = pick_connection(
+            self, f"Connections of {source.name}", picker_rows(source.connections()), source.conn
+        )
+        if row is not None:
+            self._origin_pending = True
+            self.messages.show_node(None)
+            self.handshake.clear()
+            self.bridge.spawn(self.workspace.show_file_connection(row.conn))
+
+    def toggle_recording(self, checked: bool = True, path: str | None = None) -> bool:
+        """Start recording the live session to a new file, or stop the recording."""
+        workspace = self.workspace
+        if workspace.recording is not None and workspace.recording.active:
+            self.bridge.spawn(self._stop_recording())
+            return False
+        if workspace.file is not None:
+            self.record_action.setChecked(False)
+            self.status_line.showMessage(
+                "a file is shown read-only: there is no live session to record", 5000
+            )
+            return False
+        if path is None:
+            suggested = str(Path.home() / default_recording_name())
+            path, _ = QFileDialog.getSaveFileName(self, "Record the session to", suggested, _FILE_FILTER)
+            if not path:
+                self.record_action.setChecked(False)
+                return False
+        try:
+            workspace.start_recording(path)
+        except ExplorerError as exc:
+            self.record_action.setChecked(False)
+            QMessageBox.warning(self, "Cannot record", str(exc))
+            return False
+        self.record_action.setChecked(True)
+        self.status_line.showMessage(f"recording to {path}", 5000)
+        return True
+
+    async def _stop_recording(self) -> None:
+        try:
+            status = await self.workspace.stop_recording()
+        except ExplorerError as exc:
+            QMessageBox.warning(self, "Recording", str(exc))
+            return
+        self.record_action.setChecked(False)
+        if status is not None:
+            self.status_line.showMessage(
+                f"recorded {status.messages:,} messages into {status.path} ({format_size(status.file_size)})",
+                10000,
+            )
+
+    def open_search(self) -> SearchDialog:
+        dialog = SearchDialog(self.workspace, self)
+        dialog.messageChosen.connect(self.show_message)
+        dialog.show()
+        self.search_dialog = dialog
+        return dialog
+
+    def open_stats(self) -> StatsDialog:
+        dialog = StatsDialog(self.workspace, self)
+        dialog.show()
+        dialog.refresh()
+        self.stats_dialog = dialog
+        return dialog
+
+    def show_message(self, message: Message) -> None:
+        """Open one message (a search result) in the message view, its topic selected."""
+        node = self.workspace.tree.find(message.topic)
+        if node is None:
+            self.status_line.showMessage(f"{message.topic} is not in the topic tree (not loaded yet?)", 5000)
+            return
+        self.topics.select_topic(message.topic)
+        shown = TopicMessage(
+            message.topic, message.payload, message.qos, message.retain, message.time, message.properties
+        )
+        self.messages.show_message(node, shown)
 
     def _about(self) -> None:
         QMessageBox.about(

@@ -135,6 +135,18 @@ class MessagePanel(QWidget):
         self.chart_field.blockSignals(False)
         self.refresh(force=True)
 
+    def show_message(self, node: TopicNode, message: TopicMessage) -> None:
+        """Show one given message of ``node`` (a search result), held there."""
+        self.node = node
+        self.follow.blockSignals(True)
+        self.follow.setChecked(False)
+        self.follow.blockSignals(False)
+        self._history = node.history()
+        self.message = message
+        self._pinned = None
+        self._fill_fields()
+        self._render()
+
     def refresh(self, force: bool = False) -> None:
         """Called per batch when the node changed (cheap when following is off)."""
         node = self.node

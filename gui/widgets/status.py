@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from explorer.present.recording import with_source_field
 from explorer.present.status import ConnectionStatus, Severity, status_line
 from explorer.present.status import StatusLine as StatusLineModel
 
@@ -35,6 +36,8 @@ class StatusLine(QStatusBar):
     FIELDS = (
         "state",
         "url",
+        "file",
+        "recording",
         "insecure",
         "warning",
         "subprotocol",
@@ -60,13 +63,16 @@ class StatusLine(QStatusBar):
             self.labels[name] = label
             self.addPermanentWidget(label)
         self.status: ConnectionStatus | None = None
+        self.extra = ""
         self.model: StatusLineModel | None = None
 
-    def show_status(self, status: ConnectionStatus) -> StatusLineModel:
-        if status == self.status and self.model is not None:
+    def show_status(self, status: ConnectionStatus, extra: str = "") -> StatusLineModel:
+        """Show ``status``; ``extra`` is the file shown or the recording in progress."""
+        if status == self.status and extra == self.extra and self.model is not None:
             return self.model
         self.status = status
-        model = self.model = status_line(status)
+        self.extra = extra
+        model = self.model = with_source_field(status_line(status), extra)
         shown = {item.key: item for item in model.fields}
         for name, label in self.labels.items():
             item = shown.get(name)

@@ -66,7 +66,7 @@ async def test_record_the_demo_then_open_search_and_see_the_top_talkers(tmp_path
         status = app.main_screen.query_one(StatusLine)
         await settle(
             pilot,
-            lambda: f"demo.sqlite (read-only, all connections): {len(messages):,} messages" in status.plain,
+            lambda: f"demo.sqlite  │ read-only, {len(messages):,} messages" in status.plain,
         )
         assert app.workspace.tree.message_count == len(messages)
         handshake = app.main_screen.query_one(HandshakeView)

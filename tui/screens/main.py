@@ -22,7 +22,7 @@ from explorer.model.events import ErrorReported, HandshakeRequest, HandshakeResp
 from explorer.model.topictree import TopicMessage
 from explorer.mqtt.enums import PacketType
 from explorer.present.eventtext import OPCODE_NAMES
-from explorer.present.recording import file_status_text, recording_status_text
+from explorer.present.recording import source_text
 from explorer.workspace import Batch, Workspace
 from tui.messages import FrameJump, FrameSelected, TopicSelected
 from tui.widgets.frame_detail import FrameDetail
@@ -174,19 +174,8 @@ class MainScreen(Screen[None]):
 
     def status_extra(self) -> str:
         """The file shown, or the recording in progress, for the end of the status line."""
-        workspace = self.workspace
-        source = workspace.file
-        if source is not None:
-            return file_status_text(
-                source.name,
-                conn=source.conn,
-                loaded=source.loaded_messages,
-                total=source.total_messages,
-                done=source.done,
-                error=source.error,
-            )
-        sink = workspace.recording
-        return recording_status_text(sink.status() if sink is not None else None)
+        sink = self.workspace.recording
+        return source_text(self.workspace.file, sink.status() if sink is not None else None)
 
     def show_message(self, message: TopicMessage, topic: str) -> None:
         """Open one message (a search result) in the message view, its topic selected."""

@@ -1,13 +1,15 @@
-"""The profiles dialog: create, edit, delete, import and use connection profiles.
+"""The profiles dialog: create, edit, rename, delete, import and use connection profiles.
 
-Profiles live in the shared ``profiles.toml`` (:class:`explorer.profiles.store.ProfileStore`);
-a password typed here goes to the keyring through the store, never into the file. An
-empty password field keeps the stored password; "Forget password" deletes it.
+It renders the presentation layer's profile form (:mod:`explorer.present.profileform`):
+one tab per section, one widget per field, the field's error under it, and the banner at
+the top (with "Use for this session only" when the keyring refuses). Saving, renaming and
+connecting are :class:`~explorer.present.profileedit.ProfileEditor`'s, the same flow as the
+terminal explorer's; a typed secret goes to the keyring through the store, never into the
+file. An empty secret field keeps the stored value; "forget" deletes it.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -23,24 +25,26 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPlainTextEdit,
     QPushButton,
-    QSpinBox,
+    QScrollArea,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from explorer.client.options import ConnectionOptions, parse_url
 from explorer.errors import ExplorerError
-from explorer.mqtt.enums import ProtocolVersion
-from explorer.mqtt.packets import Subscription
-from explorer.profiles.format import Profile, ProfileName, check_name
+from explorer.present.profileedit import ProfileEditor, SaveResult
+from explorer.present.profileform import FIELDS, SECTIONS, FieldKind, FormField, ProfileForm
+from explorer.profiles.format import Profile, ProfileName
 from explorer.profiles.importers import apply_import, read_import_file
 from explorer.profiles.store import ProfileStore
 from explorer.workspace import DEFAULT_SUBSCRIPTIONS
 
 __all__ = ["ProfilesDialog"]
 
-_VERSIONS = {"3.1.1": ProtocolVersion.V311, "5": ProtocolVersion.V5, "3.1": ProtocolVersion.V31}
+_ERROR_STYLE = "color:#d03030"
+FieldWidget = QLineEdit | QCheckBox | QComboBox | QPlainTextEdit
 
 
 class ProfilesDialog(QDialog):
@@ -56,41 +60,36 @@ class ProfilesDialog(QDialog):
     def __init__(self, store: ProfileStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Connection profiles")
-        self.resize(720, 440)
+        self.resize(860, 560)
         self.store = store
+        self.editor = ProfileEditor(store)
+        self.form = ProfileForm.new()
         self.list = QListWidget()
         self.list.currentTextChanged.connect(self._selected)
-        self.name = QLineEdit()
-        self.url = QLineEdit()
-        self.url.setPlaceholderText("wss://broker.example.com/mqtt")
-        self.version = QComboBox()
-        self.version.addItems(list(_VERSIONS))
-        self.client_id = QLineEdit()
-        self.client_id.setPlaceholderText("generated when empty")
-        self.username = QLineEdit()
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.forget_password = QCheckBox("Forget the stored password")
-        self.keep_alive = QSpinBox()
-        self.keep_alive.setRange(0, 65535)
-        self.keep_alive.setValue(60)
-        self.subscriptions = QLineEdit()
-        self.subscriptions.setPlaceholderText("# (comma-separated filters)")
-        self.notes = QLineEdit()
+        self.widgets: dict[str, FieldWidget] = {}
+        self.forget: dict[str, QCheckBox] = {}
+        self.errors: dict[str, QLabel] = {}
+        self.banner = QLabel("")
+        self.banner.setObjectName("profile-banner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet(_ERROR_STYLE)
+        self.banner.setVisible(False)
+        self.session_button = QPushButton("Use this password for this session only")
+        self.session_button.setVisible(False)
+        self.session_button.clicked.connect(self.use_for_session)
+        self.tabs = QTabWidget()
+        layouts: dict[str, QFormLayout] = {}
+        for section in SECTIONS:
+            page = QWidget()
+            layouts[section] = QFormLayout(page)
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setWidget(page)
+            self.tabs.addTab(scroll, section)
+        for item in FIELDS:
+            self._add_field(layouts[item.section], item)
         self.message = QLabel("")
         self.message.setWordWrap(True)
-
-        form = QFormLayout()
-        form.addRow("Name", self.name)
-        form.addRow("URL", self.url)
-        form.addRow("MQTT version", self.version)
-        form.addRow("Client id", self.client_id)
-        form.addRow("Username", self.username)
-        form.addRow("Password", self.password)
-        form.addRow("", self.forget_password)
-        form.addRow("Keep alive (s)", self.keep_alive)
-        form.addRow("Subscriptions", self.subscriptions)
-        form.addRow("Notes", self.notes)
 
         new = QPushButton("New")
         new.clicked.connect(self.new_profile)
@@ -110,18 +109,144 @@ class ProfilesDialog(QDialog):
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
 
+        top = QHBoxLayout()
+        top.addWidget(self.banner, 1)
+        top.addWidget(self.session_button)
         right = QVBoxLayout()
-        right.addLayout(form)
+        right.addLayout(top)
+        right.addWidget(self.tabs, 1)
         right.addWidget(self.message)
-        right.addStretch(1)
         right.addLayout(buttons)
         body = QHBoxLayout()
         body.addWidget(self.list, 1)
-        body.addLayout(right, 2)
+        body.addLayout(right, 3)
         layout = QVBoxLayout(self)
         layout.addLayout(body)
         layout.addWidget(close)
         self.reload()
+
+    # -- fields ----------------------------------------------------------------------
+
+    def _add_field(self, layout: QFormLayout, item: FormField) -> None:
+        widget: FieldWidget
+        if item.kind is FieldKind.CHECK:
+            widget = QCheckBox(item.label)
+        elif item.kind is FieldKind.CHOICE:
+            widget = QComboBox()
+            widget.addItems([choice or "(not sent)" for choice in item.choices])
+        elif item.kind is FieldKind.LINES:
+            widget = QPlainTextEdit()
+            widget.setTabChangesFocus(True)
+            widget.setPlaceholderText(item.placeholder)
+            widget.setFixedHeight(widget.fontMetrics().lineSpacing() * 4 + 12)
+        else:
+            widget = QLineEdit()
+            widget.setPlaceholderText(item.placeholder)
+            if item.kind is FieldKind.SECRET:
+                widget.setEchoMode(QLineEdit.EchoMode.Password)
+        widget.setObjectName(f"profile-{item.key}")
+        self.widgets[item.key] = widget
+        error = QLabel("")
+        error.setStyleSheet(_ERROR_STYLE)
+        error.setWordWrap(True)
+        error.setVisible(False)
+        self.errors[item.key] = error
+        cell = QVBoxLayout()
+        cell.setContentsMargins(0, 0, 0, 0)
+        cell.addWidget(widget)
+        if item.kind is FieldKind.SECRET:
+            forget = QCheckBox(f"Forget the stored {item.label.lower()}")
+            self.forget[item.secret] = forget
+            cell.addWidget(forget)
+        cell.addWidget(error)
+        holder = QWidget()
+        holder.setLayout(cell)
+        layout.addRow("" if item.kind is FieldKind.CHECK else item.label, holder)
+
+    # The fields tests and the window reach by name.
+    @property
+    def name(self) -> QLineEdit:
+        return self._line("name")
+
+    @property
+    def url(self) -> QLineEdit:
+        return self._line("url")
+
+    @property
+    def username(self) -> QLineEdit:
+        return self._line("username")
+
+    @property
+    def password(self) -> QLineEdit:
+        return self._line("password")
+
+    @property
+    def subscriptions(self) -> QPlainTextEdit:
+        widget = self.widgets["subscriptions"]
+        assert isinstance(widget, QPlainTextEdit)
+        return widget
+
+    def _line(self, key: str) -> QLineEdit:
+        widget = self.widgets[key]
+        assert isinstance(widget, QLineEdit)
+        return widget
+
+    def show_form(self, form: ProfileForm) -> None:
+        """Put ``form``'s values in the widgets."""
+        self.form = form
+        for item in FIELDS:
+            widget = self.widgets[item.key]
+            value = form.values.get(item.key, "")
+            if isinstance(widget, QCheckBox):
+                widget.setChecked(value is True)
+            elif isinstance(widget, QComboBox):
+                text = str(value)
+                widget.setCurrentIndex(item.choices.index(text) if text in item.choices else 0)
+            elif isinstance(widget, QPlainTextEdit):
+                widget.setPlainText(str(value))
+            else:
+                widget.setText(str(value))
+                if item.kind is FieldKind.SECRET:
+                    widget.setPlaceholderText(form.secret_placeholder(item))
+        for kind, box in self.forget.items():
+            box.setChecked(kind in form.forget)
+            box.setEnabled(form.stored(kind))
+        self._show_errors({})
+
+    def read_form(self) -> ProfileForm:
+        """The widgets' values in the form (the profile it was opened on is kept)."""
+        form = self.form
+        for item in FIELDS:
+            widget = self.widgets[item.key]
+            if isinstance(widget, QCheckBox):
+                form.set(item.key, widget.isChecked())
+            elif isinstance(widget, QComboBox):
+                form.set(item.key, item.choices[widget.currentIndex()])
+            elif isinstance(widget, QPlainTextEdit):
+                form.set(item.key, widget.toPlainText())
+            else:
+                form.set(item.key, widget.text())
+        form.forget = {kind for kind, box in self.forget.items() if box.isChecked()}
+        return form
+
+    def _show_errors(self, errors: dict[str, str]) -> None:
+        first: str | None = None
+        for key, label in self.errors.items():
+            text = errors.get(key, "")
+            label.setText(text)
+            label.setVisible(bool(text))
+            if text and first is None:
+                first = key
+        if first is not None:
+            section = next(item.section for item in FIELDS if item.key == first)
+            self.tabs.setCurrentIndex(SECTIONS.index(section))
+
+    def _show_result(self, result: SaveResult) -> None:
+        self._show_errors(result.errors)
+        self.banner.setText(result.banner or "")
+        self.banner.setVisible(result.banner is not None)
+        self.session_button.setVisible(result.keyring_failed)
+        self.message.setText(result.message)
 
     # -- list ------------------------------------------------------------------------
 
@@ -129,7 +254,7 @@ class ProfilesDialog(QDialog):
         try:
             names = self.store.names()
         except ExplorerError as exc:
-            self.message.setText(str(exc))
+            self._show_result(SaveResult(banner=str(exc)))
             names = []
         self.list.blockSignals(True)
         self.list.clear()
@@ -146,98 +271,45 @@ class ProfilesDialog(QDialog):
         if not name:
             return
         try:
-            profile = self.store.get(name)
+            form = self.editor.open(name)
         except ExplorerError as exc:
-            self.message.setText(str(exc))
+            self._show_result(SaveResult(banner=str(exc)))
             return
-        o = profile.options
-        self.name.setText(profile.name)
-        self.url.setText(o.url)
-        self.version.setCurrentText({v: k for k, v in _VERSIONS.items()}.get(o.mqtt_version, "3.1.1"))
-        self.client_id.setText(o.client_id)
-        self.username.setText(o.username or "")
-        self.password.clear()
-        stored = "password" in profile.secret_refs
-        self.password.setPlaceholderText("stored in the keyring" if stored else "")
-        self.forget_password.setChecked(False)
-        self.forget_password.setEnabled(stored)
-        self.keep_alive.setValue(o.keep_alive)
-        self.subscriptions.setText(", ".join(s.topic_filter for s in profile.subscriptions))
-        self.notes.setText(profile.notes)
-        self.message.setText("")
+        self.show_form(form)
+        self._show_result(SaveResult())
 
     def new_profile(self) -> None:
         self.list.clearSelection()
-        for field in (self.name, self.url, self.client_id, self.username, self.password, self.notes):
-            field.clear()
-        self.password.setPlaceholderText("")
-        self.subscriptions.setText("#")
-        self.version.setCurrentText("3.1.1")
-        self.keep_alive.setValue(60)
-        self.forget_password.setChecked(False)
-        self.forget_password.setEnabled(False)
+        self.show_form(ProfileForm.new())
+        self._show_result(SaveResult())
+        self.tabs.setCurrentIndex(0)
         self.name.setFocus()
 
     # -- edits -----------------------------------------------------------------------
 
-    def _form_profile(self) -> Profile:
-        name = check_name(self.name.text().strip())
-        url = self.url.text().strip()
-        parse_url(url)
-        options = ConnectionOptions(
-            url=url,
-            mqtt_version=_VERSIONS[self.version.currentText()],
-            client_id=self.client_id.text().strip(),
-            username=self.username.text() or None,
-            keep_alive=self.keep_alive.value(),
-        )
-        if self.password.text():
-            options = options.with_changes(password=self.password.text().encode("utf-8"))
-        filters = [f.strip() for f in self.subscriptions.text().split(",") if f.strip()]
-        return Profile(
-            name=ProfileName(name),
-            options=options,
-            subscriptions=tuple(Subscription(f) for f in filters),
-            notes=self.notes.text().strip(),
-        )
+    def save(self, *, session_only: bool = False) -> Profile | None:
+        """Save the form: a new profile, changes, or a rename of the profile it shows."""
+        result = self.editor.save(self.read_form(), session_only=session_only)
+        return self._after_save(result)
 
-    def save(self) -> Profile | None:
-        """Save the form as a new profile or over the one of the same name."""
-        try:
-            profile = self._form_profile()
-            if profile.name in self.store:
-                previous = self.store.get(profile.name)
-                refs = dict(previous.secret_refs)
-                if self.forget_password.isChecked():
-                    refs.pop("password", None)
-                profile = replace(
-                    previous,
-                    options=_merge_form(previous.options, profile.options),
-                    subscriptions=profile.subscriptions,
-                    notes=profile.notes,
-                    secret_refs=refs,
-                )
-                saved = self.store.update(profile)
-            else:
-                saved = self.store.add(profile)
-        except ExplorerError as exc:
-            self.message.setText(str(exc))
-            return None
-        self.message.setText(f"Saved profile {saved.name!r}.")
-        self.reload(select=saved.name)
-        return saved
+    def _after_save(self, result: SaveResult) -> Profile | None:
+        if result.profile is not None:
+            self.reload(select=result.profile.name)
+        self._show_result(result)
+        return result.profile
+
+    def use_for_session(self) -> None:
+        """The keyring refused: save without the typed secrets and connect with them."""
+        self.use(session_only=True)
 
     def delete(self) -> None:
         item: QListWidgetItem | None = self.list.currentItem()  # None when nothing is selected
         if item is None:
             return
-        try:
-            self.store.remove(item.text())
-        except ExplorerError as exc:
-            self.message.setText(str(exc))
-            return
-        self.message.setText(f"Deleted profile {item.text()!r}.")
-        self.reload()
+        result = self.editor.delete(item.text())
+        if result.ok:
+            self.reload()
+        self._show_result(result)
 
     def _import_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -252,7 +324,7 @@ class ProfilesDialog(QDialog):
             result = read_import_file(path, cert_dir=self.store.path.parent / "certs")
             report = apply_import(self.store, result)
         except ExplorerError as exc:
-            self.message.setText(str(exc))
+            self._show_result(SaveResult(banner=str(exc)))
             return
         lines = [f"Imported {len(report.added) + len(report.replaced)} profiles from {result.format}."]
         lines += [f"{name}: {reason}" for name, reason in report.not_imported]
@@ -260,30 +332,13 @@ class ProfilesDialog(QDialog):
         self.reload(select=report.added[0] if report.added else None)
         self.message.setText("\n".join(lines))
 
-    def use(self) -> None:
-        """Connect with the selected profile (secrets fetched from the keyring)."""
-        item: QListWidgetItem | None = self.list.currentItem()  # None when nothing is selected
-        if item is None:
-            self.message.setText("Select or save a profile first.")
-            return
-        try:
-            profile = self.store.get(item.text())
-            options = self.store.to_options(profile)
-        except ExplorerError as exc:
-            self.message.setText(str(exc))
+    def use(self, *, session_only: bool = False) -> None:
+        """Save the form, then connect with it (secrets from the keyring, or this session's)."""
+        result = self.editor.connect(self.read_form(), session_only=session_only)
+        profile = self._after_save(result)
+        options = result.session_options
+        if profile is None or options is None or not result.ok:
             return
         subscriptions = tuple((s.topic_filter, int(s.qos)) for s in profile.subscriptions)
         self.connectRequested.emit(options, subscriptions or DEFAULT_SUBSCRIPTIONS)
         self.accept()
-
-
-def _merge_form(stored: ConnectionOptions, form: ConnectionOptions) -> ConnectionOptions:
-    """The stored options with the fields this dialog edits replaced by the form's."""
-    return stored.with_changes(
-        url=form.url,
-        mqtt_version=form.mqtt_version,
-        client_id=form.client_id,
-        username=form.username,
-        keep_alive=form.keep_alive,
-        password=form.password,
-    )

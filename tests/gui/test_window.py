@@ -201,7 +201,7 @@ def test_profile_created_in_the_dialog_keeps_its_password_in_the_keyring_and_con
         dialog.url.setText(options.url)
         dialog.username.setText("alice")
         dialog.password.setText("s3cret-canary")
-        dialog.subscriptions.setText("demo/#, gui/#")
+        dialog.subscriptions.setPlainText("demo/#\ngui/#")
         assert dialog.save() is not None
         assert dialog.list.currentItem().text() == "local"
         dialog.use()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Button, Input, OptionList, RadioButton
+from textual.widgets import Button, Input, OptionList, RadioButton, TextArea
 
 from explorer.broker.config import BrokerConfig
 from explorer.broker.faults import parse_faults
@@ -116,7 +116,7 @@ async def test_profile_created_in_the_form_keeps_its_password_in_the_keyring_and
         screen.query_one("#profile-url", Input).value = broker.ws_url
         screen.query_one("#profile-username", Input).value = "alice"
         screen.query_one("#profile-password", Input).value = "s3cret-pw"
-        screen.query_one("#profile-subs", Input).value = "lab/#:1"
+        screen.query_one("#profile-subscriptions", TextArea).load_text("lab/#:1")
         await pilot.press("ctrl+s")
         store = ProfileStore()
         await settle(pilot, lambda: "lab" in store)

@@ -1,9 +1,11 @@
-"""Connection profiles: pick one to connect, create, edit or delete; or connect to a URL once.
+"""Connection profiles: pick one to connect, create, edit, rename or delete; or connect to a URL once.
 
-Profiles live in :class:`~explorer.profiles.store.ProfileStore` (``profiles.toml``); a typed
-password goes with the profile to the store, which moves it to the keyring and keeps
-only a reference in the file. An empty password field when editing keeps the stored
-password; "forget password" removes it. Nothing here writes a secret anywhere itself.
+The form is the presentation layer's (:mod:`explorer.present.profileform`): every field of the
+command line, in sections, with each field's error under it and the banner at the top of the
+form (with "use this password for this session only" when the keyring refuses). Saving,
+renaming and connecting are :class:`~explorer.present.profileedit.ProfileEditor`'s, the same
+flow as the desktop editor's. A typed secret goes to the keyring through the store; an empty
+secret field keeps the stored value. Nothing here writes a secret anywhere itself.
 """
 
 from __future__ import annotations
@@ -16,14 +18,21 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
 from explorer.client.options import ConnectionOptions, parse_url
 from explorer.errors import ExplorerError
-from explorer.mqtt.enums import ProtocolVersion
-from explorer.mqtt.packets import Subscription
-from explorer.profiles.format import Profile, ProfileName, check_name
+from explorer.present.profileedit import ProfileEditor, SaveResult
+from explorer.present.profileform import (
+    FIELDS,
+    FieldKind,
+    FormField,
+    ProfileForm,
+    parse_subscriptions,
+)
+from explorer.profiles.format import Profile
 from explorer.profiles.store import ProfileStore
 from explorer.workspace import Workspace
 from tui.screens.dialogs import ConfirmScreen
@@ -35,21 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ProfilesScreen", "parse_subscriptions"]
 
-_VERSIONS = [("MQTT 3.1.1", int(ProtocolVersion.V311)), ("MQTT 5", int(ProtocolVersion.V5)), ("MQTT 3.1", 3)]
-
-
-def parse_subscriptions(text: str) -> tuple[Subscription, ...]:
-    """``filter[:qos]`` separated by commas or spaces, e.g. ``sensors/#:1, alerts/+``."""
-    subs = []
-    for item in text.replace(",", " ").split():
-        topic, sep, qos_text = item.rpartition(":")
-        if not sep or not qos_text.isdigit():
-            topic, qos_text = item, "0"
-        qos = int(qos_text)
-        if qos not in (0, 1, 2):
-            raise ExplorerError(f"subscription {item!r}: QoS must be 0, 1 or 2")
-        subs.append(Subscription(topic, qos=qos))
-    return tuple(subs)
+_NOT_SENT = "(not sent)"
 
 
 class ProfilesScreen(ModalScreen[str | None]):
@@ -66,21 +61,35 @@ class ProfilesScreen(ModalScreen[str | None]):
 
     DEFAULT_CSS = """
     ProfilesScreen { align: center middle; }
-    ProfilesScreen #profiles-box { width: 110; height: 90%; border: thick $accent; background: $surface; }
-    ProfilesScreen #profile-list-box { width: 32; border-right: tall $panel; padding: 0 1; }
+    ProfilesScreen #profiles-box { width: 110; max-width: 100%; height: 90%; border: thick $accent;
+        background: $surface; }
+    ProfilesScreen #profile-list-box { width: 28; border-right: tall $panel; padding: 0 1; }
     ProfilesScreen #profile-list { height: 1fr; }
-    ProfilesScreen #profile-form { width: 1fr; padding: 0 1; scrollbar-gutter: stable; }
+    ProfilesScreen #profile-side { width: 1fr; }
+    ProfilesScreen #profile-banner-row { height: auto; padding: 0 1; }
+    ProfilesScreen #profile-banner { width: 1fr; height: auto; color: $error; text-style: bold; }
+    ProfilesScreen #profile-session { display: none; }
+    ProfilesScreen #profile-form { height: 1fr; padding: 0 1; scrollbar-gutter: stable; }
+    ProfilesScreen .section { margin-top: 1; text-style: bold; color: $accent; }
     ProfilesScreen Label { margin-top: 1; }
-    ProfilesScreen .buttons { height: auto; margin-top: 1; }
+    ProfilesScreen TextArea { height: 5; }
+    ProfilesScreen .field-error { height: auto; color: $error; display: none; }
+    ProfilesScreen .buttons { height: auto; padding: 0 1; }
     ProfilesScreen .buttons Button { margin-right: 1; }
-    ProfilesScreen #profile-result { height: auto; margin-top: 1; }
+    ProfilesScreen #profile-result { height: auto; padding: 0 1; }
     """
 
     def __init__(self, workspace: Workspace, store: ProfileStore | None = None) -> None:
         super().__init__()
         self.workspace = workspace
         self.store = store or workspace.profile_store or ProfileStore(secrets=workspace.secret_store)
-        self.editing: Profile | None = None
+        self.editor = ProfileEditor(self.store)
+        self.form = ProfileForm.new()
+        self.last_result = SaveResult()
+
+    @property
+    def editing(self) -> Profile | None:
+        return self.form.original
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="profiles-box"):
@@ -88,24 +97,17 @@ class ProfilesScreen(ModalScreen[str | None]):
                 yield Static(Text("Profiles", "bold"))
                 yield VimOptionList(id="profile-list")
                 yield Button("New (ctrl+n)", id="new")
-            with VerticalScroll(id="profile-form"):
-                yield Label("Name")
-                yield Input(placeholder="letters, digits, . _ @ + -", id="profile-name")
-                yield Label("Broker URL")
-                yield Input(placeholder="wss://broker.example.com/mqtt", id="profile-url")
-                yield Label("MQTT version")
-                yield Select[int](
-                    _VERSIONS, value=int(ProtocolVersion.V311), allow_blank=False, id="profile-version"
-                )
-                yield Label("User name")
-                yield Input(id="profile-username")
-                yield Label("Password (goes to the keyring; empty keeps the stored one)")
-                yield Input(password=True, id="profile-password")
-                yield Checkbox("forget the stored password", id="profile-forget")
-                yield Label("Subscriptions (filter[:qos], comma separated; empty means #)")
-                yield Input(placeholder="sensors/#:1, alerts/+", id="profile-subs")
-                yield Label("Notes")
-                yield Input(id="profile-notes")
+            with Vertical(id="profile-side"):
+                with Horizontal(id="profile-banner-row"):
+                    yield Static("", id="profile-banner")
+                    yield Button("Use for this session only", variant="warning", id="profile-session")
+                with VerticalScroll(id="profile-form"):
+                    section = ""
+                    for item in FIELDS:
+                        if item.section != section:
+                            section = item.section
+                            yield Static(section, classes="section")
+                        yield from self._field(item)
                 with Horizontal(classes="buttons"):
                     yield Button("Connect (ctrl+o)", variant="primary", id="connect")
                     yield Button("Save (ctrl+s)", variant="success", id="save")
@@ -114,19 +116,103 @@ class ProfilesScreen(ModalScreen[str | None]):
                 yield Static("", id="profile-result")
         yield KeyBar()
 
+    def _field(self, item: FormField) -> ComposeResult:
+        wid = f"profile-{item.key}"
+        if item.kind is FieldKind.CHECK:
+            yield Checkbox(item.label, id=wid)
+        else:
+            yield Label(item.label)
+            if item.kind is FieldKind.CHOICE:
+                choices = [(choice or _NOT_SENT, choice) for choice in item.choices]
+                yield Select[str](choices, value=item.choices[0], allow_blank=False, id=wid)
+            elif item.kind is FieldKind.LINES:
+                yield TextArea("", id=wid, show_line_numbers=False)
+            else:
+                yield Input(placeholder=item.placeholder, password=item.kind is FieldKind.SECRET, id=wid)
+            if item.kind is FieldKind.SECRET:
+                yield Checkbox(f"forget the stored {item.label.lower()}", id=f"profile-forget-{item.secret}")
+        yield Static("", id=f"profile-error-{item.key}", classes="field-error")
+
     def on_mount(self) -> None:
         self.reload()
+        self.show_form(ProfileForm.new() if self.editing is None else self.form)
         profiles = self.query_one("#profile-list", OptionList)
         # With nothing to pick, the first keystrokes belong to the new profile's name.
         if profiles.option_count:
+            profiles.highlighted = 0  # the first profile's form, as in the desktop editor
             profiles.focus()
         else:
             self.query_one("#profile-name", Input).focus()
 
-    # -- helpers --------------------------------------------------------------------------
+    # -- the form -------------------------------------------------------------------------
+
+    def show_form(self, form: ProfileForm) -> None:
+        """Put ``form``'s values in the widgets."""
+        self.form = form
+        for item in FIELDS:
+            widget = self.query_one(f"#profile-{item.key}")
+            value = form.values.get(item.key, "")
+            if isinstance(widget, Checkbox):
+                widget.value = value is True
+            elif isinstance(widget, Select):
+                widget.value = str(value) if str(value) in item.choices else item.choices[0]
+            elif isinstance(widget, TextArea):
+                widget.load_text(str(value))
+            elif isinstance(widget, Input):
+                widget.value = str(value)
+                if item.kind is FieldKind.SECRET:
+                    widget.placeholder = form.secret_placeholder(item)
+                    forget = self.query_one(f"#profile-forget-{item.secret}", Checkbox)
+                    forget.value = item.secret in form.forget
+                    forget.disabled = not form.stored(item.secret)
+        self._show_errors({})
+
+    def read_form(self) -> ProfileForm:
+        """The widgets' values in the form (the profile it was opened on is kept)."""
+        form = self.form
+        for item in FIELDS:
+            widget: Widget = self.query_one(f"#profile-{item.key}")
+            if isinstance(widget, Checkbox):
+                form.set(item.key, widget.value)
+            elif isinstance(widget, Select):
+                form.set(item.key, widget.value if isinstance(widget.value, str) else item.choices[0])
+            elif isinstance(widget, TextArea):
+                form.set(item.key, widget.text)
+            elif isinstance(widget, Input):
+                form.set(item.key, widget.value)
+        form.forget = {
+            item.secret
+            for item in FIELDS
+            if item.kind is FieldKind.SECRET
+            and self.query_one(f"#profile-forget-{item.secret}", Checkbox).value
+        }
+        return form
+
+    def form_profile(self) -> Profile:
+        """The profile the form describes (with the typed secrets, if any)."""
+        return self.read_form().to_profile()
+
+    def _show_errors(self, errors: dict[str, str]) -> None:
+        first: Widget | None = None
+        for item in FIELDS:
+            label = self.query_one(f"#profile-error-{item.key}", Static)
+            text = errors.get(item.key, "")
+            label.update(text)
+            label.display = bool(text)
+            if text and first is None:
+                first = self.query_one(f"#profile-{item.key}")
+        if first is not None:
+            self.query_one("#profile-form", VerticalScroll).scroll_to_widget(first, animate=False, top=True)
+
+    def _show(self, result: SaveResult) -> None:
+        self.last_result = result
+        self._show_errors(result.errors)
+        self.query_one("#profile-banner", Static).update(result.banner or "")
+        self.query_one("#profile-session", Button).display = result.keyring_failed
+        self.query_one("#profile-result", Static).update(Text(result.message, "green"))
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        self.query_one("#profile-result", Static).update(Text(text, "red" if error else "green"))
+        self._show(SaveResult(banner=text) if error else SaveResult(message=text))
 
     def reload(self, select: str | None = None) -> None:
         options = self.query_one("#profile-list", OptionList)
@@ -147,120 +233,64 @@ class ProfilesScreen(ModalScreen[str | None]):
         if not profiles:
             self._say("No profiles yet: fill in the form and save (ctrl+s).")
 
-    def _fill(self, profile: Profile | None) -> None:
-        self.editing = profile
-        options = profile.options if profile is not None else ConnectionOptions(url="")
-        self.query_one("#profile-name", Input).value = profile.name if profile is not None else ""
-        self.query_one("#profile-url", Input).value = options.url
-        self.query_one("#profile-version", Select).value = int(options.mqtt_version)
-        self.query_one("#profile-username", Input).value = options.username or ""
-        self.query_one("#profile-password", Input).value = ""
-        has_password = profile is not None and "password" in profile.secret_refs
-        forget = self.query_one("#profile-forget", Checkbox)
-        forget.value = False
-        forget.disabled = not has_password
-        subs = profile.subscriptions if profile is not None else ()
-        self.query_one("#profile-subs", Input).value = ", ".join(
-            f"{s.topic_filter}:{s.qos}" if s.qos else s.topic_filter for s in subs
-        )
-        self.query_one("#profile-notes", Input).value = profile.notes if profile is not None else ""
-
-    def form_profile(self) -> Profile:
-        """The profile the form describes (with the typed password, if any)."""
-        name = check_name(self.query_one("#profile-name", Input).value.strip())
-        url = self.query_one("#profile-url", Input).value.strip()
-        if not url:
-            raise ExplorerError("give the broker URL, e.g. ws://localhost:9001/mqtt")
-        parse_url(url)  # a clear error now rather than at connect time
-        version = self.query_one("#profile-version", Select).value
-        username = self.query_one("#profile-username", Input).value.strip() or None
-        password = self.query_one("#profile-password", Input).value
-        forget = self.query_one("#profile-forget", Checkbox).value
-        base = self.editing.options if self.editing is not None and self.editing.name == name else None
-        changes: dict[str, object] = {
-            "url": url,
-            "mqtt_version": ProtocolVersion(version if isinstance(version, int) else 4),
-            "username": username,
-        }
-        if password:
-            changes["password"] = password.encode("utf-8")
-        options = (base or ConnectionOptions(url=url)).with_changes(**changes)
-        refs = dict(self.editing.secret_refs) if self.editing is not None and base is not None else {}
-        if forget or password:
-            refs.pop("password", None)
-        return Profile(
-            name=ProfileName(name),
-            options=options,
-            subscriptions=parse_subscriptions(self.query_one("#profile-subs", Input).value),
-            notes=self.query_one("#profile-notes", Input).value.strip(),
-            color=self.editing.color if self.editing is not None else None,
-            tags=self.editing.tags if self.editing is not None else (),
-            secret_refs=refs,
-        )
-
     # -- actions --------------------------------------------------------------------------
 
     def action_new(self) -> None:
-        self._fill(None)
+        self.show_form(ProfileForm.new())
         self.query_one("#profile-name", Input).focus()
         self._say("New profile: fill in the form and save (ctrl+s).")
 
+    def _saved(self, result: SaveResult) -> Profile | None:
+        if result.profile is not None:
+            self.reload(select=result.profile.name)
+            if result.form is not None:
+                self.show_form(result.form)
+        self._show(result)
+        return result.profile
+
     def action_save(self) -> Profile | None:
-        try:
-            profile = self.form_profile()
-            saved = self.store.update(profile) if profile.name in self.store else self.store.add(profile)
-        except ExplorerError as exc:
-            self._say(str(exc), error=True)
-            return None
-        self.query_one("#profile-password", Input).value = ""
-        self.reload(select=saved.name)
-        self._fill(self.store.get(saved.name))
-        self._say(
-            f"saved profile {saved.name!r}" + (" (password in the keyring)" if saved.secret_refs else "")
-        )
-        return saved
+        return self._saved(self.editor.save(self.read_form()))
 
     def action_delete(self) -> None:
-        name = self.query_one("#profile-name", Input).value.strip()
-        if not name or name not in self.store:
+        original = self.editing
+        if original is None:
             self._say("select a saved profile to delete", error=True)
             return
+        name = original.name
 
         def done(yes: bool | None) -> None:
             if not yes:
                 return
-            try:
-                self.store.remove(name)
-            except ExplorerError as exc:
-                self._say(str(exc), error=True)
-                return
-            self.reload()
-            self._fill(None)
-            self._say(f"deleted profile {name!r}")
+            result = self.editor.delete(name)
+            if result.ok:
+                self.reload()
+                self.show_form(ProfileForm.new())
+            self._show(result)
 
         self.app.push_screen(
             ConfirmScreen(f"Delete profile {name!r} and its keyring secrets?", yes="Delete"), done
         )
 
     @work(exclusive=True, group="profile-connect", exit_on_error=False)
-    async def action_connect(self) -> None:
-        """Connect with the form's profile (saved first when it changed)."""
+    async def action_connect(self, session_only: bool = False) -> None:
+        """Connect with the form's profile (saved first), or to the URL alone without a name."""
         name = self.query_one("#profile-name", Input).value.strip()
-        try:
-            if name:
-                profile = self.action_save()
-                if profile is None:
-                    return
-                options = self.store.to_options(self.store.get(profile.name))
-                subs = tuple((s.topic_filter, int(s.qos)) for s in profile.subscriptions) or (("#", 0),)
-            else:
-                url = self.query_one("#profile-url", Input).value.strip()
+        if name:
+            result = self.editor.connect(self.read_form(), session_only=session_only)
+            profile = self._saved(result)
+            options = result.session_options
+            if profile is None or options is None or not result.ok:
+                return
+            subs = tuple((s.topic_filter, int(s.qos)) for s in profile.subscriptions) or (("#", 0),)
+        else:
+            url = self.query_one("#profile-url", Input).value.strip()
+            try:
                 parse_url(url)
-                options = ConnectionOptions(url=url)
-                subs = (("#", 0),)
-        except ExplorerError as exc:
-            self._say(str(exc), error=True)
-            return
+            except ExplorerError as exc:
+                self._show(SaveResult(banner=str(exc), errors={"url": str(exc)}))
+                return
+            options = ConnectionOptions(url=url)
+            subs = (("#", 0),)
         app: ExplorerApp = self.app  # type: ignore[assignment]
         # The app's worker outlives this screen, which closes now.
         app.run_worker(app.connect_to(options, subs), name="connect", exit_on_error=False)
@@ -270,10 +300,10 @@ class ProfilesScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option.id is None:
+        if event.option.id is None or (self.editing is not None and self.editing.name == event.option.id):
             return
         try:
-            self._fill(self.store.get(event.option.id))
+            self.show_form(self.editor.open(event.option.id))
         except ExplorerError as exc:
             self._say(str(exc), error=True)
 
@@ -290,5 +320,7 @@ class ProfilesScreen(ModalScreen[str | None]):
             self.action_delete()
         elif button == "connect":
             self.action_connect()
+        elif button == "profile-session":
+            self.action_connect(True)
         elif button == "close":
             self.action_close()

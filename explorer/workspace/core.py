@@ -303,9 +303,13 @@ class Workspace:
                 if type(event.packet) is not Publish:
                     self._tracker.observe(event)
             elif type(event) is not FrameEvent:
+                before = self._tracker.state
                 self._tracker.observe(event)
-                if type(event) is StateChanged and self._client is not None:
-                    self._remember_server(event.conn, self._client)
+                if type(event) is StateChanged:
+                    if self._client is not None:
+                        self._remember_server(event.conn, self._client)
+                    if before == "connected" and event.state in _ENDED and event.conn == self._conn:
+                        self._explain_unexpected_close()
         # Fanout.push, inline: one call less for each event of a firehose.
         fanout = self._fanout
         fanout.total += 1
@@ -480,6 +484,24 @@ class Workspace:
             closed_at - received.time if received is not None else None,
             closed_at - sent.time if sent is not None else None,
             keep_alive,
+        )
+
+    def _explain_unexpected_close(self) -> None:
+        """Say in the trace and the status why an open connection ended unasked."""
+        sentence = self.explain_close()
+        if sentence is None:
+            return
+        tracker = self._tracker
+        tracker.detail = f"{tracker.detail}. {sentence}" if tracker.detail else sentence
+        self.ingest(
+            ErrorReported(
+                seq=self.next_seq(),
+                time=self.clock(),
+                conn=self._conn,
+                direction=None,
+                layer="connection",
+                message=sentence,
+            )
         )
 
     async def connect(self, options: ConnectionOptions) -> None:

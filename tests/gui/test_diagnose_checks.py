@@ -8,11 +8,14 @@ from typing import Any
 import qasync
 from PySide6.QtCore import Qt
 
+from explorer.broker.config import BrokerConfig
+from explorer.broker.faults import parse_faults
+from explorer.broker.server import Broker
 from explorer.client.options import ConnectionOptions
 from explorer.mqtt.packets import Connack
 from gui.widgets.main_window import MainWindow
 from tests.diagnose.servers import mini_broker_handler, ws_server
-from tests.gui.conftest import wait_signal
+from tests.gui.conftest import wait_for_batch, wait_signal
 
 
 def test_publish_size_names_a_1kib_frame_limit_with_browser_checked(
@@ -51,3 +54,21 @@ def test_a_bad_idle_time_is_said_in_the_dialog_and_nothing_is_probed(
     assert dialog.state.text() == "Idle check: 'soon' is not a number of seconds"
     assert dialog.run_button.isEnabled()
     assert finished == []
+
+
+def test_an_unexpected_idle_drop_is_explained_on_the_status_line(
+    window: MainWindow, qloop: qasync.QEventLoop
+) -> None:
+    async def flow() -> str:
+        faults = parse_faults(["idle-drop=1.5"])
+        config = BrokerConfig.ephemeral(sys_interval=0, tick_interval=0.1, faults=faults)
+        async with Broker(config) as broker:
+            assert broker.ws_url is not None
+            window.connect_options(ConnectionOptions(url=broker.ws_url, keep_alive=60))
+            error = window.status_line.labels["error"]
+            await wait_for_batch(window.bridge, lambda: "The connection closed" in error.text(), timeout=20)
+            return error.text()
+
+    shown = qloop.run_until_complete(flow())
+    assert "after the last byte received" in shown
+    assert "before the keep alive (60 s) was due" in shown

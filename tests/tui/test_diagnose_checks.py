@@ -8,12 +8,14 @@ from textual.widgets import Checkbox, Input, Static
 from explorer.broker.config import BrokerConfig
 from explorer.broker.faults import parse_faults
 from explorer.broker.server import Broker
+from explorer.client.options import ConnectionOptions
 from explorer.mqtt.packets import Connack
 from explorer.workspace import Workspace
 from tests.diagnose.servers import mini_broker_handler, ws_server
 from tests.tui.conftest import settle
 from tui.app import ExplorerApp
 from tui.screens.diagnose import DiagnoseScreen
+from tui.widgets.status import StatusLine
 
 SIZE = (160, 48)
 
@@ -76,3 +78,18 @@ async def test_the_idle_check_names_a_proxy_like_idle_drop() -> None:
             assert screen.diagnosis is not None
             assert screen.diagnosis.cause == "liveness-idle-drop"
             assert "Idle connection dropped" in _result(screen)
+
+
+async def test_an_unexpected_idle_drop_is_explained_on_the_status_line() -> None:
+    faults = parse_faults(["idle-drop=1.5"])
+    config = BrokerConfig.ephemeral(sys_interval=0, tick_interval=0.1, faults=faults)
+    async with Broker(config) as broker:
+        assert broker.ws_url is not None
+        app = ExplorerApp(Workspace(), autostart=False)
+        async with app.run_test(size=SIZE) as pilot:
+            app.connect_with(ConnectionOptions(url=broker.ws_url, keep_alive=60))
+            status = app.main_screen.query_one(StatusLine)
+            await settle(pilot, lambda: "connected" in status.plain)
+            await settle(pilot, lambda: "The connection closed" in status.plain, rounds=1000)
+            assert "after the last byte received" in status.plain
+            assert "before the keep alive (60 s) was due" in app.workspace.status.detail

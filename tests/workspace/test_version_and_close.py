@@ -15,7 +15,7 @@ from explorer.broker.server import Broker
 from explorer.client.driver import MqttClient
 from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed
-from explorer.model.events import StateChanged, TraceEvent
+from explorer.model.events import ErrorReported, StateChanged, TraceEvent
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.workspace import Workspace
 
@@ -89,6 +89,11 @@ async def test_the_workspace_explains_a_proxy_like_idle_drop() -> None:
     assert text.startswith("The connection closed ")
     assert "before the keep alive (60 s) was due" in text
     assert "idle timeout of about" in text
+    # Said unasked too: in the trace and the status every view shows.
+    said = [e for e in ws.trace if isinstance(e, ErrorReported) and e.layer == "connection"]
+    assert [e.message for e in said] == [text]
+    assert ws.status.last_error == f"connection: {text}"
+    assert text in ws.status.detail
 
 
 async def test_a_disconnect_asked_for_is_not_explained() -> None:
@@ -97,3 +102,4 @@ async def test_a_disconnect_asked_for_is_not_explained() -> None:
         await ws.connect(ConnectionOptions(url=broker.ws_url))
         await ws.disconnect()
         assert ws.explain_close() is None
+        assert not [e for e in ws.trace if isinstance(e, ErrorReported) and e.layer == "connection"]

@@ -245,6 +245,18 @@ class ConnectionOptions:
         return parse_url(self.url)
 
     def with_changes(self, **changes: object) -> ConnectionOptions:
+        """A copy with ``changes``; a new URL's user info replaces the user name and password.
+
+        The URL is given later than the options it changes (a URL typed over a profile's),
+        so its login wins over theirs; given in the same call, the two must agree.
+        """
+        url = changes.get("url")
+        if isinstance(url, str) and "@" in url:
+            info = split_userinfo(url)[1]
+            if info is not None and info.username is not None:
+                changes.setdefault("username", None)
+            if info is not None and info.password is not None:
+                changes.setdefault("password", None)
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def connect_properties(self) -> Properties:

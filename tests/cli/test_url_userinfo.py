@@ -190,3 +190,13 @@ async def test_connecting_commands_log_in_with_the_url_user_info(
     done = await asyncio.to_thread(_cli, "pub", wrong, "-t", "t", "-m", "m")
     assert done.returncode == 1
     assert "Bad username or password" in done.stderr
+
+
+def test_a_url_login_given_later_replaces_the_options_login() -> None:
+    profile_options = ConnectionOptions(url="ws://h/mqtt", username="bob", password=b"profile-pw")
+    typed = profile_options.with_changes(url="ws://alice:url-pw@h/mqtt")
+    assert (typed.username, typed.password) == ("alice", b"url-pw")
+    kept = profile_options.with_changes(url="ws://h2/mqtt")
+    assert (kept.username, kept.password) == ("bob", b"profile-pw")
+    with pytest.raises(ExplorerError, match="give the user name once"):
+        profile_options.with_changes(url="ws://alice:x@h/", username="carol")

@@ -785,7 +785,8 @@ class Workspace:
 
     async def open_file(self, path: Path | str, conn: int | None = None) -> FileSource:
         """Show a recording, a pcap or a pcapng read-only: the live connection (if any)
-        is closed, the models are emptied and filled from the file in the background
+        is closed (and a recording of it stopped), the models are emptied and filled from
+        the file in the background
         (connection ``conn`` only, or all); :meth:`wait_loaded` waits for the end.
 
         Raises:
@@ -796,6 +797,7 @@ class Workspace:
 
         source = FileSource(path)
         await self.close_file()
+        await self.stop_recording()  # a recording holds the live session, never a file's events
         await self.disconnect()
         self._file = source
         self._start_loading(conn)

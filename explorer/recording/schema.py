@@ -196,6 +196,7 @@ def connect_writer(path: str | Path, meta: dict[str, str]) -> sqlite3.Connection
         db.execute("PRAGMA cache_size = -65536")  # 64 MiB: the indexes' hot pages stay in memory
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA journal_size_limit = 67108864")
+        db.execute("PRAGMA wal_autocheckpoint = 256")  # the log stays near 4 MiB (16 KiB pages)
         create_schema(db, meta)
     except sqlite3.Error as exc:
         raise RecordingError(f"cannot create the recording {path}: {exc}") from None

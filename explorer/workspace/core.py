@@ -339,7 +339,7 @@ class Workspace:
             mqtt_version=version.label if version is not None else None,
             client_id=tracker.client_id,
             rtt_ms=tracker.rtt_ms,
-            msgs_per_s=self._rate.rate(messages),
+            msgs_per_s=self._rate.rate(messages) if self._file is None else 0.0,  # a file has no live rate
             messages=messages,
             topics=self.tree.topic_count,
             dropped_events=self.trace.dropped,

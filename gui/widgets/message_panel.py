@@ -40,6 +40,8 @@ from explorer.present.payload import (
     numeric_fields,
     text_view,
 )
+from explorer.recording.rows import iso_time
+from explorer.workspace.export import EPOCH_2001
 from gui.widgets.chart import SeriesChart
 from gui.widgets.hexview import HexView
 from gui.widgets.json_tree import JsonTree
@@ -212,10 +214,13 @@ class MessagePanel(QWidget):
         if message is None:
             self.meta.setText(f"{node.subtree_count} messages below this level")
             return
-        age = time.monotonic() - message.time
+        if message.time >= EPOCH_2001:  # a file's message: its own date and time (UTC)
+            when = iso_time(round(message.time * 1_000_000))
+        else:
+            when = f"{time.monotonic() - message.time:.1f} s ago"
         self.meta.setText(
             f"{len(message.payload)} B · QoS {message.qos}{' · retain' if message.retain else ''} · "
-            f"{guess_kind(message.payload)} · {age:.1f} s ago · "
+            f"{guess_kind(message.payload)} · {when} · "
             f"{node.count} messages, {len(self._history)} kept"
         )
         payload = message.payload

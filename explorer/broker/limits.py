@@ -3,8 +3,8 @@
 Connections are counted overall (``max_connections``) and per client address
 (``max_connections_per_ip``); one over either is closed at once. Every connection's
 held bytes (a partial packet or frame, an unfinished upgrade request, unsent output) are
-summed in :attr:`Limits.buffered`; when the sum passes ``max_buffered``, each connection
-is counted again (output may have drained since it was last counted) and, if the budget
+summed in :attr:`Limits.buffered`; when the sum passes ``max_buffered``, the connections
+that held something are counted again (output may have drained since) and, if the budget
 is still exceeded, the connections holding the most are closed until it is not.
 
 The driver (``explorer.broker.server``) keeps the sum up to date after each read and
@@ -12,7 +12,8 @@ write; this module holds no sockets, only counts, and the policy.
 
 Memory freed by closed connections goes back to the operating system: partial frames
 arrive as many read-sized pieces, and glibc's allocator keeps freed pieces in its heap
-unless asked to trim it, so :func:`release_memory` is called once enough has been freed.
+unless asked to trim it, so :func:`release_memory` is called once enough has been freed
+(buffers, and an estimate per closed connection).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import ctypes
 import ctypes.util
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Protocol
 
 from explorer.broker.config import BrokerConfig
@@ -52,7 +53,7 @@ _TRIM = _malloc_trim()
 
 
 def release_memory() -> None:
-    """Return the allocator's free heap pages to the operating system (glibc); elsewhere nothing."""
+    """Give the allocator's free heap pages back to the system (glibc's ``malloc_trim``)."""
     if _TRIM is not None:
         _TRIM(0)
 
@@ -78,6 +79,10 @@ class Limits:
         self.config = config
         self.budget = config.max_buffered
         self.buffered = 0
+        # The connections that held something when last counted: the only ones that can
+        # hold anything now (a connection's holdings grow only in its own reads and writes,
+        # which count it again; they shrink unseen as its output drains).
+        self.holders: set[Holder] = set()
         self.freed = 0  # bytes let go by closed connections since the last release_memory()
         self._stats = stats
         self._clock = clock
@@ -124,8 +129,18 @@ class Limits:
         self.freed = 0
         return True
 
-    def enforce(self, holders: Sequence[Holder]) -> bool:
-        """Over the budget: count again, then close the largest holders until under it.
+    def update(self, holder: Holder, held: int) -> bool:
+        """``holder`` holds ``held`` bytes now; whether the total is over the budget."""
+        self.buffered += held - holder.accounted
+        holder.accounted = held
+        if held:
+            self.holders.add(holder)
+        else:
+            self.holders.discard(holder)
+        return self.buffered > self.budget
+
+    def enforce(self) -> bool:
+        """Over the budget: count the holders again, then close the largest until under it.
 
         Returns whether any connection was closed (its goodbye is then to be flushed).
         """
@@ -133,12 +148,10 @@ class Limits:
             return False  # a close below wrote, and its write came back here
         self._enforcing = True
         try:
-            total = 0
+            holders = list(self.holders)
             for holder in holders:
-                holder.accounted = holder.holding()
-                total += holder.accounted
-            self.buffered = total
-            if total <= self.budget:
+                self.update(holder, holder.holding())
+            if self.buffered <= self.budget:
                 return False
             closed = False
             for holder in sorted(holders, key=lambda holder: holder.accounted, reverse=True):

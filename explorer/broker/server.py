@@ -78,6 +78,9 @@ READ_SIZE = 16 * 1024
 # Seconds a closing connection waits for the client to close TCP after the broker's
 # goodbye (a close frame, RFC 6455 §7.1.1, or a DISCONNECT) before it is dropped.
 CLOSE_LINGER = 2.0
+# About what a connection's objects take beyond its buffers (transport, parsers, session),
+# counted as freed when it closes: many closed connections also call for a heap trim.
+_CONNECTION_COST = 8 * 1024
 # A connection closed for the buffer budget whose unsent output is above this is aborted:
 # a close would wait for a peer that does not read to take the output first.
 _STUCK_OUTPUT = 64 * 1024
@@ -309,10 +312,18 @@ class _Link(asyncio.BufferedProtocol):
         if self.linger is not None:
             self.linger.cancel()
         self._release()
-        self.transport = None
-        if self.conn is not None:
-            broker.state.connection_lost(self.conn, broker.clock())
+        transport, self.transport = self.transport, None
+        if transport is not None and getattr(transport, "_read_ready_cb", None) is not None:
+            # asyncio's selector transport holds a bound method of itself: a cycle only the
+            # cyclic collector would free. Nothing reads it after the connection is lost.
+            transport._read_ready_cb = None  # type: ignore[attr-defined]
+        conn = self.conn
+        if conn is not None:
+            broker.state.connection_lost(conn, broker.clock())
             broker.flush()
+            # No reference cycle left (link -> connection -> link): refcounting frees both
+            # now, where a cycle would wait for a collection the CLI makes rare.
+            conn.owner = None
 
     # -- the buffer budget -----------------------------------------------------------------
 
@@ -331,10 +342,7 @@ class _Link(asyncio.BufferedProtocol):
     def account(self) -> None:
         """Bring this connection's share of the broker's total up to date; enforce the budget."""
         held = self.holding()
-        limits = self.broker.limits
-        limits.buffered += held - self.accounted
-        self.accounted = held
-        if limits.buffered > limits.budget:
+        if (held or self.accounted) and self.broker.limits.update(self, held):
             self.broker.enforce_budget()
 
     def _release(self) -> None:
@@ -345,9 +353,8 @@ class _Link(asyncio.BufferedProtocol):
         self.upgrade = None
         self.upgrade_bytes = 0
         limits = self.broker.limits
-        limits.buffered -= self.accounted
-        limits.freed += self.accounted
-        self.accounted = 0
+        limits.freed += self.accounted + _CONNECTION_COST
+        limits.update(self, 0)
 
     def close_for_budget(self) -> None:
         """Closed because the broker's buffer budget is exhausted and this holds the most."""
@@ -490,7 +497,7 @@ class Broker:
         return self.limits.buffered
 
     def enforce_budget(self) -> None:
-        if self.limits.enforce(list(self.links)):
+        if self.limits.enforce():
             self.flush()
 
     @property

@@ -19,6 +19,7 @@ MODULES = (
     "ingest",
     "codecs",
     "broker",
+    "broker_soak",
     "recording",
     "tui_load",
     "gui_load",

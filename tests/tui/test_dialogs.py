@@ -339,3 +339,19 @@ async def test_tab_skips_the_empty_frame_detail_until_a_frame_is_open() -> None:
             await pilot.press("tab")
             stops.append(app.focused)
         assert detail in stops
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+async def test_the_diagnoser_fits_a_small_terminal(size: tuple[int, int]) -> None:
+    app = ExplorerApp(Workspace(), demo=False)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot, lambda: app.workspace.connected)
+        await pilot.press("d")
+        await settle(pilot, lambda: isinstance(app.screen, DiagnoseScreen))
+        await pilot.pause()
+        width, height = size
+        for button in app.screen.query(Button):
+            if button.display:
+                region = button.region
+                assert region.right <= width, button.id
+                assert region.bottom <= height, button.id

@@ -102,17 +102,20 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
     DEFAULT_CSS = """
     DiagnoseScreen { align: center middle; }
     DiagnoseScreen #diagnose-box {
-        width: 110;
-        height: 90%;
+        width: 100%;
+        max-width: 110;
+        height: 100%;
+        max-height: 45;
         border: thick $accent;
         background: $surface;
         padding: 0 1;
     }
-    DiagnoseScreen #diagnose-url-row { height: auto; }
     DiagnoseScreen #diagnose-url { width: 1fr; }
-    DiagnoseScreen #diagnose-checks { height: auto; }
-    DiagnoseScreen #diagnose-checks Label { padding: 1 1 0 2; }
-    DiagnoseScreen #diagnose-checks Input { width: 18; }
+    DiagnoseScreen #diagnose-buttons { height: auto; }
+    DiagnoseScreen #diagnose-buttons Button { min-width: 8; margin-right: 1; }
+    DiagnoseScreen .diagnose-checks { height: auto; }
+    DiagnoseScreen .diagnose-checks Label { padding: 1 1 0 2; }
+    DiagnoseScreen .diagnose-checks Input { width: 1fr; max-width: 18; }
     DiagnoseScreen #diagnose-steps { height: auto; margin: 1 0; }
     DiagnoseScreen #diagnose-verdict { height: 1fr; }
     """
@@ -131,18 +134,20 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="diagnose-box"):
             yield Static(Text("Diagnose a connection", "bold"))
-            with Horizontal(id="diagnose-url-row"):
-                url = self.options.url if self.options is not None else ""
-                yield Input(url, placeholder="ws://host:port/mqtt or wss://…", id="diagnose-url")
-                yield Button("Probe (ctrl+r)", variant="primary", id="probe")
-                yield Button("Try alternatives (ctrl+t)", id="explore")
-                yield Button("Connect with this (ctrl+o)", variant="success", id="connect-offer")
-                yield Button("Close", id="close")
-            with Horizontal(id="diagnose-checks"):
+            url = self.options.url if self.options is not None else ""
+            yield Input(url, placeholder="ws://host:port/mqtt or wss://…", id="diagnose-url")
+            # Buttons on a row of their own so that Close stays on screen at 80 columns.
+            with Horizontal(id="diagnose-buttons"):
+                yield Button("Probe", variant="primary", id="probe", tooltip="ctrl+r")
+                yield Button("Try alternatives", id="explore", tooltip="ctrl+t")
+                yield Button("Connect with this", variant="success", id="connect-offer", tooltip="ctrl+o")
+                yield Button("Close", id="close", tooltip="esc")
+            with Horizontal(classes="diagnose-checks"):
                 for option in CHECK_OPTIONS:
                     box = Checkbox(option.label, id=f"check-{option.key}")
                     box.tooltip = option.tooltip
                     yield box
+            with Horizontal(classes="diagnose-checks"):
                 for field in (PUBLISH_SIZE_FIELD, IDLE_FIELD):
                     yield Label(field.label)
                     entry = Input(placeholder=field.placeholder, id=field.key.replace("_", "-"))

@@ -308,7 +308,12 @@ class Workspace:
                 if type(event) is StateChanged:
                     if self._client is not None:
                         self._remember_server(event.conn, self._client)
-                    if before == "connected" and event.state in _ENDED and event.conn == self._conn:
+                    if (
+                        before == "connected"
+                        and event.state in _ENDED
+                        and event.conn == self._conn
+                        and self._client is not None  # not the Workspace's own disconnect
+                    ):
                         self._explain_unexpected_close()
         # Fanout.push, inline: one call less for each event of a firehose.
         fanout = self._fanout

@@ -89,7 +89,7 @@ async def test_an_unexpected_idle_drop_is_explained_on_the_status_line() -> None
         async with app.run_test(size=SIZE) as pilot:
             app.connect_with(ConnectionOptions(url=broker.ws_url, keep_alive=60))
             status = app.main_screen.query_one(StatusLine)
-            await settle(pilot, lambda: "connected" in status.plain)
-            await settle(pilot, lambda: "The connection closed" in status.plain, rounds=1000)
+            await settle(pilot, lambda: app.workspace.status.state.ended, rounds=1500)
+            await settle(pilot, lambda: "The connection closed" in status.plain)
             assert "after the last byte received" in status.plain
             assert "before the keep alive (60 s) was due" in app.workspace.status.detail

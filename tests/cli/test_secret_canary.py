@@ -302,10 +302,15 @@ async def test_no_secret_reaches_a_file_a_log_an_export_or_an_output(
             env={"CANARY_PW": CANARY},
         )  # fmt: skip  (two stdin secrets: refused)
         await run("probe", url_login, "--json")
-        # a downgrade attempt: wss:// to the plain port answers the TLS hello with HTTP
-        await run("probe", f"wss://127.0.0.1:{broker.ws_port}/mqtt", "--explore", "-u", "canary-user",
-                  "--password-stdin", "--connect-timeout", "5", stdin=CANARY, expect=None)  # fmt: skip
+        # a downgrade attempt: wss:// to the plain port answers the TLS hello with HTTP; the
+        # ws:// alternative is tried without credentials, so the broker sees no login from it
+        logins = caplog.text.count("user canary-user") + caplog.text.count("user url-user")
+        downgrade = f"wss://127.0.0.1:{broker.ws_port}/mqtt"
+        explored = await run("probe", downgrade, "--explore", "-u", "canary-user", "--password-stdin",
+                             "--connect-timeout", "5", stdin=CANARY, expect=None)  # fmt: skip
         await run("probe", url_login.replace("ws://", "wss://"), "--explore", "--json", expect=None)
+        assert caplog.text.count("user canary-user") + caplog.text.count("user url-user") == logins
+        assert "ws://" in explored
         # a wrong password is refused: the broker really checks
         await run("pub", "--profile", "canary", "--password-env", "WRONG_PW", "-t", "x", "-m", "x",
                   expect=1, env={"WRONG_PW": "not-the-password"})  # fmt: skip

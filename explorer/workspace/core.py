@@ -434,14 +434,15 @@ class Workspace:
     def connected(self) -> bool:
         return self._client is not None and self._tracker.state is ConnectionState.CONNECTED
 
-    def options_for(self, url: str) -> ConnectionOptions:
-        """The options to connect to ``url`` typed by the user.
+    def options_for(self, url: str, base: ConnectionOptions | None = None) -> ConnectionOptions:
+        """The options to connect to (or probe) ``url`` typed by the user.
 
-        The current connection's options carry over only to the same broker (host and
-        port): another broker starts from the defaults (MQTT 3.1.1), so an MQTT 5.0
-        connection to the demo broker does not make the next broker refuse the version.
+        ``base`` (by default the current connection's options) carries over only to the
+        same broker (host and port): another broker starts from the defaults (MQTT
+        3.1.1), so an MQTT 5.0 connection to the demo broker does not make the next
+        broker refuse the version.
         """
-        current = self.options
+        current = base if base is not None else self.options
         fresh = ConnectionOptions(url=url)
         if current is not None and _broker_of(current) == _broker_of(fresh):
             return current.with_changes(url=url)

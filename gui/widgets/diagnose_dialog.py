@@ -138,7 +138,8 @@ class DiagnoseDialog(QDialog):
 
     def run(self) -> None:
         url = self.url.text().strip()
-        options = self.options if url == self.options.url else self.options.with_changes(url=url)
+        same = url == self.options.url
+        options = self.options if same else self.bridge.workspace.options_for(url, self.options)
         try:
             parse_url(url)
             checks = probe_checks(

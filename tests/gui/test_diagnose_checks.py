@@ -72,3 +72,31 @@ def test_an_unexpected_idle_drop_is_explained_on_the_status_line(
     shown = qloop.run_until_complete(flow())
     assert "after the last byte received" in shown
     assert "before the keep alive (60 s) was due" in shown
+
+
+def test_a_typed_url_after_the_mqtt5_demo_connects_with_the_default_version(
+    window: MainWindow, qloop: qasync.QEventLoop, qtbot: Any
+) -> None:
+    async def flow() -> tuple[str, str, Any]:
+        assert await window.bridge.start_demo()
+        await wait_for_batch(window.bridge, lambda: window.workspace.status.state == "connected")
+        demo_version = window.workspace.status.mqtt_version or ""
+        faults = parse_faults(["only-mqtt3.1.1"])
+        async with Broker(BrokerConfig.ephemeral(sys_interval=0, faults=faults)) as broker:
+            assert broker.ws_url is not None
+            window.url.clear()
+            qtbot.keyClicks(window.url, broker.ws_url)
+            window.connect_url()
+            await wait_for_batch(
+                window.bridge,
+                lambda: (
+                    window.workspace.status.url == broker.ws_url
+                    and window.workspace.status.state in ("connected", "failed")
+                ),
+            )
+            status = window.workspace.status
+            return demo_version, status.mqtt_version or "", status.state
+
+    demo_version, version, state = qloop.run_until_complete(flow())
+    assert demo_version == "5.0"
+    assert (state, version) == ("connected", "3.1.1")

@@ -170,7 +170,7 @@ class DiagnoseScreen(ModalScreen[Diagnosis | None]):
         if not url:
             raise ExplorerError("give a broker URL to probe, e.g. ws://localhost:9001/mqtt")
         if self.options is not None:
-            return self.options if url == self.options.url else self.options.with_changes(url=url)
+            return self.options if url == self.options.url else self.workspace.options_for(url, self.options)
         return ConnectionOptions(url=url)
 
     def _checks(self, options: ConnectionOptions) -> ProbeChecks:

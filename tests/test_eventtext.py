@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from explorer.masking import mask_password
 from explorer.model.events import (
     ErrorReported,
     FrameEvent,
@@ -13,7 +14,6 @@ from explorer.model.events import (
     StateChanged,
 )
 from explorer.mqtt.codec import encode
-from explorer.mqtt.describe import mask_password
 from explorer.mqtt.packets import Connect, Publish
 from explorer.present.eventtext import (
     OPCODE_NAMES,

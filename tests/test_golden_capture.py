@@ -19,6 +19,7 @@ import pytest
 
 from explorer.capture import read_capture
 from explorer.decoder import ConnectionDecoder
+from explorer.masking import mask_password
 from explorer.model.events import (
     ErrorReported,
     FrameEvent,
@@ -28,7 +29,6 @@ from explorer.model.events import (
     TraceEvent,
 )
 from explorer.mqtt.codec import decode
-from explorer.mqtt.describe import mask_password
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import (
     Connack,

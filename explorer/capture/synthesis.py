@@ -27,6 +27,7 @@ from typing import BinaryIO
 
 from explorer.capture.writer import PcapngWriter, TcpConversationWriter
 from explorer.errors import ExplorerError
+from explorer.masking import mask_credentials
 from explorer.model.events import (
     FrameEvent,
     HandshakeRequest,
@@ -36,7 +37,6 @@ from explorer.model.events import (
 )
 from explorer.model.trace import masked_frame_payloads
 from explorer.ws.framing import OP_BINARY, OP_CONTINUATION, OP_TEXT, build_frame
-from explorer.ws.handshake import mask_credentials
 
 try:
     from websockets.speedups import apply_mask

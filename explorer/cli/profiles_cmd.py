@@ -23,6 +23,7 @@ from explorer.cli.connopts import add_connection_arguments, apply_args, ask_secr
 from explorer.client.options import ConnectionOptions, parse_url, split_userinfo
 from explorer.codecs.rules import CodecRule
 from explorer.errors import ExplorerError, ProfileError, SecretStoreError
+from explorer.masking import SECRET_MARK
 from explorer.mqtt.packets import Subscription
 from explorer.profiles.format import (
     DEFAULT_VALUES,
@@ -38,7 +39,7 @@ from explorer.profiles.store import ProfileStore
 
 __all__ = ["MASK", "register", "run"]
 
-MASK = "********"
+MASK = SECRET_MARK
 _UNSETTABLE = {
     f.name
     for f in fields(ConnectionOptions)

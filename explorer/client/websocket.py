@@ -35,6 +35,7 @@ from websockets.uri import parse_uri
 from explorer.client.net import READ_SIZE, StreamInfo, Tap, open_stream, tls_read_failure
 from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed, HandshakeError
+from explorer.masking import mask_header_values
 from explorer.ws.rules import CloseCode
 
 __all__ = [
@@ -147,10 +148,6 @@ class _ClientProtocol(ClientProtocol):
         return None if check.chosen is None else Subprotocol(check.chosen)
 
 
-def _masked(value: str) -> str:
-    return "*" * len(value)
-
-
 def build_request(protocol: ClientProtocol, options: ConnectionOptions) -> tuple[Request, Request]:
     """The upgrade request to send and the copy with secret header values masked."""
     try:
@@ -182,8 +179,8 @@ def build_request(protocol: ClientProtocol, options: ConnectionOptions) -> tuple
             ) from None
     secret_names.update(name.lower() for name, _ in options.secret_headers)
     masked = Headers()
-    for name, value in headers.raw_items():
-        masked[name] = _masked(value) if name.lower() in secret_names else value
+    for name, value in mask_header_values(headers.raw_items(), secret_names):
+        masked[name] = value
     return request, Request(request.path, masked)
 
 

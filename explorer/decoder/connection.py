@@ -19,9 +19,9 @@ from itertools import count
 from typing import Final
 
 from explorer.decoder.fastpath import FastPublish, expand_fast
-from explorer.decoder.secrets import CONNECT_BYTE, mask_header_values
 from explorer.decoder.stream import DirectionDecoder, StreamItem
 from explorer.errors import HandshakeError
+from explorer.masking import CONNECT_BYTE, mask_credentials, mask_header_values
 from explorer.model.events import Direction, HandshakeRequest, HandshakeResponse, TraceEvent
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.reader import PacketReader
@@ -32,7 +32,6 @@ from explorer.ws.handshake import (
     HttpResponse,
     check_handshake,
     check_request,
-    mask_credentials,
 )
 
 __all__ = ["ConnectionDecoder"]

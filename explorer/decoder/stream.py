@@ -26,10 +26,9 @@ from dataclasses import replace
 from typing import Final
 
 from explorer.decoder.fastpath import FAST_PATH_AVAILABLE, read_fast
-from explorer.decoder.secrets import CONNECT_BYTE, overwrite_part, scrub_connect
 from explorer.errors import MalformedPacket, PacketTooLarge
+from explorer.masking import CONNECT_BYTE, mask_password, masked_bytes, overwrite_part, scrub_connect
 from explorer.model.events import Direction, ErrorReported, FrameEvent, PacketEvent, PacketPart, TraceEvent
-from explorer.mqtt.describe import mask_password
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Connect
 from explorer.mqtt.reader import PacketReader, ReadPacket
@@ -393,7 +392,7 @@ class DirectionDecoder:
                     self.on_connect(packet.protocol_version)
                 if packet.password:
                     raw = mask_password(raw, packet)
-                    packet = replace(packet, password=b"*" * len(packet.password))
+                    packet = replace(packet, password=masked_bytes(packet.password))
                     data = self._mask_in_frames(data, base, no, start=start, masked=raw)
             event = PacketEvent(seq(), time, conn, direction, no, start, packet, raw, frames)
             after.append(event)

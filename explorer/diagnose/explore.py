@@ -30,6 +30,7 @@ from explorer.client.options import ConnectionOptions, Endpoint
 from explorer.diagnose.httpcheck import COMMON_PATHS
 from explorer.diagnose.model import LAYERS, Alternative, Diagnosis, Layer, ProbeChecks
 from explorer.diagnose.probe import StepCallback, probe
+from explorer.masking import CREDENTIAL_HEADERS
 from explorer.mqtt.enums import ProtocolVersion
 
 __all__ = [
@@ -52,7 +53,7 @@ MAX_ATTEMPTS = 40
 """Probes one exploration may make, all rounds together."""
 
 _TRANSPORT_LAYERS: frozenset[Layer] = frozenset({"tls", "http", "websocket"})
-_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+_CREDENTIAL_HEADERS = CREDENTIAL_HEADERS | {"cookie"}  # withheld where TLS is dropped
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO, overload
 
 from explorer.errors import ExplorerError
+from explorer.masking import SECRET_MARK, blank_span, mask_credentials, mask_header_values
 from explorer.model.events import (
     ErrorReported,
     FrameEvent,
@@ -38,7 +39,6 @@ from explorer.model.events import (
 )
 from explorer.mqtt.describe import describe
 from explorer.mqtt.packets import Connect, Packet, Properties, Publish, Will
-from explorer.ws.handshake import mask_credentials
 
 __all__ = [
     "EVENT_KINDS",
@@ -61,7 +61,6 @@ EVENT_KINDS: dict[type, str] = {
     ErrorReported: "error",
 }
 
-_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization"})
 _CONNECT_FIRST_BYTE = 0x10
 FrameKey = tuple[int, str, int]
 
@@ -114,7 +113,7 @@ def packet_to_json(packet: Packet, raw: bytes | None = None) -> dict[str, Any]:
     for f in dataclasses.fields(packet):
         value = getattr(packet, f.name)
         if isinstance(packet, Connect) and f.name == "password":
-            out["password"] = "***" if value is not None else None
+            out["password"] = SECRET_MARK if value is not None else None
             out["password_present"] = value is not None
         elif isinstance(packet, Connect) and f.name == "will" and isinstance(value, Will):
             will = _value(value)
@@ -133,7 +132,7 @@ def packet_to_json(packet: Packet, raw: bytes | None = None) -> dict[str, Any]:
 
 
 def _headers(headers: Iterable[tuple[str, str]]) -> list[list[str]]:
-    return [[name, "***" if name.lower() in _SECRET_HEADERS else value] for name, value in headers]
+    return [[name, value] for name, value in mask_header_values(headers)]
 
 
 def _conservative_frame_payload(event: FrameEvent) -> bytes:
@@ -147,7 +146,7 @@ def _conservative_frame_payload(event: FrameEvent) -> bytes:
         first = part.packet_start == 0 and part.frame_start < len(payload)
         connect_start = first and payload[part.frame_start] == _CONNECT_FIRST_BYTE
         if (event.direction == "c2s" and part.packet_no == 0) or connect_start:
-            payload[part.frame_start : part.frame_end] = b"*" * (part.frame_end - part.frame_start)
+            blank_span(payload, part.frame_start, part.frame_end)
     return bytes(payload)
 
 

@@ -1,8 +1,7 @@
-"""One-line packet summaries and password masking, shared by every view (DESIGN rule 5).
+"""One-line packet summaries, shared by every view (DESIGN rule 5).
 
-``describe`` never shows a CONNECT password, only that one is present; ``mask_password``
-blanks the password bytes of a raw CONNECT so hex views and exports keep their offsets
-without leaking the secret (DESIGN rule 7).
+``describe`` never shows a CONNECT password, only that one is present (``password=***``,
+the mark of :mod:`explorer.masking`, where the password bytes themselves are masked).
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from explorer.mqtt.packets import (
     Unsubscribe,
 )
 
-__all__ = ["describe", "mask_password", "reason_text", "suback_failed"]
+__all__ = ["describe", "reason_text", "suback_failed"]
 
 _VERSION_LABELS = {3: "3.1", 4: "3.1.1", 5: "5"}
 
@@ -71,7 +70,7 @@ def _connect(p: Connect) -> str:
     if p.username is not None:
         text += f" user={p.username}"
     if p.password is not None:
-        text += " password=***"
+        text += " password=***"  # explorer.masking.SECRET_MARK
     if p.will is not None:
         text += f" will={p.will.topic}"
     return text + _props_text(p.properties)
@@ -169,15 +168,3 @@ def describe(packet: Packet) -> str:
     if isinstance(packet, (Disconnect, Auth)):
         return _disconnect(packet)
     return packet.TYPE.name
-
-
-def mask_password(raw: bytes, packet: Packet) -> bytes:
-    """CONNECT bytes with the password replaced by ``*`` of the same length; others unchanged.
-
-    The password is the last field of a CONNECT (§3.1.3.6) and nothing may follow it, so
-    it occupies the last ``len(password)`` bytes of the packet.
-    """
-    if not isinstance(packet, Connect) or not packet.password:
-        return raw
-    size = len(packet.password)
-    return bytes(raw[:-size]) + b"*" * size

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from explorer.masking import blank_span
 from explorer.model.events import (
     ErrorReported,
     FrameEvent,
@@ -211,5 +212,5 @@ def display_frame_bytes(frame: FrameEvent, packets: Iterable[PacketEvent] = ()) 
         )
         # Packet 0 of the client's stream is the CONNECT [MQTT-3.1.0-1].
         if (frame.direction == "c2s" and part.packet_no == 0) or starts_connect:
-            payload[part.frame_start : part.frame_end] = b"*" * (part.frame_end - part.frame_start)
+            blank_span(payload, part.frame_start, part.frame_end)
     return bytes(payload)

@@ -18,8 +18,8 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from explorer.decoder.secrets import mask_header_values
 from explorer.errors import MalformedPacket
+from explorer.masking import mask_credentials, mask_header_values
 from explorer.model.events import (
     Direction,
     ErrorReported,
@@ -35,7 +35,6 @@ from explorer.model.trace import properties_to_json
 from explorer.mqtt.codec import decode
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Connect, Properties
-from explorer.ws.handshake import mask_credentials
 
 __all__ = [
     "EventRebuilder",
@@ -43,8 +42,6 @@ __all__ = [
     "event_from_row",
     "event_row",
     "iso_time",
-    "mask_headers",
-    "mask_raw_headers",
     "payload_text",
     "properties_from_json",
     "properties_json",
@@ -117,32 +114,6 @@ def payload_text(payload: bytes) -> tuple[str | None, str | None]:
     return codec, text[:_TEXT_LIMIT]
 
 
-def mask_headers(
-    headers: tuple[tuple[str, str], ...], secret_names: Collection[str] = ()
-) -> tuple[tuple[str, str], ...]:
-    """Credentials starred (the scheme kept), and every header named in ``secret_names``."""
-    masked = mask_header_values(headers)
-    if not secret_names:
-        return masked
-    lower = {name.lower() for name in secret_names}
-    return tuple((name, "*" * len(value) if name.lower() in lower else value) for name, value in masked)
-
-
-def mask_raw_headers(raw: bytes, secret_names: Collection[str] = ()) -> bytes:
-    """HTTP message bytes with credentials and the named secret headers' values starred."""
-    out = mask_credentials(raw)
-    if not secret_names:
-        return out
-    lower = {name.lower().encode("latin-1") for name in secret_names}
-    lines = out.split(b"\r\n")
-    for i, line in enumerate(lines):
-        name, sep, value = line.partition(b":")
-        if sep and name.strip().lower() in lower:
-            text = value.lstrip()
-            lines[i] = name + sep + value[: len(value) - len(text)] + b"*" * len(text)
-    return b"\r\n".join(lines)
-
-
 def _headers_json(headers: tuple[tuple[str, str], ...]) -> list[list[str]]:
     return [[name, value] for name, value in headers]
 
@@ -178,13 +149,13 @@ def event_row(event: TraceEvent, wall_offset: float, secret_names: Collection[st
         return (when, event.conn, "packet", event.direction, None, event.raw, json.dumps(info))
     if kind is HandshakeRequest:
         assert isinstance(event, HandshakeRequest)
-        headers = mask_headers(event.headers, secret_names)
+        headers = mask_header_values(event.headers, secret_names)
         info = {"method": event.method, "target": event.target, "headers": _headers_json(headers)}
-        raw = mask_raw_headers(event.raw, secret_names)
+        raw = mask_credentials(event.raw, secret_names)
         return (when, event.conn, "handshake_request", "c2s", None, raw, json.dumps(info))
     if kind is HandshakeResponse:
         assert isinstance(event, HandshakeResponse)
-        headers = mask_headers(event.headers, secret_names)
+        headers = mask_header_values(event.headers, secret_names)
         info = {
             "status": event.status,
             "reason": event.reason,
@@ -192,7 +163,7 @@ def event_row(event: TraceEvent, wall_offset: float, secret_names: Collection[st
             "subprotocol": event.subprotocol,
             "extensions": event.extensions,
         }
-        raw = mask_raw_headers(event.raw, secret_names)
+        raw = mask_credentials(event.raw, secret_names)
         return (when, event.conn, "handshake_response", "s2c", None, raw, json.dumps(info))
     if kind is StateChanged:
         assert isinstance(event, StateChanged)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from explorer import __version__
+from explorer.masking import mask_credentials, mask_header_values
 from explorer.model.events import (
     ErrorReported,
     FrameEvent,
@@ -43,8 +44,6 @@ from explorer.recording.rows import (
     EventRow,
     event_row,
     iso_time,
-    mask_headers,
-    mask_raw_headers,
     payload_text,
     properties_json,
     time_us,
@@ -476,12 +475,12 @@ class RecordingWriter:
         kind = type(event)
         if kind is HandshakeRequest:
             assert isinstance(event, HandshakeRequest)
-            record.request = mask_raw_headers(event.raw, self.secret_names)
-            record.request_headers = json.dumps(mask_headers(event.headers, self.secret_names))
+            record.request = mask_credentials(event.raw, self.secret_names)
+            record.request_headers = json.dumps(mask_header_values(event.headers, self.secret_names))
         elif kind is HandshakeResponse:
             assert isinstance(event, HandshakeResponse)
-            record.response = mask_raw_headers(event.raw, self.secret_names)
-            record.response_headers = json.dumps(mask_headers(event.headers, self.secret_names))
+            record.response = mask_credentials(event.raw, self.secret_names)
+            record.response_headers = json.dumps(mask_header_values(event.headers, self.secret_names))
             record.status = event.status
             record.subprotocol = event.subprotocol
         elif kind is StateChanged:

@@ -34,7 +34,6 @@ __all__ = [
     "check_handshake",
     "check_request",
     "header_tokens",
-    "mask_credentials",
     "parse_request",
     "parse_response",
 ]
@@ -44,8 +43,6 @@ DEFAULT_MAX_HEAD: Final = 64 * 1024
 DEFAULT_MAX_BODY: Final = 64 * 1024
 
 Headers = tuple[tuple[str, str], ...]
-
-_SECRET_HEADERS: Final = frozenset({"authorization", "proxy-authorization"})
 
 
 def accept_key(key: str) -> str:
@@ -439,24 +436,3 @@ def check_handshake(request: HttpRequest | None, response: HttpResponse) -> Hand
         problems=tuple(problems),
         notes=tuple(notes),
     )
-
-
-def mask_credentials(raw: bytes) -> bytes:
-    """``raw`` with the credentials of ``Authorization`` and ``Proxy-Authorization``
-    headers replaced by ``*`` of the same length (offsets stay true, no secret kept)."""
-    out = bytearray(raw)
-    pos = 0
-    for line in raw.split(b"\n"):
-        name, sep, value = line.partition(b":")
-        if sep and name.strip().lower().decode("latin-1") in _SECRET_HEADERS:
-            start = pos + len(name) + 1
-            text = value.rstrip(b"\r")
-            stripped = text.lstrip()
-            start += len(text) - len(stripped)
-            scheme, space, _ = stripped.partition(b" ")
-            if space:
-                start += len(scheme) + 1  # keep the scheme ("Basic", "Bearer") visible
-            end = pos + len(name) + 1 + len(text)
-            out[start:end] = b"*" * (end - start)
-        pos += len(line) + 1
-    return bytes(out)

@@ -4,7 +4,7 @@ For a WebSocket frame: its header fields (RFC 6455 §5.2), a hex view of header 
 payload with each MQTT packet's bytes in its own colour, and links to the packets it
 carries and to the other frames of those packets. For an MQTT packet: its fields
 (password masked), its bytes, and links to the frames that carried it. For the HTTP
-upgrade: the request or response text with credentials masked.
+upgrade: the request or response text (credentials arrive masked from the decoder).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from explorer.model.events import (
 )
 from explorer.model.trace import TraceBuffer, packet_to_json
 from explorer.present.eventtext import display_frame_bytes, event_summary, frame_fields, frame_spans
-from explorer.ws.handshake import mask_credentials
 from gui.widgets.hexview import HexView
 
 __all__ = ["FrameInspector"]
@@ -92,11 +91,11 @@ class FrameInspector(QWidget):
         elif isinstance(event, PacketEvent):
             self._show_packet(event)
         elif isinstance(event, HandshakeRequest | HandshakeResponse):
-            rows = [("summary", event_summary(event))] + [(k, v) for k, v in _masked_headers(event)]
+            rows = [("summary", event_summary(event)), *event.headers]
             self._set_fields(rows)
-            text = mask_credentials(event.raw).decode("latin-1")
+            text = event.raw.decode("latin-1")
             self.links.setHtml(f"<pre>{html.escape(text)}</pre>")
-            self.hex.set_data(mask_credentials(event.raw))
+            self.hex.set_data(event.raw)
         elif isinstance(event, ErrorReported):
             self._set_fields(
                 [("layer", event.layer), ("message", event.message), ("offset", str(event.offset))]
@@ -170,8 +169,3 @@ def _frame_link(conn: int, direction: str, index: int) -> str:
 
 def _packet_link(packet: PacketEvent, text: str) -> str:
     return f'<a href="packet:{packet.conn}:{packet.direction}:{packet.packet_no}">{text}</a>'
-
-
-def _masked_headers(event: HandshakeRequest | HandshakeResponse) -> list[tuple[str, str]]:
-    secret = {"authorization", "proxy-authorization"}
-    return [(name, "***" if name.lower() in secret else value) for name, value in event.headers]

@@ -1,6 +1,6 @@
 """The handshake view: the HTTP upgrade request and response, byte for byte.
 
-Credentials in ``Authorization`` headers are masked (``explorer.ws.handshake.mask_credentials``).
+Credentials in ``Authorization`` headers arrive masked (the decoder applies :mod:`explorer.masking`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import html
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from explorer.model.events import HandshakeRequest, HandshakeResponse
-from explorer.ws.handshake import mask_credentials
 
 __all__ = ["HandshakeView"]
 
@@ -39,11 +38,11 @@ class HandshakeView(QTextBrowser):
     def _render(self) -> None:
         parts = []
         if self.request is not None:
-            text = mask_credentials(self.request.raw).decode("latin-1")
+            text = self.request.raw.decode("latin-1")
             parts.append(f"<h4>Request → ({len(self.request.raw)} B)</h4><pre>{html.escape(text)}</pre>")
         if self.response is not None:
             response = self.response
-            text = mask_credentials(response.raw).decode("latin-1")
+            text = response.raw.decode("latin-1")
             verdict = f"subprotocol: {response.subprotocol or 'none'}"
             if response.extensions:
                 verdict += f" · extensions: {response.extensions}"

@@ -121,8 +121,8 @@ def test_show_masks_secrets(
     out = capsys.readouterr().out
     assert "pw-value" not in out
     assert "tk" not in out.replace("X-Token", "")
-    assert "MQTT password: ******** (in the file keyring keyrings.alt.file.PlaintextKeyring)" in out
-    assert "X-Token header value: ********" in out
+    assert "MQTT password: *** (in the file keyring keyrings.alt.file.PlaintextKeyring)" in out
+    assert "X-Token header value: ***" in out
     assert _run(["show", "prod", "--json"], monkeypatch) == 0
     assert "pw-value" not in capsys.readouterr().out
 

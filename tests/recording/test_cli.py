@@ -168,7 +168,7 @@ async def test_record_search_stats_and_replay_end_to_end(
         assert connection.status == 101
         assert connection.mqtt_version == "5.0"
         assert connection.request is not None
-        assert b"\r\nAuthorization: ***" in connection.request
+        assert b"\r\nAuthorization: Bearer ***" in connection.request  # the scheme is no secret
         assert connection.source == broker.ws_url
         assert recording.event_count() > 0
     raw = path.read_bytes() + (Path(f"{path}-wal").read_bytes() if Path(f"{path}-wal").exists() else b"")

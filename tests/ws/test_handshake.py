@@ -11,6 +11,7 @@ from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
 from explorer.errors import HandshakeError
+from explorer.masking import mask_credentials
 from explorer.ws.handshake import (
     HttpReader,
     HttpRequest,
@@ -18,7 +19,6 @@ from explorer.ws.handshake import (
     accept_key,
     check_handshake,
     check_request,
-    mask_credentials,
     parse_request,
 )
 

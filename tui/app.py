@@ -528,5 +528,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         profile_name=args.profile,
         screenshot_dir=args.screenshot_dir,
     )
+    if start.codecs is not None:
+        app.workspace.set_codecs(start.codecs)
+    from tui.widgets.decoded import graphics_image_class
+
+    graphics_image_class()  # textual-image asks the terminal about graphics now, before Textual runs
     interactive_runtime()  # short collector pauses, input before network reads
     app.run()

@@ -28,7 +28,7 @@ import cbor2
 import msgpack
 
 from explorer.broker.demo_sparkplug import SparkplugDemo
-from explorer.mqtt.packets import NO_PROPERTIES, Properties
+from explorer.mqtt.packets import NO_PROPERTIES, Properties, Publish
 
 if TYPE_CHECKING:
     from explorer.broker.server import Broker
@@ -166,6 +166,13 @@ async def run_demo(broker: Broker, *, rate: float = 5.0, seed: int | None = None
     demo = DemoPublisher(seed=seed)
     client_id = "mqttws-explorer-demo"
     batch = demo.startup()
+    sparkplug = demo.sparkplug
+
+    def on_publish(packet: Publish) -> None:
+        if packet.topic == sparkplug.command_topic:
+            sparkplug.command(packet.payload)
+
+    broker.state.on_publish = on_publish
     interval = 1.0 / rate if rate > 0 else 1.0
     state = broker.state
     while True:

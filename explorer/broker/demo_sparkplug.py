@@ -5,8 +5,9 @@ an alias and its datatype, with a ``bdSeq`` metric and ``seq`` 0; a DBIRTH for i
 then NDATA and DDATA carrying metrics by alias only, ``seq`` rising by one per message
 and wrapping after 255 ([tck-id-payloads-sequence-num-incrementing]). A subscriber that
 joins late has missed the births, so the node is reborn (new NBIRTH and DBIRTH, ``seq``
-0, the same ``bdSeq``: same MQTT session) every :data:`REBIRTH_EVERY` ticks, as when a
-host application sends ``Node Control/Rebirth``. No I/O, no clock of its own.
+0, the same ``bdSeq``: same MQTT session) when a host application sends the NCMD
+``Node Control/Rebirth`` (as the explorers do on request), and every :data:`REBIRTH_EVERY`
+ticks. No I/O, no clock of its own.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import math
 import random
 from dataclasses import dataclass
 
-from explorer.codecs.sparkplug import encode_payload
+from explorer.codecs.base import CodecError
+from explorer.codecs.sparkplug import decode_payload, encode_payload
 
 __all__ = ["EDGE_NODE", "GROUP", "REBIRTH_EVERY", "SparkplugDemo", "SparkplugMessage"]
 
@@ -51,6 +53,22 @@ class SparkplugDemo:
         self.bd_seq = bd_seq
         self.seq = 0
         self.born = False
+        self.rebirth_asked = False
+
+    @property
+    def command_topic(self) -> str:
+        return self._topic("NCMD")
+
+    def command(self, payload: bytes) -> None:
+        """An NCMD for this node: ``Node Control/Rebirth`` = true asks for new births
+        ([tck-id-topics-nbirth-rebirth-metric]); they go out at the next tick."""
+        try:
+            value = decode_payload(payload)
+        except CodecError:
+            return
+        for metric in value.get("metrics", ()):
+            if metric.get("name") == "Node Control/Rebirth" and metric.get("value") is True:
+                self.rebirth_asked = True
 
     def _topic(self, kind: str, device: str | None = None) -> str:
         return f"spBv1.0/{GROUP}/{kind}/{EDGE_NODE}" + (f"/{device}" if device else "")
@@ -95,7 +113,8 @@ class SparkplugDemo:
 
     def step(self, now: float, tick: int) -> list[SparkplugMessage]:
         """The births first, then NDATA by alias each tick and DDATA every other tick; rebirths."""
-        if not self.born or tick % REBIRTH_EVERY == 0:
+        if not self.born or self.rebirth_asked or tick % REBIRTH_EVERY == 0:
+            self.rebirth_asked = False
             return self.births(now)
         values = self._values(now)
         stamp = int(now * 1000)

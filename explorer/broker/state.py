@@ -107,6 +107,8 @@ class BrokerState:
         self._next_sys = now
         # Optional observer for views that list clients: called with "connected" / "disconnected".
         self.on_event: Callable[[str, Connection], None] | None = None
+        # Optional observer of the PUBLISH packets clients send (the demo's Sparkplug node reads its NCMD).
+        self.on_publish: Callable[[Publish], None] | None = None
 
     # -- driver interface ------------------------------------------------------------------
 
@@ -139,6 +141,8 @@ class BrokerState:
             if isinstance(packet, Publish):
                 self.stats.publish_received += 1
                 self.router.publish_received(conn, packet, now, raw)
+                if self.on_publish is not None:
+                    self.on_publish(packet)
             elif isinstance(packet, Puback):
                 self._acked(conn, packet.packet_id, now, qos=1)
             elif isinstance(packet, Pubrec):

@@ -13,10 +13,16 @@ import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from explorer.cli.codecopts import registry_from_args
 from explorer.cli.connopts import add_connection_arguments, options_from_args, profile_from_args
 from explorer.client.options import ConnectionOptions, parse_url
 from explorer.errors import ExplorerError
+from explorer.profiles.format import Profile
+
+if TYPE_CHECKING:
+    from explorer.codecs.registry import CodecRegistry
 
 __all__ = ["FrontendStart", "add_frontend_arguments", "is_file_argument", "resolve_frontend_start"]
 
@@ -35,6 +41,7 @@ class FrontendStart:
     subscriptions: tuple[tuple[str, int], ...] | None
     profile_name: str | None
     file: str | None = None
+    codecs: CodecRegistry | None = None  # --codec / --proto / the profile's rules, when any
 
 
 def add_frontend_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,15 +90,21 @@ def resolve_frontend_start(args: argparse.Namespace) -> FrontendStart:
     if args.subscribe:
         subscriptions = tuple((topic, 0) for topic in args.subscribe)
     if args.url is None and args.profile is None:
-        return FrontendStart(None, subscriptions, None)
+        return FrontendStart(None, subscriptions, None, codecs=_codecs(args, None))
     if args.url is not None and is_file_argument(args.url):
         if args.profile is not None:
             raise ExplorerError("give a file or --profile, not both: a file is shown read-only")
-        return FrontendStart(None, None, None, file=args.url)
+        return FrontendStart(None, None, None, file=args.url, codecs=_codecs(args, None))
     options = options_from_args(args)
     parse_url(options.url)  # a bad URL is a sentence now, not a failed connect later
-    if subscriptions is None:
-        profile = profile_from_args(args)
-        if profile is not None and profile.subscriptions:
-            subscriptions = tuple((s.topic_filter, int(s.qos)) for s in profile.subscriptions)
-    return FrontendStart(options, subscriptions, args.profile)
+    profile = profile_from_args(args)
+    if subscriptions is None and profile is not None and profile.subscriptions:
+        subscriptions = tuple((s.topic_filter, int(s.qos)) for s in profile.subscriptions)
+    return FrontendStart(options, subscriptions, args.profile, codecs=_codecs(args, profile))
+
+
+def _codecs(args: argparse.Namespace, profile: Profile | None) -> CodecRegistry | None:
+    """The codec registry the flags and the profile ask for; None for the defaults."""
+    if not (getattr(args, "codec", None) or getattr(args, "proto", None) or (profile and profile.codecs)):
+        return None
+    return registry_from_args(args, profile)

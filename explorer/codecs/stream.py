@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from explorer.codecs.base import Decoded
 from explorer.codecs.registry import CodecRegistry
-from explorer.codecs.sparkplug import NAMESPACE
+from explorer.codecs.sparkplug import NAMESPACE, parse_topic
 from explorer.codecs.sparkplug_state import Observation, SparkplugTracker
 
 __all__ = ["DecodedMessage", "MessageDecoder"]
@@ -61,7 +61,22 @@ class MessageDecoder:
         """The message's decoding; a Sparkplug message as :meth:`observe` read it (names from BIRTH)."""
         if observation is not None:
             return DecodedMessage(observation.decoded, observation)
-        return DecodedMessage(self.registry.decode(payload, topic, content_type))
+        aliases = self._aliases(topic) if topic.startswith(_PREFIX) else None
+        return DecodedMessage(self.registry.decode(payload, topic, content_type, aliases=aliases))
+
+    def _aliases(self, topic: str) -> dict[int, tuple[str, int]] | None:
+        """The metric aliases the BIRTH certificates gave, for a message read after the fact."""
+        parts = parse_topic(topic)
+        if parts is None:
+            return None
+        node = self.sparkplug.nodes.get(parts.node_key)
+        if node is None:
+            return None
+        aliases = dict(node.aliases)
+        device = node.devices.get(parts.device) if parts.device is not None else None
+        if device is not None:
+            aliases.update(device.aliases)
+        return aliases
 
     def message(
         self, topic: str, payload: bytes, content_type: str | None = None, time: float = 0.0

@@ -15,7 +15,7 @@ import base64
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from explorer.errors import ExplorerError
@@ -26,10 +26,11 @@ if TYPE_CHECKING:
     from explorer.codecs.sparkplug_state import SparkplugTracker
     from explorer.codecs.stream import MessageDecoder
     from explorer.model.topictree import TopicMessage
+    from explorer.present.publish import OutgoingMessage
 
 __all__ = [
     "DISPLAY_CAP",
-    "PUBLISH_CODECS",
+    "PUBLISH_CHOICES",
     "TREE_ROW_LIMIT",
     "CopyKind",
     "DecodedView",
@@ -41,10 +42,12 @@ __all__ = [
     "encode_for_publish",
     "field_series",
     "metric_series",
+    "rebirth_request",
     "save_name",
     "size_note",
     "sparkplug_rows",
     "tree_rows",
+    "with_codec",
 ]
 
 DISPLAY_CAP = 1024 * 1024
@@ -53,8 +56,18 @@ DISPLAY_CAP = 1024 * 1024
 TREE_ROW_LIMIT = 5000
 """Rows of a decoded tree built for display; the last row says how many more there are."""
 
-PUBLISH_CODECS = ("text", "json", "msgpack", "cbor", "protobuf", "sparkplug", "hex", "base64")
-"""What the publish forms offer: typed JSON sent as MessagePack, CBOR or Protobuf, etc."""
+PUBLISH_CHOICES = (
+    ("raw", "payload as typed (UTF-8)"),
+    ("json", "JSON (checked, compact)"),
+    ("msgpack", "JSON → MessagePack"),
+    ("cbor", "JSON → CBOR"),
+    ("protobuf", "JSON → Protobuf (message type)"),
+    ("sparkplug", "JSON → Sparkplug B payload"),
+    ("hex", "hex digits → bytes"),
+    ("base64", "base64 → bytes"),
+    ("gzip+json", "JSON, gzip-compressed"),
+)
+"""What the publish forms offer, (codec, label): typed JSON sent as MessagePack, CBOR or Protobuf..."""
 
 CopyKind = Literal["hex", "base64", "text"]
 
@@ -129,16 +142,22 @@ class DecodedView:
     numbers: tuple[str, ...]  # numeric field paths, for the chart's field choice
     note: str | None  # "showing N of M bytes" when the payload is above the cap
     notices: tuple[str, ...] = ()  # Sparkplug: seq gaps, data before birth, rebirth requests
+    file_name: str = "payload.bin"  # offered when saving the payload
 
     @classmethod
-    def of(cls, decoded: Decoded, *, cap: int = DISPLAY_CAP, notices: Sequence[str] = ()) -> DecodedView:
+    def of(
+        cls, decoded: Decoded, *, cap: int = DISPLAY_CAP, notices: Sequence[str] = (), topic: str = ""
+    ) -> DecodedView:
         cap = max(cap, DISPLAY_CAP)
         size = len(decoded.raw)
         how = f" · {decoded.note}" if decoded.note else ""
         header = f"{decoded.codec} · {size:,} B{how}"
         note = size_note(cap, size) if size > cap else None
+        file_name = save_name(topic, decoded if decoded.error is None else None)
         if decoded.error is not None:
-            return cls(decoded.codec, header, decoded.error, "", (), None, (), note, tuple(notices))
+            return cls(
+                decoded.codec, header, decoded.error, "", (), None, (), note, tuple(notices), file_name
+            )
         full = decoded.display
         if full is None:
             full = json.dumps(decoded.value, ensure_ascii=False, default=str)
@@ -156,6 +175,7 @@ class DecodedView:
             tuple(decoded.numbers),
             note,
             tuple(notices),
+            file_name,
         )
 
 
@@ -272,6 +292,23 @@ def metric_series(
     return list(state.history) if state is not None else []
 
 
+def rebirth_request(group: str, edge_node: str, now_ms: int) -> tuple[str, bytes]:
+    """Topic and payload of the NCMD that asks an edge node for new births (``Node Control/Rebirth``).
+
+    What a Sparkplug host application sends when it lacks a node's BIRTH (Sparkplug 3.0,
+    [tck-id-topics-nbirth-rebirth-metric]); published at QoS 0, not retained.
+    """
+    from explorer.codecs.sparkplug import encode_payload
+
+    payload = encode_payload(
+        {
+            "timestamp": now_ms,
+            "metrics": [{"name": "Node Control/Rebirth", "datatype": "Boolean", "value": True}],
+        }
+    )
+    return f"spBv1.0/{group}/NCMD/{edge_node}", payload
+
+
 _BlockPixel = tuple[int, int, int]
 
 
@@ -320,6 +357,27 @@ def _rgb(pixel: Any) -> _BlockPixel:
 class PublishPayload:
     payload: bytes
     content_type: str | None  # for MQTT 5
+
+
+def with_codec(
+    message: OutgoingMessage, registry: CodecRegistry, codec: str, message_type: str | None = None
+) -> OutgoingMessage:
+    """The publish form's message with its typed payload encoded by ``codec`` (``raw``: as typed).
+
+    The MQTT 5 content type is set to match unless the form gave one (MQTT 5.0 §3.3.2.3.9).
+
+    Raises:
+        ExplorerError: the typed payload does not fit the codec (one line).
+    """
+    if codec == "raw":
+        return message
+    encoded = encode_for_publish(registry, codec, message.payload.decode("utf-8", "replace"), message_type)
+    properties = message.properties
+    if codec not in ("json", "text") and properties.payload_format_indicator:
+        properties = replace(properties, payload_format_indicator=None)  # binary: not UTF-8 text
+    if encoded.content_type and not properties.content_type:
+        properties = replace(properties, content_type=encoded.content_type)
+    return replace(message, payload=encoded.payload, properties=properties)
 
 
 def encode_for_publish(

@@ -53,6 +53,8 @@ from explorer.workspace.saved import SAVED_MESSAGES_FILE, SavedMessages
 
 if TYPE_CHECKING:
     from explorer.broker.child import EmbeddedBroker
+    from explorer.codecs.registry import CodecRegistry
+    from explorer.codecs.stream import MessageDecoder
     from explorer.diagnose import Diagnosis, ProbeChecks, StepCallback
     from explorer.profiles.secret_store import SecretStore
     from explorer.profiles.store import ProfileStore
@@ -253,6 +255,8 @@ class Workspace:
         self._recording: RecordingSink | None = None
         self._recorder: Callable[[TraceEvent], None] | None = None
         self._own_retained: set[str] = set()
+        self._payloads: MessageDecoder | None = None
+        self._codecs: CodecRegistry | None = None
         self._closed = False
 
     # -- ingest (hot path) -----------------------------------------------------------
@@ -293,6 +297,8 @@ class Workspace:
                 stats.add(
                     event.topic, len(event.payload), event.retain, wall_time(event.time, self.wall_offset)
                 )
+            if event.topic.startswith("spBv1.0/"):  # Sparkplug B state needs every message, in order
+                self.payloads.observe(event.topic, event.payload, event.time)
             if self._own_retained and event.topic in self._own_retained:
                 node = self.tree.find(event.topic)
                 if node is not None and not node.retained:
@@ -322,6 +328,25 @@ class Workspace:
             fanout.ring.append(event)
             if not fanout.woken:
                 fanout.notify()
+
+    @property
+    def payloads(self) -> MessageDecoder:
+        """The payload decoder of the views (codec rules, Sparkplug B state), made on first use.
+
+        Sparkplug messages are read as they arrive; other payloads only when a view asks
+        (:meth:`explorer.codecs.stream.MessageDecoder.decode`).
+        """
+        if self._payloads is None:
+            from explorer.codecs.stream import MessageDecoder
+
+            self._payloads = MessageDecoder(self._codecs)
+        return self._payloads
+
+    def set_codecs(self, registry: CodecRegistry) -> None:
+        """Use these codec rules and Protobuf schemas (``--codec``, ``--proto``, the profile's)."""
+        self._codecs = registry
+        if self._payloads is not None:
+            self._payloads.registry = registry
 
     def ingest_many(self, events: Iterable[TraceEvent]) -> None:
         for event in events:
@@ -528,6 +553,7 @@ class Workspace:
             # Another broker: its topics are not this one's (the trace keeps every connection).
             self.tree.clear()
             self._own_retained.clear()
+            self._payloads = None
         self.options = options
         if self._recording is not None and self._recording.active:
             self._recording.use_connection(options)

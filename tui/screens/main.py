@@ -30,6 +30,7 @@ from tui.widgets.frames import COLUMNS, FrameFilter, FrameList
 from tui.widgets.handshake import HandshakeView
 from tui.widgets.keybar import KeyBar
 from tui.widgets.message import MESSAGE_VIEWS, MessagePane
+from tui.widgets.sparkplug import SparkplugPane
 from tui.widgets.status import StatusLine
 from tui.widgets.topics import TopicTreeView
 
@@ -59,6 +60,7 @@ class MainScreen(Screen[None]):
         Binding("1", "show_tab('tab-message')", "Message tab", group=_TABS),
         Binding("2", "show_tab('tab-frames')", "Frames tab", group=_TABS),
         Binding("3", "show_tab('tab-handshake')", "Handshake tab", group=_TABS),
+        Binding("4", "show_tab('tab-sparkplug')", "Sparkplug tab", group=_TABS),
         Binding("slash", "filter_topics", "Filter"),
         Binding("s", "app.subscribe", "Sub"),
         Binding("u", "app.unsubscribe", "Unsub"),
@@ -121,12 +123,16 @@ class MainScreen(Screen[None]):
                     yield FrameDetail(workspace.trace, id="frame-detail")
                 with TabPane("Handshake [3]", id="tab-handshake"):
                     yield HandshakeView(id="handshake")
+                with TabPane("Sparkplug [4]", id="tab-sparkplug"):
+                    yield SparkplugPane(id="sparkplug")
         yield KeyBar(compact=True)
 
     def on_mount(self) -> None:
         self._status = self.query_one(StatusLine)
         self._tree = self.query_one(TopicTreeView)
         self._message = self.query_one(MessagePane)
+        self._message.decoder = self.workspace.payloads
+        self._sparkplug = self.query_one(SparkplugPane)
         self._frames = self.query_one(FrameList)
         self._handshake = self.query_one(HandshakeView)
         self._tabs = self.query_one("#main-tabs", TabbedContent)
@@ -157,6 +163,8 @@ class MainScreen(Screen[None]):
                 handshake.observe(event)
         if batch.errors:
             self._report_error(batch.errors[-1], len(batch.errors))
+        if self._tabs.active == "tab-sparkplug":
+            self._sparkplug.refresh_from(self.workspace.payloads.sparkplug)
         if self.frames_visible:
             frames.update_from_trace()
             self._frames_dirty = False
@@ -239,6 +247,8 @@ class MainScreen(Screen[None]):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.tabbed_content.id == "main-tabs" and event.pane.id == "tab-frames":
             self._show_new_frames()
+        elif event.tabbed_content.id == "main-tabs" and event.pane.id == "tab-sparkplug" and self.ready:
+            self._sparkplug.refresh_from(self.workspace.payloads.sparkplug)
 
     def _show_new_frames(self) -> None:
         """Bring the frame list, kept up to date while hidden, on screen as it is now."""
@@ -312,6 +322,7 @@ class MainScreen(Screen[None]):
             "tab-frames": self.query_one(FrameList),
             "tab-message": self.query_one(TopicTreeView),
             "tab-handshake": self.query_one(HandshakeView),
+            "tab-sparkplug": self.query_one("#sparkplug-rows"),
         }
         widget = target.get(tab)
         if widget is not None:

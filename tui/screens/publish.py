@@ -18,6 +18,7 @@ from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, 
 from textual.widgets.option_list import Option
 
 from explorer.errors import ExplorerError
+from explorer.present.decoded import PUBLISH_CHOICES, with_codec
 from explorer.present.publish import PublishForm, parse_user_properties
 from explorer.workspace import SavedMessage, Workspace
 from tui.screens.dialogs import PromptScreen
@@ -66,6 +67,16 @@ class PublishScreen(ModalScreen[None]):
                 yield Label("Payload")
                 yield TextArea("", id="pub-payload", soft_wrap=True, show_line_numbers=False)
                 with Horizontal(classes="row"):
+                    yield Select[str](
+                        [(label, name) for name, label in PUBLISH_CHOICES],
+                        value="raw",
+                        allow_blank=False,
+                        id="pub-codec",
+                    )
+                    yield Input(
+                        placeholder="Protobuf message type (with --proto files)", id="pub-message-type"
+                    )
+                with Horizontal(classes="row"):
                     yield Select[int](
                         [("QoS 0", 0), ("QoS 1", 1), ("QoS 2", 2)], value=0, allow_blank=False, id="pub-qos"
                     )
@@ -98,6 +109,12 @@ class PublishScreen(ModalScreen[None]):
 
     # -- form values ---------------------------------------------------------------------
 
+    def _codec(self) -> tuple[str, str | None]:
+        """The publish codec chosen, and the Protobuf message type typed."""
+        codec = self.query_one("#pub-codec", Select).value
+        message_type = self.query_one("#pub-message-type", Input).value.strip() or None
+        return (codec if isinstance(codec, str) else "raw"), message_type
+
     def form(self) -> PublishForm:
         """The dialog's values, as typed; :class:`PublishForm` checks them."""
         qos = self.query_one("#pub-qos", Select).value
@@ -125,6 +142,8 @@ class PublishScreen(ModalScreen[None]):
     async def action_send(self) -> None:
         try:
             message = self.form().message()
+            codec, message_type = self._codec()
+            message = with_codec(message, self.workspace.payloads.registry, codec, message_type)
             await self.workspace.publish(
                 message.topic,
                 message.payload,

@@ -1,4 +1,4 @@
-"""The message pane: one topic's messages as text, JSON, hex, base64, history, diff, chart, properties.
+"""The message pane: one topic's messages as text, decoded, JSON, hex, base64, history, diff, chart, props.
 
 Every view of a payload comes from :mod:`explorer.present.payload` (text, JSON, hex dump,
 base64, diff, numbers); the per-topic history and numeric series from the TopicTree.
@@ -17,8 +17,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import OptionList, Select, Sparkline, Static, TabbedContent, TabPane, Tree
 from textual.widgets.option_list import Option
 
+from explorer.codecs.stream import DecodedMessage, MessageDecoder
 from explorer.model.topictree import TopicMessage, TopicNode
 from explorer.model.trace import properties_to_json
+from explorer.present.decoded import DecodedView, field_series
 from explorer.present.payload import (
     base64_view,
     diff_payloads,
@@ -30,6 +32,7 @@ from explorer.present.payload import (
     truncation_marker,
 )
 from explorer.workspace.export import wall_time
+from tui.widgets.decoded import DecodedPane
 from tui.widgets.lists import VimOptionList
 from tui.widgets.quiet import show_text
 
@@ -39,6 +42,7 @@ HEX_LIMIT = 16 * 1024
 # The views of a message: (tab id, label, key that opens it from the main screen).
 MESSAGE_VIEWS: tuple[tuple[str, str, str], ...] = (
     ("tab-text", "Text", "t"),
+    ("tab-decoded", "Decoded", "v"),
     ("tab-json", "JSON", "J"),
     ("tab-hex", "Hex", "H"),
     ("tab-base64", "Base64", "B"),
@@ -89,12 +93,17 @@ class MessagePane(Vertical):
         self._json_shown: bytes | None = None
         self._fields: tuple[str, ...] = ()
         self._shown: dict[str, Text] = {}
+        self.decoder: MessageDecoder | None = None  # the Workspace's payload decoder, set by the screen
+        self._decoded_key: tuple[str, bytes, float] | None = None
+        self._decoded_message: DecodedMessage | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Select a topic in the tree.", id="message-title")
         with TabbedContent(id="message-tabs"):
             with TabPane(_LABELS["tab-text"], id="tab-text"), VerticalScroll():
                 yield Static("", id="view-text")
+            with TabPane(_LABELS["tab-decoded"], id="tab-decoded"):
+                yield DecodedPane(id="decoded")
             with TabPane(_LABELS["tab-json"], id="tab-json"):
                 yield Tree[object]("JSON", id="json-tree")
             with TabPane(_LABELS["tab-hex"], id="tab-hex"), VerticalScroll():
@@ -201,6 +210,8 @@ class MessagePane(Vertical):
                 if view.truncated:
                     body.append("\n" + view.marker, "italic dim")
             self._show("view-text", body)
+        elif tab == "tab-decoded":
+            self._draw_decoded()
         elif tab == "tab-json":
             self._draw_json(payload)
         elif tab == "tab-hex":
@@ -233,6 +244,26 @@ class MessagePane(Vertical):
         """
         static = self.query_one(f"#{widget_id}", Static)
         self._shown[widget_id] = show_text(static, content, self._shown.get(widget_id))
+
+    def _decoded(self, msg: TopicMessage) -> DecodedMessage | None:
+        """The current message decoded (cached: a live topic redraws every batch)."""
+        if self.decoder is None:
+            return None
+        key = (msg.topic, msg.payload, msg.time)
+        if self._decoded_key != key:
+            self._decoded_key = key
+            self._decoded_message = self.decoder.decode(msg.topic, msg.payload, msg.properties.content_type)
+        return self._decoded_message
+
+    def _draw_decoded(self) -> None:
+        pane = self.query_one(DecodedPane)
+        msg = self.message
+        decoded = self._decoded(msg) if msg is not None else None
+        if msg is None or decoded is None:
+            pane.show(None, b"", "")
+            return
+        view = DecodedView.of(decoded.decoded, notices=decoded.notices, topic=msg.topic)
+        pane.show(view, msg.payload, msg.topic)
 
     def _draw_json(self, payload: bytes) -> None:
         tree = self.query_one("#json-tree", Tree)
@@ -293,15 +324,26 @@ class MessagePane(Vertical):
             spark.display = False
             self._show("chart-stats", "")
             return
-        parsed = json_view(self.message.payload)
-        fields = tuple(numeric_fields(parsed.value)) if parsed is not None else ()
+        decoded = self._decoded(self.message)
+        structured = (
+            decoded is not None and decoded.decoded.ok and decoded.decoded.codec not in ("json", "text")
+        )
+        if structured and decoded is not None:  # MessagePack, CBOR, Protobuf, gzip...: decoded fields
+            fields = tuple(decoded.decoded.numbers)
+        else:
+            parsed = json_view(self.message.payload)
+            fields = tuple(numeric_fields(parsed.value)) if parsed is not None else ()
         if fields != self._fields:
             self._fields = fields
             select = self.query_one("#chart-field", Select)
             select.set_options([(name, name) for name in fields])
             if self.chart_field in fields:
                 select.value = self.chart_field
-        series = node.series(self.chart_field)
+        if structured and self.decoder is not None:
+            field = self.chart_field or (fields[0] if len(fields) == 1 else None)
+            series = field_series(self._history, self.decoder, field) if field else []
+        else:
+            series = node.series(self.chart_field)
         values = [value for _, value in series]
         spark.data = values
         # An empty Sparkline draws a full bar, which reads as data: show a sentence instead.

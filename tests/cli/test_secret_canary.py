@@ -281,6 +281,10 @@ async def test_no_secret_reaches_a_file_a_log_an_export_or_an_output(
         await run("pub", url, "-u", "canary-user", "--password-env", "CANARY_PW", "-t", "canary/env",
                   "-m", "e", env={"CANARY_PW": CANARY})  # fmt: skip
         await run("sub", url_login, "-t", "canary/#", "-C", "1", "--json")
+        await run("pub", url, "-u", "canary-user", "--password-stdin", "-t", "canary/stdin", "-m", "s",
+                  stdin=CANARY)  # fmt: skip
+        await run("sub", "--profile", "full", "--http-password-stdin", "-t", "canary/#", "-C", "1", "--trace",
+                  stdin=HTTP_CANARY)  # fmt: skip
         await run("trace", url_login, "-t", "canary/#", "--export", str(exports / "url.pcapng"), "-W", "0.5")
         await run("trace", secure_url, "-u", "canary-user", "--password-env", "CANARY_PW", *full_flags,
                   "--key-password-stdin", "-t", "c/#", "--export", str(exports / "flags.jsonl"), "-W", "0.5",

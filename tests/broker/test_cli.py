@@ -26,7 +26,7 @@ def test_help_lists_every_fault_mode(capsys: pytest.CaptureFixture[str]) -> None
     from explorer.broker.faults import FAULT_MODES
 
     with pytest.raises(SystemExit):
-        build_parser().parse_args(["broker", "--help"])
+        build_parser("broker").parse_args(["broker", "--help"])
     out = capsys.readouterr().out
     for name in FAULT_MODES:
         assert name in out
@@ -89,7 +89,7 @@ async def test_broker_prints_urls_serves_and_stops_cleanly_on_ctrl_c() -> None:
 def test_non_loopback_bind_without_authentication_warns() -> None:
     from explorer.cli.broker import bind_warning, config_from_args
 
-    parser = build_parser()
+    parser = build_parser("broker")
     exposed = config_from_args(parser.parse_args(["broker", "--bind", "0.0.0.0"]))
     local = config_from_args(parser.parse_args(["broker"]))
     assert "without authentication" in (bind_warning(exposed) or "")

@@ -117,7 +117,7 @@ def test_bad_limit_and_rate_values_are_refused_before_starting(
 
 
 def test_limit_flags_reach_the_config() -> None:
-    args = build_parser().parse_args(
+    args = build_parser("broker").parse_args(
         [
             "broker",
             "--max-connections",
@@ -144,7 +144,7 @@ def test_limit_flags_reach_the_config() -> None:
     assert config.max_keep_alive == 120
     assert (config.handshake_timeout, config.connect_timeout) == (2.5, 2.5)
     assert config.sys_interval == 0
-    defaults = config_from_args(build_parser().parse_args(["broker"]))
+    defaults = config_from_args(build_parser("broker").parse_args(["broker"]))
     assert defaults.max_connect_size == BrokerConfig().max_connect_size == 64 * 1024
     assert defaults.max_keep_alive == 300
 

@@ -104,7 +104,7 @@ class _Bar:
         filled = int(_BAR * done / self.total)
         self.out.write(
             f"\r\x1b[2K[{'#' * filled}{'-' * (_BAR - filled)}] {100 * done // self.total:3d}% "
-            f"{done:,}/{counts.total:,} sent {counts.sent:,}, acknowledged {counts.acknowledged:,}, "
+            f"{done:,}/{counts.total:,} · acknowledged {counts.acknowledged:,} · "
             f"failed {counts.failed:,}"
         )
         self.out.flush()

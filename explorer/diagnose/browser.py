@@ -41,10 +41,16 @@ def page_origin(options: ConnectionOptions) -> str:
 
 
 def browser_options(options: ConnectionOptions) -> ConnectionOptions:
-    """``options`` as a browser page would connect: its subprotocol, an Origin, strict echo."""
-    subprotocol = "mqttv3.1" if options.mqtt_version == ProtocolVersion.V31 else "mqtt"
+    """``options`` as a browser page would connect: its subprotocols, an Origin, strict echo.
+
+    The page passes its own list to ``new WebSocket``; the default ``mqtt`` becomes
+    ``mqttv3.1`` for MQTT 3.1, as MQTT.js and Paho JS ask for it.
+    """
+    subprotocols = options.subprotocols
+    if options.mqtt_version == ProtocolVersion.V31 and subprotocols == ("mqtt",):
+        subprotocols = ("mqttv3.1",)
     return options.with_changes(
-        subprotocols=(subprotocol,),
+        subprotocols=subprotocols,
         origin=options.origin or page_origin(options),
         strict_subprotocol=True,
     )

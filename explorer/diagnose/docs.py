@@ -35,11 +35,11 @@ connection works and 1 otherwise.
   the silence with the idle timeouts of common proxies and load balancers (nginx
   `proxy_read_timeout` 60 s, AWS ALB 60 s, Cloudflare 100 s, HAProxy, Azure, Envoy...).
 - `--browser` offers what Chromium offers when a page calls `new WebSocket(url, ["mqtt"])`:
-  the subprotocol `mqtt` (`mqttv3.1` for MQTT 3.1; a `--subprotocol` list as given), `Sec-WebSocket-Extensions:
-  permessage-deflate; client_max_window_bits` and an `Origin` (the broker's own host unless
-  `--origin` says otherwise), and fails on a missing or foreign subprotocol echo as Chromium
-  does. A proxy that strips `Sec-WebSocket-Extensions` from the 101 while the broker
-  compresses anyway shows up as `ws-extensions-stripped`.
+  the subprotocol `mqtt` (`mqttv3.1` for MQTT 3.1; a `--subprotocol` list as given),
+  `Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits` and an `Origin` (the
+  broker's own host unless `--origin` says otherwise), and fails on a missing or foreign
+  subprotocol echo as Chromium does. A proxy that strips `Sec-WebSocket-Extensions` from the
+  101 while the broker compresses anyway shows up as `ws-extensions-stripped`.
 - `--compression` offers `permessage-deflate` and changes nothing else.
 - `--publish-size N` publishes N random bytes at QoS 1 after CONNACK (to
   `mqttws-explorer/probe/CLIENT-ID`) and waits for the PUBACK, so that frame, message and

@@ -24,16 +24,23 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
+from explorer.model.events import TraceEvent
 from explorer.recording.capture import CaptureReader, Item, capture_to_recording, is_capture
 from explorer.recording.query import Query
 from explorer.recording.reader import Recording
 
-if TYPE_CHECKING:
-    from explorer.workspace.core import Workspace
 
-__all__ = ["CHUNK", "FileConnection", "FileSource"]
+class Target(Protocol):
+    """What a file fills: the Workspace's ``ingest`` and the size of its trace buffer."""
+
+    trace_limit: int
+
+    def ingest(self, event: TraceEvent) -> None: ...
+
+
+__all__ = ["CHUNK", "FileConnection", "FileSource", "Target"]
 
 CHUNK = 5_000  # rows handed to the models per turn of the event loop
 _CAPTURE_BACKLOG = 8  # decoded batches waiting for the models at most
@@ -118,7 +125,7 @@ class FileSource:
                 self._tmp.cleanup()
                 self._tmp = None
 
-    async def load(self, workspace: Workspace, conn: int | None = None) -> None:
+    async def load(self, workspace: Target, conn: int | None = None) -> None:
         """Fill ``workspace`` from the file: connection ``conn`` only, or all."""
         self.conn = conn
         self.loaded_messages = self.loaded_events = self.skipped_events = 0
@@ -135,7 +142,7 @@ class FileSource:
         finally:
             self.done = True
 
-    async def _load_recording(self, workspace: Workspace, recording: Recording, conn: int | None) -> None:
+    async def _load_recording(self, workspace: Target, recording: Recording, conn: int | None) -> None:
         query = Query(conn=conn)
         self.total_messages = recording.message_count(conn)
         limit = workspace.trace_limit
@@ -164,7 +171,7 @@ class FileSource:
                 ingest(event)
             self.loaded_messages += len(batch)
 
-    async def _load_capture(self, workspace: Workspace, conn: int | None) -> None:
+    async def _load_capture(self, workspace: Target, conn: int | None) -> None:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[list[Item] | None] = asyncio.Queue()
         room = threading.Semaphore(_CAPTURE_BACKLOG)

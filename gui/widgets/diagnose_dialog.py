@@ -115,9 +115,9 @@ class DiagnoseDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         self.connect_button = QPushButton("Connect with this")
-        self.connect_button.setVisible(False)
         self.connect_button.clicked.connect(self.connect_with_offer)
         buttons.addButton(self.connect_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.connect_button.setVisible(False)  # after addButton, which shows it
         checks_row = QHBoxLayout()
         for box in self.checks.values():
             checks_row.addWidget(box)

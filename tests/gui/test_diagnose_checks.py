@@ -47,6 +47,8 @@ def test_a_bad_idle_time_is_said_in_the_dialog_and_nothing_is_probed(
     window: MainWindow, qloop: qasync.QEventLoop, qtbot: Any
 ) -> None:
     dialog = window.open_diagnose(ConnectionOptions(url="ws://127.0.0.1:1/mqtt"))
+    assert dialog.isVisible()
+    assert not dialog.connect_button.isVisible()  # nothing found to connect with yet
     finished: list[Any] = []
     window.bridge.probeFinished.connect(finished.append)
     qtbot.keyClicks(dialog.fields["idle"], "soon")

@@ -286,3 +286,28 @@ async def test_search_of_a_file_that_is_not_a_recording_is_one_line(
     assert capsys.readouterr().err == f"mqttws-explorer: {path} is not a recording (not an SQLite file)\n"
     assert await asyncio.to_thread(main, ["search", str(path), "--since", "yesterday-ish"]) == 1
     assert "is not a time" in capsys.readouterr().err
+
+
+async def test_stats_of_a_live_broker_counts_what_it_receives(
+    broker: Broker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert broker.ws_url is not None
+    publisher = Paho(ws_port(broker), websocket=True, protocol=mqtt.MQTTv5)
+    await asyncio.to_thread(publisher.connect)
+    for topic, payload in (("live/a", b"12345"), ("live/b/x", b"1"), ("live/b/y", b"22")):
+        await asyncio.to_thread(publisher.publish, topic, payload, 1, True)
+    await asyncio.to_thread(publisher.stop)
+    # The retained messages arrive at once on subscribing; the command counts for 2 s.
+    code = await asyncio.to_thread(
+        main, ["stats", broker.ws_url, "-t", "live/#", "--duration", "2", "--json"]
+    )
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = {row["name"]: row for row in report["rows"]}
+    assert (rows["live/a"]["messages"], rows["live/a"]["bytes"], rows["live/a"]["retained_bytes"]) == (
+        1,
+        5,
+        5,
+    )
+    assert (rows["live/b/#"]["messages"], rows["live/b/#"]["bytes"], rows["live/b/#"]["topics"]) == (2, 3, 2)
+    assert report["messages"] == 3

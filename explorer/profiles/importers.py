@@ -47,7 +47,7 @@ from explorer.profiles.format import (
     mqtt_version_from_text,
     secret_label,
 )
-from explorer.profiles.store import ProfileStore, merge_secrets, parse_profiles_with_extras
+from explorer.profiles.store import ProfileStore, merge_secrets, parse_profiles_with_extras, read_text_file
 
 __all__ = [
     "ImportFormat",
@@ -129,9 +129,9 @@ def read_import_file(path: Path | str, *, cert_dir: Path) -> ImportResult:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"cannot read {path}: {exc}") from None
+        text = read_text_file(path, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ProfileError(f"cannot read {path}: no such file") from None
     return parse_import(text, source=str(path), cert_dir=cert_dir)
 
 

@@ -54,12 +54,14 @@ from explorer.profiles.validate import LineFinder, profile_from_table
 __all__ = [
     "CONFIG_DIR_ENV",
     "FORMAT_VERSION",
+    "MAX_FILE_SIZE",
     "Profile",
     "ProfileName",
     "ProfileStore",
     "config_dir",
     "default_profiles_path",
     "merge_secrets",
+    "read_text_file",
     "secret_ref",
     "to_options",
 ]
@@ -85,6 +87,35 @@ def config_dir() -> Path:
 
 def default_profiles_path() -> Path:
     return config_dir() / "profiles.toml"
+
+
+MAX_FILE_SIZE = 16 * 1024 * 1024
+"""Profile files and imports larger than this are refused (a profile is a few hundred bytes;
+an MQTT Explorer settings file with embedded certificates a few hundred KiB)."""
+
+
+def read_text_file(path: Path, *, encoding: str = "utf-8", limit: int = MAX_FILE_SIZE) -> str:
+    """The text of ``path``, read in bounded size so a device or a huge file is refused, not read.
+
+    Raises:
+        FileNotFoundError: no such file (the caller decides whether that is an error).
+        ProfileError: unreadable, larger than ``limit``, or not text in ``encoding``.
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ProfileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise ProfileError(f"{path} is larger than {limit // (1024 * 1024)} MiB: not a profiles file")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ProfileError(
+            f"cannot read {path}: it is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
 
 
 def secret_ref(name: str, kind: str) -> str:
@@ -245,15 +276,13 @@ class ProfileStore:
     def _read(self) -> tuple[TOMLDocument, dict[str, Profile]]:
         self.warnings = []
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = read_text_file(self.path)
         except FileNotFoundError:
             doc = tomlkit.document()
             for line in _HEADER_COMMENTS:
                 doc.add(tomlkit.comment(line))
             doc.add("version", FORMAT_VERSION)
             return doc, {}
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ProfileError(f"cannot read {self.path}: {exc}") from None
         doc, profiles = parse_profiles(text, str(self.path), self.warnings)
         return doc, profiles
 

@@ -138,6 +138,7 @@ CASES: list[tuple[str, ...]] = [
     ("profiles", "import", "{badjson}"),
     ("profiles", "import", "{badtoml}"),
     ("profiles", "import", "{binary}"),
+    ("profiles", "import", "/dev/zero"),
     ("profiles", "frobnicate"),
     ("nosuchcommand",),
 ]
@@ -223,6 +224,7 @@ def test_a_broken_profiles_file_is_one_line_for_every_command(
         "not utf-8": b'version = 1\n[profiles.p]\nurl = "ws://h/\xff"\n',
         "newer": b"version = 99\n",
         "profiles not a table": b'version = 1\nprofiles = "x"\n',
+        "huge": b"# " + b"x" * (16 * 1024 * 1024) + b"\n",
     }
     commands = [
         ("profiles", "list"),

@@ -78,6 +78,7 @@ def _resolve(
 
     start = resolve_frontend_start(args)
     args.file = start.file
+    args.codec_registry = start.codecs
     return start.options, start.subscriptions
 
 
@@ -210,6 +211,7 @@ async def run_window(
     file: str | None = None,
     screenshot: str | None = None,
     screenshot_delay: float = 4.0,
+    codecs: object | None = None,
 ) -> int:
     """Open the window on the running qasync loop and wait until it is closed.
 
@@ -226,6 +228,11 @@ async def run_window(
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)  # type: ignore[attr-defined]
     workspace = Workspace()
+    if codecs is not None:  # --codec / --proto / the profile's codec rules
+        from explorer.codecs.registry import CodecRegistry
+
+        assert isinstance(codecs, CodecRegistry)
+        workspace.set_codecs(codecs)
     bridge = WorkspaceBridge(workspace)
     window = MainWindow(bridge)
     window.show()
@@ -305,6 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         file=args.file,
                         screenshot=args.screenshot,
                         screenshot_delay=args.screenshot_delay,
+                        codecs=getattr(args, "codec_registry", None),
                     )
                 )
             )

@@ -40,6 +40,7 @@ from gui.widgets.handshake_view import HandshakeView
 from gui.widgets.message_panel import MessagePanel
 from gui.widgets.publish_panel import PublishPanel
 from gui.widgets.recording_dialogs import SearchDialog, StatsDialog, pick_connection
+from gui.widgets.sparkplug_view import SparkplugPanel
 from gui.widgets.status import StatusLine
 from gui.widgets.topic_panel import TopicPanel
 from gui.widgets.trace_panel import TracePanel
@@ -71,7 +72,9 @@ class MainWindow(QMainWindow):
         )
 
         self.messages = MessagePanel()
+        self.messages.decoder = self.workspace.payloads
         self.setCentralWidget(self.messages)
+        self.sparkplug = SparkplugPanel()
         self.topics = TopicPanel(self.workspace.tree, retained_topics=self.workspace.retained_topics)
         self.trace = TracePanel(self.workspace.trace, time_origin=time.monotonic())
         self.publisher = PublishPanel(bridge)
@@ -86,7 +89,11 @@ class MainWindow(QMainWindow):
         self.handshake_dock = self._dock(
             "Handshake", "handshake", self.handshake, Qt.DockWidgetArea.RightDockWidgetArea
         )
+        self.sparkplug_dock = self._dock(
+            "Sparkplug B", "sparkplug", self.sparkplug, Qt.DockWidgetArea.RightDockWidgetArea
+        )
         self.tabifyDockWidget(self.publish_dock, self.handshake_dock)
+        self.tabifyDockWidget(self.publish_dock, self.sparkplug_dock)
         self.publish_dock.raise_()
         self.status_line = StatusLine()
         self.setStatusBar(self.status_line)
@@ -107,6 +114,9 @@ class MainWindow(QMainWindow):
         self.topics.deleteRetainedRequested.connect(self.delete_retained)
         self.topics.publishRequested.connect(self._publish_to)
         self.publisher.message.connect(lambda text: self.status_line.showMessage(text, 5000))
+        self.sparkplug.rebirthRequested.connect(
+            lambda topic, payload: bridge.spawn(bridge.publish(topic, payload))
+        )
         bridge.batchReady.connect(self.on_batch)
         bridge.connected.connect(self._connected)
         bridge.connectFailed.connect(self._connect_failed)
@@ -295,6 +305,8 @@ class MainWindow(QMainWindow):
                 self.handshake.add(event)
         if batch.errors:
             self.status_line.showMessage(batch.errors[-1].message, 10000)
+        if self.sparkplug.isVisible():
+            self.sparkplug.refresh_from(self.workspace.payloads.sparkplug)
         self.show_status(batch.status)
 
     def show_status(self, status: ConnectionStatus) -> None:

@@ -1,6 +1,7 @@
 """The message panel: the selected topic's latest (or chosen) message in every view.
 
-Tabs: text, JSON tree, hex, base64, MQTT 5 properties, history, diff against the
+Tabs: text, decoded (MessagePack, CBOR, Protobuf, Sparkplug B, images...), JSON tree, hex,
+base64, MQTT 5 properties, history, diff against the
 previous message, and a chart of the numeric values. Everything shown is made by
 ``explorer.present.payload`` and ``explorer.model.topictree``; the panel only lays it out. It
 follows the newest message unless the user picks one in the history.
@@ -30,8 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.codecs.stream import DecodedMessage, MessageDecoder
 from explorer.model.topictree import TopicMessage, TopicNode
 from explorer.model.trace import properties_to_json
+from explorer.present.decoded import DecodedView, field_series
 from explorer.present.payload import (
     base64_view,
     diff_payloads,
@@ -43,6 +46,7 @@ from explorer.present.payload import (
 from explorer.recording.rows import iso_time
 from explorer.workspace.export import EPOCH_2001
 from gui.widgets.chart import SeriesChart
+from gui.widgets.decoded_view import DecodedPanel
 from gui.widgets.hexview import HexView
 from gui.widgets.json_tree import JsonTree
 
@@ -60,7 +64,7 @@ class MessagePanel(QWidget):
 
     deleteRetainedRequested = Signal(str)
 
-    TABS = ("Text", "JSON", "Hex", "Base64", "Properties", "History", "Diff", "Chart")
+    TABS = ("Text", "Decoded", "JSON", "Hex", "Base64", "Properties", "History", "Diff", "Chart")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +83,10 @@ class MessagePanel(QWidget):
 
         self.text = QPlainTextEdit(readOnly=True)
         _mono(self.text)
+        self.decoded = DecodedPanel()
+        self.decoder: MessageDecoder | None = None  # the Workspace's payload decoder, set by the window
+        self._decoded_key: tuple[str, bytes, float] | None = None
+        self._decoded_message: DecodedMessage | None = None
         self.json = JsonTree()
         self.hex = HexView()
         self.b64 = QPlainTextEdit(readOnly=True)
@@ -110,7 +118,17 @@ class MessagePanel(QWidget):
         self.tabs = QTabWidget()
         for name, widget in zip(
             self.TABS,
-            (self.text, self.json, self.hex, self.b64, self.props, self.history, self.diff, chart_box),
+            (
+                self.text,
+                self.decoded,
+                self.json,
+                self.hex,
+                self.b64,
+                self.props,
+                self.history,
+                self.diff,
+                chart_box,
+            ),
             strict=True,
         ):
             self.tabs.addTab(widget, name)
@@ -194,12 +212,16 @@ class MessagePanel(QWidget):
     def _fill_fields(self) -> None:
         if self.chart_field.count():
             return
-        fields = []
-        for message in reversed(self._history):
-            parsed = json_view(message.payload)
-            if parsed is not None:
-                fields = numeric_fields(parsed.value)
-                break
+        fields: list[str] = []
+        decoded = self._decoded(self._history[-1]) if self._history else None
+        if decoded is not None and self._structured(decoded):
+            fields = list(decoded.decoded.numbers)  # MessagePack, CBOR, Protobuf, gzip...: decoded fields
+        else:
+            for message in reversed(self._history):
+                parsed = json_view(message.payload)
+                if parsed is not None:
+                    fields = numeric_fields(parsed.value)
+                    break
         self.chart_field.blockSignals(True)
         self.chart_field.addItem(_AUTO)
         self.chart_field.addItems(fields)
@@ -227,7 +249,14 @@ class MessagePanel(QWidget):
         current = self.tabs.currentIndex()
         name = self.TABS[current]
         # Only the visible tab is rendered: a hex dump of 64 KiB at 20 Hz is not free.
-        if name == "Text":
+        if name == "Decoded":
+            decoded = self._decoded(message)
+            if decoded is None:
+                self.decoded.show_view(None, payload)
+            else:
+                view = DecodedView.of(decoded.decoded, notices=decoded.notices, topic=message.topic)
+                self.decoded.show_view(view, payload)
+        elif name == "Text":
             view = text_view(payload)
             self.text.setPlainText(view.text + (f"\n{view.marker}" if view.truncated else ""))
         elif name == "JSON":
@@ -294,7 +323,30 @@ class MessagePanel(QWidget):
             return
         field = self.chart_field.currentText()
         chosen = None if field in ("", _AUTO) else field
+        latest = self._decoded(self._history[-1]) if self._history else None
+        if latest is not None and self._structured(latest) and self.decoder is not None:
+            fields = list(latest.decoded.numbers)
+            path = chosen or (fields[0] if len(fields) == 1 else None)
+            series = field_series(self._history, self.decoder, path) if path else []
+            self.chart.set_series(series, title=f"{node.topic} {path or ''}".strip())
+            return
         self.chart.set_series(node.series(chosen), title=f"{node.topic} {chosen or ''}".strip())
+
+    def _decoded(self, message: TopicMessage) -> DecodedMessage | None:
+        """A message decoded by the Workspace's codecs (the last one is kept: a live topic redraws)."""
+        if self.decoder is None:
+            return None
+        key = (message.topic, message.payload, message.time)
+        if key != self._decoded_key:
+            self._decoded_key = key
+            self._decoded_message = self.decoder.decode(
+                message.topic, message.payload, message.properties.content_type
+            )
+        return self._decoded_message
+
+    @staticmethod
+    def _structured(decoded: DecodedMessage) -> bool:
+        return decoded.decoded.ok and decoded.decoded.codec not in ("json", "text")
 
 
 def _properties_text(message: TopicMessage) -> str:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.errors import ExplorerError
+from explorer.present.decoded import PUBLISH_CHOICES, with_codec
 from explorer.present.publish import PublishForm
 from explorer.workspace import SavedMessage, SavedMessages
 from gui.bridge import WorkspaceBridge
@@ -45,6 +46,11 @@ class PublishPanel(QWidget):
         self.payload.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.qos = QComboBox()
         self.qos.addItems(["0", "1", "2"])
+        self.codec = QComboBox()
+        for name, label in PUBLISH_CHOICES:
+            self.codec.addItem(label, name)
+        self.message_type = QLineEdit()
+        self.message_type.setPlaceholderText("Protobuf message type, e.g. acme.Telemetry (with --proto)")
         self.retain = QCheckBox("Retain")
         self.content_type = QLineEdit()
         self.content_type.setPlaceholderText("e.g. application/json")
@@ -76,6 +82,8 @@ class PublishPanel(QWidget):
         options.addWidget(self.retain)
         options.addStretch(1)
         form.addRow("QoS", options)
+        form.addRow("Encode as", self.codec)
+        form.addRow("Message type", self.message_type)
         mqtt5 = QGroupBox("MQTT 5 properties (left out on 3.1.1)")
         mqtt5.setCheckable(True)
         mqtt5.setChecked(False)  # folded until wanted; its values still apply when folded
@@ -178,6 +186,11 @@ class PublishPanel(QWidget):
     def publish(self) -> None:
         try:
             message = self.form().message()
+            codec = self.codec.currentData()
+            message_type = self.message_type.text().strip() or None
+            message = with_codec(
+                message, self.bridge.workspace.payloads.registry, str(codec or "raw"), message_type
+            )
         except ExplorerError as exc:
             self.message.emit(str(exc))
             return

@@ -243,8 +243,13 @@ def _given(args: argparse.Namespace, name: str) -> Any:
     return getattr(args, name, None)
 
 
+_MAX_SECRET = 65_535  # an MQTT password is at most 65,535 bytes [MQTT-1.5.6]
+
+
 def _read_stdin_secret(stdin: IO[str]) -> str:
-    text = stdin.read()
+    text = stdin.read(_MAX_SECRET + 3)  # a line end may follow
+    if len(text) > _MAX_SECRET + 2:
+        raise ExplorerError(f"the secret on standard input is longer than {_MAX_SECRET:,} characters")
     if text.endswith("\r\n"):
         return text[:-2]
     if text.endswith("\n"):

@@ -35,6 +35,7 @@ __all__ = [
     "size_warning",
 ]
 
+MAX_PAYLOAD = 268_435_455  # the largest Remaining Length [MQTT-2.2.3]; a payload is less
 UNANNOUNCED_LIMIT_WARNING = 256 * 1024
 """Warn above this payload size when the broker announced no Maximum Packet Size: a common
 limit of managed brokers and cloud services (Azure IoT Hub and Event Grid among them)."""
@@ -108,12 +109,19 @@ def read_payload(args: argparse.Namespace) -> bytes:
         return text.encode("utf-8")
     if args.file is not None:
         if args.file == "-":
-            return sys.stdin.buffer.read()
-        try:
-            with open(args.file, "rb") as handle:
-                return handle.read()
-        except OSError as exc:
-            raise ExplorerError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+            data = sys.stdin.buffer.read(MAX_PAYLOAD + 1)
+        else:
+            try:
+                with open(args.file, "rb") as handle:
+                    data = handle.read(MAX_PAYLOAD + 1)
+            except OSError as exc:
+                raise ExplorerError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+        if len(data) > MAX_PAYLOAD:
+            where = "standard input" if args.file == "-" else args.file
+            raise ExplorerError(
+                f"{where} holds more than {MAX_PAYLOAD:,} bytes, more than one MQTT message can carry"
+            )
+        return data
     return b""
 
 

@@ -260,3 +260,17 @@ def test_bad_broker_flags_are_one_line(argv: tuple[str, ...], inputs: dict[str, 
         stdin=subprocess.DEVNULL,
     )
     _check(done.returncode, done.stdout, done.stderr, argv)
+
+
+def test_an_endless_secret_on_stdin_is_refused(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("x" * 100_000))
+    argv = ("pub", URL, "-t", "a", "-m", "x", "-u", "u", "--password-stdin")
+    try:
+        code: object = main(list(argv))
+    except SystemExit as exc:
+        code = exc.code
+    captured = capsys.readouterr()
+    _check(code, captured.out, captured.err, argv)
+    assert "longer than 65,535" in captured.err

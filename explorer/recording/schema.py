@@ -152,8 +152,8 @@ def connect_reader(path: str | Path) -> sqlite3.Connection:
     """Open a recording to read it; nothing in the file is changed by reading.
 
     A recording cut short by a crash is read up to its last committed batch (its
-    write-ahead log is replayed by SQLite, which needs the directory to be writable;
-    otherwise the file is read as it stands).
+    write-ahead log is read by SQLite, which needs the directory to be writable); a
+    recording in progress is read up to the writer's last commit.
 
     Raises:
         RecordingError: no such file, not SQLite, another SQLite database, a newer
@@ -165,8 +165,13 @@ def connect_reader(path: str | Path) -> sqlite3.Connection:
         if not head:
             raise RecordingError(f"{path} is empty, not a recording")
         raise RecordingError(f"{path} is not a recording (not an SQLite file)")
+    # No write-ahead log next to it: no writer has it open and it ended cleanly, so it is
+    # read as immutable (no -shm/-wal files are made beside it). With a log (a recording in
+    # progress, or one cut short), SQLite reads the log too.
+    live = Path(f"{path}-wal").exists()
+    options = "mode=ro" if live else "mode=ro&immutable=1"
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?{options}", uri=True, check_same_thread=False)
     except sqlite3.Error as exc:
         raise RecordingError(f"{path}: cannot open ({exc})") from None
     try:

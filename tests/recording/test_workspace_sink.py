@@ -18,7 +18,7 @@ from explorer.broker.server import Broker
 from explorer.client.options import ConnectionOptions
 from explorer.model.events import FrameEvent, HandshakeRequest, PacketEvent
 from explorer.mqtt.packets import Connect, Publish
-from explorer.recording import Recording, RecordingError
+from explorer.recording import Query, Recording, RecordingError
 from explorer.workspace import Workspace
 from tests.interop.conftest import require_node
 
@@ -73,6 +73,14 @@ async def record_session(workspace: Workspace, url: str, path: Path) -> None:
     for n in range(20):
         await workspace.publish(f"ws/t{n % 3}", f"value {n}".encode(), qos=1, retain=n == 0)
     await wait_messages(workspace, 21)
+    # The recording in progress answers searches with what its writer has committed.
+    async with asyncio.timeout(20):
+        while len(found := await workspace.search(Query(topic="ws/#", text="value"))) < 20:
+            await asyncio.sleep(0.05)  # the writer commits every quarter of a second
+    assert [m.payload for m in found] == [f"value {n}".encode() for n in reversed(range(20))]
+    stats, live = await workspace.topic_stats()
+    assert live
+    assert stats.rows(subtrees=False, sort="topic")[0].name == "ws/t0"
     status = sink.status()
     assert status.active
     assert status.path == str(path)

@@ -58,6 +58,7 @@ from explorer.broker.wsframes import (
     WebSocketViolation,
     close_payload,
     encode_frame,
+    frame_packets,
     parse_close,
 )
 from explorer.errors import ExplorerError, MalformedPacket
@@ -427,7 +428,7 @@ class _Link(asyncio.BufferedProtocol):
         if packets:
             conn.outbox = []
             if self.websocket:
-                self._write(self._frame(packets))
+                self._write(frame_packets(packets, self.broker.config.faults))
             else:
                 self._write(packets[0] if len(packets) == 1 else b"".join(packets))
         if conn.close_requested and self.transport is not None and not self.transport.is_closing():
@@ -435,25 +436,6 @@ class _Link(asyncio.BufferedProtocol):
                 self._send_close(conn.close_code, "")
             else:
                 self._close_transport()
-
-    def _frame(self, packets: list[bytes]) -> bytes:
-        faults = self.broker.config.faults
-        opcode = OP_TEXT if faults.text_frames else OP_BINARY
-        if faults.coalesce:
-            return encode_frame(opcode, b"".join(packets))
-        parts = faults.split_frames
-        if parts > 1:
-            out: list[bytes] = []
-            for packet in packets:
-                # N frames per packet (empty ones when the packet is shorter than N bytes).
-                cuts = [len(packet) * i // parts for i in range(parts + 1)]
-                for index in range(parts):
-                    piece = packet[cuts[index] : cuts[index + 1]]
-                    out.append(encode_frame(OP_CONT if index else opcode, piece, fin=index == parts - 1))
-            return b"".join(out)
-        if len(packets) == 1:
-            return encode_frame(opcode, packets[0])
-        return b"".join([encode_frame(opcode, packet) for packet in packets])
 
     def idle_check(self, now: float) -> None:
         idle = self.broker.config.faults.idle_drop

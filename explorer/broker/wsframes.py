@@ -14,6 +14,7 @@ from typing import Final
 
 from websockets.speedups import apply_mask
 
+from explorer.broker.faults import Faults
 from explorer.ws.rules import (
     MAX_CLOSE_REASON,
     MAX_CONTROL_PAYLOAD,
@@ -35,6 +36,7 @@ __all__ = [
     "WebSocketViolation",
     "close_payload",
     "encode_frame",
+    "frame_packets",
     "parse_close",
 ]
 
@@ -206,6 +208,27 @@ def encode_frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
     if length < 65536:
         return bytes((first, 126)) + length.to_bytes(2, "big") + payload
     return bytes((first, 127)) + length.to_bytes(8, "big") + payload
+
+
+def frame_packets(packets: list[bytes], faults: Faults) -> bytes:
+    """The frames carrying MQTT packets written together: one binary frame per packet,
+    or what the ``text-frames``, ``coalesce`` and ``split-frames=N`` fault modes ask."""
+    opcode = OP_TEXT if faults.text_frames else OP_BINARY
+    if faults.coalesce:
+        return encode_frame(opcode, b"".join(packets))
+    parts = faults.split_frames
+    if parts > 1:
+        out: list[bytes] = []
+        for packet in packets:
+            # N frames per packet (empty ones when the packet is shorter than N bytes).
+            cuts = [len(packet) * i // parts for i in range(parts + 1)]
+            for index in range(parts):
+                piece = packet[cuts[index] : cuts[index + 1]]
+                out.append(encode_frame(OP_CONT if index else opcode, piece, fin=index == parts - 1))
+        return b"".join(out)
+    if len(packets) == 1:
+        return encode_frame(opcode, packets[0])
+    return b"".join([encode_frame(opcode, packet) for packet in packets])
 
 
 def close_payload(code: int, reason: str = "") -> bytes:

@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import IO, Any
@@ -320,7 +321,7 @@ def _add(args: argparse.Namespace, store: ProfileStore, stdin: IO[str]) -> int:
         tags=tuple(args.tag or ()),
     )
     saved = store.add(profile)
-    _url_password_note(args, store)
+    _url_password_note(args, store, given)
     stored = ", ".join(secret_label(kind) for kind in saved.secret_refs)
     where = f"; in {_secret_place(store)}: {stored}" if stored else ""
     print(f"added profile {name!r} to {store.path}{where}")
@@ -338,12 +339,19 @@ def _url_password(args: argparse.Namespace, options: ConnectionOptions) -> Conne
     return options.with_changes(password=None)
 
 
-def _url_password_note(args: argparse.Namespace, store: ProfileStore) -> None:
+def _url_password_note(args: argparse.Namespace, store: ProfileStore, given: Mapping[str, str]) -> None:
     """Say where a password written in the URL went: never into the file."""
     if args.url is None or args.no_password:
         return
     _, info = split_userinfo(args.url)
     if info is None or info.password is None:
+        return
+    if "password" in given:
+        print(
+            "note: the password in the URL is not used: the one given with --password-stdin or "
+            "--password-env is stored instead",
+            file=sys.stderr,
+        )
         return
     print(
         f"note: the password in the URL is the profile's MQTT password now, kept in {_secret_place(store)}; "
@@ -409,7 +417,7 @@ def _edit(args: argparse.Namespace, store: ProfileStore, stdin: IO[str]) -> int:
             "nothing to change: give the flags to set (see `mqttws-explorer profiles edit --help`)"
         )
     store.update(edited)
-    _url_password_note(args, store)
+    _url_password_note(args, store, given)
     print(f"updated profile {profile.name!r}")
     return 0
 

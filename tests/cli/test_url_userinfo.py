@@ -200,3 +200,13 @@ def test_a_url_login_given_later_replaces_the_options_login() -> None:
     assert (kept.username, kept.password) == ("bob", b"profile-pw")
     with pytest.raises(ExplorerError, match="give the user name once"):
         profile_options.with_changes(url="ws://alice:x@h/", username="carol")
+
+
+def test_a_password_flag_wins_over_the_url_password_and_says_so(
+    config_dir: Path, file_keyring: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["add", "p", "--url", f"ws://alice:{SECRET}@h/mqtt", "--password-stdin"]
+    assert _profiles(argv, monkeypatch, stdin="from-stdin\n") == 0
+    assert "the password in the URL is not used" in capsys.readouterr().err
+    assert file_keyring.get_password(SERVICE, "profile/p/password") == "from-stdin"
+    assert SECRET not in (config_dir / "profiles.toml").read_text()

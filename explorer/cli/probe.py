@@ -116,7 +116,7 @@ def format_diagnosis(diagnosis: Diagnosis, *, with_steps: bool = False) -> str:
 def run(args: argparse.Namespace, *, out: IO[str] | None = None) -> int:
     stream = out if out is not None else sys.stdout
     options = options_from_args(args)
-    if args.idle < 0:
+    if not args.idle >= 0:  # also refuses nan
         raise ExplorerError("--idle takes a number of seconds, 0 or more")
     if args.idle and options.keep_alive and args.idle >= options.keep_alive:
         raise ExplorerError(

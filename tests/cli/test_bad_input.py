@@ -93,6 +93,7 @@ CASES: list[tuple[str, ...]] = [
     ("trace", URL, "-t", "a"),
     ("probe", URL, "--idle", "-1"),
     ("probe", URL, "--idle", "soon"),
+    ("probe", URL, "--idle", "nan"),
     ("decode", "/nonexistent.pcapng"),
     ("decode", "/"),
     ("decode", "{empty}"),

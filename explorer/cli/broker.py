@@ -53,17 +53,6 @@ def _port(text: str) -> int | None:
     return value
 
 
-def _size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of bytes") from None
-    if not 2 <= value <= 268_435_460:
-        # MQTT 5.0 §3.2.2.3.6 and the 4-byte Remaining Length bound the size.
-        raise argparse.ArgumentTypeError("the maximum packet size must be 2..268435460 bytes")
-    return value
-
-
 # A byte count: digits, then K, M or G (binary multiples), then an optional "B" or "iB".
 _BYTES = re.compile(r"(\d+)\s*(?:([kmg])i?)?b?", re.IGNORECASE)
 _UNITS = {None: 1, "k": 1024, "m": 1024**2, "g": 1024**3}
@@ -78,6 +67,15 @@ def _bytes(text: str) -> int:
     value = int(match[1]) * _UNITS[unit]
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: the size must be at least 1 byte")
+    return value
+
+
+def _size(text: str) -> int:
+    """A maximum packet size: a byte count (``_bytes``) that a Remaining Length can express."""
+    value = _bytes(text)
+    if not 2 <= value <= 268_435_460:
+        # MQTT 5.0 §3.2.2.3.6 and the 4-byte Remaining Length bound the size.
+        raise argparse.ArgumentTypeError("the maximum packet size must be 2..268435460 bytes")
     return value
 
 
@@ -183,7 +181,10 @@ def register(subparsers: Any) -> None:
         "beyond it the largest holders are closed (default 256M)",
     )
     limits.add_argument(
-        "--max-connections", type=_whole(1, 1_000_000, "--max-connections"), metavar="N", help="default 10000"
+        "--max-connections",
+        type=_whole(1, 1_000_000, "--max-connections"),
+        metavar="N",
+        help="connections in all (default 10000)",
     )
     limits.add_argument(
         "--max-connections-per-ip",

@@ -108,6 +108,7 @@ def test_add_user_to_a_file_that_is_not_utf8_leaves_it_untouched(tmp_path: Path)
         (("--max-buffered", "lots"), ("--max-buffered", "not a number of bytes")),
         (("--max-connect-size", "0"), ("--max-connect-size",)),
         (("--connect-timeout", "0"), ("--connect-timeout", "more than 0")),
+        (("--max-packet-size", "1"), ("--max-packet-size", "2..268435460")),
     ],
 )
 def test_bad_limit_and_rate_values_are_refused_before_starting(
@@ -125,7 +126,7 @@ def test_limit_flags_reach_the_config() -> None:
             "--max-connections-per-ip",
             "0",
             "--max-packet-size",
-            "1000000",
+            "1M",
             "--max-connect-size",
             "8K",
             "--max-buffered",
@@ -140,7 +141,7 @@ def test_limit_flags_reach_the_config() -> None:
     )
     config = config_from_args(args)
     assert (config.max_connections, config.max_connections_per_ip) == (50, 0)
-    assert (config.max_packet_size, config.max_connect_size, config.max_buffered) == (1000000, 8192, 64 << 20)
+    assert (config.max_packet_size, config.max_connect_size, config.max_buffered) == (1 << 20, 8192, 64 << 20)
     assert config.max_keep_alive == 120
     assert (config.handshake_timeout, config.connect_timeout) == (2.5, 2.5)
     assert config.sys_interval == 0

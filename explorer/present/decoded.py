@@ -12,6 +12,7 @@ publish forms. Pure: no toolkit, no I/O (the front ends write files and the clip
 from __future__ import annotations
 
 import base64
+import difflib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -39,13 +40,16 @@ __all__ = [
     "TreeRow",
     "block_preview",
     "copy_payload",
+    "decoded_diff",
     "encode_for_publish",
     "field_series",
+    "history_text",
     "metric_series",
     "rebirth_request",
     "save_name",
     "size_note",
     "sparkplug_rows",
+    "structured",
     "tree_rows",
     "with_codec",
 ]
@@ -177,6 +181,44 @@ class DecodedView:
             tuple(notices),
             file_name,
         )
+
+
+def structured(decoded: Decoded) -> bool:
+    """Whether the views show this decoding instead of the bytes' text (not text, JSON or raw)."""
+    return decoded.ok and decoded.codec not in ("text", "json", "raw")
+
+
+def decoded_diff(old: Decoded, new: Decoded, *, context: int = 3) -> list[str]:
+    """A unified diff of two decoded values (pretty JSON, sorted keys), for the Diff views.
+
+    Used when the payloads are MessagePack, CBOR, Protobuf, Sparkplug B or compressed,
+    whose bytes would diff as hex. Empty when the decoded values are the same.
+    """
+
+    def lines(decoded: Decoded) -> list[str]:
+        if decoded.error is not None:
+            return [f"({decoded.codec}: {decoded.error})"]
+        return json.dumps(
+            decoded.value, indent=2, sort_keys=True, ensure_ascii=False, default=str
+        ).splitlines()
+
+    return list(
+        difflib.unified_diff(
+            lines(old),
+            lines(new),
+            fromfile=f"previous ({old.codec})",
+            tofile=f"current ({new.codec})",
+            n=context,
+            lineterm="",
+        )
+    )
+
+
+def history_text(decoded: Decoded, width: int = 60) -> str:
+    """One line for a history row: the decoded display text, cut to ``width`` characters."""
+    text = decoded.text if decoded.error is None else f"[{decoded.codec}: {decoded.error}]"
+    text = text.replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def copy_payload(raw: bytes, kind: CopyKind) -> str:

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from explorer.codecs.stream import DecodedMessage, MessageDecoder
 from explorer.model.topictree import TopicMessage, TopicNode
 from explorer.model.trace import properties_to_json
-from explorer.present.decoded import DecodedView, field_series
+from explorer.present.decoded import DecodedView, decoded_diff, field_series, history_text, structured
 from explorer.present.payload import (
     base64_view,
     diff_payloads,
@@ -289,11 +289,18 @@ class MessagePanel(QWidget):
                 f"-{now - message.time:.1f} s",
                 str(message.qos),
                 "yes" if message.retain else "",
-                text_view(message.payload[:200], limit=200).text.replace("\n", " "),
+                self._history_text(message),
             )
             for column, value in enumerate(cells):
                 table.setItem(row, column, QTableWidgetItem(value))
         table.blockSignals(False)
+
+    def _history_text(self, message: TopicMessage) -> str:
+        view = text_view(message.payload[:200], limit=200)
+        if view.valid_utf8 or self.decoder is None:
+            return view.text.replace("\n", " ")
+        decoded = self.decoder.decode(message.topic, message.payload, message.properties.content_type)
+        return f"[{decoded.decoded.codec}] {history_text(decoded.decoded, 200)}"
 
     def _render_diff(self) -> None:
         history, message = self._history, self.message
@@ -301,7 +308,13 @@ class MessagePanel(QWidget):
         if message is None or index < 1:
             self.diff.setPlainText("No previous message on this topic to compare with.")
             return
-        lines = diff_payloads(history[index - 1].payload, message.payload)
+        current = self._decoded(message)
+        if self.decoder is not None and current is not None and structured(current.decoded):
+            before = history[index - 1]
+            previous = self.decoder.decode(before.topic, before.payload, before.properties.content_type)
+            lines = decoded_diff(previous.decoded, current.decoded)
+        else:
+            lines = diff_payloads(history[index - 1].payload, message.payload)
         if not lines:
             self.diff.setPlainText("Same payload as the previous message.")
             return

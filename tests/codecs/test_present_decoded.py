@@ -23,8 +23,10 @@ from explorer.present.decoded import (
     DecodedView,
     block_preview,
     copy_payload,
+    decoded_diff,
     encode_for_publish,
     field_series,
+    history_text,
     metric_series,
     save_name,
     sparkplug_rows,
@@ -138,3 +140,16 @@ def test_encode_for_publish() -> None:
     assert result.content_type == "application/msgpack"
     with pytest.raises(ExplorerError, match=r"^cbor: not JSON"):
         encode_for_publish(registry, "cbor", "{")
+
+
+def test_decoded_diff_and_history_text() -> None:
+    registry = CodecRegistry()
+    old = registry.decode(msgpack.packb({"power": 2.5, "on": True}))
+    new = registry.decode(msgpack.packb({"on": True, "power": 4.0}))
+    lines = decoded_diff(old, new)
+    assert lines[:2] == ["--- previous (msgpack)", "+++ current (msgpack)"]
+    assert '-  "power": 2.5' in lines
+    assert '+  "power": 4.0' in lines
+    assert decoded_diff(old, old) == []
+    assert history_text(new) == '{"on": true, "power": 4.0}'
+    assert history_text(new, width=10) == '{"on": tr…'

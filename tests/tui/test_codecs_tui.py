@@ -98,6 +98,14 @@ async def test_msgpack_field_is_charted_and_shown_as_a_tree() -> None:
         select.value = "power"
         spark = message.query_one("#sparkline", Sparkline)
         await settle(pilot, lambda: list(spark.data or []) == [1.5, 2.5, 4.0])
+        await pilot.press("D")  # the diff compares decoded values, not hex dumps
+        diff = str(message.query_one("#view-diff", Static).render())
+        assert '-  "power": 2.5' in diff
+        assert '+  "power": 4.0' in diff
+        await pilot.press("y")
+        history = message.query_one("#history", OptionList)
+        await settle(pilot, lambda: history.option_count == 3)
+        assert '[msgpack] {"power": 4.0, "on": true}' in str(history.get_option_at_index(0).prompt)
 
 
 async def test_publish_typed_json_as_msgpack() -> None:

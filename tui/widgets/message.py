@@ -20,7 +20,7 @@ from textual.widgets.option_list import Option
 from explorer.codecs.stream import DecodedMessage, MessageDecoder
 from explorer.model.topictree import TopicMessage, TopicNode
 from explorer.model.trace import properties_to_json
-from explorer.present.decoded import DecodedView, field_series
+from explorer.present.decoded import DecodedView, decoded_diff, field_series, history_text, structured
 from explorer.present.payload import (
     base64_view,
     diff_payloads,
@@ -96,6 +96,7 @@ class MessagePane(Vertical):
         self.decoder: MessageDecoder | None = None  # the Workspace's payload decoder, set by the screen
         self._decoded_key: tuple[str, bytes, float] | None = None
         self._decoded_message: DecodedMessage | None = None
+        self._history_lines: dict[int, tuple[TopicMessage, str]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("Select a topic in the tree.", id="message-title")
@@ -287,7 +288,7 @@ class MessagePane(Vertical):
         for offset, msg in enumerate(reversed(history)):
             number = base + len(history) - offset
             view = text_view(msg.payload, 60)
-            line = view.text.split("\n", 1)[0] if view.valid_utf8 else f"<{len(msg.payload)} B binary>"
+            line = view.text.split("\n", 1)[0] if view.valid_utf8 else self._binary_line(msg)
             flag = " R" if msg.retain else ""
             items.append(Option(f"{number:>4} {_stamp(msg.time, self.clock_offset)} q{msg.qos}{flag} {line}"))
         highlighted = options.highlighted
@@ -296,11 +297,31 @@ class MessagePane(Vertical):
         if highlighted is not None and items:
             options.highlighted = min(highlighted, len(items) - 1)
 
+    def _binary_line(self, msg: TopicMessage) -> str:
+        """A binary payload's history line: its decoded text (MessagePack, images...), made once."""
+        if self.decoder is None:
+            return f"<{len(msg.payload)} B binary>"
+        cached = self._history_lines.get(id(msg))
+        if cached is None or cached[0] is not msg:
+            decoded = self.decoder.decode(msg.topic, msg.payload, msg.properties.content_type).decoded
+            cached = (msg, f"[{decoded.codec}] {history_text(decoded)}")
+            if len(self._history_lines) > 4 * HISTORY_SHOWN:
+                self._history_lines.clear()
+            self._history_lines[id(msg)] = cached
+        return cached[1]
+
     def _draw_diff(self) -> None:
         if self.message is None or self.previous is None:
             self._show("view-diff", Text("No previous message on this topic to compare with.", "dim"))
             return
-        lines = diff_payloads(self.previous.payload, self.message.payload)
+        current = self._decoded(self.message)
+        if self.decoder is not None and current is not None and structured(current.decoded):
+            previous = self.decoder.decode(
+                self.previous.topic, self.previous.payload, self.previous.properties.content_type
+            )
+            lines = decoded_diff(previous.decoded, current.decoded)
+        else:
+            lines = diff_payloads(self.previous.payload, self.message.payload)
         if not lines:
             self._show("view-diff", Text("Same payload as the previous message.", "dim"))
             return

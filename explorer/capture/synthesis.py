@@ -1,8 +1,9 @@
 """A live session's trace written as pcapng, so Wireshark and tshark can open it.
 
 Each connection of the trace becomes one synthesized TCP connection (see
-:mod:`explorer.capture.writer`) from ``127.0.0.1`` and a random high port to the
-server address the caller gives. The bytes are the ones the events recorded, put
+:mod:`explorer.capture.writer`) from the loopback address (``127.0.0.1``, or ``::1``
+for an IPv6 server) and a random high port to the server address the caller gives,
+over IPv4 or IPv6 as that address is. The bytes are the ones the events recorded, put
 back as they were on the wire: the HTTP upgrade request and response, then every
 WebSocket frame with its header and its payload masked again with the frame's own
 mask key (RFC 6455 §5.3). For a wss session these are the decrypted bytes. A
@@ -50,12 +51,15 @@ _OP_CONTINUATION = OP_CONTINUATION
 _EPOCH_2001 = 978_307_200.0  # anything earlier is a monotonic clock, not wall time
 
 
-def _server_address(address: str) -> str:
+def _endpoints(address: str) -> tuple[str, str]:
+    """The client and server addresses written for a server at ``address``: IPv4 or
+    IPv6 as the server's, from the loopback of that family; a host name (no address
+    known) becomes ``127.0.0.2``."""
     try:
-        return str(ipaddress.IPv4Address(address))
+        server = ipaddress.ip_address(address.strip("[]"))
     except ValueError:
-        # A host name or an IPv6 address: the synthesized framing is IPv4 only.
-        return "127.0.0.2"
+        return "127.0.0.1", "127.0.0.2"
+    return ("::1" if server.version == 6 else "127.0.0.1"), str(server)
 
 
 def export_pcapng(
@@ -147,7 +151,8 @@ def _write(
     writer = PcapngWriter(out)
     for (conn, conn_events), port in zip(sorted(by_conn.items()), ports, strict=True):
         address, server_port = servers.get(conn, server)
-        tcp = TcpConversationWriter(writer, ("127.0.0.1", port), (_server_address(address), server_port))
+        client_address, server_address = _endpoints(address)
+        tcp = TcpConversationWriter(writer, (client_address, port), (server_address, server_port))
         websocket = any(isinstance(e, HandshakeRequest | HandshakeResponse | FrameEvent) for e in conn_events)
         last = max(e.time for e in conn_events) + offset
         compressed = {"c2s": False, "s2c": False}  # inside a permessage-deflate message

@@ -63,7 +63,9 @@ class _Side:
 
 
 class TcpConversationWriter:
-    """Writes one TCP connection's segments as Ethernet/IPv4 frames through a :class:`PcapngWriter`."""
+    """Writes one TCP connection's segments as Ethernet/IPv4 or Ethernet/IPv6 frames
+    through a :class:`PcapngWriter` (IPv6 when the addresses are IPv6; both sides must
+    be of one family)."""
 
     def __init__(
         self,
@@ -73,9 +75,13 @@ class TcpConversationWriter:
         isn: tuple[int, int] = (0x1000_0000, 0x2000_0000),
     ) -> None:
         self._writer = writer
+        client_ip, server_ip = ipaddress.ip_address(client[0]), ipaddress.ip_address(server[0])
+        if client_ip.version != server_ip.version:
+            raise ValueError(f"{client[0]} and {server[0]} are not of one address family")
+        self._ipv6 = server_ip.version == 6
         self._sides = (
-            _Side(ipaddress.IPv4Address(client[0]).packed, client[1], _MAC_CLIENT, isn[0]),
-            _Side(ipaddress.IPv4Address(server[0]).packed, server[1], _MAC_SERVER, isn[1]),
+            _Side(client_ip.packed, client[1], _MAC_CLIENT, isn[0]),
+            _Side(server_ip.packed, server[1], _MAC_SERVER, isn[1]),
         )
         self._ident = 0
         self._open = False
@@ -84,16 +90,24 @@ class TcpConversationWriter:
         src, dst = self._sides[sender], self._sides[1 - sender]
         ack = dst.seq if flags & _ACK else 0
         tcp = struct.pack("!HHIIBBHHH", src.port, dst.port, src.seq, ack, 5 << 4, flags, 65535, 0, 0)
-        pseudo = src.address + dst.address + struct.pack("!BBH", 0, 6, len(tcp) + len(payload))
+        length = len(tcp) + len(payload)
+        if self._ipv6:
+            pseudo = src.address + dst.address + struct.pack("!IxxxB", length, 6)  # RFC 8200 §8.1
+        else:
+            pseudo = src.address + dst.address + struct.pack("!BBH", 0, 6, length)  # RFC 9293 §3.1
         checksum = _checksum(pseudo + tcp + payload)
         tcp = tcp[:16] + struct.pack("!H", checksum) + tcp[18:]
-        self._ident = (self._ident + 1) & 0xFFFF
-        total = 20 + len(tcp) + len(payload)
-        ip = struct.pack(
-            "!BBHHHBBH4s4s", 0x45, 0, total, self._ident, 0x4000, 64, 6, 0, src.address, dst.address
-        )
-        ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
-        ether = dst.mac + src.mac + b"\x08\x00"
+        if self._ipv6:
+            # RFC 8200 §3: version 6, no traffic class or flow label, next header TCP, hop limit 64
+            ip = struct.pack("!IHBB16s16s", 6 << 28, length, 6, 64, src.address, dst.address)
+            ether = dst.mac + src.mac + b"\x86\xdd"
+        else:
+            self._ident = (self._ident + 1) & 0xFFFF
+            ip = struct.pack(
+                "!BBHHHBBH4s4s", 0x45, 0, 20 + length, self._ident, 0x4000, 64, 6, 0, src.address, dst.address
+            )
+            ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
+            ether = dst.mac + src.mac + b"\x08\x00"
         self._writer.write_frame(time, ether + ip + tcp + payload)
         src.seq = (src.seq + len(payload) + (1 if flags & (_SYN | _FIN) else 0)) % (1 << 32)
 

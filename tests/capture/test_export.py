@@ -195,3 +195,55 @@ def test_tshark_sees_the_upgrade_and_every_websocket_frame(tmp_path: Path) -> No
         check=True,
     )
     assert len(upgrade.stdout.splitlines()) == 1
+
+
+def test_a_session_with_an_ipv6_server_is_exported_over_ipv6() -> None:
+    events = _decode_all(capture_bytes(websocket_stream(split=5)))
+    out = io.BytesIO()
+    export_pcapng(events, out, ("2001:db8::7", 8080), seed=3)
+    capture = read_capture_bytes(out.getvalue())
+    (conn,) = capture.connections
+    assert (conn.client.address, conn.server.address, conn.server.port) == ("::1", "2001:db8::7", 8080)
+    assert str(conn.server) == "[2001:db8::7]:8080"
+    assert capture.problems == []
+    assert conn.problems == []
+    again = _decode_all(out.getvalue())
+    frames = [(e.opcode, e.payload_length) for e in events if isinstance(e, FrameEvent)]
+    assert [(e.opcode, e.payload_length) for e in again if isinstance(e, FrameEvent)] == frames
+
+
+def test_tshark_reads_an_ipv6_export_with_valid_checksums(tmp_path: Path) -> None:
+    tshark = _tshark()
+    events = _decode_all(capture_bytes(websocket_stream(split=5)))
+    path = tmp_path / "trace6.pcapng"
+    export_pcapng(events, path, ("2001:db8::7", 8080), seed=3)
+    result = subprocess.run(
+        [
+            tshark,
+            "-r",
+            str(path),
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-d",
+            "tcp.port==8080,http",
+            "-Y",
+            "websocket",
+            "-T",
+            "fields",
+            "-e",
+            "ipv6.dst",
+            "-e",
+            "tcp.checksum.status",
+            "-e",
+            "websocket.opcode",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert rows
+    assert {row[0] for row in rows} == {"2001:db8::7", "::1"}  # frames both ways
+    assert {row[1] for row in rows} == {"1"}  # checksum status 1: good (0 bad, 2 unverified)
+    opcodes = [int(o) for row in rows for o in row[2].split(",")]
+    assert opcodes == [e.opcode for e in events if isinstance(e, FrameEvent)]

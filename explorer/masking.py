@@ -30,6 +30,7 @@ __all__ = [
     "CREDENTIAL_HEADERS",
     "SECRET_MARK",
     "blank_span",
+    "is_connect_start",
     "mask_credentials",
     "mask_header_values",
     "mask_password",
@@ -46,6 +47,14 @@ SECRET_MARK: Final = "***"
 """What stands for a secret that is only said to be present."""
 
 CONNECT_BYTE: Final = b"\x10"  # first byte of every valid CONNECT (MQTT 3.1.1 §3.1.1)
+
+
+def is_connect_start(data: bytes) -> bool:
+    """Whether ``data`` starts like a CONNECT: packet type 1 whatever the flags, so that a
+    CONNECT with bad flags (malformed, [MQTT-2.1.3-1]) keeps its password hidden too."""
+    return bool(data) and data[0] >> 4 == 1
+
+
 _STAR: Final = 0x2A
 
 

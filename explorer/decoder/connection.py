@@ -286,11 +286,14 @@ class ConnectionDecoder:
                 self._stage[direction] = _STOPPED
                 if self._stage["c2s"] == _FRAMES:
                     self._stage["c2s"] = _STOPPED
+        if isinstance(message, HttpResponse):
+            # The client's frames held for this answer come first: the client sent them
+            # before the server's frames, and its CONNECT says how to read the server's
+            # packets (MQTT 5 or 3.1.1) - whether or not they came in the same read.
+            self._flush_waiting()
         rest = self._http[direction].rest
         if rest:
             self.receive_data(direction, rest, time)
-        if isinstance(message, HttpResponse):
-            self._flush_waiting()
 
     def _flush_waiting(self) -> None:
         """Decode the client's frames held until the response was read."""

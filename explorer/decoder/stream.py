@@ -27,7 +27,13 @@ from typing import Final
 
 from explorer.decoder.fastpath import FAST_PATH_AVAILABLE, read_fast
 from explorer.errors import MalformedPacket, PacketTooLarge
-from explorer.masking import CONNECT_BYTE, mask_password, masked_bytes, overwrite_part, scrub_connect
+from explorer.masking import (
+    is_connect_start,
+    mask_password,
+    masked_bytes,
+    overwrite_part,
+    scrub_connect,
+)
 from explorer.model.events import Direction, ErrorReported, FrameEvent, PacketEvent, PacketPart, TraceEvent
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Connect
@@ -42,7 +48,6 @@ StreamItem = PacketEvent | ReadPacket
 malformed body spanning ``start..end``, or a broken stream: ``raw`` empty, ``end`` the
 bytes decoded so far). Offsets are this direction's MQTT stream offsets."""
 
-_CONNECT_FIRST_BYTE: Final = 0x10
 _MAX_INFLATED: Final = 16 * 1024 * 1024  # per frame: a guard against decompression bombs
 _FEEDS_MQTT: Final = frozenset({OP_TEXT, OP_BINARY, OP_CONTINUATION})
 
@@ -367,7 +372,7 @@ class DirectionDecoder:
             packet = read.packet
             raw = read.raw
             if packet is None:
-                if raw[:1] == CONNECT_BYTE:
+                if is_connect_start(raw):
                     raw = scrub_connect(raw)
                     data = self._mask_in_frames(data, base, no, start=start, masked=raw)
                 error = read.error
@@ -412,8 +417,11 @@ class DirectionDecoder:
                 masked = scrub_connect(stream)
                 data = self._mask_in_frames(data, base, self.held_packet, start=origin, masked=masked)
                 self.release = True
-            if rest[:1] == CONNECT_BYTE:
+            if is_connect_start(rest):
                 rest = scrub_connect(rest)
+                if framed:
+                    # A CONNECT the reader refused at once: its bytes in this frame too.
+                    data = self._mask_in_frames(data, base, -2, start=stop, masked=rest)
             after.append(
                 ErrorReported(
                     seq(),
@@ -436,7 +444,7 @@ class DirectionDecoder:
                     parts.append(PacketPart(no, "first", start - base, size, 0, base + size - start))
                 self._pending_frames = [index]
                 self._pending_chunks = [data[start - base :]]
-                if framed and data[start - base] == _CONNECT_FIRST_BYTE:
+                if framed and data[start - base] >> 4 == 1:  # a CONNECT, whatever its flags
                     # Hold this frame and the next ones until the CONNECT can be masked
                     # (events already held for a CONNECT completed here stay held).
                     if self.held is None:
@@ -499,7 +507,7 @@ class DirectionDecoder:
         reader = self.reader
         if not self.mqtt_dead and reader.buffered:
             partial = b"".join(self._pending_chunks)
-            if partial[:1] == CONNECT_BYTE:
+            if is_connect_start(partial):
                 partial = scrub_connect(partial)
             self.error(
                 "mqtt",

@@ -140,6 +140,10 @@ def _connect_keep(prefix: bytes) -> int:
     if pos + 2 > len(prefix):
         return min(pos, len(prefix))
     name_length = (prefix[pos] << 8) | prefix[pos + 1]
+    if name_length not in (4, 6):
+        # Not "MQTT" (3.1.1, 5.0) nor "MQIsdp" (3.1): the length itself is damaged, so
+        # nothing after it can be placed; all of it is starred.
+        return min(pos + 2, len(prefix))
     return min(pos + 2 + name_length + 4, len(prefix))  # name, level, flags, keep alive
 
 

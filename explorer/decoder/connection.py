@@ -114,6 +114,7 @@ class ConnectionDecoder:
             {"c2s": HttpReader("request"), "s2c": HttpReader("response")} if websocket else {}
         )
         self._stop_reported: set[Direction] = set()
+        self._first: dict[Direction, bytes] = {"c2s": b"", "s2c": b""}  # up to 16 bytes of each
         self._request: HttpRequest | None = None
         self._response: HttpResponse | None = None
         self._check: HandshakeCheck | None = None
@@ -219,13 +220,21 @@ class ConnectionDecoder:
     def _receive_http(self, direction: Direction, data: bytes, time: float) -> None:
         side = self._c2s if direction == "c2s" else self._s2c
         side.time = time
+        first = self._first[direction]
+        if len(first) < 16:
+            first = self._first[direction] = first + data[: 16 - len(first)]
         try:
             message = self._http[direction].receive_data(data)
         except HandshakeError as exc:
+            # The error shows the direction's first bytes, however they were read.
             hint = ""
-            if data[:1] == CONNECT_BYTE and direction == "c2s":
+            if first[:1] == CONNECT_BYTE and direction == "c2s":
                 hint = " (it looks like MQTT sent without a WebSocket upgrade)"
-            side.error("http", f"{exc.explanation}{hint}", 0, data[:16] if not hint else data[:1])
+            shown = first[:1] if hint else first[:16]
+            cut = shown.find(b"\n")
+            if cut >= 0:
+                shown = shown[: cut + 1]  # the start line at most: all a refusal has surely read
+            side.error("http", f"{exc.explanation}{hint}", 0, shown)
             self._stage[direction] = _STOPPED
             self._stop_reported.add(direction)
             return
@@ -313,4 +322,4 @@ class ConnectionDecoder:
             if self._check is not None and not self._check.upgraded
             else "after decoding stopped"
         )
-        side.error("websocket", f"{len(data)} bytes {why} are not decoded", None)
+        side.error("websocket", f"the bytes {why} are not decoded", None)  # however many come

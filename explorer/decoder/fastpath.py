@@ -278,6 +278,8 @@ def read_fast(
             self.time = time
             if length and not self.mqtt_dead:
                 parts, completed, payload = self.feed_mqtt(payload, index, time, after)
+            if not parts:
+                payload = self.unread_payload(payload)
             event = FrameEvent(
                 frame_seq,
                 time,

@@ -220,6 +220,8 @@ class DirectionDecoder:
                 payload = self._inflate(frame, after)
             if payload and not self.mqtt_dead:
                 parts, completed, payload = self.feed_mqtt(payload, index, time, after)
+        if not parts and opcode < 8:
+            payload = self.unread_payload(payload)
         event = FrameEvent(
             frame_seq,
             time,
@@ -372,7 +374,7 @@ class DirectionDecoder:
             packet = read.packet
             raw = read.raw
             if packet is None:
-                if is_connect_start(raw):
+                if self._may_be_connect(raw, no):
                     raw = scrub_connect(raw)
                     data = self._mask_in_frames(data, base, no, start=start, masked=raw)
                 error = read.error
@@ -417,7 +419,11 @@ class DirectionDecoder:
                 masked = scrub_connect(stream)
                 data = self._mask_in_frames(data, base, self.held_packet, start=origin, masked=masked)
                 self.release = True
-            if is_connect_start(rest):
+            if not framed:
+                # A TCP read may end anywhere: show the bytes up to the one found wrong,
+                # which every way of reading the stream has seen, not what this read held.
+                rest = rest[: max(1, min(64, broken.offset + skew - stop + 1))]
+            if self._may_be_connect(rest, self.packet_no):
                 rest = scrub_connect(rest)
                 if framed:
                     # A CONNECT the reader refused at once: its bytes in this frame too.
@@ -444,7 +450,7 @@ class DirectionDecoder:
                     parts.append(PacketPart(no, "first", start - base, size, 0, base + size - start))
                 self._pending_frames = [index]
                 self._pending_chunks = [data[start - base :]]
-                if framed and data[start - base] >> 4 == 1:  # a CONNECT, whatever its flags
+                if framed and self._may_be_connect(data[start - base :], no):
                     # Hold this frame and the next ones until the CONNECT can be masked
                     # (events already held for a CONNECT completed here stay held).
                     if self.held is None:
@@ -486,12 +492,10 @@ class DirectionDecoder:
         if framed and not self.stopped:
             frames = self.frames
             if self.tail:
-                self.error(
-                    "websocket",
-                    f"the stream ended inside a frame: {len(self.tail)} bytes of it arrived",
-                    frames.consumed,
-                )
-            elif frames.buffered:
+                # The fast path's incomplete frame: told as the general path tells it.
+                tail, self.tail = self.tail, b""
+                self._general(tail, time)
+            if frames.buffered:
                 self.error(
                     "websocket",
                     f"the stream ended inside a frame: {frames.buffered} of at least "
@@ -507,7 +511,7 @@ class DirectionDecoder:
         reader = self.reader
         if not self.mqtt_dead and reader.buffered:
             partial = b"".join(self._pending_chunks)
-            if is_connect_start(partial):
+            if self._may_be_connect(partial, self.packet_no):
                 partial = scrub_connect(partial)
             self.error(
                 "mqtt",
@@ -519,6 +523,29 @@ class DirectionDecoder:
         self.stopped = True
 
     # Secrets
+
+    def unread_payload(self, payload: bytes) -> bytes:
+        """A data frame's payload not read as MQTT (a reserved opcode, a dead stream):
+        starred from where a password could be when it may be a CONNECT (both paths use
+        this; control frames carry no MQTT and are shown as they are)."""
+        if self._may_be_connect(payload, self.packet_no):
+            return scrub_connect(payload)
+        return payload
+
+    def _may_be_connect(self, data: bytes, no: int) -> bool:
+        """Whether packet ``no`` starting with ``data`` may hold a password: a packet of
+        type CONNECT, or the client's first packet when its variable header starts with
+        the protocol name whatever its type byte says (a damaged CONNECT; it must come
+        first, [MQTT-3.1.0-1])."""
+        if is_connect_start(data):
+            return True
+        if self.direction != "c2s" or no != 0 or len(data) < 8:
+            return False
+        pos = 1
+        while pos < 5 and data[pos] & 0x80:  # the Remaining Length (MQTT 5.0 §1.5.5)
+            pos += 1
+        name = data[pos + 1 : pos + 9]
+        return name.startswith((b"\x00\x04MQTT", b"\x00\x06MQIsdp"))
 
     def _mask_in_frames(self, data: bytes, base: int, no: int, *, start: int, masked: bytes) -> bytes:
         """Put the masked bytes of packet ``no`` (starting at stream offset ``start``) into

@@ -170,11 +170,13 @@ class PacketReader:
         try:
             while pos < size:
                 first = data[pos]
+                if first_byte_errors[first] is not None:
+                    # Checked before the Remaining Length, so that the same bytes give the
+                    # same error however they are cut into reads.
+                    raise MalformedPacket(base + pos, first_byte_errors[first])  # type: ignore[arg-type]
                 # Remaining Length, inlined (see primitives.read_varint) for speed.
                 p = pos + 1
                 if p >= size:
-                    if first_byte_errors[first] is not None:
-                        raise MalformedPacket(base + pos, first_byte_errors[first])  # type: ignore[arg-type]
                     break
                 length = data[p]
                 p += 1
@@ -244,8 +246,6 @@ class PacketReader:
                                     append(item)
                                     pos = end
                                     continue
-                elif first_byte_errors[first] is not None:
-                    raise MalformedPacket(base + pos, first_byte_errors[first])  # type: ignore[arg-type]
                 if length < 0:
                     break
                 if limit is not None and end - pos > limit:

@@ -24,6 +24,7 @@ from explorer.model.events import PacketEvent, TraceEvent
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Connack, Properties
 from explorer.mqtt.topics import validate_topic_name
+from explorer.profiles.store import read_bounded
 from explorer.workspace import Workspace
 
 __all__ = [
@@ -109,11 +110,11 @@ def read_payload(args: argparse.Namespace) -> bytes:
         return text.encode("utf-8")
     if args.file is not None:
         if args.file == "-":
-            data = sys.stdin.buffer.read(MAX_PAYLOAD + 1)
+            data = read_bounded(sys.stdin.buffer, MAX_PAYLOAD + 1)
         else:
             try:
                 with open(args.file, "rb") as handle:
-                    data = handle.read(MAX_PAYLOAD + 1)
+                    data = read_bounded(handle, MAX_PAYLOAD + 1)
             except OSError as exc:
                 raise ExplorerError(f"cannot read {args.file}: {exc.strerror or exc}") from None
         if len(data) > MAX_PAYLOAD:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from copy import deepcopy
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import tomlkit
@@ -61,6 +61,7 @@ __all__ = [
     "config_dir",
     "default_profiles_path",
     "merge_secrets",
+    "read_bounded",
     "read_text_file",
     "secret_ref",
     "to_options",
@@ -94,6 +95,19 @@ MAX_FILE_SIZE = 16 * 1024 * 1024
 an MQTT Explorer settings file with embedded certificates a few hundred KiB)."""
 
 
+def read_bounded(handle: BinaryIO, limit: int) -> bytes:
+    """At most ``limit`` bytes from ``handle``, in chunks: ``read(limit)`` allocates ``limit`` at once."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = handle.read(min(1 << 16, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 def read_text_file(path: Path, *, encoding: str = "utf-8", limit: int = MAX_FILE_SIZE) -> str:
     """The text of ``path``, read in bounded size so a device or a huge file is refused, not read.
 
@@ -103,7 +117,7 @@ def read_text_file(path: Path, *, encoding: str = "utf-8", limit: int = MAX_FILE
     """
     try:
         with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+            data = read_bounded(handle, limit + 1)
     except FileNotFoundError:
         raise
     except OSError as exc:

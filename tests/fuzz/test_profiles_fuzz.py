@@ -12,8 +12,9 @@ documents made from random values under the keys the loader knows. The targets:
 
 Each input either loads or fails with a :class:`ProfileError`: one line naming the file,
 with the line of the problem when it is about a value. Nothing else may escape, no
-example may take over 1 s (Hypothesis' deadline), and a profile that loads is written
-back by the store and read again unchanged.
+example may take over 1 s (Hypothesis' deadline), the loader's memory peak (tracemalloc)
+stays within a small multiple of the file, and a profile that loads is written back by
+the store and read again unchanged.
 
 An input that fails a check is written to ``tests/fuzz/corpus/profiles/found/`` before
 the test fails; every file there is replayed on every run.
@@ -26,6 +27,7 @@ import hashlib
 import json
 import math
 import tempfile
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -171,6 +173,9 @@ def mutated_json(draw: st.DrawFn) -> bytes:
     return json.dumps(data).encode()
 
 
+MEMORY_BASE = 1 << 20  # bytes of Python objects the loader may hold at its peak, plus
+MEMORY_PER_BYTE = 1000  # this many per byte of the file
+
 _KEPT: dict[str, Path] = {}
 
 
@@ -204,11 +209,17 @@ def check_store(data: bytes) -> None:
         path = Path(tmp) / "profiles.toml"
         path.write_bytes(data)
         store = ProfileStore(path, secrets=MemorySecretStore())
+        tracemalloc.start()
         try:
             profiles = store.list()
         except ProfileError as exc:
             _documented(exc, str(path))
             return
+        finally:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            # Bounded memory: a small multiple of the file (tomlkit keeps every token).
+            assert peak <= MEMORY_BASE + MEMORY_PER_BYTE * len(data), (peak, len(data))
         for warning in store.warnings:
             assert "\n" not in warning
         # Written back by the store and read again: the same profiles.

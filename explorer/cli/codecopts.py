@@ -45,7 +45,10 @@ def codec_rules_from_args(args: argparse.Namespace) -> tuple[CodecRule, ...]:
     protos = tuple(getattr(args, "proto", None) or ())
     rules = []
     for text in getattr(args, "codec", None) or ():
-        rule = parse_codec_rule(text)
+        try:
+            rule = parse_codec_rule(text)
+        except ExplorerError as exc:
+            raise ExplorerError(f"--codec {exc}") from None
         if rule.message:
             rule = CodecRule(rule.topic_filter, rule.codec, rule.message, protos)
         rules.append(rule)

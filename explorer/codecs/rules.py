@@ -60,10 +60,10 @@ def parse_codec_rule(text: str) -> CodecRule:
     """``FILTER=NAME[:MESSAGE]`` (as ``--codec`` takes it) to a rule; one-line error otherwise."""
     topic_filter, sep, spec = text.rpartition("=")
     if not sep or not topic_filter or not spec:
-        raise ExplorerError(f"--codec {text!r}: write FILTER=NAME[:MESSAGE], e.g. 'sensors/#=msgpack'")
+        raise ExplorerError(f"{text!r}: write FILTER=NAME[:MESSAGE], e.g. 'sensors/#=msgpack'")
     name, _, message = spec.partition(":")
     try:
         validate_topic_filter(topic_filter)
     except ExplorerError as exc:
-        raise ExplorerError(f"--codec {text!r}: invalid topic filter: {exc}") from None
+        raise ExplorerError(f"{text!r}: invalid topic filter: {exc}") from None
     return CodecRule(topic_filter, name.strip().lower(), message.strip() or None)

@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from explorer.client.options import ConnectionOptions, TlsOptions, parse_url, split_userinfo
+from explorer.codecs.rules import CodecRule, parse_codec_rule
 from explorer.errors import ExplorerError
 from explorer.mqtt.enums import ProtocolVersion, RetainHandling
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Subscription, Will
@@ -74,7 +75,17 @@ class FormField:
     secret: str = ""  # the keyring kind of a SECRET field
 
 
-SECTIONS = ("Connection", "Authentication", "TLS", "WebSocket and HTTP", "Proxy", "MQTT", "MQTT 5", "Will")
+SECTIONS = (
+    "Connection",
+    "Authentication",
+    "TLS",
+    "WebSocket and HTTP",
+    "Proxy",
+    "MQTT",
+    "MQTT 5",
+    "Will",
+    "Payload codecs",
+)
 
 _TEXT, _NUM, _SECRET, _CHECK, _CHOICE, _LINES = (
     FieldKind.TEXT,
@@ -151,6 +162,14 @@ FIELDS: tuple[FormField, ...] = (
     FormField("will_qos", "Will QoS", _CHOICE, "Will", choices=("0", "1", "2")),
     FormField("will_retain", "Retain the will", _CHECK, "Will"),
     FormField("will_delay", "Will delay (s, MQTT 5)", _NUM, "Will", "not sent when empty"),
+    FormField(
+        "codecs",
+        "Codec rules (one per line: filter=codec[:message], e.g. acme/#=protobuf:acme.Telemetry)",
+        _LINES,
+        "Payload codecs",
+        "detection when empty",
+    ),
+    FormField("proto_files", ".proto files for the Protobuf rules (one per line)", _LINES, "Payload codecs"),
 )
 FIELD_BY_KEY: dict[str, FormField] = {item.key: item for item in FIELDS}
 SECRET_FIELDS: tuple[FormField, ...] = tuple(item for item in FIELDS if item.kind is FieldKind.SECRET)
@@ -355,6 +374,8 @@ class ProfileForm:
             "reconnect_initial_delay": _number(o.reconnect_initial_delay),
             "reconnect_max_delay": _number(o.reconnect_max_delay),
             "notes": profile.notes if profile is not None else "",
+            "codecs": _codec_text(profile),
+            "proto_files": _proto_text(profile),
             "session_expiry_interval": _number(o.session_expiry_interval),
             "receive_maximum": _number(o.receive_maximum),
             "maximum_packet_size": _number(o.maximum_packet_size),
@@ -434,6 +455,7 @@ class ProfileForm:
         take("name", lambda t: check_name(t.strip()))
         take("url", _url)
         take("subscriptions", parse_subscriptions)
+        take("codecs", self._codec_rules)
         take("alpn", _commas)
         take("subprotocols", _commas)
         take("headers", lambda t: tuple(_header_line(line) for line in _lines(t)))
@@ -547,8 +569,35 @@ class ProfileForm:
             color=original.color if original is not None else None,
             tags=original.tags if original is not None else (),
             secret_refs=refs,
-            codecs=original.codecs if original is not None else (),
+            codecs=read["codecs"],
         )
+
+    def _codec_rules(self, text: str) -> tuple[CodecRule, ...]:
+        """The codec rules typed; unchanged text keeps the profile's rules exactly as they were."""
+        original = self.original
+        if (
+            original is not None
+            and text == _codec_text(original)
+            and self.text("proto_files") == _proto_text(original)
+        ):
+            return original.codecs
+        protos = tuple(_lines(self.text("proto_files")))
+        rules = []
+        for line in _lines(text):
+            rule = parse_codec_rule(line)
+            rules.append(replace(rule, proto_files=protos) if rule.codec.endswith("protobuf") else rule)
+        return tuple(rules)
+
+
+def _codec_text(profile: Profile | None) -> str:
+    return "\n".join(rule.to_text() for rule in profile.codecs) if profile is not None else ""
+
+
+def _proto_text(profile: Profile | None) -> str:
+    if profile is None:
+        return ""
+    files = dict.fromkeys(file for rule in profile.codecs for file in rule.proto_files)
+    return "\n".join(files)
 
 
 def _url(text: str) -> str:

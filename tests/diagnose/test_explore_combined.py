@@ -123,3 +123,35 @@ async def test_an_alternative_dropping_tls_is_tried_without_credentials(tmp_path
     for text in (out, err):
         for secret_text in (PASSWORD, HTTP_PASSWORD, SECRET_HEADER):
             assert secret_text not in text
+
+
+async def test_mqtts_to_a_plain_mqtt_port_explores_mqtt_without_the_password(tmp_path: Path) -> None:
+    passwords = tmp_path / "passwords"
+    add_user(passwords, "alice", PASSWORD)
+    config = BrokerConfig.ephemeral(sys_interval=0, password_file=passwords)
+    seen = bytearray()
+    async with Broker(config) as broker:
+        assert broker.tcp_port is not None
+        async with recording_relay(broker.tcp_port, seen) as port:
+            options = ConnectionOptions(
+                url=f"mqtts://127.0.0.1:{port}",
+                username="alice",
+                password=PASSWORD.encode(),
+                handshake_timeout=2.0,
+                connect_timeout=2.0,
+            )
+            diagnosis = await diagnose(options, explore_alternatives=True)
+    assert diagnosis.layer == "tls"
+    plain = [alt for alt in diagnosis.alternatives if alt.description.startswith("mqtt://")]
+    assert plain, diagnosis.alternatives
+    for alt in plain:  # the plain port, then combined with other versions: never a password
+        assert alt.credentials_withheld
+        assert alt.description.endswith("(without credentials: TLS dropped)")
+    first = plain[0]
+    assert first.description == "mqtt:// on the same host and port (without credentials: TLS dropped)"
+    # The broker wants a password: without one the plain port refuses, which says the port works.
+    assert first.cause == "connack-not-authorized"
+    assert diagnosis.working is None
+    assert PASSWORD.encode() not in seen
+    assert b"alice" not in seen
+    assert b"\x10" in seen  # a CONNECT did go to the plain port

@@ -23,6 +23,7 @@ from explorer.diagnose.causes import CLOSE_CODE_CAUSES, connack_slug
 from explorer.diagnose.channel import Incoming, MqttChannel
 from explorer.diagnose.httpcheck import could_be_http
 from explorer.diagnose.idle import idle_match
+from explorer.diagnose.model import ProbeChecks
 from explorer.diagnose.tlscheck import classify_tls_error
 from explorer.diagnose.walk import WalkBase, hexdump
 from explorer.diagnose.wire import looks_like_tls_record, printable
@@ -42,6 +43,8 @@ from explorer.mqtt.packets import (
 __all__ = ["MqttSteps", "probe_client_id"]
 
 _PACKET_TOO_LARGE = 0x95  # MQTT 5.0 §3.14.2.1 DISCONNECT reason code
+_SIZE_TRIES = 7  # fresh connections spent on finding where a size limit lies
+_SMALLEST_TRY = 64
 _OTHER_VERSIONS: dict[ProtocolVersion, tuple[ProtocolVersion, ...]] = {
     ProtocolVersion.V5: (ProtocolVersion.V311, ProtocolVersion.V31),
     ProtocolVersion.V311: (ProtocolVersion.V5, ProtocolVersion.V31),
@@ -244,19 +247,52 @@ class MqttSteps(WalkBase):
                 if isinstance(packet, Disconnect):
                     reason = int(packet.reason_code)
                     label = f"0x{reason:02X} {getattr(packet.reason_code, 'name', reason)}"
-                    slug = "limit-mqtt-packet-too-large" if reason == _PACKET_TOO_LARGE else "publish-closed"
-                    raise self._fail(slug, {"close_code": f"DISCONNECT {label}"})
+                    observed = {"close_code": f"DISCONNECT {label}"}
+                    slug = "publish-closed"
+                    if reason == _PACKET_TOO_LARGE:
+                        slug = "limit-mqtt-packet-too-large"
+                        observed["size_bounds"] = await self._size_bounds(size)
+                    raise self._fail(slug, observed)
             if incoming.mqtt_error is not None:
                 raise self._fail("mqtt-malformed", {"mqtt_error": str(incoming.mqtt_error)})
             if incoming.closed:
                 if incoming.close_code == 1009:
                     observed = {"close_reason": incoming.close_reason or "(no reason given)"}
+                    observed["size_bounds"] = await self._size_bounds(size)
                     raise self._fail("limit-ws-message-too-big", observed)
                 if incoming.close_code is not None:
                     code = f"{incoming.close_code} {incoming.close_reason}".rstrip()
                     reason_slug = CLOSE_CODE_CAUSES.get(incoming.close_code, "")
                     raise self._fail("publish-closed", {"close_code": code, "close_cause": reason_slug})
-                raise self._fail("limit-silent-drop", {})
+                raise self._fail("limit-silent-drop", {"size_bounds": await self._size_bounds(size)})
+
+    async def _size_bounds(self, failed: int) -> str:
+        """Where the limit lies: smaller messages published on fresh connections, halving
+        until one passes, then a few bisection steps (at most :data:`_SIZE_TRIES` tries)."""
+        if self.nested:
+            return ""
+        passed: int | None = None
+        tries = 0
+        candidate = failed // 2
+        while tries < _SIZE_TRIES and candidate >= _SMALLEST_TRY and failed - (passed or 0) > 1:
+            tries += 1
+            checks = ProbeChecks(
+                browser=self.checks.browser, compression=self.checks.compression, publish_size=candidate
+            )
+            result = await self._probe_again(self.options, checks)
+            if result.ok:
+                passed = candidate
+            elif result.layer == "publish" and result.cause.startswith("limit-"):
+                failed = candidate
+            else:
+                break  # something else went wrong: no bound from it
+            candidate = failed // 2 if passed is None else (passed + failed) // 2
+        if passed is None:
+            return (
+                f"no smaller message passed either, down to {failed:,} B: rather than a size, "
+                "the server may refuse any PUBLISH to this topic (an ACL)"
+            )
+        return f"a message of {passed:,} B passed and one of {failed:,} B failed"
 
     # -- liveness --------------------------------------------------------------------
     async def _liveness(self, channel: MqttChannel) -> None:

@@ -89,10 +89,10 @@ class _Walk(MqttSteps):
         self.observed["summary"] = "; ".join(parts)
         return self.diagnosis(CONNECTED)
 
-    async def _probe_again(self, options: ConnectionOptions) -> Diagnosis:
+    async def _probe_again(self, options: ConnectionOptions, checks: ProbeChecks | None = None) -> Diagnosis:
         timeout = min(options.connect_timeout, options.handshake_timeout, _SECOND_TRY_TIMEOUT)
         second = options.with_changes(connect_timeout=timeout, handshake_timeout=timeout)
-        walk = _Walk(second, ProbeChecks(), None)
+        walk = _Walk(second, checks or ProbeChecks(), None)
         walk.nested = True
         return await walk.run()
 

@@ -37,7 +37,8 @@ PUBLISH_CAUSES: tuple[Cause, ...] = (
         "Message too big for the WebSocket server (1009)",
         "The server closed with 1009 (message too big) when a PUBLISH of {publish_size} B "
         "({packet_size} B packet, one WebSocket message) arrived: {close_reason}. Its WebSocket "
-        "frame or message limit, or that of a proxy in front, is below {packet_size} B.",
+        "frame or message limit, or that of a proxy in front, is below {packet_size} B "
+        "({size_bounds}).",
         _LIMITS_FIX,
     ),
     Cause(
@@ -45,9 +46,8 @@ PUBLISH_CAUSES: tuple[Cause, ...] = (
         "publish",
         "Connection dropped after a large message",
         "The connection was closed without a close frame or DISCONNECT right after a PUBLISH of "
-        "{publish_size} B ({packet_size} B packet), which it had accepted smaller messages before: "
-        "a frame, message or packet size limit that the server (or a proxy) enforces by "
-        "dropping the connection.",
+        "{publish_size} B ({packet_size} B packet): a frame, message or packet size limit that "
+        "the server (or a proxy) enforces by dropping the connection ({size_bounds}).",
         _LIMITS_FIX + " Then read the server's log for the limit it hit.",
     ),
     Cause(
@@ -55,7 +55,7 @@ PUBLISH_CAUSES: tuple[Cause, ...] = (
         "publish",
         "Packet too large (DISCONNECT 0x95)",
         "The broker answered the PUBLISH of {publish_size} B ({packet_size} B packet) with "
-        "{close_code}: the packet is above its maximum packet size.",
+        "{close_code}: the packet is above its maximum packet size ({size_bounds}).",
         "Keep messages smaller, or raise the broker's maximum packet size (mosquitto: "
         "max_packet_size; EMQX: mqtt.max_packet_size; HiveMQ: max-packet-size).",
     ),

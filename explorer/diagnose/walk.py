@@ -62,8 +62,9 @@ class WalkBase:
         self.nested = False  # a second walk settling a question for the first one
         self.maximum_packet_size: int | None = None  # MQTT 5 CONNACK's, when it sends one
 
-    async def _probe_again(self, options: ConnectionOptions) -> Diagnosis:
-        """A plain walk with other options, to settle what one answer cannot tell."""
+    async def _probe_again(self, options: ConnectionOptions, checks: ProbeChecks | None = None) -> Diagnosis:
+        """A plain walk (or one with ``checks``) with other options, to settle what one
+        answer cannot tell."""
         raise NotImplementedError
 
     # -- bookkeeping ----------------------------------------------------------

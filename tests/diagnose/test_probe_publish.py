@@ -5,6 +5,7 @@ connection, the embedded broker's Maximum Packet Size) and brokers that refuse."
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -44,6 +45,10 @@ async def test_a_1kib_frame_limit_closing_with_1009_is_named_with_the_size() -> 
     diagnosis = await _publish_probe(4096, max_size=1024)
     assert (diagnosis.layer, diagnosis.cause) == ("publish", "limit-ws-message-too-big")
     assert diagnosis.observed["publish_size"] == "4096"
+    # Smaller messages on fresh connections say where the 1 KiB limit lies.
+    passed, failed = _bounds(diagnosis.observed["size_bounds"])
+    assert 900 <= passed < failed <= 1024
+    assert diagnosis.observed["size_bounds"] in diagnosis.explanation
     assert "4096 B" in diagnosis.explanation
     assert "1009" in diagnosis.explanation
 
@@ -78,6 +83,24 @@ async def test_a_server_dropping_the_connection_after_a_large_message_is_a_silen
     assert small.ok, small.explanation
     assert (large.layer, large.cause) == ("publish", "limit-silent-drop")
     assert "4096 B" in large.explanation
+    passed, failed = _bounds(large.observed["size_bounds"])
+    assert passed <= 1024 < failed
+
+
+async def test_a_drop_at_every_size_is_said_not_to_be_a_size_limit() -> None:
+    async def drop_all(ws: ServerConnection, packet: Publish) -> None:
+        ws.transport.abort()
+
+    diagnosis = await _publish_probe(4096, on_publish=drop_all)
+    assert diagnosis.cause == "limit-silent-drop"
+    assert "no smaller message passed either" in diagnosis.explanation
+    assert "an ACL" in diagnosis.explanation
+
+
+def _bounds(text: str) -> tuple[int, int]:
+    found = re.fullmatch(r"a message of ([\d,]+) B passed and one of ([\d,]+) B failed", text)
+    assert found, text
+    return int(found[1].replace(",", "")), int(found[2].replace(",", ""))
 
 
 async def test_mqtt5_maximum_packet_size_in_connack_is_named_before_sending() -> None:

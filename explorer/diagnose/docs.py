@@ -44,7 +44,8 @@ connection works and 1 otherwise.
 - `--publish-size N` publishes N random bytes at QoS 1 after CONNACK (to
   `mqttws-explorer/probe/CLIENT-ID`) and waits for the PUBACK, so that frame, message and
   packet size limits show up: a close with 1009, a connection dropped without a word, an MQTT 5
-  Maximum Packet Size in CONNACK, or a DISCONNECT 0x95. Each names the size that failed.
+  Maximum Packet Size in CONNACK, or a DISCONNECT 0x95. Each names the size that failed,
+  and smaller messages on fresh connections (at most 7) say where the limit lies.
 
 The Diagnose panes of the desktop and terminal explorers offer the same checks: "As a
 browser", "Compression", a publish size and an idle check, and "Connect with this" for an

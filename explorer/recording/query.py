@@ -20,7 +20,16 @@ from explorer.errors import LocalProtocolError
 from explorer.mqtt.topics import validate_topic_filter
 from explorer.recording.schema import RecordingError
 
-__all__ = ["Query", "parse_time", "query_sql", "topic_matches", "words_match"]
+__all__ = [
+    "DISTINCT_TOPICS_SQL",
+    "MAX_TOPICS",
+    "Query",
+    "parse_time",
+    "query_sql",
+    "topic_matches",
+    "wildcard_prefix",
+    "words_match",
+]
 
 _RELATIVE: Final = re.compile(r"^-\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?$")
 _UNIT_SECONDS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
@@ -145,17 +154,42 @@ def _prefix_range(prefix: str) -> tuple[str, str]:
     return prefix, prefix + "\U0010ffff"
 
 
-def query_sql(query: Query) -> tuple[str, list[Any], bool]:
+MAX_TOPICS: Final = 30_000
+"""Topics a ``+`` filter may expand to in one ``IN (...)`` list (SQLite allows 32,766 values)."""
+
+DISTINCT_TOPICS_SQL: Final = (
+    # A loose index scan: one seek on messages_topic_time per distinct topic, so listing
+    # the topics under a prefix costs their number, not the number of messages.
+    "WITH RECURSIVE t(topic) AS ("
+    " SELECT (SELECT min(topic) FROM messages WHERE topic >= ? AND topic < ?)"
+    " UNION ALL"
+    " SELECT (SELECT min(topic) FROM messages WHERE topic > t.topic AND topic < ?) FROM t"
+    " WHERE t.topic IS NOT NULL"
+    ") SELECT topic FROM t WHERE topic IS NOT NULL"
+)
+
+
+def wildcard_prefix(topic_filter: str) -> tuple[str, str]:
+    """``[low, high)`` of the topics a ``+`` filter can match (the part before the ``+``)."""
+    return _prefix_range(topic_filter.partition("+")[0])
+
+
+def query_sql(query: Query, topics: list[str] | None = None) -> tuple[str, list[Any], bool]:
     """``(where, parameters, needs_check)`` for ``SELECT ... FROM messages AS m WHERE ...``.
 
-    ``needs_check`` is True when rows must still pass :func:`topic_matches` (a ``+`` in
-    the filter, or a leading wildcard and the ``$`` rule).
+    ``topics``: for a filter with ``+``, the topics it matches (listed with
+    :data:`DISTINCT_TOPICS_SQL`), searched as one index seek each. Without them,
+    ``needs_check`` is True: rows of the filter's prefix must still pass
+    :func:`topic_matches`.
     """
     clauses: list[str] = []
     params: list[Any] = []
     needs_check = False
     topic_filter = query.topic
-    if topic_filter is not None and topic_filter != "#":
+    if topic_filter is not None and topic_filter != "#" and topics is not None:
+        clauses.append(f"m.topic IN ({','.join('?' * len(topics))})" if topics else "0")
+        params.extend(topics)
+    elif topic_filter is not None and topic_filter != "#":
         head, _, _ = topic_filter.partition("+")
         if "+" not in topic_filter and not topic_filter.endswith("#"):
             clauses.append("m.topic = ?")
@@ -171,7 +205,7 @@ def query_sql(query: Query) -> tuple[str, list[Any], bool]:
                 low, high = _prefix_range(head)
                 clauses.append("m.topic >= ? AND m.topic < ?")
                 params.extend([low, high])
-    if topic_filter is not None and topic_filter[:1] in ("+", "#"):
+    if topic_filter is not None and topic_filter[:1] in ("+", "#") and topics is None:
         clauses.append("m.topic NOT LIKE '$%'")  # [MQTT-4.7.2-1]
     if query.since_us is not None:
         clauses.append("m.time_us >= ?")

@@ -17,7 +17,14 @@ from typing import Any
 
 from explorer.model.events import HandshakeRequest, HandshakeResponse, MessageReceived, TraceEvent
 from explorer.mqtt.packets import Properties, Publish
-from explorer.recording.query import Query, query_sql, topic_matches
+from explorer.recording.query import (
+    DISTINCT_TOPICS_SQL,
+    MAX_TOPICS,
+    Query,
+    query_sql,
+    topic_matches,
+    wildcard_prefix,
+)
 from explorer.recording.rows import EventRebuilder, properties_from_json
 from explorer.recording.schema import RecordingError, connect_reader
 from explorer.recording.stats import TopicStats
@@ -219,7 +226,7 @@ class Recording:
             RecordingError: a bad query (see :meth:`Query.validate`) or an unreadable file.
         """
         query = (query or Query()).validate()
-        where, params, needs_check = query_sql(query)
+        where, params, needs_check = query_sql(query, self._wildcard_topics(query))
         order = "DESC" if newest_first else "ASC"
         sql = f"SELECT {_MESSAGE_COLUMNS} FROM messages AS m WHERE {where} ORDER BY m.id {order}"
         if limit is not None and not needs_check:
@@ -233,6 +240,20 @@ class Recording:
             found += 1
             if limit is not None and found >= limit:
                 return
+
+    def _wildcard_topics(self, query: Query) -> list[str] | None:
+        """The topics a ``+`` filter matches, or None (no ``+``, or too many to list)."""
+        topic_filter = query.topic
+        if topic_filter is None or "+" not in topic_filter:
+            return None
+        low, high = wildcard_prefix(topic_filter)
+        out = []
+        for (topic,) in self._iterate(DISTINCT_TOPICS_SQL, (low, high, high)):
+            if topic_matches(topic_filter, topic):
+                out.append(topic)
+                if len(out) > MAX_TOPICS:
+                    return None
+        return out
 
     def message(self, message_id: int) -> Message | None:
         rows = self._fetch(f"SELECT {_MESSAGE_COLUMNS} FROM messages AS m WHERE m.id = ?", (message_id,))
@@ -301,7 +322,7 @@ class Recording:
     def topic_stats(self, query: Query | None = None) -> TopicStats:
         """Per-topic counts over the recording (or the part ``query`` selects)."""
         query = (query or Query()).validate()
-        where, params, needs_check = query_sql(query)
+        where, params, needs_check = query_sql(query, self._wildcard_topics(query))
         rows = self._fetch(
             "SELECT m.topic, count(*), sum(m.size), min(m.time_us), max(m.time_us), "
             "max(CASE WHEN m.retain THEN m.id END) "

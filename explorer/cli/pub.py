@@ -24,7 +24,7 @@ from explorer.model.events import PacketEvent, TraceEvent
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Connack, Properties
 from explorer.mqtt.topics import validate_topic_name
-from explorer.profiles.store import read_bounded
+from explorer.profiles.files import read_bounded
 from explorer.workspace import Workspace
 
 __all__ = [

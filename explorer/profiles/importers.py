@@ -40,6 +40,7 @@ from explorer.client.options import ConnectionOptions, TlsOptions, UrlUserInfo, 
 from explorer.errors import ExplorerError, ProfileError
 from explorer.mqtt.enums import RetainHandling
 from explorer.mqtt.packets import NO_PROPERTIES, Properties, Subscription, Will
+from explorer.profiles.files import read_text_file
 from explorer.profiles.format import (
     Profile,
     ProfileName,
@@ -47,7 +48,7 @@ from explorer.profiles.format import (
     mqtt_version_from_text,
     secret_label,
 )
-from explorer.profiles.store import ProfileStore, merge_secrets, parse_profiles_with_extras, read_text_file
+from explorer.profiles.store import ProfileStore, merge_secrets, parse_profiles_with_extras
 
 __all__ = [
     "ImportFormat",

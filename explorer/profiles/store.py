@@ -11,8 +11,14 @@ described in :mod:`explorer.profiles.format`. The rules this module keeps:
 * **Edits keep the file.** tomlkit rewrites only the keys that changed, so comments,
   ordering and keys this version does not know survive (unknown keys are reported in
   :attr:`ProfileStore.warnings`).
-* **Writes are atomic.** A temp file in the same directory, fsync, ``os.replace``: a
-  crash leaves the old file or the new one, never half of one. The file is 0600.
+* **Writes are atomic**, reads bounded, read-modify-write cycles locked between
+  processes: :mod:`explorer.profiles.files`. The file is 0600.
+* **The file and the keyring change together, or neither does.** Secrets are read
+  before anything changes and new keyring entries are taken back when the file cannot
+  be written, so a keyring that cannot be reached leaves a profile as it was, with no
+  orphaned or lost secret (``remove(keep_secrets=True)`` is the explicit way out).
+* **A password in a URL** is taken out of it (:class:`ConnectionOptions` does) and
+  kept like any other password; a hand-written one is refused with the line.
 * **Versioned.** ``version = 1``; a newer version is refused rather than mangled.
 * The keyring is touched only when a profile actually has secrets, so listing and
   showing profiles work on a machine with no keyring at all.
@@ -23,12 +29,11 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
-import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from copy import deepcopy
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import tomlkit
@@ -38,6 +43,7 @@ from tomlkit.toml_document import TOMLDocument
 
 from explorer.client.options import ConnectionOptions
 from explorer.errors import ProfileError, SecretStoreError
+from explorer.profiles.files import locked, read_text_file, write_atomic
 from explorer.profiles.format import (
     DEFAULT_VALUES,
     SECRET_KINDS,
@@ -54,15 +60,12 @@ from explorer.profiles.validate import LineFinder, profile_from_table
 __all__ = [
     "CONFIG_DIR_ENV",
     "FORMAT_VERSION",
-    "MAX_FILE_SIZE",
     "Profile",
     "ProfileName",
     "ProfileStore",
     "config_dir",
     "default_profiles_path",
     "merge_secrets",
-    "read_bounded",
-    "read_text_file",
     "secret_ref",
     "to_options",
 ]
@@ -88,48 +91,6 @@ def config_dir() -> Path:
 
 def default_profiles_path() -> Path:
     return config_dir() / "profiles.toml"
-
-
-MAX_FILE_SIZE = 16 * 1024 * 1024
-"""Profile files and imports larger than this are refused (a profile is a few hundred bytes;
-an MQTT Explorer settings file with embedded certificates a few hundred KiB)."""
-
-
-def read_bounded(handle: BinaryIO, limit: int) -> bytes:
-    """At most ``limit`` bytes from ``handle``, in chunks: ``read(limit)`` allocates ``limit`` at once."""
-    chunks: list[bytes] = []
-    size = 0
-    while size < limit:
-        chunk = handle.read(min(1 << 16, limit - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
-def read_text_file(path: Path, *, encoding: str = "utf-8", limit: int = MAX_FILE_SIZE) -> str:
-    """The text of ``path``, read in bounded size so a device or a huge file is refused, not read.
-
-    Raises:
-        FileNotFoundError: no such file (the caller decides whether that is an error).
-        ProfileError: unreadable, larger than ``limit``, or not text in ``encoding``.
-    """
-    try:
-        with open(path, "rb") as handle:
-            data = read_bounded(handle, limit + 1)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise ProfileError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise ProfileError(f"{path} is larger than {limit // (1024 * 1024)} MiB: not a profiles file")
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise ProfileError(
-            f"cannot read {path}: it is not UTF-8 text ({exc.reason} at byte {exc.start})"
-        ) from None
 
 
 def secret_ref(name: str, kind: str) -> str:
@@ -590,58 +551,12 @@ class ProfileStore:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """Serialise read-modify-write cycles between processes (the CLI next to the GUI).
-
-        An advisory ``flock`` on ``.profiles.lock`` beside the file; the profiles file
-        itself cannot carry the lock because every write replaces it. Not nested.
-        """
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: atomic replace still prevents torn files
+        """Serialise read-modify-write cycles between processes (see :func:`locked`)."""
+        with locked(self.path):
             yield
-            return
-        directory = self.path.parent
-        try:
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(directory / ".profiles.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise ProfileError(f"cannot write {self.path}: {exc}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing releases the lock
 
     def _write(self, doc: TOMLDocument) -> None:
-        text = tomlkit.dumps(doc)
-        directory = self.path.parent
-        try:
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(prefix=".profiles-", suffix=".tmp", dir=directory)  # mode 0600
-        except OSError as exc:
-            raise ProfileError(f"cannot write {self.path}: {exc}") from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise ProfileError(f"cannot write {self.path}: {exc}") from None
-        try:
-            dir_fd = os.open(directory, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(dir_fd)  # make the rename itself durable
-        except OSError:
-            pass
-        finally:
-            os.close(dir_fd)
+        write_atomic(self.path, tomlkit.dumps(doc))
 
 
 def parse_profiles(

@@ -12,6 +12,7 @@ from explorer.broker.config import BrokerConfig
 from explorer.broker.faults import parse_faults
 from explorer.broker.server import Broker
 from explorer.client.options import ConnectionOptions
+from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Connack
 from gui.widgets.main_window import MainWindow
 from tests.diagnose.servers import mini_broker_handler, ws_server
@@ -102,3 +103,25 @@ def test_a_typed_url_after_the_mqtt5_demo_connects_with_the_default_version(
     demo_version, version, state = qloop.run_until_complete(flow())
     assert demo_version == "5.0"
     assert (state, version) == ("connected", "3.1.1")
+
+
+def test_a_wrong_path_on_a_311_only_broker_from_mqtt5_connects_with_this(
+    window: MainWindow, qloop: qasync.QEventLoop, qtbot: Any
+) -> None:
+    async def flow() -> tuple[str, str, str, str]:
+        faults = parse_faults(["only-mqtt3.1.1"])
+        async with Broker(BrokerConfig.ephemeral(sys_interval=0, faults=faults)) as broker:
+            assert broker.ws_url is not None
+            wrong = broker.ws_url.replace("/mqtt", "/ws")
+            dialog = window.open_diagnose(ConnectionOptions(url=wrong, mqtt_version=ProtocolVersion.V5))
+            dialog.explore.setChecked(True)
+            qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+            await wait_signal(window.bridge.probeFinished)
+            button = dialog.connect_button.text()
+            qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
+            (url,) = await wait_signal(window.bridge.connected)
+            return button, url, broker.ws_url, window.workspace.status.mqtt_version or ""
+
+    button, url, right, version = qloop.run_until_complete(flow())
+    assert button == "Connect with this: path /mqtt + MQTT 3.1.1"
+    assert (url, version) == (right, "3.1.1")

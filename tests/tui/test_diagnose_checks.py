@@ -9,6 +9,7 @@ from explorer.broker.config import BrokerConfig
 from explorer.broker.faults import parse_faults
 from explorer.broker.server import Broker
 from explorer.client.options import ConnectionOptions
+from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Connack
 from explorer.workspace import Workspace
 from tests.diagnose.servers import mini_broker_handler, ws_server
@@ -93,3 +94,25 @@ async def test_an_unexpected_idle_drop_is_explained_on_the_status_line() -> None
             await settle(pilot, lambda: "The connection closed" in status.plain)
             assert "after the last byte received" in status.plain
             assert "before the keep alive (60 s) was due" in app.workspace.status.detail
+
+
+async def test_a_wrong_path_on_a_311_only_broker_from_mqtt5_connects_with_this() -> None:
+    faults = parse_faults(["only-mqtt3.1.1"])
+    async with Broker(BrokerConfig.ephemeral(sys_interval=0, faults=faults)) as broker:
+        assert broker.ws_url is not None
+        wrong = broker.ws_url.replace("/mqtt", "/ws")
+        app = ExplorerApp(Workspace(), autostart=False)
+        async with app.run_test(size=SIZE) as pilot:
+            app.open_diagnosis(ConnectionOptions(url=wrong, mqtt_version=ProtocolVersion.V5))
+            await settle(pilot, lambda: isinstance(app.screen, DiagnoseScreen))
+            screen = app.screen
+            assert isinstance(screen, DiagnoseScreen)
+            await pilot.press("ctrl+t")
+            await settle(pilot, lambda: screen.diagnosis is not None and not screen.running, rounds=1000)
+            shown = _result(screen)
+            assert "path /mqtt + MQTT 3.1.1" in shown
+            assert f"Connect with: {broker.ws_url} --mqtt-version 3.1.1" in shown
+            await pilot.press("ctrl+o")
+            await settle(pilot, lambda: app.workspace.connected)
+            assert app.workspace.status.url == broker.ws_url
+            assert app.workspace.status.mqtt_version == "3.1.1"

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from explorer import __version__
 from explorer.masking import mask_credentials, mask_header_values
@@ -39,7 +39,7 @@ from explorer.model.events import (
     TraceEvent,
 )
 from explorer.mqtt.enums import PacketType
-from explorer.mqtt.packets import Connack, Connect, Publish
+from explorer.mqtt.packets import NO_PROPERTIES, Connack, Connect, Publish
 from explorer.recording.rows import (
     EventRow,
     event_row,
@@ -372,9 +372,13 @@ class RecordingWriter:
         # which take tens of microseconds each: at most this long per batch, so that a
         # binary firehose is still recorded in full (its later rows without decoded text).
         binary_budget = self._interval * 0.3
+        add_message = messages.append
+        add_text = texts.append
+        popleft = pending.popleft
+        # The hot loop of a firehose: local names, no helper call that can be avoided.
         while count < _BATCH and size < size_limit:
             try:
-                event = pending.popleft()
+                event = popleft()
             except IndexError:
                 break
             count += 1
@@ -383,34 +387,38 @@ class RecordingWriter:
                 direction, event = event
             kind = type(event)
             if kind is MessageReceived:
-                assert isinstance(event, MessageReceived)
-                payload = event.payload
-                size += len(payload) + len(event.topic) + 64
-                packet = event.packet
-                props = properties_json(packet.properties) if type(packet) is Publish else None
+                message = cast(MessageReceived, event)
+                payload = message.payload
+                topic = message.topic
+                length = len(payload)
+                size += length + 64
+                packet = message.packet
+                props = None
+                if type(packet) is Publish and packet.properties is not NO_PROPERTIES:
+                    props = properties_json(packet.properties)
                 codec, text = payload_text(payload)
                 if codec is None and binary_budget > 0:
                     began = time.perf_counter()
                     content_type = packet.properties.content_type if type(packet) is Publish else None
-                    codec, text = self._decode_binary(payload, event.topic, content_type)
+                    codec, text = self._decode_binary(payload, topic, content_type)
                     binary_budget -= time.perf_counter() - began
-                messages.append(
+                add_message(
                     (
                         next_id,
-                        time_us(event.time + offset),
-                        event.conn,
+                        round((message.time + offset) * 1_000_000),
+                        message.conn,
                         direction,
-                        event.topic,
-                        event.qos,
-                        int(event.retain),
+                        topic,
+                        message.qos,
+                        1 if message.retain else 0,
                         props,
                         payload,
-                        len(payload),
+                        length,
                         codec,
                         text,
                     )
                 )
-                texts.append((next_id, event.topic, text))
+                add_text((next_id, topic, text))
                 next_id += 1
                 continue
             assert not isinstance(event, tuple)

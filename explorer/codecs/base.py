@@ -17,7 +17,7 @@ import base64
 import datetime
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -68,6 +68,8 @@ class Decoded:
     error: str | None = None
     image: ImageInfo | None = None
     note: str = ""  # why this codec was chosen: "rule sensors/#", "content type", "detected"
+    text_of: Callable[[Any], str] | None = None  # the codec's own display text, made when asked
+    numbers_of: Callable[[Any], Mapping[str, float]] | None = None  # its own numeric fields, likewise
 
     @property
     def ok(self) -> bool:
@@ -80,6 +82,8 @@ class Decoded:
             return self.display
         if self.error is not None:
             return ""
+        if self.text_of is not None:
+            return self.text_of(self.value)
         return display_json(self.value)
 
     @property
@@ -89,6 +93,8 @@ class Decoded:
             return self.given_numbers
         if self.error is not None:
             return {}
+        if self.numbers_of is not None:
+            return self.numbers_of(self.value)
         return find_numbers(self.value)
 
     def to_json(self) -> dict[str, Any]:

@@ -202,6 +202,8 @@ class CodecRegistry:
             None,
             decoded.image,
             ", ".join(part for part in (note, decoded.note) if part),
+            decoded.text_of,
+            decoded.numbers_of,
         )
 
     def _detect(

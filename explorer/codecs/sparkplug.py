@@ -195,89 +195,111 @@ def _array(datatype: DataType, data: bytes) -> list[Any]:
     return list(struct.unpack(f"<{len(data) // size}{code}", data))
 
 
+_SIGNED_BITS_BY_NUMBER = {int(k): v for k, v in _SIGNED_BITS.items()}
+_ARRAY_NUMBERS = frozenset(int(k) for k in _ARRAY_FORMATS) | {
+    int(DataType.StringArray),
+    int(DataType.BooleanArray),
+}
+_DATATYPE_NAMES = {int(member): member.name for member in DataType}
+_ONEOFS = frozenset(_VALUE_FIELDS)
+_FLAGS = ("is_historical", "is_transient", "is_null")
+
+
+def _typed(which: str, raw: Any, datatype: int | None) -> Any:
+    """A oneof value read as its datatype says (§6.4.16, §6.4.17)."""
+    if which in {"double_value", "boolean_value", "string_value"}:
+        return raw
+    if which in {"int_value", "long_value"}:
+        bits = _SIGNED_BITS_BY_NUMBER.get(datatype) if datatype is not None else None
+        return _signed(raw, bits) if bits else int(raw)
+    if which == "float_value":
+        return float(f"{raw:.7g}")  # a 32-bit float's significant digits
+    if which == "bytes_value":
+        if datatype in _ARRAY_NUMBERS:
+            return _array(DataType(datatype), raw)
+        return bytes_value(raw)
+    if which in (
+        "dataset_value",
+        "template_value",
+        "extension_value",
+        "propertyset_value",
+        "propertysets_value",
+    ):
+        return message_to_value(raw)
+    return raw
+
+
 def metric_value(metric: Message, datatype: int | None) -> Any:
-    """A metric's value as a plain value, read as its datatype says (§6.4.16, §6.4.17)."""
+    """A metric's (or property's) value as a plain value, read as its datatype says."""
     if getattr(metric, "is_null", False):
         return None
     which = metric.WhichOneof("value")
     if which is None:
         return None
-    raw = getattr(metric, which)
-    if which in ("int_value", "long_value"):
-        if datatype in _SIGNED_BITS:
-            return _signed(raw, _SIGNED_BITS[DataType(datatype)])
-        return int(raw)
-    if which == "float_value":
-        return float(f"{raw:.7g}")  # a 32-bit float's significant digits
-    if which == "bytes_value":
-        if (datatype is not None and datatype in _ARRAY_FORMATS) or datatype in (
-            DataType.StringArray,
-            DataType.BooleanArray,
-        ):
-            return _array(DataType(datatype), raw)
-        return bytes_value(raw)
-    if which in ("dataset_value", "template_value", "extension_value"):
-        return message_to_value(raw)
-    return raw
+    return _typed(which, getattr(metric, which), datatype)
 
 
 def _datatype_name(number: int | None) -> str | None:
     if number is None:
         return None
-    try:
-        return DataType(number).name
-    except ValueError:
-        return f"datatype {number}"
+    return _DATATYPE_NAMES.get(number) or f"datatype {number}"
 
 
 def decode_payload(payload: bytes, aliases: Mapping[int, tuple[str, int]] | None = None) -> dict[str, Any]:
     """A Sparkplug B payload as plain values; metrics named from ``aliases`` where sent by alias.
 
-    ``aliases`` maps alias -> (name, datatype) as the BIRTH gave them.
+    ``aliases`` maps alias -> (name, datatype) as the BIRTH gave them. Each message's set
+    fields are read once (``ListFields``), which is several times cheaper than asking
+    for each field in turn.
     """
     message: Any = schemas().decode(_PAYLOAD, payload)
     out: dict[str, Any] = {}
-    if message.HasField("timestamp"):
-        out["timestamp"] = message.timestamp
-    if message.HasField("seq"):
-        out["seq"] = message.seq
-    if message.HasField("uuid"):
-        out["uuid"] = message.uuid
-    if message.HasField("body"):
-        out["body"] = bytes_value(message.body)
-    metrics = []
+    metrics: list[dict[str, Any]] = []
+    for field, value in message.ListFields():
+        name = field.name
+        if name == "metrics":
+            continue
+        out[name] = bytes_value(value) if name == "body" else value
     for metric in message.metrics:
+        fields = {field.name: value for field, value in metric.ListFields()}
         item: dict[str, Any] = {}
-        name = metric.name if metric.HasField("name") else None
-        alias = metric.alias if metric.HasField("alias") else None
-        datatype = metric.datatype if metric.HasField("datatype") else None
-        if alias is not None and aliases and alias in aliases:
-            known_name, known_type = aliases[alias]
-            if name is None:
-                name = known_name
-                item["by_alias"] = True
-            if datatype is None:
-                datatype = known_type
+        name = fields.get("name")
+        alias = fields.get("alias")
+        datatype = fields.get("datatype")
+        if alias is not None and aliases:
+            known = aliases.get(alias)
+            if known is not None:
+                if name is None:
+                    name = known[0]
+                    item["by_alias"] = True
+                if datatype is None:
+                    datatype = known[1]
         if name is not None:
             item["name"] = name
         if alias is not None:
             item["alias"] = alias
         if datatype is not None:
             item["datatype"] = _datatype_name(datatype)
-        if metric.HasField("timestamp"):
-            item["timestamp"] = metric.timestamp
-        item["value"] = metric_value(metric, datatype)
-        for flag in ("is_historical", "is_transient", "is_null"):
-            if metric.HasField(flag) and getattr(metric, flag):
+        if "timestamp" in fields:
+            item["timestamp"] = fields["timestamp"]
+        value = None
+        if not fields.get("is_null"):
+            for key, raw in fields.items():
+                if key in _ONEOFS:
+                    value = _typed(key, raw, datatype)
+                    break
+        item["value"] = value
+        for flag in _FLAGS:
+            if fields.get(flag):
                 item[flag] = True
-        if metric.HasField("properties"):
-            props = metric.properties
+        props = fields.get("properties")
+        if props is not None:
             item["properties"] = {
-                key: metric_value(value, value.type if value.HasField("type") else None)
-                for key, value in zip(props.keys, props.values, strict=False)
+                key: metric_value(prop, prop.type if prop.HasField("type") else None)
+                for key, prop in zip(props.keys, props.values, strict=False)
             }
-        if metric.HasField("metadata"):
-            item["metadata"] = message_to_value(metric.metadata)
+        if "metadata" in fields:
+            item["metadata"] = message_to_value(fields["metadata"])
         metrics.append(item)
     out["metrics"] = metrics
     return out
@@ -405,9 +427,9 @@ class SparkplugCodec:
             self.name,
             payload,
             value,
-            payload_text(value, topic),
-            payload_numbers(value),
             note=topic.message_type.name if topic is not None else "",
+            text_of=lambda decoded_value: payload_text(decoded_value, topic),
+            numbers_of=payload_numbers,
         )
 
     def encode(self, value: Any) -> bytes:

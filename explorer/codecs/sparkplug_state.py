@@ -31,6 +31,7 @@ import json
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from explorer.codecs.base import CodecError, Decoded
@@ -122,6 +123,10 @@ class Observation:
         return out
 
 
+def _text(parts: SparkplugTopic, value: Any) -> str:
+    return payload_text(value, parts)
+
+
 def _bd_seq(value: dict[str, Any]) -> int | None:
     for metric in value.get("metrics", ()):
         if metric.get("name") == "bdSeq" and isinstance(metric.get("value"), int):
@@ -179,9 +184,9 @@ class SparkplugTracker:
             "sparkplug",
             payload,
             value,
-            payload_text(value, parts),
-            payload_numbers(value),
             note=parts.message_type.name,
+            text_of=partial(_text, parts),
+            numbers_of=payload_numbers,
         )
         return Observation(parts, decoded, tuple(notices))
 

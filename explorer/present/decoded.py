@@ -163,6 +163,8 @@ class DecodedView:
                 decoded.codec, header, decoded.error, "", (), None, (), note, tuple(notices), file_name
             )
         full = decoded.display
+        if full is None and decoded.text_of is not None:
+            full = decoded.text_of(decoded.value)
         if full is None:
             full = json.dumps(decoded.value, ensure_ascii=False, default=str)
         text = full[:cap]

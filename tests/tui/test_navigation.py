@@ -177,7 +177,7 @@ async def test_the_footer_shows_the_tab_history_view_and_frame_keys() -> None:
             if binding.action.startswith("message_view("):
                 tab = binding.action.split("'")[1]
                 assert any(label.endswith(f"[{views[tab]}]") for label in labels), binding
-            else:
+            elif binding.show:
                 assert binding.key.split(",")[0] in shown, binding.key
         assert "f12" in shown
         assert 0 < footer.natural_width <= 200

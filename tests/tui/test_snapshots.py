@@ -26,6 +26,7 @@ from tui.screens.diagnose import DiagnoseScreen
 from tui.screens.profiles import ProfilesScreen
 from tui.screens.publish import PublishScreen
 from tui.widgets.frames import FrameList
+from tui.widgets.status import StatusLine
 from tui.widgets.topics import TopicTreeView
 
 SIZE = (140, 40)
@@ -108,6 +109,9 @@ def test_frame_trace_with_a_packet_split_over_two_frames(snap_compare: Snap, tmp
             if frame is not None and not frame.fin:
                 frames.go_to(row)
                 break
+        # Going to a row stops following: wait until the status line says PAUSED.
+        status = app.main_screen.query_one(StatusLine)
+        await settle(pilot, lambda: status.model is not None and status.model.field("paused") is not None)
         await pilot.pause()
 
     assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZE, run_before=before)

@@ -58,7 +58,7 @@ async def test_sparkplug_node_has_named_metrics_and_a_chart() -> None:
         await pilot.press("4")
         pane = app.main_screen.query_one(SparkplugPane)
         await settle(pilot, lambda: any(row.level == "node" for row in pane.rows))
-        await pilot.press("R")  # ask the demo node for a rebirth: its NBIRTH names the metrics
+        await pilot.press("b")  # ask the demo node for a rebirth: its NBIRTH names the metrics
         await settle(pilot, lambda: any(row.label == "Temperature" for row in pane.rows), rounds=1000)
         labels = [row.label for row in pane.rows]
         assert labels[0] == "demo-plant/edge-1"

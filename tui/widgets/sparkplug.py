@@ -29,7 +29,7 @@ _STATE_STYLE = {"online": "green", "offline": "red"}
 
 class SparkplugPane(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("R", "rebirth", "Request rebirth"),
+        Binding("b", "rebirth", "Request rebirth"),
     ]
 
     DEFAULT_CSS = """
@@ -51,7 +51,7 @@ class SparkplugPane(Vertical):
         yield VimOptionList(id="sparkplug-rows")
         yield Static("", id="sparkplug-notices")
         yield Static(
-            "Enter on a numeric metric charts it; R asks the node for a rebirth.", id="sparkplug-chart-label"
+            "Enter on a numeric metric charts it; b asks the node for a rebirth (new BIRTH).", id="sparkplug-chart-label"
         )
         yield Sparkline([], id="sparkplug-chart")
 

@@ -51,7 +51,8 @@ class SparkplugPane(Vertical):
         yield VimOptionList(id="sparkplug-rows")
         yield Static("", id="sparkplug-notices")
         yield Static(
-            "Enter on a numeric metric charts it; b asks the node for a rebirth (new BIRTH).", id="sparkplug-chart-label"
+            "Enter on a numeric metric charts it; b asks the node for a rebirth (new BIRTH).",
+            id="sparkplug-chart-label",
         )
         yield Sparkline([], id="sparkplug-chart")
 

@@ -1,275 +1,166 @@
-"""End-to-end decoding speed: one MQTT-over-WebSocket connection through ConnectionDecoder.
+"""``mqttws-explorer decode`` end to end on captures of 20,000 to 1,000,000 packets, beside tshark.
 
-The stream: the HTTP upgrade (both directions), a CONNECT and a CONNACK, then 200,000
-QoS 0 PUBLISH packets (15-byte topic, 64-byte payload), each in its own masked client
-frame, fed in 64 KiB reads as a socket would deliver them. Printed beside it, on the
-same bytes:
+Three captures are synthesised first (``bench/synthcap.py``): MQTT over WebSocket,
+QoS 0 PUBLISH packets with a 15-byte topic and a random 64-byte payload, one packet per
+masked client frame:
 
-- websockets' own frame parser (``Frame.parse`` over a ``StreamReader``), frames/s;
-- ``tshark`` (when installed) on a pcapng of the same connection written here with
-  minimal Ethernet/IPv4/TCP framing. The server port is decoded as HTTP, so Wireshark
-  follows the upgrade to WebSocket. Wireshark 4.0 registers no dissector for the
-  negotiated subprotocol ``mqtt`` (its ``ws.protocol`` table has no MQTT entry and
-  allows no Decode As), so a one-line Lua script adds it; timed is
-  ``tshark -X lua_script:ws-mqtt.lua -n -r FILE -d tcp.port==P,http -Y mqtt -T fields
-  -e mqtt.msgtype``, one run including start-up (CPU time of the child process), and
-  packets/s counts the MQTT packets
-  it printed. tshark reads each WebSocket message on its own, which is right for this
-  stream (one packet per frame) though not in general.
+- 20,000 packets in 1448-byte TCP segments (about 1.8 MB);
+- 200,000 packets, one TCP segment each, one connection (about 32 MB);
+- 1,000,000 packets, one TCP segment each, over 10 connections open at once (about 160 MB).
 
-Times are CPU seconds (``time.process_time`` here, ``getrusage`` for tshark): the
-machine is shared, and wall-clock figures swing by a factor of two with its load.
+Each is decoded by the real command in a child process, as a user runs it
+(``mqttws-explorer decode FILE > /dev/null``, and with ``--json``), start-up and imports
+included. Figures per run: CPU seconds of the child (user + system, from ``wait4``:
+the machine is shared and wall-clock time swings with its load) and its peak RSS;
+packets/s counts the MQTT packets in the file. Medians of several runs are printed.
 
-Target: >= 500,000 MQTT packets/s end to end for ConnectionDecoder.
+The peer: ``tshark`` (where installed) on the same file with the dissector chain that
+lists these packets: HTTP on the server port, so Wireshark follows the upgrade, and a
+one-line Lua script that hands the negotiated ``mqtt`` subprotocol to the MQTT dissector
+(Wireshark 4.0 has no such entry in ``ws.protocol``):
+``tshark -X lua_script:ws-mqtt.lua -n -r FILE -d tcp.port==8883,http -Y mqtt -T fields
+-e mqtt.msgtype``, timed and measured the same way.
+
+Targets: the listing at least 10x tshark on the same file and at least 150,000 packets/s
+on the 200,000-packet capture; ``--json`` at least 100,000 packets/s; peak RSS under
+200 MB whatever the size.
+
+``python -m bench decode`` runs everything; ``BENCH_DECODE_RUNS`` sets the runs per figure
+(default 3) and ``BENCH_DECODE_SIZES`` a comma-separated subset (``20k,200k,1m``).
 """
 
 from __future__ import annotations
 
-import gc
 import os
-import resource
 import shutil
-import struct
+import statistics
 import subprocess
+import sys
 import tempfile
-import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from websockets.frames import Frame
-from websockets.streams import StreamReader
+from bench.synthcap import PORT, write_capture
 
-from explorer.decoder import ConnectionDecoder
-from explorer.model.events import ErrorReported, PacketEvent
-from explorer.mqtt.codec import encode
-from explorer.mqtt.packets import Connack, Connect, Publish
-from explorer.workspace.runtime import GC_GEN0_THRESHOLD
-from explorer.ws.framing import OP_BINARY, build_frame
-from explorer.ws.handshake import accept_key
+__all__ = ["main"]
 
-COUNT = 200_000
-TOPIC = "sensors/room/t1"
-PAYLOAD = bytes(range(64))
-READ_SIZE = 65536
-KEY = "dGhlIHNhbXBsZSBub25jZQ=="
-PORT = 8883
-TARGET = 500_000
-
-REQUEST = (
-    "GET /mqtt HTTP/1.1\r\nHost: bench.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    f"Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
-).encode()
-RESPONSE = (
-    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    f"Sec-WebSocket-Accept: {accept_key(KEY)}\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
-).encode()
+RUNS = int(os.environ.get("BENCH_DECODE_RUNS", "3"))
+CAPTURES = {  # name: (PUBLISH packets, connections, one frame per TCP segment)
+    "20k": (20_000, 1, False),
+    "200k": (200_000, 1, True),
+    "1m": (1_000_000, 10, True),
+}
+TEXT_TARGET = 150_000
+JSON_TARGET = 100_000
+RSS_LIMIT_MB = 200
+TSHARK_RATIO = 10
 
 
-def build_streams(count: int = COUNT) -> tuple[bytes, bytes, int]:
-    """Client and server bytes, and the offset in the client stream where frames start."""
-    publish = encode(Publish(TOPIC, PAYLOAD))
-    frames = bytearray(build_frame(OP_BINARY, encode(Connect(client_id="bench")), mask_key=os.urandom(4)))
-    for _ in range(count):
-        frames += build_frame(OP_BINARY, publish, mask_key=os.urandom(4))
-    client = REQUEST + bytes(frames)
-    server = RESPONSE + build_frame(OP_BINARY, encode(Connack()))
-    return client, server, len(REQUEST)
+@dataclass(slots=True)
+class Run:
+    seconds: float  # CPU time of the child
+    rss_mb: float  # its peak resident set
+    lines: int
 
 
-def _reads(data: bytes) -> list[bytes]:
-    return [data[i : i + READ_SIZE] for i in range(0, len(data), READ_SIZE)]
+def _command() -> list[str]:
+    """The installed ``mqttws-explorer`` next to this Python, else ``python -m explorer``."""
+    script = Path(sys.executable).with_name("mqttws-explorer")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "explorer"]
 
 
-def _best(fn: Callable[[], int], repeat: int = 3) -> tuple[float, int]:
-    best = float("inf")
-    result = 0
-    for _ in range(repeat):
-        started = time.process_time()
-        result = fn()
-        best = min(best, time.process_time() - started)
-    return best, result
+def _measure(argv: list[str], *, count_lines: bool = False) -> Run:
+    """Run ``argv`` with stdout to /dev/null (or counted), return its CPU time and peak RSS."""
+    with tempfile.TemporaryFile() as out:
+        target = out if count_lines else subprocess.DEVNULL
+        child = subprocess.Popen(argv, stdout=target, stderr=subprocess.PIPE)
+        assert child.stderr is not None
+        err = child.stderr.read()
+        _pid, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed ({child.returncode}): {err.decode()[-300:]}")
+        lines = 0
+        if count_lines:
+            out.seek(0)
+            # tshark writes the packets of one frame on one line, comma separated
+            lines = sum(c.count(b"\n") + c.count(b",") for c in iter(lambda: out.read(1 << 20), b""))
+    return Run(usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, lines)
 
 
-def time_decoder(client: bytes, server: bytes) -> tuple[float, int]:
-    """Seconds and MQTT packets for ConnectionDecoder over both directions."""
-    client_reads = _reads(client)
-    server_reads = _reads(server)
-
-    def run() -> int:
-        decoder = ConnectionDecoder()
-        packets = 0
-        now = 0.0
-        for data in server_reads:
-            decoder.receive_data("s2c", data, now)
-        for data in client_reads:
-            decoder.receive_data("c2s", data, now)
-            for event in decoder.events_received():
-                if type(event) is PacketEvent:
-                    packets += 1
-                elif type(event) is ErrorReported:
-                    raise AssertionError(event.message)
-        for event in decoder.events_received():
-            packets += type(event) is PacketEvent
-        return packets
-
-    return _best(run)
+def _median(runs: list[Run]) -> tuple[float, float]:
+    return statistics.median(r.seconds for r in runs), max(r.rss_mb for r in runs)
 
 
-def time_websockets(frames: bytes) -> tuple[float, int]:
-    """Seconds and frames for websockets' Frame.parse over a StreamReader, same reads."""
-    reads = _reads(frames)
-
-    def run() -> int:
-        reader = StreamReader()
-        count = 0
-        parser = Frame.parse(reader.read_exact, mask=True)
-        for data in reads:
-            reader.feed_data(data)
-            while True:
-                try:
-                    next(parser)
-                except StopIteration:
-                    count += 1
-                    parser = Frame.parse(reader.read_exact, mask=True)
-                else:
-                    break
-        return count
-
-    return _best(run)
-
-
-def write_pcapng(path: Path, client: bytes, server: bytes) -> None:
-    """One TCP connection, Ethernet/IPv4/TCP, segments of a typical 1448-byte MSS.
-
-    Small segments matter: Wireshark stops dissecting a frame after a fixed number of
-    protocol layers, so a 60 KiB loopback segment holding hundreds of WebSocket frames
-    would show only the first few dozen MQTT packets.
-    """
-    client_addr, server_addr = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
-    client_port = 50000
-    seq = {"c2s": 1000, "s2c": 5000}
-    clock = [1_700_000_000_000_000]  # microseconds
-
-    def packet(direction: str, flags: int, payload: bytes = b"") -> bytes:
-        src, dst = (client_addr, server_addr) if direction == "c2s" else (server_addr, client_addr)
-        sport, dport = (client_port, PORT) if direction == "c2s" else (PORT, client_port)
-        other = "s2c" if direction == "c2s" else "c2s"
-        tcp = struct.pack("!HHIIBBHHH", sport, dport, seq[direction], seq[other], 5 << 4, flags, 65535, 0, 0)
-        length = 20 + len(tcp) + len(payload)
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, length, 0, 0x4000, 64, 6, 0, src, dst)
-        checksum = 0
-        for i in range(0, 20, 2):
-            checksum += (ip[i] << 8) | ip[i + 1]
-        checksum = (checksum & 0xFFFF) + (checksum >> 16)
-        checksum = ~((checksum & 0xFFFF) + (checksum >> 16)) & 0xFFFF
-        ip = ip[:10] + struct.pack("!H", checksum) + ip[12:]
-        eth = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00"
-        seq[direction] = (seq[direction] + len(payload) + (1 if flags & 0x03 else 0)) & 0xFFFFFFFF
-        return eth + ip + tcp + payload
-
-    def block(kind: int, body: bytes) -> bytes:
-        body += b"\x00" * (-len(body) % 4)
-        return struct.pack("<II", kind, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
-
-    def epb(frame: bytes) -> bytes:
-        clock[0] += 10
-        ts = clock[0]
-        return block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(frame), len(frame)) + frame)
-
-    syn, ack, psh = 0x02, 0x10, 0x08
-    out = [
-        block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)),
-        block(1, struct.pack("<HHI", 1, 0, 262144)),  # LINKTYPE_ETHERNET
-        epb(packet("c2s", syn)),
-        epb(packet("s2c", syn | ack)),
-        epb(packet("c2s", ack)),
+def _tshark_argv(tshark: str, lua: Path, path: Path) -> list[str]:
+    return [
+        tshark,
+        "-X",
+        f"lua_script:{lua}",
+        "-n",
+        "-r",
+        str(path),
+        "-d",
+        f"tcp.port=={PORT},http",
+        "-Y",
+        "mqtt",
+        "-T",
+        "fields",
+        "-e",
+        "mqtt.msgtype",
     ]
-    segment = 1448
-    out.append(epb(packet("c2s", psh | ack, client[: len(REQUEST)])))
-    out.append(epb(packet("s2c", psh | ack, server)))
-    for i in range(len(REQUEST), len(client), segment):
-        out.append(epb(packet("c2s", psh | ack, client[i : i + segment])))
-    path.write_bytes(b"".join(out))
-
-
-def time_tshark(client: bytes, server: bytes) -> tuple[float, int] | None:
-    """Seconds and MQTT packets for tshark on a pcapng of the same connection."""
-    tshark = shutil.which("tshark")
-    if tshark is None:
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "decode-bench.pcapng"
-        write_pcapng(path, client, server)
-        lua = Path(tmp) / "ws-mqtt.lua"
-        lua.write_text('DissectorTable.get("ws.protocol"):add("mqtt", Dissector.get("mqtt"))\n')
-        command = [
-            tshark,
-            "-X",
-            f"lua_script:{lua}",
-            "-n",
-            "-r",
-            str(path),
-            "-d",
-            f"tcp.port=={PORT},http",
-            "-Y",
-            "mqtt",
-            "-T",
-            "fields",
-            "-e",
-            "mqtt.msgtype",
-        ]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        done = subprocess.run(command, capture_output=True, check=False, text=True)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        elapsed = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-        if done.returncode != 0:
-            print(f"tshark failed: {done.stderr.strip()[:300]}")
-            return None
-        packets = sum(len(line.split(",")) for line in done.stdout.splitlines() if line.strip())
-        return elapsed, packets
 
 
 def main() -> None:
-    client, server, frames_at = build_streams()
-    size = len(client) + len(server)
-    print(f"stream: {size:,} bytes, {COUNT:,} PUBLISH QoS 0 (64-byte payload), one per masked frame")
-    print(f"(CPU seconds, best of 3 runs for Python; machine load average {os.getloadavg()[0]:.2f})")
-
-    thresholds = gc.get_threshold()
-    seconds, packets = time_decoder(client, server)
-    assert packets == COUNT + 2, packets
-    default_rate = packets / seconds
-    default_seconds = seconds
-
-    # As the entry points run it (explorer.workspace.runtime.tune_gc: the events are acyclic, so a
-    # larger first-generation threshold only removes collector overhead).
-    gc.set_threshold(GC_GEN0_THRESHOLD, thresholds[1], thresholds[2])
-    try:
-        seconds, packets = time_decoder(client, server)
-    finally:
-        gc.set_threshold(*thresholds)
-    rate = packets / seconds
-    verdict = "meets" if rate >= TARGET else "below"
-    print(
-        f"ConnectionDecoder       {rate:>12,.0f} MQTT packets/s  ({seconds:.3f} s, both directions, "
-        f"gc as the app sets it; {verdict} the {TARGET:,}/s target)"
-    )
-    print(f"  same, CPython default gc {default_rate:>9,.0f} MQTT packets/s  ({default_seconds:.3f} s)")
-
-    seconds, frames = time_websockets(client[frames_at:])
-    assert frames == COUNT + 1, frames
-    rate = frames / seconds
-    print(f"websockets Frame.parse  {rate:>12,.0f} frames/s        ({seconds:.3f} s, frames only, no MQTT)")
-
-    result = time_tshark(client, server)
-    if result is None:
-        print("tshark                  not installed or failed: skipped")
-    else:
-        seconds, tshark_packets = result
-        print(
-            f"tshark                  {tshark_packets / seconds:>12,.0f} MQTT packets/s  "
-            f"({seconds:.3f} s, {tshark_packets:,} packets shown, one run incl. start-up)"
-        )
+    sizes = os.environ.get("BENCH_DECODE_SIZES", ",".join(CAPTURES)).split(",")
+    tshark = shutil.which("tshark")
+    print(f"mqttws-explorer decode end to end, CPU seconds of the child process, median of {RUNS} runs")
+    print(f"(machine load average {os.getloadavg()[0]:.2f}; command: {' '.join(_command())} decode)")
+    with tempfile.TemporaryDirectory(prefix="bench-decode-") as tmp:
+        lua = Path(tmp) / "ws-mqtt.lua"
+        lua.write_text('DissectorTable.get("ws.protocol"):add("mqtt", Dissector.get("mqtt"))\n')
+        for name in sizes:
+            publishes, connections, per_segment = CAPTURES[name]
+            path = Path(tmp) / f"decode-{name}.pcap"
+            packets = write_capture(path, publishes, connections=connections, per_segment=per_segment)
+            size_mb = path.stat().st_size / 1e6
+            print(f"\n{name}: {size_mb:.1f} MB, {packets:,} MQTT packets, {connections} connection(s)")
+            # One counted run checks that every packet is listed.
+            check = _measure([*_command(), "decode", str(path), "--summary"], count_lines=True)
+            del check
+            text = [_measure([*_command(), "decode", str(path)]) for _ in range(RUNS)]
+            as_json = [_measure([*_command(), "decode", "--json", str(path)]) for _ in range(RUNS)]
+            text_s, text_rss = _median(text)
+            json_s, json_rss = _median(as_json)
+            text_rate, json_rate = packets / text_s, packets / json_s
+            for label, rate, seconds, rss in (
+                ("decode (text)", text_rate, text_s, text_rss),
+                ("decode --json", json_rate, json_s, json_rss),
+            ):
+                print(f"  {label:15} {rate:>10,.0f} packets/s  {seconds:7.2f} s  peak RSS {rss:6.1f} MB")
+            verdicts = []
+            if name == "200k":
+                verdicts.append(f"text {'meets' if text_rate >= TEXT_TARGET else 'below'} {TEXT_TARGET:,}/s")
+            verdicts.append(f"JSON {'meets' if json_rate >= JSON_TARGET else 'below'} {JSON_TARGET:,}/s")
+            rss_ok = max(text_rss, json_rss) < RSS_LIMIT_MB
+            verdicts.append(f"RSS {'under' if rss_ok else 'over'} {RSS_LIMIT_MB} MB")
+            if tshark is None:
+                print("  tshark          not installed: skipped")
+            else:
+                shark_runs = RUNS if publishes <= 200_000 else 1
+                shark = [
+                    _measure(_tshark_argv(tshark, lua, path), count_lines=True) for _ in range(shark_runs)
+                ]
+                shark_s, shark_rss = _median(shark)
+                shown = shark[0].lines
+                ratio = shark_s / text_s
+                print(
+                    f"  tshark          {packets / shark_s:>10,.0f} packets/s  {shark_s:7.2f} s  "
+                    f"peak RSS {shark_rss:6.1f} MB  ({shown:,} packets shown; {shark_runs} run(s))"
+                )
+                verdict = "meets" if ratio >= TSHARK_RATIO else "below"
+                verdicts.append(f"text {ratio:.1f}x tshark ({verdict} {TSHARK_RATIO}x)")
+            print("  " + "; ".join(verdicts))
 
 
 if __name__ == "__main__":

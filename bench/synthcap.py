@@ -1,10 +1,11 @@
 """Synthetic MQTT-over-WebSocket captures of any size, written straight to disk.
 
 Each connection: TCP handshake, the HTTP upgrade both ways, CONNECT and CONNACK, then
-QoS 0 PUBLISH packets (15-byte topic, 64-byte payload), one packet per masked client
-frame, and a FIN exchange. ``per_segment`` puts each frame in its own TCP segment (a
-chatty client; about 160 bytes of file per packet); otherwise client bytes go out in
-1448-byte segments (a firehose; about 90 bytes per packet). Connections are interleaved
+QoS 0 PUBLISH packets (15-byte topic, 64-byte payload of random bytes, a new one for
+every packet), one packet per masked client frame, and a FIN exchange. ``per_segment``
+puts each frame in its own TCP segment (a chatty client; about 160 bytes of file per
+packet); otherwise client bytes go out in 1448-byte segments (a firehose; about 90
+bytes per packet). Connections are interleaved
 round robin so that several are open at once. The file is written in pieces: a capture
 of a million packets never sits in memory.
 
@@ -35,7 +36,7 @@ _RESPONSE = (
 _CONNECT = bytes.fromhex("101100044d5154540402003c0005") + b"bench"
 _CONNACK = bytes.fromhex("20020000")
 _DISCONNECT = bytes.fromhex("e000")
-_PUBLISH = bytes([0x30, 2 + len(TOPIC) + len(PAYLOAD), 0, len(TOPIC)]) + TOPIC.encode() + PAYLOAD
+_PUBLISH_HEAD = bytes([0x30, 2 + len(TOPIC) + len(PAYLOAD), 0, len(TOPIC)]) + TOPIC.encode()
 _SYN, _ACK, _PSH, _FIN = 0x02, 0x10, 0x08, 0x01
 _MSS = 1448
 
@@ -117,7 +118,7 @@ def write_capture(path: Path, packets: int, *, connections: int = 1, per_segment
                 todo = min(batch, remaining[i])
                 remaining[i] -= todo
                 for _ in range(todo):
-                    frame = _frame(_PUBLISH, True)
+                    frame = _frame(_PUBLISH_HEAD + os.urandom(len(PAYLOAD)), True)
                     if per_segment:
                         emit(conn.packet(True, _PSH | _ACK, frame))
                     else:

@@ -19,6 +19,7 @@ and per topic. On a terminal, a progress line on stderr shows how far the readin
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -225,7 +226,15 @@ class Progress:
     seconds; rewritten in place at most a few times a second, erased at the end.
     """
 
-    def __init__(self, size: int | None, read: Callable[[], tuple[int, int]], *, delay: float = 1.0) -> None:
+    def __init__(
+        self, size: int | None, read: Callable[[], tuple[int, int]], *, delay: float | None = None
+    ) -> None:
+        if delay is None:
+            # MQTTWS_PROGRESS_AFTER: seconds before the line shows (default 1)
+            try:
+                delay = float(os.environ.get("MQTTWS_PROGRESS_AFTER", "1"))
+            except ValueError:
+                delay = 1.0
         self._size = size
         self._read = read
         self._start = time.monotonic()

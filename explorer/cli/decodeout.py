@@ -42,6 +42,7 @@ _SKIPPED = "not MQTT or WebSocket (use --port N to force): skipped"
 _TLS = "TLS, encrypted: cannot decode"
 _DECODED = (HandshakeRequest, HandshakeResponse, FrameEvent, PacketEvent, tuple)  # tuple: FastPublish
 _SPOOL_CHARS = 8 << 20  # characters held in memory over all connections before moving to disk
+_MAX_HELD = 20_000  # events held for split packets to complete (beyond: listed as "part n/?")
 _MAX_TOPICS = 100_000  # distinct topics counted by --summary; the rest are lumped together
 
 try:  # orjson writes JSON several times faster than the standard library
@@ -220,7 +221,8 @@ class _Conn:
     errors: int = 0
     header: str = ""
     done: bool = False
-    held: list[TraceEvent | FastPublish] = field(default_factory=list)  # JSON: frames waiting for packets
+    held: list[TraceEvent | FastPublish] = field(default_factory=list)  # waiting for packets to complete
+    open_parts: set[tuple[str, int]] = field(default_factory=set)  # listing: split packets in progress
 
 
 class Output:
@@ -320,15 +322,35 @@ class TextOutput(Output):
     def format(self, conn: _Conn, events: list[TraceEvent | FastPublish]) -> None:
         listing = conn.listing
         assert listing is not None
-        if len(events) == 1 and listing.idle:
+        if len(events) == 1 and listing.idle and not conn.held:
             item = events[0]
             if type(item) is tuple:
                 listing.fast(item)
                 return
+        # A packet split over frames is listed once it is complete, so that every part
+        # line knows the number of parts ("part 2/17"), as when a capture is listed from
+        # all of a connection's events at once.
+        open_parts = conn.open_parts
+        for event in events:
+            if isinstance(event, FrameEvent):
+                for part in event.parts:
+                    if part.role == "first":
+                        open_parts.add((event.direction, part.packet_no))
+                    elif part.role == "last":
+                        open_parts.discard((event.direction, part.packet_no))
+        if open_parts and len(conn.held) < _MAX_HELD:
+            conn.held.extend(events)
+            return
+        if conn.held:
+            events = [*conn.held, *events]
+            conn.held = []
         listing.feed(events)
 
     def end(self, conn: _Conn, stream: Stream, tcp: TcpConnection) -> None:
         assert conn.listing is not None
+        if conn.held:
+            conn.listing.feed(conn.held)
+            conn.held = []
         conn.listing.close()
         conn.listing = None
 

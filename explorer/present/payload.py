@@ -139,6 +139,8 @@ def payload_preview(data: bytes, width: int = 60) -> str:
         sample = data[:4096]
         controls = len(sample) - len(sample.translate(None, _ASCII_CONTROLS))
         binary = controls > max(1, len(sample) // 20)
+    elif len(data) <= 4096 and "\ufffd" in data.decode("utf-8", "replace") and b"\xef\xbf\xbd" not in data:
+        binary = True  # not UTF-8 (what looks_binary finds, without raising and catching)
     else:
         binary = looks_binary(data)
     if binary:

@@ -38,7 +38,7 @@ from explorer.model.events import (
     StateChanged,
     TraceEvent,
 )
-from explorer.model.topictree import DEFAULT_HISTORY_TOTAL_BYTES, TopicNode, TopicTree
+from explorer.model.topictree import DEFAULT_HISTORY_TOTAL_BYTES, TopicMessage, TopicNode, TopicTree
 from explorer.model.trace import TraceBuffer
 from explorer.mqtt.describe import suback_failed
 from explorer.mqtt.enums import RetainHandling
@@ -777,7 +777,15 @@ class Workspace(SourcesMixin):
                 connection = self.options.endpoint.url()  # never the URL's userinfo
             except ExplorerError:
                 connection = ""
-        return export_messages(self.tree, path, fmt, time_offset=self.wall_offset, connection=connection)
+        payloads = self.payloads
+
+        def decode(message: TopicMessage) -> dict[str, Any]:
+            topic, payload, content_type = message.topic, message.payload, message.properties.content_type
+            return payloads.decode(topic, payload, content_type).decoded.to_json()
+
+        return export_messages(
+            self.tree, path, fmt, time_offset=self.wall_offset, connection=connection, decode=decode
+        )
 
     def wall_time(self, value: float) -> float:
         """An event or message time (the client's monotonic clock) as seconds since the epoch."""

@@ -13,7 +13,7 @@ import csv
 import dataclasses
 import datetime
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +32,9 @@ __all__ = [
 ]
 
 MessageFormat = Literal["jsonl", "csv"]
+
+PayloadDecoding = Callable[[TopicMessage], dict[str, Any]]
+"""Extra JSON fields for one exported message (its payload decoded)."""
 
 CSV_COLUMNS = ("time", "connection", "topic", "qos", "retain", "encoding", "payload", "properties")
 
@@ -89,12 +92,16 @@ def iso_time(value: float) -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _write_jsonl(messages: Iterable[TopicMessage], handle: Any, connection: str) -> int:
+def _write_jsonl(
+    messages: Iterable[TopicMessage], handle: Any, connection: str, decode: PayloadDecoding | None = None
+) -> int:
     count = 0
     for message in messages:
         data = message_to_json(message)
         if connection:
             data["connection"] = connection
+        if decode is not None:
+            data.update(decode(message))
         handle.write(json.dumps(data, ensure_ascii=False))
         handle.write("\n")
         count += 1
@@ -132,8 +139,12 @@ def export_messages(
     under: TopicNode | None = None,
     time_offset: float = 0.0,
     connection: str = "",
+    decode: PayloadDecoding | None = None,
 ) -> int:
     """Write the kept messages to ``path`` and return how many were written.
+
+    ``decode`` adds fields to each JSON line (the Workspace's payload codecs: ``codec`` and
+    ``decoded`` or ``decode_error``); the raw payload is written as before, untouched.
 
     ``time_offset`` is added to monotonic message times so the file holds seconds since
     the epoch (``Workspace.export_messages`` passes the live clock's offset). JSON lines
@@ -149,7 +160,7 @@ def export_messages(
     try:
         with open(path, "w", encoding="utf-8", newline="") as handle:
             if fmt == "jsonl":
-                return _write_jsonl(messages, handle, connection)
+                return _write_jsonl(messages, handle, connection, decode)
             return _write_csv(messages, handle, connection)
     except OSError as exc:
         raise ExplorerError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from pathlib import Path
 
 import cbor2
 import msgpack
@@ -153,3 +154,19 @@ def test_decoded_diff_and_history_text() -> None:
     assert decoded_diff(old, old) == []
     assert history_text(new) == '{"on": true, "power": 4.0}'
     assert history_text(new, width=10) == '{"on": tr…'
+
+
+async def test_message_export_carries_codec_and_decoded(tmp_path: Path) -> None:
+    from explorer.model.events import MessageReceived
+    from explorer.workspace import Workspace
+
+    async with Workspace(config_dir=tmp_path) as ws:
+        payload = cbor2.dumps({"co2": 612})
+        ws.ingest(MessageReceived(ws.next_seq(), 1.0, 0, "air", payload, 0, False))
+        ws.ingest(MessageReceived(ws.next_seq(), 2.0, 0, "bad", b"\x1f\x8b\x08broken", 0, False))
+        out = tmp_path / "m.jsonl"
+        assert ws.export_messages(out, "jsonl") == 2
+    rows = {row["topic"]: row for row in map(json.loads, out.read_text().splitlines())}
+    assert (rows["air"]["codec"], rows["air"]["decoded"]) == ("cbor", {"co2": 612})
+    assert base64.b64decode(rows["air"]["payload"]) == payload  # the raw bytes, untouched
+    assert rows["bad"]["codec"] == "raw"

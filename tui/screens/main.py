@@ -32,6 +32,7 @@ from tui.widgets.keybar import KeyBar
 from tui.widgets.message import MESSAGE_VIEWS, MessagePane
 from tui.widgets.sparkplug import SparkplugPane
 from tui.widgets.status import StatusLine
+from tui.widgets.tablabels import relabel
 from tui.widgets.topics import TopicTreeView
 
 if TYPE_CHECKING:
@@ -40,6 +41,14 @@ if TYPE_CHECKING:
 __all__ = ["MainScreen"]
 
 ERROR_TOAST_INTERVAL = 5.0
+# Below this width the topic pane narrows so the views keep their room (styles.tcss: .-narrow).
+NARROW_WIDTH = 120
+_MAIN_TABS: dict[str, tuple[str, str, str]] = {
+    "tab-message": ("Message [1]", "Message", "Msg"),
+    "tab-frames": ("Frames [2]", "Frames", "Frames"),
+    "tab-handshake": ("Handshake [3]", "Handshake", "Hello"),
+    "tab-sparkplug": ("Sparkplug [4]", "Sparkplug", "SpB"),
+}
 
 _DIRECTIONS = [("client → server", "c2s"), ("server → client", "s2c")]
 _OPCODES = [(f"{name} (0x{code:x})", code) for code, name in OPCODE_NAMES.items()]
@@ -111,9 +120,9 @@ class MainScreen(Screen[None]):
                 yield Input(placeholder="/ filter topics", id="topic-filter")
                 yield TopicTreeView(workspace.tree, id="topics")
             with TabbedContent(id="main-tabs", initial="tab-message"):
-                with TabPane("Message [1]", id="tab-message"):
+                with TabPane(r"Message \[1]", id="tab-message"):
                     yield MessagePane(id="message", clock_offset=self.clock_offset)
-                with TabPane("Frames [2]", id="tab-frames"), Vertical():
+                with TabPane(r"Frames \[2]", id="tab-frames"), Vertical():
                     with Horizontal(id="frame-filters"):
                         yield Select[str](_DIRECTIONS, prompt="any direction", id="filter-direction")
                         yield Select[int](_OPCODES, prompt="any opcode", id="filter-opcode")
@@ -121,9 +130,9 @@ class MainScreen(Screen[None]):
                     yield Static(COLUMNS, id="frame-columns", markup=False)
                     yield FrameList(workspace.trace, id="frames")
                     yield FrameDetail(workspace.trace, id="frame-detail")
-                with TabPane("Handshake [3]", id="tab-handshake"):
+                with TabPane(r"Handshake \[3]", id="tab-handshake"):
                     yield HandshakeView(id="handshake")
-                with TabPane("Sparkplug [4]", id="tab-sparkplug"):
+                with TabPane(r"Sparkplug \[4]", id="tab-sparkplug"):
                     yield SparkplugPane(id="sparkplug")
         yield KeyBar(compact=True)
 
@@ -141,6 +150,16 @@ class MainScreen(Screen[None]):
         self._status.show_status(self.workspace.status)
         self._tree.focus()
         self.ready = True
+
+    def on_resize(self) -> None:
+        # Narrow terminals: the topic pane gives way to the views first, then tab labels shorten.
+        self.set_class(self.size.width < NARROW_WIDTH, "-narrow")
+        self.call_after_refresh(self._fit_tabs)
+
+    def _fit_tabs(self) -> None:
+        width = self._tabs.size.width
+        if width:
+            relabel(self._tabs, _MAIN_TABS, width)
 
     # -- batches -----------------------------------------------------------------------
 

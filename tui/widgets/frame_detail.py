@@ -100,17 +100,35 @@ def frame_dump(
     return text
 
 
-def _header_text(frame: FrameEvent, trace: TraceBuffer, packets: list[PacketEvent] | None = None) -> Text:
-    """The header fields (:func:`explorer.present.eventtext.frame_fields`) and the packets' summaries."""
+def _field_columns(fields: list[tuple[str, str]], width: int) -> tuple[int, list[int], list[int]]:
+    """How many columns of fields fit ``width`` (at most three, at least one), with the
+    width of the names and of the values in each column (fields placed row by row)."""
+    for columns in (3, 2):
+        names = [max(len(name) for name, _ in fields[c::columns]) for c in range(columns)]
+        values = [max(len(value) for _, value in fields[c::columns]) for c in range(columns)]
+        if sum(2 + n + 1 + v for n, v in zip(names, values, strict=True)) <= width:
+            return columns, names, values
+    return 1, [max(len(name) for name, _ in fields)], [0]
+
+
+def _header_text(
+    frame: FrameEvent, trace: TraceBuffer, packets: list[PacketEvent] | None = None, width: int = 100
+) -> Text:
+    """The header fields (:func:`explorer.present.eventtext.frame_fields`) and the packets' summaries.
+
+    The fields stand in as many columns as fit ``width`` (at most three, so the hex dump
+    below stays in view); a field is never wrapped over two lines.
+    """
     text = Text()
     text.append(f"Frame #{frame.index} ", "bold")
     text.append(f"{DIRECTION_MARK.get(frame.direction, '?')}  seq {frame.seq}\n", "dim")
-    # Two fields a line, so the hex dump below stays in view.
     fields = frame_fields(frame)
-    for row in range(0, len(fields), 2):
-        for column, (name, value) in enumerate(fields[row : row + 2]):
-            text.append(f"  {name:<15}", "bold")
-            text.append(f"{value:<30}" if column == 0 else value)
+    columns, names, values = _field_columns(fields, width)
+    for row in range(0, len(fields), columns):
+        cells = fields[row : row + columns]
+        for column, (name, value) in enumerate(cells):
+            text.append(f"  {name:<{names[column]}} ", "bold")
+            text.append(value if column == len(cells) - 1 else f"{value:<{values[column]}}")
         text.append("\n")
     if packets is None:
         packets = trace.packets_in(frame)
@@ -139,6 +157,7 @@ class FrameDetail(VerticalScroll):
         self._links: list[tuple[int, str, int]] = []
         self._header: Text | None = None
         self._dump: Text | None = None
+        self._packets: list[PacketEvent] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Select a frame in the list (Enter) to see its bytes.", id="frame-header")
@@ -152,8 +171,8 @@ class FrameDetail(VerticalScroll):
         packets = packets_near(self.trace, frame, position) if position is not None else None
         if packets is None:
             packets = self.trace.packets_in(frame)
-        header = _header_text(frame, self.trace, packets)
-        self._header = show_text(self.query_one("#frame-header", Static), header, self._header)
+        self._packets = packets
+        self._show_header()
         dump = self.query_one("#frame-dump", Static)
         self._dump = show_text(dump, frame_dump(frame, self.trace, packets=packets), self._dump)
         links = self.query_one("#frame-links", OptionList)
@@ -174,6 +193,22 @@ class FrameDetail(VerticalScroll):
                     Option(f"→ frame #{index}: more of packet #{part.packet_no} {packet.packet.TYPE.name}")
                 )
         links.set_class(bool(self._links), "-shown")
+
+    def _show_header(self) -> None:
+        if self.frame is None:
+            return
+        width = self.scrollable_content_region.width or 100
+        header = _header_text(self.frame, self.trace, self._packets, width)
+        self._header = show_text(self.query_one("#frame-header", Static), header, self._header)
+
+    def on_resize(self) -> None:
+        # The fields go into as many columns as the new width holds.
+        self._show_header()
+
+    @property
+    def header_text(self) -> str:
+        """The header fields as plain text (tests read it)."""
+        return self._header.plain if self._header is not None else ""
 
     @property
     def dump_text(self) -> str:

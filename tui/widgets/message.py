@@ -35,8 +35,9 @@ from explorer.workspace.export import wall_time
 from tui.widgets.decoded import DecodedPane
 from tui.widgets.lists import VimOptionList
 from tui.widgets.quiet import show_text
+from tui.widgets.tablabels import relabel
 
-__all__ = ["MESSAGE_VIEWS", "MessagePane", "no_numbers_text"]
+__all__ = ["MESSAGE_VIEWS", "TAB_LEVELS", "MessagePane", "no_numbers_text"]
 
 HEX_LIMIT = 16 * 1024
 # The views of a message: (tab id, label, key that opens it from the main screen).
@@ -52,6 +53,11 @@ MESSAGE_VIEWS: tuple[tuple[str, str, str], ...] = (
     ("tab-props", "Properties", "o"),
 )
 _LABELS = {tab: f"{label} \\[{key}]" for tab, label, key in MESSAGE_VIEWS}  # \[ : not markup
+# Shorter names for a narrow pane, where the key hints give way first (tui.widgets.tablabels).
+_SHORT = {"tab-decoded": "Dec", "tab-base64": "B64", "tab-history": "Hist", "tab-props": "Props"}
+TAB_LEVELS: dict[str, tuple[str, str, str]] = {
+    tab: (f"{label} [{key}]", label, _SHORT.get(tab, label)) for tab, label, key in MESSAGE_VIEWS
+}
 HISTORY_SHOWN = 200
 
 
@@ -77,6 +83,7 @@ class MessagePane(Vertical):
     MessagePane VerticalScroll { height: 1fr; }
     MessagePane #json-tree { height: 1fr; }
     MessagePane #history { height: 1fr; }
+    MessagePane #message-tabs.-tight Tab { padding: 0 0 0 1; }
     """
 
     def __init__(self, *, id: str | None = None, clock_offset: float | None = None) -> None:
@@ -121,6 +128,11 @@ class MessagePane(Vertical):
                 yield Static("", id="chart-stats")
             with TabPane(_LABELS["tab-props"], id="tab-props"), VerticalScroll():
                 yield Static("", id="view-props")
+
+    def on_resize(self) -> None:
+        # Every view's tab stays on screen: key hints, then long names give way.
+        if self.size.width:
+            relabel(self.query_one("#message-tabs", TabbedContent), TAB_LEVELS, self.size.width)
 
     # -- model -------------------------------------------------------------------------
 

@@ -274,6 +274,10 @@ async def test_no_secret_reaches_a_file_a_log_an_export_or_an_output(
         await run(
             "record", "--profile", "full", "-t", "canary/#", "--frames", "--out", recording, "-W", "0.5"
         )
+        await run("search", recording, "--json")
+        await run("stats", recording, "--json")
+        await run("stats", url_login, "-W", "0.5")
+        await run("replay", recording, url_login, "--topic-prefix", "replayed/")
         await run("probe", "--profile", "full")
         await run("probe", "--profile", "full", "--json")
 

@@ -29,8 +29,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from explorer.model.numbers import numeric_value
 from explorer.mqtt.packets import NO_PROPERTIES, Properties
-from explorer.present.payload import numeric_value
 
 __all__ = [
     "DEFAULT_HISTORY_BYTES",

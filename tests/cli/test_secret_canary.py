@@ -211,6 +211,7 @@ def home(tmp_path: Path, config_dir: Path, file_keyring: Any, monkeypatch: pytes
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # some forty commands, each a new interpreter
 async def test_no_secret_reaches_a_file_a_log_an_export_or_an_output(
     broker: Broker,
     home: Path,

@@ -18,7 +18,7 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/mqttws-tui
 
-## lint: ruff (lint + format check), mypy --strict on the core, import-linter contracts
+## lint: ruff (lint + format check), mypy --strict on the core and both front ends, import-linter contracts
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -9,10 +9,8 @@ follows the newest message unless the user picks one in the history.
 
 from __future__ import annotations
 
-import base64
 import html
 import time
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
@@ -33,16 +31,17 @@ from PySide6.QtWidgets import (
 
 from explorer.codecs.stream import DecodedMessage, MessageDecoder
 from explorer.model.topictree import TopicMessage, TopicNode
-from explorer.model.trace import properties_to_json
-from explorer.present.decoded import DecodedView, decoded_diff, field_series, history_text, structured
-from explorer.present.payload import (
-    base64_view,
-    diff_payloads,
-    guess_kind,
-    json_view,
-    numeric_fields,
-    text_view,
+from explorer.present.decoded import DecodedView
+from explorer.present.message import (
+    NO_PROPERTIES,
+    chart_view,
+    decoded_history_text,
+    diff_view,
+    history_rows,
+    message_header,
+    property_rows,
 )
+from explorer.present.payload import base64_view, json_view, text_view
 from explorer.recording.rows import iso_time
 from explorer.workspace.export import EPOCH_2001
 from gui.widgets.chart import SeriesChart
@@ -52,7 +51,14 @@ from gui.widgets.json_tree import JsonTree
 
 __all__ = ["MessagePanel"]
 
-_AUTO = "(auto)"
+_AUTO = "(every numeric field)"
+_DIFF_COLORS = {"added": "#2e9e44", "removed": "#d03030", "hunk": "#2080c0"}
+
+
+def _stamp(when: float) -> str:
+    if when >= EPOCH_2001:  # a file's message: its own date and time (UTC)
+        return iso_time(round(when * 1_000_000))
+    return f"{time.monotonic() - when:.1f} s ago"
 
 
 def _mono(widget: QWidget) -> None:
@@ -212,16 +218,7 @@ class MessagePanel(QWidget):
     def _fill_fields(self) -> None:
         if self.chart_field.count():
             return
-        fields: list[str] = []
-        decoded = self._decoded(self._history[-1]) if self._history else None
-        if decoded is not None and self._structured(decoded):
-            fields = list(decoded.decoded.numbers)  # MessagePack, CBOR, Protobuf, gzip...: decoded fields
-        else:
-            for message in reversed(self._history):
-                parsed = json_view(message.payload)
-                if parsed is not None:
-                    fields = numeric_fields(parsed.value)
-                    break
+        fields = chart_view(self._history[-1:], decoder=self.decoder).fields
         self.chart_field.blockSignals(True)
         self.chart_field.addItem(_AUTO)
         self.chart_field.addItems(fields)
@@ -236,15 +233,16 @@ class MessagePanel(QWidget):
         if message is None:
             self.meta.setText(f"{node.subtree_count} messages below this level")
             return
-        if message.time >= EPOCH_2001:  # a file's message: its own date and time (UTC)
-            when = iso_time(round(message.time * 1_000_000))
-        else:
-            when = f"{time.monotonic() - message.time:.1f} s ago"
-        self.meta.setText(
-            f"{len(message.payload)} B · QoS {message.qos}{' · retain' if message.retain else ''} · "
-            f"{guess_kind(message.payload)} · {when} · "
-            f"{node.count} messages, {len(self._history)} kept"
+        index = self._pinned if self._pinned is not None else len(self._history) - 1
+        header = message_header(
+            node,
+            message,
+            number=index + 1,
+            kept=len(self._history),
+            live=self.follow.isChecked(),
+            stamp=_stamp,
         )
+        self.meta.setText(f"{header.position} · {header.detail}")
         payload = message.payload
         current = self.tabs.currentIndex()
         name = self.TABS[current]
@@ -254,8 +252,8 @@ class MessagePanel(QWidget):
             if decoded is None:
                 self.decoded.show_view(None, payload)
             else:
-                view = DecodedView.of(decoded.decoded, notices=decoded.notices, topic=message.topic)
-                self.decoded.show_view(view, payload)
+                shown = DecodedView.of(decoded.decoded, notices=decoded.notices, topic=message.topic)
+                self.decoded.show_view(shown, payload)
         elif name == "Text":
             view = text_view(payload)
             self.text.setPlainText(view.text + (f"\n{view.marker}" if view.truncated else ""))
@@ -271,7 +269,8 @@ class MessagePanel(QWidget):
             encoded, truncated = base64_view(payload)
             self.b64.setPlainText(encoded + ("\n(truncated)" if truncated else ""))
         elif name == "Properties":
-            self.props.setPlainText(_properties_text(message))
+            rows = property_rows(message)
+            self.props.setPlainText("\n".join(f"{row.name}: {row.value}" for row in rows) or NO_PROPERTIES)
         elif name == "History" and not keep_history:
             self._fill_history()
         elif name == "Diff":
@@ -282,51 +281,34 @@ class MessagePanel(QWidget):
     def _fill_history(self) -> None:
         table = self.history
         table.blockSignals(True)
-        table.setRowCount(len(self._history))
-        now = time.monotonic()
-        for row, message in enumerate(reversed(self._history)):
-            cells = (
-                f"-{now - message.time:.1f} s",
-                str(message.qos),
-                "yes" if message.retain else "",
-                self._history_text(message),
-            )
+        decoder = self.decoder
+        rows = history_rows(
+            self._history,
+            stamp=_stamp,
+            limit=len(self._history),
+            binary_text=(lambda m: decoded_history_text(decoder, m)) if decoder is not None else None,
+        )
+        table.setRowCount(len(rows))
+        for row, item in enumerate(rows):
+            cells = (item.time, str(item.qos), "yes" if item.retained else "", item.preview)
             for column, value in enumerate(cells):
                 table.setItem(row, column, QTableWidgetItem(value))
         table.blockSignals(False)
 
-    def _history_text(self, message: TopicMessage) -> str:
-        view = text_view(message.payload[:200], limit=200)
-        if view.valid_utf8 or self.decoder is None:
-            return view.text.replace("\n", " ")
-        decoded = self.decoder.decode(message.topic, message.payload, message.properties.content_type)
-        return f"[{decoded.decoded.codec}] {history_text(decoded.decoded, 200)}"
-
     def _render_diff(self) -> None:
         history, message = self._history, self.message
         index = self._pinned if self._pinned is not None else len(history) - 1
-        if message is None or index < 1:
-            self.diff.setPlainText("No previous message on this topic to compare with.")
-            return
-        current = self._decoded(message)
-        if self.decoder is not None and current is not None and structured(current.decoded):
-            before = history[index - 1]
-            previous = self.decoder.decode(before.topic, before.payload, before.properties.content_type)
-            lines = decoded_diff(previous.decoded, current.decoded)
-        else:
-            lines = diff_payloads(history[index - 1].payload, message.payload)
-        if not lines:
-            self.diff.setPlainText("Same payload as the previous message.")
+        view = diff_view(
+            history[index - 1] if 0 < index < len(history) else None, message, decoder=self.decoder
+        )
+        if view.note:
+            self.diff.setPlainText(view.note)
             return
         out = []
-        for line in lines:
-            escaped = html.escape(line)
-            if line.startswith("+") and not line.startswith("+++"):
-                out.append(f"<span style='color:#2e9e44'>{escaped}</span>")
-            elif line.startswith("-") and not line.startswith("---"):
-                out.append(f"<span style='color:#d03030'>{escaped}</span>")
-            else:
-                out.append(escaped)
+        for line in view.lines:
+            escaped = html.escape(line.text)
+            color = _DIFF_COLORS.get(line.kind)
+            out.append(f"<span style='color:{color}'>{escaped}</span>" if color else escaped)
         self.diff.setHtml("<pre>" + "\n".join(out) + "</pre>")
 
     def _update_chart(self) -> None:
@@ -336,14 +318,8 @@ class MessagePanel(QWidget):
             return
         field = self.chart_field.currentText()
         chosen = None if field in ("", _AUTO) else field
-        latest = self._decoded(self._history[-1]) if self._history else None
-        if latest is not None and self._structured(latest) and self.decoder is not None:
-            fields = list(latest.decoded.numbers)
-            path = chosen or (fields[0] if len(fields) == 1 else None)
-            series = field_series(self._history, self.decoder, path) if path else []
-            self.chart.set_series(series, title=f"{node.topic} {path or ''}".strip())
-            return
-        self.chart.set_series(node.series(chosen), title=f"{node.topic} {chosen or ''}".strip())
+        view = chart_view(self._history, chosen, decoder=self.decoder)
+        self.chart.set_view(view, title=f"{node.topic} {chosen or ''}".strip())
 
     def _decoded(self, message: TopicMessage) -> DecodedMessage | None:
         """A message decoded by the Workspace's codecs (the last one is kept: a live topic redraws)."""
@@ -360,20 +336,3 @@ class MessagePanel(QWidget):
     @staticmethod
     def _structured(decoded: DecodedMessage) -> bool:
         return decoded.decoded.ok and decoded.decoded.codec not in ("json", "text")
-
-
-def _properties_text(message: TopicMessage) -> str:
-    props: dict[str, Any] = properties_to_json(message.properties)
-    if not props:
-        return "No MQTT 5 properties on this message."
-    lines = []
-    for name, value in props.items():
-        if name == "user_properties":
-            for key, item in value:
-                lines.append(f"user property  {key} = {item}")
-        elif name == "correlation_data":
-            raw = bytes.fromhex(value)
-            lines.append(f"{name}  {value}  (base64 {base64.b64encode(raw).decode('ascii')})")
-        else:
-            lines.append(f"{name}  {value}")
-    return "\n".join(lines)

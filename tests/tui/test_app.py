@@ -108,7 +108,7 @@ async def test_selecting_a_topic_shows_its_payload_history_and_diff() -> None:
         assert pane.previous is not None
         assert b"20.5" in pane.previous.payload
         title = str(pane.query_one("#message-title").render())
-        assert "message 2/2" in title
+        assert "message 2 of 2" in title
         await pilot.press("left_square_bracket")
         assert pane.message is not None
         assert b"20.5" in pane.message.payload

@@ -6,6 +6,7 @@ what the keys do and which widget they leave in charge.
 
 from __future__ import annotations
 
+import json
 import re
 from functools import partial
 from typing import Any
@@ -100,7 +101,14 @@ async def test_the_chart_of_a_topic_without_numbers_is_a_sentence_not_a_bar() ->
         spark = pane.query_one("#sparkline", Sparkline)
         stats = str(pane.query_one("#chart-stats", Static).render())
         assert not shown(spark)
-        assert "No numeric values in this topic's history; choose a JSON field" in stats
+        # A JSON payload with several numeric fields charts every one of them, a line each.
+        climate = app.workspace.tree.find("demo/sensors/livingroom/climate")
+        assert climate is not None
+        latest = climate.history()[-1].payload
+        fields = [name for name, value in json.loads(latest).items() if isinstance(value, int | float)]
+        assert len(fields) >= 2
+        for name in fields:
+            assert f"{name}: last " in stats
 
         pane = await select_topic(pilot, app, "demo/alerts/garage")
         stats = str(pane.query_one("#chart-stats", Static).render())

@@ -19,15 +19,23 @@ from textual.widgets.option_list import Option
 
 from explorer.codecs.stream import DecodedMessage, MessageDecoder
 from explorer.model.topictree import TopicMessage, TopicNode
-from explorer.model.trace import properties_to_json
-from explorer.present.decoded import DecodedView, decoded_diff, field_series, history_text, structured
+from explorer.present.decoded import DecodedView
+from explorer.present.message import (
+    NO_FIELD_NUMBERS,
+    NO_NUMBERS,
+    NO_PROPERTIES,
+    chart_view,
+    decoded_history_text,
+    diff_view,
+    history_rows,
+    message_header,
+    property_rows,
+    sparkline_text,
+)
 from explorer.present.payload import (
     base64_view,
-    diff_payloads,
-    guess_kind,
     hex_dump_lines,
     json_view,
-    numeric_fields,
     text_view,
     truncation_marker,
 )
@@ -59,13 +67,12 @@ TAB_LEVELS: dict[str, tuple[str, str, str]] = {
     tab: (f"{label} [{key}]", label, _SHORT.get(tab, label)) for tab, label, key in MESSAGE_VIEWS
 }
 HISTORY_SHOWN = 200
+_DIFF_STYLES = {"added": "green", "removed": "red", "hunk": "cyan"}
 
 
 def no_numbers_text(has_fields: bool) -> str:
     """What the Chart tab says instead of a sparkline when there is nothing to plot."""
-    if has_fields:
-        return "No numeric values in this topic's history; choose a JSON field above."
-    return "No numeric values in this topic's history: payloads are not numbers or JSON with numbers."
+    return NO_FIELD_NUMBERS if has_fields else NO_NUMBERS
 
 
 def _stamp(when: float, clock_offset: float) -> str:
@@ -192,19 +199,26 @@ class MessagePane(Vertical):
             self._show("message-title", "Select a topic in the tree.")
             return
         text = Text()
-        text.append(node.topic or "(root)", "bold")
         if msg is None:
-            text.append(f"   {node.subtree_count} messages below, none on this topic", "dim")
+            empty = message_header(node, None, number=0, kept=0, live=True, stamp=str)
+            text.append(empty.title, "bold")
+            text.append(f"   {empty.detail}", "dim")
             self._show("message-title", text)
             return
-        position = (len(self._history) if self.index is None else self.index + 1, len(self._history))
-        live = "live" if self.index is None else "paused: ] newer, L live"
-        text.append(f"   message {position[0]}/{position[1]} ({live})", "dim")
-        text.append(
-            f"\n{_stamp(msg.time, self.clock_offset)}  QoS {msg.qos}  "
-            f"{'retained  ' if msg.retain else ''}{len(msg.payload)} B  {guess_kind(msg.payload)}"
-            f"   total {node.count} on topic",
+        text.append((node.topic or "(root)") + (" · retained" if node.retained else ""), "bold")
+        number = len(self._history) if self.index is None else self.index + 1
+        header = message_header(
+            node,
+            msg,
+            number=number,
+            kept=len(self._history),
+            live=self.index is None,
+            stamp=lambda when: _stamp(when, self.clock_offset),
         )
+        text.append(f"   {header.position}", "dim")
+        if self.index is not None:
+            text.append("  ] newer, L live", "dim")
+        text.append(f"\n{header.detail}")
         self._show("message-title", text)
 
     def _draw_tab(self, tab: str) -> None:
@@ -294,15 +308,13 @@ class MessagePane(Vertical):
 
     def _draw_history(self) -> None:
         options = self.query_one("#history", OptionList)
-        history = self._history[-HISTORY_SHOWN:]
-        base = len(self._history) - len(history)
-        items = []
-        for offset, msg in enumerate(reversed(history)):
-            number = base + len(history) - offset
-            view = text_view(msg.payload, 60)
-            line = view.text.split("\n", 1)[0] if view.valid_utf8 else self._binary_line(msg)
-            flag = " R" if msg.retain else ""
-            items.append(Option(f"{number:>4} {_stamp(msg.time, self.clock_offset)} q{msg.qos}{flag} {line}"))
+        rows = history_rows(
+            self._history,
+            stamp=lambda when: _stamp(when, self.clock_offset),
+            limit=HISTORY_SHOWN,
+            binary_text=self._binary_line,
+        )
+        items = [Option(row.text()) for row in rows]
         highlighted = options.highlighted
         options.clear_options()
         options.add_options(items)
@@ -315,38 +327,20 @@ class MessagePane(Vertical):
             return f"<{len(msg.payload)} B binary>"
         cached = self._history_lines.get(id(msg))
         if cached is None or cached[0] is not msg:
-            decoded = self.decoder.decode(msg.topic, msg.payload, msg.properties.content_type).decoded
-            cached = (msg, f"[{decoded.codec}] {history_text(decoded)}")
+            cached = (msg, decoded_history_text(self.decoder, msg))
             if len(self._history_lines) > 4 * HISTORY_SHOWN:
                 self._history_lines.clear()
             self._history_lines[id(msg)] = cached
         return cached[1]
 
     def _draw_diff(self) -> None:
-        if self.message is None or self.previous is None:
-            self._show("view-diff", Text("No previous message on this topic to compare with.", "dim"))
-            return
-        current = self._decoded(self.message)
-        if self.decoder is not None and current is not None and structured(current.decoded):
-            previous = self.decoder.decode(
-                self.previous.topic, self.previous.payload, self.previous.properties.content_type
-            )
-            lines = decoded_diff(previous.decoded, current.decoded)
-        else:
-            lines = diff_payloads(self.previous.payload, self.message.payload)
-        if not lines:
-            self._show("view-diff", Text("Same payload as the previous message.", "dim"))
+        view = diff_view(self.previous, self.message, decoder=self.decoder)
+        if view.note:
+            self._show("view-diff", Text(view.note, "dim"))
             return
         body = Text()
-        for line in lines:
-            style = ""
-            if line.startswith("+") and not line.startswith("+++"):
-                style = "green"
-            elif line.startswith("-") and not line.startswith("---"):
-                style = "red"
-            elif line.startswith("@@"):
-                style = "cyan"
-            body.append(line + "\n", style)
+        for line in view.lines:
+            body.append(line.text + "\n", _DIFF_STYLES.get(line.kind, ""))
         self._show("view-diff", body)
 
     def _draw_chart(self) -> None:
@@ -357,58 +351,45 @@ class MessagePane(Vertical):
             spark.display = False
             self._show("chart-stats", "")
             return
-        decoded = self._decoded(self.message)
-        structured = (
-            decoded is not None and decoded.decoded.ok and decoded.decoded.codec not in ("json", "text")
-        )
-        if structured and decoded is not None:  # MessagePack, CBOR, Protobuf, gzip...: decoded fields
-            fields = tuple(decoded.decoded.numbers)
-        else:
-            parsed = json_view(self.message.payload)
-            fields = tuple(numeric_fields(parsed.value)) if parsed is not None else ()
-        if fields != self._fields:
-            self._fields = fields
+        view = chart_view(self._history, self.chart_field, decoder=self.decoder)
+        if view.fields != self._fields:
+            self._fields = view.fields
             select = self.query_one("#chart-field", Select)
-            select.set_options([(name, name) for name in fields])
-            if self.chart_field in fields:
+            select.set_options([(name, name) for name in view.fields])
+            if self.chart_field in view.fields:
                 select.value = self.chart_field
-        if structured and self.decoder is not None:
-            field = self.chart_field or (fields[0] if len(fields) == 1 else None)
-            series = field_series(self._history, self.decoder, field) if field else []
-        else:
-            series = node.series(self.chart_field)
-        values = [value for _, value in series]
-        spark.data = values
+        series = view.series
+        # One series: the sparkline widget; several (every numeric field of a JSON payload):
+        # one line each, drawn with block characters, each on its own scale.
+        single = len(series) == 1
+        spark.data = [value for _, value in series[0].points] if single else []
         # An empty Sparkline draws a full bar, which reads as data: show a sentence instead.
-        spark.display = bool(values)
-        if values:
-            label = self.chart_field or "value"
-            self._show(
-                "chart-stats",
-                f"{label}: last {values[-1]:g}  min {min(values):g}  max {max(values):g}  "
-                f"({len(values)} of {len(self._history)} kept messages)",
-            )
+        spark.display = single
+        if single:
+            self._show("chart-stats", series[0].summary)
+        elif series:
+            width = max(8, min(40, self.size.width - 50))
+            body = Text()
+            for item in series:
+                body.append(sparkline_text([v for _, v in item.points], width).ljust(width), "green")
+                body.append(f"  {item.summary}\n")
+            self._show("chart-stats", body)
         else:
-            self._show("chart-stats", Text(no_numbers_text(bool(fields)), "dim"))
+            self._show("chart-stats", Text(view.note, "dim"))
 
     def _draw_props(self) -> None:
         msg = self.message
         if msg is None:
             self._show("view-props", "")
             return
-        props = properties_to_json(msg.properties)
-        if not props:
-            self._show("view-props", Text("No MQTT 5 properties on this message.", "dim"))
+        rows = property_rows(msg)
+        if not rows:
+            self._show("view-props", Text(NO_PROPERTIES, "dim"))
             return
         body = Text()
-        for name, value in props.items():
-            body.append(f"{name.replace('_', ' ')}: ", "bold")
-            if name == "user_properties":
-                body.append("\n")
-                for pair in value:
-                    body.append(f"    {pair[0]} = {pair[1]}\n")
-            else:
-                body.append(f"{value}\n")
+        for row in rows:
+            body.append(f"{row.name}: ", "bold")
+            body.append(f"{row.value}\n")
         self._show("view-props", body)
 
     # -- events and actions -------------------------------------------------------------

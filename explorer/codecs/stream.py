@@ -38,6 +38,12 @@ class MessageDecoder:
         self.registry = registry if registry is not None else CodecRegistry()
         self.sparkplug = SparkplugTracker()
 
+    def reset(self) -> None:
+        """Forget the Sparkplug B state (another broker); views see a newer version and redraw."""
+        version = self.sparkplug.version + 1
+        self.sparkplug = SparkplugTracker()
+        self.sparkplug.version = version
+
     def _tracked(self, topic: str) -> bool:
         if not topic.startswith(_PREFIX):
             return False

@@ -552,7 +552,8 @@ class Workspace(SourcesMixin):
             # Another broker: its topics are not this one's (the trace keeps every connection).
             self.tree.clear()
             self._own_retained.clear()
-            self._payloads = None
+            if self._payloads is not None:
+                self._payloads.reset()
         self.options = options
         if self._recording is not None and self._recording.active:
             self._recording.use_connection(options)

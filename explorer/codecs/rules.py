@@ -66,4 +66,7 @@ def parse_codec_rule(text: str) -> CodecRule:
         validate_topic_filter(topic_filter)
     except ExplorerError as exc:
         raise ExplorerError(f"{text!r}: invalid topic filter: {exc}") from None
-    return CodecRule(topic_filter, name.strip().lower(), message.strip() or None)
+    try:
+        return CodecRule(topic_filter, name.strip().lower(), message.strip() or None)
+    except ExplorerError as exc:
+        raise ExplorerError(f"{text!r}: {exc}") from None

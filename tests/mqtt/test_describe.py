@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from explorer.masking import mask_password
 from explorer.mqtt.codec import decode, encode
-from explorer.mqtt.describe import describe, mask_password
+from explorer.mqtt.describe import describe
 from explorer.mqtt.enums import (
     AuthReasonCode,
     ConnackReasonCode,

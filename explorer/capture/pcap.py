@@ -89,7 +89,10 @@ def iter_pcap(file: BinaryIO, head: bytes, state: ReadState) -> Iterator[Record]
                 )
                 break
         number += 1
-        state.frames = number
-        state.offset = base + end
+        if not number & 0x3FF:  # for a progress display; exact at the end
+            state.frames = number
+            state.offset = base + end
         yield number, seconds + fraction / divisor, link_type, data[pos + _RECORD_HEADER : end], original
         pos = end
+    state.frames = number
+    state.offset = base + pos

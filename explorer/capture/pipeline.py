@@ -23,6 +23,7 @@ with connections open at the same time their numbers interleave.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -42,6 +43,9 @@ __all__ = ["SNIFF", "Consumer", "Kind", "Pipeline", "Stream", "classify_bytes"]
 Kind = Literal["websocket", "mqtt", "tls", "unknown"]
 
 SNIFF = 8192  # client bytes looked at to classify a connection
+_SEQ_ACK: Callable[[bytes, int], tuple[int, int]] = struct.Struct(
+    "!II"
+).unpack_from  # a TCP header's sequence and acknowledgement numbers
 _MAX_HELD = 1 << 20  # bytes of both directions held while the client's first bytes decide
 
 
@@ -186,7 +190,14 @@ class Pipeline:
                 flush()
                 if tick is not None:
                     tick()
-            if link == 1 and data[12:14] == b"\x08\x00" and data[14] == 0x45 and data[23] == 6:
+            if (
+                link == 1
+                and len(data) >= 54
+                and data[12] == 8
+                and not data[13]
+                and data[14] == 0x45
+                and data[23] == 6
+            ):
                 # Ethernet, IPv4 without options, TCP: maybe a connection's next data.
                 entry = hot.get(data[26:38])
                 if entry is not None:
@@ -198,13 +209,7 @@ class Pipeline:
                         and not (data[20] & 0x3F or data[21])  # not a fragment
                         and 54 <= start <= end <= len(data)
                         and not flow.released
-                        and flow.fast_data(
-                            side,
-                            int.from_bytes(data[38:42], "big"),
-                            int.from_bytes(data[42:46], "big"),
-                            data[start:end],
-                            time,
-                        )
+                        and flow.fast_data(side, _SEQ_ACK(data, 38), payload := data[start:end], time)
                     ):
                         counted(time)
                         stream = flow.user
@@ -216,7 +221,7 @@ class Pipeline:
                                     flush()
                                     self._batch_stream = stream
                                     self._batch_direction = direction
-                                batch.append((data[start:end], time))
+                                batch.append((payload, time))
                                 if len(batch) >= 256:
                                     flush()
                         if flow.out:
@@ -242,6 +247,7 @@ class Pipeline:
                 and stream.kind is not None
                 and not flow.released
                 and link == 1
+                and len(data) >= 54
                 and data[12:14] == b"\x08\x00"
                 and data[14] == 0x45
             ):

@@ -314,7 +314,7 @@ class _Flow:
         if self.closed_at is None and self.closed():
             self.closed_at = time
 
-    def fast_data(self, side: int, seq: int, ack: int, payload: bytes, time: float) -> bool:
+    def fast_data(self, side: int, numbers: tuple[int, int], payload: bytes, time: float) -> bool:
         """The common case of :meth:`add` without a ``TcpSegment``: an ACK (no SYN, FIN
         or RST, the caller checked) carrying ``payload`` exactly where the stream is.
         Returns False, having changed nothing, for anything else. The payload is not
@@ -333,6 +333,7 @@ class _Flow:
         ):
             return False
         delivered = half.delivered
+        seq, ack = numbers
         if (seq - base - delivered) % _MOD:
             return False
         self.last_time = time

@@ -49,7 +49,10 @@ try:  # orjson writes JSON several times faster than the standard library
     from orjson import dumps as _orjson_dumps
 
     def _dumps(obj: Any) -> str:
-        return _orjson_dumps(obj).decode()
+        try:
+            return _orjson_dumps(obj).decode()
+        except TypeError:  # what orjson cannot write (an integer over 64 bits): the standard way
+            return json.dumps(obj)
 
 except ImportError:  # pragma: no cover - orjson is a dependency; this keeps a broken install usable
     _dumps = json.dumps
@@ -158,6 +161,7 @@ class Spool:
         self._file: IO[bytes] | None = None
         self._end = 0
         self._look_at = 5_000  # lines held when their size is next measured
+        self._checks = 0
 
     def part(self) -> _Part:
         part = _Part()
@@ -167,8 +171,9 @@ class Spool:
     def check(self) -> None:
         """Move text to disk when the connections hold more than the budget."""
         lines = sum(len(p.lines) for p in self._parts)
-        if lines < self._look_at:
-            return
+        self._checks += 1
+        if lines < self._look_at and self._checks & 0x3F:
+            return  # measured every 5,000 lines or every 64th look (lines may be long blocks)
         if sum(sum(map(len, p.lines)) for p in self._parts) > self._budget:
             for part in self._parts:
                 self._move(part)
@@ -322,11 +327,9 @@ class TextOutput(Output):
     def format(self, conn: _Conn, events: list[TraceEvent | FastPublish]) -> None:
         listing = conn.listing
         assert listing is not None
-        if len(events) == 1 and listing.idle and not conn.held:
-            item = events[0]
-            if type(item) is tuple:
-                listing.fast(item)
-                return
+        if listing.idle and not conn.held and all(type(item) is tuple for item in events):
+            listing.fast_many(events)  # type: ignore[arg-type]  # all FastPublish
+            return
         # A packet split over frames is listed once it is complete, so that every part
         # line knows the number of parts ("part 2/17"), as when a capture is listed from
         # all of a connection's events at once.

@@ -182,6 +182,24 @@ class Listing:
             text += "  " + payload_preview(body)
         self._write(text + "\n")
 
+    def fast_many(self, items: list[FastPublish]) -> None:
+        """:meth:`fast` for each record in turn, in one loop (the same lines)."""
+        if not items:
+            return
+        if self.base is None:
+            self.base = items[0][0]
+        base: float = self.base
+        preview = payload_preview if self.payload else None
+        lines = []
+        for time, _conn, direction, index, _o, _h, key, payload, no, _f, topic, body, retain, _s in items:
+            text = (
+                f"{_INDENT}{time - base:+10.6f} {direction} #{index} binary FIN rsv=000 "
+                f"{'mask=' + key.hex() if key else 'unmasked'} len={len(payload)} (7bit)\n"
+                f"{_PART_INDENT}-> #{no} PUBLISH QoS0 {topic} {len(body)} B{' retain' if retain else ''}"
+            )
+            lines.append(f"{text}  {preview(body)}\n" if preview is not None else text + "\n")
+        self._write("".join(lines))
+
     def feed(self, events: Iterable[TraceEvent | FastPublish]) -> None:
         """Write the lines of the next batch of events (held frames first)."""
         fresh = len(self._held)  # events held before are written now whatever comes

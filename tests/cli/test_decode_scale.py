@@ -462,3 +462,15 @@ def test_packets_over_ipv4_fragments_are_decoded(capsys: pytest.CaptureFixture[s
     ]
     assert read_capture_bytes(pcap_file(timed(packets, ethernet))).problems == []
     _ = PacketEvent
+
+
+def test_json_writes_a_decoded_payload_with_an_integer_over_64_bits(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    big = 123456789012345678901234567890
+    sent = native_stream()
+    side, _publish = sent[2]
+    sent[2] = (side, encode(Publish("big/int", b'{"n": %d}' % big), ProtocolVersion.V5))
+    objects = _objects(capsys, str(_write(tmp_path, capture_bytes(sent, server_port=1883))))
+    (publish,) = [o for o in objects if o["kind"] == "packet" and o["packet"].get("topic") == "big/int"]
+    assert publish["decoded"] == {"n": big}  # a native packet carries its codec fields beside it

@@ -123,6 +123,7 @@ class Codec(Protocol):
 
     name: str
     label: str
+    ceiling: int  # the best score sniff() can give: detection stops asking once beaten
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:
         """How likely the payload is this codec's own: 0 (no) to 100 (certain)."""

@@ -104,6 +104,7 @@ def image_info(data: bytes) -> ImageInfo:
 
 class ImageCodec:
     name = "image"
+    ceiling = 100
     label = "Image (PNG, JPEG, GIF, WebP)"
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:

@@ -156,6 +156,7 @@ class ProtobufCodec:
     """Protobuf with a message type from the loaded schemas; without one, nothing to decode."""
 
     name = "protobuf"
+    ceiling = 0
     label = "Protobuf (with .proto files)"
 
     def __init__(self, schemas: ProtoSchemas | None = None) -> None:

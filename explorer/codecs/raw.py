@@ -16,6 +16,7 @@ RAW_TEXT_LIMIT = 4096
 
 class RawCodec:
     name = "raw"
+    ceiling = 1
     label = "Raw bytes (hex / base64)"
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:

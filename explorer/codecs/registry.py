@@ -107,6 +107,11 @@ def content_type_for(codec: str, message: str | None = None) -> str | None:
     return mime
 
 
+def _ceiling(codec: Codec) -> int:
+    """The best score a codec's ``sniff`` can give (100 when it does not say)."""
+    return int(getattr(codec, "ceiling", 100))
+
+
 class CodecRegistry:
     """The codecs, the rules and the loaded Protobuf schemas; decodes and encodes payloads."""
 
@@ -135,6 +140,7 @@ class CodecRegistry:
         for rule in self.rules:
             if rule.message:
                 self.schemas.resolve(rule.message)  # an unknown type is an error now, not per message
+        self._by_ceiling = sorted(enumerate(self.codecs.values()), key=lambda item: -_ceiling(item[1]))
 
     def rule_for(self, topic: str) -> CodecRule | None:
         for rule in self.rules:
@@ -220,13 +226,20 @@ class CodecRegistry:
                 inner = self._unwrap(compression, data)
                 if inner is not None:
                     return self._detect(inner, context, [*layers, compression.name], raw, note)
-        ranked = sorted(
-            ((codec.sniff(data, context), index, codec) for index, codec in enumerate(self.codecs.values())),
-            key=lambda item: (-item[0], item[1]),
-        )
-        for score, _, codec in ranked:
-            if score <= 0:
+        # Ask the codecs in order of the best score each can give, and stop asking once the
+        # likeliest so far beats every codec not yet asked; on a failed decoding, go on.
+        pending = list(self._by_ceiling)
+        scored: list[tuple[int, int, Codec]] = []
+        while True:
+            while pending and (not scored or scored[0][0] < _ceiling(pending[0][1])):
+                index, codec = pending.pop(0)
+                score = codec.sniff(data, context)
+                if score > 0:
+                    scored.append((score, index, codec))
+                    scored.sort(key=lambda item: (-item[0], item[1]))
+            if not scored:
                 break
+            _, _, codec = scored.pop(0)
             decoded = self._run(codec, data, context, layers, raw, note=note)
             if decoded.ok:
                 return decoded

@@ -412,6 +412,7 @@ def encode_payload(value: Mapping[str, Any]) -> bytes:
 
 class SparkplugCodec:
     name = "sparkplug"
+    ceiling = 90
     label = "Sparkplug B"
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:

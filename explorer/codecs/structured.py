@@ -47,6 +47,7 @@ def from_json_text(text: str) -> Any:
 
 class TextCodec:
     name = "text"
+    ceiling = 30
     label = "UTF-8 text"
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:
@@ -73,7 +74,11 @@ class TextCodec:
 
 class JsonCodec:
     name = "json"
+    ceiling = 60
     label = "JSON"
+
+    def __init__(self) -> None:
+        self._memo: tuple[bytes, Any] | None = None
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:
         head = payload[:1]
@@ -82,14 +87,17 @@ class JsonCodec:
             if not head or head not in b'{["-0123456789tfn':
                 return 0
         try:
-            json.loads(payload)
+            value = json.loads(payload)
         except (ValueError, RecursionError):
             return 0
+        self._memo = (payload, value)  # decode() right after reads the same bytes
         return 60
 
     def decode(self, payload: bytes, context: DecodeContext) -> Decoded:
-        text = _utf8(payload)
-        value = from_json_text(text)
+        memo, self._memo = self._memo, None
+        if memo is not None and memo[0] is payload:
+            return Decoded(self.name, payload, memo[1])
+        value = from_json_text(_utf8(payload))
         return Decoded(self.name, payload, value)
 
     def encode(self, value: Any) -> bytes:
@@ -102,6 +110,11 @@ def _container_head(byte: int, maps: range, arrays: range, extra: bytes) -> bool
 
 class MsgpackCodec:
     name = "msgpack"
+    ceiling = 55
+
+    def __init__(self) -> None:
+        self._memo: tuple[bytes, Any] | None = None
+
     label = "MessagePack"
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:
@@ -113,6 +126,7 @@ class MsgpackCodec:
             value = self._unpack(payload)
         except CodecError:
             return 0
+        self._memo = (payload, value)  # decode() right after reads the same bytes
         if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
             return 55
         return 25
@@ -143,8 +157,9 @@ class MsgpackCodec:
         return value
 
     def decode(self, payload: bytes, context: DecodeContext) -> Decoded:
-        value = jsonable(self._unpack(payload))
-        return Decoded(self.name, payload, value)
+        memo, self._memo = self._memo, None
+        value = memo[1] if memo is not None and memo[0] is payload else self._unpack(payload)
+        return Decoded(self.name, payload, jsonable(value))
 
     def encode(self, value: Any) -> bytes:
         return bytes(msgpack.packb(value, use_bin_type=True))
@@ -152,6 +167,11 @@ class MsgpackCodec:
 
 class CborCodec:
     name = "cbor"
+    ceiling = 95
+
+    def __init__(self) -> None:
+        self._memo: tuple[bytes, Any] | None = None
+
     label = "CBOR"
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:
@@ -163,6 +183,7 @@ class CborCodec:
             value = self._load(payload)
         except CodecError:
             return 0
+        self._memo = (payload, value)  # decode() right after reads the same bytes
         if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
             return 55
         return 20
@@ -182,8 +203,9 @@ class CborCodec:
         return value
 
     def decode(self, payload: bytes, context: DecodeContext) -> Decoded:
-        value = jsonable(self._tagged(self._load(payload)))
-        return Decoded(self.name, payload, value)
+        memo, self._memo = self._memo, None
+        value = memo[1] if memo is not None and memo[0] is payload else self._load(payload)
+        return Decoded(self.name, payload, jsonable(self._tagged(value)))
 
     def _tagged(self, value: Any) -> Any:
         if isinstance(value, cbor2.CBORTag):

@@ -131,6 +131,7 @@ class _Repeated(list[Any]):
 
 class WireCodec:
     name = "protobuf-wire"
+    ceiling = 15
     label = "Protobuf wire format (no schema)"
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:

@@ -172,6 +172,7 @@ def main() -> None:
         if name == "sparkplug":
             sparkplug_case = (payloads, peer)
     _tracker_rate(*sparkplug_case)
+    _ingest_rates()
 
 
 def _tracker_rate(payloads: list[bytes], peer: Callable[[bytes], Any]) -> None:
@@ -202,6 +203,67 @@ def _tracker_rate(payloads: list[bytes], peer: Callable[[bytes], Any]) -> None:
     print(
         f"  sparkplug state on arrival (names from the BIRTH, seq checked): {ours:,.0f} msg/s "
         f"beside ParseFromString + MessageToDict {theirs:,.0f} msg/s ({ours / theirs:.2f}x)"
+    )
+
+
+def _ingest_rates(count: int = 200_000) -> None:
+    """``Workspace.ingest`` of ready-made messages: plain topics beside a stream with 10% Sparkplug B.
+
+    Sparkplug B messages are the only ones read on arrival; this shows what they cost the
+    ingest path, both streams measured in the same run (see ``bench/ingest.py`` for the
+    whole client path).
+    """
+    import asyncio
+
+    from explorer.model.events import MessageReceived
+    from explorer.workspace import Workspace
+
+    birth = encode_payload(
+        {
+            "seq": 0,
+            "metrics": [
+                {"name": "bdSeq", "datatype": "UInt64", "value": 0},
+                {"name": "Temperature", "alias": 2, "datatype": "Double", "value": 0.0},
+                {"name": "Counter", "alias": 4, "datatype": "Int64", "value": 0},
+            ],
+        }
+    )
+    data = [
+        encode_payload(
+            {
+                "seq": (i + 1) % 256,
+                "metrics": [
+                    {"alias": 2, "datatype": "Double", "value": i / 10},
+                    {"alias": 4, "datatype": "Int64", "value": i},
+                ],
+            }
+        )
+        for i in range(count // 10)
+    ]
+
+    def stream(sparkplug: bool) -> list[MessageReceived]:
+        out = []
+        for i in range(count):
+            if sparkplug and i % 10 == 0:
+                out.append(MessageReceived(0, 0.0, 0, "spBv1.0/g/NDATA/e", data[i // 10], 0, False))
+            else:
+                out.append(MessageReceived(0, 0.0, 0, f"bench/{i % 1000}/v", b"21.5", 0, False))
+        return out
+
+    async def rate(sparkplug: bool) -> float:
+        events = stream(sparkplug)
+        async with Workspace(gc_tuning=False) as workspace:
+            workspace.ingest(MessageReceived(0, 0.0, 0, "spBv1.0/g/NBIRTH/e", birth, 0, False))
+            began = time.process_time()
+            for event in events:
+                workspace.ingest(event)
+            return count / (time.process_time() - began)
+
+    plain = statistics.median(asyncio.run(rate(False)) for _ in range(3))
+    mixed = statistics.median(asyncio.run(rate(True)) for _ in range(3))
+    print(
+        f"  Workspace.ingest per CPU second: plain topics {plain:,.0f} msg/s; with 10% Sparkplug B "
+        f"(read on arrival) {mixed:,.0f} msg/s ({mixed / plain:.2f}x)"
     )
 
 

@@ -15,10 +15,9 @@ from explorer.model.events import FrameEvent
 from explorer.recording import Recording
 from gui.widgets.main_window import MainWindow
 from tests.gui.conftest import wait_for_batch
+from tests.reference import SMALL_PCAPNG, needs_reference
 
-CAPTURE = Path(__file__).parents[2].parent / "shared" / "captures" / "small.pcapng"
-if not CAPTURE.exists():
-    CAPTURE = Path("/work/shared/captures/small.pcapng")
+CAPTURE = SMALL_PCAPNG
 
 
 async def _loaded(window: MainWindow) -> None:
@@ -94,6 +93,7 @@ def test_record_the_demo_then_open_search_and_see_the_top_talkers(
     qloop.run_until_complete(browse())
 
 
+@needs_reference()
 def test_open_the_shared_capture_pick_a_connection_and_walk_its_frames(
     window: MainWindow, qloop: qasync.QEventLoop
 ) -> None:

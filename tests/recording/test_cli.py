@@ -26,6 +26,7 @@ from explorer.broker.server import Broker
 from explorer.cli import main
 from explorer.recording import Recording
 from tests.broker.paho_helper import Paho
+from tests.reference import SMALL_PCAPNG, needs_reference
 
 CANARY = "canary-pa55word-never-in-a-recording"
 HEADER_CANARY = "canary-bearer-token-never-in-a-recording"
@@ -262,10 +263,9 @@ async def test_record_refuses_an_existing_file_and_keeps_it(
     assert path.read_bytes() == b"keep me"
 
 
+@needs_reference()
 async def test_search_and_stats_read_a_capture(capsys: pytest.CaptureFixture[str]) -> None:
-    capture = Path(__file__).parents[2].parent / "shared" / "captures" / "small.pcapng"
-    if not capture.exists():
-        capture = Path("/work/shared/captures/small.pcapng")
+    capture = SMALL_PCAPNG
     assert await asyncio.to_thread(main, ["search", str(capture), "-t", "sensors/#", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {(row["topic"], row["direction"]) for row in rows} >= {

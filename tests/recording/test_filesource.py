@@ -7,7 +7,6 @@ session against the embedded broker.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,12 @@ from explorer.model.events import FrameEvent, HandshakeRequest, HandshakeRespons
 from explorer.mqtt.packets import Publish
 from explorer.recording import RecordingError, RecordingWriter
 from explorer.workspace import Workspace
+from tests.reference import SMALL_PCAPNG, needs_reference
 
-CAPTURE = Path(__file__).parents[2].parent / "shared" / "captures" / "small.pcapng"
-if not CAPTURE.exists():
-    CAPTURE = Path("/work/shared/captures/small.pcapng")
-
-
-def golden() -> dict:
-    return json.loads(CAPTURE.with_name("small.golden.json").read_text())
+CAPTURE = SMALL_PCAPNG
 
 
+@needs_reference()
 async def test_a_capture_fills_the_tree_the_trace_and_the_handshakes() -> None:
     async with Workspace(gc_tuning=False) as workspace:
         source = await workspace.open_file(CAPTURE)

@@ -27,10 +27,9 @@ from explorer.model.trace import event_to_json
 from explorer.mqtt.packets import Properties, Publish
 from explorer.recording import Query, Recording, RecordingError, RecordingWriter
 from explorer.recording.schema import SCHEMA_VERSION
+from tests.reference import SMALL_PCAPNG, needs_reference
 
-CAPTURE = Path(__file__).parents[2].parent / "shared" / "captures" / "small.pcapng"
-if not CAPTURE.exists():
-    CAPTURE = Path("/work/shared/captures/small.pcapng")
+CAPTURE = SMALL_PCAPNG
 
 
 def message(
@@ -210,6 +209,7 @@ def test_a_writer_killed_with_sigkill_leaves_a_file_readable_to_its_last_commit(
     db.close()
 
 
+@needs_reference()
 def test_frames_keep_every_trace_event_and_rebuild_them(tmp_path: Path) -> None:
     capture = read_capture(CAPTURE)
     tcp = next(conn for conn in capture.connections if classify(conn) == "websocket")

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input
 
 from explorer.recording import Recording
 from explorer.workspace import Workspace
+from tests.reference import SMALL_PCAPNG, needs_reference
 from tests.tui.conftest import settle
 from tui.app import ExplorerApp
 from tui.screens.dialogs import PromptScreen
@@ -24,9 +25,7 @@ from tui.widgets.message import MessagePane
 from tui.widgets.status import StatusLine
 
 SIZE = (160, 48)
-CAPTURE = Path(__file__).parents[2].parent / "shared" / "captures" / "small.pcapng"
-if not CAPTURE.exists():
-    CAPTURE = Path("/work/shared/captures/small.pcapng")
+CAPTURE = SMALL_PCAPNG
 
 
 async def test_record_the_demo_then_open_search_and_see_the_top_talkers(tmp_path: Path) -> None:
@@ -103,6 +102,7 @@ async def test_record_the_demo_then_open_search_and_see_the_top_talkers(tmp_path
         await pilot.press("escape")
 
 
+@needs_reference()
 async def test_open_the_shared_capture_pick_a_connection_and_walk_its_frames() -> None:
     app = ExplorerApp(Workspace(), file=str(CAPTURE))
     async with app.run_test(size=SIZE) as pilot:

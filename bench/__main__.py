@@ -22,6 +22,7 @@ MODULES = (
     "broker_soak",
     "recording",
     "tui_load",
+    "tui_start",
     "gui_load",
     "cli_startup",
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui.app import main
+from tui.launch import main
 
 if __name__ == "__main__":
     main()

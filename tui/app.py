@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -35,6 +35,9 @@ from explorer.workspace.runtime import note_user_input
 from tui.screens.dialogs import ConfirmScreen, SubscribeScreen
 from tui.screens.main import MainScreen
 from tui.widgets.message import MESSAGE_VIEWS
+
+if TYPE_CHECKING:
+    from explorer.broker.earlychild import EarlyChild
 
 __all__ = ["PALETTE_TEXT", "ExplorerApp", "build_parser", "main"]
 
@@ -168,6 +171,10 @@ class ExplorerApp(App[None]):
                 if not failed:
                     failed = True
                     self.notify(f"display error: {exc!r}", severity="error")
+            if not screen.ready:
+                # Nothing was drawn (the screen is still being built): waiting for a repaint
+                # would only count as the view's work and hold back the first topics.
+                continue
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(REPAINT_WAIT):
                     await screen.wait_for_refresh()
@@ -506,8 +513,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of ``mqttws-tui``."""
+def main(argv: Sequence[str] | None = None, *, early: EarlyChild | None = None) -> None:
+    """Run the terminal explorer (``mqttws-tui`` starts here through :mod:`tui.launch`).
+
+    ``early`` is the embedded broker's child started before the imports, for the
+    Workspace to take over.
+    """
     from explorer.cli.frontend import resolve_frontend_start
     from explorer.workspace.runtime import interactive_runtime
 
@@ -530,6 +541,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     if start.codecs is not None:
         app.workspace.set_codecs(start.codecs)
+    if early is not None:
+        app.workspace.adopt_early_broker(early)
     from tui.widgets.decoded import graphics_image_class
 
     graphics_image_class()  # textual-image asks the terminal about graphics now, before Textual runs

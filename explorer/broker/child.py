@@ -26,15 +26,26 @@ import sys
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import explorer
 from explorer.errors import ExplorerError
 
+if TYPE_CHECKING:
+    from explorer.broker.earlychild import EarlyChild, PipeProcess
+
 # The line ``broker`` prints with the CA file to trust (explorer.cli.broker prints it).
 CA_LINE = "CA certificate to trust: "
 
-__all__ = ["START_TIMEOUT", "STOP_GRACE", "BrokerProcess", "EmbeddedBroker", "child_env"]
+__all__ = [
+    "START_TIMEOUT",
+    "STOP_GRACE",
+    "BrokerProcess",
+    "EmbeddedBroker",
+    "child_command",
+    "child_env",
+    "spawn_early",
+]
 
 START_TIMEOUT = 15.0
 """Seconds the child may take to print its URLs (a cold interpreter on a busy machine)."""
@@ -88,6 +99,30 @@ def child_env(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def child_command(
+    *, demo: bool = False, tls: bool = False, extra_args: Sequence[str] = (), python: str | None = None
+) -> list[str]:
+    """The command line of the broker child (free loopback ports, URLs on stdout)."""
+    command = [python or sys.executable, "-m", "explorer", "broker", "--ws-port", "0", "--tcp-port", "0"]
+    if demo:
+        command.append("--demo")
+    if tls:
+        command += ["--tls", "--wss-port", "0", "--mqtts-port", "0"]
+    return [*command, *extra_args, "--child"]
+
+
+def spawn_early(*, demo: bool = True, tls: bool = False) -> EarlyChild:
+    """Start the broker child now, before any event loop (a launcher's first line), so
+    that its start overlaps the front end's imports; :meth:`BrokerProcess.start` adopts it.
+
+    Raises:
+        OSError: the interpreter could not be started.
+    """
+    from explorer.broker.earlychild import EarlyChild
+
+    return EarlyChild.spawn(child_command(demo=demo, tls=tls), child_env(), demo=demo, tls=tls)
+
+
 def _parse_log_line(line: str) -> tuple[int, str]:
     """``LEVELNAME message`` to (level, message); anything else is a warning as it stands."""
     name, _, message = line.partition(" ")
@@ -129,7 +164,7 @@ class BrokerProcess:
     :class:`~explorer.broker.server.Broker` and :meth:`stop` ends the child.
     """
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    def __init__(self, process: asyncio.subprocess.Process | PipeProcess) -> None:
         self._process = process
         self._ws_url: str | None = None
         self._tcp_url: str | None = None
@@ -152,6 +187,7 @@ class BrokerProcess:
         python: str | None = None,
         timeout: float = START_TIMEOUT,
         on_exit: Callable[[int], None] | None = None,
+        early: EarlyChild | None = None,
     ) -> BrokerProcess:
         """Spawn the child on free loopback ports and wait until it prints both URLs.
 
@@ -162,28 +198,29 @@ class BrokerProcess:
             python: the interpreter to run (``sys.executable`` by default).
             timeout: seconds to wait for the URLs.
             on_exit: called with the exit status if the child ends without :meth:`stop`.
+            early: a child of the same kind started already (:func:`spawn_early`): it is
+                taken over instead of starting another.
 
         Raises:
             ExplorerError: the child exited or stayed silent; the message carries its
                 last stderr line(s). The child is gone when this is raised.
         """
-        command = [python or sys.executable, "-m", "explorer", "broker", "--ws-port", "0", "--tcp-port", "0"]
-        if demo:
-            command.append("--demo")
-        if tls:
-            command += ["--tls", "--wss-port", "0", "--mqtts-port", "0"]
-        command += [*extra_args, "--child"]
+        command = child_command(demo=demo, tls=tls, extra_args=extra_args, python=python)
+        process: asyncio.subprocess.Process | PipeProcess
         try:
-            process = await asyncio.create_subprocess_exec(
-                *command,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=child_env(),
-                # Keep the terminal's Ctrl-C and hang-up away from the child: its lifetime
-                # follows our stdin pipe (POSIX only; ignored elsewhere).
-                start_new_session=True,
-            )
+            if early is not None:
+                process = await early.adopt()
+            else:
+                process = await asyncio.create_subprocess_exec(
+                    *command,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                    env=child_env(),
+                    # Keep the terminal's Ctrl-C and hang-up away from the child: its lifetime
+                    # follows our stdin pipe (POSIX only; ignored elsewhere).
+                    start_new_session=True,
+                )
         except OSError as exc:
             raise ExplorerError(f"cannot start the embedded broker process: {exc}") from exc
         self = cls(process)

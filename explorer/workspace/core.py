@@ -53,6 +53,7 @@ from explorer.workspace.sources import SourcesMixin
 
 if TYPE_CHECKING:
     from explorer.broker.child import EmbeddedBroker
+    from explorer.broker.earlychild import EarlyChild
     from explorer.codecs.registry import CodecRegistry
     from explorer.codecs.stream import MessageDecoder
     from explorer.diagnose import Diagnosis, ProbeChecks, StepCallback
@@ -418,6 +419,12 @@ class Workspace(SourcesMixin):
         if self._closed:
             raise ExplorerError("this workspace is closed")
         return await self._embedded.start(demo=demo, tls=tls)
+
+    def adopt_early_broker(self, early: EarlyChild) -> None:
+        """Take the embedded broker child that a launcher started before the event loop
+        (:func:`explorer.broker.child.spawn_early`): :meth:`start_embedded` uses it when
+        it is of the kind asked for, :meth:`close` ends it if it was never used."""
+        self._embedded.adopt_early(early)
 
     async def revive_embedded(self, options: ConnectionOptions) -> ConnectionOptions:
         """``options`` for a reconnect: pointed at a new embedded broker if theirs died."""

@@ -18,6 +18,7 @@ from explorer.mqtt.enums import ProtocolVersion
 
 if TYPE_CHECKING:
     from explorer.broker.child import EmbeddedBroker
+    from explorer.broker.earlychild import EarlyChild
 
 __all__ = ["EmbeddedHost"]
 
@@ -37,6 +38,13 @@ class EmbeddedHost:
         self._demo = True
         self._tls = False
         self._last_url: str | None = None  # the ws URL of the latest broker, dead or alive
+        self._early: EarlyChild | None = None  # a child the launcher started before the loop
+
+    def adopt_early(self, early: EarlyChild) -> None:
+        """Use ``early`` (started by a launcher before the loop) as the next child of its kind."""
+        if self._early is not None:
+            self._early.discard()
+        self._early = early
 
     @property
     def broker(self) -> EmbeddedBroker | None:
@@ -96,6 +104,9 @@ class EmbeddedHost:
         return options.with_changes(url=fresh.url)
 
     async def stop(self) -> None:
+        early, self._early = self._early, None
+        if early is not None:  # started early, never used
+            early.discard()
         broker, self._broker = self._broker, None
         if broker is not None:
             await broker.stop()
@@ -104,7 +115,11 @@ class EmbeddedHost:
         if not self._in_process:
             from explorer.broker.child import BrokerProcess
 
-            return await BrokerProcess.start(demo=demo, tls=tls, on_exit=self._exited)
+            early, self._early = self._early, None
+            if early is not None and not early.matches(demo=demo, tls=tls):
+                early.discard()
+                early = None
+            return await BrokerProcess.start(demo=demo, tls=tls, on_exit=self._exited, early=early)
         from explorer.broker.config import BrokerConfig
         from explorer.broker.server import Broker
 

@@ -244,7 +244,7 @@ class Pipeline:
             stream = flow.user
             if (
                 type(stream) is Stream
-                and stream.kind is not None
+                and (stream.kind is not None or not stream.selected)
                 and not flow.released
                 and link == 1
                 and len(data) >= 54
@@ -275,7 +275,12 @@ class Pipeline:
         assert stream is not None
         decoder = stream.decoder
         assert decoder is not None
-        decoder.receive_batch(self._batch_direction, batch)
+        try:
+            decoder.receive_batch(self._batch_direction, batch)
+        except Exception as exc:  # a decoder fault: see _broken
+            self._broken(stream, exc, batch[-1][1])
+            batch.clear()
+            return
         batch.clear()
         items = decoder.items_received()
         if items:
@@ -326,7 +331,25 @@ class Pipeline:
         self.consumer.started(stream, self.first_time or 0.0)
         return True
 
+    def _broken(self, stream: Stream, exc: Exception, time: float) -> None:
+        """A fault of the decoder itself on this connection's bytes: said in one error
+        event, and the connection is not decoded further; the rest of the capture is."""
+        stream.decoder = None
+        message = (
+            f"internal error while decoding ({type(exc).__name__}: {exc}); "
+            "the rest of this connection is not decoded"
+        )
+        self.consumer.events(
+            stream, [ErrorReported(self._seq(), time, stream.index, None, "decoder", message)]
+        )
+
     def _feed(self, stream: Stream, items: list[tuple[int, float, bytes | GapMark]]) -> None:
+        try:
+            self._feed_decoder(stream, items)
+        except Exception as exc:  # a decoder fault: see _broken
+            self._broken(stream, exc, items[-1][1] if items else 0.0)
+
+    def _feed_decoder(self, stream: Stream, items: list[tuple[int, float, bytes | GapMark]]) -> None:
         decoder = stream.decoder
         assert decoder is not None
         names = stream.names
@@ -380,10 +403,14 @@ class Pipeline:
         conn = flow.connection()
         decoder = stream.decoder
         if decoder is not None:
-            for direction in ("c2s", "s2c"):
-                if direction not in stream.stopped:
-                    decoder.receive_eof(direction, conn.ended.get(direction, conn.last_time))
-            events = decoder.items_received()
+            try:
+                for direction in ("c2s", "s2c"):
+                    if direction not in stream.stopped:
+                        decoder.receive_eof(direction, conn.ended.get(direction, conn.last_time))
+                events = decoder.items_received()
+            except Exception as exc:  # a decoder fault: see _broken
+                self._broken(stream, exc, conn.last_time)
+                events = []
             if events:
                 self.consumer.events(stream, events)
         self.consumer.finished(stream, conn)

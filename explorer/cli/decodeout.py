@@ -157,7 +157,7 @@ class Spool:
 
     def __init__(self, budget: int = _SPOOL_CHARS) -> None:
         self._budget = budget
-        self._parts: list[_Part] = []
+        self._parts: dict[int, _Part] = {}  # id -> the parts still held
         self._file: IO[bytes] | None = None
         self._end = 0
         self._look_at = 5_000  # lines held when their size is next measured
@@ -165,17 +165,17 @@ class Spool:
 
     def part(self) -> _Part:
         part = _Part()
-        self._parts.append(part)
+        self._parts[id(part)] = part
         return part
 
     def check(self) -> None:
         """Move text to disk when the connections hold more than the budget."""
-        lines = sum(len(p.lines) for p in self._parts)
+        lines = sum(len(p.lines) for p in self._parts.values())
         self._checks += 1
         if lines < self._look_at and self._checks & 0x3F:
             return  # measured every 5,000 lines or every 64th look (lines may be long blocks)
-        if sum(sum(map(len, p.lines)) for p in self._parts) > self._budget:
-            for part in self._parts:
+        if sum(sum(map(len, p.lines)) for p in self._parts.values()) > self._budget:
+            for part in self._parts.values():
                 self._move(part)
             lines = 0
         self._look_at = lines + 5_000
@@ -206,8 +206,7 @@ class Spool:
         out.write("".join(part.lines))
         part.lines.clear()
         part.segments = []
-        if part in self._parts:
-            self._parts.remove(part)
+        self._parts.pop(id(part), None)
 
     def close(self) -> None:
         if self._file is not None:

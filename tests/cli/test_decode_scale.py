@@ -474,3 +474,25 @@ def test_json_writes_a_decoded_payload_with_an_integer_over_64_bits(
     objects = _objects(capsys, str(_write(tmp_path, capture_bytes(sent, server_port=1883))))
     (publish,) = [o for o in objects if o["kind"] == "packet" and o["packet"].get("topic") == "big/int"]
     assert publish["decoded"] == {"n": big}  # a native packet carries its codec fields beside it
+
+
+def test_a_decoder_fault_on_one_connection_costs_only_that_connection(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: the decoder raising on connection 0 (a bug, not an input) gives a
+    one-line error for that connection; the others are decoded, no traceback."""
+    from explorer.decoder import ConnectionDecoder
+
+    original = ConnectionDecoder.receive_data
+
+    def faulty(self: ConnectionDecoder, direction: Any, data: bytes, time: float) -> None:
+        if self.conn == 0 and len(data) > 40:
+            raise ValueError("injected fault")
+        original(self, direction, data, time)
+
+    monkeypatch.setattr(ConnectionDecoder, "receive_data", faulty)
+    code, out, err = _run(capsys, str(_interleaved(tmp_path)), "--no-payload")
+    assert code == 0
+    assert err == ""
+    assert "! decoder: internal error while decoding (ValueError: injected fault)" in out
+    assert out.count("#0 CONNECT v5") == 2  # connections 1 (WebSocket) and 2 (native)

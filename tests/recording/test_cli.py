@@ -311,3 +311,44 @@ async def test_stats_of_a_live_broker_counts_what_it_receives(
     )
     assert (rows["live/b/#"]["messages"], rows["live/b/#"]["bytes"], rows["live/b/#"]["topics"]) == (2, 3, 2)
     assert report["messages"] == 3
+
+
+async def test_record_killed_with_sigkill_leaves_a_file_search_reads(
+    broker: Broker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "killed.sqlite"
+    assert broker.ws_url is not None
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "explorer",
+        "record",
+        broker.ws_url,
+        "-t",
+        "kill/#",
+        "--out",
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    publisher = Paho(ws_port(broker), websocket=True)
+    try:
+        await until(lambda: subscribed(broker, "kill/#"), "the recorder subscribed")
+        await asyncio.to_thread(publisher.connect)
+        sent = 0
+        while count(path) < 500:  # keep publishing until the recorder has committed 500
+            for _ in range(100):
+                await asyncio.to_thread(publisher.publish, f"kill/{sent % 5}", f"message {sent}".encode())
+                sent += 1
+        proc.send_signal(signal.SIGKILL)  # in the middle of a session that goes on
+        await proc.communicate()
+    finally:
+        await asyncio.to_thread(publisher.stop)
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert await asyncio.to_thread(main, ["search", str(path), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) >= 500
+    assert [row["payload"] for row in rows] == [f"message {n}" for n in range(len(rows))]

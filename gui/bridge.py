@@ -24,6 +24,7 @@ from qasync import asyncSlot
 from explorer.client.options import ConnectionOptions
 from explorer.errors import ExplorerError
 from explorer.mqtt.packets import NO_PROPERTIES, Properties
+from explorer.present.status import Severity
 from explorer.workspace import (
     DEFAULT_SUBSCRIPTIONS,
     EMBEDDED_SUBSCRIPTIONS,
@@ -31,6 +32,8 @@ from explorer.workspace import (
     Subscriptions,
     Workspace,
 )
+from explorer.workspace.flow import ConnectFlow
+from explorer.workspace.pump import UI_DUTY, BatchPump
 
 __all__ = ["WorkspaceBridge"]
 
@@ -57,7 +60,7 @@ class WorkspaceBridge(QObject):
         busyChanged(bool): an intent is running.
     """
 
-    UI_DUTY = 0.3
+    UI_DUTY = UI_DUTY
     """The share of the event loop's time the views may take for batches."""
 
     batchReady = Signal(object)
@@ -86,6 +89,7 @@ class WorkspaceBridge(QObject):
         self._busy = 0
         self._closed = False
         self.ui_costs: deque[float] = deque(maxlen=256)  # seconds per batch, for benchmarks
+        self.flow = ConnectFlow(workspace, self)
 
     # -- the batch pump --------------------------------------------------------------
 
@@ -98,16 +102,20 @@ class WorkspaceBridge(QObject):
             self._pump = asyncio.get_running_loop().create_task(self._run_pump())
 
     async def _run_pump(self) -> None:
-        loop = asyncio.get_running_loop()
         # The Workspace paces the batches to UI_DUTY of the loop's time under a firehose:
         # the next batch (bigger, coalesced) comes later instead of starving the reads.
-        async for batch in self.workspace.events(self.max_rate_hz, duty=self.UI_DUTY):
-            started = loop.time()
-            self._emit_batch(batch)
-            # The views' work for this batch is the slots just run plus the repaint they
-            # asked for, which Qt does before it runs a zero-delay timer.
-            await _after_pending_qt_events()
-            self.ui_costs.append(loop.time() - started)
+        # The views' work for a batch is the slots run plus the repaint they asked for,
+        # which Qt does before it runs a zero-delay timer.
+        pump = BatchPump(
+            self.workspace,
+            self._emit_batch,
+            _after_pending_qt_events,
+            max_rate_hz=self.max_rate_hz,
+            duty=self.UI_DUTY,
+            on_error=lambda exc: _LOG.error("a view failed on a batch", exc_info=exc),
+        )
+        self.ui_costs = pump.costs
+        await pump.run()
 
     def _emit_batch(self, batch: Batch) -> None:
         self.batchReady.emit(batch)
@@ -169,24 +177,40 @@ class WorkspaceBridge(QObject):
         await self.start_demo()
 
     async def connect_to(self, options: ConnectionOptions, subscriptions: Subscriptions = ()) -> bool:
-        """Connect (closing the previous connection); then subscribe to ``subscriptions``."""
+        """Connect (closing the previous connection); then subscribe to ``subscriptions``.
+
+        The flow (:class:`~explorer.workspace.flow.ConnectFlow`) is the terminal explorer's:
+        a failure is ``connectFailed`` (the window offers the diagnoser), a refused
+        subscription a ``failed`` notice.
+        """
         self.start()
         self._busy += 1
         if self._busy == 1:
             self.busyChanged.emit(True)
         try:
-            await self.workspace.connect(options)
-        except ExplorerError as exc:
-            self.connectFailed.emit(str(exc), options)
-            return False
+            return await self.flow.run(options, subscriptions)
         finally:
             self._busy -= 1
             if self._busy == 0:
                 self.busyChanged.emit(False)
-        self.connected.emit(options.url)
-        for topic_filter, qos in subscriptions:
-            await self.subscribe(topic_filter, qos)
-        return True
+
+    # -- the connect flow's outcomes (explorer.workspace.flow.FlowListener) ---------------
+
+    def flow_connecting(self, options: ConnectionOptions) -> None:
+        pass  # the window shows the URL when it asks for the connection
+
+    def flow_connected(self, url: str) -> None:
+        self.connected.emit(url)
+
+    def flow_failed(self, message: str, options: ConnectionOptions) -> None:
+        self.connectFailed.emit(message, options)
+
+    def flow_subscribed(self, topic_filter: str, codes: list[int]) -> None:
+        self.subscribed.emit(topic_filter, codes)
+
+    def flow_notice(self, text: str, severity: Severity) -> None:
+        if severity in (Severity.ERROR, Severity.WARNING):
+            self.failed.emit("subscribe", text)
 
     @async_slot(object)
     async def connectTo(self, options: ConnectionOptions) -> None:
@@ -202,12 +226,15 @@ class WorkspaceBridge(QObject):
         await self.close_connection()
 
     async def subscribe(self, topic_filter: str, qos: int = 0) -> list[int] | None:
-        codes = await self._run(
-            f"subscribe to {topic_filter}", lambda: self.workspace.subscribe(topic_filter, qos)
-        )
-        if codes is not None:
-            self.subscribed.emit(topic_filter, codes)
-        return codes
+        self._busy += 1
+        if self._busy == 1:
+            self.busyChanged.emit(True)
+        try:
+            return await self.flow.subscribe(topic_filter, qos)
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self.busyChanged.emit(False)
 
     async def unsubscribe(self, topic_filter: str) -> None:
         done = await self._run(

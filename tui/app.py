@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -29,8 +29,10 @@ from textual.screen import Screen
 
 from explorer.client.options import ConnectionOptions
 from explorer.errors import ExplorerError
-from explorer.mqtt.describe import suback_failed
+from explorer.present.status import Severity
 from explorer.workspace import EMBEDDED_SUBSCRIPTIONS, Workspace
+from explorer.workspace.flow import ConnectFlow
+from explorer.workspace.pump import BatchPump
 from explorer.workspace.runtime import note_user_input
 from tui.screens.dialogs import ConfirmScreen, SubscribeScreen
 from tui.screens.main import MainScreen
@@ -78,8 +80,6 @@ PALETTE_TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-UI_DUTY = 0.3
-"""The share of the event loop's time the views may take for batches and their repaints."""
 REPAINT_WAIT = 0.5
 """Seconds the batch pump waits for a batch's repaint at most (the app may be closing)."""
 
@@ -135,7 +135,8 @@ class ExplorerApp(App[None]):
         self.profile_name = profile_name
         self.screenshot_dir = screenshot_dir
         self.main_screen = MainScreen(self.workspace, clock_offset=clock_offset)
-        self.batches = 0
+        self.pump: BatchPump | None = None
+        self.flow = ConnectFlow(self.workspace, self)
 
     # -- lifetime -----------------------------------------------------------------------
 
@@ -153,31 +154,36 @@ class ExplorerApp(App[None]):
             self.run_worker(self._start(), name="start", exit_on_error=False)
 
     async def _pump(self) -> None:
-        """Hand every batch of the Workspace to the main screen.
-
-        The Workspace paces the batches to ``UI_DUTY`` of the loop's time; the repaint a
-        batch asks for is part of its cost, so the pump waits for it before it asks for
-        the next one. Under a firehose the views then update less often, with bigger
-        batches, and key presses and reads keep the rest of the loop.
-        """
-        failed = False
+        """Hand every batch of the Workspace to the main screen (:class:`BatchPump`)."""
         screen = self.main_screen
-        async for batch in self.workspace.events(self.max_rate_hz, max_events=5000, duty=UI_DUTY):
-            self.batches += 1
-            try:
-                screen.apply_batch(batch)
-            except Exception as exc:  # a view bug must not stop the live updates
-                self.log.error(f"cannot show a batch: {exc!r}")
-                if not failed:
-                    failed = True
-                    self.notify(f"display error: {exc!r}", severity="error")
+
+        async def repainted() -> None:
             if not screen.ready:
                 # Nothing was drawn (the screen is still being built): waiting for a repaint
                 # would only count as the view's work and hold back the first topics.
-                continue
+                return
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(REPAINT_WAIT):
                     await screen.wait_for_refresh()
+
+        def display_error(exc: Exception) -> None:
+            self.log.error(f"cannot show a batch: {exc!r}")
+            self.notify(f"display error: {exc!r}", severity="error")
+
+        self.pump = BatchPump(
+            self.workspace,
+            screen.apply_batch,
+            repainted,
+            max_rate_hz=self.max_rate_hz,
+            max_events=5000,
+            on_error=display_error,
+        )
+        await self.pump.run()
+
+    @property
+    def batches(self) -> int:
+        """Batches handed to the main screen so far."""
+        return self.pump.batches if self.pump is not None else 0
 
     async def _start(self) -> None:
         self.workspace.track_topic_stats()
@@ -202,26 +208,36 @@ class ExplorerApp(App[None]):
     async def connect_to(
         self, options: ConnectionOptions, subscriptions: Sequence[tuple[str, int]] = DEFAULT_SUBSCRIPTIONS
     ) -> bool:
-        """Connect and subscribe; a failure opens the diagnoser on the same options."""
-        self.options = options
-        try:
-            await self.workspace.connect(options)
-        except ExplorerError as exc:
-            self.notify(str(exc), title="Connection failed", severity="error", timeout=8)
-            self.open_diagnosis(options, automatic=True)
-            return False
-        for topic_filter, qos in subscriptions:
-            await self.subscribe(topic_filter, qos)
-        return True
+        """Connect and subscribe (:class:`ConnectFlow`); a failure opens the diagnoser."""
+        return await self.flow.run(options, subscriptions)
 
     async def subscribe(self, topic_filter: str, qos: int = 0) -> None:
-        try:
-            codes = await self.workspace.subscribe(topic_filter, qos)
-        except ExplorerError as exc:
-            self.notify(f"subscribe {topic_filter}: {exc}", severity="error")
-            return
-        if codes and suback_failed(codes[0]):
-            self.notify(f"the broker refused {topic_filter} (reason 0x{codes[0]:02x})", severity="warning")
+        await self.flow.subscribe(topic_filter, qos)
+
+    # -- the connect flow's outcomes (explorer.workspace.flow.FlowListener) ---------------
+
+    def flow_connecting(self, options: ConnectionOptions) -> None:
+        self.options = options
+
+    def flow_connected(self, url: str) -> None:
+        pass  # the status line says so
+
+    def flow_failed(self, message: str, options: ConnectionOptions) -> None:
+        self.notify(message, title="Connection failed", severity="error", timeout=8)
+        self.open_diagnosis(options, automatic=True)
+
+    def flow_subscribed(self, topic_filter: str, codes: list[int]) -> None:
+        pass  # the status line and the tree show it
+
+    def flow_notice(self, text: str, severity: Severity) -> None:
+        level: Literal["information", "warning", "error"] = (
+            "error"
+            if severity is Severity.ERROR
+            else "warning"
+            if severity is Severity.WARNING
+            else "information"
+        )
+        self.notify(text, severity=level, timeout=10 if level == "error" else 5)
 
     async def on_unmount(self) -> None:
         await self.workspace.close()
@@ -309,17 +325,7 @@ class ExplorerApp(App[None]):
         self.run_worker(self._reconnect(self.options, subscriptions), name="connect", exit_on_error=False)
 
     async def _reconnect(self, options: ConnectionOptions, subscriptions: Sequence[tuple[str, int]]) -> None:
-        try:
-            # The embedded broker may have died: a new one then takes its place.
-            revived = await self.workspace.revive_embedded(options)
-        except (ExplorerError, OSError) as exc:
-            self.notify(f"cannot start the embedded broker: {exc}", severity="error", timeout=10)
-            return
-        if revived.url != options.url:
-            self.notify(f"started a new embedded broker on {revived.url}")
-        else:
-            self.notify(f"reconnecting to {options.url}")
-        await self.connect_to(revived, subscriptions)
+        await self.flow.reconnect(options, subscriptions)
 
     def connect_with(self, options: ConnectionOptions) -> None:
         """Connect with ``options`` (from the diagnoser), keeping the current subscriptions."""

@@ -44,6 +44,6 @@ async def test_a_refused_subscription_is_a_warning_and_a_granted_one_is_kept(acl
         await app.subscribe("secret/#")
         await app.subscribe("allowed/#")
         messages = [notification.message for notification in app._notifications]
-        assert any("refused secret/#" in message for message in messages)
+        assert any("refused the subscription to secret/#" in message for message in messages)
         assert not any("allowed/#" in message for message in messages)
         assert app.workspace.subscriptions == {"allowed/#": 0}

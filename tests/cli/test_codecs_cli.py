@@ -253,3 +253,21 @@ async def test_decode_json_carries_codec_and_decoded_of_each_publish(
     # the listing does not decode payloads
     assert await cli("decode", str(capture)) == 0
     assert '"codec"' not in capsys.readouterr().out
+
+
+async def test_sub_text_mode_flags_a_sparkplug_seq_gap(
+    broker: Broker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    birth, gap = tahu_encode(
+        {"timestamp": 1, "seq": 0, "metrics": birth_metrics()},
+        {"timestamp": 2, "seq": 5, "metrics": [{"alias": 2, "type": "Double", "value": 23.5}]},
+    )
+    await publish_file(broker, tmp_path, "spBv1.0/plant/NBIRTH/edge1", birth)
+    await publish_file(broker, tmp_path, "spBv1.0/plant/NDATA/edge1", gap)
+    capsys.readouterr()
+    filters = ["-t", "spBv1.0/plant/NBIRTH/edge1", "-t", "spBv1.0/plant/NDATA/edge1"]
+    assert await cli("sub", url(broker), *filters, "-C", "2") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("spBv1.0/plant/NBIRTH/edge1 [retained] [sparkplug] NBIRTH seq=0 bdSeq=7")
+    assert lines[1] == "spBv1.0/plant/NDATA/edge1 [retained] [sparkplug] NDATA seq=5 Temperature=23.5"
+    assert lines[2].startswith("! seq gap at plant/edge1: expected 1, got 5 (4 messages missing")

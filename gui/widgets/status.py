@@ -6,13 +6,15 @@ a colour and keeps a label per field key (hidden while the field is absent).
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
 from explorer.present.recording import with_source_field
 from explorer.present.status import ConnectionStatus, Severity, status_line
 from explorer.present.status import StatusLine as StatusLineModel
 
-__all__ = ["SEVERITY_STYLE", "StatusLine", "status_parts"]
+__all__ = ["ELIDED_FIELDS", "SEVERITY_STYLE", "StatusLine", "status_parts"]
 
 SEVERITY_STYLE: dict[Severity, str] = {
     Severity.NORMAL: "",
@@ -23,6 +25,45 @@ SEVERITY_STYLE: dict[Severity, str] = {
     Severity.ERROR: "color:#d03030;font-weight:bold",
 }
 """The desktop's colours of the presentation layer's severities."""
+
+
+ELIDED_FIELDS = frozenset({"url", "warning", "error"})
+"""Fields whose text may be a long sentence: shortened with … to the room left, the whole
+text in the tooltip, so that a long error never widens the window past the screen."""
+
+
+class _ElidedLabel(QLabel):
+    """A label that draws as much of its text as its width holds, ending in …
+    (``text()`` stays the whole text)."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self.fontMetrics().horizontalAdvance("…") * 8, super().minimumSizeHint().height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        rect = self.contentsRect()
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter = QPainter(self)
+        try:
+            self.style().drawItemText(
+                painter,
+                rect,
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                self.palette(),
+                self.isEnabled(),
+                shown,
+                self.foregroundRole(),
+            )
+        finally:
+            painter.end()
+
+    @property
+    def elided(self) -> bool:
+        """Whether the text is cut to fit (tests read it)."""
+        return self.fontMetrics().horizontalAdvance(self.text()) > self.contentsRect().width()
 
 
 def status_parts(status: ConnectionStatus) -> dict[str, str]:
@@ -57,11 +98,12 @@ class StatusLine(QStatusBar):
         super().__init__(parent)
         self.labels: dict[str, QLabel] = {}
         for name in self.FIELDS:
-            label = QLabel("")
+            label = _ElidedLabel() if name in ELIDED_FIELDS else QLabel("")
             label.setObjectName(f"status-{name}")
             label.setVisible(False)
             self.labels[name] = label
-            self.addPermanentWidget(label)
+            # The long sentences share the room that is left; the short fields keep theirs.
+            self.addPermanentWidget(label, 1 if name in ELIDED_FIELDS else 0)
         self.status: ConnectionStatus | None = None
         self.extra = ""
         self.model: StatusLineModel | None = None
@@ -86,8 +128,9 @@ class StatusLine(QStatusBar):
             style = SEVERITY_STYLE[item.severity]
             if label.styleSheet() != style:
                 label.setStyleSheet(style)
-            if label.toolTip() != item.tooltip:
-                label.setToolTip(item.tooltip)
+            tooltip = item.tooltip or (item.text if isinstance(label, _ElidedLabel) else "")
+            if label.toolTip() != tooltip:
+                label.setToolTip(tooltip)
             if label.isHidden():
                 label.setVisible(True)
         return model

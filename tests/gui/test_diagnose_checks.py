@@ -7,6 +7,7 @@ from typing import Any
 
 import qasync
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from explorer.broker.config import BrokerConfig
 from explorer.broker.faults import parse_faults
@@ -72,9 +73,18 @@ def test_an_unexpected_idle_drop_is_explained_on_the_status_line(
             await wait_for_batch(window.bridge, lambda: "The connection closed" in error.text(), timeout=20)
             return error.text()
 
+    window.resize(1000, 700)
     shown = qloop.run_until_complete(flow())
     assert "after the last byte received" in shown
     assert "before the keep alive (60 s) was due" in shown
+    # The long sentence is cut to the room left, whole in its tooltip: the window keeps its width.
+    QApplication.processEvents()
+    error = window.status_line.labels["error"]
+    assert window.width() <= 1000
+    assert window.minimumSizeHint().width() < 1000
+    assert error.toolTip() == shown
+    assert error.isVisible()
+    assert error.geometry().right() <= window.status_line.width()
 
 
 def test_a_typed_url_after_the_mqtt5_demo_connects_with_the_default_version(

@@ -103,12 +103,24 @@ def test_frame_trace_with_a_packet_split_over_two_frames(snap_compare: Snap, tmp
         app = await _ready(pilot)
         await pilot.press("2")
         frames = app.main_screen.query_one(FrameList)
-        await settle(pilot, lambda: frames.row_count > 0)
-        for row in range(frames.row_count):
-            frame = frames.frame_at(row)
-            if frame is not None and not frame.fin:
-                frames.go_to(row)
-                break
+
+        def split_row() -> int | None:
+            """The first frame of the split packet, once the frame that ends it is listed too."""
+            first = None
+            for row in range(frames.row_count):
+                frame = frames.frame_at(row)
+                if frame is None:
+                    continue
+                if first is None and not frame.fin:
+                    first = row
+                elif first is not None and any(part.role == "last" for part in frame.parts):
+                    return first
+            return None
+
+        await settle(pilot, lambda: split_row() is not None)
+        row = split_row()
+        assert row is not None
+        frames.go_to(row)
         # Going to a row stops following: wait until the status line says PAUSED.
         status = app.main_screen.query_one(StatusLine)
         await settle(pilot, lambda: status.model is not None and status.model.field("paused") is not None)

@@ -208,6 +208,7 @@ async def run_window(
     subscriptions: tuple[tuple[str, int], ...] | None,
     *,
     demo: bool = True,
+    tls_demo: bool = False,
     file: str | None = None,
     screenshot: str | None = None,
     screenshot_delay: float = 4.0,
@@ -241,7 +242,7 @@ async def run_window(
         bridge.start()
         bridge.spawn(window.open_file(file))
     elif options is None:
-        bridge.spawn(bridge.start_demo(subscriptions or EMBEDDED_SUBSCRIPTIONS, demo=demo))
+        bridge.spawn(bridge.start_demo(subscriptions or EMBEDDED_SUBSCRIPTIONS, demo=demo, tls=tls_demo))
     else:
         window.connect_options(options, subscriptions or DEFAULT_SUBSCRIPTIONS)
     if screenshot is not None:
@@ -309,6 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         options,
                         subscriptions,
                         demo=not args.no_demo,
+                        tls_demo=args.tls_demo,
                         file=args.file,
                         screenshot=args.screenshot,
                         screenshot_delay=args.screenshot_delay,

@@ -77,6 +77,7 @@ class WorkspaceBridge(QObject):
     probeStep = Signal(object)
     probeFinished = Signal(object)
     embeddedStarted = Signal(str)
+    notice = Signal(str)
     busyChanged = Signal(bool)
 
     def __init__(
@@ -156,25 +157,33 @@ class WorkspaceBridge(QObject):
     # -- intents ---------------------------------------------------------------------
 
     async def start_demo(
-        self, subscriptions: Subscriptions = EMBEDDED_SUBSCRIPTIONS, *, demo: bool = True
+        self, subscriptions: Subscriptions = EMBEDDED_SUBSCRIPTIONS, *, demo: bool = True, tls: bool = False
     ) -> bool:
         """Start the embedded broker (with demo traffic), connect to it and subscribe.
 
         The default subscriptions are the front ends' shared ones for the embedded
-        broker (``#`` and ``$SYS/#``); ``()`` subscribes to nothing.
+        broker (``#`` and ``$SYS/#``); ``()`` subscribes to nothing. With ``tls`` the broker
+        also listens on wss:// and mqtts:// and the connection goes over wss://, trusting
+        the broker's local CA (:meth:`ConnectFlow.start_embedded`).
         """
         self.start()
-        options = await self._run(
-            "start the embedded broker", lambda: self.workspace.start_embedded(demo=demo)
-        )
-        if options is None:
-            return False
-        self.embeddedStarted.emit(options.url)
-        return await self.connect_to(options, subscriptions)
+        self._busy += 1
+        if self._busy == 1:
+            self.busyChanged.emit(True)
+        try:
+            return await self.flow.start_embedded(subscriptions, demo=demo, tls=tls)
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self.busyChanged.emit(False)
 
     @async_slot()
     async def startDemo(self) -> None:
         await self.start_demo()
+
+    @async_slot()
+    async def startTlsDemo(self) -> None:
+        await self.start_demo(tls=True)
 
     async def connect_to(self, options: ConnectionOptions, subscriptions: Subscriptions = ()) -> bool:
         """Connect (closing the previous connection); then subscribe to ``subscriptions``.
@@ -197,7 +206,10 @@ class WorkspaceBridge(QObject):
     # -- the connect flow's outcomes (explorer.workspace.flow.FlowListener) ---------------
 
     def flow_connecting(self, options: ConnectionOptions) -> None:
-        pass  # the window shows the URL when it asks for the connection
+        # The window shows the URL when it asks for a connection; the embedded broker's is new.
+        broker = self.workspace.broker
+        if broker is not None and options.url in (broker.ws_url, broker.wss_url):
+            self.embeddedStarted.emit(options.url)
 
     def flow_connected(self, url: str) -> None:
         self.connected.emit(url)
@@ -211,6 +223,8 @@ class WorkspaceBridge(QObject):
     def flow_notice(self, text: str, severity: Severity) -> None:
         if severity in (Severity.ERROR, Severity.WARNING):
             self.failed.emit("subscribe", text)
+        else:
+            self.notice.emit(text)
 
     @async_slot(object)
     async def connectTo(self, options: ConnectionOptions) -> None:

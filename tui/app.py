@@ -116,6 +116,7 @@ class ExplorerApp(App[None]):
         options: ConnectionOptions | None = None,
         *,
         demo: bool = True,
+        tls_demo: bool = False,
         subscriptions: Sequence[tuple[str, int]] | None = None,
         autostart: bool = True,
         max_rate_hz: float = 20.0,
@@ -129,6 +130,7 @@ class ExplorerApp(App[None]):
         self.workspace = workspace if workspace is not None else Workspace()
         self.options = options
         self.demo = demo
+        self.tls_demo = tls_demo
         self.subscriptions = tuple(subscriptions) if subscriptions is not None else None
         self.autostart = autostart
         self.max_rate_hz = max_rate_hz
@@ -192,18 +194,18 @@ class ExplorerApp(App[None]):
             return
         options = self.options
         if options is None:
-            try:
-                options = await self.workspace.start_embedded(demo=self.demo)
-            except ExplorerError as exc:
-                self.notify(f"cannot start the embedded broker: {exc}", severity="error", timeout=10)
-                return
-            except OSError as exc:
-                self.notify(f"cannot start the embedded broker: {exc}", severity="error", timeout=10)
-                return
             subscriptions = self.subscriptions if self.subscriptions is not None else EMBEDDED_SUBSCRIPTIONS
-        else:
-            subscriptions = self.subscriptions if self.subscriptions is not None else DEFAULT_SUBSCRIPTIONS
+            await self.flow.start_embedded(subscriptions, demo=self.demo, tls=self.tls_demo)
+            return
+        subscriptions = self.subscriptions if self.subscriptions is not None else DEFAULT_SUBSCRIPTIONS
         await self.connect_to(options, subscriptions)
+
+    def action_tls_demo(self) -> None:
+        """Start the embedded broker with its wss:// listener and connect over TLS."""
+        self.tls_demo = True
+        self.run_worker(
+            self.flow.start_embedded(EMBEDDED_SUBSCRIPTIONS, demo=self.demo, tls=True), exit_on_error=False
+        )
 
     async def connect_to(
         self, options: ConnectionOptions, subscriptions: Sequence[tuple[str, int]] = DEFAULT_SUBSCRIPTIONS
@@ -488,6 +490,11 @@ class ExplorerApp(App[None]):
         yield SystemCommand(
             "Open frame", "Show the selected frame's fields and bytes (enter)", main_screen.action_open_frame
         )
+        yield SystemCommand(
+            "Demo broker over TLS",
+            "Start the embedded broker with wss:// (a local CA) and connect over TLS",
+            self.action_tls_demo,
+        )
         yield SystemCommand("Expand all topics", "Open every node of the tree (e)", self._expand_all)
         yield SystemCommand("Collapse all topics", "Close every node of the tree (E)", self._collapse_all)
 
@@ -541,6 +548,7 @@ def main(argv: Sequence[str] | None = None, *, early: EarlyChild | None = None) 
         file=start.file,
         options=options,
         demo=not args.no_demo,
+        tls_demo=args.tls_demo,
         subscriptions=subscriptions,
         profile_name=args.profile,
         screenshot_dir=args.screenshot_dir,

@@ -60,6 +60,12 @@ def add_frontend_arguments(parser: argparse.ArgumentParser) -> None:
         help="topic filter to subscribe to after connecting (repeatable; default: the profile's, else '#')",
     )
     parser.add_argument("--no-demo", action="store_true", help="embedded broker without demo traffic")
+    parser.add_argument(
+        "--tls-demo",
+        action="store_true",
+        help="the embedded broker also listens on wss:// and mqtts:// (a local CA made once) and the "
+        "explorer connects over wss://, trusting that CA",
+    )
     add_connection_arguments(parser, codecs=True)
 
 

@@ -71,6 +71,28 @@ class ConnectFlow:
             await self.subscribe(topic_filter, qos)
         return True
 
+    async def start_embedded(
+        self, subscriptions: Sequence[tuple[str, int]], *, demo: bool = True, tls: bool = False
+    ) -> bool:
+        """Start the embedded broker (over ``wss://`` with its local CA when ``tls``) and connect to it.
+
+        A broker that cannot start is an error notice; with TLS a notice names the CA file the
+        connection trusts, so the same setup can be rehearsed with other clients (``--ca``).
+        """
+        try:
+            options = await self.workspace.start_embedded(demo=demo, tls=tls)
+        except (ExplorerError, OSError) as exc:
+            self.listener.flow_notice(f"cannot start the embedded broker: {exc}", Severity.ERROR)
+            return False
+        connected = await self.run(options, subscriptions)
+        if connected and tls and options.tls.ca_file:
+            self.listener.flow_notice(
+                f"connected over {options.url.split('://', 1)[0]}:// with the embedded broker's local CA "
+                f"{options.tls.ca_file} (other clients: --ca {options.tls.ca_file})",
+                Severity.NORMAL,
+            )
+        return connected
+
     async def subscribe(self, topic_filter: str, qos: int = 0) -> list[int] | None:
         """Subscribe; a refusal or an error becomes a notice (None on error)."""
         try:

@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
             )
         )
         bridge.embeddedStarted.connect(self.url.setText)
+        bridge.notice.connect(lambda text: self.status_line.showMessage(text, 15000))
         self.diagnose_dialog: DiagnoseDialog | None = None
         self.search_dialog: SearchDialog | None = None
         self.stats_dialog: StatsDialog | None = None
@@ -170,6 +171,9 @@ class MainWindow(QMainWindow):
             "Disconnect", lambda: self.bridge.spawn(self.bridge.close_connection())
         )
         self.demo_action = self._action("Demo broker", lambda: self.bridge.spawn(self.bridge.start_demo()))
+        self.tls_demo_action = self._action(
+            "Demo broker over TLS (wss://)", lambda: self.bridge.spawn(self.bridge.start_demo(tls=True))
+        )
         self.diagnose_action = self._action("Diagnose…", self.open_diagnose, "Ctrl+D")
         self.open_action = self._action(
             "Open recording or capture…",
@@ -228,7 +232,13 @@ class MainWindow(QMainWindow):
             self.topics.view.addAction(action)
             edit.addAction(action)
         conn = menu.addMenu("&Connection")
-        for action in (self.connect_action, self.disconnect_action, self.demo_action, self.diagnose_action):
+        for action in (
+            self.connect_action,
+            self.disconnect_action,
+            self.demo_action,
+            self.tls_demo_action,
+            self.diagnose_action,
+        ):
             conn.addAction(action)
         conn.addAction(self._action("Publish", self.publisher.publish, "Ctrl+Return"))
         view = menu.addMenu("&View")

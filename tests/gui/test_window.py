@@ -10,6 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 import qasync
 from PySide6.QtCore import QSettings, Qt, QUrl
 
@@ -619,3 +620,24 @@ def test_the_publish_panel_says_why_a_wildcard_topic_cannot_be_sent(window: Main
     window.publisher.publish()
     assert said
     assert "wildcards" in said[-1]
+
+
+def test_the_tls_demo_connects_over_wss_trusting_the_local_ca(
+    window: MainWindow, qloop: qasync.QEventLoop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MQTTWS_DATA_DIR", str(tmp_path / "data"))
+    notices: list[str] = []
+    window.bridge.notice.connect(notices.append)
+
+    async def flow() -> str:
+        window.tls_demo_action.trigger()
+        await wait_signal(window.bridge.connected)
+        await wait_for_batch(window.bridge, lambda: window.workspace.tree.find("demo") is not None)
+        assert window.workspace.options is not None
+        return window.workspace.options.url
+
+    url = qloop.run_until_complete(flow())
+    assert url.startswith("wss://127.0.0.1:")
+    assert window.url.text() == url
+    assert window.workspace.status.tls_version
+    assert any("local CA" in text and str(tmp_path / "data") in text for text in notices)

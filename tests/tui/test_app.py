@@ -363,3 +363,17 @@ async def test_key_presses_and_clicks_hold_network_reads_and_a_full_collector_pa
         collector.uninstall()
         prioritise_input(False)
         input_first.release()
+
+
+async def test_the_tls_demo_connects_over_wss_trusting_the_local_ca(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from explorer.workspace import Workspace as _Workspace
+
+    monkeypatch.setenv("MQTTWS_DATA_DIR", str(tmp_path / "data"))
+    app = ExplorerApp(_Workspace(), tls_demo=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.workspace.connected and app.workspace.tree.find("demo") is not None)
+        assert app.workspace.options is not None
+        assert app.workspace.options.url.startswith("wss://127.0.0.1:")
+        assert app.workspace.status.tls_version

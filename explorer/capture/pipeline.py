@@ -26,7 +26,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from explorer.capture.layers import FrameParser
 from explorer.capture.reader import CaptureFile
@@ -211,9 +211,9 @@ class Pipeline:
                         and not flow.released
                         and flow.fast_data(side, _SEQ_ACK(data, 38), payload := data[start:end], time)
                     ):
-                        counted(time)
-                        stream = flow.user
-                        assert type(stream) is Stream
+                        if not count & 0x1FFF:
+                            counted(time)  # now and then: the reassembler releases idle connections
+                        stream = cast(Stream, flow.user)
                         if stream.decoder is not None:
                             direction = stream.names[side]
                             if direction not in stream.stopped:
@@ -241,10 +241,10 @@ class Pipeline:
                 for done in reassembler.finished:
                     self._finish(done)
                 reassembler.finished.clear()
-            stream = flow.user
+            user = flow.user
             if (
-                type(stream) is Stream
-                and (stream.kind is not None or not stream.selected)
+                type(user) is Stream
+                and (user.kind is not None or not user.selected)
                 and not flow.released
                 and link == 1
                 and len(data) >= 54
@@ -258,7 +258,7 @@ class Pipeline:
                         flow,
                         0 if first.port == segment.sport and first.address == segment.src else 1,
                     )
-                    stream.hot_keys.append(key)
+                    user.hot_keys.append(key)
         flush()
         parser.finish()
         capture.finish_problems()

@@ -181,7 +181,11 @@ class MainScreen(Screen[None]):
             if type(event) is HandshakeRequest or type(event) is HandshakeResponse:
                 handshake.observe(event)
         if batch.errors:
-            self._report_error(batch.errors[-1], len(batch.errors))
+            # A broker that died is the cause of the closed connection beside it: it is the
+            # toast, whichever the socket told first; the others are counted.
+            errors = batch.errors
+            cause = next((e for e in errors if e.layer == "broker"), errors[-1])
+            self._report_error(cause, len(errors))
         if self._tabs.active == "tab-sparkplug":
             self._sparkplug.refresh_from(self.workspace.payloads.sparkplug)
         if self.frames_visible:

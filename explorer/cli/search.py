@@ -68,6 +68,10 @@ def message_json(message: Message) -> dict[str, Any]:
     """The message export's JSON form plus the recording's ``id``, ``conn`` and ``direction``."""
     out = {"id": message.id, "time_iso": iso_time(message.time_us), "conn": message.conn}
     out["direction"] = message.direction
+    if message.codec is not None:
+        out["codec"] = message.codec
+        if message.text is not None:
+            out["decoded_text"] = message.text  # what full-text search matched for a binary payload
     out.update(
         message_to_json(
             TopicMessage(
@@ -90,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
         for message in recording.search(query, limit=args.limit, newest_first=args.newest):
             if args.json:
                 out.write(json.dumps(message_json(message), ensure_ascii=False) + "\n")
+            elif message.text is not None and message.codec not in (None, "text", "json"):
+                # A binary payload the codecs read: its decoded text is what the search matched.
+                shown = message.text if len(message.text) <= 200 else message.text[:200] + "…"
+                out.write(f"{iso_time(message.time_us)} {message.topic} [{message.codec}] {shown}\n")
             else:
                 out.write(f"{iso_time(message.time_us)} {format_message(message.to_event())}\n")
             found += 1

@@ -352,3 +352,26 @@ async def test_record_killed_with_sigkill_leaves_a_file_search_reads(
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(rows) >= 500
     assert [row["payload"] for row in rows] == [f"message {n}" for n in range(len(rows))]
+
+
+async def test_search_finds_a_word_inside_a_msgpack_payload_and_shows_it_decoded(
+    broker: Broker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import msgpack
+
+    path = tmp_path / "packed.sqlite"
+    packed = msgpack.packb({"meter": "ampere-gauge", "value": 12.5})
+    sent = [Sent("rec/packed", packed, 1, False, {}), Sent("rec/plain", b"nothing here", 1, False, {})]
+    code, _out, err = await record_into(broker, path, sent)
+    assert code == 0, err
+    capsys.readouterr()
+    assert main(["search", str(path), "--text", "ampere"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    assert "rec/packed [msgpack]" in lines[0]
+    assert '"meter": "ampere-gauge"' in lines[0]
+    assert main(["search", str(path), "--text", "ampere", "--json"]) == 0
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["codec"] == "msgpack"
+    assert "ampere-gauge" in row["decoded_text"]
+    assert row["encoding"] == "base64"  # the raw bytes stay beside the decoded text

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 from explorer.broker.trie import Subscriber
 from explorer.mqtt.codec import encode
@@ -24,6 +25,7 @@ __all__ = [
     "BrokerSession",
     "Connection",
     "InFlight",
+    "LinkState",
     "Message",
     "Queued",
     "Stats",
@@ -175,9 +177,22 @@ class Queued:
     identifiers: tuple[int, ...]
 
 
+class LinkState(StrEnum):
+    """Where a broker's connection is: waiting for CONNECT, connected, closing, closed."""
+
+    AWAITING_CONNECT = "awaiting-connect"
+    CONNECTED = "connected"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
 @dataclass(slots=True)
 class Connection:
-    """One network connection (TCP or WebSocket) from CONNECT to close."""
+    """One network connection (TCP or WebSocket) from CONNECT to close.
+
+    Its state (:attr:`state`) follows from ``session``, ``close_requested`` and ``closed``,
+    which the hot paths test directly.
+    """
 
     id: int
     peer: str = ""
@@ -208,6 +223,14 @@ class Connection:
     def closing(self) -> bool:
         """Closed, or asked to close: nothing more is read from it."""
         return self.close_requested or self.closed
+
+    @property
+    def state(self) -> LinkState:
+        if self.closed:
+            return LinkState.CLOSED
+        if self.close_requested:
+            return LinkState.CLOSING
+        return LinkState.AWAITING_CONNECT if self.session is None else LinkState.CONNECTED
 
     def label(self) -> str:
         name = self.client_id or "?"

@@ -26,7 +26,7 @@ from explorer.broker.auth import Acl, PasswordFile
 from explorer.broker.config import BrokerConfig
 from explorer.broker.delivery import Outbound
 from explorer.broker.routing import Router
-from explorer.broker.session import BrokerSession, Connection, Message, Stats, ack_bytes
+from explorer.broker.session import BrokerSession, Connection, LinkState, Message, Stats, ack_bytes
 from explorer.broker.sys_topics import sys_messages
 from explorer.errors import MalformedPacket, PacketTooLarge
 from explorer.mqtt.codec import encode
@@ -105,8 +105,9 @@ class BrokerState:
         self._ids = itertools.count(1)
         self._auto_ids = itertools.count(1)
         self._next_sys = now
-        # Optional observer for views that list clients: called with "connected" / "disconnected".
-        self.on_event: Callable[[str, Connection], None] | None = None
+        # Optional observer for views that list clients: told when a connection is
+        # connected (CONNACK sent) and when it is closed.
+        self.on_event: Callable[[LinkState, Connection], None] | None = None
         # Optional observer of the PUBLISH packets clients send (the demo's Sparkplug node reads its NCMD).
         self.on_publish: Callable[[Publish], None] | None = None
 
@@ -203,7 +204,7 @@ class BrokerState:
                 "disconnected: %s%s", conn.label(), "" if conn.disconnected_normally else " (no DISCONNECT)"
             )
         if self.on_event is not None:
-            self.on_event("disconnected", conn)
+            self.on_event(LinkState.CLOSED, conn)
         session.connection = None
         if conn.will is not None and not conn.disconnected_normally:
             delay = conn.will.properties.will_delay_interval or 0
@@ -441,7 +442,7 @@ class BrokerState:
                 " (session present)" if present else "",
             )
         if self.on_event is not None:
-            self.on_event("connected", conn)
+            self.on_event(LinkState.CONNECTED, conn)
         if present:
             self.outbound.resend(session, now)
 

@@ -21,6 +21,7 @@ import contextlib
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from enum import Enum
 from typing import Any
 
 from explorer.client.net import ByteTransport, StreamInfo, Tap, TcpTransport
@@ -61,6 +62,7 @@ __all__ = [
     "MESSAGE_QUEUE_SIZE",
     "AuthHandler",
     "BrokerRefused",
+    "ClientLife",
     "EventCallback",
     "MqttClient",
     "PublishFailed",
@@ -105,6 +107,36 @@ def backoff_delay(attempt: int, initial: float, maximum: float, rng: random.Rand
     return ceiling * (0.5 + 0.5 * fraction)
 
 
+class ClientLife(Enum):
+    """Where an :class:`MqttClient` is in its life (one value instead of several flags).
+
+    ``IDLE`` (made) -> ``CONNECTING`` (a transport opens, CONNECT is sent) -> ``CONNECTED``
+    (CONNACK accepted); a lost connection goes to ``RECONNECTING`` when reconnection is on
+    (each attempt is ``CONNECTING`` again), else to ``CLOSED``; :meth:`MqttClient.close`
+    goes through ``CLOSING`` to ``CLOSED``. ``connect()`` after ``CLOSED`` starts again.
+    """
+
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+_MOVES: dict[ClientLife, frozenset[ClientLife]] = {
+    ClientLife.IDLE: frozenset({ClientLife.CONNECTING, ClientLife.CLOSING, ClientLife.CLOSED}),
+    ClientLife.CONNECTING: frozenset(
+        {ClientLife.CONNECTED, ClientLife.RECONNECTING, ClientLife.CLOSING, ClientLife.CLOSED}
+    ),
+    ClientLife.CONNECTED: frozenset({ClientLife.RECONNECTING, ClientLife.CLOSING, ClientLife.CLOSED}),
+    ClientLife.RECONNECTING: frozenset({ClientLife.CONNECTING, ClientLife.CLOSING, ClientLife.CLOSED}),
+    ClientLife.CLOSING: frozenset({ClientLife.CLOSING, ClientLife.CLOSED}),
+    ClientLife.CLOSED: frozenset({ClientLife.CONNECTING, ClientLife.CLOSING, ClientLife.CLOSED}),
+}
+"""The moves :meth:`MqttClient._move` allows; any other is a bug in this module."""
+
+
 class MqttClient:
     """An MQTT client over ``ws``, ``wss``, ``mqtt`` or ``mqtts``.
 
@@ -143,10 +175,8 @@ class MqttClient:
         self._closers: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._connack: asyncio.Future[Connack] | None = None
-        self._connected = asyncio.Event()
+        self.life = ClientLife.IDLE
         self._changed = asyncio.Event()  # set and replaced at every state change
-        self._closing = False
-        self._finished = False
         self._closed_reason = "not connected"
         self._requests: dict[int, asyncio.Future[Suback | Unsuback]] = {}
         self._publishes: dict[int, asyncio.Future[PublishCompleted]] = {}
@@ -183,8 +213,6 @@ class MqttClient:
         """
         if self.transport is not None or self._reconnect_task is not None:
             raise LocalProtocolError("already connected (or reconnecting): close() first")
-        self._closing = False
-        self._finished = False
         return await self._connect_once()
 
     async def subscribe(
@@ -279,7 +307,7 @@ class MqttClient:
         if queue is None:
             raise LocalProtocolError("messages() needs a client made with message_queue_size > 0")
         while True:
-            if self._finished and queue.empty():
+            if self.life is ClientLife.CLOSED and queue.empty():
                 return
             item = await queue.get()
             if item is None:
@@ -291,7 +319,9 @@ class MqttClient:
         reason_code: DisconnectReasonCode = DisconnectReasonCode.NORMAL_DISCONNECTION,
     ) -> None:
         """Clean close: DISCONNECT, the WebSocket close handshake, then the socket."""
-        self._closing = True
+        already = self.life is ClientLife.CLOSED
+        if not already:
+            self._move(ClientLife.CLOSING)
         if self._reconnect_task is not None:
             self._reconnect_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -301,7 +331,7 @@ class MqttClient:
             self.session.send_disconnect(reason_code)
             self._pump()  # writes DISCONNECT; the transport closes below
         await self._drop_transport()
-        if not self._finished:
+        if not already:
             self._finish("closed by the user")
 
     async def __aenter__(self) -> MqttClient:
@@ -317,6 +347,7 @@ class MqttClient:
         loop = asyncio.get_running_loop()
         self.conn = self._next_conn
         self._next_conn += 1
+        self._move(ClientLife.CONNECTING)
         self._state(ConnectionState.CONNECTING, self.options.endpoint.url())
         trace = ConnectionTrace(
             self.conn, self.options, next_seq=self._take_seq, emit=self._emit, clock=self._clock
@@ -407,8 +438,7 @@ class MqttClient:
         """The network connection is over (any cause): settle the session and the futures."""
         self.transport = None
         self._cancel_timer()
-        was_connected = self._connected.is_set()
-        self._connected.clear()
+        was_connected = self.life is ClientLife.CONNECTED
         self.session.connection_lost()
         if self._connack is not None and not self._connack.done():
             self._connack.set_exception(ConnectionFailed(reason))
@@ -416,15 +446,17 @@ class MqttClient:
 
     def _ended(self, reason: str, *, was_connected: bool) -> None:
         """Reconnect, or finish: fail what waits and tell the views."""
-        if self._closing:
+        if self.life is ClientLife.CLOSING:
             return
         if self._reconnect_task is not None:
             # A reconnection attempt failed: the reconnect loop tries again.
             self._fail_requests(ConnectionFailed(f"{reason} before the broker answered"), publishes=False)
+            self._move(ClientLife.RECONNECTING)
             self._state(ConnectionState.DISCONNECTED, reason)
         elif self.options.reconnect and was_connected:
             # In-flight publishes wait: the session sends them again after reconnecting.
             self._fail_requests(ConnectionFailed(f"{reason} before the broker answered"), publishes=False)
+            self._move(ClientLife.RECONNECTING)
             self._state(ConnectionState.DISCONNECTED, reason)
             self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect(reason))
         else:
@@ -432,7 +464,7 @@ class MqttClient:
 
     async def _reconnect(self, reason: str) -> None:
         attempt = 0
-        while not self._closing:
+        while self.life is not ClientLife.CLOSING:
             delay = backoff_delay(
                 attempt, self.options.reconnect_initial_delay, self.options.reconnect_max_delay, self._rng
             )
@@ -467,11 +499,10 @@ class MqttClient:
                 await task
         self._reader_task = None
         if transport is not None:
-            self._connected.clear()
             self.session.connection_lost()
 
     def _finish(self, reason: str) -> None:
-        self._finished = True
+        self._move(ClientLife.CLOSED)
         self._closed_reason = reason
         self._fail_requests(ConnectionFailed(f"the connection ended: {reason}"), publishes=True)
         self._state(ConnectionState.CLOSED, reason)
@@ -496,7 +527,7 @@ class MqttClient:
     async def _wait_connected(self) -> None:
         """Return once connected; wait through a reconnection; fail when the client is done."""
         while not self.connected:
-            if self._reconnect_task is None or self._closing or self._finished:
+            if self._reconnect_task is None or self.life in (ClientLife.CLOSING, ClientLife.CLOSED):
                 raise ConnectionFailed(f"not connected to the broker ({self._closed_reason})")
             await self._changed.wait()
 
@@ -563,7 +594,8 @@ class MqttClient:
             if request is not None and not request.done():
                 request.set_result(ack)
         elif isinstance(event, Connected):
-            self._connected.set()
+            if self.life is ClientLife.CONNECTING:  # not when close() came first
+                self._move(ClientLife.CONNECTED)
             self._state(ConnectionState.CONNECTED, self._connected_detail(event))
             if self._connack is not None and not self._connack.done():
                 self._connack.set_result(event.connack)
@@ -657,6 +689,12 @@ class MqttClient:
     def _emit(self, event: TraceEvent) -> None:
         if self._on_event is not None:
             self._on_event(event)
+
+    def _move(self, life: ClientLife) -> None:
+        """Go to ``life``; a move the table does not allow is a bug here, not a peer's doing."""
+        if life not in _MOVES[self.life]:
+            raise LocalProtocolError(f"client cannot go from {self.life.value} to {life.value}")
+        self.life = life
 
     def _state(self, state: ConnectionState, detail: str = "") -> None:
         changed, self._changed = self._changed, asyncio.Event()

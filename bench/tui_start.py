@@ -7,7 +7,8 @@ it, in the same run and the same terminal: ``python -c "import textual"`` (the t
 import alone), a bare Textual app drawing one word (the toolkit's own first screen), and
 the explorer started without its launcher, so that the broker child starts only once the
 app runs (what :mod:`tui.launch` saves). Each figure is the median of several runs of a
-fresh process, after one warm-up run that writes the bytecode.
+fresh process, after one warm-up run that writes the bytecode; the runs of the rows take
+turns, so that the load of a shared machine weighs on them alike.
 
 Run: ``python -m bench tui_start`` (or ``python bench/tui_start.py [RUNS]``).
 """
@@ -96,11 +97,17 @@ def _until_drawn(argv: list[str], marker: bytes | None, env: dict[str, str]) -> 
     return elapsed
 
 
-def _median(argv: list[str], marker: bytes | None, runs: int) -> tuple[float, list[float]]:
+def _medians(rows: list[tuple[str, list[str], bytes | None]], runs: int) -> dict[str, list[float]]:
+    """Times of ``runs`` rounds; each round runs every row once, so that a change in the
+    machine's load falls on all of them alike."""
     env = dict(_ENV, TERM="xterm-256color", COLUMNS=str(_SIZE[1]), LINES=str(_SIZE[0]))
-    _until_drawn(argv, marker, env)  # warm-up: bytecode written, files in the page cache
-    times = [_until_drawn(argv, marker, env) for _ in range(runs)]
-    return statistics.median(times), times
+    for _, argv, marker in rows:
+        _until_drawn(argv, marker, env)  # warm-up: bytecode written, files in the page cache
+    times: dict[str, list[float]] = {label: [] for label, _, _ in rows}
+    for _ in range(runs):
+        for label, argv, marker in rows:
+            times[label].append(_until_drawn(argv, marker, env))
+    return times
 
 
 def main() -> None:
@@ -114,9 +121,8 @@ def main() -> None:
     ]
     print(f"runs: {runs}, terminal {_SIZE[1]}x{_SIZE[0]}, load average {load:.2f} on {os.cpu_count()} cores")
     figures: dict[str, float] = {}
-    for label, argv, marker in rows:
-        median, times = _median(argv, marker, runs)
-        figures[label] = median
+    for label, times in _medians(rows, runs).items():
+        figures[label] = median = statistics.median(times)
         spread = " ".join(f"{t:.2f}" for t in sorted(times))
         print(f"  {label:<30} median {median * 1000:7.0f} ms   (runs: {spread})")
     tui = figures[rows[-1][0]]

@@ -30,6 +30,7 @@ from explorer.capture import TcpConnection
 from explorer.capture.pipeline import SNIFF, Kind, classify_bytes
 from explorer.cli.codecopts import add_codec_arguments, registry_from_args
 from explorer.decoder import ConnectionDecoder
+from explorer.decoder.fastpath import FastPublish, expand_fast
 from explorer.errors import CaptureError
 from explorer.model.events import Direction, ErrorReported, PacketEvent, TraceEvent
 from explorer.mqtt.packets import Publish
@@ -270,15 +271,21 @@ class Progress:
             sys.stderr.flush()
 
 
-def codec_fields(args: argparse.Namespace) -> Callable[[PacketEvent], dict[str, Any]]:
-    """``codec`` and ``decoded`` (or ``decode_error``) of each PUBLISH payload, for ``--json``.
+def codec_fields(
+    args: argparse.Namespace,
+) -> tuple[Callable[[PacketEvent], dict[str, Any]], Callable[[FastPublish], str]]:
+    """``codec`` and ``decoded`` (or ``decode_error``) of each PUBLISH payload, for ``--json``:
+    as fields of a packet event, and as JSON members (``,"codec":...``) of a compact record.
 
     Sparkplug B state is kept per connection and direction, in capture order.
     """
-    from explorer.codecs.stream import MessageDecoder
+    from explorer.cli.decodeout import dumps
+    from explorer.codecs.base import DecodeContext
+    from explorer.codecs.stream import SPARKPLUG_PREFIX, MessageDecoder
 
     registry = registry_from_args(args)
     decoders: dict[tuple[int, str], MessageDecoder] = {}
+    plain: dict[str, DecodeContext | None] = {}  # topic -> detection alone decides, in this context
 
     def fields(event: PacketEvent) -> dict[str, Any]:
         packet = event.packet
@@ -294,7 +301,22 @@ def codec_fields(args: argparse.Namespace) -> Callable[[PacketEvent], dict[str, 
             out["sparkplug"] = decoded.sparkplug.to_json()
         return out
 
-    return fields
+    def members(item: FastPublish) -> str:
+        # A compact record is a PUBLISH without properties (no content type): unless a
+        # rule or Sparkplug B applies to its topic, detection alone picks the codec.
+        topic = item[10]
+        if topic in plain:
+            context = plain[topic]
+        else:
+            rule = registry.rule_for(topic)
+            simple = not topic.startswith(SPARKPLUG_PREFIX) and (rule is None or rule.codec == "auto")
+            if len(plain) >= 10_000:
+                plain.clear()
+            context = plain[topic] = DecodeContext(topic) if simple else None
+        out = registry.detect(item[11], context).to_json() if context else fields(expand_fast(item)[1])
+        return "," + dumps(out)[1:-1]
+
+    return fields, members
 
 
 def run(args: argparse.Namespace) -> int:
@@ -314,7 +336,7 @@ def run(args: argparse.Namespace) -> int:
     with CaptureFile(args.capture) as capture:
         output = make_output(out, capture, narrowing, json=args.json, summary=args.summary)
         if isinstance(output, JsonOutput):
-            output.publish_fields = codec_fields(args)  # only --json decodes payloads
+            output.publish_fields, output.publish_members = codec_fields(args)  # only --json decodes payloads
         pipeline = Pipeline(
             capture,
             output,

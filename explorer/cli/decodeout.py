@@ -36,7 +36,7 @@ from explorer.mqtt.packets import Publish
 from explorer.mqtt.topics import topic_matches
 from explorer.present.listing import Listing
 
-__all__ = ["Narrowing", "Output", "Spool", "make_output"]
+__all__ = ["Narrowing", "Output", "Spool", "dumps", "make_output"]
 
 _SKIPPED = "not MQTT or WebSocket (use --port N to force): skipped"
 _TLS = "TLS, encrypted: cannot decode"
@@ -48,14 +48,14 @@ _MAX_TOPICS = 100_000  # distinct topics counted by --summary; the rest are lump
 try:  # orjson writes JSON several times faster than the standard library
     from orjson import dumps as _orjson_dumps
 
-    def _dumps(obj: Any) -> str:
+    def dumps(obj: Any) -> str:
         try:
             return _orjson_dumps(obj).decode()
         except TypeError:  # what orjson cannot write (an integer over 64 bits): the standard way
             return json.dumps(obj)
 
 except ImportError:  # pragma: no cover - orjson is a dependency; this keeps a broken install usable
-    _dumps = json.dumps
+    dumps = json.dumps
 
 
 @dataclass(slots=True, frozen=True)
@@ -390,6 +390,7 @@ class JsonOutput(Output):
     """
 
     publish_fields: PublishFields | None = None
+    publish_members: Callable[[FastPublish], str] | None = None  # the same for a compact record, as JSON text
 
     def __init__(self, out: TextIO, capture: CaptureFile, narrowing: Narrowing) -> None:
         super().__init__(out, capture, narrowing)
@@ -431,7 +432,7 @@ class JsonOutput(Output):
                     obj["packet_hex"] = event.raw.hex()  # type: ignore[union-attr]
                     if self.publish_fields is not None:
                         obj.update(self.publish_fields(event))  # type: ignore[arg-type]
-            write(_dumps(obj) + "\n")
+            write(dumps(obj) + "\n")
 
     def _fast(self, item: FastPublish) -> str:
         """The JSON line of a compact record: the same object as for its two events,
@@ -439,7 +440,7 @@ class JsonOutput(Output):
         time, conn, direction, index, offset, header, key, payload, no, fed, topic, body, retain, seq = item
         name = self._topics.get(topic)
         if name is None:
-            name = self._topics[topic] = _dumps(topic)[1:-1]
+            name = self._topics[topic] = dumps(topic)[1:-1]
             if len(self._topics) > _MAX_TOPICS:
                 self._topics.clear()
         size = len(payload)
@@ -480,10 +481,12 @@ class JsonOutput(Output):
 
     def _extra(self, item: FastPublish) -> str:
         """The ``publish_fields`` of a compact record, as JSON members (or nothing)."""
+        if self.publish_members is not None:
+            return self.publish_members(item)
         if self.publish_fields is None:
             return ""
         fields = self.publish_fields(expand_fast(item)[1])
-        return "," + _dumps(fields)[1:-1] if fields else ""
+        return "," + dumps(fields)[1:-1] if fields else ""
 
     def end(self, conn: _Conn, stream: Stream, tcp: TcpConnection) -> None:
         if conn.held:
@@ -511,12 +514,12 @@ class JsonOutput(Output):
         if kind == "tls":
             info["note"] = _TLS
         info["problems"] = list(tcp.problems)
-        return _dumps(info) + "\n"
+        return dumps(info) + "\n"
 
     def preamble(self, connections: int) -> None:
         for problem in self.capture.state.problems:
             self.out.write(
-                _dumps({"kind": "error", "layer": "capture", "conn": None, "message": problem}) + "\n"
+                dumps({"kind": "error", "layer": "capture", "conn": None, "message": problem}) + "\n"
             )
 
 
@@ -620,7 +623,7 @@ class SummaryOutput(Output):
         }
         if self.as_json:
             return (
-                _dumps(
+                dumps(
                     {
                         "kind": "connection_summary",
                         "conn": index,
@@ -655,7 +658,7 @@ class SummaryOutput(Output):
         if self.as_json:
             for problem in capture.state.problems:
                 self.out.write(
-                    _dumps({"kind": "error", "layer": "capture", "conn": None, "message": problem}) + "\n"
+                    dumps({"kind": "error", "layer": "capture", "conn": None, "message": problem}) + "\n"
                 )
             return
         self.out.write(
@@ -672,13 +675,13 @@ class SummaryOutput(Output):
         if self.as_json:
             for topic, (messages, size) in ranked:
                 out.write(
-                    _dumps({"kind": "topic_summary", "topic": topic, "messages": messages, "bytes": size})
+                    dumps({"kind": "topic_summary", "topic": topic, "messages": messages, "bytes": size})
                     + "\n"
                 )
             if self.other_topics[0]:
                 messages, size = self.other_topics
                 out.write(
-                    _dumps({"kind": "topic_summary", "topic": None, "messages": messages, "bytes": size})
+                    dumps({"kind": "topic_summary", "topic": None, "messages": messages, "bytes": size})
                     + "\n"
                 )
         else:

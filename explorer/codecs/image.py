@@ -106,6 +106,7 @@ class ImageCodec:
     name = "image"
     ceiling = 100
     label = "Image (PNG, JPEG, GIF, WebP)"
+    leads = frozenset(b"\x89\xffGR")  # the signatures' first bytes
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:
         return 100 if _kind(payload) is not None else 0

@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from typing import Any
 
 from explorer.codecs.base import CodecError, DecodeContext, Decoded
 
-__all__ = ["RAW_TEXT_LIMIT", "Base64Codec", "HexCodec", "RawCodec"]
+__all__ = ["RAW_TEXT_LIMIT", "Base64Codec", "HexCodec", "RawCodec", "raw_text"]
 
 RAW_TEXT_LIMIT = 4096
 """Payload bytes written out in the raw view's one-line text."""
@@ -23,13 +24,26 @@ class RawCodec:
         return 1
 
     def decode(self, payload: bytes, context: DecodeContext) -> Decoded:
-        shown = payload[:RAW_TEXT_LIMIT].hex(" ")
-        more = f" … ({len(payload):,} bytes)" if len(payload) > RAW_TEXT_LIMIT else ""
-        value = {"bytes": len(payload), "base64": base64.b64encode(payload).decode("ascii")}
-        return Decoded(self.name, payload, value, f"<{len(payload):,} B> {shown}{more}", {})
+        return self.view(payload, payload, self.name)
+
+    @staticmethod
+    def view(data: bytes, raw: bytes, name: str, note: str = "") -> Decoded:
+        """The raw view of ``data`` (``raw`` as received, before any decompression),
+        called ``name`` (``gzip+raw``...). The text is made when asked: a listing of a
+        capture reads every payload for its JSON and never shows the text."""
+        value = {"bytes": len(data), "base64": binascii.b2a_base64(data, newline=False).decode("ascii")}
+        return Decoded(name, raw, value, None, {}, None, None, note, raw_text)
 
     def encode(self, data: bytes) -> bytes:
         return data
+
+
+def raw_text(value: Any) -> str:
+    """The raw view's one-line text (from its value): size, then the first bytes in hex."""
+    payload = base64.b64decode(value["base64"])
+    shown = payload[:RAW_TEXT_LIMIT].hex(" ")
+    more = f" … ({len(payload):,} bytes)" if len(payload) > RAW_TEXT_LIMIT else ""
+    return f"<{len(payload):,} B> {shown}{more}"
 
 
 _HEX_SPACING = re.compile(r"[\s:]|0x", re.IGNORECASE)

@@ -107,6 +107,9 @@ def content_type_for(codec: str, message: str | None = None) -> str | None:
     return mime
 
 
+_ANY_BYTE = range(256)
+
+
 def _ceiling(codec: Codec) -> int:
     """The best score a codec's ``sniff`` can give (100 when it does not say)."""
     return int(getattr(codec, "ceiling", 100))
@@ -140,7 +143,18 @@ class CodecRegistry:
         for rule in self.rules:
             if rule.message:
                 self.schemas.resolve(rule.message)  # an unknown type is an error now, not per message
-        self._by_ceiling = sorted(enumerate(self.codecs.values()), key=lambda item: -_ceiling(item[1]))
+        # (ceiling, position, sniff, codec), best ceiling first; a codec whose best score
+        # is 0 is never chosen by detection, so it is not asked.
+        self._by_ceiling = tuple(
+            (_ceiling(codec), index, codec.sniff, codec)
+            for index, codec in sorted(enumerate(self.codecs.values()), key=lambda item: -_ceiling(item[1]))
+            if _ceiling(codec) > 0
+        )
+        # The same, per first byte of the payload: only the codecs whose ``leads`` admit it.
+        self._by_lead = [
+            tuple(item for item in self._by_ceiling if byte in getattr(item[3], "leads", _ANY_BYTE))
+            for byte in range(256)
+        ]
 
     def rule_for(self, topic: str) -> CodecRule | None:
         for rule in self.rules:
@@ -169,6 +183,11 @@ class CodecRegistry:
                 return self._named(name, payload, context, "content type")
         return self._detect(payload, context, [], payload)
 
+    def detect(self, payload: bytes, context: DecodeContext) -> Decoded:
+        """What :meth:`decode` gives when no rule names a codec and there is no content
+        type (the caller checked: :meth:`rule_for`); ``context`` may serve many payloads."""
+        return self._detect(payload, context, [], payload)
+
     def _named(self, spec: str, payload: bytes, context: DecodeContext, note: str) -> Decoded:
         layers: list[str] = []
         data = payload
@@ -192,7 +211,9 @@ class CodecRegistry:
     def _run(
         self, codec: Codec, data: bytes, context: DecodeContext, layers: list[str], raw: bytes, *, note: str
     ) -> Decoded:
-        name = "+".join([*layers, codec.name])
+        name = "+".join([*layers, codec.name]) if layers else codec.name
+        if type(codec) is RawCodec:  # never refuses; made once, not made then renamed
+            return codec.view(data, raw, name, note)
         try:
             decoded = codec.decode(data, context)
         except CodecError as exc:
@@ -207,7 +228,7 @@ class CodecRegistry:
             decoded.given_numbers,
             None,
             decoded.image,
-            ", ".join(part for part in (note, decoded.note) if part),
+            f"{note}, {decoded.note}" if note and decoded.note else note or decoded.note,
             decoded.text_of,
             decoded.numbers_of,
         )
@@ -228,20 +249,24 @@ class CodecRegistry:
                     return self._detect(inner, context, [*layers, compression.name], raw, note)
         # Ask the codecs in order of the best score each can give, and stop asking once the
         # likeliest so far beats every codec not yet asked; on a failed decoding, go on.
-        pending = list(self._by_ceiling)
-        scored: list[tuple[int, int, Codec]] = []
+        order = self._by_lead[data[0]] if data else self._by_ceiling
+        asked = 0
+        scored: list[tuple[int, int, Codec]] = []  # (-score, position, codec): best first once sorted
         while True:
-            while pending and (not scored or scored[0][0] < _ceiling(pending[0][1])):
-                index, codec = pending.pop(0)
-                score = codec.sniff(data, context)
+            for ceiling, index, sniff, codec in order[asked:]:
+                if scored and -scored[0][0] >= ceiling:
+                    break
+                asked += 1
+                score = sniff(data, context)
                 if score > 0:
-                    scored.append((score, index, codec))
-                    scored.sort(key=lambda item: (-item[0], item[1]))
+                    scored.append((-score, index, codec))
+                    if len(scored) > 1:
+                        scored.sort()  # positions differ: codecs themselves are never compared
             if not scored:
                 break
-            _, _, codec = scored.pop(0)
+            codec = scored.pop(0)[2]
             decoded = self._run(codec, data, context, layers, raw, note=note)
-            if decoded.ok:
+            if decoded.error is None:
                 return decoded
         return self._run(self.codecs["raw"], data, context, layers, raw, note=note)
 

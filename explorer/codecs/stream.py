@@ -16,9 +16,10 @@ from explorer.codecs.registry import CodecRegistry
 from explorer.codecs.sparkplug import NAMESPACE, parse_topic
 from explorer.codecs.sparkplug_state import Observation, SparkplugTracker
 
-__all__ = ["DecodedMessage", "MessageDecoder"]
+__all__ = ["SPARKPLUG_PREFIX", "DecodedMessage", "MessageDecoder"]
 
-_PREFIX = NAMESPACE + "/"
+SPARKPLUG_PREFIX = _PREFIX = NAMESPACE + "/"
+"""Topics starting so are Sparkplug B's (its tracker sees them in order)."""
 
 
 @dataclass(frozen=True, slots=True)

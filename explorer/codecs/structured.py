@@ -22,6 +22,7 @@ from explorer.codecs.base import CodecError, DecodeContext, Decoded, jsonable
 __all__ = ["CborCodec", "JsonCodec", "MsgpackCodec", "TextCodec", "from_json_text"]
 
 _MAX_DEPTH = 200
+_JSON_HEADS = b'{["-0123456789tfn'  # the first byte of a JSON text (RFC 8259 §2), whitespace aside
 
 
 def _utf8(payload: bytes) -> str:
@@ -49,6 +50,9 @@ class TextCodec:
     name = "text"
     ceiling = 30
     label = "UTF-8 text"
+    # A printable first character: tab, newline, CR, ASCII 0x20-0x7e, or a UTF-8 lead byte
+    # of a longer character (RFC 3629 §4: 0xc2-0xf4).
+    leads = frozenset(b"\t\n\r" + bytes(range(0x20, 0x7F)) + bytes(range(0xC2, 0xF5)))
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:
         try:
@@ -76,15 +80,16 @@ class JsonCodec:
     name = "json"
     ceiling = 60
     label = "JSON"
+    leads = frozenset(_JSON_HEADS + b" \t\n\r\x0b\x0c")  # what bytes.lstrip() strips, too
 
     def __init__(self) -> None:
         self._memo: tuple[bytes, Any] | None = None
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:
         head = payload[:1]
-        if head not in b'{["-0123456789tfn' or not head:
+        if head not in _JSON_HEADS or not head:
             head = payload.lstrip()[:1]
-            if not head or head not in b'{["-0123456789tfn':
+            if not head or head not in _JSON_HEADS:
                 return 0
         try:
             value = json.loads(payload)
@@ -111,6 +116,7 @@ def _container_head(byte: int, maps: range, arrays: range, extra: bytes) -> bool
 class MsgpackCodec:
     name = "msgpack"
     ceiling = 55
+    leads = frozenset(range(0x80, 0xA0)) | frozenset(b"\xdc\xdd\xde\xdf")  # maps and arrays
 
     def __init__(self) -> None:
         self._memo: tuple[bytes, Any] | None = None
@@ -168,6 +174,7 @@ class MsgpackCodec:
 class CborCodec:
     name = "cbor"
     ceiling = 95
+    leads = frozenset(range(0x80, 0xC0)) | {0xD9}  # arrays, maps, the self-describe tag
 
     def __init__(self) -> None:
         self._memo: tuple[bytes, Any] | None = None

@@ -133,6 +133,9 @@ class WireCodec:
     name = "protobuf-wire"
     ceiling = 15
     label = "Protobuf wire format (no schema)"
+    # The first tag's first byte: wire type 0, 1, 2 or 5 in its low bits, and a field
+    # number of at least 1 (in these bits or, past the continuation bit, the next byte).
+    leads = frozenset(b for b in range(8, 0x100) if b & 7 in (0, 1, 2, 5))
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:
         if not payload:

@@ -189,15 +189,23 @@ class Listing:
         if self.base is None:
             self.base = items[0][0]
         base: float = self.base
-        preview = payload_preview if self.payload else None
-        lines = []
-        for time, _conn, direction, index, _o, _h, key, payload, no, _f, topic, body, retain, _s in items:
-            text = (
-                f"{_INDENT}{time - base:+10.6f} {direction} #{index} binary FIN rsv=000 "
+        preview = payload_preview
+        indent, part_indent = _INDENT, _PART_INDENT
+        if self.payload:
+            lines = [
+                f"{indent}{time - base:+10.6f} {direction} #{index} binary FIN rsv=000 "
                 f"{'mask=' + key.hex() if key else 'unmasked'} len={len(payload)} (7bit)\n"
-                f"{_PART_INDENT}-> #{no} PUBLISH QoS0 {topic} {len(body)} B{' retain' if retain else ''}"
-            )
-            lines.append(f"{text}  {preview(body)}\n" if preview is not None else text + "\n")
+                f"{part_indent}-> #{no} PUBLISH QoS0 {topic} {len(body)} B{' retain' if retain else ''}"
+                f"  {preview(body)}\n"
+                for time, _c, direction, index, _o, _h, key, payload, no, _f, topic, body, retain, _s in items
+            ]
+        else:
+            lines = [
+                f"{indent}{time - base:+10.6f} {direction} #{index} binary FIN rsv=000 "
+                f"{'mask=' + key.hex() if key else 'unmasked'} len={len(payload)} (7bit)\n"
+                f"{part_indent}-> #{no} PUBLISH QoS0 {topic} {len(body)} B{' retain' if retain else ''}\n"
+                for time, _c, direction, index, _o, _h, key, payload, no, _f, topic, body, retain, _s in items
+            ]
         self._write("".join(lines))
 
     def feed(self, events: Iterable[TraceEvent | FastPublish]) -> None:

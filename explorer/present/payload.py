@@ -59,6 +59,7 @@ PayloadKind = Literal["empty", "number", "json", "text", "binary"]
 # cannot move the terminal cursor, ring the bell or hide text behind a carriage return.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _ASCII_CONTROLS = bytes([*range(0x09), *range(0x0B, 0x20), 0x7F])  # _CONTROL's ASCII part
+_NEVER_UTF8 = bytes([0xC0, 0xC1, *range(0xF5, 0x100)])  # bytes no UTF-8 text holds (RFC 3629 §1)
 
 
 def truncation_marker(shown: int, total: int) -> str:
@@ -130,9 +131,19 @@ def payload_preview(data: bytes, width: int = 60) -> str:
     Text is decoded, control characters and newlines escaped, and cut after ``width``
     characters with ``…``; a binary payload shows its first bytes in hex.
     """
-    size = f"{len(data):,} B"
+    size = len(data)
     if not data:
         return "payload (0 B)"
+    if (
+        size <= 4096
+        and not data.isascii()
+        and len(data.translate(None, _NEVER_UTF8)) < size
+        and b"\xef\xbf\xbd" not in data
+    ):
+        # Binary for certain: a byte no UTF-8 text holds (random bytes nearly always
+        # have one); the same text as below, written first for a listing of a capture.
+        head = data[: max(1, width // 3)]
+        return f"payload ({size:,} B, binary): {head.hex(' ')}{' …' if len(head) < size else ''}"
     if data.isascii():
         # The common case, decided without decoding: the same rules as below (a listing
         # of a capture previews every PUBLISH, so this runs a million times).
@@ -146,7 +157,7 @@ def payload_preview(data: bytes, width: int = 60) -> str:
     if binary:
         head = data[: max(1, width // 3)]
         more = " …" if len(head) < len(data) else ""
-        return f"payload ({size}, binary): {head.hex(' ')}{more}"
+        return f"payload ({size:,} B, binary): {head.hex(' ')}{more}"
     if data.isascii():
         chunk = data[: width * 4]
         text = chunk.decode("ascii")
@@ -154,11 +165,11 @@ def payload_preview(data: bytes, width: int = 60) -> str:
         text = text[:width].replace("\n", "\\n").replace("\t", "\\t")
         if controls:
             text = escape_text(text)
-        return f'payload ({size}): "{text}{"…" if cut else ""}"'
+        return f'payload ({size:,} B): "{text}{"…" if cut else ""}"'
     text, shown, _valid = _decode_prefix(data, width * 4)
     cut = shown < len(data) or len(text) > width
     text = escape_text(text[:width].replace("\n", "\\n").replace("\t", "\\t"))
-    return f'payload ({size}): "{text}{"…" if cut else ""}"'
+    return f'payload ({size:,} B): "{text}{"…" if cut else ""}"'
 
 
 @dataclass(frozen=True, slots=True)

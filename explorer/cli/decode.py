@@ -313,8 +313,13 @@ def codec_fields(
             if len(plain) >= 10_000:
                 plain.clear()
             context = plain[topic] = DecodeContext(topic) if simple else None
-        out = registry.detect(item[11], context).to_json() if context else fields(expand_fast(item)[1])
-        return "," + dumps(out)[1:-1]
+        if not context:
+            return "," + dumps(fields(expand_fast(item)[1]))[1:-1]
+        decoded = registry.detect(item[11], context)
+        if decoded.codec == "raw":  # the common case of binary payloads, written as orjson would
+            value = decoded.value
+            return f',"codec":"raw","decoded":{{"bytes":{value["bytes"]},"base64":"{value["base64"]}"}}'
+        return "," + dumps(decoded.to_json())[1:-1]
 
     return fields, members
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from explorer.codecs.base import CodecError, DecodeContext, Decoded, bytes_value
 
-__all__ = ["WireCodec", "parse_wire"]
+__all__ = ["WireCodec", "is_wire", "parse_wire"]
 
 _MAX_FIELD = (1 << 29) - 1
 _MAX_DEPTH = 32
@@ -79,6 +79,52 @@ def parse_wire(data: bytes, depth: int = 0) -> list[tuple[int, int, Any]]:
     return out
 
 
+def is_wire(data: bytes) -> bool:
+    """Whether :func:`parse_wire` reads the whole of ``data`` (the same rules, nothing built)."""
+    pos = 0
+    end = len(data)
+    while pos < end:
+        tag = shift = 0
+        while True:  # the tag's varint
+            if pos >= end:
+                return False
+            byte = data[pos]
+            pos += 1
+            tag |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                break
+            shift += 7
+            if shift >= 70:
+                return False
+        if not 1 <= tag >> 3 <= _MAX_FIELD:
+            return False
+        wire = tag & 7
+        if wire in (0, 2):
+            value = shift = 0
+            while True:  # a varint value, or a length
+                if pos >= end:
+                    return False
+                byte = data[pos]
+                pos += 1
+                value |= (byte & 0x7F) << shift
+                if not byte & 0x80:
+                    break
+                shift += 7
+                if shift >= 70:
+                    return False
+            if wire == 2:
+                pos += value
+                if pos > end:
+                    return False
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+            if pos > end:
+                return False
+        else:
+            return False
+    return True
+
+
 def _value(wire: int, raw: Any, depth: int) -> Any:
     if wire == 0:
         return raw
@@ -138,13 +184,7 @@ class WireCodec:
     leads = frozenset(b for b in range(8, 0x100) if b & 7 in (0, 1, 2, 5))
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:
-        if not payload:
-            return 0
-        try:
-            records = parse_wire(payload)
-        except CodecError:
-            return 0
-        return 15 if records else 0
+        return 15 if payload and is_wire(payload) else 0
 
     def decode(self, payload: bytes, context: DecodeContext) -> Decoded:
         try:

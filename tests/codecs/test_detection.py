@@ -14,6 +14,7 @@ import msgpack
 from explorer.codecs import CodecError, CodecRegistry
 from explorer.codecs.base import DecodeContext
 from explorer.codecs.compression import sniff_compression
+from explorer.codecs.wire import is_wire, parse_wire
 
 TOPICS = ("sensors/room/t1", "spBv1.0/plant/DDATA/edge/dev")
 
@@ -21,6 +22,13 @@ TOPICS = ("sensors/room/t1", "spBv1.0/plant/DDATA/edge/dev")
 def _corpus() -> list[bytes]:
     rng = random.Random(15)
     payloads = [b"", b" ", b"\t{}", b'{"a": 1}', b"[1, 2]", b"42", b"hello", "héllo".encode(), b"\x00"]
+    # varints of 10 bytes (the longest) and 11; a length running past the end; a group
+    payloads += [
+        b"\x08" + b"\xff" * 9 + b"\x01",
+        b"\x08" + b"\xff" * 10 + b"\x01",
+        b"\x0a\x05ab",
+        b"\x0b\x0c",
+    ]
     for size in (1, 2, 3, 8, 64, 200):
         payloads += [rng.randbytes(size) for _ in range(300)]
     for _ in range(200):
@@ -92,3 +100,16 @@ def test_the_raw_view_text_is_its_size_and_bytes() -> None:
     assert decoded.codec == "raw"
     assert decoded.value == {"bytes": 9, "base64": "+Pn6+/z9/v8A"}
     assert decoded.text == "<9 B> f8 f9 fa fb fc fd fe ff 00"
+
+
+def test_the_wire_check_agrees_with_the_wire_parser() -> None:
+    agreed = {True: 0, False: 0}
+    for payload in _corpus():
+        try:
+            parse_wire(payload)
+            parsed = True
+        except CodecError:
+            parsed = False
+        assert is_wire(payload) == parsed, payload
+        agreed[parsed] += 1
+    assert agreed[True] > 200 and agreed[False] > 200

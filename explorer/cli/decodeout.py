@@ -394,7 +394,7 @@ class JsonOutput(Output):
 
     def __init__(self, out: TextIO, capture: CaptureFile, narrowing: Narrowing) -> None:
         super().__init__(out, capture, narrowing)
-        self._topics: dict[str, str] = {}  # topic -> its JSON string body
+        self._templates: dict[tuple[Any, ...], str] = {}  # see _fast
 
     def format(self, conn: _Conn, events: list[TraceEvent | FastPublish]) -> None:
         write = conn.body.lines.append
@@ -436,42 +436,28 @@ class JsonOutput(Output):
 
     def _fast(self, item: FastPublish) -> str:
         """The JSON line of a compact record: the same object as for its two events,
-        written from a template (a listing of a capture writes millions of them)."""
+        written from a template (a listing of a capture writes millions of them); what
+        repeats from record to record (connection, topic, sizes) is in the template."""
         time, conn, direction, index, offset, header, key, payload, no, fed, topic, body, retain, seq = item
-        name = self._topics.get(topic)
-        if name is None:
-            name = self._topics[topic] = dumps(topic)[1:-1]
-            if len(self._topics) > _MAX_TOPICS:
-                self._topics.clear()
         size = len(payload)
+        shape = (conn, direction, topic, payload[0], size, len(body), len(header), key is None)
+        template = self._templates.get(shape)
+        if template is None:
+            if len(self._templates) >= _MAX_TOPICS:
+                self._templates.clear()
+            template = self._templates[shape] = _fast_template(shape, retain)
         hexed = payload.hex()
-        flag = "true" if retain else "false"
-        return _FAST_JSON % (
+        return template % (
             seq,
             time,
-            conn,
-            direction,
             index,
             offset,
-            "true" if key else "false",
             f'"{key.hex()}"' if key else "null",
-            size,
-            len(header),
             header.hex(),
             hexed,
             no,
-            size,
-            size,
             no,
-            name,
-            len(body),
-            " retain" if retain else "",
-            payload[0] & 0x0F,
-            size,
-            name,
-            len(body),
             hexed[2 * (size - len(body)) :],
-            flag,
             no,
             index,
             fed,
@@ -523,16 +509,22 @@ class JsonOutput(Output):
             )
 
 
-_FAST_JSON = (
-    '{"kind":"frame","seq":%d,"time":%r,"conn":%d,"dir":"%s","index":%d,"stream_offset":%d,'
-    '"opcode":2,"fin":true,"rsv":0,"masked":%s,"mask_key":%s,"payload_length":%d,'
-    '"length_encoding":"7bit","header_length":%d,"header_hex":"%s","payload_hex":"%s",'
-    '"parts":[{"packet_no":%d,"role":"whole","frame_start":0,"frame_end":%d,"packet_start":0,'
-    '"packet_end":%d}],"completed":[%d],"packets":[{"type":"PUBLISH","summary":"PUBLISH QoS0 %s %d B%s",'
-    '"flags":%d,"length":%d,"topic":"%s","payload_length":%d,"payload_hex":"%s","qos":0,'
-    '"retain":%s,"dup":false,"packet_id":null,"properties":{},"packet_no":%d,"frames":[%d],'
-    '"stream_offset":%d,"packet_hex":"%s"%s}]}\n'
-)
+def _fast_template(shape: tuple[Any, ...], retain: bool) -> str:
+    """The JSON line of compact records of one shape (see ``JsonOutput._fast``), with
+    ``%`` fields for what differs between them."""
+    conn, direction, topic, first, size, body_size, header_size, unmasked = shape
+    name = dumps(topic)[1:-1].replace("%", "%%")
+    return (
+        f'{{"kind":"frame","seq":%d,"time":%r,"conn":{conn},"dir":"{direction}","index":%d,"stream_offset":%d,'
+        f'"opcode":2,"fin":true,"rsv":0,"masked":{"false" if unmasked else "true"},"mask_key":%s,'
+        f'"payload_length":{size},"length_encoding":"7bit","header_length":{header_size},"header_hex":"%s",'
+        f'"payload_hex":"%s","parts":[{{"packet_no":%d,"role":"whole","frame_start":0,"frame_end":{size},'
+        f'"packet_start":0,"packet_end":{size}}}],"completed":[%d],"packets":[{{"type":"PUBLISH",'
+        f'"summary":"PUBLISH QoS0 {name} {body_size} B{" retain" if retain else ""}","flags":{first & 0x0F},'
+        f'"length":{size},"topic":"{name}","payload_length":{body_size},"payload_hex":"%s","qos":0,'
+        f'"retain":{"true" if retain else "false"},"dup":false,"packet_id":null,"properties":{{}},'
+        f'"packet_no":%d,"frames":[%d],"stream_offset":%d,"packet_hex":"%s"%s}}]}}\n'
+    )
 
 
 def _packet_json(event: PacketEvent, publish_fields: PublishFields | None = None) -> dict[str, Any]:

@@ -496,3 +496,39 @@ def test_a_decoder_fault_on_one_connection_costs_only_that_connection(
     assert err == ""
     assert "! decoder: internal error while decoding (ValueError: injected fault)" in out
     assert out.count("#0 CONNECT v5") == 2  # connections 1 (WebSocket) and 2 (native)
+
+
+def test_json_of_compact_publish_records_is_the_json_of_their_events(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Topics that need escaping (and a ``%``), retained messages, both directions, and
+    payloads of several codecs: the lines written from templates are the lines the
+    frame and packet events give."""
+    import explorer.capture.pipeline as pipeline_module
+
+    rng = __import__("random").Random(9)
+    sent = [(0, request()), (1, response())]
+    sent.append(
+        (0, build_frame(OP_BINARY, encode(Connect(client_id="c"), ProtocolVersion.V311), mask_key=b"k3y!"))
+    )
+    sent.append((1, build_frame(OP_BINARY, bytes.fromhex("20020000"))))
+    topics = ["a/%d/%s", 'quote"back\\slash', "ünïcode/温度", "spBv1.0/g/DDATA/e/d", TOPIC]
+    payloads = [b'{"t": 21.5}', b"plain text", rng.randbytes(40), b"\x81\xa1a\x01", b"\x08\x96\x01", b""]
+    for step in range(60):
+        topic = topics[step % len(topics)]
+        payload = payloads[step % len(payloads)] if step % 7 else rng.randbytes(20)
+        data = encode(Publish(topic, payload, retain=bool(step % 3 == 0)), ProtocolVersion.V311)
+        side = step % 2
+        sent.append((side, build_frame(OP_BINARY, data, mask_key=os.urandom(4) if side == 0 else None)))
+    path = _write(tmp_path, capture_bytes(sent))
+    compact = _objects(capsys, str(path), "--codec", 'quote"back\\slash=text')
+    original = pipeline_module.Pipeline.__init__
+
+    def events_only(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **{**kwargs, "compact": False})
+
+    monkeypatch.setattr(pipeline_module.Pipeline, "__init__", events_only)
+    assert _objects(capsys, str(path), "--codec", 'quote"back\\slash=text') == compact
+    publishes = [p for o in compact if o["kind"] == "frame" for p in o["packets"] if p["type"] == "PUBLISH"]
+    assert len(publishes) == 60
+    assert {p["codec"] for p in publishes} >= {"json", "text", "raw", "msgpack", "protobuf-wire", "sparkplug"}

@@ -31,6 +31,7 @@ from explorer.client.options import ConnectionOptions
 from explorer.errors import ExplorerError
 from explorer.present.status import Severity
 from explorer.workspace import EMBEDDED_SUBSCRIPTIONS, Workspace
+from explorer.workspace.batching import Batch
 from explorer.workspace.flow import ConnectFlow
 from explorer.workspace.pump import BatchPump
 from explorer.workspace.runtime import note_user_input
@@ -172,9 +173,12 @@ class ExplorerApp(App[None]):
             self.log.error(f"cannot show a batch: {exc!r}")
             self.notify(f"display error: {exc!r}", severity="error")
 
+        def apply(batch: Batch) -> None:
+            screen.apply_batch(batch)  # looked up per batch: the load benchmark times it
+
         self.pump = BatchPump(
             self.workspace,
-            screen.apply_batch,
+            apply,
             repainted,
             max_rate_hz=self.max_rate_hz,
             max_events=5000,

@@ -51,7 +51,7 @@ from gui.widgets.json_tree import JsonTree
 
 __all__ = ["MessagePanel"]
 
-_AUTO = "(every numeric field)"
+_AUTO = "every numeric field"
 _DIFF_COLORS = {"added": "#2e9e44", "removed": "#d03030", "hunk": "#2080c0"}
 
 

@@ -130,7 +130,7 @@ class MessagePane(Vertical):
             with TabPane(_LABELS["tab-diff"], id="tab-diff"), VerticalScroll():
                 yield Static("", id="view-diff")
             with TabPane(_LABELS["tab-chart"], id="tab-chart"), Vertical():
-                yield Select[str]([], prompt="value (plain number)", id="chart-field", allow_blank=True)
+                yield Select[str]([], prompt="every numeric field", id="chart-field", allow_blank=True)
                 yield Sparkline([], id="sparkline")
                 yield Static("", id="chart-stats")
             with TabPane(_LABELS["tab-props"], id="tab-props"), VerticalScroll():

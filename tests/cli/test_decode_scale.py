@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import pty
-import resource
 import subprocess
 import sys
 from collections import Counter
@@ -383,16 +382,37 @@ def test_no_progress_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
     assert done.stdout.count(f"PUBLISH QoS0 {TOPIC}".encode()) == 12_000
 
 
+# The child reads its own high-water mark (VmHWM, the memory of its own process image) as it
+# exits. ru_maxrss from wait4 is no good here: Linux keeps the maximum across fork and exec, so
+# a child of a large test process would report the parent's size.
+_HWM_RUNNER = """
+import atexit, os, runpy, sys
+
+def _report():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                with open(os.environ["HWM_FILE"], "w") as out:
+                    out.write(line.split()[1])
+
+atexit.register(_report)
+sys.argv = ["explorer", *sys.argv[1:]]
+runpy.run_module("explorer", run_name="__main__", alter_sys=True)
+"""
+
+
 def _peak_rss_mb(path: Path, *extra: str) -> float:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    child = subprocess.Popen(
-        [sys.executable, "-m", "explorer", "decode", str(path), *extra], stdout=subprocess.DEVNULL
+    if not Path("/proc/self/status").exists():
+        pytest.skip("no /proc: the high-water mark is read from /proc/self/status")
+    report = path.with_suffix(f".hwm{len(extra)}")
+    done = subprocess.run(
+        [sys.executable, "-c", _HWM_RUNNER, "decode", str(path), *extra],
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "HWM_FILE": str(report)},
+        check=False,
     )
-    _pid, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    assert child.returncode == 0
-    del before
-    return usage.ru_maxrss / 1024
+    assert done.returncode == 0
+    return int(report.read_text()) / 1024
 
 
 def test_memory_stays_bounded_whatever_the_size_of_the_capture(tmp_path: Path) -> None:

@@ -73,6 +73,7 @@ class FormField:
     placeholder: str = ""
     choices: tuple[str, ...] = ()
     secret: str = ""  # the keyring kind of a SECRET field
+    file: bool = False  # a path a front end may offer to choose with a file dialog
 
 
 SECTIONS = (
@@ -112,15 +113,15 @@ FIELDS: tuple[FormField, ...] = (
     ),
     FormField("username", "User name", _TEXT, "Authentication"),
     FormField("password", "Password", _SECRET, "Authentication", secret="password"),
-    FormField("ca_file", "CA file", _TEXT, "TLS", "PEM file of the CAs to trust"),
+    FormField("ca_file", "CA file", _TEXT, "TLS", "PEM file of the CAs to trust", file=True),
     FormField("ca_dir", "CA directory", _TEXT, "TLS"),
-    FormField("cert_file", "Client certificate", _TEXT, "TLS", "PEM file"),
-    FormField("key_file", "Client key", _TEXT, "TLS", "PEM file"),
+    FormField("cert_file", "Client certificate", _TEXT, "TLS", "PEM file", file=True),
+    FormField("key_file", "Client key", _TEXT, "TLS", "PEM file", file=True),
     FormField("key_password", "Key passphrase", _SECRET, "TLS", secret="key_password"),
     FormField("insecure", "Do not verify the server certificate (insecure)", _CHECK, "TLS"),
     FormField("server_name", "Server name (SNI)", _TEXT, "TLS", "the URL's host when empty"),
     FormField("alpn", "ALPN protocols", _TEXT, "TLS", "comma separated"),
-    FormField("keylog_file", "TLS key log file", _TEXT, "TLS", "for Wireshark (NSS key log)"),
+    FormField("keylog_file", "TLS key log file", _TEXT, "TLS", "for Wireshark (NSS key log)", file=True),
     FormField(
         "subprotocols", "Subprotocols", _TEXT, "WebSocket and HTTP", "comma separated; empty offers none"
     ),

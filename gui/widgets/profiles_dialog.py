@@ -153,7 +153,16 @@ class ProfilesDialog(QDialog):
         self.errors[item.key] = error
         cell = QVBoxLayout()
         cell.setContentsMargins(0, 0, 0, 0)
-        cell.addWidget(widget)
+        if item.file and isinstance(widget, QLineEdit):
+            row = QHBoxLayout()
+            row.addWidget(widget, 1)
+            choose = QPushButton("Choose…")
+            choose.setObjectName(f"profile-choose-{item.key}")
+            choose.clicked.connect(lambda _checked=False, key=item.key: self.choose_file(key))
+            row.addWidget(choose)
+            cell.addLayout(row)
+        else:
+            cell.addWidget(widget)
         if item.kind is FieldKind.SECRET:
             forget = QCheckBox(f"Forget the stored {item.label.lower()}")
             self.forget[item.secret] = forget
@@ -162,6 +171,19 @@ class ProfilesDialog(QDialog):
         holder = QWidget()
         holder.setLayout(cell)
         layout.addRow("" if item.kind is FieldKind.CHECK else item.label, holder)
+
+    def choose_file(self, key: str) -> None:
+        """Fill a path field (CA file, client certificate and key, key log) with a file dialog."""
+        field = self._line(key)
+        label = next(item.label for item in FIELDS if item.key == key)
+        if key == "keylog_file":
+            path, _ = QFileDialog.getSaveFileName(self, label, field.text())
+        else:
+            path, _ = QFileDialog.getOpenFileName(
+                self, label, field.text(), "PEM files (*.pem *.crt *.key *.cer);;All files (*)"
+            )
+        if path:
+            field.setText(path)
 
     # The fields tests and the window reach by name.
     @property

@@ -128,3 +128,26 @@ def test_the_window_opens_the_shared_form(window: MainWindow, config_dir: Path, 
     assert {"ca_file", "proxy", "headers", "will_topic", "session_expiry_interval"} <= set(dialog.widgets)
     assert isinstance(window.bridge, WorkspaceBridge)
     assert isinstance(window.workspace, Workspace)
+
+
+def test_the_ca_file_is_chosen_with_a_file_dialog_and_saved(
+    config_dir: Path, file_keyring: Any, qtbot: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from PySide6.QtWidgets import QFileDialog, QPushButton
+
+    ca = tmp_path / "self-signed-ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    # The modal file dialog cannot be driven offscreen: it answers with the file a user picks.
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kw: (str(ca), ""))
+    store = _store(config_dir)
+    dialog = ProfilesDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.new_profile()
+    dialog.name.setText("selfsigned")
+    dialog.url.setText("wss://127.0.0.1:8884/mqtt")
+    button = dialog.findChild(QPushButton, "profile-choose-ca_file")
+    assert button is not None
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert dialog.save() is not None
+    assert store.get("selfsigned").options.tls.ca_file == str(ca)

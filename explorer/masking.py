@@ -36,7 +36,9 @@ __all__ = [
     "mask_password",
     "masked_bytes",
     "masked_value",
+    "netloc_parts",
     "overwrite_part",
+    "redact_url",
     "scrub_connect",
 ]
 
@@ -168,3 +170,35 @@ def overwrite_part(payload: bytes, parts: tuple[PacketPart, ...], no: int, maske
 def blank_span(payload: bytearray, start: int, end: int) -> None:
     """Star ``payload[start:end]`` in place (a CONNECT part whose packet is not known)."""
     payload[start:end] = bytes([_STAR]) * (end - start)
+
+
+def netloc_parts(url: str) -> tuple[str, str, str, str] | None:
+    """``(scheme, userinfo, hostport, rest)`` by plain string splitting; None without user info.
+
+    Done by hand rather than with ``urlsplit`` so that a URL ``urlsplit`` refuses (a bad
+    port, a stray bracket) can still be redacted in the message that says so.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    end = len(rest)
+    for stop in "/?#":
+        index = rest.find(stop)
+        if index != -1:
+            end = min(end, index)
+    netloc, tail = rest[:end], rest[end:]
+    userinfo, at, hostport = netloc.rpartition("@")
+    if not at:
+        return None
+    return scheme, userinfo, hostport, tail
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its user info said to be there (:data:`SECRET_MARK`), for messages."""
+    parts = netloc_parts(url)
+    if parts is None:
+        return url
+    scheme, userinfo, hostport, tail = parts
+    user, colon, _password = userinfo.partition(":")
+    shown = f"{user}:{SECRET_MARK}" if colon else user
+    return f"{scheme}://{shown}@{hostport}{tail}"

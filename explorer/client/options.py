@@ -9,7 +9,7 @@ User info in a broker URL (``ws://alice:secret@host/mqtt``) is taken out of the 
 as soon as a :class:`ConnectionOptions` is made: it becomes the MQTT user name and
 password, so ``url`` never carries a secret into a profile file, a status line, a
 trace or an error message. Error messages about a URL show it with the password
-replaced by ``********`` (:func:`redact_url`).
+replaced by the masking module's mark (:func:`explorer.masking.redact_url`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from explorer.errors import ExplorerError
+from explorer.masking import netloc_parts, redact_url
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import Properties, Will
 
@@ -30,7 +31,6 @@ __all__ = [
     "TlsOptions",
     "UrlUserInfo",
     "parse_url",
-    "redact_url",
     "split_userinfo",
 ]
 
@@ -62,41 +62,6 @@ class Endpoint:
         return f"{self.scheme}://{host}:{self.port}{self.path}"
 
 
-_REDACTED = "********"
-
-
-def _netloc_parts(url: str) -> tuple[str, str, str, str] | None:
-    """``(scheme, userinfo, hostport, rest)`` by plain string splitting; None without user info.
-
-    Done by hand rather than with ``urlsplit`` so that a URL ``urlsplit`` refuses (a bad
-    port, a stray bracket) can still be redacted in the message that says so.
-    """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return None
-    end = len(rest)
-    for stop in "/?#":
-        index = rest.find(stop)
-        if index != -1:
-            end = min(end, index)
-    netloc, tail = rest[:end], rest[end:]
-    userinfo, at, hostport = netloc.rpartition("@")
-    if not at:
-        return None
-    return scheme, userinfo, hostport, tail
-
-
-def redact_url(url: str) -> str:
-    """``url`` with the password of its user info replaced by ``********``, for messages."""
-    parts = _netloc_parts(url)
-    if parts is None:
-        return url
-    scheme, userinfo, hostport, tail = parts
-    user, colon, _password = userinfo.partition(":")
-    shown = f"{user}:{_REDACTED}" if colon else user
-    return f"{scheme}://{shown}@{hostport}{tail}"
-
-
 @dataclass(frozen=True, slots=True)
 class UrlUserInfo:
     """The user info of a URL, percent-decoded; ``password`` is None when the URL has none."""
@@ -107,7 +72,7 @@ class UrlUserInfo:
 
 def split_userinfo(url: str) -> tuple[str, UrlUserInfo | None]:
     """The URL without its ``user:password@`` part, and that part (None without one)."""
-    parts = _netloc_parts(url.strip())
+    parts = netloc_parts(url.strip())
     if parts is None:
         return url, None
     scheme, userinfo, hostport, tail = parts

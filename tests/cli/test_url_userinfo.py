@@ -24,8 +24,9 @@ from explorer.broker.auth import add_user
 from explorer.broker.config import BrokerConfig
 from explorer.broker.server import Broker
 from explorer.cli import main
-from explorer.client.options import ConnectionOptions, parse_url, redact_url
+from explorer.client.options import ConnectionOptions, parse_url
 from explorer.errors import ExplorerError, ProfileError
+from explorer.masking import redact_url
 from explorer.profiles.importers import parse_import
 from explorer.profiles.store import ProfileStore
 from tests.keyring_support import config_dir, file_keyring
@@ -112,7 +113,7 @@ def test_options_take_the_login_out_of_the_url() -> None:
     with pytest.raises(ExplorerError) as info:
         parse_url(f"ws://a:{SECRET}@h:99999/")
     assert SECRET not in str(info.value)
-    assert redact_url(f"ws://a:{SECRET}@h/x") == "ws://a:********@h/x"
+    assert redact_url(f"ws://a:{SECRET}@h/x") == "ws://a:***@h/x"
 
 
 def test_importers_take_user_info_out_of_the_host_field(tmp_path: Path) -> None:

@@ -355,3 +355,20 @@ async def test_the_diagnoser_fits_a_small_terminal(size: tuple[int, int]) -> Non
                 region = button.region
                 assert region.right <= width, button.id
                 assert region.bottom <= height, button.id
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+async def test_the_profile_editor_fits_a_small_terminal(
+    size: tuple[int, int], config_dir: Path, file_keyring: Any
+) -> None:
+    app = ExplorerApp(Workspace(), autostart=False)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("c")
+        await settle(pilot, lambda: isinstance(app.screen, ProfilesScreen))
+        await pilot.pause()
+        width, height = size
+        for button in app.screen.query(Button):
+            if button.display and button.id != "profile-session":
+                region = button.region
+                assert region.right <= width, button.id
+                assert region.bottom <= height, button.id

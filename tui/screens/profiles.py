@@ -75,7 +75,7 @@ class ProfilesScreen(ModalScreen[str | None]):
     ProfilesScreen TextArea { height: 5; }
     ProfilesScreen .field-error { height: auto; color: $error; display: none; }
     ProfilesScreen .buttons { height: auto; padding: 0 1; }
-    ProfilesScreen .buttons Button { margin-right: 1; }
+    ProfilesScreen .buttons Button { margin-right: 1; min-width: 8; }
     ProfilesScreen #profile-result { height: auto; padding: 0 1; }
     """
 
@@ -96,7 +96,7 @@ class ProfilesScreen(ModalScreen[str | None]):
             with Vertical(id="profile-list-box"):
                 yield Static(Text("Profiles", "bold"))
                 yield VimOptionList(id="profile-list")
-                yield Button("New (ctrl+n)", id="new")
+                yield Button("New", id="new", tooltip="ctrl+n")
             with Vertical(id="profile-side"):
                 with Horizontal(id="profile-banner-row"):
                     yield Static("", id="profile-banner")
@@ -109,10 +109,10 @@ class ProfilesScreen(ModalScreen[str | None]):
                             yield Static(section, classes="section")
                         yield from self._field(item)
                 with Horizontal(classes="buttons"):
-                    yield Button("Connect (ctrl+o)", variant="primary", id="connect")
-                    yield Button("Save (ctrl+s)", variant="success", id="save")
-                    yield Button("Delete (ctrl+d)", variant="error", id="delete")
-                    yield Button("Close", id="close")
+                    yield Button("Connect", variant="primary", id="connect", tooltip="ctrl+o")
+                    yield Button("Save", variant="success", id="save", tooltip="ctrl+s")
+                    yield Button("Delete", variant="error", id="delete", tooltip="ctrl+d")
+                    yield Button("Close", id="close", tooltip="esc")
                 yield Static("", id="profile-result")
         yield KeyBar()
 

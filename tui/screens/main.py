@@ -228,7 +228,9 @@ class MainScreen(Screen[None]):
     def _report_error(self, error: ErrorReported, count: int) -> None:
         """A toast for what went wrong (at most one every few seconds; all are in the trace)."""
         now = time.monotonic()
-        if now - self._last_error_toast < ERROR_TOAST_INTERVAL:
+        # A dead embedded broker is the cause of what came before it (the socket may tell of the
+        # closed connection a batch earlier): it is always shown.
+        if error.layer != "broker" and now - self._last_error_toast < ERROR_TOAST_INTERVAL:
             return
         self._last_error_toast = now
         more = f" (and {count - 1} more)" if count > 1 else ""

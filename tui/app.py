@@ -206,7 +206,6 @@ class ExplorerApp(App[None]):
 
     def action_tls_demo(self) -> None:
         """Start the embedded broker with its wss:// listener and connect over TLS."""
-        self.tls_demo = True
         self.run_worker(
             self.flow.start_embedded(EMBEDDED_SUBSCRIPTIONS, demo=self.demo, tls=True), exit_on_error=False
         )
@@ -400,8 +399,7 @@ class ExplorerApp(App[None]):
         self.push_screen(ConnectionPickerScreen(f"Connections of {source.name}", rows, source.conn), done)
 
     def action_toggle_recording(self) -> None:
-        from explorer.present.recording import default_recording_name
-        from explorer.recording import format_size
+        from explorer.present.recording import NO_LIVE_SESSION, default_recording_name, recorded_text
         from tui.screens.dialogs import PromptScreen
 
         workspace = self.workspace
@@ -414,13 +412,12 @@ class ExplorerApp(App[None]):
                     self.notify(str(exc), severity="error", timeout=10)
                     return
                 if status is not None:
-                    size = format_size(status.file_size)
-                    self.notify(f"recorded {status.messages:,} messages into {status.path} ({size})")
+                    self.notify(recorded_text(status))
 
             self.run_worker(stop(), exit_on_error=False)
             return
         if workspace.file is not None:
-            self.notify("a file is shown read-only: there is no live session to record", severity="warning")
+            self.notify(NO_LIVE_SESSION, severity="warning")
             return
 
         def done(answer: str | None) -> None:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DISPLAY_CAP",
     "PUBLISH_CHOICES",
+    "SPARKPLUG_EMPTY",
     "TREE_ROW_LIMIT",
     "CopyKind",
     "DecodedView",
@@ -48,7 +49,9 @@ __all__ = [
     "rebirth_request",
     "save_name",
     "size_note",
+    "sparkplug_notice_lines",
     "sparkplug_rows",
+    "sparkplug_title",
     "structured",
     "tree_rows",
     "with_codec",
@@ -441,3 +444,21 @@ def encode_for_publish(
     except CodecError as exc:
         raise ExplorerError(f"{codec}: {exc}") from None
     return PublishPayload(payload, content_type_for(codec, full))
+
+
+SPARKPLUG_EMPTY = "No Sparkplug B traffic yet (topics spBv1.0/...)."
+"""What the Sparkplug view says before any Sparkplug B message arrived."""
+
+
+def sparkplug_title(rows: list[SparkRow]) -> tuple[str, bool]:
+    """The Sparkplug view's title, and whether it names nodes (the views draw that in bold)."""
+    nodes = sum(1 for row in rows if row.level == "node")
+    if not nodes:
+        return SPARKPLUG_EMPTY, False
+    return f"Sparkplug B: {nodes} edge node{'s' if nodes != 1 else ''}", True
+
+
+def sparkplug_notice_lines(tracker: SparkplugTracker, *, per_node: int = 3, shown: int = 6) -> list[str]:
+    """The newest notices (seq gaps, DATA before BIRTH, rebirth requests), ``! `` first, newest last."""
+    notices = [notice for node in tracker for notice in list(node.notices)[-per_node:]]
+    return [f"! {notice}" for notice in notices[-shown:]]

@@ -42,6 +42,7 @@ from explorer.present.payload import (
 )
 
 __all__ = [
+    "AUTO_CHART_FIELD",
     "CHART_SERIES_LIMIT",
     "NO_FIELD_NUMBERS",
     "NO_NUMBERS",
@@ -64,6 +65,9 @@ __all__ = [
     "property_rows",
     "sparkline_text",
 ]
+
+AUTO_CHART_FIELD = "every numeric field"
+"""The chart field choice that plots every numeric field of the payloads."""
 
 NO_PREVIOUS = "No previous message on this topic to compare with."
 SAME_AS_PREVIOUS = "Same payload as the previous message."

@@ -16,7 +16,10 @@ from explorer.errors import ExplorerError
 from explorer.mqtt.packets import NO_PROPERTIES, Properties
 from explorer.mqtt.topics import validate_topic_name
 
-__all__ = ["OutgoingMessage", "PublishForm", "SavedLike", "parse_user_properties"]
+__all__ = ["MQTT5_SECTION", "OutgoingMessage", "PublishForm", "SavedLike", "parse_user_properties"]
+
+MQTT5_SECTION = "MQTT 5 properties (left out on 3.1.1)"
+"""The title over the form's MQTT 5 fields."""
 
 _MAX_EXPIRY = 0xFFFF_FFFF  # Four Byte Integer [MQTT-3.3.2.3.3]
 

@@ -23,6 +23,7 @@ from explorer.recording.writer import format_size
 
 __all__ = [
     "FILE_TYPES",
+    "NO_LIVE_SESSION",
     "SEARCH_LIMIT",
     "STATS_COLUMNS",
     "PickerRow",
@@ -31,7 +32,9 @@ __all__ = [
     "default_recording_name",
     "file_status_text",
     "next_sort",
+    "not_in_tree_text",
     "picker_rows",
+    "recorded_text",
     "recording_status_text",
     "search_rows",
     "search_summary",
@@ -40,6 +43,9 @@ __all__ = [
     "stats_title",
     "with_source_field",
 ]
+
+NO_LIVE_SESSION: Final = "a file is shown read-only: there is no live session to record"
+"""What the record toggle says while a file is shown."""
 
 SEARCH_LIMIT: Final = 1000
 """Rows a search view shows at most (the newest first); the CLI has no limit."""
@@ -281,3 +287,13 @@ def stats_cells(row: TopicStat) -> tuple[str, ...]:
         retained,
         seen,
     )
+
+
+def recorded_text(status: RecordingLike) -> str:
+    """What a stopped recording says: ``recorded 2,222 messages into FILE (770.1 kB)``."""
+    return f"recorded {status.messages:,} messages into {status.path} ({format_size(status.file_size)})"
+
+
+def not_in_tree_text(topic: str) -> str:
+    """Why a search result cannot be opened in the message view (its topic is not loaded yet)."""
+    return f"{topic} is not in the topic tree (not loaded yet?)"

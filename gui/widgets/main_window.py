@@ -31,8 +31,16 @@ from explorer.errors import ExplorerError
 from explorer.model.events import FrameEvent, HandshakeRequest, HandshakeResponse
 from explorer.model.topictree import TopicMessage, TopicNode
 from explorer.mqtt.describe import suback_failed
-from explorer.present.recording import FILE_TYPES, default_recording_name, picker_rows, source_text
-from explorer.recording import Message, format_size
+from explorer.present.recording import (
+    FILE_TYPES,
+    NO_LIVE_SESSION,
+    default_recording_name,
+    not_in_tree_text,
+    picker_rows,
+    recorded_text,
+    source_text,
+)
+from explorer.recording import Message
 from explorer.workspace import DEFAULT_SUBSCRIPTIONS, Batch, ConnectionStatus, Subscriptions
 from gui.bridge import WorkspaceBridge
 from gui.widgets.diagnose_dialog import DiagnoseDialog
@@ -75,7 +83,7 @@ class MainWindow(QMainWindow):
         self.messages.decoder = self.workspace.payloads
         self.setCentralWidget(self.messages)
         self.sparkplug = SparkplugPanel()
-        self.topics = TopicPanel(self.workspace.tree, retained_topics=self.workspace.retained_topics)
+        self.topics = TopicPanel(self.workspace.tree, self.workspace.retained_topics)
         self.trace = TracePanel(self.workspace.trace, time_origin=time.monotonic())
         self.publisher = PublishPanel(bridge)
         self.handshake = HandshakeView()
@@ -551,9 +559,7 @@ class MainWindow(QMainWindow):
             return False
         if workspace.file is not None:
             self.record_action.setChecked(False)
-            self.status_line.showMessage(
-                "a file is shown read-only: there is no live session to record", 5000
-            )
+            self.status_line.showMessage(NO_LIVE_SESSION, 5000)
             return False
         if path is None:
             suggested = str(Path.home() / default_recording_name())
@@ -579,10 +585,7 @@ class MainWindow(QMainWindow):
             return
         self.record_action.setChecked(False)
         if status is not None:
-            self.status_line.showMessage(
-                f"recorded {status.messages:,} messages into {status.path} ({format_size(status.file_size)})",
-                10000,
-            )
+            self.status_line.showMessage(recorded_text(status), 10000)
 
     def open_search(self) -> SearchDialog:
         dialog = SearchDialog(self.workspace, self)
@@ -602,7 +605,7 @@ class MainWindow(QMainWindow):
         """Open one message (a search result) in the message view, its topic selected."""
         node = self.workspace.tree.find(message.topic)
         if node is None:
-            self.status_line.showMessage(f"{message.topic} is not in the topic tree (not loaded yet?)", 5000)
+            self.status_line.showMessage(not_in_tree_text(message.topic), 5000)
             return
         self.topics.select_topic(message.topic)
         shown = TopicMessage(

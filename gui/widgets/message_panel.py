@@ -33,6 +33,7 @@ from explorer.codecs.stream import DecodedMessage, MessageDecoder
 from explorer.model.topictree import TopicMessage, TopicNode
 from explorer.present.decoded import DecodedView
 from explorer.present.message import (
+    AUTO_CHART_FIELD,
     NO_PROPERTIES,
     chart_view,
     decoded_history_text,
@@ -51,7 +52,7 @@ from gui.widgets.json_tree import JsonTree
 
 __all__ = ["MessagePanel"]
 
-_AUTO = "every numeric field"
+_AUTO = AUTO_CHART_FIELD
 _DIFF_COLORS = {"added": "#2e9e44", "removed": "#d03030", "hunk": "#2080c0"}
 
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from explorer.errors import ExplorerError
 from explorer.present.decoded import PUBLISH_CHOICES, with_codec
-from explorer.present.publish import PublishForm
+from explorer.present.publish import MQTT5_SECTION, PublishForm
 from explorer.workspace import SavedMessage, SavedMessages
 from gui.bridge import WorkspaceBridge
 
@@ -84,7 +84,7 @@ class PublishPanel(QWidget):
         form.addRow("QoS", options)
         form.addRow("Encode as", self.codec)
         form.addRow("Message type", self.message_type)
-        mqtt5 = QGroupBox("MQTT 5 properties (left out on 3.1.1)")
+        mqtt5 = QGroupBox(MQTT5_SECTION)
         mqtt5.setCheckable(True)
         mqtt5.setChecked(False)  # folded until wanted; its values still apply when folded
         self.mqtt5_box = mqtt5

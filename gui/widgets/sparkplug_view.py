@@ -7,6 +7,7 @@ node the NCMD ``Node Control/Rebirth`` (its new BIRTH names every metric).
 
 from __future__ import annotations
 
+import html
 import time
 
 from PySide6.QtCore import Qt, Signal
@@ -23,7 +24,15 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.codecs.sparkplug_state import SparkplugTracker
-from explorer.present.decoded import SparkRow, metric_series, rebirth_request, sparkplug_rows
+from explorer.present.decoded import (
+    SPARKPLUG_EMPTY,
+    SparkRow,
+    metric_series,
+    rebirth_request,
+    sparkplug_notice_lines,
+    sparkplug_rows,
+    sparkplug_title,
+)
 from gui.widgets.chart import SeriesChart
 
 __all__ = ["SparkplugPanel"]
@@ -42,7 +51,7 @@ class SparkplugPanel(QWidget):
         self.rows: list[SparkRow] = []
         self.chosen: SparkRow | None = None
         self._version = -1
-        self.title = QLabel("No Sparkplug B traffic yet (topics spBv1.0/...).")
+        self.title = QLabel(SPARKPLUG_EMPTY)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Name", "Value", "Type / state"])
         self.tree.setColumnWidth(0, 240)
@@ -100,12 +109,9 @@ class SparkplugPanel(QWidget):
                 item.setSelected(True)
         tree.expandAll()
         tree.blockSignals(False)
-        nodes = sum(1 for row in self.rows if row.level == "node")
-        self.title.setText(
-            f"<b>Sparkplug B</b>: {nodes} edge nodes" if nodes else "No Sparkplug B traffic yet."
-        )
-        notices = [notice for node in tracker for notice in list(node.notices)[-3:]]
-        self.notices.setText("\n".join(f"! {notice}" for notice in notices[-6:]))
+        title, named = sparkplug_title(self.rows)
+        self.title.setText(f"<b>{html.escape(title)}</b>" if named else html.escape(title))
+        self.notices.setText("\n".join(sparkplug_notice_lines(tracker)))
         self._draw_chart()
 
     def select_metric(self, label: str) -> bool:

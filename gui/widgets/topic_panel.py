@@ -29,17 +29,14 @@ class TopicPanel(QWidget):
     def __init__(
         self,
         tree: TopicTree,
+        retained_topics: Callable[[str], list[str]],
         parent: QWidget | None = None,
-        *,
-        retained_topics: Callable[[str], list[str]] | None = None,
     ) -> None:
         super().__init__(parent)
         self.tree = tree
-        # Which topics at and below one hold a retained message (the Workspace also knows
-        # the ones this session published, whose echo carries no retain flag).
-        self._retained_topics = retained_topics or (
-            lambda topic: [n.topic for n in (self.tree.find(topic) or self.tree.root).walk() if n.retained]
-        )
+        # Which topics at and below one hold a retained message: the Workspace's answer, which
+        # also knows the ones this session published (their echo carries no retain flag).
+        self._retained_topics = retained_topics
         self.model = TopicTreeModel(tree, self)
         self.proxy = TopicFilterProxy(self)
         self.proxy.setSourceModel(self.model)

@@ -21,6 +21,7 @@ from explorer.model.topictree import TopicMessage
 from explorer.mqtt.packets import NO_PROPERTIES
 from explorer.present.decoded import (
     DISPLAY_CAP,
+    SPARKPLUG_EMPTY,
     DecodedView,
     block_preview,
     copy_payload,
@@ -30,7 +31,9 @@ from explorer.present.decoded import (
     history_text,
     metric_series,
     save_name,
+    sparkplug_notice_lines,
     sparkplug_rows,
+    sparkplug_title,
     tree_rows,
 )
 
@@ -116,10 +119,19 @@ def test_sparkplug_rows_and_metric_chart() -> None:
         ("metric", "Temp", "22.5"),
         ("metric", "bdSeq", "3"),
     ]
+    assert sparkplug_title(rows) == ("Sparkplug B: 1 edge node", True)
+    assert sparkplug_title([]) == (SPARKPLUG_EMPTY, False)
     temp = rows[1]
     assert temp.numeric
     assert temp.detail == "Double  alias 1"
     assert metric_series(decoder.sparkplug, temp.key) == [(1.0, 20.0), (2.0, 21.0), (3.0, 22.5)]
+    assert sparkplug_notice_lines(decoder.sparkplug) == []
+    gap = encode_payload({"seq": 9, "metrics": [{"alias": 1, "datatype": "Double", "value": 1.0}]})
+    decoder.observe("spBv1.0/g/NDATA/n", gap, 9.0)
+    notices = sparkplug_notice_lines(decoder.sparkplug)
+    assert notices
+    assert all(line.startswith("! ") for line in notices)
+    assert any("seq" in line for line in notices)
 
 
 def test_block_preview_of_a_png() -> None:

@@ -61,3 +61,20 @@ def test_a_saved_preset_round_trips_through_the_form() -> None:
     again = PublishForm.from_saved(saved)
     assert again.saved_fields() == form.saved_fields()
     assert parse_user_properties(again.user_properties) == (("k", "v"), ("k2", "v2"))
+
+
+def test_recording_sentences_both_explorers_show() -> None:
+    from dataclasses import dataclass
+
+    from explorer.present.recording import not_in_tree_text, recorded_text
+
+    @dataclass
+    class Status:
+        path: str = "rec.sqlite"
+        messages: int = 2222
+        file_size: int = 770_100
+        msgs_per_s: float = 0.0
+        dropped: int = 0
+
+    assert recorded_text(Status()) == "recorded 2,222 messages into rec.sqlite (770.1 kB)"
+    assert not_in_tree_text("a/b") == "a/b is not in the topic tree (not loaded yet?)"

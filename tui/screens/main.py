@@ -22,7 +22,7 @@ from explorer.model.events import ErrorReported, HandshakeRequest, HandshakeResp
 from explorer.model.topictree import TopicMessage
 from explorer.mqtt.enums import PacketType
 from explorer.present.eventtext import OPCODE_NAMES
-from explorer.present.recording import source_text
+from explorer.present.recording import not_in_tree_text, source_text
 from explorer.workspace import Batch, Workspace
 from tui.messages import FrameJump, FrameSelected, TopicSelected
 from tui.widgets.frame_detail import FrameDetail
@@ -212,7 +212,7 @@ class MainScreen(Screen[None]):
         """Open one message (a search result) in the message view, its topic selected."""
         node = self.workspace.tree.find(topic)
         if node is None:
-            self.notify(f"{topic} is not in the topic tree (not loaded yet?)", severity="warning")
+            self.notify(not_in_tree_text(topic), severity="warning")
             return
         self._tree.reveal(node)
         self.action_show_tab("tab-message")

@@ -19,7 +19,7 @@ from textual.widgets.option_list import Option
 
 from explorer.errors import ExplorerError
 from explorer.present.decoded import PUBLISH_CHOICES, with_codec
-from explorer.present.publish import PublishForm, parse_user_properties
+from explorer.present.publish import MQTT5_SECTION, PublishForm, parse_user_properties
 from explorer.workspace import SavedMessage, Workspace
 from tui.screens.dialogs import PromptScreen
 from tui.widgets.keybar import KeyBar
@@ -81,7 +81,7 @@ class PublishScreen(ModalScreen[None]):
                         [("QoS 0", 0), ("QoS 1", 1), ("QoS 2", 2)], value=0, allow_blank=False, id="pub-qos"
                     )
                     yield Checkbox("retain", id="pub-retain")
-                yield Static("MQTT 5 properties (left out on 3.1.1)", classes="section")
+                yield Static(MQTT5_SECTION, classes="section")
                 with Horizontal(classes="row"):
                     yield Input(placeholder="content type", id="pub-content-type")
                     yield Input(placeholder="message expiry (s)", id="pub-expiry", type="integer")

@@ -21,6 +21,7 @@ from explorer.codecs.stream import DecodedMessage, MessageDecoder
 from explorer.model.topictree import TopicMessage, TopicNode
 from explorer.present.decoded import DecodedView
 from explorer.present.message import (
+    AUTO_CHART_FIELD,
     NO_FIELD_NUMBERS,
     NO_NUMBERS,
     NO_PROPERTIES,
@@ -130,7 +131,7 @@ class MessagePane(Vertical):
             with TabPane(_LABELS["tab-diff"], id="tab-diff"), VerticalScroll():
                 yield Static("", id="view-diff")
             with TabPane(_LABELS["tab-chart"], id="tab-chart"), Vertical():
-                yield Select[str]([], prompt="every numeric field", id="chart-field", allow_blank=True)
+                yield Select[str]([], prompt=AUTO_CHART_FIELD, id="chart-field", allow_blank=True)
                 yield Sparkline([], id="sparkline")
                 yield Static("", id="chart-stats")
             with TabPane(_LABELS["tab-props"], id="tab-props"), VerticalScroll():

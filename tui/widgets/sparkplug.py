@@ -19,7 +19,15 @@ from textual.widgets.option_list import Option
 
 from explorer.codecs.sparkplug_state import SparkplugTracker
 from explorer.errors import ExplorerError
-from explorer.present.decoded import SparkRow, metric_series, rebirth_request, sparkplug_rows
+from explorer.present.decoded import (
+    SPARKPLUG_EMPTY,
+    SparkRow,
+    metric_series,
+    rebirth_request,
+    sparkplug_notice_lines,
+    sparkplug_rows,
+    sparkplug_title,
+)
 from tui.widgets.lists import VimOptionList
 
 __all__ = ["SparkplugPane"]
@@ -47,7 +55,7 @@ class SparkplugPane(Vertical):
         self._version = -1
 
     def compose(self) -> ComposeResult:
-        yield Static("No Sparkplug B traffic yet (topics spBv1.0/...).", id="sparkplug-title")
+        yield Static(SPARKPLUG_EMPTY, id="sparkplug-title")
         yield VimOptionList(id="sparkplug-rows")
         yield Static("", id="sparkplug-notices")
         yield Static(
@@ -70,12 +78,9 @@ class SparkplugPane(Vertical):
         options.add_options([Option(self._line(row)) for row in rows])
         if rows:
             options.highlighted = min(highlighted or 0, len(rows) - 1)
-        nodes = sum(1 for row in rows if row.level == "node")
-        self.query_one("#sparkplug-title", Static).update(
-            Text(f"Sparkplug B: {nodes} edge nodes", "bold") if rows else "No Sparkplug B traffic yet."
-        )
-        notices = [notice for node in tracker for notice in list(node.notices)[-3:]]
-        self.query_one("#sparkplug-notices", Static).update("\n".join(f"! {n}" for n in notices[-6:]))
+        title, named = sparkplug_title(rows)
+        self.query_one("#sparkplug-title", Static).update(Text(title, "bold") if named else title)
+        self.query_one("#sparkplug-notices", Static).update("\n".join(sparkplug_notice_lines(tracker)))
         self._draw_chart()
 
     @staticmethod

@@ -28,8 +28,13 @@ async def test_a_killed_broker_is_the_toast_when_its_closed_connection_comes_in_
             return [e.layer for e in app.workspace.trace if isinstance(e, ErrorReported)]
 
         await settle(pilot, lambda: "broker" in errors() and not app.workspace.connected, rounds=2000)
-        await settle(pilot, lambda: bool(app._notifications), rounds=500)
-        toasts = [str(n.message) for n in app._notifications]
-        assert any(
-            t.startswith("broker: the embedded broker process was killed by signal 9") for t in toasts
-        ), toasts
+
+        def broker_toasted() -> bool:
+            return any(
+                str(n.message).startswith("broker: the embedded broker process was killed by signal 9")
+                for n in app._notifications
+            )
+
+        # Mostly one batch holds both errors; when the close comes a batch earlier, the broker's
+        # toast still follows (it is never rate-limited away).
+        await settle(pilot, broker_toasted, rounds=500)

@@ -28,12 +28,10 @@ from typing import Any
 
 from explorer.capture import TcpConnection
 from explorer.capture.pipeline import SNIFF, Kind, classify_bytes
-from explorer.cli.codecopts import add_codec_arguments, registry_from_args
+from explorer.cli.codecopts import add_codec_arguments
 from explorer.decoder import ConnectionDecoder
-from explorer.decoder.fastpath import FastPublish, expand_fast
 from explorer.errors import CaptureError
-from explorer.model.events import Direction, ErrorReported, PacketEvent, TraceEvent
-from explorer.mqtt.packets import Publish
+from explorer.model.events import Direction, ErrorReported, TraceEvent
 
 __all__ = ["Kind", "classify", "decode_connection", "register", "run"]
 
@@ -271,63 +269,11 @@ class Progress:
             sys.stderr.flush()
 
 
-def codec_fields(
-    args: argparse.Namespace,
-) -> tuple[Callable[[PacketEvent], dict[str, Any]], Callable[[FastPublish], str]]:
-    """``codec`` and ``decoded`` (or ``decode_error``) of each PUBLISH payload, for ``--json``:
-    as fields of a packet event, and as JSON members (``,"codec":...``) of a compact record.
-
-    Sparkplug B state is kept per connection and direction, in capture order.
-    """
-    from explorer.cli.decodeout import dumps
-    from explorer.codecs.base import DecodeContext
-    from explorer.codecs.stream import SPARKPLUG_PREFIX, MessageDecoder
-
-    registry = registry_from_args(args)
-    decoders: dict[tuple[int, str], MessageDecoder] = {}
-    plain: dict[str, DecodeContext | None] = {}  # topic -> detection alone decides, in this context
-
-    def fields(event: PacketEvent) -> dict[str, Any]:
-        packet = event.packet
-        if type(packet) is not Publish:
-            return {}
-        key = (event.conn, event.direction)
-        decoder = decoders.get(key)
-        if decoder is None:
-            decoder = decoders[key] = MessageDecoder(registry)
-        decoded = decoder.message(packet.topic, packet.payload, packet.properties.content_type, event.time)
-        out = decoded.decoded.to_json()
-        if decoded.sparkplug is not None:
-            out["sparkplug"] = decoded.sparkplug.to_json()
-        return out
-
-    def members(item: FastPublish) -> str:
-        # A compact record is a PUBLISH without properties (no content type): unless a
-        # rule or Sparkplug B applies to its topic, detection alone picks the codec.
-        topic = item[10]
-        if topic in plain:
-            context = plain[topic]
-        else:
-            rule = registry.rule_for(topic)
-            simple = not topic.startswith(SPARKPLUG_PREFIX) and (rule is None or rule.codec == "auto")
-            if len(plain) >= 10_000:
-                plain.clear()
-            context = plain[topic] = DecodeContext(topic) if simple else None
-        if not context:
-            return "," + dumps(fields(expand_fast(item)[1]))[1:-1]
-        decoded = registry.detect(item[11], context)
-        if decoded.codec == "raw":  # the common case of binary payloads, written as orjson would
-            value = decoded.value
-            return f',"codec":"raw","decoded":{{"bytes":{value["bytes"]},"base64":"{value["base64"]}"}}'
-        return "," + dumps(decoded.to_json())[1:-1]
-
-    return fields, members
-
-
 def run(args: argparse.Namespace) -> int:
     from explorer.capture.pipeline import Pipeline
     from explorer.capture.reader import CaptureFile
-    from explorer.cli.decodeout import JsonOutput, Narrowing, make_output
+    from explorer.cli.decodejson import JsonOutput, codec_fields
+    from explorer.cli.decodeout import Narrowing, make_output
 
     narrowing = Narrowing(
         conns=frozenset(args.conn) if args.conn else None,

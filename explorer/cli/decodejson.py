@@ -1,0 +1,238 @@
+"""What ``decode --json`` writes: JSON lines, a connection object and then its events.
+
+:class:`JsonOutput` is the JSON form of :class:`explorer.cli.decodeout.Output` (which
+spools, narrows and writes connections in order). A frame carries the packets it
+completes, each with its whole bytes (``packet_hex``); a PUBLISH carries its payload's
+``codec`` and ``decoded`` value (or ``decode_error``), from :func:`codec_fields`. A
+compact record (:data:`explorer.decoder.fastpath.FastPublish`) is written from a
+template of its shape, without making its events.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from explorer.capture.pipeline import Stream
+from explorer.capture.reader import CaptureFile
+from explorer.capture.tcp import TcpConnection
+from explorer.cli.codecopts import registry_from_args
+from explorer.cli.decodeout import _MAX_TOPICS, _TLS, Narrowing, Output, _Conn, dumps
+from explorer.decoder.fastpath import FastPublish, expand_fast
+from explorer.model.events import FrameEvent, PacketEvent, TraceEvent
+from explorer.model.trace import event_to_json, packet_to_json
+from explorer.mqtt.packets import Publish
+
+__all__ = ["JsonOutput", "PublishFields", "codec_fields"]
+
+
+PublishFields = Callable[[PacketEvent], dict[str, Any]]
+"""Extra JSON fields for a PUBLISH packet event (``decode --json`` sets one for payload codecs)."""
+
+
+class JsonOutput(Output):
+    """JSON lines: a connection object, then its events; a frame carries its packets.
+
+    ``publish_fields``, when set, adds fields to each PUBLISH packet's object.
+    """
+
+    publish_fields: PublishFields | None = None
+    publish_members: Callable[[FastPublish], str] | None = None  # the same for a compact record, as JSON text
+
+    def __init__(self, out: TextIO, capture: CaptureFile, narrowing: Narrowing) -> None:
+        super().__init__(out, capture, narrowing)
+        self._templates: dict[tuple[Any, ...], str] = {}  # see _fast
+
+    def format(self, conn: _Conn, events: list[TraceEvent | FastPublish]) -> None:
+        write = conn.body.lines.append
+        if len(events) == 1 and not conn.held:
+            item = events[0]
+            if type(item) is tuple:
+                write(self._fast(item))
+                return
+        if conn.held:
+            events = [*conn.held, *events]
+            conn.held = []
+        packets = {(e.direction, e.packet_no): e for e in events if type(e) is PacketEvent}
+        for position, event in enumerate(events):
+            if isinstance(event, tuple):
+                write(self._fast(event))
+                continue
+            kind = type(event)
+            if kind is PacketEvent and event.frames:  # type: ignore[union-attr]
+                continue  # reported inside the frame that completed it
+            if kind is FrameEvent:
+                assert isinstance(event, FrameEvent)
+                direction = event.direction
+                if any((direction, no) not in packets for no in event.completed) and not conn.done:
+                    conn.held = events[position:]  # its packets come with the next batch
+                    return
+                obj = event_to_json(event, frame_payload=event.payload)
+                obj["packets"] = [
+                    _packet_json(packets[(direction, no)], self.publish_fields)
+                    for no in event.completed
+                    if (direction, no) in packets
+                ]
+            else:
+                obj = event_to_json(event)
+                if kind is PacketEvent:
+                    obj["packet_hex"] = event.raw.hex()  # type: ignore[union-attr]
+                    if self.publish_fields is not None:
+                        obj.update(self.publish_fields(event))  # type: ignore[arg-type]
+            write(dumps(obj) + "\n")
+
+    def _fast(self, item: FastPublish) -> str:
+        """The JSON line of a compact record: the same object as for its two events,
+        written from a template (a listing of a capture writes millions of them); what
+        repeats from record to record (connection, topic, sizes) is in the template."""
+        time, conn, direction, index, offset, header, key, payload, no, fed, topic, body, retain, seq = item
+        size = len(payload)
+        shape = (conn, direction, topic, payload[0], size, len(body), len(header), key is None)
+        template = self._templates.get(shape)
+        if template is None:
+            if len(self._templates) >= _MAX_TOPICS:
+                self._templates.clear()
+            template = self._templates[shape] = _fast_template(shape, retain)
+        hexed = payload.hex()
+        return template % (
+            seq,
+            time,
+            index,
+            offset,
+            f'"{key.hex()}"' if key else "null",
+            header.hex(),
+            hexed,
+            no,
+            no,
+            hexed[2 * (size - len(body)) :],
+            no,
+            index,
+            fed,
+            hexed,
+            self._extra(item),
+        )
+
+    def _extra(self, item: FastPublish) -> str:
+        """The ``publish_fields`` of a compact record, as JSON members (or nothing)."""
+        if self.publish_members is not None:
+            return self.publish_members(item)
+        if self.publish_fields is None:
+            return ""
+        fields = self.publish_fields(expand_fast(item)[1])
+        return "," + dumps(fields)[1:-1] if fields else ""
+
+    def end(self, conn: _Conn, stream: Stream, tcp: TcpConnection) -> None:
+        if conn.held:
+            conn.done = True
+            self.format(conn, [])
+            conn.done = False
+
+    def header(self, conn: _Conn, index: int, kind: str, tcp: TcpConnection, stream: Stream) -> str:
+        info: dict[str, Any] = {
+            "kind": "connection",
+            "conn": index,
+            "client": str(tcp.client),
+            "server": str(tcp.server),
+            "protocol": kind,
+            "start": tcp.first_time,
+        }
+        if conn.request is not None:
+            info["request_uri"] = conn.request.target
+            offered = [v for k, v in conn.request.headers if k.lower() == "sec-websocket-protocol"]
+            info["subprotocol_offered"] = ", ".join(offered) if offered else None
+        if conn.response is not None:
+            info["status"] = conn.response.status
+            info["reason"] = conn.response.reason
+            info["subprotocol_negotiated"] = conn.response.subprotocol
+        if kind == "tls":
+            info["note"] = _TLS
+        info["problems"] = list(tcp.problems)
+        return dumps(info) + "\n"
+
+    def preamble(self, connections: int) -> None:
+        for problem in self.capture.state.problems:
+            self.out.write(
+                dumps({"kind": "error", "layer": "capture", "conn": None, "message": problem}) + "\n"
+            )
+
+
+def _fast_template(shape: tuple[Any, ...], retain: bool) -> str:
+    """The JSON line of compact records of one shape (see ``JsonOutput._fast``), with
+    ``%`` fields for what differs between them."""
+    conn, direction, topic, first, size, body_size, header_size, unmasked = shape
+    name = dumps(topic)[1:-1].replace("%", "%%")
+    return (
+        f'{{"kind":"frame","seq":%d,"time":%r,"conn":{conn},"dir":"{direction}","index":%d,"stream_offset":%d,'
+        f'"opcode":2,"fin":true,"rsv":0,"masked":{"false" if unmasked else "true"},"mask_key":%s,'
+        f'"payload_length":{size},"length_encoding":"7bit","header_length":{header_size},"header_hex":"%s",'
+        f'"payload_hex":"%s","parts":[{{"packet_no":%d,"role":"whole","frame_start":0,"frame_end":{size},'
+        f'"packet_start":0,"packet_end":{size}}}],"completed":[%d],"packets":[{{"type":"PUBLISH",'
+        f'"summary":"PUBLISH QoS0 {name} {body_size} B{" retain" if retain else ""}","flags":{first & 0x0F},'
+        f'"length":{size},"topic":"{name}","payload_length":{body_size},"payload_hex":"%s","qos":0,'
+        f'"retain":{"true" if retain else "false"},"dup":false,"packet_id":null,"properties":{{}},'
+        f'"packet_no":%d,"frames":[%d],"stream_offset":%d,"packet_hex":"%s"%s}}]}}\n'
+    )
+
+
+def _packet_json(event: PacketEvent, publish_fields: PublishFields | None = None) -> dict[str, Any]:
+    obj = packet_to_json(event.packet, event.raw)
+    obj["packet_no"] = event.packet_no
+    obj["frames"] = list(event.frames)
+    obj["stream_offset"] = event.stream_offset
+    obj["packet_hex"] = event.raw.hex()  # the whole packet, whatever frames carried it
+    if publish_fields is not None:
+        obj.update(publish_fields(event))
+    return obj
+
+
+def codec_fields(
+    args: argparse.Namespace,
+) -> tuple[Callable[[PacketEvent], dict[str, Any]], Callable[[FastPublish], str]]:
+    """``codec`` and ``decoded`` (or ``decode_error``) of each PUBLISH payload, for ``--json``:
+    as fields of a packet event, and as JSON members (``,"codec":...``) of a compact record.
+
+    Sparkplug B state is kept per connection and direction, in capture order.
+    """
+    from explorer.codecs.base import DecodeContext
+    from explorer.codecs.stream import SPARKPLUG_PREFIX, MessageDecoder
+
+    registry = registry_from_args(args)
+    decoders: dict[tuple[int, str], MessageDecoder] = {}
+    plain: dict[str, DecodeContext | None] = {}  # topic -> detection alone decides, in this context
+
+    def fields(event: PacketEvent) -> dict[str, Any]:
+        packet = event.packet
+        if type(packet) is not Publish:
+            return {}
+        key = (event.conn, event.direction)
+        decoder = decoders.get(key)
+        if decoder is None:
+            decoder = decoders[key] = MessageDecoder(registry)
+        decoded = decoder.message(packet.topic, packet.payload, packet.properties.content_type, event.time)
+        out = decoded.decoded.to_json()
+        if decoded.sparkplug is not None:
+            out["sparkplug"] = decoded.sparkplug.to_json()
+        return out
+
+    def members(item: FastPublish) -> str:
+        # A compact record is a PUBLISH without properties (no content type): unless a
+        # rule or Sparkplug B applies to its topic, detection alone picks the codec.
+        topic = item[10]
+        if topic in plain:
+            context = plain[topic]
+        else:
+            rule = registry.rule_for(topic)
+            simple = not topic.startswith(SPARKPLUG_PREFIX) and (rule is None or rule.codec == "auto")
+            if len(plain) >= 10_000:
+                plain.clear()
+            context = plain[topic] = DecodeContext(topic) if simple else None
+        if not context:
+            return "," + dumps(fields(expand_fast(item)[1]))[1:-1]
+        decoded = registry.detect(item[11], context)
+        if decoded.codec == "raw":  # the common case of binary payloads, written as orjson would
+            value = decoded.value
+            return f',"codec":"raw","decoded":{{"bytes":{value["bytes"]},"base64":"{value["base64"]}"}}'
+        return "," + dumps(decoded.to_json())[1:-1]
+
+    return fields, members

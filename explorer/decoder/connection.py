@@ -19,7 +19,7 @@ from itertools import count
 from typing import Final
 
 from explorer.decoder.fastpath import FastPublish, expand_fast
-from explorer.decoder.stream import DirectionDecoder, StreamItem
+from explorer.decoder.stream import DirectionDecoder, ServerFrame, StreamItem
 from explorer.errors import HandshakeError
 from explorer.masking import CONNECT_BYTE, mask_credentials, mask_header_values
 from explorer.model.events import Direction, HandshakeRequest, HandshakeResponse, TraceEvent
@@ -66,6 +66,13 @@ class ConnectionDecoder:
             wire order (``explorer.decoder.stream.StreamItem``: the very ``PacketEvent``
             of each packet, or the error where one could not be read), so that a client
             session can act on them without parsing the bytes again.
+        server_frames: receives the server's frames that a client transport acts on, in
+            wire order (``explorer.decoder.stream.ServerFrame``: control and text frames,
+            frames with problems, the ``FramingError`` that stops the frames); plain
+            binary frames never reach it.
+        max_frame_size: a server frame announcing a longer payload stops the server's
+            frames (a ``FramingError`` with close code 1009) instead of being buffered;
+            ``None``: no limit.
         max_packet_size: the client's Maximum Packet Size: a larger server packet ends
             MQTT decoding of that direction where the client's session would stop
             reading too (MQTT 5.0 §3.1.2.11.4); ``None``: no limit.
@@ -82,6 +89,8 @@ class ConnectionDecoder:
         mqtt_version: ProtocolVersion | None = None,
         next_seq: Callable[[], int] | None = None,
         server_packets: list[StreamItem] | None = None,
+        server_frames: list[ServerFrame] | None = None,
+        max_frame_size: int | None = None,
         max_packet_size: int | None = None,
         compact: bool = False,
     ) -> None:
@@ -97,7 +106,9 @@ class ConnectionDecoder:
             self._seq,
             reader=PacketReader(mqtt_version, max_packet_size),
             sink=server_packets,
+            frame_sink=server_frames,
         )
+        self._s2c.frames.max_payload_size = max_frame_size
         self._c2s = DirectionDecoder(
             conn,
             "c2s",

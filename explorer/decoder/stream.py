@@ -40,7 +40,7 @@ from explorer.mqtt.packets import Connect
 from explorer.mqtt.reader import PacketReader, ReadPacket
 from explorer.ws.framing import OP_BINARY, OP_CONTINUATION, OP_TEXT, FrameIndexer, FramingError, RawFrame
 
-__all__ = ["DirectionDecoder", "StreamItem"]
+__all__ = ["DirectionDecoder", "ServerFrame", "StreamItem"]
 
 StreamItem = PacketEvent | ReadPacket
 """What a sink receives, in wire order: each decoded packet's ``PacketEvent``, or a
@@ -48,8 +48,15 @@ StreamItem = PacketEvent | ReadPacket
 malformed body spanning ``start..end``, or a broken stream: ``raw`` empty, ``end`` the
 bytes decoded so far). Offsets are this direction's MQTT stream offsets."""
 
+ServerFrame = tuple[int, RawFrame | FramingError]
+"""What a frame sink receives, in wire order: a frame that is not a plain binary frame
+(a control or text frame, reserved opcodes, any frame with ``problems``), or the
+``FramingError`` that stopped the frames, each with the offset in this direction's MQTT
+stream at which it came (every packet ending at or before it was sent before it)."""
+
 _MAX_INFLATED: Final = 16 * 1024 * 1024  # per frame: a guard against decompression bombs
 _FEEDS_MQTT: Final = frozenset({OP_TEXT, OP_BINARY, OP_CONTINUATION})
+_PLAIN: Final = frozenset({OP_BINARY, OP_CONTINUATION})  # frames a frame sink does not get
 
 
 class DirectionDecoder:
@@ -64,6 +71,8 @@ class DirectionDecoder:
         on_connect: called with the version of each CONNECT decoded here.
         sink: also receives every packet and MQTT error of this direction (``StreamItem``),
             for a client session that takes its packets from the trace.
+        frame_sink: receives the frames a client transport acts on (``ServerFrame``:
+            pings, close, text frames, broken frames); plain binary frames never reach it.
     """
 
     def __init__(
@@ -76,6 +85,7 @@ class DirectionDecoder:
         reader: PacketReader,
         on_connect: Callable[[ProtocolVersion], None] | None = None,
         sink: list[StreamItem] | None = None,
+        frame_sink: list[ServerFrame] | None = None,
     ) -> None:
         self.conn = conn
         self.direction: Direction = direction
@@ -84,6 +94,7 @@ class DirectionDecoder:
         self.reader = reader
         self.on_connect = on_connect
         self.sink = sink
+        self.frame_sink = frame_sink
         self.compact = False  # simple PUBLISH frames as FastPublish records (explorer.decoder.fastpath)
         self.frames = FrameIndexer(expect_masked=direction == "c2s")
         self.frame_index = 0
@@ -186,6 +197,8 @@ class DirectionDecoder:
         except FramingError as exc:
             for frame in exc.frames:
                 self._on_frame(frame, time)
+            if self.frame_sink is not None:
+                self.frame_sink.append((self.mqtt_fed, exc))
             self.error("websocket", exc.explanation, exc.offset)
             self.stopped = True
             return
@@ -205,6 +218,9 @@ class DirectionDecoder:
         for problem in frame.problems:
             after.append(self.make_error("websocket", problem, offset))
         opcode = frame.opcode
+        frame_sink = self.frame_sink
+        if frame_sink is not None and (frame.problems or opcode not in _PLAIN):
+            frame_sink.append((self.mqtt_fed, frame))  # before its payload is read as MQTT
         if opcode in _FEEDS_MQTT and (frame.message_opcode is not None or opcode == OP_CONTINUATION):
             if opcode == OP_TEXT and not self._text_reported:
                 self._text_reported = True

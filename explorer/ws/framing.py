@@ -25,6 +25,7 @@ from explorer.ws.rules import (
     MAX_CONTROL_PAYLOAD,
     OPCODE_NAMES,
     RSV_BITS,
+    CloseCode,
     Opcode,
 )
 from explorer.ws.rules import close_code_problem as _close_code_problem
@@ -35,6 +36,7 @@ except ImportError:  # pragma: no cover - the C extension is missing on some pla
     from websockets.utils import apply_mask
 
 __all__ = [
+    "CLOSE_REASON_NOT_UTF8",
     "CONTROL_OPCODES",
     "DATA_OPCODES",
     "OPCODE_NAMES",
@@ -62,6 +64,9 @@ OP_PONG: Final = int(Opcode.PONG)
 
 LengthEncoding = Literal["7bit", "16bit", "64bit"]
 
+# The one problem answered with close code 1007 rather than 1002 (RFC 6455 §7.4.1).
+CLOSE_REASON_NOT_UTF8: Final = "close reason is not valid UTF-8 (RFC 6455 §5.5.1)"
+
 
 class FramingError(RemoteProtocolError):
     """The stream cannot be split into frames any further.
@@ -71,13 +76,22 @@ class FramingError(RemoteProtocolError):
         reason: what is wrong, in plain words.
         frames: the frames completed by the same ``receive_data`` call before the
             offending one; they are valid and should still be shown.
+        code: the close code that answers it (RFC 6455 §7.4.1): 1009 for a frame above
+            the size limit, 1002 otherwise.
     """
 
-    def __init__(self, offset: int, reason: str, frames: list[RawFrame] | None = None) -> None:
+    def __init__(
+        self,
+        offset: int,
+        reason: str,
+        frames: list[RawFrame] | None = None,
+        code: int = CloseCode.PROTOCOL_ERROR,
+    ) -> None:
         super().__init__(f"WebSocket framing lost at byte {offset}: {reason}")
         self.offset = offset
         self.reason = reason
         self.frames: list[RawFrame] = frames if frames is not None else []
+        self.code = code
 
 
 @dataclass(slots=True)
@@ -142,7 +156,7 @@ def parse_close_payload(payload: bytes) -> tuple[int | None, str, tuple[str, ...
     except UnicodeDecodeError:
         # RFC 6455 §5.5.1: the reason is UTF-8
         reason = payload[2:].decode("utf-8", errors="replace")
-        problems.append("close reason is not valid UTF-8 (RFC 6455 §5.5.1)")
+        problems.append(CLOSE_REASON_NOT_UTF8)
     return code, reason, tuple(problems)
 
 
@@ -267,6 +281,7 @@ class FrameIndexer:
                     frames,
                     offset,
                     f"frame payload of {length} bytes exceeds the limit of {self.max_payload_size} bytes",
+                    CloseCode.MESSAGE_TOO_BIG,
                 )
             total = hlen + length
             if end - pos < total:
@@ -328,13 +343,15 @@ class FrameIndexer:
         self._buf = bytearray(buf[pos:]) if pos < end else bytearray()
         return frames
 
-    def _fail(self, frames: list[RawFrame], offset: int, reason: str) -> None:
+    def _fail(
+        self, frames: list[RawFrame], offset: int, reason: str, code: int = CloseCode.PROTOCOL_ERROR
+    ) -> None:
         """Mark the stream unframeable and raise, handing over the frames completed
         earlier in the same call (:attr:`FramingError.frames`)."""
         self.broken = True
         self._buf = bytearray()
         self.consumed = offset
-        raise FramingError(offset, reason, frames)
+        raise FramingError(offset, reason, frames, code)
 
     def _slow_frame(
         self,

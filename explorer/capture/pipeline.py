@@ -43,9 +43,12 @@ __all__ = ["SNIFF", "Consumer", "Kind", "Pipeline", "Stream", "classify_bytes"]
 Kind = Literal["websocket", "mqtt", "tls", "unknown"]
 
 SNIFF = 8192  # client bytes looked at to classify a connection
-_SEQ_ACK: Callable[[bytes, int], tuple[int, int]] = struct.Struct(
-    "!II"
-).unpack_from  # a TCP header's sequence and acknowledgement numbers
+# From an Ethernet frame's first 48 bytes: EtherType, IPv4 version and header length,
+# total length, flags and fragment offset, protocol, the addresses and ports (12 bytes,
+# as they stand), TCP sequence and acknowledgement numbers, data offset, flags.
+_HEADERS: Callable[[bytes], tuple[int, int, int, int, int, bytes, int, int, int, int]] = struct.Struct(
+    "!12xHBxH2xHxB2x12sIIBB"
+).unpack_from
 _MAX_HELD = 1 << 20  # bytes of both directions held while the client's first bytes decide
 
 
@@ -157,9 +160,9 @@ class Pipeline:
         self.segments = 0
         self.first_time: float | None = None
         self._hot: dict[bytes, tuple[_Flow, int]] = {}  # raw addresses+ports -> flow, side
-        self._batch: list[tuple[bytes, float]] = []
-        self._batch_stream: Stream | None = None
-        self._batch_direction: Direction = "c2s"
+        self._run: list[tuple[bytes, float]] = []  # the run's (payload, time), see run()
+        self._run_flow: _Flow | None = None
+        self._run_side = 0
 
     def run(self, tick: Callable[[], None] | None = None) -> None:
         """Read the whole capture; ``tick`` is called every few thousand frames.
@@ -167,11 +170,14 @@ class Pipeline:
         Speed: after a connection's first segments went the general way (parse into a
         ``TcpSegment``, :meth:`TcpReassembler.add`), its plain data segments over
         Ethernet and IPv4 are recognised from their raw bytes (the 12 bytes of addresses
-        and ports) and go straight to :meth:`_Flow.fast_data`; their bytes are handed
-        to the decoder in batches of consecutive reads of one direction
+        and ports, read with the other header fields in one ``unpack``) and go straight
+        to :meth:`_Flow.fast_data`. Once it took one, the segments that follow it in the
+        same direction, each exactly where the previous one ended, make a *run*: they
+        are only collected, accounted to the flow together (:meth:`_Flow.fast_run`) and
+        handed to the decoder as one batch of consecutive reads
         (:meth:`ConnectionDecoder.receive_batch`), which decodes them as it would one
-        by one. Anything else (another connection, a flag, a hole) first hands over
-        the batch, so events keep capture order.
+        by one. Anything else (another connection, a flag, a hole) first ends the run,
+        so state and events keep capture order.
         """
         capture = self.capture
         parser = FrameParser(capture.state.problems)
@@ -181,57 +187,80 @@ class Pipeline:
         counted = reassembler.counted
         take = self._take
         hot = self._hot
-        batch = self._batch
+        run = self._run
         flush = self._flush
+        headers = _HEADERS
         count = 0
+        # The current run (see above): its flow's key, the next sequence number and the
+        # acknowledgement number last given to the flow. ``None``: no run.
+        run_key: bytes | None = None
+        run_seq = run_ack = 0
+        flow: _Flow
         for number, time, link, data, _original in capture.records():
             count += 1
             if not count & 0xFFF:
                 flush()
+                run_key = None
+                if not count & 0x1FFF:
+                    counted(time)  # now and then: the reassembler releases idle connections
+                    if reassembler.finished:
+                        for done in reassembler.finished:
+                            self._finish(done)
+                        reassembler.finished.clear()
                 if tick is not None:
                     tick()
-            if (
-                link == 1
-                and len(data) >= 54
-                and data[12] == 8
-                and not data[13]
-                and data[14] == 0x45
-                and data[23] == 6
-            ):
-                # Ethernet, IPv4 without options, TCP: maybe a connection's next data.
-                entry = hot.get(data[26:38])
-                if entry is not None:
-                    flow, side = entry
-                    end = 14 + ((data[16] << 8) | data[17])
-                    start = 34 + ((data[46] >> 4) << 2)
-                    if (
-                        data[47] & 0x17 == 0x10  # ACK; no SYN, FIN or RST
-                        and not (data[20] & 0x3F or data[21])  # not a fragment
-                        and 54 <= start <= end <= len(data)
-                        and not flow.released
-                        and flow.fast_data(side, _SEQ_ACK(data, 38), payload := data[start:end], time)
-                    ):
-                        if not count & 0x1FFF:
-                            counted(time)  # now and then: the reassembler releases idle connections
-                        stream = cast(Stream, flow.user)
-                        if stream.decoder is not None:
-                            direction = stream.names[side]
-                            if direction not in stream.stopped:
-                                if self._batch_stream is not stream or self._batch_direction != direction:
-                                    flush()
-                                    self._batch_stream = stream
-                                    self._batch_direction = direction
-                                batch.append((payload, time))
-                                if len(batch) >= 256:
-                                    flush()
-                        if flow.out:
+            if link == 1 and len(data) >= 54:
+                ether, version, total, fragment, protocol, key, seq, ack, offset, flags = headers(data)
+                if (
+                    ether == 0x0800  # Ethernet, IPv4 without options, TCP
+                    and version == 0x45
+                    and protocol == 6
+                    and flags & 0x17 == 0x10  # ACK; no SYN, FIN or RST
+                    and not fragment & 0x3FFF  # not a fragment
+                ):
+                    end = 14 + total
+                    start = 34 + ((offset >> 4) << 2)
+                    if key == run_key and seq == run_seq and 54 <= start < end <= len(data):
+                        # The run's next segment.
+                        run.append((data[start:end], time))
+                        run_seq = (seq + end - start) & 0xFFFFFFFF
+                        if ack != run_ack:
+                            run_ack = ack
+                            flow = self._run_flow  # type: ignore[assignment]
+                            flow.fast_ack(self._run_side, ack, time)
+                            if flow.out:  # a gap in the other direction: after these bytes
+                                flush()
+                                run_key = None
+                                take(flow)
+                                continue
+                        if len(run) >= 512:
                             flush()
-                            take(flow)
+                            run_key = None
                         continue
+                    entry = hot.get(key)
+                    if entry is not None:
+                        flush()  # the flow's state must be whole before fast_data looks at it
+                        run_key = None
+                        flow, side = entry
+                        if (
+                            54 <= start <= end <= len(data)
+                            and not flow.released
+                            and flow.fast_data(side, (seq, ack), payload := data[start:end], time)
+                        ):
+                            run.append((payload, time))
+                            run_key, run_seq, run_ack = key, (seq + end - start) & 0xFFFFFFFF, ack
+                            self._run_flow = flow
+                            self._run_side = side
+                            if flow.out:
+                                flush()
+                                run_key = None
+                                take(flow)
+                            continue
             segment = parse(number, time, link, data)
             if segment is None:
                 continue
             flush()
+            run_key = None
             if self.first_time is None:
                 self.first_time = segment.time
             flow = add(segment)
@@ -267,21 +296,28 @@ class Pipeline:
             self._finish(done)
 
     def _flush(self) -> None:
-        """Hand the batch of reads to its decoder (see :meth:`run`)."""
-        batch = self._batch
-        if not batch:
+        """End the run (see :meth:`run`): account its segments to the flow, hand its
+        reads to the connection's decoder and the events to the consumer."""
+        run = self._run
+        if not run:
             return
-        stream = self._batch_stream
-        assert stream is not None
+        flow = self._run_flow
+        assert flow is not None
+        side = self._run_side
+        self._run_flow = None
+        flow.fast_run(side, run, 1)  # the first went through fast_data
+        stream = cast(Stream, flow.user)
         decoder = stream.decoder
-        assert decoder is not None
-        try:
-            decoder.receive_batch(self._batch_direction, batch)
-        except Exception as exc:  # a decoder fault: see _broken
-            self._broken(stream, exc, batch[-1][1])
-            batch.clear()
+        if decoder is None or stream.names[side] in stream.stopped:
+            run.clear()
             return
-        batch.clear()
+        try:
+            decoder.receive_batch(stream.names[side], run)
+        except Exception as exc:  # a decoder fault: see _broken
+            self._broken(stream, exc, run[-1][1])
+            run.clear()
+            return
+        run.clear()
         items = decoder.items_received()
         if items:
             self.consumer.events(stream, items)

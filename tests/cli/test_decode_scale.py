@@ -151,6 +151,65 @@ def _packets(objects: list[dict[str, Any]]) -> list[tuple[int, str, str, str]]:
     return out
 
 
+def test_runs_of_in_order_segments_are_listed_as_each_segment_alone_would_be(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A client sending one frame per segment, its run of segments broken by what a real
+    capture holds: bare ACKs, a retransmission (same bytes and changed bytes), data of
+    the server, a lost server segment its ACK reveals, a swapped pair, sequence numbers
+    crossing 2**32. The streaming listing equals the whole-file one, which reassembles
+    segment by segment."""
+    conv = Conversation(client=("10.4.0.1", 42000), server=("10.4.0.2", 8080), isn=(2**32 - 30_000, 5000))
+    packets = conv.handshake()
+    packets.append(conv.send(0, request()))
+    packets.append(conv.send(1, response()))
+    packets.append(
+        conv.send(
+            0, build_frame(OP_BINARY, encode(Connect(ProtocolVersion.V311, client_id="r")), mask_key=b"mask")
+        )
+    )
+    sent: list[bytes] = []
+    stale = 0
+    swapped = b""
+    for n in range(700):
+        frame = build_frame(
+            OP_BINARY, encode(Publish("run/t", bytes([n % 256]) * (n % 40))), mask_key=os.urandom(4)
+        )
+        if n == 400:
+            swapped = conv.send(0, frame)
+            continue
+        if 500 < n <= 505:  # acknowledging only what came before the lost segment
+            packet = conv.packet(0, conv.next[0], PSH | ACK, frame, ack=stale)
+            conv.next[0] += len(frame)
+        else:
+            packet = conv.send(0, frame)
+        sent.append(packet)
+        packets.append(packet)
+        if n == 401:
+            packets.append(swapped)  # after the segment that follows it
+        if n == 100:
+            packets.append(sent[-5])  # an old segment again, the same bytes
+        if n == 200:
+            old = sent[-3]
+            packets.append(old[:-1] + bytes([old[-1] ^ 0xFF]))  # an old segment again, changed
+        if n == 300:
+            packets.append(conv.send(1, build_frame(OP_BINARY, encode(Publish("down", b"d")))))
+        if n == 500:
+            stale = conv.next[1]
+            conv.send(1, build_frame(OP_BINARY, encode(Publish("lost", b"l"))))  # never captured
+            packets.append(conv.send(1, build_frame(OP_BINARY, encode(Publish("after", b"a")))))
+        if n % 50 == 25:
+            packets.append(conv.packet(1, conv.next[1], ACK))
+    packets += [conv.fin(0), conv.fin(1)]
+    path = _write(tmp_path, pcap_file(timed(packets, ethernet)))
+    code, out, _err = _run(capsys, str(path), "--no-payload")
+    assert code == 0
+    assert out == _whole_file_listing(path)
+    assert "retransmitted bytes at offset" in out
+    assert "bytes missing from the s2c stream" in out
+    assert out.count("PUBLISH QoS0 run/t") == 700
+
+
 @pytest.mark.parametrize("damage", ["reordered", "retransmitted", "overlapping"])
 def test_out_of_order_retransmitted_and_overlapping_segments_give_the_same_packets(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, damage: str

@@ -252,7 +252,7 @@ def _ingest_rates(count: int = 200_000) -> None:
 
     async def rate(sparkplug: bool) -> float:
         events = stream(sparkplug)
-        async with Workspace(gc_tuning=False) as workspace:
+        async with Workspace() as workspace:
             workspace.ingest(MessageReceived(0, 0.0, 0, "spBv1.0/g/NBIRTH/e", birth, 0, False))
             began = time.process_time()
             for event in events:

@@ -36,9 +36,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from explorer.gcpolicy import tune_gc  # noqa: E402
 from explorer.mqtt.codec import encode  # noqa: E402
 from explorer.mqtt.packets import Connect, Publish  # noqa: E402
-from explorer.workspace.runtime import bound_gc_pauses  # noqa: E402
+from explorer.workspace.runtime import RuntimePolicy  # noqa: E402
 
 RATE = 20_000
 SECONDS = 20.0
@@ -88,14 +89,14 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def _run(rate: int, seconds: float, *, draw: bool = True) -> dict[str, object]:
+async def _run(rate: int, seconds: float, runtime: RuntimePolicy, *, draw: bool = True) -> dict[str, object]:
     from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
     from explorer.workspace import Workspace
     from gui.bridge import WorkspaceBridge
     from gui.widgets.main_window import MainWindow
 
-    workspace = Workspace()
+    workspace = Workspace(read_gate=runtime.read_gate)
     bridge = WorkspaceBridge(workspace)
     from PySide6.QtCore import QSettings
 
@@ -192,7 +193,12 @@ def main() -> None:
         publisher(args.publisher, args.rate, args.seconds)
         return
 
-    collector = bound_gc_pauses() if args.gc == "interactive" else None
+    runtime = RuntimePolicy.interactive()  # as mqttws-explorer installs it
+    if args.gc != "interactive":
+        runtime.collector = None
+        tune_gc()
+    runtime.install()
+    collector = runtime.collector
     import qasync
     from PySide6.QtWidgets import QApplication
 
@@ -200,7 +206,7 @@ def main() -> None:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        result = loop.run_until_complete(_run(args.rate, args.seconds, draw=not args.no_window))
+        result = loop.run_until_complete(_run(args.rate, args.seconds, runtime, draw=not args.no_window))
     late = result["late"]
     rss = result["rss"]
     assert isinstance(late, list)

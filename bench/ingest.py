@@ -44,6 +44,7 @@ from websockets.uri import parse_uri
 from explorer.client.options import ConnectionOptions
 from explorer.client.trace import ConnectionTrace
 from explorer.decoder import ConnectionDecoder
+from explorer.gcpolicy import tune_gc
 from explorer.model.events import MessageReceived, PacketEvent
 from explorer.mqtt.codec import encode
 from explorer.mqtt.packets import Connack, Publish
@@ -269,6 +270,7 @@ async def run(messages: int = MESSAGES, *, full: bool = False) -> dict[str, floa
 
 
 def main() -> None:
+    tune_gc()  # the collector's thresholds as the headless commands set them (the Workspace sets none)
     messages = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else MESSAGES
     result = asyncio.run(run(messages))
     rate_ok = "ok" if result["rate"] >= RATE_TARGET else "BELOW TARGET"

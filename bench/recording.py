@@ -311,7 +311,7 @@ def bench_queries(count: int) -> None:
 async def first_screen(path: Path) -> tuple[float, float]:
     from explorer.workspace import Workspace
 
-    async with Workspace() as workspace:  # the collector tuned as in both explorers
+    async with Workspace() as workspace:
         started = time.perf_counter()
         source = await workspace.open_file(path)
         stream = workspace.events()
@@ -379,7 +379,7 @@ def capture_file(count: int) -> Path:
 async def capture_screen(path: Path) -> tuple[float, float, int]:
     from explorer.workspace import Workspace
 
-    async with Workspace() as workspace:  # the collector tuned as in both explorers
+    async with Workspace() as workspace:
         started = time.perf_counter()
         source = await workspace.open_file(path)
         stream = workspace.events()
@@ -418,6 +418,9 @@ def bench_capture_screen() -> None:
 
 
 def main() -> None:
+    from explorer.gcpolicy import tune_gc
+
+    tune_gc()  # the collector's thresholds as the headless commands set them (the Workspace sets none)
     quick = "--quick" in sys.argv[1:]
     print(
         f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "

@@ -21,9 +21,10 @@ sleeping 10 ms at a time measures event loop stalls. Peak RSS is ``ru_maxrss``; 
 also sampled during the run to show it levels off (trace, history and batch windows are
 bounded; the limits are in the status line).
 
-The process is set up as the apps set it up (``explorer.workspace.runtime.interactive_runtime``):
-the pause-bounded collector, and network reads that step aside for a moment after each
-key press (``--no-input-first`` turns that off, for comparison).
+The process is set up as ``mqttws-tui`` sets it up (``RuntimePolicy.interactive()`` from
+``explorer.workspace.runtime``): the pause-bounded collector, and network reads that step
+aside for a moment after each key press (``--no-input-first`` turns that off and ``--gc
+throughput`` uses the headless commands' collector thresholds instead, for comparison).
 
 Targets: key-press-to-refresh p99 < 100 ms over all the presses of a run (each phase's
 figures are printed too; with about 90 presses a phase, a phase's p99 is its slowest
@@ -49,9 +50,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from explorer.gcpolicy import tune_gc  # noqa: E402
 from explorer.mqtt.codec import encode  # noqa: E402
 from explorer.mqtt.packets import Connect, Publish  # noqa: E402
-from explorer.workspace.runtime import INPUT_FIRST, PauseBoundedCollector, bound_gc_pauses, prioritise_input  # noqa: E402
+from explorer.workspace.runtime import InputFirst, PauseBoundedCollector, RuntimePolicy  # noqa: E402
 
 RATE = 20_000
 SECONDS = 20.0
@@ -126,7 +128,9 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def _run(rate: int, seconds: float, *, in_process: bool = False) -> dict[str, object]:
+async def _run(
+    rate: int, seconds: float, runtime: RuntimePolicy, *, in_process: bool = False
+) -> dict[str, object]:
     from textual import events
 
     from explorer.workspace import Workspace
@@ -134,7 +138,8 @@ async def _run(rate: int, seconds: float, *, in_process: bool = False) -> dict[s
     from tui.widgets.frames import FrameList
     from tui.widgets.topics import TopicTreeView
 
-    app = ExplorerApp(Workspace(embedded_in_process=in_process), autostart=False)
+    workspace = Workspace(embedded_in_process=in_process, read_gate=runtime.read_gate)
+    app = ExplorerApp(workspace, autostart=False, runtime=runtime)
     displays: list[float] = []
     original_display = app._display
 
@@ -276,14 +281,14 @@ async def _run(rate: int, seconds: float, *, in_process: bool = False) -> dict[s
         }
 
 
-async def _startup() -> float:
+async def _startup(runtime: RuntimePolicy) -> float:
     """Seconds from creating the app to a screen showing live demo topics (no arguments given)."""
     from explorer.workspace import Workspace
     from tui.app import ExplorerApp
     from tui.widgets.topics import TopicTreeView
 
     began = time.perf_counter()
-    app = ExplorerApp(Workspace())
+    app = ExplorerApp(Workspace(read_gate=runtime.read_gate), runtime=runtime)
     async with app.run_test(size=(160, 48)) as pilot:
         tree = app.main_screen.query_one(TopicTreeView)
         while True:
@@ -426,24 +431,30 @@ def main() -> None:
         host, port, rate, seconds = args.publish
         _publisher(host, int(port), int(rate), float(seconds))
         return
-    collector = bound_gc_pauses() if args.gc == "interactive" else None
-    prioritise_input(not args.no_input_first)
-    startup = asyncio.run(_startup())
+    collector = PauseBoundedCollector() if args.gc == "interactive" else None
+    input_first = None if args.no_input_first else InputFirst()
+    runtime = RuntimePolicy(collector=collector, input_first=input_first).install()
+    if collector is None:
+        tune_gc()
+    startup = asyncio.run(_startup(runtime))
     print(f"start-up: embedded broker, demo traffic and the first screen with live topics in {startup:.2f} s")
     for in_process in (False, True):
         where = "broker on the app's own loop" if in_process else "embedded broker in a child (mqttws-tui)"
         print(f"\n== {where}")
-        holds_before = INPUT_FIRST.holds
-        result = asyncio.run(_run(args.rate, args.seconds, in_process=in_process))
+        holds_before = input_first.holds if input_first is not None else 0
+        result = asyncio.run(_run(args.rate, args.seconds, runtime, in_process=in_process))
         if not _report(result):
             print(
                 "key-press-to-refresh p99 is over the target (see the load average: the machine may be busy)"
             )
         _report_gc(collector)
-        print(
-            f"input first: {'on' if INPUT_FIRST.enabled else 'off'}, network reads held "
-            f"{INPUT_FIRST.holds - holds_before} times, up to {INPUT_FIRST.hold * 1000:.0f} ms after a press"
-        )
+        if input_first is None:
+            print("input first: off")
+        else:
+            print(
+                f"input first: on, network reads held {input_first.holds - holds_before} times, "
+                f"up to {input_first.hold * 1000:.0f} ms after a press"
+            )
 
 
 _reported_passes = [0]

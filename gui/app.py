@@ -21,7 +21,7 @@ from pathlib import Path
 from explorer import __version__
 from explorer.client.options import ConnectionOptions
 from explorer.errors import ExplorerError
-from explorer.workspace.runtime import interactive_runtime
+from explorer.workspace.runtime import RuntimePolicy
 
 __all__ = [
     "APP_ID",
@@ -178,23 +178,23 @@ def create_application(argv: Sequence[str] = ()) -> object:
     return app
 
 
-def watch_user_input(app: object) -> object:
-    """Report key presses, clicks and wheel turns to the interactive collector.
+def watch_user_input(app: object, runtime: RuntimePolicy) -> object:
+    """Report key presses, clicks and wheel turns to the process's runtime policy.
 
-    A due full pass of the collector (a pause of a few hundred ms) then waits until the
-    user stops typing (:func:`explorer.workspace.runtime.note_user_input`). Returns the filter;
+    Network reads then step aside for a moment, and a due full pass of the collector (a
+    pause of a few hundred ms) waits until the user stops typing
+    (:meth:`explorer.workspace.runtime.RuntimePolicy.note_input`). Returns the filter;
     keep it referenced for as long as the application runs.
     """
     from PySide6.QtCore import QEvent, QObject
 
-    from explorer.workspace.runtime import note_user_input
-
+    note_input = runtime.note_input
     kinds = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.Wheel}
 
     class InputWatch(QObject):
         def eventFilter(self, watched: QObject, event: QEvent) -> bool:
             if event.type() in kinds:
-                note_user_input()
+                note_input()
             return False
 
     watch = InputWatch()
@@ -213,10 +213,12 @@ async def run_window(
     screenshot: str | None = None,
     screenshot_delay: float = 4.0,
     codecs: object | None = None,
+    runtime: RuntimePolicy | None = None,
 ) -> int:
     """Open the window on the running qasync loop and wait until it is closed.
 
     ``file``: a recording, pcap or pcapng shown read-only instead of connecting.
+    ``runtime``: the process's policy, whose read gate the Workspace's client asks.
     """
     from PySide6.QtWidgets import QApplication
 
@@ -228,7 +230,7 @@ async def run_window(
     assert app is not None
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)  # type: ignore[attr-defined]
-    workspace = Workspace()
+    workspace = Workspace(read_gate=(runtime or RuntimePolicy()).read_gate)
     if codecs is not None:  # --codec / --proto / the profile's codec rules
         from explorer.codecs.registry import CodecRegistry
 
@@ -289,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if uses_xcb() and (missing := missing_libraries()):
         print(f"mqttws-explorer: {missing_message(missing)}", file=sys.stderr)
         return 2
-    interactive_runtime()  # short collector pauses, input before network reads
+    runtime = RuntimePolicy.interactive().install()  # short collector pauses, input before reads
     try:
         import qasync
         from PySide6.QtWidgets import QApplication
@@ -299,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = create_application()
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)  # run_window ends the loop itself
-    input_watch = watch_user_input(app)  # noqa: F841 - held while the window runs
+    input_watch = watch_user_input(app, runtime)  # noqa: F841 - held while the window runs
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
@@ -315,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         screenshot=args.screenshot,
                         screenshot_delay=args.screenshot_delay,
                         codecs=getattr(args, "codec_registry", None),
+                        runtime=runtime,
                     )
                 )
             )

@@ -1,14 +1,18 @@
-"""The collector policies: throughput thresholds and the pause-bounded ticker."""
+"""The collector policies: the CLI's throughput thresholds, the front ends' pause-bounded ticker
+installed through their runtime policy, and a core that leaves the process's settings alone."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import weakref
 from collections.abc import Iterator
 
 import pytest
 
-from explorer.workspace.runtime import GC_THRESHOLDS, PauseBoundedCollector, tune_gc
+from explorer.gcpolicy import GC_THRESHOLDS, tune_gc
+from explorer.workspace import Workspace
+from explorer.workspace.runtime import PauseBoundedCollector, RuntimePolicy
 
 
 class _Node:
@@ -126,3 +130,35 @@ def test_a_full_pass_overdue_by_full_min_runs_even_while_the_user_types(restore_
         clock.now += 0.1
     assert collector.full_passes == 1
     assert clock.now >= 100.0 + 30.0 + 30.0  # only once overdue by full_min
+
+
+async def test_a_workspace_leaves_the_process_collector_settings_alone(restore_gc: None) -> None:
+    gc.set_threshold(700, 10, 10)
+    gc.unfreeze()
+    callbacks = list(gc.callbacks)
+    async with Workspace():
+        assert gc.get_threshold() == (700, 10, 10)
+    assert gc.get_threshold() == (700, 10, 10)
+    assert gc.callbacks == callbacks
+    assert gc.get_freeze_count() == 0
+
+
+async def test_the_interactive_policy_ticks_on_the_running_loop_until_uninstalled(restore_gc: None) -> None:
+    gc.set_threshold(700, 10, 10)
+    policy = RuntimePolicy.interactive()
+    collector = policy.collector
+    assert collector is not None
+    assert gc.get_threshold() == (700, 10, 10)  # made, not yet installed: nothing changes
+    policy.install()
+    try:
+        assert gc.get_threshold() == GC_THRESHOLDS
+        await asyncio.sleep(0)  # the first tick was scheduled on this loop at install
+        assert collector.ticks == 1
+        assert gc.get_freeze_count() > 0
+        before = collector.last_input
+        policy.note_input()
+        assert collector.last_input > before
+    finally:
+        policy.uninstall()
+    assert not collector.installed
+    assert gc.get_freeze_count() == 0

@@ -34,7 +34,7 @@ from explorer.workspace import EMBEDDED_SUBSCRIPTIONS, Workspace
 from explorer.workspace.batching import Batch
 from explorer.workspace.flow import ConnectFlow
 from explorer.workspace.pump import BatchPump
-from explorer.workspace.runtime import note_user_input
+from explorer.workspace.runtime import RuntimePolicy
 from tui.screens.dialogs import ConfirmScreen, SubscribeScreen
 from tui.screens.main import MainScreen
 from tui.widgets.message import MESSAGE_VIEWS
@@ -92,7 +92,11 @@ class ExplorerApp(App[None]):
     """The terminal explorer.
 
     Args:
-        workspace: the models and intents; a new Workspace when None.
+        workspace: the models and intents; a new Workspace when None (reading through
+            ``runtime``'s read gate).
+        runtime: the process's runtime policy (:class:`RuntimePolicy`); every key press,
+            click and wheel turn is reported to it. ``mqttws-tui`` installs the
+            interactive one; None changes nothing.
         options: where to connect; None starts the embedded broker (``demo`` traffic on).
         subscriptions: topic filters subscribed after connecting (default ``#``).
         autostart: connect (or start the embedded broker) when the app starts; tests
@@ -125,10 +129,12 @@ class ExplorerApp(App[None]):
         screenshot_dir: str = SCREENSHOT_DIR,
         clock_offset: float | None = None,
         file: str | None = None,
+        runtime: RuntimePolicy | None = None,
     ) -> None:
         super().__init__()
         self.file = file
-        self.workspace = workspace if workspace is not None else Workspace()
+        self.runtime = runtime if runtime is not None else RuntimePolicy()
+        self.workspace = workspace if workspace is not None else Workspace(read_gate=self.runtime.read_gate)
         self.options = options
         self.demo = demo
         self.tls_demo = tls_demo
@@ -147,7 +153,7 @@ class ExplorerApp(App[None]):
         if isinstance(message, _USER_INPUT):
             # As early as the input reaches the app: network reads step aside for it, and
             # a due full collector pass waits until the user stops (explorer.workspace.runtime).
-            note_user_input()
+            self.runtime.note_input()
         return super().post_message(message)
 
     def on_mount(self) -> None:
@@ -534,7 +540,6 @@ def main(argv: Sequence[str] | None = None, *, early: EarlyChild | None = None) 
     Workspace to take over.
     """
     from explorer.cli.frontend import resolve_frontend_start
-    from explorer.workspace.runtime import interactive_runtime
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -545,7 +550,9 @@ def main(argv: Sequence[str] | None = None, *, early: EarlyChild | None = None) 
         raise SystemExit(2) from None
     options, subscriptions = start.options, start.subscriptions
     Path(args.screenshot_dir).mkdir(parents=True, exist_ok=True)
+    runtime = RuntimePolicy.interactive()  # short collector pauses, input before network reads
     app = ExplorerApp(
+        runtime=runtime,
         file=start.file,
         options=options,
         demo=not args.no_demo,
@@ -561,5 +568,5 @@ def main(argv: Sequence[str] | None = None, *, early: EarlyChild | None = None) 
     from tui.widgets.decoded import graphics_image_class
 
     graphics_image_class()  # textual-image asks the terminal about graphics now, before Textual runs
-    interactive_runtime()  # short collector pauses, input before network reads
+    runtime.install()
     app.run()

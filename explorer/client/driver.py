@@ -56,7 +56,6 @@ from explorer.session import (
     TimedOut,
     UnsubscribeCompleted,
 )
-from explorer.workspace.runtime import INPUT_FIRST
 
 __all__ = [
     "MESSAGE_QUEUE_SIZE",
@@ -66,6 +65,7 @@ __all__ = [
     "EventCallback",
     "MqttClient",
     "PublishFailed",
+    "ReadGate",
     "backoff_delay",
     "open_transport",
 ]
@@ -87,6 +87,19 @@ class PublishFailed(ExplorerError):
     def __init__(self, completion: PublishCompleted) -> None:
         super().__init__(completion.message or "the broker refused the message")
         self.completion = completion
+
+
+ReadGate = Callable[[], float]
+"""Asked before every network read: seconds to wait first (0.0: read now).
+
+A front end may pass one to let its own work go first (the terminal and desktop
+explorers install :class:`explorer.workspace.runtime.RuntimePolicy`); bytes not read
+meanwhile wait in the socket buffers (TCP flow control).
+"""
+
+
+def _read_now() -> float:
+    return 0.0
 
 
 async def open_transport(options: ConnectionOptions, *, tap: Tap | None = None) -> ByteTransport:
@@ -148,6 +161,8 @@ class MqttClient:
         clock: monotonic seconds for the session's timers and event times.
         message_queue_size: messages kept for :meth:`messages` (the oldest are dropped
             beyond it and counted in ``dropped_messages``); 0 when only ``on_event`` is used.
+        read_gate: asked before every network read (:data:`ReadGate`); by default
+            reads never wait.
     """
 
     def __init__(
@@ -159,6 +174,7 @@ class MqttClient:
         auth_handler: AuthHandler | None = None,
         clock: Callable[[], float] = time.monotonic,
         message_queue_size: int = MESSAGE_QUEUE_SIZE,
+        read_gate: ReadGate = _read_now,
     ) -> None:
         options.endpoint  # noqa: B018 - a bad URL fails here, before any I/O
         self.options = options
@@ -187,6 +203,7 @@ class MqttClient:
         )
         self.dropped_messages = 0
         self._rng = random.Random()
+        self._read_gate = read_gate
 
     # ----------------------------------------------------------------- public API
 
@@ -400,10 +417,10 @@ class MqttClient:
         reason = "the broker closed the connection"
         try:
             while self.transport is transport:
-                wait = INPUT_FIRST.pause()
+                wait = self._read_gate()
                 if wait:
-                    # A key press goes first (explorer.workspace.runtime.InputFirst); look again
-                    # every 10 ms, so a hold that ends early lets reading go on.
+                    # The front end's work goes first (ReadGate); look again every 10 ms,
+                    # so a hold that ends early lets reading go on.
                     await asyncio.sleep(min(wait, 0.01))
                     continue
                 data = await transport.receive()

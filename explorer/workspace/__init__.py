@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from explorer.present.status import ConnectionStatus
 from explorer.workspace.batching import Batch
-from explorer.workspace.core import ClientFactory, TraceFormat, Workspace, tune_gc
+from explorer.workspace.core import ClientFactory, TraceFormat, Workspace
 from explorer.workspace.defaults import DEFAULT_SUBSCRIPTIONS, EMBEDDED_SUBSCRIPTIONS, Subscriptions
 from explorer.workspace.export import MessageFormat, export_messages
 from explorer.workspace.saved import SavedMessage, SavedMessages
@@ -28,5 +28,4 @@ __all__ = [
     "TraceFormat",
     "Workspace",
     "export_messages",
-    "tune_gc",
 ]

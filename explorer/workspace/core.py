@@ -47,7 +47,6 @@ from explorer.present.status import ConnectionStatus, RateMeter, StatusTracker
 from explorer.workspace.batching import Batch, Fanout
 from explorer.workspace.embedded import EmbeddedHost
 from explorer.workspace.export import MessageFormat, export_messages, wall_time
-from explorer.workspace.runtime import tune_gc
 from explorer.workspace.saved import SAVED_MESSAGES_FILE, SavedMessages
 from explorer.workspace.sources import SourcesMixin
 
@@ -63,7 +62,7 @@ if TYPE_CHECKING:
     from explorer.workspace.filesource import FileSource
     from explorer.workspace.recorder import RecordingSink
 
-__all__ = ["ClientFactory", "TraceFormat", "Workspace", "tune_gc"]
+__all__ = ["ClientFactory", "TraceFormat", "Workspace"]
 
 _T = TypeVar("_T")
 
@@ -107,12 +106,8 @@ ClientFactory = Callable[[ConnectionOptions, Callable[[TraceEvent], None], int],
 """Makes a client: ``(options, on_event, conn) -> client``."""
 
 
-def _default_client_factory(
-    options: ConnectionOptions, on_event: Callable[[TraceEvent], None], conn: int
-) -> _Client:
-    from explorer.client.driver import MqttClient
-
-    return MqttClient(options, on_event, conn=conn)
+def _read_now() -> float:
+    return 0.0
 
 
 class _TreeForwarder:
@@ -197,8 +192,11 @@ class Workspace(SourcesMixin):
         batch_capacity: events buffered for the batch subscribers (per-subscriber window).
         client_factory: makes the client for :meth:`connect`; the real
             :class:`explorer.client.driver.MqttClient` by default.
-        gc_tuning: call :func:`tune_gc` (process-wide; on by default because every
-            front end holding a Workspace wants it).
+        read_gate: asked by the default client before every network read: seconds to
+            wait first (:data:`explorer.client.driver.ReadGate`; by default reads never
+            wait). The interactive front ends pass their
+            :attr:`~explorer.workspace.runtime.RuntimePolicy.read_gate`. The Workspace
+            changes no process-wide setting (the collector is the front ends' policy).
         embedded_in_process: run :meth:`start_embedded`'s broker on this process's event
             loop (a :class:`~explorer.broker.server.Broker`, for tests that inspect it)
             instead of in a child process, which keeps its work off the views' loop.
@@ -217,11 +215,9 @@ class Workspace(SourcesMixin):
         config_dir: Path | str | None = None,
         batch_capacity: int = 10_000,
         client_factory: ClientFactory | None = None,
-        gc_tuning: bool = True,
+        read_gate: Callable[[], float] = _read_now,
         embedded_in_process: bool = False,
     ) -> None:
-        if gc_tuning:
-            tune_gc()
         self.clock = clock
         # Event times come from the client's monotonic clock; this makes them wall-clock.
         self.wall_offset = time.time() - time.monotonic()
@@ -236,7 +232,8 @@ class Workspace(SourcesMixin):
         self.profile_store = profile_store
         self._config_dir = Path(config_dir) if config_dir is not None else None
         self._saved: SavedMessages | None = None
-        self._client_factory = client_factory or _default_client_factory
+        self.read_gate = read_gate
+        self._client_factory = client_factory or self._make_client
         self._fanout = Fanout(batch_capacity)
         self.tree.add_listener(_TreeForwarder(self._fanout))
         self._tracker = StatusTracker()
@@ -629,6 +626,13 @@ class Workspace(SourcesMixin):
             if self._tracker.state is not ConnectionState.FAILED:
                 self._tracker.state = ConnectionState.DISCONNECTED
             self._fanout.notify()
+
+    def _make_client(
+        self, options: ConnectionOptions, on_event: Callable[[TraceEvent], None], conn: int
+    ) -> _Client:
+        from explorer.client.driver import MqttClient
+
+        return MqttClient(options, on_event, conn=conn, read_gate=self.read_gate)
 
     def _require_client(self) -> _Client:
         if self._client is None:

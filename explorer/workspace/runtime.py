@@ -1,22 +1,26 @@
-"""Process-wide runtime settings the entry points apply once at start-up.
+"""The runtime policy an interactive front end installs in its process at start-up.
 
-Why the garbage collector is tuned: a trace holds hundreds of thousands of long-lived
+Nothing here acts on its own: the core (the client, the Workspace) leaves the process's
+settings alone, and ``mqttws-tui`` and ``mqttws-explorer`` each make one
+:class:`RuntimePolicy` and install it. The headless commands install none; the CLI
+raises the collector's thresholds itself (:func:`explorer.gcpolicy.tune_gc`).
+
+Why the collector needs a policy: a trace holds hundreds of thousands of long-lived
 event objects, and decoding makes several small objects per MQTT packet. With CPython's
 default first-generation threshold (700 allocations) the collector runs every few
-hundred packets and walks the young objects each time, which costs about a third of the
-decoder's time. None of these objects form reference cycles on the hot path, so a larger
-threshold loses nothing but that overhead. ``bench/decode.py`` and ``bench/ingest.py``
-print the figures (about 415,000 vs 530,000 packets/s decoded; 30,000 vs 55,000 msg/s
-ingested into a Workspace).
+hundred packets and walks the young objects each time. The thresholds cannot bound the
+pauses either: they count allocations minus deallocations, and under a firehose the trace
+ring frees an old event for every new one, so the count hardly moves while the young
+generation fills with survivors, and a "young" collection walks 100,000 to 250,000
+objects (30-110 ms in the window), a second-generation one more, and a full one
+everything (0.3-1 s). The long-lived objects are mostly acyclic (the ring frees them by
+reference counting), so walking them again and again finds nothing:
+:class:`PauseBoundedCollector` walks each object once.
 
-Why the interactive apps need more (:func:`bound_gc_pauses`): a collection's pause is
-the time to walk the generations it collects, and the thresholds cannot bound that here.
-They count allocations minus deallocations, and under a firehose the trace ring frees an
-old event for every new one: the count hardly moves while the young generation fills with
-survivors, so a "young" collection walks 100,000 to 250,000 objects (30-110 ms in the
-window), a second-generation one more, and a full one everything (0.3-1 s). The long-lived
-objects are mostly acyclic (the ring frees them by reference counting), so walking them
-again and again finds nothing.
+Why reads step aside for input (:class:`InputFirst`): the views and the client share one
+event loop, and under a firehose a key press's handler and repaint would otherwise wait
+behind reads. The client asks the policy's :attr:`RuntimePolicy.read_gate` before each
+read (a plain callable, :data:`explorer.client.driver.ReadGate`).
 """
 
 from __future__ import annotations
@@ -28,24 +32,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from explorer.gcpolicy import GC_GEN0_THRESHOLD, GC_THRESHOLDS, tune_gc
+from explorer.gcpolicy import GC_THRESHOLDS
 
 __all__ = [
-    "GC_GEN0_THRESHOLD",
-    "GC_THRESHOLDS",
     "GC_TICK_SECONDS",
-    "INPUT_FIRST",
     "InputFirst",
     "PauseBoundedCollector",
-    "bound_gc_pauses",
-    "interactive_runtime",
-    "note_user_input",
-    "prioritise_input",
-    "tune_gc",
+    "RuntimePolicy",
+    "read_now",
 ]
 
 GC_TICK_SECONDS = 0.1
-"""How often :func:`bound_gc_pauses` collects the youngest objects and freezes the survivors."""
+"""How often :class:`PauseBoundedCollector` collects the youngest objects and freezes the survivors."""
 
 
 class PauseBoundedCollector:
@@ -75,7 +73,7 @@ class PauseBoundedCollector:
     latest (someone typing without pause for that long still gets memory back).
 
     The ticker starts on the first collection that happens while an event loop is
-    running, so :func:`bound_gc_pauses` can be called before the loop exists; a new
+    running, so :meth:`install` can be called before the loop exists; a new
     loop (``asyncio.run`` again) gets its own ticker the same way.
     """
 
@@ -181,9 +179,6 @@ class PauseBoundedCollector:
         self.full_passes += 1
 
 
-_COLLECTOR = PauseBoundedCollector()
-
-
 class InputFirst:
     """Network reads step aside for a moment after each key press or click.
 
@@ -194,7 +189,8 @@ class InputFirst:
     input may hold them again only once ``hold / share`` seconds have passed, so reads
     are held at most ``share`` of the time, however fast keys repeat. What is not read
     meanwhile waits in the socket buffers (TCP flow control) and is read right after.
-    Off unless an interactive front end turns it on (:func:`prioritise_input`).
+    It acts only through a client given its :meth:`pause` as the read gate
+    (:attr:`RuntimePolicy.read_gate`).
     """
 
     def __init__(
@@ -202,15 +198,13 @@ class InputFirst:
     ) -> None:
         self.hold = hold
         self.share = share
-        self.enabled = False
         self._clock = clock
         self._until = -math.inf
         self._next = -math.inf
         self.holds = 0
 
     def note_input(self) -> None:
-        if not self.enabled:
-            return
+        """The user acted: hold reads for ``hold`` seconds, unless a hold began too recently."""
         now = self._clock()
         if now >= self._next:
             self._until = now + self.hold
@@ -229,39 +223,52 @@ class InputFirst:
         return left if left > 0 else 0.0
 
 
-INPUT_FIRST = InputFirst()
-"""The process's input priority; the client's read loop asks it before every read."""
+def read_now() -> float:
+    """The read gate of a process without input priority: reads never wait."""
+    return 0.0
 
 
-def prioritise_input(enabled: bool = True) -> InputFirst:
-    """Let key presses and clicks go before network reads (see :class:`InputFirst`)."""
-    INPUT_FIRST.enabled = enabled
-    return INPUT_FIRST
+class RuntimePolicy:
+    """What an interactive front end asks of its process, installed once at start-up.
 
-
-def interactive_runtime() -> None:
-    """What an interactive front end wants of the process: short collector pauses
-    (:func:`bound_gc_pauses`) and input before network reads (:func:`prioritise_input`)."""
-    bound_gc_pauses()
-    prioritise_input()
-
-
-def note_user_input() -> None:
-    """The user just acted: a due full collector pass waits, network reads step aside.
-
-    Both are no-ops unless an interactive front end installed them.
+    ``collector``: keep collector pauses short (:class:`PauseBoundedCollector`; process-wide
+    once :meth:`install` ran). ``input_first``: network reads step aside after user input
+    (:class:`InputFirst`; it acts through :attr:`read_gate`, which the front end hands to
+    its Workspace). Either may be None; ``RuntimePolicy()`` changes nothing.
     """
-    if _COLLECTOR.installed:
-        _COLLECTOR.note_input()
-    INPUT_FIRST.note_input()
 
+    def __init__(
+        self, *, collector: PauseBoundedCollector | None = None, input_first: InputFirst | None = None
+    ) -> None:
+        self.collector = collector
+        self.input_first = input_first
 
-def bound_gc_pauses() -> PauseBoundedCollector:
-    """Keep collector pauses short for an interactive app (the TUI, the window).
+    @classmethod
+    def interactive(cls) -> RuntimePolicy:
+        """The terminal and desktop explorers' policy: both parts."""
+        return cls(collector=PauseBoundedCollector(), input_first=InputFirst())
 
-    Call once at start-up, before or after the event loop starts (see
-    :class:`PauseBoundedCollector`). The headless commands keep :func:`tune_gc` alone:
-    they want throughput, not short pauses.
-    """
-    _COLLECTOR.install()
-    return _COLLECTOR
+    @property
+    def read_gate(self) -> Callable[[], float]:
+        """For :class:`~explorer.workspace.Workspace` (``read_gate=``): seconds a read waits now."""
+        return self.input_first.pause if self.input_first is not None else read_now
+
+    def install(self) -> RuntimePolicy:
+        """Apply the process-wide part (the collector); before or after the loop starts."""
+        if self.collector is not None:
+            self.collector.install()
+        return self
+
+    def uninstall(self) -> None:
+        """Undo :meth:`install` and end a hold on reads."""
+        if self.collector is not None:
+            self.collector.uninstall()
+        if self.input_first is not None:
+            self.input_first.release()
+
+    def note_input(self) -> None:
+        """The user pressed a key or clicked: reads step aside, a due full collector pass waits."""
+        if self.collector is not None and self.collector.installed:
+            self.collector.note_input()
+        if self.input_first is not None:
+            self.input_first.note_input()

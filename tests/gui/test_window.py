@@ -455,30 +455,36 @@ def test_status_bar_marks_the_embedded_broker_only_while_connected_to_it(
     assert again_text.endswith("(embedded broker)")
 
 
-def test_key_presses_and_clicks_in_the_window_tell_the_collector_to_hold_a_full_pass(
+def test_key_presses_and_clicks_in_the_window_hold_reads_and_a_full_collector_pass(
     window: MainWindow, qtbot: Any
 ) -> None:
     from PySide6.QtCore import QObject, Qt
     from PySide6.QtWidgets import QApplication
 
-    from explorer.workspace.runtime import bound_gc_pauses
+    from explorer.workspace.runtime import InputFirst, PauseBoundedCollector, RuntimePolicy
     from gui.app import watch_user_input
 
-    collector = bound_gc_pauses()
+    collector = PauseBoundedCollector()
+    input_first = InputFirst(hold=60.0)  # longer than the test: release() ends it
+    runtime = RuntimePolicy(collector=collector, input_first=input_first).install()
     app = QApplication.instance()
-    watch = watch_user_input(app)
+    watch = watch_user_input(app, runtime)
     try:
         before = collector.last_input
         qtbot.keyClick(window.url, Qt.Key.Key_A)
         typed = collector.last_input
         assert typed > before
+        assert input_first.holds == 1
+        assert runtime.read_gate() > 0
+        input_first.release()
         qtbot.mouseClick(window.url, Qt.MouseButton.LeftButton)
         assert collector.last_input > typed
+        assert input_first.holds == 2
     finally:
         assert isinstance(app, QObject)
         assert isinstance(watch, QObject)
         app.removeEventFilter(watch)
-        collector.uninstall()
+        runtime.uninstall()
 
 
 def test_a_retained_message_published_in_this_session_can_be_deleted_from_the_menu(

@@ -36,7 +36,7 @@ async def broker() -> AsyncIterator[Broker]:
 
 async def test_a_missing_subprotocol_echo_stays_on_the_status_line(quiet_broker: Broker) -> None:
     assert quiet_broker.ws_url is not None
-    async with Workspace(gc_tuning=False) as ws:
+    async with Workspace() as ws:
         await ws.connect(ConnectionOptions(url=quiet_broker.ws_url))
         line = status_line(ws.status)
         warning = line.field("warning")
@@ -51,7 +51,7 @@ async def test_a_missing_subprotocol_echo_stays_on_the_status_line(quiet_broker:
 
 async def test_a_good_connection_shows_state_url_subprotocol_version_and_no_warning(broker: Broker) -> None:
     assert broker.ws_url is not None
-    async with Workspace(gc_tuning=False) as ws:
+    async with Workspace() as ws:
         await ws.connect(ConnectionOptions(url=broker.ws_url))
         line = status_line(ws.status)
         assert line.state is ConnectionState.CONNECTED

@@ -23,7 +23,7 @@ CAPTURE = SMALL_PCAPNG
 
 @needs_reference()
 async def test_a_capture_fills_the_tree_the_trace_and_the_handshakes() -> None:
-    async with Workspace(gc_tuning=False) as workspace:
+    async with Workspace() as workspace:
         source = await workspace.open_file(CAPTURE)
         await workspace.wait_loaded()
         assert source.kind == "capture"
@@ -59,7 +59,7 @@ async def test_a_recording_fills_the_models_for_one_connection_or_all(tmp_path: 
             )
         )
     writer.close()
-    async with Workspace(gc_tuning=False, history_count=5) as workspace:
+    async with Workspace(history_count=5) as workspace:
         source = await workspace.open_file(path)
         await workspace.wait_loaded()
         assert workspace.tree.message_count == 30
@@ -79,7 +79,7 @@ async def test_a_recording_fills_the_models_for_one_connection_or_all(tmp_path: 
 async def test_a_file_that_is_neither_is_one_sentence(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("hello\n")
-    async with Workspace(gc_tuning=False) as workspace:
+    async with Workspace() as workspace:
         with pytest.raises(RecordingError) as info:
             await workspace.open_file(path)
         assert str(info.value) == f"{path} is not a recording (not an SQLite file)"

@@ -97,7 +97,7 @@ async def test_a_recording_started_mid_session_holds_the_handshake_and_what_foll
 ) -> None:
     path = tmp_path / "live.sqlite"
     assert broker.ws_url is not None
-    async with Workspace(gc_tuning=False) as workspace:
+    async with Workspace() as workspace:
         await record_session(workspace, broker.ws_url, path)
         with pytest.raises(RecordingError, match="already exists"):
             workspace.start_recording(path)
@@ -122,7 +122,7 @@ async def test_a_recording_started_mid_session_holds_the_handshake_and_what_foll
 
 async def test_recording_against_aedes_keeps_frames_that_split_packets(tmp_path: Path) -> None:
     path = tmp_path / "aedes.sqlite"
-    async with aedes_server() as url, Workspace(gc_tuning=False) as workspace:
+    async with aedes_server() as url, Workspace() as workspace:
         await record_session(workspace, url, path)
     with Recording(path) as recording:
         assert [row.payload for row in recording.search()] == [f"value {n}".encode() for n in range(20)]

@@ -14,7 +14,7 @@ from explorer.broker.child import BrokerProcess
 from explorer.model.events import FrameEvent, PacketEvent
 from explorer.mqtt.enums import PacketType
 from explorer.workspace import Workspace
-from explorer.workspace.runtime import bound_gc_pauses, prioritise_input
+from explorer.workspace.runtime import InputFirst, PauseBoundedCollector, RuntimePolicy
 from tests.keyring_support import config_dir
 from tests.tui.conftest import settle
 from tui.app import ExplorerApp, main
@@ -345,24 +345,24 @@ async def test_when_the_embedded_broker_dies_a_toast_says_so_and_r_starts_a_new_
 
 
 async def test_key_presses_and_clicks_hold_network_reads_and_a_full_collector_pass() -> None:
-    collector = bound_gc_pauses()
-    input_first = prioritise_input()
+    collector = PauseBoundedCollector()
+    input_first = InputFirst(hold=60.0)  # longer than the test: release() ends it
+    runtime = RuntimePolicy(collector=collector, input_first=input_first).install()
     try:
-        app = ExplorerApp(Workspace(), autostart=False)
+        app = ExplorerApp(autostart=False, runtime=runtime)
         async with app.run_test(size=SIZE) as pilot:
             before, holds = collector.last_input, input_first.holds
             await pilot.press("j")
             pressed = collector.last_input
             assert pressed > before
             assert input_first.holds == holds + 1
+            assert app.workspace.read_gate() > 0  # the app's own Workspace reads through the policy
             input_first.release()
             await pilot.click(TopicTreeView)
             assert collector.last_input > pressed
             assert input_first.holds == holds + 2
     finally:
-        collector.uninstall()
-        prioritise_input(False)
-        input_first.release()
+        runtime.uninstall()
 
 
 async def test_the_tls_demo_connects_over_wss_trusting_the_local_ca(

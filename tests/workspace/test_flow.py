@@ -47,7 +47,7 @@ async def broker() -> AsyncIterator[Broker]:
 async def test_connect_then_subscribe_in_order(broker: Broker) -> None:
     assert broker.ws_url is not None
     recorder = Recorder()
-    async with Workspace(gc_tuning=False) as ws:
+    async with Workspace() as ws:
         flow = ConnectFlow(ws, recorder)
         assert await flow.run(ConnectionOptions(url=broker.ws_url), (("a/#", 2), ("b", 1)))
         assert ws.subscriptions == {"a/#": 2, "b": 1}
@@ -62,7 +62,7 @@ async def test_connect_then_subscribe_in_order(broker: Broker) -> None:
 async def test_a_failed_connect_hands_on_its_options_for_the_diagnoser() -> None:
     config = BrokerConfig.ephemeral(sys_interval=0, faults=parse_faults(["refuse-connect=not-authorized"]))
     recorder = Recorder()
-    async with Broker(config) as refusing, Workspace(gc_tuning=False) as ws:
+    async with Broker(config) as refusing, Workspace() as ws:
         assert refusing.ws_url is not None
         options = ConnectionOptions(url=refusing.ws_url, mqtt_version=ProtocolVersion.V5)
         assert not await ConnectFlow(ws, recorder).run(options, (("a/#", 0),))

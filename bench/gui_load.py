@@ -11,11 +11,22 @@ message panel, the frame trace following).
 
 A ``QTimer`` heartbeat fires every 10 ms; its lateness (actual interval minus 10 ms) is
 the event loop stall a user would feel. Peak RSS is ``ru_maxrss``; RSS is also sampled
-every second to show it levels off once the bounded buffers are full.
+every half second, and given after the first quarter of the firehose (when the bounded
+trace has just filled up) and at the end, to show it levels off.
 
-Targets: heartbeat lateness p99 < 100 ms; RSS bounded.
+Received: the publisher's own count of MQTT messages sent, beside the messages the
+window's topic tree holds under ``load/`` (the window's ``$SYS/#`` subscription is not
+counted) when the publisher finished writing, and again after a drain of at most one
+second for what was still in the broker's and the sockets' buffers.
 
-Run: ``.venv/bin/python bench/gui_load.py [--rate 20000] [--seconds 20]``.
+The process runs the runtime policy ``mqttws-explorer`` installs
+(``RuntimePolicy.interactive()``); ``--gc throughput`` swaps the collector for the
+headless commands' thresholds, for comparison.
+
+Targets: every message received; heartbeat lateness p99 < 100 ms; RSS bounded.
+
+Run: ``.venv/bin/python bench/gui_load.py [--rate 20000] [--seconds 20] [--runs 3]``
+(``--runs`` prints each run, then the medians).
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ import gc
 import os
 import resource
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -36,10 +48,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from bench._repeat import print_summary, run_fresh  # noqa: E402
 from explorer.gcpolicy import tune_gc  # noqa: E402
 from explorer.mqtt.codec import encode  # noqa: E402
 from explorer.mqtt.packets import Connect, Publish  # noqa: E402
-from explorer.workspace.runtime import RuntimePolicy  # noqa: E402
+from explorer.workspace.runtime import PauseBoundedCollector, RuntimePolicy  # noqa: E402
 
 RATE = 20_000
 SECONDS = 20.0
@@ -47,6 +60,7 @@ TOPICS = 1_000
 TICK = 0.01
 HEARTBEAT_MS = 10
 P99_TARGET_MS = 100.0
+DRAIN = 1.0
 
 
 # -- publisher process ---------------------------------------------------------------
@@ -126,11 +140,11 @@ async def _run(rate: int, seconds: float, runtime: RuntimePolicy, *, draw: bool 
     heartbeat = QTimer()
     heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
     heartbeat.timeout.connect(beat)
-    rss: list[float] = []
+    rss: list[tuple[float, float]] = []  # (seconds since the publisher started, MB)
     selected = [False]
 
     def sample() -> None:
-        rss.append(_rss_mb())
+        rss.append((time.perf_counter() - started, _rss_mb()))
         if not selected[0]:
             selected[0] = window.select_demo_topic("load/00/07")
 
@@ -148,21 +162,39 @@ async def _run(rate: int, seconds: float, runtime: RuntimePolicy, *, draw: bool 
         stdout=subprocess.PIPE,
     )
     started = time.perf_counter()
-    messages_before = workspace.tree.message_count
+
+    def received() -> int:
+        # The publisher's messages only (all under load/): the window also subscribes to
+        # $SYS/# on the embedded broker, as mqttws-explorer does, and those are not counted.
+        node = workspace.tree.find("load")
+        return 0 if node is None else node.subtree_count
+
+    last[0] = clock.nsecsElapsed()
     heartbeat.start(HEARTBEAT_MS)
-    sampler.start(1000)
-    out, _ = await process.communicate()
-    elapsed = time.perf_counter() - started
+    sampler.start(500)
+    assert process.stdout is not None
+    out = await process.stdout.read()  # the publisher prints its count after its last write
+    stopped = time.perf_counter()
+    at_stop = received()
+    elapsed = stopped - started
+    await process.wait()
+    sent = int(out.decode().strip() or 0)
+    # What was in flight (the broker's and the sockets' buffers) may arrive a little later.
+    while received() < sent and time.perf_counter() - stopped < DRAIN:
+        await asyncio.sleep(0.005)
+    drained, drain_seconds = received(), time.perf_counter() - stopped
     heartbeat.stop()
     sampler.stop()
-    received = workspace.tree.message_count - messages_before
+    rss.append((time.perf_counter() - started, _rss_mb()))
     status = workspace.status
     costs = [c * 1000 for c in bridge.ui_costs]
     await bridge.aclose()
     window.close()
     return {
-        "sent": int(out.decode().strip() or 0),
-        "received": received,
+        "sent": sent,
+        "at_stop": at_stop,
+        "received": drained,
+        "drain_seconds": drain_seconds,
         "elapsed": elapsed,
         "late": late,
         "rss": rss,
@@ -187,18 +219,41 @@ def main() -> None:
         default="interactive",
         help="collector policy: the apps' pause-bounded one (default) or the headless commands' one",
     )
+    parser.add_argument(
+        "--runs", type=int, default=1, help="runs, each in a fresh process (default 1); medians follow"
+    )
+    parser.add_argument("--summary", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--publisher", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args, _ = parser.parse_known_args(sys.argv[1:])
     if args.publisher is not None:
         publisher(args.publisher, args.rate, args.seconds)
         return
 
-    runtime = RuntimePolicy.interactive()  # as mqttws-explorer installs it
+    where = "the Workspace (no window)" if args.no_window else "the window"
+    if args.runs > 1:
+        # Each run in a fresh process, as a user starting the app gets it.
+        common = ["--rate", str(args.rate), "--seconds", str(args.seconds), "--gc", args.gc]
+        if args.no_window:
+            common.append("--no-window")
+        summaries = []
+        for run in range(args.runs):
+            print(f"\n==== run {run + 1} of {args.runs}", flush=True)
+            summaries.append(run_fresh(__file__, common)["window"])
+    else:
+        summaries = [_measure(args, where)]
+        if args.summary:
+            print_summary({"window": summaries[0]})
+            return
+    _medians(where, summaries)
+
+
+def _measure(args: argparse.Namespace, where: str) -> dict[str, float]:
+    """One run in this process, with the runtime policy mqttws-explorer installs (or ``--gc``'s)."""
+    runtime = RuntimePolicy.interactive()
     if args.gc != "interactive":
         runtime.collector = None
         tune_gc()
     runtime.install()
-    collector = runtime.collector
     import qasync
     from PySide6.QtWidgets import QApplication
 
@@ -207,28 +262,44 @@ def main() -> None:
     asyncio.set_event_loop(loop)
     with loop:
         result = loop.run_until_complete(_run(args.rate, args.seconds, runtime, draw=not args.no_window))
+    return _report(result, args.rate, args.seconds, where, runtime.collector)
+
+
+def _report(
+    result: dict[str, object], rate: int, seconds: float, where: str, collector: PauseBoundedCollector | None
+) -> dict[str, float]:
+    """Print one run's figures; return the headline ones (for the medians over runs)."""
     late = result["late"]
     rss = result["rss"]
     assert isinstance(late, list)
     assert isinstance(rss, list)
     elapsed = float(result["elapsed"])  # type: ignore[arg-type]
-    received = int(result["received"])  # type: ignore[call-overload]
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    p99 = _percentile(late, 0.99)
+    sent, at_stop, drained = (int(result[key]) for key in ("sent", "at_stop", "received"))  # type: ignore[call-overload]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # KiB on Linux; MB as _rss_mb
+    p50, p99 = _percentile(late, 0.5), _percentile(late, 0.99)
     print(
-        f"firehose: {result['sent']:,} sent at {args.rate:,} msg/s for {args.seconds:.0f} s "
+        f"firehose: the publisher sent {sent:,} MQTT messages at {rate:,} msg/s for {seconds:.0f} s "
         f"over {TOPICS:,} topics"
     )
-    where = "the Workspace (no window)" if args.no_window else "the window"
-    print(f"received into {where}: {received:,} ({received / elapsed:,.0f} msg/s)")
+    print(
+        f"received into {where}: {at_stop:,} when the publisher stopped ({at_stop / elapsed:,.0f} msg/s), "
+        f"{drained:,} after a drain of {result['drain_seconds']:.2f} s (at most {DRAIN:.0f} s) "
+        f"[{'every message' if drained == sent else f'MISSED {sent - drained:,}'}]"
+    )
     print(
         f"heartbeat lateness ({HEARTBEAT_MS} ms timer, {len(late):,} beats): "
-        f"p50 {_percentile(late, 0.5):.1f} ms, "
+        f"p50 {p50:.1f} ms, "
         f"p99 {p99:.1f} ms, max {max(late or [0.0]):.1f} ms (target p99 < {P99_TARGET_MS:.0f} ms: "
         f"{'met' if p99 < P99_TARGET_MS else 'NOT met'})"
     )
-    series = ", ".join(f"{value:.0f}" for value in rss[:: max(1, len(rss) // 10)])
-    print(f"RSS MB every ~{max(1, len(rss) // 10)} s: {series}; peak {peak:.0f} MB")
+    quarter = [mb for at, mb in rss if at <= elapsed / 4]
+    rss_quarter = quarter[-1] if quarter else float("nan")
+    rss_end = rss[-1][1] if rss else float("nan")
+    series = ", ".join(f"{mb:.0f}" for _, mb in rss[:: max(1, len(rss) // 10)])
+    print(
+        f"RSS: {rss_quarter:.0f} MB after the first quarter, {rss_end:.0f} MB at the end "
+        f"(MB over the run: {series}); peak {peak:.0f} MB"
+    )
     print(f"trace buffer: {result['trace']:,} events held, {result['dropped']:,} dropped (bounded)")
     if collector is None:
         print(f"collector: thresholds {gc.get_threshold()}, no freezing")
@@ -239,7 +310,7 @@ def main() -> None:
         collector.full_pass()
         print(
             f"collector: thresholds {gc.get_threshold()}, {collector.ticks} ticks, "
-            f"{passes} full passes during the run; {frozen:,} objects frozen, "
+            f"{passes} full passes so far; {frozen:,} objects frozen, "
             f"of which a full pass now frees {collector.full_freed - freed:,} (cycles that died while frozen)"
         )
     costs = result["ui_costs"]
@@ -248,6 +319,33 @@ def main() -> None:
         f"one batch cycle (slots, repaint and what ran before it), last {len(costs)} batches: "
         f"p50 {_percentile(costs, 0.5):.1f} ms, "
         f"p99 {_percentile(costs, 0.99):.1f} ms"
+    )
+    return {
+        "sent": sent,
+        "at_stop": at_stop,
+        "received": drained,
+        "p50": p50,
+        "p99": p99,
+        "rss_quarter": rss_quarter,
+        "rss_end": rss_end,
+    }
+
+
+def _medians(where: str, runs: list[dict[str, float]]) -> None:
+    """One line of medians over the runs."""
+
+    def med(key: str) -> float:
+        return statistics.median(run[key] for run in runs)
+
+    every = sum(1 for run in runs if run["received"] == run["sent"])
+    met = sum(1 for run in runs if run["p99"] < P99_TARGET_MS)
+    print(
+        f"\n{where}, medians of {len(runs)} runs: sent {med('sent'):,.0f}, "
+        f"had {med('at_stop'):,.0f} when the publisher stopped, {med('received'):,.0f} after the drain "
+        f"(every message in {every} of {len(runs)} runs); "
+        f"heartbeat lateness p50 {med('p50'):.1f} ms, p99 {med('p99'):.1f} ms "
+        f"(target < {P99_TARGET_MS:.0f} ms, met in {met} of {len(runs)}); "
+        f"RSS {med('rss_quarter'):.0f} MB after the first quarter, {med('rss_end'):.0f} MB at the end"
     )
 
 

@@ -10,12 +10,13 @@ headline figures the child printed last as one ``SUMMARY {json}`` line.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
 from collections.abc import Sequence
 
-__all__ = ["SUMMARY", "median_of", "print_summary", "run_fresh"]
+__all__ = ["SUMMARY", "machine_load", "median_of", "print_summary", "run_fresh"]
 
 SUMMARY = "SUMMARY "
 """The prefix of the line a child run prints its headline figures on."""
@@ -45,3 +46,17 @@ def run_fresh(script: str, args: Sequence[str]) -> dict[str, dict[str, float]]:
 
 def median_of(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
+
+
+def machine_load() -> str:
+    """The load average and the share of the last 10 s in which tasks waited for a CPU (Linux PSI)."""
+    try:
+        with open("/proc/pressure/cpu", encoding="ascii") as pressure:
+            fields = dict(item.split("=", 1) for item in pressure.readline().split()[1:] if "=" in item)
+        waiting = f"{fields.get('avg10', '?')}%"
+    except OSError:
+        waiting = "unknown"
+    return (
+        f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, "
+        f"CPU pressure {waiting} (tasks waiting for a CPU)"
+    )

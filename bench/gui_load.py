@@ -48,7 +48,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench._repeat import print_summary, run_fresh  # noqa: E402
+from bench._repeat import machine_load, print_summary, run_fresh  # noqa: E402
 from explorer.gcpolicy import tune_gc  # noqa: E402
 from explorer.mqtt.codec import encode  # noqa: E402
 from explorer.mqtt.packets import Connect, Publish  # noqa: E402
@@ -162,6 +162,7 @@ async def _run(rate: int, seconds: float, runtime: RuntimePolicy, *, draw: bool 
         stdout=subprocess.PIPE,
     )
     started = time.perf_counter()
+    cpu_started = time.process_time()
 
     def received() -> int:
         # The publisher's messages only (all under load/): the window also subscribes to
@@ -177,6 +178,8 @@ async def _run(rate: int, seconds: float, runtime: RuntimePolicy, *, draw: bool 
     stopped = time.perf_counter()
     at_stop = received()
     elapsed = stopped - started
+    cpu = time.process_time() - cpu_started
+    load = machine_load()
     await process.wait()
     sent = int(out.decode().strip() or 0)
     # What was in flight (the broker's and the sockets' buffers) may arrive a little later.
@@ -196,6 +199,8 @@ async def _run(rate: int, seconds: float, runtime: RuntimePolicy, *, draw: bool 
         "received": drained,
         "drain_seconds": drain_seconds,
         "elapsed": elapsed,
+        "cpu": cpu,
+        "load": load,
         "late": late,
         "rss": rss,
         "dropped": status.dropped_events,
@@ -286,6 +291,7 @@ def _report(
         f"{drained:,} after a drain of {result['drain_seconds']:.2f} s (at most {DRAIN:.0f} s) "
         f"[{'every message' if drained == sent else f'MISSED {sent - drained:,}'}]"
     )
+    print(f"app process CPU: {100 * float(result['cpu']) / elapsed:.0f}% of one core; {result['load']}")  # type: ignore[arg-type]
     print(
         f"heartbeat lateness ({HEARTBEAT_MS} ms timer, {len(late):,} beats): "
         f"p50 {p50:.1f} ms, "

@@ -757,3 +757,75 @@ def test_bytearray_and_memoryview_input_give_bytes_in_events() -> None:
     assert type(frame.header) is bytes
     assert type(packet.raw) is bytes
     assert packet.packet == Publish("t", b"v")
+
+
+def _mixed_firehose(version: ProtocolVersion) -> list[Packet]:
+    """QoS 0 PUBLISHes of every shape the fast path takes or leaves, among others."""
+    packets: list[Packet] = [replace(CONNECT, protocol_version=version)]
+    for i in range(30):
+        packets.append(
+            Publish(("a/b", "a/c", "t/\u00e9", "a/b")[i % 4], bytes([i]) * (i % 5), retain=i % 3 == 0)
+        )
+        if i % 7 == 0:
+            packets.append(Publish("q/1", b"q1", qos=1, packet_id=i + 1))
+        if i % 11 == 0:
+            packets.append(Publish("big", b"x" * 200))  # a 16-bit frame length: checked in full
+        if version == ProtocolVersion.V5 and i % 5 == 0:
+            packets.append(Publish("p", b"v", properties=Properties(content_type="text/plain")))
+    return packets
+
+
+def _events_either_way(c2s: bytes, mode: str | int, monkeypatch: pytest.MonkeyPatch) -> tuple[list, list]:  # type: ignore[type-arg]
+    from explorer.decoder import fastpath
+
+    fast = run(REQUEST + c2s, RESPONSE, mode, eof=True)
+    with monkeypatch.context() as patch:
+        patch.setattr(fastpath, "FAST_PATH_AVAILABLE", False)  # every packet through the PacketReader
+        general = run(REQUEST + c2s, RESPONSE, mode, eof=True)
+    return fast, general
+
+
+@pytest.mark.parametrize("version", [ProtocolVersion.V311, ProtocolVersion.V5])
+@pytest.mark.parametrize("mode", ["whole", "bytes", 5, 300])
+def test_fast_path_makes_the_events_of_the_general_path(
+    version: ProtocolVersion, mode: str | int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    packets = _mixed_firehose(version)
+    wire = one_per_frame(packets, version)
+    odd = [
+        b"\x30\x05\x00\x02\xc3\x28x",
+        b"\x30\x05\x00\x02a\x00x",
+        b"\x30\x03\x00\x00x",
+    ]  # bad or empty topics
+    data = wire.data + b"".join(build_frame(OP_BINARY, p, mask_key=b"abcd") for p in odd) + wire.data[-40:]
+    fast, general = _events_either_way(data, mode, monkeypatch)
+    assert fast == general
+    assert len(of(fast, PacketEvent)) > len(packets)
+    assert len(of(fast, ErrorReported)) >= 2  # the bad topics, read by the general path in both
+
+
+def test_fast_path_keeps_the_maximum_packet_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    from explorer.decoder import fastpath
+    from explorer.decoder.stream import DirectionDecoder
+    from explorer.mqtt.reader import PacketReader
+
+    raw = encode(Publish("t", b"x" * 30))
+    big = encode(Publish("t", b"x" * 31))  # one byte above the reader's Maximum Packet Size
+    data = b"".join(build_frame(OP_BINARY, p, mask_key=b"abcd") for p in (raw, big, raw))
+    seen: list[list[TraceEvent]] = []
+    for fast in (True, False):
+        with monkeypatch.context() as patch:
+            patch.setattr(fastpath, "FAST_PATH_AVAILABLE", fast)
+            events: list[TraceEvent] = []
+            counter = itertools.count()
+            side = DirectionDecoder(
+                1, "c2s", events, counter.__next__, reader=PacketReader(max_packet_size=len(raw))
+            )
+            side.receive_frames(data, 1.0)
+            seen.append(events)
+    assert seen[0] == seen[1]
+    assert [e.packet for e in of(seen[0], PacketEvent)] == [Publish("t", b"x" * 30)]
+    (error,) = of(seen[0], ErrorReported)
+    assert error.offset == len(raw)
+    assert f"at byte {len(raw)}:" in error.message
+    assert "exceeds the maximum" in error.message

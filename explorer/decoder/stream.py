@@ -5,12 +5,14 @@ bytes), feeding the data payloads through a ``PacketReader``, computing each fra
 packet parts, starring CONNECT passwords, and reporting everything undecodable at its
 stream offset. What does not: HTTP (``explorer.decoder.connection``), sockets.
 
-Speed. A connection carrying a firehose is mostly whole binary frames that each hold
-one QoS 0 PUBLISH: :meth:`DirectionDecoder.receive_frames` reads those with
-``explorer.decoder.fastpath.read_fast``, and the first frame that is anything else
-hands over to the general path built on ``FrameIndexer`` and ``PacketReader``, which
-decodes the same way. Bytes that bypass the reader are counted in ``skew`` so that its
-offsets stay true.
+Frames come from one reader, the direction's ``FrameIndexer``; the loop over them is
+``explorer.decoder.fastpath.read_frames``. Speed: a connection carrying a firehose is
+mostly whole binary frames that each hold one QoS 0 PUBLISH; that loop reads those with
+the one QoS 0 PUBLISH fast path (``explorer.mqtt.reader.qos0_publish``) and builds their
+events directly. Every other frame goes through :meth:`DirectionDecoder._on_frame` and
+every other packet through the ``PacketReader``, the general path, which decodes the
+same way. Bytes that bypass the reader are counted in ``skew`` so that its offsets stay
+true.
 
 Secrets. Frames that carry part of an unfinished CONNECT are held back (``held``)
 until the packet completes and its password can be starred in their payloads too; if
@@ -19,13 +21,12 @@ the stream ends or breaks first, everything after the CONNECT's Keep Alive is st
 
 from __future__ import annotations
 
-import bisect
 import zlib
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Final
 
-from explorer.decoder.fastpath import FAST_PATH_AVAILABLE, read_fast
+from explorer.decoder.fastpath import read_frames
 from explorer.errors import MalformedPacket, PacketTooLarge
 from explorer.masking import (
     is_connect_start,
@@ -104,7 +105,6 @@ class DirectionDecoder:
         self.stopped = False
         self.time = 0.0
         self.skew = 0  # MQTT bytes decoded by the fast path, unseen by the reader
-        self.tail = b""  # incomplete frame left by the fast path
         self._pending_frames: list[int] = []  # frames holding parts of the incomplete packet
         self._pending_chunks: list[bytes] = []  # the incomplete packet's bytes so far
         self.held: list[TraceEvent] | None = None  # events held while a CONNECT is incomplete
@@ -114,8 +114,6 @@ class DirectionDecoder:
         self.inflater: zlib._Decompress | None = None  # set once permessage-deflate is negotiated
         self._no_context_takeover = False
         self._compressed = False  # the current message is compressed
-        # Topic Name bytes (with their length prefix) and text of the last fast PUBLISH.
-        self.last_topic: tuple[bytes, str] = (b"\xff\xff\xff", "")
 
     # Errors
 
@@ -135,78 +133,30 @@ class DirectionDecoder:
     def receive_frames(self, data: bytes, time: float) -> None:
         """Decode WebSocket bytes (after the HTTP upgrade) received at ``time``."""
         self.time = time
-        if self.stopped:
-            return
-        frames = self.frames
-        if (
-            frames.buffered
-            or frames.in_message is not None
-            or frames.closed
-            or self.held is not None
-            or not FAST_PATH_AVAILABLE
-        ):
-            self._general(data, time)
-            return
-        if self.tail:
-            data = self.tail + data
-            self.tail = b""
-        pos = read_fast(self, data, time)
-        if pos < len(data):
-            self._general(data[pos:] if pos else data, time)
+        if not self.stopped:
+            read_frames(self, data, time)
 
     def receive_frames_batch(self, reads: list[tuple[bytes, float]]) -> None:
         """Like :meth:`receive_frames` for each ``(data, time)`` in turn, in one pass
-        where the fast path can take them (the events are the same)."""
-        frames = self.frames
-        if (
-            len(reads) == 1
-            or self.stopped
-            or frames.buffered
-            or frames.in_message is not None
-            or frames.closed
-            or self.held is not None
-            or not FAST_PATH_AVAILABLE
-        ):
+        (the same events)."""
+        if len(reads) == 1 or self.stopped:
             for data, time in reads:
                 self.receive_frames(data, time)
             return
-        tail = self.tail
-        self.tail = b""
+        frames = self.frames
+        size = frames.consumed + frames.buffered  # stream offset of the first byte given
         ends: list[int] = []
         times: list[float] = []
-        size = len(tail)
         for data, time in reads:
             size += len(data)
             ends.append(size)
             times.append(time)
-        data = tail + b"".join(data for data, _time in reads)
         self.time = times[-1]
-        pos = read_fast(self, data, times[-1], ends, times)
-        if pos < len(data):
-            # The general path from here: the rest of that read, then the others one by one.
-            at = bisect.bisect_right(ends, pos)
-            self.time = times[at]
-            self._general(data[pos : ends[at]], times[at])
-            for data, time in reads[at + 1 :]:
-                self.receive_frames(data, time)
-
-    def _general(self, data: bytes, time: float) -> None:
-        """Frames through ``FrameIndexer``: every frame, every problem."""
-        try:
-            raw_frames = self.frames.receive_data(data)
-        except FramingError as exc:
-            for frame in exc.frames:
-                self._on_frame(frame, time)
-            if self.frame_sink is not None:
-                self.frame_sink.append((self.mqtt_fed, exc))
-            self.error("websocket", exc.explanation, exc.offset)
-            self.stopped = True
-            return
-        for frame in raw_frames:
-            self._on_frame(frame, time)
+        read_frames(self, b"".join([data for data, _time in reads]), times[-1], ends, times)
 
     def _on_frame(self, frame: RawFrame, time: float) -> None:
-        """Events for one frame from the general path."""
+        """Events for one frame that is not a plain one (``explorer.decoder.fastpath``
+        reads those), from the general path."""
         index = self.frame_index
         self.frame_index = index + 1
         frame_seq = self.seq()  # taken first: the frame event precedes what it carries
@@ -393,10 +343,10 @@ class DirectionDecoder:
                 if self._may_be_connect(raw, no):
                     raw = scrub_connect(raw)
                     data = self._mask_in_frames(data, base, no, start=start, masked=raw)
-                error = read.error
-                message = "malformed packet" if error is None else error.explanation
+                # The reader's offsets (in the error and its text) moved to the stream's.
+                error = _shifted(read.error, skew, start)
                 if sink is not None:
-                    sink.append(ReadPacket(start, end, None, read.raw, _shifted(error, skew, start)))
+                    sink.append(ReadPacket(start, end, None, read.raw, error))
                 after.append(
                     ErrorReported(
                         seq(),
@@ -404,8 +354,8 @@ class DirectionDecoder:
                         conn,
                         direction,
                         "mqtt",
-                        f"{message}; the packet is skipped",
-                        start if error is None else error.offset + skew,
+                        f"{error.explanation}; the packet is skipped",
+                        error.offset,
                         raw,
                     )
                 )
@@ -426,8 +376,9 @@ class DirectionDecoder:
         if broken is not None:
             self.mqtt_dead = True
             stop = reader.consumed + skew
+            broken = _shifted(broken, skew, stop)
             if sink is not None:
-                sink.append(ReadPacket(stop, self.mqtt_fed, None, b"", _shifted(broken, skew, stop)))
+                sink.append(ReadPacket(stop, self.mqtt_fed, None, b"", broken))
             stream = b"".join(self._pending_chunks) + data if origin < base else data
             rest = stream[stop - origin :]
             if self.held is not None:
@@ -438,7 +389,7 @@ class DirectionDecoder:
             if not framed:
                 # A TCP read may end anywhere: show the bytes up to the one found wrong,
                 # which every way of reading the stream has seen, not what this read held.
-                rest = rest[: max(1, min(64, broken.offset + skew - stop + 1))]
+                rest = rest[: max(1, min(64, broken.offset - stop + 1))]
             if self._may_be_connect(rest, self.packet_no):
                 rest = scrub_connect(rest)
                 if framed:
@@ -452,7 +403,7 @@ class DirectionDecoder:
                     direction,
                     "mqtt",
                     f"{broken.explanation}; the rest of this direction is not read as MQTT",
-                    broken.offset + skew,
+                    broken.offset,
                     rest[:64],
                 )
             )
@@ -507,10 +458,6 @@ class DirectionDecoder:
         self.time = time
         if framed and not self.stopped:
             frames = self.frames
-            if self.tail:
-                # The fast path's incomplete frame: told as the general path tells it.
-                tail, self.tail = self.tail, b""
-                self._general(tail, time)
             if frames.buffered:
                 self.error(
                     "websocket",

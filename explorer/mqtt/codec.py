@@ -13,9 +13,12 @@ from explorer.errors import MalformedPacket
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Packet, Publish
 from explorer.mqtt.parse import decode_body, header_errors
+from explorer.mqtt.reader import qos0_publish
 from explorer.mqtt.serialize import encode_packet, publish_packet
 
 __all__ = ["decode", "encode", "parse_fixed_header"]
+
+_TOPICS: dict[bytes, str] = {}  # Topic Names decode() has read (see qos0_publish)
 
 
 def encode(packet: Packet, version: ProtocolVersion = ProtocolVersion.V311) -> bytes:
@@ -60,20 +63,12 @@ def decode(data: bytes, version: ProtocolVersion | None = None) -> Packet:
     if type(data) is not bytes:
         data = bytes(data)  # bytearray and memoryview are accepted too
     end = len(data)
-    # Fast path: a QoS 0 PUBLISH (no DUP) with a one-byte Remaining Length, decoded inline
-    # with the same checks as the full decoder; anything unusual takes the full path.
+    # A QoS 0 PUBLISH (no DUP) with a one-byte Remaining Length: the fast path
+    # (explorer.mqtt.reader.qos0_publish); anything it leaves takes decode_body.
     if end > 3 and (data[0] == 0x30 or data[0] == 0x31) and data[1] == end - 2:
-        te = 4 + ((data[2] << 8) | data[3])
-        if te <= end:
-            try:
-                topic = data[4:te].decode()
-            except UnicodeDecodeError:
-                topic = ""
-            if topic and "\x00" not in topic:
-                if version != 5:
-                    return Publish(topic, data[te:], 0, data[0] == 0x31, False, None, NO_PROPERTIES)
-                if te < end and data[te] == 0:
-                    return Publish(topic, data[te + 1 :], 0, data[0] == 0x31, False, None, NO_PROPERTIES)
+        parts = qos0_publish(data, 2, end, 4 if version is None else version, _TOPICS)
+        if parts is not None:
+            return Publish(parts[0], parts[1], 0, data[0] == 0x31, False, None, NO_PROPERTIES)
     if end < 2:
         raise MalformedPacket(end, f"a packet needs at least 2 bytes, got {end}")
     level = 4 if version is None else int(version)

@@ -17,10 +17,12 @@ Two kinds of error:
 PUBLISH flag errors (QoS 3, DUP on QoS 0) are body errors: the length is known, so an
 explorer can keep showing the stream after them.
 
-Speed: a QoS 0 PUBLISH is decoded inline from the incoming chunk (no copy into the
-buffer, no IntEnum, no Python-level call: the packet and ReadPacket are filled in
-without running ``__init__``, and topics already seen come from a small cache), which is
-what lets a connection sustain hundreds of thousands of messages per second.
+Speed: a QoS 0 PUBLISH is read by :func:`qos0_publish`, the one fast path for it (also
+used by ``explorer.mqtt.codec.decode`` and the trace decoder), straight from the
+incoming chunk: no copy into the buffer, no IntEnum, topics already seen from a small
+cache, the packet and ReadPacket filled in without running ``__init__``. That is what
+lets a connection sustain hundreds of thousands of messages per second. Everything else
+is read by :func:`explorer.mqtt.parse.decode_body`, the general path.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Connect, Packet, Publish
 from explorer.mqtt.parse import decode_body, header_errors
 
-__all__ = ["PacketReader", "ReadPacket"]
+__all__ = ["PacketReader", "ReadPacket", "qos0_publish"]
 
 _TOPIC_CACHE_SIZE = 4096
 
@@ -78,13 +80,13 @@ class PacketReader:
         "_pending",
         "_seen_connect",
         "_stream",
-        "_topics",
         "_unraised",
         "_version",
         "broken",
         "error",
         "max_connect_size",
         "max_packet_size",
+        "topics",
     )
 
     def __init__(
@@ -106,9 +108,8 @@ class PacketReader:
         self._pending = bytearray()  # bytes of an incomplete packet
         self._need = 0  # total size of the pending packet once its header is known, else 0
         self._stream = 0  # stream offset of the first byte of _pending (= consumed)
-        # Topic bytes already decoded and checked (UTF-8, no U+0000) -> str. Streams repeat
-        # a few topics, and a dict hit is cheaper than decoding and checking again.
-        self._topics: dict[bytes, str] = {}
+        # Topic Name bytes already decoded and checked -> str (see qos0_publish).
+        self.topics: dict[bytes, str] = {}
 
     @property
     def version(self) -> ProtocolVersion | None:
@@ -159,7 +160,7 @@ class PacketReader:
         if not self._seen_connect and self.max_connect_size is not None:
             limit = self.max_connect_size if limit is None else min(limit, self.max_connect_size)
         level = self._level
-        topics = self._topics
+        topics = self.topics
         first_byte_errors = self._first_byte_errors
         publish = Publish
         read_packet = ReadPacket
@@ -197,55 +198,36 @@ class PacketReader:
                             raise MalformedPacket(base + p - 1, "remaining length is longer than 4 bytes")
                         shift += 7
                 end = p + length
-                if (first == 0x30 or first == 0x31) and _FAST:  # noqa: PLR1714 (faster than a set)
-                    # Fast path: QoS 0 PUBLISH without DUP, decoded in place. Anything unusual
-                    # (a bad topic, v5 properties) falls back to decode_body below.
-                    if length < 0 or (limit is not None and end - pos > limit) or end > size:
-                        pass
-                    elif p + 2 <= end:
-                        te = p + 2 + ((data[p] << 8) | data[p + 1])
-                        if te <= end:
-                            key = data[p + 2 : te]
-                            topic = topics.get(key)
-                            if topic is None:
-                                try:
-                                    topic = key.decode()
-                                except UnicodeDecodeError:
-                                    topic = ""
-                                if "\x00" in topic:
-                                    topic = ""
-                                if topic:
-                                    if len(topics) >= _TOPIC_CACHE_SIZE:
-                                        topics.clear()
-                                    topics[key] = topic
-                            if topic:
-                                if level != 5:
-                                    payload = data[te:end]
-                                elif te < end and data[te] == 0:
-                                    payload = data[te + 1 : end]  # property length 0
-                                else:
-                                    payload = None
-                                if payload is not None:
-                                    # Built without calling __init__: about twice as fast for
-                                    # slots dataclasses. Every field is set; test_reader checks
-                                    # that the result equals the regular decode.
-                                    message: Publish = new(publish)
-                                    message.topic = topic
-                                    message.payload = payload
-                                    message.qos = 0
-                                    message.retain = first == 0x31
-                                    message.dup = False
-                                    message.packet_id = None
-                                    message.properties = no_properties
-                                    item: ReadPacket = new(read_packet)
-                                    item.start = base + pos
-                                    item.end = base + end
-                                    item.packet = message
-                                    item.raw = data if (pos == 0 and end == size) else data[pos:end]
-                                    item.error = None
-                                    append(item)
-                                    pos = end
-                                    continue
+                if (
+                    (first == 0x30 or first == 0x31)  # noqa: PLR1714 (faster than a set)
+                    and _FAST
+                    and length >= 0
+                    and end <= size
+                    and (limit is None or end - pos <= limit)
+                ):
+                    # QoS 0 PUBLISH without DUP: the one fast path; anything it leaves
+                    # (a bad topic, v5 properties) goes to decode_body below.
+                    parts = qos0_publish(data, p, end, level, topics)
+                    if parts is not None:
+                        # Built without calling __init__: about twice as fast for slots
+                        # dataclasses. Every field is set; test_reader checks that the
+                        # result equals decode_body's.
+                        message: Publish = new(publish)
+                        message.topic, message.payload = parts
+                        message.qos = 0
+                        message.retain = first == 0x31
+                        message.dup = False
+                        message.packet_id = None
+                        message.properties = no_properties
+                        item: ReadPacket = new(read_packet)
+                        item.start = base + pos
+                        item.end = base + end
+                        item.packet = message
+                        item.raw = data if (pos == 0 and end == size) else data[pos:end]
+                        item.error = None
+                        append(item)
+                        pos = end
+                        continue
                 if length < 0:
                     break
                 if limit is not None and end - pos > limit:
@@ -282,3 +264,48 @@ class PacketReader:
             pending += memoryview(data)[pos:]
         self._need = need
         return out
+
+
+def qos0_publish(
+    data: bytes, start: int, end: int, level: int, topics: dict[bytes, str]
+) -> tuple[str, bytes] | None:
+    """The Topic Name and payload of a QoS 0 PUBLISH without DUP, read the fast way.
+
+    The one fast path for the packet a firehose is made of, used by
+    :class:`PacketReader`, :func:`explorer.mqtt.codec.decode` and the trace decoder
+    (``explorer.decoder.fastpath``); the caller has checked the first byte (0x30 or
+    0x31) and that the packet is complete: its variable header starts at
+    ``data[start]`` and it ends at ``end``. ``level`` is the protocol level (5 reads a
+    Property Length).
+
+    Returns ``None`` for whatever :func:`~explorer.mqtt.parse.decode_body` must read
+    instead, which then gives the same packet or the error: a Topic Name running past
+    the packet, not UTF-8, holding U+0000 ([MQTT-1.5.4-1], [MQTT-1.5.4-2]) or empty (a
+    matter for the topic rules or a Topic Alias), and MQTT 5 properties.
+
+    ``topics`` maps Topic Name bytes already decoded and checked to their text: streams
+    repeat a few topics, and a dict hit is cheaper than decoding and checking again.
+    """
+    te = start + 2
+    if te > end:
+        return None
+    te += (data[start] << 8) | data[start + 1]
+    if te > end:
+        return None
+    key = data[start + 2 : te]
+    topic = topics.get(key)
+    if topic is None:
+        try:
+            topic = key.decode()
+        except UnicodeDecodeError:
+            return None
+        if not topic or "\x00" in topic:
+            return None
+        if len(topics) >= _TOPIC_CACHE_SIZE:
+            topics.clear()
+        topics[key] = topic
+    if level != 5:
+        return topic, data[te:end]
+    if te < end and data[te] == 0:
+        return topic, data[te + 1 : end]  # Property Length 0
+    return None

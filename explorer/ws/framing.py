@@ -1,10 +1,19 @@
 """FrameIndexer: WebSocket frames (RFC 6455 §5.2) read from raw bytes, one direction.
 
+The one frame reader of the indexer role: the trace decoder (``explorer.decoder``,
+behind live connections, captures and ``decode``) reads every frame through it. The
+broker's hot path has its own strict reader (``explorer.broker.wsframes``); both take
+their rules from ``explorer.ws.rules`` and run the same conformance cases.
+
 What belongs here: splitting one direction's byte stream (after the HTTP upgrade) into
 frames, keeping what ``websockets.frames.Frame`` throws away (the raw header, the mask
 key, the length encoding actually used, the stream offset), unmasking payloads, reading
 close payloads, and noticing protocol errors. What does not: MQTT, HTTP, extensions
 (a compressed payload is returned as it is on the wire), and any I/O.
+
+Speed: :meth:`FrameIndexer.frames` reads a whole binary frame with nothing to check
+(what a firehose is made of) in a few lines and yields it as a :data:`PlainFrame`
+tuple; every other frame goes through all the checks and becomes a :class:`RawFrame`.
 
 An explorer must show broken traffic rather than refuse it, so a protocol error is a
 string in :attr:`RawFrame.problems`, not an exception. Only a stream that cannot be
@@ -15,8 +24,9 @@ framed any further (a 64-bit length with its top bit set, or a frame above
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, TypeAlias
 
 from explorer.errors import RemoteProtocolError
 from explorer.ws.rules import (
@@ -24,7 +34,6 @@ from explorer.ws.rules import (
     DATA_OPCODES,
     MAX_CONTROL_PAYLOAD,
     OPCODE_NAMES,
-    RSV_BITS,
     CloseCode,
     Opcode,
 )
@@ -49,9 +58,11 @@ __all__ = [
     "FrameIndexer",
     "FramingError",
     "LengthEncoding",
+    "PlainFrame",
     "RawFrame",
     "build_frame",
     "parse_close_payload",
+    "plain_raw_frame",
 ]
 
 # RFC 6455 §5.2 / §11.8 (the table is explorer.ws.rules; plain ints here for the hot path)
@@ -63,6 +74,14 @@ OP_PING: Final = int(Opcode.PING)
 OP_PONG: Final = int(Opcode.PONG)
 
 LengthEncoding = Literal["7bit", "16bit", "64bit"]
+
+PlainFrame: TypeAlias = tuple[int, bytes, "bytes | None", bytes]
+"""A whole binary frame with nothing to report, as :meth:`FrameIndexer.frames` yields
+it: ``(stream_offset, header, mask_key, payload)``, the payload unmasked. Everything
+else about it is implied: FIN, no RSV bit, opcode binary, a 7-bit length, masked when
+``mask_key`` is set, and it is a message of its own (:func:`plain_raw_frame`)."""
+
+_PLAIN_FIRST_BYTE: Final = 0x80 | OP_BINARY  # FIN, no RSV bit, binary (RFC 6455 §5.2)
 
 # The one problem answered with close code 1007 rather than 1002 (RFC 6455 §7.4.1).
 CLOSE_REASON_NOT_UTF8: Final = "close reason is not valid UTF-8 (RFC 6455 §5.5.1)"
@@ -132,6 +151,26 @@ class RawFrame:
     def end_offset(self) -> int:
         """Stream offset just past the frame."""
         return self.stream_offset + len(self.header) + self.payload_length
+
+
+def plain_raw_frame(frame: PlainFrame) -> RawFrame:
+    """The :class:`RawFrame` a :data:`PlainFrame` stands for."""
+    offset, header, mask_key, payload = frame
+    return RawFrame(
+        offset,
+        True,
+        False,
+        False,
+        False,
+        OP_BINARY,
+        mask_key is not None,
+        mask_key,
+        "7bit",
+        len(payload),
+        header,
+        payload,
+        OP_BINARY,
+    )
 
 
 def parse_close_payload(payload: bytes) -> tuple[int | None, str, tuple[str, ...]]:
@@ -228,132 +267,152 @@ class FrameIndexer:
         return self._in_message
 
     def receive_data(self, data: bytes) -> list[RawFrame]:
-        """Feed bytes; return the frames they complete, in order.
+        """Feed bytes; return the frames they complete, in order, each a :class:`RawFrame`.
 
         Raises:
             FramingError: once, when the stream cannot be framed any further.
         """
+        frames: list[RawFrame] = []
+        append = frames.append
+        try:
+            for frame in self.frames(data):
+                append(frame if type(frame) is RawFrame else plain_raw_frame(frame))  # type: ignore[arg-type]
+        except FramingError as exc:
+            exc.frames = frames
+            raise
+        return frames
+
+    def frames(self, data: bytes) -> Iterator[PlainFrame | RawFrame]:
+        """Feed bytes; yield the frames they complete, in order: a :data:`PlainFrame`
+        tuple for a whole binary frame with nothing to check (the frames a firehose is
+        made of: FIN, no RSV bit, a 7-bit length, masked as the direction requires, no
+        fragmented message open, no Close frame before it), a :class:`RawFrame` for
+        every other one.
+
+        Iterate to the end: the bytes of an incomplete frame at the end are kept for the
+        next call, and :attr:`consumed` and :attr:`buffered` are brought up to date
+        then (:attr:`in_message` and :attr:`closed` follow each frame).
+
+        Raises:
+            FramingError: once, when the stream cannot be framed any further (the
+                frames before the offending one were yielded).
+        """
         if self.broken:
-            return []
+            return
+        if type(data) is not bytes:
+            data = bytes(data)  # frames hold immutable bytes, whatever the caller read into
         buf: bytes
         if self._buf:
             self._buf += data
             if len(self._buf) < self._need:
-                return []
+                return
             buf = bytes(self._buf)
         else:
             buf = data
-        frames: list[RawFrame] = []
-        append = frames.append
         end = len(buf)
         pos = 0
         offset = self.consumed
         expect_masked = self.expect_masked
-        while True:
-            if end - pos < 2:
-                self._need = 2
-                break
-            b0 = buf[pos]
-            b1 = buf[pos + 1]
-            length = b1 & 0x7F
-            masked = b1 & 0x80 != 0
-            hlen = 6 if masked else 2
-            encoding: LengthEncoding = "7bit"
-            if length == 126:
-                hlen += 2
-                if end - pos < hlen:
-                    self._need = hlen
+        # The plain frame's second byte: the mask bit the direction requires (never
+        # matched when either is accepted, so that such frames are checked in full).
+        mask_bit = -1 if expect_masked is None else 0x80 if expect_masked else 0
+        hlen = 6 if expect_masked else 2
+        plain = self._in_message is None and not self._closed  # changed by checked frames only
+        need = 2
+        try:
+            while True:
+                if end - pos < 2:
+                    need = 2
                     break
-                length = (buf[pos + 2] << 8) | buf[pos + 3]
-                encoding = "16bit"
-            elif length == 127:
-                hlen += 8
-                if end - pos < hlen:
-                    self._need = hlen
+                b0 = buf[pos]
+                b1 = buf[pos + 1]
+                if b0 == _PLAIN_FIRST_BYTE and b1 & 0x80 == mask_bit and b1 & 0x7F < 126 and plain:
+                    total = hlen + (b1 & 0x7F)
+                    if end - pos < total:
+                        need = total
+                        break
+                    if expect_masked:
+                        key = buf[pos + 2 : pos + 6]
+                        frame: PlainFrame = (
+                            offset,
+                            buf[pos : pos + 6],
+                            key,
+                            apply_mask(buf[pos + 6 : pos + total], key),
+                        )
+                    else:
+                        frame = (offset, buf[pos : pos + 2], None, buf[pos + 2 : pos + total])
+                    pos += total
+                    offset += total
+                    yield frame
+                    continue
+                length = b1 & 0x7F
+                masked = b1 & 0x80 != 0
+                head = 6 if masked else 2
+                encoding: LengthEncoding = "7bit"
+                if length == 126:
+                    head += 2
+                    if end - pos < head:
+                        need = head
+                        break
+                    length = (buf[pos + 2] << 8) | buf[pos + 3]
+                    encoding = "16bit"
+                elif length == 127:
+                    head += 8
+                    if end - pos < head:
+                        need = head
+                        break
+                    length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                    encoding = "64bit"
+                    if length >> 63:
+                        # RFC 6455 §5.2: the most significant bit MUST be 0
+                        self._fail(offset, "64-bit payload length with the most significant bit set")
+                if self.max_payload_size is not None and length > self.max_payload_size:
+                    self._fail(
+                        offset,
+                        f"frame payload of {length} bytes exceeds the limit of {self.max_payload_size} bytes",
+                        CloseCode.MESSAGE_TOO_BIG,
+                    )
+                total = head + length
+                if end - pos < total:
+                    need = total
                     break
-                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
-                encoding = "64bit"
-                if length >> 63:
-                    # RFC 6455 §5.2: the most significant bit MUST be 0
-                    self._fail(frames, offset, "64-bit payload length with the most significant bit set")
-            if self.max_payload_size is not None and length > self.max_payload_size:
-                self._fail(
-                    frames,
+                pstart = pos + head
+                mask_key: bytes | None = None
+                if masked:
+                    mask = buf[pstart - 4 : pstart]
+                    mask_key = mask
+                    payload = apply_mask(buf[pstart : pstart + length], mask)
+                else:
+                    payload = buf[pstart : pstart + length]
+                checked = self._checked_frame(
                     offset,
-                    f"frame payload of {length} bytes exceeds the limit of {self.max_payload_size} bytes",
-                    CloseCode.MESSAGE_TOO_BIG,
+                    b0,
+                    masked=masked,
+                    mask_key=mask_key,
+                    encoding=encoding,
+                    length=length,
+                    header=buf[pos:pstart],
+                    payload=payload,
                 )
-            total = hlen + length
-            if end - pos < total:
-                self._need = total
-                break
-            pstart = pos + hlen
-            if masked:
-                mask_key = bytes(buf[pstart - 4 : pstart])
-                payload = apply_mask(buf[pstart : pstart + length], mask_key)
-            else:
-                mask_key = None
-                payload = bytes(buf[pstart : pstart + length])
-            header = bytes(buf[pos:pstart])
-            opcode = b0 & 0x0F
-            fin = b0 & 0x80 != 0
-            # Fast path: a whole, unfragmented binary frame with nothing wrong.
-            if (
-                opcode == OP_BINARY
-                and fin
-                and not b0 & RSV_BITS
-                and self._in_message is None
-                and encoding == "7bit"
-                and (expect_masked is None or masked is expect_masked)
-                and not self._closed
-            ):
-                append(
-                    RawFrame(
-                        offset,
-                        True,
-                        False,
-                        False,
-                        False,
-                        OP_BINARY,
-                        masked,
-                        mask_key,
-                        "7bit",
-                        length,
-                        header,
-                        payload,
-                        OP_BINARY,
-                    )
-                )
-            else:
-                append(
-                    self._slow_frame(
-                        offset,
-                        b0,
-                        masked=masked,
-                        mask_key=mask_key,
-                        encoding=encoding,
-                        length=length,
-                        header=header,
-                        payload=payload,
-                    )
-                )
-            pos += total
-            offset += total
-        self.consumed = offset
-        self._buf = bytearray(buf[pos:]) if pos < end else bytearray()
-        return frames
+                pos += total
+                offset += total
+                plain = self._in_message is None and not self._closed
+                yield checked
+        finally:
+            if not self.broken:
+                # Also when the caller stopped early: what was yielded is consumed.
+                self.consumed = offset
+                self._need = need
+                self._buf = bytearray(buf[pos:]) if pos < end else bytearray()
 
-    def _fail(
-        self, frames: list[RawFrame], offset: int, reason: str, code: int = CloseCode.PROTOCOL_ERROR
-    ) -> None:
-        """Mark the stream unframeable and raise, handing over the frames completed
-        earlier in the same call (:attr:`FramingError.frames`)."""
+    def _fail(self, offset: int, reason: str, code: int = CloseCode.PROTOCOL_ERROR) -> None:
+        """Mark the stream unframeable and raise."""
         self.broken = True
         self._buf = bytearray()
         self.consumed = offset
-        raise FramingError(offset, reason, frames, code)
+        raise FramingError(offset, reason, code=code)
 
-    def _slow_frame(
+    def _checked_frame(
         self,
         offset: int,
         b0: int,
@@ -365,7 +424,7 @@ class FrameIndexer:
         header: bytes,
         payload: bytes,
     ) -> RawFrame:
-        """Build a frame that needs checks beyond the fast path, noting every problem."""
+        """Build a frame that is not a plain one, noting every problem (RFC 6455 §5)."""
         fin = b0 & 0x80 != 0
         rsv1 = b0 & 0x40 != 0
         rsv2 = b0 & 0x20 != 0

@@ -7,10 +7,11 @@ import itertools
 import pytest
 
 from explorer.errors import MalformedPacket, PacketTooLarge
-from explorer.mqtt.codec import decode, encode
+from explorer.mqtt.codec import decode, encode, parse_fixed_header
 from explorer.mqtt.enums import ProtocolVersion
-from explorer.mqtt.packets import NO_PROPERTIES, Connect, Pingreq, Properties, Puback, Publish
-from explorer.mqtt.reader import PacketReader, ReadPacket
+from explorer.mqtt.packets import NO_PROPERTIES, Connect, Packet, Pingreq, Properties, Puback, Publish
+from explorer.mqtt.parse import decode_body
+from explorer.mqtt.reader import PacketReader, ReadPacket, qos0_publish
 from tests.mqtt.golden import DECODE_ONLY, GOLDEN, V5, V311, Case
 from tests.mqtt.malformed import MALFORMED, Bad
 
@@ -222,27 +223,55 @@ def test_empty_chunk_returns_nothing() -> None:
     assert reader.consumed == 0
 
 
-@pytest.mark.parametrize(
-    ("version", "packet"),
-    [
-        (V311, Publish("sensors/t", b"23")),
-        (V311, Publish("sensors/t", b"23", retain=True)),
-        (V311, Publish("t/\u00e9\u6f22", b"")),
-        (V5, Publish("sensors/t", b"23")),
-        (V5, Publish("sensors/t", b"23", retain=True)),
-        (V5, Publish("sensors/t", b"", properties=Properties(content_type="a"))),
-        (V5, Publish("", b"x", properties=Properties(topic_alias=4))),
-    ],
-)
-def test_fast_path_builds_the_same_packet_as_decode(version: ProtocolVersion, packet: Publish) -> None:
+def _general(data: bytes, version: ProtocolVersion) -> Packet:
+    """The packet as the general path reads it (decode_body, no fast path)."""
+    header = parse_fixed_header(data, 0, len(data), int(version))
+    assert header is not None
+    return decode_body(data, 0, header[0], len(data), int(version))
+
+
+FAST_CASES = [
+    (V311, Publish("sensors/t", b"23")),
+    (V311, Publish("sensors/t", b"23", retain=True)),
+    (V311, Publish("t/\u00e9\u6f22", b"")),
+    (V311, Publish("t", b"x" * 300)),  # two-byte Remaining Length
+    (V5, Publish("sensors/t", b"23")),  # Property Length 0
+    (V5, Publish("sensors/t", b"23", retain=True)),
+    (V5, Publish("sensors/t", b"", properties=Properties(content_type="a"))),  # properties: general path
+    (V5, Publish("", b"x", properties=Properties(topic_alias=4))),  # empty topic: general path
+]
+
+
+@pytest.mark.parametrize(("version", "packet"), FAST_CASES)
+def test_fast_path_builds_the_same_packet_as_the_general_path(
+    version: ProtocolVersion, packet: Publish
+) -> None:
     data = encode(packet, version)
     reader = PacketReader(version)
     # twice: the second read comes from the topic cache
     for _ in range(2):
         [read] = reader.receive_data(data)
-        assert read.packet == decode(data, version) == packet
+        assert read.packet == decode(data, version) == _general(data, version) == packet
         assert isinstance(read.packet, Publish)
         assert read.packet.properties is NO_PROPERTIES or packet.properties
+        assert (read.start, read.end, read.raw) == (reader.consumed - len(data), reader.consumed, data)
+
+
+@pytest.mark.parametrize(("version", "packet"), FAST_CASES)
+def test_qos0_publish_reads_what_the_general_path_reads_or_leaves_it(
+    version: ProtocolVersion, packet: Publish
+) -> None:
+    data = encode(packet, version)
+    header = parse_fixed_header(data, 0, len(data), int(version))
+    assert header is not None
+    topics: dict[bytes, str] = {}
+    for _ in range(2):  # the second time from the cache
+        parts = qos0_publish(data, header[0], len(data), int(version), topics)
+        if packet.properties or not packet.topic:
+            assert parts is None  # decode_body's to read
+        else:
+            assert parts == (packet.topic, packet.payload)
+            assert topics == {packet.topic.encode(): packet.topic}
 
 
 @pytest.mark.parametrize(
@@ -250,21 +279,51 @@ def test_fast_path_builds_the_same_packet_as_decode(version: ProtocolVersion, pa
     [
         b"\x30\x05\x00\x02\xc3\x28x",  # invalid UTF-8 topic
         b"\x30\x05\x00\x02a\x00x",  # U+0000 in topic
+        b"\x30\x05\x00\x02\xed\xa0x",  # a UTF-16 surrogate half
         b"\x30\x04\x00\x05ab",  # topic longer than the packet
         b"\x30\x01\x00",  # no room for the topic length
         b"\x30\x03\x00\x00x",  # empty topic in 3.1.1 is left to the topic rules, not the codec
     ],
 )
 def test_fast_path_falls_back_to_the_full_decoder(data: bytes) -> None:
+    assert qos0_publish(data, 2, len(data), 4, {}) is None
     reader = PacketReader()
     [read] = reader.receive_data(data)
-    if read.error is None:
-        assert read.packet == decode(data)
-    else:
+    try:
+        expected: Packet | MalformedPacket = _general(data, V311)
+    except MalformedPacket as exc:
+        expected = exc
+    if isinstance(expected, MalformedPacket):
         assert read.packet is None
+        assert read.error is not None
+        assert (read.error.offset, read.error.reason) == (expected.offset, expected.reason)
         with pytest.raises(MalformedPacket) as info:
             decode(data)
-        assert (read.error.offset, read.error.reason) == (info.value.offset, info.value.reason)
+        assert (info.value.offset, info.value.reason) == (expected.offset, expected.reason)
+    else:
+        assert read.error is None
+        assert read.packet == decode(data) == expected
+    assert reader.topics == {}  # nothing wrong is cached
+
+
+def test_a_bad_topic_after_a_cached_one_is_not_taken_from_the_cache() -> None:
+    good = encode(Publish("ab", b"1"))
+    bad = b"\x30\x05\x00\x02a\x00x"
+    reads = PacketReader().receive_data(good + bad + good)
+    assert [r.packet for r in reads] == [Publish("ab", b"1"), None, Publish("ab", b"1")]
+    assert reads[1].error is not None
+
+
+@pytest.mark.parametrize("version", [V311, V5])
+def test_fast_path_keeps_the_maximum_packet_size(version: ProtocolVersion) -> None:
+    data = encode(Publish("t", b"x" * 20), version)
+    assert PacketReader(version, max_packet_size=len(data)).receive_data(data)[0].packet == Publish(
+        "t", b"x" * 20
+    )
+    reader = PacketReader(version, max_packet_size=len(data) - 1)
+    with pytest.raises(PacketTooLarge) as info:
+        reader.receive_data(data)
+    assert (info.value.offset, info.value.size, info.value.maximum) == (0, len(data), len(data) - 1)
 
 
 def test_the_fast_path_matches_the_current_packet_classes() -> None:

@@ -365,3 +365,44 @@ def test_a_frame_websockets_rejects_always_has_a_problem(b0: int, length: int, m
     else:
         continuation_alone = mine.opcode == OP_CONTINUATION
         assert bool(mine.problems) is continuation_alone
+
+
+@pytest.mark.parametrize("masked", [True, False])
+def test_plain_frames_are_the_frames_the_full_checks_make(masked: bool) -> None:
+    # A plain frame (whole, binary, 7-bit, masked as the direction requires) is read by
+    # the indexer's short path; with expect_masked=None every frame takes the full checks.
+    rng = random.Random(5)
+    payloads = [rng.randbytes(rng.randint(0, 125)) for _ in range(40)]
+    data = b"".join(
+        build_frame(OP_BINARY, p, mask_key=rng.randbytes(4) if masked else None) for p in payloads
+    )
+    for chunks in chunkings(data):
+        short = feed(data, chunks, expect_masked=masked)
+        assert short == feed(data, chunks, expect_masked=None)
+        assert [f.payload for f in short] == payloads
+        assert all(type(f.payload) is bytes and type(f.header) is bytes for f in short)
+
+
+def test_frames_yields_plain_tuples_and_checked_frames_in_wire_order() -> None:
+    plain = build_frame(OP_BINARY, b"abc", mask_key=MASK)
+    start = build_frame(OP_BINARY, b"12", mask_key=MASK, fin=False)  # opens a fragmented message
+    ping = build_frame(OP_PING, b"p", mask_key=MASK)
+    last = build_frame(OP_CONTINUATION, b"34", mask_key=MASK)
+    indexer = FrameIndexer(expect_masked=True)
+    got = list(indexer.frames(plain + start + plain + ping + last + plain))
+    kinds = [type(item).__name__ for item in got]
+    # inside the fragmented message a plain-looking frame is checked (and reported)
+    assert kinds == ["tuple", "RawFrame", "RawFrame", "RawFrame", "RawFrame", "tuple"]
+    assert got[0] == (0, plain[:6], MASK, b"abc")
+    assert got[2].problems  # type: ignore[union-attr]
+    assert indexer.consumed == len(plain) * 3 + len(start) + len(ping) + len(last)
+
+
+def test_a_caller_that_stops_early_leaves_the_rest_unread() -> None:
+    frame = build_frame(OP_BINARY, b"abc", mask_key=MASK)
+    indexer = FrameIndexer(expect_masked=True)
+    frames = indexer.frames(frame * 3)
+    next(frames)
+    frames.close()
+    assert (indexer.consumed, indexer.buffered) == (len(frame), 2 * len(frame))
+    assert [f.payload for f in indexer.receive_data(b"")] == [b"abc", b"abc"]

@@ -229,10 +229,9 @@ def codec_fields(
             context = plain[topic] = DecodeContext(topic) if simple else None
         if not context:
             return "," + dumps(fields(expand_fast(item)[1]))[1:-1]
-        decoded = registry.detect(item[11], context)
-        if decoded.codec == "raw":  # the common case of binary payloads, written as orjson would
-            value = decoded.value
+        name, value = registry.detect_json(item[11], context)
+        if name == "raw":  # the common case of binary payloads, written as orjson would
             return f',"codec":"raw","decoded":{{"bytes":{value["bytes"]},"base64":"{value["base64"]}"}}'
-        return "," + dumps(decoded.to_json())[1:-1]
+        return "," + dumps({"codec": name, "decoded": value})[1:-1]
 
     return fields, members

@@ -126,6 +126,8 @@ class Codec(Protocol):
     ceiling: int  # the best score sniff() can give: detection stops asking once beaten
     # Optional, ``leads: frozenset[int]``: the first bytes of a non-empty payload sniff()
     # may score above 0; detection does not ask the codec about payloads starting otherwise.
+    # Optional, ``topic_prefix: str``: sniff() scores 0 for topics not starting so;
+    # detection does not ask the codec about other topics.
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:
         """How likely the payload is this codec's own: 0 (no) to 100 (certain)."""

@@ -14,12 +14,22 @@ import zstandard
 
 from explorer.codecs.base import CodecError
 
-__all__ = ["COMPRESSIONS", "MAX_INFLATED", "Compression", "compression_for", "sniff_compression"]
+__all__ = [
+    "COMPRESSIONS",
+    "COMPRESSION_LEADS",
+    "MAX_INFLATED",
+    "Compression",
+    "compression_for",
+    "sniff_compression",
+]
 
 MAX_INFLATED = 64 * 1024 * 1024
 """Most bytes a compressed payload may expand to before it is refused."""
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # RFC 8878 §3.1.1
+# The first bytes :func:`sniff_compression` may accept: gzip's ID1, zstd's magic, and a
+# zlib CMF byte (CM=8, CINFO<=7: 0x08, 0x18 ... 0x78).
+COMPRESSION_LEADS = frozenset({0x1F, 0x28, *range(0x08, 0x80, 0x10)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +86,8 @@ def compression_for(name: str) -> Compression | None:
 
 def sniff_compression(payload: bytes) -> Compression | None:
     """The compression whose header the payload starts with, if any."""
+    if not payload or payload[0] not in COMPRESSION_LEADS:
+        return None
     if payload[:3] == b"\x1f\x8b\x08":  # RFC 1952 §2.3.1: ID1 ID2 CM=deflate
         return COMPRESSIONS["gzip"]
     if payload[:4] == _ZSTD_MAGIC:

@@ -9,7 +9,7 @@ from typing import Any
 
 from explorer.codecs.base import CodecError, DecodeContext, Decoded
 
-__all__ = ["RAW_TEXT_LIMIT", "Base64Codec", "HexCodec", "RawCodec", "raw_text"]
+__all__ = ["RAW_TEXT_LIMIT", "Base64Codec", "HexCodec", "RawCodec", "raw_text", "raw_value"]
 
 RAW_TEXT_LIMIT = 4096
 """Payload bytes written out in the raw view's one-line text."""
@@ -31,11 +31,15 @@ class RawCodec:
         """The raw view of ``data`` (``raw`` as received, before any decompression),
         called ``name`` (``gzip+raw``...). The text is made when asked: a listing of a
         capture reads every payload for its JSON and never shows the text."""
-        value = {"bytes": len(data), "base64": binascii.b2a_base64(data, newline=False).decode("ascii")}
-        return Decoded(name, raw, value, None, {}, None, None, note, raw_text)
+        return Decoded(name, raw, raw_value(data), None, {}, None, None, note, raw_text)
 
     def encode(self, data: bytes) -> bytes:
         return data
+
+
+def raw_value(data: bytes) -> dict[str, Any]:
+    """The raw view's value: the size and the bytes in base64."""
+    return {"bytes": len(data), "base64": binascii.b2a_base64(data, newline=False).decode("ascii")}
 
 
 def raw_text(value: Any) -> str:

@@ -19,14 +19,14 @@ No I/O: ``.proto`` files are compiled by :mod:`explorer.codecs.protoc`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from explorer.codecs.base import Codec, CodecError, DecodeContext, Decoded
-from explorer.codecs.compression import Compression, compression_for, sniff_compression
+from explorer.codecs.compression import COMPRESSION_LEADS, Compression, compression_for, sniff_compression
 from explorer.codecs.image import ImageCodec
 from explorer.codecs.protobuf import ProtobufCodec, ProtoSchemas
-from explorer.codecs.raw import Base64Codec, HexCodec, RawCodec
+from explorer.codecs.raw import Base64Codec, HexCodec, RawCodec, raw_value
 from explorer.codecs.rules import CODEC_NAMES, CodecRule, parse_codec_rule
 from explorer.codecs.sparkplug import SparkplugCodec
 from explorer.codecs.structured import CborCodec, JsonCodec, MsgpackCodec, TextCodec, from_json_text
@@ -115,6 +115,43 @@ def _ceiling(codec: Codec) -> int:
     return int(getattr(codec, "ceiling", 100))
 
 
+_Ranked = tuple[tuple[int, int, Callable[[bytes, DecodeContext], int], Codec], ...]
+
+
+def _per_lead(ranked: _Ranked) -> list[_Ranked]:
+    """``ranked`` for each first byte of a payload: only the codecs whose ``leads`` admit it."""
+    return [
+        tuple(item for item in ranked if byte in getattr(item[3], "leads", _ANY_BYTE)) for byte in range(256)
+    ]
+
+
+def _attempt(codec: Codec, data: bytes, context: DecodeContext) -> Decoded | str:
+    """The codec's decoding of ``data``, or why it cannot read it (one line)."""
+    try:
+        return codec.decode(data, context)
+    except CodecError as exc:
+        return str(exc)
+    except RecursionError:
+        return f"not {codec.label}: nested too deeply"
+
+
+def _renamed(decoded: Decoded, name: str, raw: bytes, note: str) -> Decoded:
+    """A codec's decoding under the name of its chain (``gzip+json``), the raw bytes as
+    received, and why the codec was chosen."""
+    return Decoded(
+        name,
+        raw,
+        decoded.value,
+        decoded.display,
+        decoded.given_numbers,
+        None,
+        decoded.image,
+        f"{note}, {decoded.note}" if note and decoded.note else note or decoded.note,
+        decoded.text_of,
+        decoded.numbers_of,
+    )
+
+
 class CodecRegistry:
     """The codecs, the rules and the loaded Protobuf schemas; decodes and encodes payloads."""
 
@@ -148,13 +185,19 @@ class CodecRegistry:
         self._by_ceiling = tuple(
             (_ceiling(codec), index, codec.sniff, codec)
             for index, codec in sorted(enumerate(self.codecs.values()), key=lambda item: -_ceiling(item[1]))
-            if _ceiling(codec) > 0
+            if _ceiling(codec) > 0 and type(codec) is not RawCodec  # the raw view: what is left
         )
         # The same, per first byte of the payload: only the codecs whose ``leads`` admit it.
-        self._by_lead = [
-            tuple(item for item in self._by_ceiling if byte in getattr(item[3], "leads", _ANY_BYTE))
-            for byte in range(256)
-        ]
+        self._by_lead = _per_lead(self._by_ceiling)
+        # Both again without the codecs that read only topics under a prefix (Sparkplug B),
+        # for every other topic.
+        self._prefixes = tuple(
+            {str(getattr(codec, "topic_prefix", "")) for codec in self.codecs.values()} - {""}
+        )
+        self._plain_by_ceiling = tuple(
+            item for item in self._by_ceiling if not getattr(item[3], "topic_prefix", "")
+        )
+        self._plain_by_lead = _per_lead(self._plain_by_ceiling)
 
     def rule_for(self, topic: str) -> CodecRule | None:
         for rule in self.rules:
@@ -214,24 +257,10 @@ class CodecRegistry:
         name = "+".join([*layers, codec.name]) if layers else codec.name
         if type(codec) is RawCodec:  # never refuses; made once, not made then renamed
             return codec.view(data, raw, name, note)
-        try:
-            decoded = codec.decode(data, context)
-        except CodecError as exc:
-            return Decoded(name, raw, error=str(exc), note=note)
-        except RecursionError:
-            return Decoded(name, raw, error=f"not {codec.label}: nested too deeply", note=note)
-        return Decoded(
-            name,
-            raw,
-            decoded.value,
-            decoded.display,
-            decoded.given_numbers,
-            None,
-            decoded.image,
-            f"{note}, {decoded.note}" if note and decoded.note else note or decoded.note,
-            decoded.text_of,
-            decoded.numbers_of,
-        )
+        decoded = _attempt(codec, data, context)
+        if type(decoded) is str:
+            return Decoded(name, raw, error=decoded, note=note)
+        return _renamed(decoded, name, raw, note)  # type: ignore[arg-type]
 
     def _detect(
         self,
@@ -241,18 +270,59 @@ class CodecRegistry:
         raw: bytes,
         note: str = "detected",
     ) -> Decoded:
-        if len(layers) < _MAX_LAYERS:
+        data, layers, codec, decoded = self._pick(data, context, layers)
+        name = "+".join([*layers, codec.name]) if layers else codec.name
+        if decoded is None:
+            return RawCodec.view(data, raw, name, note)
+        return _renamed(decoded, name, raw, note)
+
+    def detect_json(self, payload: bytes, context: DecodeContext) -> tuple[str, Any]:
+        """The ``codec`` and ``decoded`` of what :meth:`detect` gives (detection never gives
+        ``decode_error``), for writers of JSON that need nothing else: no :class:`Decoded`
+        is made for the raw view, the common case of binary payloads."""
+        data, layers, codec, decoded = self._pick(payload, context, [])
+        name = "+".join([*layers, codec.name]) if layers else codec.name
+        return name, raw_value(data) if decoded is None else decoded.value
+
+    def _pick(
+        self, data: bytes, context: DecodeContext, layers: list[str]
+    ) -> tuple[bytes, list[str], Codec, Decoded | None]:
+        """What detection picks: the bytes left once compression layers are unwrapped, the
+        layers, the codec and its decoding of those bytes (None for the raw view)."""
+        while len(layers) < _MAX_LAYERS and data and data[0] in COMPRESSION_LEADS:
             compression = sniff_compression(data)
-            if compression is not None:
-                inner = self._unwrap(compression, data)
-                if inner is not None:
-                    return self._detect(inner, context, [*layers, compression.name], raw, note)
+            if compression is None:
+                break
+            inner = self._unwrap(compression, data)
+            if inner is None:
+                break
+            data, layers = inner, [*layers, compression.name]
         # Ask the codecs in order of the best score each can give, and stop asking once the
-        # likeliest so far beats every codec not yet asked; on a failed decoding, go on.
-        order = self._by_lead[data[0]] if data else self._by_ceiling
-        asked = 0
+        # likeliest so far beats every codec not yet asked; on a failed decoding, go on. The
+        # raw view, which every payload is, is not asked: it is what is left.
+        if self._prefixes and context.topic.startswith(self._prefixes):
+            order = self._by_lead[data[0]] if data else self._by_ceiling
+        else:
+            order = self._plain_by_lead[data[0]] if data else self._plain_by_ceiling
+        raw_view = self.codecs["raw"]
         scored: list[tuple[int, int, Codec]] = []  # (-score, position, codec): best first once sorted
-        while True:
+        asked = best = 0
+        for ceiling, index, sniff, codec in order:
+            if best >= ceiling:
+                break
+            asked += 1
+            score = sniff(data, context)
+            if score > 0:
+                scored.append((-score, index, codec))
+                best = max(best, score)
+        if not scored:
+            return data, layers, raw_view, None  # the common case: nothing else reads it
+        scored.sort()  # positions differ: codecs themselves are never compared
+        while scored:
+            codec = scored.pop(0)[2]
+            decoded = _attempt(codec, data, context)
+            if type(decoded) is not str:
+                return data, layers, codec, decoded  # type: ignore[return-value]
             for ceiling, index, sniff, codec in order[asked:]:
                 if scored and -scored[0][0] >= ceiling:
                     break
@@ -260,15 +330,8 @@ class CodecRegistry:
                 score = sniff(data, context)
                 if score > 0:
                     scored.append((-score, index, codec))
-                    if len(scored) > 1:
-                        scored.sort()  # positions differ: codecs themselves are never compared
-            if not scored:
-                break
-            codec = scored.pop(0)[2]
-            decoded = self._run(codec, data, context, layers, raw, note=note)
-            if decoded.error is None:
-                return decoded
-        return self._run(self.codecs["raw"], data, context, layers, raw, note=note)
+                    scored.sort()
+        return data, layers, raw_view, None
 
     @staticmethod
     def _unwrap(compression: Compression, data: bytes) -> bytes | None:

@@ -414,6 +414,7 @@ class SparkplugCodec:
     name = "sparkplug"
     ceiling = 90
     label = "Sparkplug B"
+    topic_prefix = NAMESPACE + "/"  # sniff() gives 0 for any other topic
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:
         topic = parse_topic(context.topic)

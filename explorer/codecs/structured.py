@@ -12,17 +12,29 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from typing import Any
 
 import cbor2
 import msgpack
+import orjson
 
 from explorer.codecs.base import CodecError, DecodeContext, Decoded, jsonable
 
-__all__ = ["CborCodec", "JsonCodec", "MsgpackCodec", "TextCodec", "from_json_text"]
+__all__ = ["CborCodec", "JsonCodec", "MsgpackCodec", "TextCodec", "cbor_item_end", "from_json_text"]
 
 _MAX_DEPTH = 200
 _JSON_HEADS = b'{["-0123456789tfn'  # the first byte of a JSON text (RFC 8259 §2), whitespace aside
+# A C0 control character or DEL: never printable, so never in a text payload's first 4096
+# characters (tab, newline and CR aside).
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A C0 control character outside tab, newline and CR: JSON allows it neither between
+# tokens nor, unescaped, in a string (RFC 8259 §2, §7), so UTF-8 bytes holding one are not JSON.
+_JSON_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Nineteen digits in a row: maybe an integer beyond 64 bits, which orjson reads as a float.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_SPACES = str.maketrans("\t\n\r", "   ")
+_NOT_READ = object()  # what a quick read gives for a payload that is not of its codec
 
 
 def _utf8(payload: bytes) -> str:
@@ -33,7 +45,9 @@ def _utf8(payload: bytes) -> str:
 
 
 def _printable(text: str) -> bool:
-    return all(ch.isprintable() or ch in "\n\r\t" for ch in text[:4096])
+    """Whether the first 4096 characters are printable or tab, newline and CR."""
+    head = text[:4096]
+    return head.isprintable() or head.translate(_SPACES).isprintable()
 
 
 def from_json_text(text: str) -> Any:
@@ -55,6 +69,8 @@ class TextCodec:
     leads = frozenset(b"\t\n\r" + bytes(range(0x20, 0x7F)) + bytes(range(0xC2, 0xF5)))
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:
+        if _CONTROL.search(payload, 0, 4096) is not None:
+            return 0  # a control byte in the first 4096 bytes is within the first 4096 characters
         try:
             text = payload.decode("utf-8")
         except UnicodeDecodeError:
@@ -91,9 +107,8 @@ class JsonCodec:
             head = payload.lstrip()[:1]
             if not head or head not in _JSON_HEADS:
                 return 0
-        try:
-            value = json.loads(payload)
-        except (ValueError, RecursionError):
+        value = _json_value(payload)
+        if value is _NOT_READ:
             return 0
         self._memo = (payload, value)  # decode() right after reads the same bytes
         return 60
@@ -107,6 +122,32 @@ class JsonCodec:
 
     def encode(self, value: Any) -> bytes:
         return json.dumps(value, separators=(",", ":")).encode("utf-8")
+
+
+def _json_value(payload: bytes) -> Any:
+    """What ``json.loads(payload)`` gives, or :data:`_NOT_READ` where it raises; read by
+    orjson where that gives the same value (the standard reader decides the rest)."""
+    if _read_as_utf8(payload):
+        found = _JSON_CONTROL.search(payload)
+        if found is not None:
+            return _NOT_READ
+        if _LONG_DIGITS.search(payload) is None:
+            try:
+                return orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                pass  # NaN, Infinity, 1e400, lone surrogates: the standard reader reads these
+    try:
+        return json.loads(payload)
+    except (ValueError, RecursionError):
+        return _NOT_READ
+
+
+def _read_as_utf8(payload: bytes) -> bool:
+    """Whether ``json.loads`` reads these bytes as UTF-8 (no BOM, no NUL among the first
+    two bytes: the encoding ``json.detect_encoding`` gives, RFC 8259 §8.1)."""
+    if payload[:3] == b"\xef\xbb\xbf" or payload[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return False
+    return len(payload) < 2 or len(payload) == 3 or bool(payload[0] and payload[1])
 
 
 def _container_head(byte: int, maps: range, arrays: range, extra: bytes) -> bool:
@@ -128,9 +169,9 @@ class MsgpackCodec:
             payload[0], range(0x80, 0x90), range(0x90, 0xA0), b"\xdc\xdd\xde\xdf"
         ):
             return 0
-        try:
-            value = self._unpack(payload)
-        except CodecError:
+        try:  # one quick read: where it fails, the precise second read of _unpack fails too
+            value = msgpack.unpackb(payload, raw=False, strict_map_key=False, timestamp=3)
+        except (ValueError, msgpack.UnpackException, TypeError, RecursionError):
             return 0
         self._memo = (payload, value)  # decode() right after reads the same bytes
         if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
@@ -186,6 +227,8 @@ class CborCodec:
             return 95
         if not payload or not (0x80 <= payload[0] <= 0xBF):
             return 0
+        if cbor_item_end(payload) != len(payload):
+            return 0  # cut short, not well formed, or more than one item: _load refuses it
         try:
             value = self._load(payload)
         except CodecError:
@@ -232,3 +275,58 @@ class CborCodec:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def cbor_item_end(data: bytes) -> int:
+    """Where the first CBOR data item of ``data`` ends, read from its heads alone (RFC 8949
+    §3), or -1 when it is not well formed (Appendix C: cut short, a reserved additional
+    information value 28-30, an indefinite length on an integer or a tag, a break code
+    where an item is due). Cheap: a decoder refuses what this refuses, so detection asks
+    a decoder only about payloads that are one well-formed item."""
+    end = len(data)
+    pos = 0
+    todo = [1]  # items still due at each open level; -1: an indefinite one, until a break
+    while todo:
+        due = todo[-1]
+        if not due:
+            todo.pop()
+            continue
+        if pos >= end:
+            return -1
+        initial = data[pos]
+        pos += 1
+        if initial == 0xFF:  # break (§3.2.1): ends an indefinite item, nothing else
+            if due != -1:
+                return -1
+            todo.pop()
+            continue
+        if due > 0:
+            todo[-1] = due - 1
+        major = initial >> 5
+        info = initial & 0x1F
+        if info < 24:
+            argument = info
+        elif info < 28:
+            size = 1 << (info - 24)
+            if pos + size > end:
+                return -1
+            argument = int.from_bytes(data[pos : pos + size], "big")
+            pos += size
+        elif info == 31 and 2 <= major <= 5:  # indefinite string, array or map (§3.2)
+            todo.append(-1)
+            continue
+        else:
+            return -1
+        if major in {2, 3}:  # byte or text string
+            pos += argument
+            if pos > end:
+                return -1
+        elif major in {4, 5}:  # array, map: each item takes a byte at least
+            items = argument if major == 4 else 2 * argument
+            if items > end - pos:
+                return -1
+            if items:
+                todo.append(items)
+        elif major == 6:  # a tag, then its item
+            todo.append(1)
+    return pos

@@ -80,43 +80,54 @@ def parse_wire(data: bytes, depth: int = 0) -> list[tuple[int, int, Any]]:
 
 
 def is_wire(data: bytes) -> bool:
-    """Whether :func:`parse_wire` reads the whole of ``data`` (the same rules, nothing built)."""
+    """Whether :func:`parse_wire` reads the whole of ``data`` (the same rules, nothing built;
+    a one-byte tag or varint, the common case, read without a loop)."""
     pos = 0
     end = len(data)
     while pos < end:
-        tag = shift = 0
-        while True:  # the tag's varint
-            if pos >= end:
-                return False
-            byte = data[pos]
-            pos += 1
-            tag |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                break
-            shift += 7
-            if shift >= 70:
-                return False
-        if not 1 <= tag >> 3 <= _MAX_FIELD:
-            return False
-        wire = tag & 7
-        if wire in (0, 2):
-            value = shift = 0
-            while True:  # a varint value, or a length
+        tag = data[pos]
+        pos += 1
+        if tag & 0x80:  # a tag of several bytes
+            tag &= 0x7F
+            shift = 7
+            while True:
                 if pos >= end:
                     return False
                 byte = data[pos]
                 pos += 1
-                value |= (byte & 0x7F) << shift
+                tag |= (byte & 0x7F) << shift
                 if not byte & 0x80:
                     break
                 shift += 7
                 if shift >= 70:
                     return False
+        if not 1 <= tag >> 3 <= _MAX_FIELD:
+            return False
+        wire = tag & 7
+        if wire == 2 or wire == 0:  # noqa: PLR1714 - two tests, cheaper than a set here
+            if pos >= end:
+                return False
+            value = data[pos]
+            pos += 1
+            if value & 0x80:  # a varint value, or a length, of several bytes
+                value &= 0x7F
+                shift = 7
+                while True:
+                    if pos >= end:
+                        return False
+                    byte = data[pos]
+                    pos += 1
+                    value |= (byte & 0x7F) << shift
+                    if not byte & 0x80:
+                        break
+                    shift += 7
+                    if shift >= 70:
+                        return False
             if wire == 2:
                 pos += value
                 if pos > end:
                     return False
-        elif wire in (1, 5):
+        elif wire == 1 or wire == 5:  # noqa: PLR1714
             pos += 8 if wire == 1 else 4
             if pos > end:
                 return False

@@ -1,30 +1,31 @@
-"""ConnectionTrace: the session takes the server's packets from the trace decoder.
+"""What the live client delivers from the one parse of the server's bytes.
 
-Every test runs two sessions side by side on the same server bytes: one reads them
-itself (``Session.receive_data``, the reference), the other is fed by
-``ConnectionTrace.deliver`` with the packets the trace decoder parsed. After every
-delivery both must have reported the same events and written the same bytes (acks,
-DISCONNECT with its reason code). Native MQTT is driven without sockets with chosen
-chunkings (what ``TcpTransport.receive`` returns is exactly what it read); WebSocket
-runs through the real ``WebSocketTransport`` against a scripted server on loopback,
-so the frames the transport accepts and the ones the decoder sees are the real ones.
+``MqttClient`` reads each byte the server sends once, with the connection's decoder
+(``explorer.client.trace``): the session acts on the decoder's packets, the WebSocket
+transport on its frames. Here a server on loopback plays a script of server packets
+to a real client, over TCP (``mqtt://``) and WebSocket (``ws://``), in several layouts:
+one write per packet, all at once, byte by byte, fragmented frames, pings between and
+inside fragmented messages. Every case checks what the user of the client sees: the
+messages and their order, the errors, why the connection ended, and what the client
+answered (acknowledgements, DISCONNECT with its reason code, pongs, close frames).
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
+import base64
+import hashlib
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
-from websockets.utils import accept_key
 
-from explorer.client.net import TcpTransport
+from explorer.broker.wsframes import FrameParser, WebSocketViolation, encode_frame
+from explorer.client.driver import BrokerRefused, MqttClient
 from explorer.client.options import ConnectionOptions
-from explorer.client.trace import ConnectionTrace
-from explorer.client.websocket import WebSocketTransport
-from explorer.model.events import ErrorReported, PacketEvent, TraceEvent
+from explorer.errors import ConnectionFailed
+from explorer.model.events import ErrorReported, MessageReceived, PacketEvent, StateChanged, TraceEvent
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import (
     ConnackReasonCode,
@@ -35,6 +36,7 @@ from explorer.mqtt.enums import (
 )
 from explorer.mqtt.packets import (
     Connack,
+    Connect,
     Disconnect,
     Packet,
     Pingresp,
@@ -43,10 +45,14 @@ from explorer.mqtt.packets import (
     Pubrel,
     Suback,
 )
-from explorer.session import MessageArrived, ProtocolViolation, Session, SessionEvent
+from explorer.mqtt.reader import PacketReader
 
 V31, V311, V5 = ProtocolVersion.V31, ProtocolVersion.V311, ProtocolVersion.V5
-VERSIONS = [V311, V5]
+TIMEOUT = 10.0
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
+
+
+# ----------------------------------------------------------------- the scripts
 
 
 @dataclass
@@ -63,7 +69,6 @@ def _packets(version: ProtocolVersion, *packets: Packet | bytes) -> list[bytes]:
 
 def _flow(version: ProtocolVersion) -> Stream:
     """QoS 0/1/2, retained, a QoS 2 resent before PUBREL, PINGRESP, an unexpected SUBACK."""
-    v5 = version == V5
     props = (
         Properties(
             user_properties=(("k", "v"), ("k", "w")),
@@ -72,7 +77,7 @@ def _flow(version: ProtocolVersion) -> Stream:
             payload_format_indicator=1,
             subscription_identifiers=(7,),
         )
-        if v5
+        if version == V5
         else Properties()
     )
     return Stream(
@@ -147,7 +152,7 @@ def _oversize(version: ProtocolVersion) -> Stream:
 def _oversize_firehose(version: ProtocolVersion) -> Stream:
     """Under the limit of 40 bytes QoS 0 PUBLISHes decode fast; one of 41 does not."""
     return Stream(
-        _packets(version, Connack(), Publish("a", b"y" * 30), Publish("a", b"z" * 38), Publish("a", b"1")),
+        _packets(version, Connack(), Publish("a", b"y" * 30), Publish("a", b"z" * 38), Publish("b", b"1")),
         {"maximum_packet_size": 40},
     )
 
@@ -168,143 +173,12 @@ STREAMS: dict[str, Callable[[ProtocolVersion], Stream]] = {
 }
 
 
-def _options(version: ProtocolVersion, url: str, extra: dict[str, object]) -> ConnectionOptions:
-    return ConnectionOptions(url=url, client_id="twin", mqtt_version=version, **extra)  # type: ignore[arg-type]
+# ----------------------------------------------------------------- the server
 
 
-class Twins:
-    """The reference session and the session fed from the trace, checked in step."""
-
-    def __init__(self, options: ConnectionOptions) -> None:
-        self.ref = Session(options, clock=lambda: 0.0)
-        self.new = Session(options, clock=lambda: 0.0)
-        self.trace_events: list[TraceEvent] = []
-        self.trace = ConnectionTrace(
-            0, options, next_seq=itertools.count().__next__, emit=self.trace_events.append, clock=lambda: 0.0
-        )
-        self.events: list[SessionEvent] = []
-        self.written = b""
-
-    def connect(self) -> bytes:
-        self.ref.send_connect()
-        self.new.send_connect()
-        connect = self.new.data_to_send()
-        assert self.ref.data_to_send() == connect
-        return connect
-
-    def deliver(self, data: bytes) -> None:
-        """What the client does with one ``receive()``, on both paths; then compare."""
-        self.ref.receive_data(data)
-        self.trace.deliver(data, self.new)
-        self.check()
-
-    def check(self) -> None:
-        events = self.new.events_received()
-        assert events == self.ref.events_received()
-        written = self.new.data_to_send()
-        assert written == self.ref.data_to_send()
-        assert self.new.state is self.ref.state
-        self.events += events
-        self.written += written
-
-    def trace_packets(self) -> list[Packet]:
-        return [e.packet for e in self.trace_events if isinstance(e, PacketEvent) and e.direction == "s2c"]
-
-
-def _chunkings(data: bytes, pieces: list[bytes]) -> dict[str, list[bytes]]:
-    return {
-        "whole": [data],
-        "per-packet": pieces,
-        "bytewise": [data[i : i + 1] for i in range(len(data))],
-        "sevens": [data[i : i + 7] for i in range(0, len(data), 7)],
-    }
-
-
-def _expected_outcome(name: str, twins: Twins) -> None:
-    """Each stream ends as it must (the comparison alone would accept two wrong paths)."""
-    violations = [e for e in twins.events if isinstance(e, ProtocolViolation)]
-    if name in ("malformed-body", "broken-header", "oversize", "oversize-fast"):
-        assert [v.message.split(":")[0] for v in violations] == ["the server sent a malformed packet"]
-        if twins.new.version == V5:
-            assert violations[0].reason_code == DisconnectReasonCode.MALFORMED_PACKET
-            assert twins.written.endswith(encode(Disconnect(DisconnectReasonCode.MALFORMED_PACKET), V5))
-    assert not twins.trace.reads_bytes  # every packet came from the decoder
-    arrived = [e.publish.topic for e in twins.events if isinstance(e, MessageArrived)]
-    assert "after" not in arrived
-    assert "b" not in arrived
-
-
-@pytest.mark.parametrize("chunking", ["whole", "per-packet", "bytewise", "sevens"])
-@pytest.mark.parametrize("name", list(STREAMS))
-@pytest.mark.parametrize("version", [*VERSIONS, V31])
-def test_native_mqtt_streams_give_the_same_session_events_on_both_paths(
-    version: ProtocolVersion, name: str, chunking: str
-) -> None:
-    stream = STREAMS[name](version)
-    twins = Twins(_options(version, "mqtt://127.0.0.1:1883", stream.options))
-    twins.trace.tap("c2s", twins.connect())
-    data = b"".join(stream.pieces)
-    for chunk in _chunkings(data, stream.pieces)[chunking]:
-        twins.trace.tap("s2c", chunk)
-        twins.deliver(chunk)
-    _expected_outcome(name, twins)
-
-
-def test_topic_aliases_are_resolved_without_touching_the_traced_packet() -> None:
-    stream = _aliases(V5)
-    twins = Twins(_options(V5, "mqtt://127.0.0.1:1883", stream.options))
-    twins.trace.tap("c2s", twins.connect())
-    for piece in stream.pieces:
-        twins.trace.tap("s2c", piece)
-        twins.deliver(piece)
-    arrived = [e.publish for e in twins.events if isinstance(e, MessageArrived)]
-    assert [(p.topic, p.payload) for p in arrived] == [
-        ("t/1", b"a"),
-        ("t/1", b"b"),
-        ("t/2", b"c"),
-        ("t/2", b"d"),
-    ]
-    traced = twins.trace_packets()
-    assert [p.topic for p in traced if isinstance(p, Publish)] == ["t/1", "", "t/2", "", "", "after"]
-    # A message that named its topic is the traced object itself; an aliased one a copy.
-    assert arrived[0] is traced[1]
-    assert arrived[2] is traced[3]
-    assert arrived[1] is not traced[2]
-    assert arrived[1].properties.topic_alias == 1
-    assert [v.reason_code for v in twins.events if isinstance(v, ProtocolViolation)] == [
-        DisconnectReasonCode.PROTOCOL_ERROR
-    ]
-
-
-def test_published_messages_are_the_packets_of_the_trace() -> None:
-    stream = _flow(V5)
-    twins = Twins(_options(V5, "mqtt://127.0.0.1:1883", stream.options))
-    twins.trace.tap("c2s", twins.connect())
-    data = b"".join(stream.pieces)
-    twins.trace.tap("s2c", data)
-    twins.deliver(data)
-    traced = [id(p) for p in twins.trace_packets()]
-    arrived = [e.publish for e in twins.events if isinstance(e, MessageArrived)]
-    assert len(arrived) == 6
-    assert all(id(p) in traced for p in arrived)
-
-
-# ----------------------------------------------------------------- WebSocket on loopback
-
-
-def _frame(payload: bytes, opcode: int = 0x2, *, fin: bool = True, mask: bytes | None = None) -> bytes:
-    """A server frame (RFC 6455 §5.2); servers do not mask, except to test that rule."""
-    head = bytes((0x80 * fin | opcode,))
-    size = len(payload)
-    bit = 0x80 if mask is not None else 0
-    if size < 126:
-        head += bytes((bit | size,))
-    else:
-        head += bytes((bit | 126,)) + size.to_bytes(2, "big")
-    if mask is not None:
-        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        head += mask
-    return head + payload
+def _frame(payload: bytes, opcode: int = 0x2, *, fin: bool = True) -> bytes:
+    """A server frame (RFC 6455 §5.2): never masked."""
+    return encode_frame(opcode, payload, fin=fin)
 
 
 def _framed(layout: str, pieces: list[bytes]) -> list[bytes]:
@@ -332,173 +206,321 @@ def _framed(layout: str, pieces: list[bytes]) -> list[bytes]:
     raise AssertionError(layout)
 
 
-async def _read_frame(reader: asyncio.StreamReader) -> int:
-    """Read one client frame; return its opcode (-1 at the end of the stream)."""
+def _written(chunking: str, pieces: list[bytes]) -> list[bytes]:
+    """Native MQTT: the server's writes."""
+    data = b"".join(pieces)
+    if chunking == "whole":
+        return [data]
+    if chunking == "per-packet":
+        return pieces
+    if chunking == "sevens":
+        return [data[i : i + 7] for i in range(0, len(data), 7)]
+    raise AssertionError(chunking)
+
+
+@dataclass
+class ClientSide:
+    """What the client sent the server after its CONNECT."""
+
+    packets: list[Packet] = field(default_factory=list)
+    frames: list[tuple[int, bytes]] = field(default_factory=list)  # WebSocket: (opcode, payload)
+    masked: list[bool] = field(default_factory=list)  # WebSocket: each frame's mask bit
+    violation: str | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class ScriptServer:
+    """Answers the upgrade (``ws``), waits for the CONNECT, writes its script (each write
+    flushed), then ends the connection (a close frame, or TCP's end of stream) and keeps
+    reading until the client is gone."""
+
+    def __init__(self, websocket: bool, version: ProtocolVersion, writes: list[bytes]) -> None:
+        self.websocket = websocket
+        self.version = version
+        self.writes = writes
+        self.client = ClientSide()
+        self.url = ""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._serve(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.client.done.set()
+            writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.websocket:
+            head = await reader.readuntil(b"\r\n\r\n")
+            key = next(
+                line.split(b":", 1)[1].strip()
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"sec-websocket-key:")
+            )
+            accept = base64.b64encode(hashlib.sha1(key + _GUID).digest())
+            writer.write(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Protocol: mqtt\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+            )
+        frames = FrameParser(1 << 20)
+        mqtt = PacketReader(self.version)
+        connected = False
+        ended = False
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                return
+            payloads = [data]
+            if self.websocket:
+                try:
+                    parsed = frames.feed(data)
+                except WebSocketViolation as exc:
+                    self.client.violation = str(exc)
+                    return
+                self.client.frames.extend((opcode, payload) for opcode, _fin, payload in parsed)
+                self.client.masked.extend(True for _ in parsed)  # FrameParser refuses unmasked frames
+                payloads = [payload for opcode, _fin, payload in parsed if opcode in (0x0, 0x2)]
+            for payload in payloads:
+                for item in mqtt.receive_data(payload):
+                    if item.packet is None:
+                        continue
+                    if connected:
+                        self.client.packets.append(item.packet)
+                    elif isinstance(item.packet, Connect):
+                        connected = True
+            if any(opcode == 0x8 for opcode, _payload in self.client.frames):
+                return  # the client's close frame: the server closes TCP first (RFC 6455 §7.1.1)
+            if connected and not ended:
+                ended = True
+                for chunk in self.writes:
+                    writer.write(chunk)
+                    await writer.drain()
+                if self.websocket:
+                    writer.write(_frame((1000).to_bytes(2, "big"), 0x8))
+                elif writer.can_write_eof():
+                    writer.write_eof()
+
+
+@asynccontextmanager
+async def _serve(
+    websocket: bool, version: ProtocolVersion, writes: list[bytes]
+) -> AsyncIterator[ScriptServer]:
+    server = ScriptServer(websocket, version, writes)
+    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    server.url = f"ws://127.0.0.1:{port}/mqtt" if websocket else f"mqtt://127.0.0.1:{port}"
     try:
-        head = await reader.readexactly(2)
-        size = head[1] & 0x7F
-        if size == 126:
-            size = int.from_bytes(await reader.readexactly(2), "big")
-        elif size == 127:
-            size = int.from_bytes(await reader.readexactly(8), "big")
-        await reader.readexactly(size + (4 if head[1] & 0x80 else 0))
-    except asyncio.IncompleteReadError:
-        return -1
-    return head[0] & 0x0F
-
-
-@pytest.fixture
-async def ws_server() -> AsyncIterator[tuple[int, asyncio.Queue[list[bytes]]]]:
-    """Answers the upgrade, reads the client's CONNECT frame, writes its script (each
-    write flushed) and a close frame, then closes once the client's close frame came."""
-    scripts: asyncio.Queue[list[bytes]] = asyncio.Queue()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writes = await scripts.get()
-        head = await reader.readuntil(b"\r\n\r\n")
-        key = next(
-            line.split(b":", 1)[1].strip().decode()
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"sec-websocket-key:")
-        )
-        writer.write(
-            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Protocol: mqtt\r\n"
-            b"Sec-WebSocket-Accept: " + accept_key(key).encode() + b"\r\n\r\n"
-        )
-        await _read_frame(reader)  # the CONNECT: the session is waiting for CONNACK
-        for data in [*writes, _frame((1000).to_bytes(2, "big"), 0x8)]:
-            writer.write(data)
-            await writer.drain()
-        while await _read_frame(reader) not in (0x8, -1):
-            pass  # until the client's close frame
-        writer.close()  # RFC 6455 §7.1.1: the server closes TCP first
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    async with server:
-        yield server.sockets[0].getsockname()[1], scripts
-
-
-async def _run_websocket(
-    port: int,
-    scripts: asyncio.Queue[list[bytes]],
-    stream: Stream,
-    writes: list[bytes],
-    version: ProtocolVersion,
-) -> Twins:
-    await scripts.put(writes)
-    options = _options(version, f"ws://127.0.0.1:{port}/mqtt", stream.options)
-    twins = Twins(options)
-    transport = await WebSocketTransport.open(options, tap=twins.trace.tap)
-    try:
-        transport.send(twins.connect())
-        while data := await transport.receive():
-            twins.deliver(data)
+        yield server
     finally:
-        await transport.close()
-    twins.trace.end()
-    return twins
+        listener.close()
+        await listener.wait_closed()
+
+
+# ----------------------------------------------------------------- the client
+
+
+@dataclass
+class Outcome:
+    """What the user of the client saw, and what the client answered."""
+
+    refused: str | None = None  # connect() raised this
+    messages: list[MessageReceived] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the ErrorReported sentences
+    reason: str = ""  # why the connection ended
+    traced: list[Packet] = field(default_factory=list)  # the server's packets in the trace
+    client: ClientSide = field(default_factory=ClientSide)
+
+    @property
+    def arrived(self) -> list[tuple[str, bytes, int, bool]]:
+        return [(m.topic, m.payload, m.qos, m.retain) for m in self.messages]
+
+    @property
+    def answers(self) -> list[tuple[str, int | None]]:
+        """The client's packets after CONNECT: type and packet id (or reason code)."""
+        out: list[tuple[str, int | None]] = []
+        for packet in self.client.packets:
+            if isinstance(packet, Disconnect):
+                out.append(("Disconnect", int(packet.reason_code)))
+            else:
+                out.append((type(packet).__name__, getattr(packet, "packet_id", None)))
+        return out
+
+
+async def _run(websocket: bool, version: ProtocolVersion, stream: Stream, writes: list[bytes]) -> Outcome:
+    outcome = Outcome()
+    ended = asyncio.Event()
+
+    def on_event(event: TraceEvent) -> None:
+        if isinstance(event, MessageReceived):
+            outcome.messages.append(event)
+        elif isinstance(event, ErrorReported):
+            outcome.errors.append(event.message)
+        elif isinstance(event, PacketEvent) and event.direction == "s2c":
+            outcome.traced.append(event.packet)
+        elif isinstance(event, StateChanged) and event.state in ("disconnected", "closed"):
+            outcome.reason = outcome.reason or event.detail
+            ended.set()
+
+    async with _serve(websocket, version, writes) as server:
+        options = ConnectionOptions(url=server.url, client_id="twin", mqtt_version=version, **stream.options)  # type: ignore[arg-type]
+        client = MqttClient(options, on_event=on_event)
+        try:
+            await asyncio.wait_for(client.connect(), TIMEOUT)
+        except ConnectionFailed as exc:
+            outcome.refused = f"{type(exc).__name__}: {exc}"
+        await asyncio.wait_for(ended.wait(), TIMEOUT)
+        await client.close()
+        await asyncio.wait_for(server.client.done.wait(), TIMEOUT)
+        outcome.client = server.client
+    return outcome
+
+
+# ----------------------------------------------------------------- what each script gives
+
+MALFORMED = "the server sent a malformed packet"
+
+
+def _expected(name: str, version: ProtocolVersion, outcome: Outcome, *, websocket: bool) -> None:
+    """Each script ends as it must, whatever the transport and the layout."""
+    v5 = version == V5
+    closed = (
+        "the broker closed the WebSocket (code 1000)" if websocket else "the broker closed the connection"
+    )
+    malformed = [e for e in outcome.errors if e.startswith(MALFORMED)]
+    if name == "flow":
+        assert outcome.refused is None
+        assert outcome.arrived == [
+            ("a/b", b"zero", 0, False),
+            ("a/b", b"one", 1, False),
+            ("a/c", b"two", 2, False),  # delivered once: the resent copy is acknowledged only
+            ("r", b"kept", 0, True),
+            ("p", b"x" * 300, 1, False),
+            ("a/b", b"", 0, False),
+        ]
+        assert outcome.answers == [("Puback", 1), ("Pubrec", 2), ("Pubrec", 2), ("Pubcomp", 2), ("Puback", 3)]
+        assert outcome.errors == [
+            "QoS 2 PUBLISH id 2 received again: not delivered twice",
+            "SUBACK for packet id 9, which has no SUBSCRIBE pending",
+        ]
+        assert outcome.reason == closed
+        if v5:
+            assert outcome.messages[4].packet.properties.user_properties == (("k", "v"), ("k", "w"))
+    elif name == "refused":
+        assert outcome.refused is not None
+        assert outcome.refused.startswith(BrokerRefused.__name__)
+        assert "not authorized" in outcome.refused.lower()
+        assert outcome.messages == []
+    elif name == "server-disconnect":
+        assert outcome.refused is None
+        assert outcome.arrived == [("a", b"1", 0, False)]
+        assert outcome.answers == []
+        if v5:
+            assert outcome.reason == "the broker disconnected: 0x8B Server shutting down: going away"
+        else:
+            # MQTT 3.1.1 §3.14: only a client sends DISCONNECT
+            sentence = "the server sent DISCONNECT, which a server may not send to a client here"
+            assert outcome.reason == sentence
+    elif name in ("malformed-body", "broken-header", "oversize", "oversize-fast"):
+        assert outcome.refused is None
+        first = b"y" * 30 if name == "oversize-fast" else b"1"
+        assert outcome.arrived == [("a", first, 0, False)]
+        assert len(malformed) == 1
+        assert outcome.reason.startswith(MALFORMED)
+        # MQTT 5.0 §4.13: the client closes with DISCONNECT 0x81; in 3.x it just closes
+        assert outcome.answers == ([("Disconnect", DisconnectReasonCode.MALFORMED_PACKET)] if v5 else [])
+    elif name == "before-connack":
+        assert outcome.refused == "ConnectionFailed: the server sent PUBLISH before CONNACK"
+        assert outcome.messages == []
+        assert outcome.answers == ([("Disconnect", DisconnectReasonCode.PROTOCOL_ERROR)] if v5 else [])
+    else:
+        raise AssertionError(name)
+    # Each message is the very packet of the trace, parsed once.
+    assert all(
+        any(m.packet is p for p in outcome.traced)
+        for m in outcome.messages
+        if not m.packet.properties.topic_alias
+    )
+
+
+@pytest.mark.parametrize("chunking", ["whole", "per-packet", "sevens"])
+@pytest.mark.parametrize("name", list(STREAMS))
+@pytest.mark.parametrize("version", [V311, V5, V31])
+async def test_native_mqtt_scripts_give_the_messages_and_errors_they_hold(
+    version: ProtocolVersion, name: str, chunking: str
+) -> None:
+    stream = STREAMS[name](version)
+    outcome = await _run(False, version, stream, _written(chunking, stream.pieces))
+    _expected(name, version, outcome, websocket=False)
 
 
 @pytest.mark.parametrize("layout", ["per-packet", "coalesced", "split", "pings"])
 @pytest.mark.parametrize("name", list(STREAMS))
-@pytest.mark.parametrize("version", VERSIONS)
-async def test_websocket_streams_give_the_same_session_events_on_both_paths(
-    ws_server: tuple[int, asyncio.Queue[list[bytes]]], version: ProtocolVersion, name: str, layout: str
+@pytest.mark.parametrize("version", [V311, V5])
+async def test_websocket_scripts_give_the_messages_and_errors_they_hold(
+    version: ProtocolVersion, name: str, layout: str
 ) -> None:
-    port, scripts = ws_server
     stream = STREAMS[name](version)
-    twins = await _run_websocket(port, scripts, stream, _framed(layout, stream.pieces), version)
-    _expected_outcome(name, twins)
-    assert twins.events  # the stream was read
+    outcome = await _run(True, version, stream, _framed(layout, stream.pieces))
+    _expected(name, version, outcome, websocket=True)
+    assert outcome.client.violation is None  # every frame the client sent was masked and well formed
+    if layout == "pings" and outcome.refused is None:
+        # Every ping read before the connection ended got its pong, with the same payload.
+        pongs = [payload for opcode, payload in outcome.client.frames if opcode == 0xA]
+        assert pongs
+        assert set(pongs) <= {b"hi", b""}
+    assert [opcode for opcode, _payload in outcome.client.frames].count(0x8) == 1  # one close frame
 
 
-async def test_websocket_topic_aliases_keep_the_wire_topic_in_the_trace(
-    ws_server: tuple[int, asyncio.Queue[list[bytes]]],
-) -> None:
-    port, scripts = ws_server
+@pytest.mark.parametrize("websocket", [False, True], ids=["tcp", "ws"])
+async def test_topic_aliases_are_resolved_and_an_unknown_one_ends_the_session(websocket: bool) -> None:
     stream = _aliases(V5)
-    twins = await _run_websocket(port, scripts, stream, _framed("coalesced", stream.pieces), V5)
-    arrived = [e.publish.topic for e in twins.events if isinstance(e, MessageArrived)]
-    assert arrived == ["t/1", "t/1", "t/2", "t/2"]
-    assert [p.topic for p in twins.trace_packets() if isinstance(p, Publish)][:4] == ["t/1", "", "t/2", ""]
+    writes = [_frame(b"".join(stream.pieces))] if websocket else [b"".join(stream.pieces)]
+    outcome = await _run(websocket, V5, stream, writes)
+    assert [(t, p) for t, p, _q, _r in outcome.arrived] == [
+        ("t/1", b"a"),
+        ("t/1", b"b"),
+        ("t/2", b"c"),
+        ("t/2", b"d"),
+    ]
+    assert outcome.answers == [
+        ("Puback", 1),
+        ("Pubrec", 2),
+        ("Disconnect", DisconnectReasonCode.PROTOCOL_ERROR),
+    ]
+    # The trace keeps the packets as they were on the wire.
+    assert [p.topic for p in outcome.traced if isinstance(p, Publish)][:5] == ["t/1", "", "t/2", "", ""]
+    assert outcome.messages[0].packet is outcome.traced[1]
+    assert outcome.messages[1].packet is not outcome.traced[2]
 
 
 @pytest.mark.parametrize(
-    "bad",
+    ("bad", "code"),
     [
-        pytest.param(lambda p: _frame(p, 0x1), id="text-frame"),
-        pytest.param(lambda p: _frame(p, mask=b"\x01\x02\x03\x04"), id="masked-frame"),
-        pytest.param(lambda p: bytes((0xA2, len(p))) + p, id="reserved-bit"),
-        pytest.param(lambda p: bytes((0x80, len(p))) + p, id="stray-continuation"),
+        pytest.param(lambda p: _frame(p, 0x1), 1003, id="text-frame"),
+        pytest.param(
+            lambda p: (
+                bytes((0x82, 0x80 | len(p)))
+                + b"\x01\x02\x03\x04"
+                + bytes(b ^ (i % 4 + 1) for i, b in enumerate(p))
+            ),
+            1002,
+            id="masked-frame",
+        ),
+        pytest.param(lambda p: bytes((0xA2, len(p))) + p, 1002, id="reserved-bit"),
+        pytest.param(lambda p: bytes((0x80, len(p))) + p, 1002, id="stray-continuation"),
     ],
 )
-async def test_frames_the_transport_refuses_give_the_same_session_events_on_both_paths(
-    ws_server: tuple[int, asyncio.Queue[list[bytes]]], bad: Callable[[bytes], bytes]
+async def test_a_frame_the_client_refuses_ends_the_messages_where_it_stands(
+    bad: Callable[[bytes], bytes], code: int
 ) -> None:
-    """Where the decoder and the transport disagree about a frame, the session reads
-    what the transport delivered, exactly as it would read the bytes itself."""
-    port, scripts = ws_server
+    """The messages before the frame arrive; the one it carries and all after it do not."""
     pieces = _packets(V5, Connack(), Publish("a", b"1"), Publish("bad", b"2"), Publish("b", b"3"))
     writes = [_frame(pieces[0]) + _frame(pieces[1]) + bad(pieces[2]) + _frame(pieces[3])]
-    twins = await _run_websocket(port, scripts, Stream(pieces), writes, V5)
-    arrived = [e.publish.topic for e in twins.events if isinstance(e, MessageArrived)]
-    assert arrived[:1] == ["a"]
-    assert "bad" not in arrived
-
-
-async def test_tcp_transport_feeds_the_session_from_the_trace() -> None:
-    """mqtt://: the decoder reads the TCP bytes themselves."""
-    stream = _flow(V311)
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(1)
-        for piece in stream.pieces:
-            writer.write(piece)
-            await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    async with server:
-        port = server.sockets[0].getsockname()[1]
-        options = _options(V311, f"mqtt://127.0.0.1:{port}", {})
-        twins = Twins(options)
-        transport = await TcpTransport.open(options, tap=twins.trace.tap)
-        transport.send(twins.connect())
-        while data := await transport.receive():
-            twins.deliver(data)
-        await transport.close()
-    arrived = [e.publish for e in twins.events if isinstance(e, MessageArrived)]
-    assert [p.payload for p in arrived] == [b"zero", b"one", b"two", b"kept", b"x" * 300, b""]
-    traced = [id(p) for p in twins.trace_packets()]
-    assert all(id(p) in traced for p in arrived)
-
-
-def test_bytes_the_decoder_cannot_frame_are_read_by_the_session_itself() -> None:
-    """A frame the decoder gives up on (a 64-bit length with its top bit set) stops its
-    MQTT stream; should the transport still deliver bytes, the session reads them."""
-    pieces = _packets(V5, Connack(), Publish("a", b"1"), Publish("b", b"2"))
-    twins = Twins(_options(V5, "ws://127.0.0.1:1/mqtt", {}))
-    twins.trace.tap("c2s", _upgrade_request())
-    twins.trace.tap("s2c", _UPGRADE_RESPONSE)
-    twins.trace.tap("c2s", _frame(twins.connect(), mask=b"\x00\x00\x00\x00"))
-    twins.trace.tap("s2c", _frame(pieces[0]) + _frame(pieces[1]) + bytes((0x82, 127)) + bytes(8 * [0xFF]))
-    twins.deliver(pieces[0] + pieces[1] + pieces[2])
-    assert twins.trace.reads_bytes
-    arrived = [e.publish.topic for e in twins.events if isinstance(e, MessageArrived)]
-    assert arrived == ["a", "b"]
-    assert any(isinstance(e, ErrorReported) and e.layer == "websocket" for e in twins.trace_events)
-
-
-_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
-_UPGRADE_RESPONSE = (
-    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    b"Sec-WebSocket-Protocol: mqtt\r\nSec-WebSocket-Accept: " + accept_key(_KEY).encode() + b"\r\n\r\n"
-)
-
-
-def _upgrade_request() -> bytes:
-    return (
-        "GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1:1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {_KEY}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
-    ).encode()
+    outcome = await _run(True, V5, Stream(pieces), writes)
+    assert outcome.arrived == [("a", b"1", 0, False)]
+    assert outcome.reason.endswith(f"the connection was closed with code {code}")
+    closes = [payload for opcode, payload in outcome.client.frames if opcode == 0x8]
+    assert [int.from_bytes(payload[:2], "big") for payload in closes] == [code]
+    # The trace still shows what the server sent after it.
+    assert [p.topic for p in outcome.traced if isinstance(p, Publish)] == ["a", "bad", "b"]

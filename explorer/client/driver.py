@@ -7,8 +7,9 @@ sockets, the timer that serves ``Session.next_deadline()``, the futures that mak
 backoff, and the event stream: every byte in both directions goes through the
 decoder (``explorer.decoder``) into trace events, joined by ``StateChanged``,
 ``MessageReceived`` and ``ErrorReported`` events made here; all of them reach the
-``on_event`` callback in order, with increasing ``seq``. The session takes the server's
-packets from that decoder (``explorer.client.trace``): each is parsed once.
+``on_event`` callback in order, with increasing ``seq``. That decoder is the one parse
+of the server's bytes (``explorer.client.trace``): the session takes its packets, the
+WebSocket transport answers its control frames.
 
 ``conn`` numbers network connections: a reconnect gets the next number, so the trace
 tells the connections apart.
@@ -24,7 +25,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from enum import Enum
 from typing import Any
 
-from explorer.client.net import ByteTransport, StreamInfo, Tap, TcpTransport
+from explorer.client.net import ByteTransport, StreamInfo, TcpTransport
 from explorer.client.options import ConnectionOptions
 from explorer.client.trace import ConnectionTrace
 from explorer.client.websocket import WebSocketTransport
@@ -102,11 +103,12 @@ def _read_now() -> float:
     return 0.0
 
 
-async def open_transport(options: ConnectionOptions, *, tap: Tap | None = None) -> ByteTransport:
-    """Open the transport the URL's scheme names: WebSocket for ws/wss, TCP for mqtt/mqtts."""
+async def open_transport(options: ConnectionOptions, *, trace: ConnectionTrace) -> ByteTransport:
+    """Open the transport the URL's scheme names (WebSocket for ws/wss, TCP for
+    mqtt/mqtts), passing every byte through the connection's ``trace``."""
     if options.endpoint.websocket:
-        return await WebSocketTransport.open(options, tap=tap)
-    return await TcpTransport.open(options, tap=tap)
+        return await WebSocketTransport.open(options, trace=trace)
+    return await TcpTransport.open(options, trace=trace)
 
 
 def backoff_delay(attempt: int, initial: float, maximum: float, rng: random.Random | None = None) -> float:
@@ -370,7 +372,7 @@ class MqttClient:
             self.conn, self.options, next_seq=self._take_seq, emit=self._emit, clock=self._clock
         )
         try:
-            transport = await open_transport(self.options, tap=trace.tap)
+            transport = await open_transport(self.options, trace=trace)
         except ExplorerError as exc:
             trace.end()
             self._ended(str(exc), was_connected=False)
@@ -423,15 +425,15 @@ class MqttClient:
                     # so a hold that ends early lets reading go on.
                     await asyncio.sleep(min(wait, 0.01))
                     continue
-                data = await transport.receive()
-                if not data:
+                more = await transport.receive()
+                trace.deliver(self.session)  # the packets read, up to where reading ended
+                ended = self._pump()
+                if not more:
                     if isinstance(transport, WebSocketTransport) and (
                         transport.close_code is not None or transport.failure is not None
                     ):
                         reason = transport.describe_close()
                     break
-                trace.deliver(data, self.session)  # the packets these bytes complete
-                ended = self._pump()
                 if ended is not None:
                     reason = ended
                     break

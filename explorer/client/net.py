@@ -10,7 +10,9 @@ proxy's status line). Deeper explanations are the diagnoser's job
 What does not belong here: WebSocket framing (``explorer.client.websocket``) and MQTT
 (``explorer.session``). :class:`TcpTransport` carries native MQTT bytes and shares
 its small interface (:class:`ByteTransport`) with the WebSocket transport, so the
-client driver does not care which one it holds.
+client driver does not care which one it holds: both pass every byte, both ways,
+through the connection's decoder (``explorer.client.trace.ConnectionTrace``), which
+parses the server's bytes once for the trace and the session.
 """
 
 from __future__ import annotations
@@ -19,21 +21,19 @@ import asyncio
 import base64
 import socket
 import ssl
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from explorer.client.options import ConnectionOptions, Endpoint, TlsOptions
+from explorer.client.trace import ConnectionTrace
 from explorer.errors import ConnectionFailed
-from explorer.model.events import Direction
 
 __all__ = [
     "READ_SIZE",
     "STREAM_LIMIT",
     "ByteTransport",
     "StreamInfo",
-    "Tap",
     "TcpTransport",
     "make_ssl_context",
     "open_stream",
@@ -54,9 +54,6 @@ in 160-180 ms at the 99th percentile under a 20,000 msg/s firehose, 4 KiB in 85-
 STREAM_LIMIT = 262144
 """The stream reader's buffer limit: reading from the socket pauses at twice this."""
 
-Tap = Callable[[Direction, bytes], None]
-"""Receives a copy of every byte sent (``c2s``) and received (``s2c``) on a connection."""
-
 
 @dataclass(frozen=True, slots=True)
 class StreamInfo:
@@ -76,8 +73,9 @@ class ByteTransport(Protocol):
 
     info: StreamInfo
 
-    async def receive(self) -> bytes:
-        """The next MQTT bytes from the broker; ``b""`` once the connection is closed."""
+    async def receive(self) -> bool:
+        """Read once from the broker into the connection's decoder (the packets wait in
+        its ``ConnectionTrace``); ``False`` once nothing more is read."""
         ...
 
     def send(self, data: bytes) -> None:
@@ -322,27 +320,27 @@ def _stream_info(writer: asyncio.StreamWriter, *, insecure: bool, proxy: str | N
 
 
 class TcpTransport:
-    """Native MQTT over TCP or TLS (``mqtt://``, ``mqtts://``): bytes pass straight through."""
+    """Native MQTT over TCP or TLS (``mqtt://``, ``mqtts://``): the bytes go straight to the decoder."""
 
     def __init__(
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         info: StreamInfo,
-        tap: Tap | None = None,
+        trace: ConnectionTrace,
     ) -> None:
         self._reader = reader
         self._writer = writer
         self.info = info
-        self._tap = tap
+        self._trace = trace
 
     @classmethod
-    async def open(cls, options: ConnectionOptions, *, tap: Tap | None = None) -> TcpTransport:
+    async def open(cls, options: ConnectionOptions, *, trace: ConnectionTrace) -> TcpTransport:
         """Connect to ``options.url`` (an ``mqtt://`` or ``mqtts://`` URL)."""
         reader, writer, info = await open_stream(options.endpoint, options)
-        return cls(reader, writer, info, tap)
+        return cls(reader, writer, info, trace)
 
-    async def receive(self) -> bytes:
+    async def receive(self) -> bool:
         # Yield once per chunk: a buffered backlog is otherwise read without suspending.
         await asyncio.sleep(0)
         try:
@@ -351,15 +349,14 @@ class TcpTransport:
             raise ConnectionFailed(tls_read_failure(exc)) from None
         except ConnectionError:
             data = b""
-        if data and self._tap is not None:
-            self._tap("s2c", data)
-        return data
+        if data:
+            self._trace.tap("s2c", data)
+        return bool(data)
 
     def send(self, data: bytes) -> None:
         if self._writer.is_closing():
             raise ConnectionFailed("the connection to the broker is closed")
-        if self._tap is not None:
-            self._tap("c2s", data)
+        self._trace.tap("c2s", data)
         self._writer.write(data)
 
     async def drain(self) -> None:

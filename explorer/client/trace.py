@@ -1,54 +1,67 @@
-"""The trace of one client connection, and the server packets it hands to the session.
+"""The one parse of a client connection: its trace, the session's packets, the transport's frames.
 
 ``MqttClient`` (``explorer.client.driver``) passes every byte of a network connection, both
-directions, through a ``ConnectionDecoder`` tapped into the transport: that is the
-trace. The decoder parses the server's MQTT packets anyway, so the session takes them
-from it (``Session.receive_packets``) instead of parsing the same bytes again: each
-server packet is parsed once, and the trace's ``PacketEvent`` and the
-``MessageReceived`` share one ``Publish``.
+directions, through one ``ConnectionDecoder``: that is the trace. Each byte the server
+sends is parsed there once (one WebSocket frame reader, one MQTT packet reader), and what
+it finds serves everyone:
+
+- the trace events go to the client's callback (:meth:`ConnectionTrace.tap`);
+- the server's packets (:attr:`ConnectionTrace.server`) go to the session as they are
+  (:meth:`ConnectionTrace.deliver`, ``Session.receive_packets``), so the trace's
+  ``PacketEvent`` and the ``MessageReceived`` share one ``Publish``;
+- the server's frames that are not plain binary frames (:attr:`ConnectionTrace.frames`:
+  ping, close, text frames, frames that break RFC 6455, the error that stops the frames)
+  go to the WebSocket transport, which answers them or fails the connection
+  (``explorer.client.websocket``).
 
 What belongs here: one connection's decoder, its events out to the client's callback,
-and the hand-over of its server packets. What does not: sockets and WebSocket control
-frames (the transports), the protocol (the session).
+and the hand-over of its server packets. What does not: sockets and what a frame calls
+for (the transports), the protocol (the session).
 
-Why packets wait for the transport. The tap sees bytes as they are read; the transport
-decides what the MQTT stream is (binary frames; a text frame ends the connection;
-ping, pong and close are its own) and its ``receive()`` returning ``b""`` is the end.
-So a packet is handed over only once the transport has delivered all of its bytes, and
-only if they are the bytes the decoder parsed (compared in place). After each
-``receive()`` the two have read the same frames, so the decoder has decoded exactly as
-many bytes as the transport delivered. If the two ever disagree (a text frame the
-decoder reads and the transport refuses, a broken frame that stops the decoder), the
-session reads the delivered bytes itself from the last packet boundary on
-(``Session.receive_data``; offsets in its error texts then count from that boundary):
-no packet is lost, doubled or made up, and the connection never hangs silently.
+Where reading ends. The decoder goes on decoding for the trace after a server's close
+frame or a frame that fails the connection; the transport then calls :meth:`stop` with
+that frame's place in the MQTT stream, and no packet the server sent after it reaches
+the session.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
+from typing import Final
 
 from explorer.client.options import ConnectionOptions
 from explorer.decoder import ConnectionDecoder
-from explorer.decoder.stream import StreamItem
+from explorer.decoder.stream import ServerFrame, StreamItem
 from explorer.errors import MalformedPacket
 from explorer.model.events import Direction, PacketEvent, TraceEvent
-from explorer.mqtt.reader import ReadPacket
 from explorer.session import ReceivedPacket, Session, SessionState
 
-__all__ = ["ConnectionTrace"]
+__all__ = ["MAX_MESSAGE", "ConnectionTrace"]
+
+# The largest MQTT packet: 1 type byte, a 4-byte Remaining Length of at most 268,435,455
+# (MQTT 5.0 §1.5.5). A server frame above it is refused with close code 1009 before it
+# is buffered (RFC 6455 §7.4.1); MQTT's own Maximum Packet Size applies to the packets.
+MAX_MESSAGE: Final = 268_435_460
 
 
 def _end(item: StreamItem) -> int:
-    """Stream offset just past a server item's bytes."""
+    """MQTT stream offset just past a server item's bytes."""
     if type(item) is PacketEvent:
         return item.stream_offset + len(item.raw)
-    return cast(ReadPacket, item).end
+    return item.end  # type: ignore[union-attr]  # a ReadPacket
+
+
+def _received(item: StreamItem) -> ReceivedPacket:
+    """What the session takes for one item: the packet, or why there is none, and its size."""
+    if type(item) is PacketEvent:
+        return item.packet, len(item.raw)
+    failed = item  # a malformed packet, or the stream broke here
+    error = failed.error  # type: ignore[union-attr]
+    return (error or MalformedPacket(failed.start, "malformed packet"), failed.end - failed.start)  # type: ignore[union-attr]
 
 
 class ConnectionTrace:
-    """The decoder of one network connection, feeding the trace and the session.
+    """The decoder of one network connection, feeding the trace, the session and the transport.
 
     Args:
         conn: the connection number stamped on the events.
@@ -67,25 +80,28 @@ class ConnectionTrace:
         emit: Callable[[TraceEvent], None],
         clock: Callable[[], float],
     ) -> None:
-        self._server: list[StreamItem] = []  # decoded, not yet handed to the session
+        self.server: list[StreamItem] = []
+        """The server's packets decoded and not yet handed to the session, in wire order."""
+        self.frames: list[ServerFrame] = []
+        """The server's frames for the WebSocket transport to act on, in wire order."""
+        websocket = options.endpoint.websocket
         self.decoder = ConnectionDecoder(
             conn,
-            websocket=options.endpoint.websocket,
+            websocket=websocket,
             mqtt_version=options.mqtt_version,
             next_seq=next_seq,
-            server_packets=self._server,
+            server_packets=self.server,
+            server_frames=self.frames if websocket else None,
+            max_frame_size=MAX_MESSAGE,
             max_packet_size=options.maximum_packet_size,
         )
         self._emit = emit
         self._clock = clock
-        self._delivered = 0  # bytes of the server's MQTT stream the transport delivered
-        self._boundary = 0  # stream offset of the first byte not handed over (a packet start)
-        self._held: list[bytes] = []  # delivered bytes from _boundary on
-        self.reads_bytes = False
-        """The decoder and the transport disagreed: the session parses the bytes itself."""
+        self._until: int | None = None  # where the transport stopped reading the server
 
     def tap(self, direction: Direction, data: bytes) -> None:
-        """The transport's tap: every byte sent and received goes into the trace."""
+        """Every byte sent and received goes through here, once: the trace events go out,
+        the server's packets and frames wait in :attr:`server` and :attr:`frames`."""
         decoder = self.decoder
         decoder.receive_data(direction, data, self._clock())
         emit = self._emit
@@ -102,75 +118,34 @@ class ConnectionTrace:
         for event in decoder.events_received():
             emit(event)
 
-    def deliver(self, data: bytes, session: Session) -> None:
-        """The transport's ``receive()`` returned ``data``: feed the session the packets
-        that these bytes complete, in wire order."""
-        if session.state is SessionState.CLOSED:  # it reads nothing more on this connection
-            self._server.clear()
-            self._held.clear()
-            return
-        if self.reads_bytes:
-            self._server.clear()
-            session.receive_data(data)
-            return
-        delivered = self._delivered + len(data)
-        self._delivered = delivered
-        held = self._held
-        queue = self._server
-        if not queue or _end(queue[0]) > delivered:
-            held.append(data)  # a packet still incomplete: joined once, when it completes
-            if self.decoder.server_stream_decoded != delivered:
-                self._read_bytes(session)
-            return
-        if held:
-            held.append(data)
-            data = b"".join(held)
-            held.clear()
-        base = self._boundary
-        pos = 0
-        taken = 0
-        diverged = False
-        items: list[ReceivedPacket] = []
-        append = items.append
-        for item in queue:
-            if type(item) is PacketEvent:
-                raw = item.raw
-                end = pos + len(raw)
-                if base + end > delivered:
-                    break
-                if item.stream_offset != base + pos or not data.startswith(raw, pos):
-                    diverged = True
-                    break
-                append((item.packet, len(raw)))
-            else:
-                failed = cast(ReadPacket, item)  # a malformed packet, or the stream broke here
-                if failed.end > delivered:
-                    break
-                raw = failed.raw
-                if failed.start != base + pos or not data.startswith(raw, pos):
-                    diverged = True
-                    break
-                append((failed.error or MalformedPacket(failed.start, "malformed packet"), len(raw)))
-                end = failed.end - base
-            pos = end
-            taken += 1
-        del queue[:taken]
-        self._boundary = base + pos
-        if pos < len(data):
-            held.append(data[pos:] if pos else data)
-        if items:
-            session.receive_packets(items)
-            if session.closed:
-                return
-        if diverged or self.decoder.server_stream_decoded != delivered:
-            self._read_bytes(session)
+    def stop(self, offset: int) -> None:
+        """The transport read no further than this offset of the server's MQTT stream (a
+        close frame, a frame that failed the connection): later packets are not delivered."""
+        if self._until is None:
+            self._until = offset
+            self._cut()
 
-    def _read_bytes(self, session: Session) -> None:
-        """The decoder cannot give the packets of the delivered bytes: from the last
-        packet boundary on, the session parses the server's bytes itself."""
-        self.reads_bytes = True
-        self._server.clear()
-        rest = b"".join(self._held)
-        self._held.clear()
-        if rest:
-            session.receive_data(rest)
+    def deliver(self, session: Session) -> None:
+        """Hand the session the server's packets decoded so far, in wire order."""
+        items = self.server
+        if not items:
+            return
+        if self._until is not None:
+            self._cut()
+        if session.state is SessionState.CLOSED:  # it reads nothing more on this connection
+            items.clear()
+            return
+        taken = [
+            (item.packet, len(item.raw)) if type(item) is PacketEvent else _received(item) for item in items
+        ]
+        items.clear()
+        session.receive_packets(taken)
+
+    def _cut(self) -> None:
+        until = self._until
+        assert until is not None
+        items = self.server
+        for index, item in enumerate(items):
+            if _end(item) > until:
+                del items[index:]
+                return

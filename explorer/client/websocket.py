@@ -1,42 +1,64 @@
-"""MQTT over WebSocket: an asyncio driver around ``websockets.client.ClientProtocol``.
+"""MQTT over WebSocket on the client side: the upgrade, then frames of our own.
 
-The handshake and framing rules are websockets' (Sans-I/O); this module only moves
-bytes between the stream and the protocol object, and hands a copy of every byte
-in both directions to a tap (:data:`explorer.client.net.Tap`) so the decoder can show the
-raw HTTP upgrade and every frame, control frames included. The copy of the upgrade
-request has the values of ``Authorization`` and secret headers replaced by ``*`` of
-the same length, so no credential reaches a trace.
+websockets (Sans-I/O ``ClientProtocol``) does the HTTP upgrade: it builds the request
+and validates the response, and its error messages explain a refused upgrade. It is
+given the bytes of the response head and nothing after it: from the 101 on, every byte
+the server sends is parsed once, by the connection's decoder (``explorer.client.trace``),
+whose packets go to the session and whose notable frames come back here. This module
+answers them: a ping gets a pong with the same payload, the server's close frame gets
+ours and ends the connection (its code and reason kept for :meth:`describe_close`), a
+text frame fails the connection with 1003 ([MQTT-6.0.0-1]), and a frame that breaks
+RFC 6455 (``RawFrame.problems`` of ``explorer.ws.framing``) fails it with the close code
+RFC 6455 §7.4.1 gives (1002, 1007 for a close reason that is not UTF-8, 1009 for a
+frame larger than any MQTT packet) and one sentence naming the rule.
 
-What belongs here: the upgrade with every option of :class:`ConnectionOptions`
-(path, subprotocol list, headers, Origin, basic auth), the subprotocol check, and
-turning binary frames into the MQTT byte stream. What does not: MQTT itself
-(``explorer.session``), TCP/TLS/proxy (``explorer.client.net``), trace events
-(``explorer.decoder``).
+Our own frames are built here too (``explorer.ws.framing.build_frame``, a fresh mask key
+from ``os.urandom`` for each, RFC 6455 §5.3), and so is the close handshake (RFC 6455
+§7.1.2). Every byte sent goes through the tap as well; the copy of the upgrade request
+has the values of ``Authorization`` and secret headers replaced by ``*`` of the same
+length, so no credential reaches a trace.
+
+What belongs here: the upgrade with every option of :class:`ConnectionOptions` (path,
+subprotocol list, headers, Origin, basic auth), the subprotocol check, and what the
+client does with the server's frames. What does not: reading frames and packets
+(``explorer.decoder``), MQTT itself (``explorer.session``), TCP/TLS/proxy
+(``explorer.client.net``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import ssl
 from dataclasses import dataclass
 from typing import Any
 
 from websockets.client import ClientProtocol
 from websockets.datastructures import Headers
-from websockets.exceptions import InvalidHandshake, InvalidHeader, InvalidState, InvalidStatus
-from websockets.frames import Frame, Opcode
+from websockets.exceptions import InvalidHandshake, InvalidHeader, InvalidStatus
 from websockets.headers import build_authorization_basic
 from websockets.http11 import Request, Response
-from websockets.protocol import State
 from websockets.typing import Origin, Subprotocol
 from websockets.uri import parse_uri
 
-from explorer.client.net import READ_SIZE, StreamInfo, Tap, open_stream, tls_read_failure
+from explorer.client.net import READ_SIZE, StreamInfo, open_stream, tls_read_failure
 from explorer.client.options import ConnectionOptions
+from explorer.client.trace import MAX_MESSAGE, ConnectionTrace
 from explorer.errors import ConnectionFailed, HandshakeError
 from explorer.masking import mask_header_values
-from explorer.ws.rules import CloseCode
+from explorer.ws.framing import (
+    CLOSE_REASON_NOT_UTF8,
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    FramingError,
+    RawFrame,
+    build_frame,
+)
+from explorer.ws.rules import MAX_CLOSE_REASON, CloseCode
 
 __all__ = [
     "CLOSE_TIMEOUT",
@@ -50,34 +72,39 @@ __all__ = [
 ]
 
 CLOSE_TIMEOUT = 2.0  # seconds to wait for the server's half of the close handshake
-# The largest MQTT packet: 1 type byte, a 4-byte Remaining Length of at most 268,435,455
-# (MQTT 5.0 §1.5.5); no message of an MQTT stream needs more unless packets are coalesced.
-MAX_MESSAGE = 268_435_460
 
-# What each of websockets' protocol errors means, with the rule broken.
-_VIOLATIONS: tuple[tuple[str, str], ...] = (
-    ("invalid opcode", "a frame with a reserved opcode (RFC 6455 §5.2)"),
-    ("incorrect masking", "a masked frame, and a server must never mask (RFC 6455 §5.1)"),
-    ("reserved bits", "a frame with reserved bits set and no extension negotiated (RFC 6455 §5.2)"),
-    ("control frame too long", "a control frame above 125 bytes (RFC 6455 §5.5)"),
-    ("fragmented control frame", "a fragmented control frame (RFC 6455 §5.5)"),
-    ("close frame too short", "a close frame with a 1-byte body (RFC 6455 §5.5.1)"),
-    ("invalid status code", "a close frame with a code no endpoint may send (RFC 6455 §7.4)"),
-    ("unexpected continuation", "a continuation frame with no message to continue (RFC 6455 §5.4)"),
-    ("expected a continuation", "a new message inside an unfinished fragmented one (RFC 6455 §5.4)"),
+_TEXT_REASON = "MQTT needs binary frames"
+_TEXT_SENTENCE = (
+    "the server sent MQTT in a text frame; MQTT over WebSocket uses binary frames only "
+    "[MQTT-6.0.0-1], so the connection was closed with code 1003"
 )
 
 
-def violation_sentence(exc: BaseException, code: int) -> str:
-    """One line for a server that broke RFC 6455, naming the rule and our close code."""
-    text = str(exc)
-    if isinstance(exc, UnicodeDecodeError):
-        what = "text that is not valid UTF-8 (RFC 6455 §5.5.1, §8.1)"
-    elif exc.__class__.__name__ == "PayloadTooBig":
-        what = f"a message above {MAX_MESSAGE} bytes, larger than any MQTT packet"
+def violation_sentence(frame: RawFrame | FramingError, code: int) -> str:
+    """One line for a server frame that broke RFC 6455, naming the rule and our close code."""
+    if isinstance(frame, FramingError):
+        if code == CloseCode.MESSAGE_TOO_BIG:
+            what = f"a WebSocket frame larger than any MQTT packet ({frame.reason})"
+        else:
+            what = f"a WebSocket frame that cannot be read: {frame.reason} (RFC 6455 §5.2)"
     else:
-        what = next((meaning for key, meaning in _VIOLATIONS if key in text), f"a broken frame ({text})")
+        what = "a broken WebSocket frame: " + " and ".join(frame.problems)
     return f"the broker sent {what}; the connection was closed with code {code}"
+
+
+def _violation_code(frame: RawFrame) -> int:
+    """The close code RFC 6455 §7.4.1 gives for what is wrong with ``frame``."""
+    if all(problem == CLOSE_REASON_NOT_UTF8 for problem in frame.problems):
+        return CloseCode.INVALID_DATA  # 1007: data inconsistent with its type (not UTF-8)
+    return CloseCode.PROTOCOL_ERROR
+
+
+def _close_body(code: int | None, reason: str = "") -> bytes:
+    """A Close frame's body (RFC 6455 §5.5.1): the code, and the reason cut to fit 125 bytes."""
+    if code is None:
+        return b""
+    text = reason.encode()[:MAX_CLOSE_REASON].decode("utf-8", "ignore").encode()
+    return code.to_bytes(2, "big") + text
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,9 +214,9 @@ def build_request(protocol: ClientProtocol, options: ConnectionOptions) -> tuple
 class WebSocketTransport:
     """The MQTT byte stream carried in binary WebSocket frames (MQTT 5.0 §6.0).
 
-    Use :meth:`open`; then :meth:`receive` returns the bytes of each binary frame
-    (MQTT packets may span frames: the session reassembles them) and :meth:`send`
-    puts bytes in one binary frame.
+    Use :meth:`open`; then each :meth:`receive` reads once from the server into the
+    connection's decoder (``ConnectionTrace``: the session takes the packets from it)
+    and answers the frames it found, and :meth:`send` puts bytes in one binary frame.
     """
 
     def __init__(
@@ -198,17 +225,20 @@ class WebSocketTransport:
         writer: asyncio.StreamWriter,
         info: StreamInfo,
         protocol: _ClientProtocol,
-        tap: Tap | None,
+        trace: ConnectionTrace,
     ) -> None:
         self._reader = reader
         self._writer = writer
         self.info = info
-        self._protocol = protocol
-        self._tap = tap
-        self._pending: list[bytes] = []
-        self._eof = False
+        self._upgrade: _ClientProtocol | None = protocol  # websockets, until the 101
+        self._head: bytes | None = b""  # the response head so far; None once it is read
+        self._trace = trace
+        self._ended = False  # nothing more is read: the server's close frame, a failure, the end
+        self._close_sent = False
+        self._close_received = False
+        self._echo: int | None = None  # the code of the server's close frame, for our answer
         self._receiving = False
-        self._closed = asyncio.Event()
+        self._closed = asyncio.Event()  # set once _ended
         self.response: Response | None = None
         self.subprotocol_check = SubprotocolCheck((), None, None)
         self.close_code: int | None = None
@@ -221,7 +251,7 @@ class WebSocketTransport:
         return self.subprotocol_check.chosen
 
     @classmethod
-    async def open(cls, options: ConnectionOptions, *, tap: Tap | None = None) -> WebSocketTransport:
+    async def open(cls, options: ConnectionOptions, *, trace: ConnectionTrace) -> WebSocketTransport:
         """Connect (TCP, proxy, TLS) and perform the upgrade to WebSocket.
 
         Raises:
@@ -235,40 +265,38 @@ class WebSocketTransport:
             uri,
             origin=Origin(options.origin) if options.origin is not None else None,
             subprotocols=[Subprotocol(s) for s in options.subprotocols] if options.subprotocols else None,
-            # MQTT's own Maximum Packet Size applies; a message above the largest packet
-            # MQTT can encode is refused with 1009 before it is buffered.
-            max_size=MAX_MESSAGE,
             logger=SILENT_LOGGER,
         )
         protocol.subprotocol_values = []
         reader, writer, info = await open_stream(endpoint, options)
-        self = cls(reader, writer, info, protocol, tap)
+        self = cls(reader, writer, info, protocol, trace)
         try:
-            await self._handshake(options)
+            await self._handshake(protocol, options)
         except BaseException:
             self.abort()
             raise
         return self
 
-    async def _handshake(self, options: ConnectionOptions) -> None:
-        protocol = self._protocol
+    # ----------------------------------------------------------------- the upgrade
+
+    async def _handshake(self, protocol: _ClientProtocol, options: ConnectionOptions) -> None:
         request, masked = build_request(protocol, options)
         protocol.send_request(request)
         for data in protocol.data_to_send():
             self._writer.write(data)
-        if self._tap is not None:
-            self._tap("c2s", masked.serialize())
+        self._trace.tap("c2s", masked.serialize())
         timeout = options.handshake_timeout
         try:
             async with asyncio.timeout(timeout):
                 while self.response is None and protocol.handshake_exc is None:
-                    if not await self._read_once():
+                    if not await self._read_upgrade(protocol):
                         break
         except TimeoutError:
             raise HandshakeError(
                 f"no answer to the WebSocket upgrade within {timeout:g} s "
                 "(is this an MQTT-over-TCP port, or a proxy holding the request?)"
             ) from None
+        self._upgrade = None  # no websockets state machine after the upgrade
         exc = protocol.handshake_exc
         if exc is not None:
             raise _handshake_error(exc) from None
@@ -281,82 +309,78 @@ class WebSocketTransport:
         problem = self.subprotocol_check.problem
         if problem is not None and options.strict_subprotocol:
             raise HandshakeError(f"{problem} (refused: strict subprotocol check)")
+        if self._trace.frames:
+            self._act()  # frames that came in the same read as the 101
 
-    async def _read_once(self) -> bool:
-        """Read one chunk into the protocol; ``False`` at end of stream."""
-        try:
-            data = await self._reader.read(READ_SIZE)
-        except ssl.SSLError as exc:
-            self._eof = True
-            self._closed.set()
-            raise ConnectionFailed(tls_read_failure(exc)) from None
-        except ConnectionError:
-            data = b""
-        if data:
-            if self._tap is not None:
-                self._tap("s2c", data)
-            self._protocol.receive_data(data)
-        else:
-            self._protocol.receive_eof()
-        self._take_events()
-        self._flush()
+    async def _read_upgrade(self, protocol: _ClientProtocol) -> bool:
+        """Read once during the upgrade; websockets gets the response head and, after a
+        refusal, its body, never a byte after a 101. ``False`` at end of stream."""
+        data = await self._read()
         if not data:
-            self._eof = True
-            self._closed.set()
-        return bool(data)
+            protocol.receive_eof()
+            self._take_response(protocol)
+            return False
+        self._trace.tap("s2c", data)  # the decoder reads the head and the frames after it
+        head = self._head
+        if head is None:
+            protocol.receive_data(data)  # the body of a refusal
+        else:
+            seen = head + data
+            end = seen.find(b"\r\n\r\n", max(0, len(head) - 3))
+            if end < 0:
+                self._head = seen
+                protocol.receive_data(data)
+            else:
+                self._head = None
+                cut = end + 4 - len(head)
+                protocol.receive_data(data[:cut])
+                self._take_response(protocol)
+                if self.response is None and protocol.handshake_exc is None:
+                    protocol.receive_data(data[cut:])  # not a 101: the body of the refusal
+        self._take_response(protocol)
+        return True
 
-    def _take_events(self) -> None:
-        for event in self._protocol.events_received():
+    def _take_response(self, protocol: _ClientProtocol) -> None:
+        for event in protocol.events_received():
             if isinstance(event, Response):
                 self.response = event
-            elif isinstance(event, Frame):
-                self._take_frame(event)
-        exc = self._protocol.parser_exc
-        if exc is not None and self.failure is None and not isinstance(exc, EOFError):
-            # websockets failed the connection (RFC 6455 §7.1.7) and sent its close frame;
-            # the server's later bytes are discarded, so the session ends here.
-            sent = self._protocol.close_sent
-            self.close_code = sent.code if sent is not None else CloseCode.PROTOCOL_ERROR
-            self.close_reason = sent.reason if sent is not None else str(exc)
-            self.failure = violation_sentence(exc, self.close_code)
-            self._eof = True
-
-    def _take_frame(self, frame: Frame) -> None:
-        if frame.opcode in (Opcode.BINARY, Opcode.CONT):
-            if frame.data:
-                self._pending.append(bytes(frame.data))
-        elif frame.opcode is Opcode.TEXT:
-            # [MQTT-6.0.0-1]: MQTT Control Packets MUST be sent in binary data frames;
-            # any other data frame closes the connection.
-            self._protocol.fail(1003, "MQTT needs binary frames")
-            self.close_code, self.close_reason = 1003, "MQTT needs binary frames"
-            self.failure = (
-                "the server sent MQTT in a text frame; MQTT over WebSocket uses binary frames only "
-                "[MQTT-6.0.0-1], so the connection was closed with code 1003"
-            )
-            self._eof = True
-        elif frame.opcode is Opcode.CLOSE:
-            close = self._protocol.close_rcvd
-            if close is not None:
-                self.close_code, self.close_reason = close.code, close.reason
-            self._eof = True
-
-    def _flush(self) -> None:
-        for data in self._protocol.data_to_send():
-            if data:
-                if self._tap is not None:
-                    self._tap("c2s", data)
-                if not self._writer.is_closing():
-                    self._writer.write(data)
-            elif self._writer.can_write_eof() and not self._writer.is_closing():
-                # RFC 6455 §7.1.1: the client half-closes after the close handshake.
+        for data in protocol.data_to_send():
+            if not data and self._writer.can_write_eof() and not self._writer.is_closing():
                 try:
-                    self._writer.write_eof()
+                    self._writer.write_eof()  # websockets gives up on a refused upgrade
                 except OSError:
                     pass
 
-    async def receive(self) -> bytes:
-        """The payload of the next binary frame(s); ``b""`` once the connection is closed."""
+    # ----------------------------------------------------------------- reading
+
+    async def _read(self) -> bytes:
+        try:
+            return await self._reader.read(READ_SIZE)
+        except ssl.SSLError as exc:
+            self._end()
+            raise ConnectionFailed(tls_read_failure(exc)) from None
+        except ConnectionError:
+            return b""
+
+    async def _read_once(self) -> None:
+        """Read one chunk into the decoder and answer the frames it found."""
+        data = await self._read()
+        if not data:
+            self._end()
+            return
+        trace = self._trace
+        trace.tap("s2c", data)
+        if trace.frames:
+            if self._ended:
+                trace.frames.clear()  # read for the trace only
+            else:
+                self._act()
+
+    async def receive(self) -> bool:
+        """Read once from the server into the connection's decoder and answer its frames;
+        ``False`` once nothing more is read (the server's close frame, a frame that failed
+        the connection, the end of the stream) and no packet waits. The packets read wait
+        in the trace for ``ConnectionTrace.deliver``."""
         self._receiving = True
         try:
             # With a backlog the stream reader hands out buffered bytes without
@@ -364,24 +388,94 @@ class WebSocketTransport:
             # not one that keeps timers, key presses and redraws waiting. Inside
             # ``_receiving``, so that close() leaves the rest of the stream to this reader.
             await asyncio.sleep(0)
-            while not self._pending:
-                if self._eof or self._protocol.state is State.CLOSED:
-                    self._closed.set()
-                    return b""
+            pending = self._trace.server  # packets read with the upgrade's answer go first
+            if not self._ended and not pending:
                 await self._read_once()
-            data = b"".join(self._pending) if len(self._pending) > 1 else self._pending[0]
-            self._pending.clear()
-            return data
+            # The packets before the end are delivered first, the end is told next time.
+            return not self._ended or bool(pending)
         finally:
             self._receiving = False
 
+    def _act(self) -> None:
+        """Answer the server's frames the decoder found, in wire order, up to the first
+        that ends the connection."""
+        frames = self._trace.frames
+        for offset, frame in frames:
+            if isinstance(frame, FramingError):
+                self._fail(offset, frame.code, violation_sentence(frame, frame.code), frame.reason)
+            elif frame.problems:
+                code = _violation_code(frame)
+                self._fail(offset, code, violation_sentence(frame, code), frame.problems[0])
+            elif frame.opcode == OP_PING:
+                if not self._close_sent:
+                    self._send_frame(OP_PONG, frame.payload)  # RFC 6455 §5.5.3: the same payload
+            elif frame.opcode == OP_CLOSE:
+                self._on_close(offset, frame)
+            elif frame.opcode == OP_TEXT:
+                # [MQTT-6.0.0-1]: MQTT Control Packets MUST be sent in binary data frames;
+                # any other data frame closes the connection.
+                self._fail(offset, CloseCode.UNSUPPORTED_DATA, _TEXT_SENTENCE, _TEXT_REASON)
+            # a pong answers nothing (RFC 6455 §5.5.3: an unsolicited one is allowed)
+            if self._ended:
+                break
+        frames.clear()
+
+    def _on_close(self, offset: int, frame: RawFrame) -> None:
+        """The server's close frame: nothing after it is read. Our answer (RFC 6455 §5.5.1,
+        echoing its code) goes out in :meth:`close`, once the session has had the packets
+        sent before it and sent its acknowledgements."""
+        code = frame.close_code
+        self.close_code = code if code is not None else CloseCode.NO_STATUS
+        self.close_reason = frame.close_reason or ""
+        self._close_received = True
+        self._echo = code
+        if self._close_sent:
+            self._half_close()  # the close handshake we started is complete
+        self._trace.stop(offset)
+        self._end()
+
+    def _fail(self, offset: int, code: int, sentence: str, reason: str) -> None:
+        """Fail the WebSocket connection (RFC 6455 §7.1.7): our close frame with ``code``
+        and ``reason``; nothing the server sent from ``offset`` on reaches the session."""
+        self.failure = sentence
+        self.close_code, self.close_reason = code, reason
+        if not self._close_sent:
+            self._send_close(code, reason)
+        self._trace.stop(offset)
+        self._end()
+
+    def _end(self) -> None:
+        self._ended = True
+        self._closed.set()
+
+    # ----------------------------------------------------------------- writing
+
+    def _send_frame(self, opcode: int, payload: bytes) -> None:
+        # RFC 6455 §5.3: every client frame is masked, with a fresh unpredictable key.
+        data = build_frame(opcode, payload, mask_key=os.urandom(4))
+        self._trace.tap("c2s", data)
+        if not self._writer.is_closing():
+            self._writer.write(data)
+
+    def _send_close(self, code: int | None, reason: str = "") -> None:
+        self._send_frame(OP_CLOSE, _close_body(code, reason))
+        self._close_sent = True
+
+    def _half_close(self) -> None:
+        """RFC 6455 §7.1.1: after the close handshake the client half-closes TCP."""
+        writer = self._writer
+        if writer.can_write_eof() and not writer.is_closing():
+            try:
+                writer.write_eof()
+            except OSError:
+                pass
+
     def send(self, data: bytes) -> None:
-        """Send MQTT bytes in one binary frame."""
-        try:
-            self._protocol.send_binary(data)
-        except InvalidState:
-            raise ConnectionFailed(self.describe_close()) from None
-        self._flush()
+        """Send MQTT bytes in one binary frame (also after the server's close frame, until
+        our answer: the acknowledgements of what came before it)."""
+        if self._close_sent or (self._ended and not self._close_received):
+            raise ConnectionFailed(self.describe_close())
+        self._send_frame(OP_BINARY, data)
 
     def describe_close(self) -> str:
         """A sentence for the end of the connection, with the close code when there was one."""
@@ -401,17 +495,22 @@ class WebSocketTransport:
             raise ConnectionFailed(f"the connection to the broker was lost: {exc}") from None
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close handshake (RFC 6455 §7.1.2), then wait briefly for the server to close TCP."""
-        if self._protocol.state is State.OPEN:
-            self._protocol.send_close(code, reason)
-            self._flush()
+        """Close handshake (RFC 6455 §7.1.2): our close frame, the server's within
+        :data:`CLOSE_TIMEOUT` (then a half-close), then the socket. After the server's
+        close frame: our answer, echoing its code (RFC 6455 §5.5.1), and the half-close."""
+        if not self._close_sent:
+            if self._close_received:
+                self._send_close(self._echo)
+                self._half_close()
+            elif not self._ended:
+                self._send_close(code, reason)
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT):
                 if self._receiving:
-                    await self._closed.wait()
+                    await self._closed.wait()  # the reader reads the server's close frame
                 else:
-                    while not self._closed.is_set() and await self._read_once():
-                        pass
+                    while not self._ended:
+                        await self._read_once()
         except (TimeoutError, ConnectionFailed):
             pass
         self._writer.close()
@@ -422,7 +521,7 @@ class WebSocketTransport:
 
     def abort(self) -> None:
         self._writer.transport.abort()
-        self._closed.set()
+        self._end()
 
 
 def _authority(host: str, port: int) -> str:

@@ -37,6 +37,7 @@ class ClientLog:
     """What one client sent after the upgrade."""
 
     frames: list[tuple[int, bool, bytes]] = field(default_factory=list)
+    raw: bytearray = field(default_factory=bytearray)  # every byte after the upgrade request
     connect: Connect | None = None
     violation: str | None = None  # a rule the client broke, if any
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -53,8 +54,9 @@ class ClientLog:
 
 
 class ScriptedServer:
-    def __init__(self, script: list[bytes]) -> None:
+    def __init__(self, script: list[bytes], after_upgrade: bytes = b"") -> None:
         self.script = script
+        self.after_upgrade = after_upgrade  # written with the 101, in the same write
         self.clients: list[ClientLog] = []
         self.port = 0
 
@@ -85,12 +87,16 @@ class ScriptedServer:
         accept = base64.b64encode(hashlib.sha1(key + _GUID).digest())
         writer.write(
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Accept: " + accept + b"\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
+            b"Sec-WebSocket-Accept: "
+            + accept
+            + b"\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
+            + self.after_upgrade
         )
         parser = FrameParser(1 << 20)
         mqtt = PacketReader()
         scripted = False
         while data := await reader.read(65536):
+            log.raw += data
             try:
                 frames = parser.feed(data)
             except WebSocketViolation as exc:
@@ -112,8 +118,8 @@ class ScriptedServer:
 
 
 @asynccontextmanager
-async def scripted_server(script: list[bytes]) -> AsyncIterator[ScriptedServer]:
-    server = ScriptedServer(script)
+async def scripted_server(script: list[bytes], after_upgrade: bytes = b"") -> AsyncIterator[ScriptedServer]:
+    server = ScriptedServer(script, after_upgrade)
     listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
     server.port = listener.sockets[0].getsockname()[1]
     try:

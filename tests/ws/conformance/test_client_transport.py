@@ -21,6 +21,7 @@ from explorer.errors import ConnectionFailed
 from explorer.model.events import StateChanged, TraceEvent
 from explorer.mqtt.codec import encode
 from explorer.mqtt.packets import Connack, Publish
+from explorer.ws.framing import FrameIndexer, RawFrame
 from tests.ws.conformance.scripted import ClientLog, ScriptedServer, scripted_server, server_frame
 from tests.ws.conformance.wire import close_body
 
@@ -106,6 +107,72 @@ async def test_large_fragmented_publish_arrives_byte_for_byte(size: int, fragmen
     assert log.payloads(0xA) == [b"mid"] * (-(-len(publish) // fragment) - 1)
 
 
+def _client_frames(log: ClientLog) -> list[RawFrame]:
+    """The client's frames as they were on the wire, read by the explorer's own indexer."""
+    return FrameIndexer(expect_masked=True).receive_data(bytes(log.raw))
+
+
+async def test_a_ping_gets_a_masked_pong_with_its_payload_and_a_fresh_key() -> None:
+    pings = [server_frame(0x9, payload) for payload in (b"one", b"two", b"\x00" * 125)]
+    # The pings come before the CONNACK: once connect() returns, they have been read.
+    async with scripted_server([*pings, server_frame(0x2, CONNACK)]) as server:
+        client = MqttClient(ConnectionOptions(url=server.url))
+        await asyncio.wait_for(client.connect(), TIMEOUT)
+        await client.close()
+        log = await _client_log(server)
+    frames = _client_frames(log)
+    assert [frame.problems for frame in frames] == [()] * len(frames)  # all masked (RFC 6455 §5.1)
+    pongs = [frame for frame in frames if frame.opcode == 0xA]
+    assert [frame.payload for frame in pongs] == [b"one", b"two", b"\x00" * 125]
+    keys = [frame.mask_key for frame in frames]
+    assert len(set(keys)) == len(keys)  # RFC 6455 §5.3: a fresh key for every frame
+    assert frames[-1].opcode == 0x8
+    assert frames[-1].close_code == 1000
+
+
+async def test_frames_in_the_same_read_as_the_101_are_read_once_and_answered() -> None:
+    # The ping and the CONNACK come with the upgrade's answer: websockets sees the head only,
+    # the decoder the frames; the pong goes out and the session takes the CONNACK.
+    early = server_frame(0x9, b"early") + server_frame(0x2, CONNACK)
+    recorder = Ended()
+    async with scripted_server([], after_upgrade=early) as server:
+        client = MqttClient(ConnectionOptions(url=server.url), on_event=recorder)
+        assert await asyncio.wait_for(client.connect(), TIMEOUT) == Connack()
+        await client.close()
+        log = await _client_log(server)
+    assert log.payloads(0xA) == [b"early"]
+    assert log.close_code == 1000
+    assert log.violation is None
+
+
+@pytest.mark.parametrize(
+    ("after_upgrade", "expected"),
+    [
+        (
+            server_frame(0x8, close_body(1013, b"try later")),
+            "the broker closed the WebSocket (code 1013: try later)",
+        ),
+        (
+            server_frame(0x3, b"x"),
+            "the broker sent a broken WebSocket frame: reserved opcode 0x3 (RFC 6455 §5.2); "
+            "the connection was closed with code 1002",
+        ),
+    ],
+    ids=["close", "violation"],
+)
+async def test_a_close_or_a_broken_frame_with_the_101_ends_the_connection_before_connack(
+    after_upgrade: bytes, expected: str
+) -> None:
+    async with scripted_server([], after_upgrade=after_upgrade) as server:
+        client = MqttClient(ConnectionOptions(url=server.url))
+        with pytest.raises(ConnectionFailed) as info:
+            await asyncio.wait_for(client.connect(), TIMEOUT)
+        log = await _client_log(server)
+    assert str(info.value) == expected
+    code = 1013 if expected.startswith("the broker closed") else 1002
+    assert log.close_code == code
+
+
 async def test_unsolicited_pong_is_ignored() -> None:
     script = [server_frame(0xA, b"unasked") + server_frame(0x2, CONNACK)]
     async with scripted_server(script) as server:
@@ -142,30 +209,68 @@ async def test_close_from_the_server_is_reported_and_echoed(body: bytes, expecte
 # -- broken ----------------------------------------------------------------------------------
 
 VIOLATIONS = [
-    ("opcode-3", server_frame(0x3, b"x"), 1002, "a frame with a reserved opcode (RFC 6455 §5.2)"),
-    ("opcode-b", server_frame(0xB, b""), 1002, "a frame with a reserved opcode (RFC 6455 §5.2)"),
-    ("rsv1", server_frame(0x2, b"\xd0\x00", rsv=0x40), 1002, "reserved bits set"),
-    ("rsv3", server_frame(0x9, b"", rsv=0x10), 1002, "reserved bits set"),
-    ("masked", bytes((0x82, 0x82)) + b"\0\0\0\0\xd0\x00", 1002, "a server must never mask (RFC 6455 §5.1)"),
-    ("ping-126", server_frame(0x9, b"x" * 126), 1002, "a control frame above 125 bytes (RFC 6455 §5.5)"),
-    ("ping-frag", server_frame(0x9, b"x", fin=False), 1002, "a fragmented control frame (RFC 6455 §5.5)"),
-    ("close-1byte", server_frame(0x8, b"\x03"), 1002, "a close frame with a 1-byte body"),
-    ("close-1005", server_frame(0x8, close_body(1005)), 1002, "a code no endpoint may send (RFC 6455 §7.4)"),
-    ("close-999", server_frame(0x8, close_body(999)), 1002, "a code no endpoint may send (RFC 6455 §7.4)"),
-    ("close-utf8", server_frame(0x8, close_body(1000, b"\xed\xa0\x80")), 1007, "not valid UTF-8"),
-    ("cont-alone", server_frame(0x0, b"\xd0\x00"), 1002, "a continuation frame with no message to continue"),
+    ("opcode-3", server_frame(0x3, b"x"), 1002, "reserved opcode 0x3 (RFC 6455 §5.2)"),
+    ("opcode-b", server_frame(0xB, b""), 1002, "reserved opcode 0xB (RFC 6455 §5.2)"),
+    (
+        "rsv1",
+        server_frame(0x2, b"\xd0\x00", rsv=0x40),
+        1002,
+        "reserved bit set without a negotiated extension",
+    ),
+    ("rsv3", server_frame(0x9, b"", rsv=0x10), 1002, "reserved bit set without a negotiated extension"),
+    (
+        "masked",
+        bytes((0x82, 0x82)) + b"\0\0\0\0\xd0\x00",
+        1002,
+        "masked frame from the server (RFC 6455 §5.1)",
+    ),
+    ("ping-126", server_frame(0x9, b"x" * 126), 1002, "control frame with a 126-byte payload (RFC 6455 §5.5"),
+    ("ping-frag", server_frame(0x9, b"x", fin=False), 1002, "fragmented control frame (RFC 6455 §5.5)"),
+    ("close-1byte", server_frame(0x8, b"\x03"), 1002, "close frame body of 1 byte"),
+    (
+        "close-1005",
+        server_frame(0x8, close_body(1005)),
+        1002,
+        "close code 1005 may not be sent in a Close frame",
+    ),
+    (
+        "close-999",
+        server_frame(0x8, close_body(999)),
+        1002,
+        "close code 999 may not be sent in a Close frame",
+    ),
+    (
+        "close-utf8",
+        server_frame(0x8, close_body(1000, b"\xed\xa0\x80")),
+        1007,
+        "close reason is not valid UTF-8",
+    ),
+    ("cont-alone", server_frame(0x0, b"\xd0\x00"), 1002, "continuation frame without a message to continue"),
     (
         "binary-in-binary",
         server_frame(0x2, b"\xd0", fin=False) + server_frame(0x2, b"\x00"),
         1002,
-        "a new message inside an unfinished fragmented one",
+        "new binary frame while a fragmented binary message is unfinished (RFC 6455 §5.4)",
+    ),
+    (
+        "length-not-minimal",
+        bytes((0x82, 126, 0, 2)) + b"\xd0\x00",
+        1002,
+        "payload length 2 not in its minimal encoding (RFC 6455 §5.2)",
     ),
     ("text", server_frame(0x1, b"\xd0\x00"), 1003, "MQTT in a text frame"),
     (
         "oversize",
         bytes((0x82, 0x7F)) + (1 << 40).to_bytes(8, "big"),
         1009,
-        "a message above 268435460 bytes, larger than any MQTT packet",
+        "a WebSocket frame larger than any MQTT packet (frame payload of 1099511627776 bytes exceeds "
+        "the limit of 268435460 bytes)",
+    ),
+    (
+        "length-top-bit",
+        bytes((0x82, 0x7F)) + (1 << 63).to_bytes(8, "big"),
+        1002,
+        "64-bit payload length with the most significant bit set (RFC 6455 §5.2)",
     ),
 ]
 
@@ -200,8 +305,8 @@ async def test_broken_frame_before_connack_is_a_clear_connect_failure() -> None:
             await asyncio.wait_for(client.connect(), TIMEOUT)
         await _client_log(server)
     assert str(info.value) == (
-        "the broker sent a frame with reserved bits set and no extension negotiated (RFC 6455 §5.2); "
-        "the connection was closed with code 1002"
+        "the broker sent a broken WebSocket frame: reserved bit set without a negotiated extension "
+        "(RFC 6455 §5.2); the connection was closed with code 1002"
     )
 
 
@@ -223,6 +328,6 @@ async def test_sub_prints_one_line_for_a_broken_server() -> None:
     assert proc.returncode == 1
     assert out == b""
     assert err.decode() == (
-        "mqttws-explorer: the connection ended: the broker sent a frame with a reserved opcode "
-        "(RFC 6455 §5.2); the connection was closed with code 1002\n"
+        "mqttws-explorer: the connection ended: the broker sent a broken WebSocket frame: reserved opcode "
+        "0x3 (RFC 6455 §5.2); the connection was closed with code 1002\n"
     )

@@ -4,11 +4,13 @@ event and cut at every point, it says the same about frames and packets."""
 from __future__ import annotations
 
 import itertools
+import random
 import re
 
 import pytest
 
 from explorer.decoder import ConnectionDecoder
+from explorer.decoder.fastpath import expand_fast
 from explorer.model.events import (
     Direction,
     ErrorReported,
@@ -252,3 +254,75 @@ def test_the_connection_header_brings_the_upgrade_and_notes_together() -> None:
 )
 def test_frame_span_names_runs_and_lists(frames: tuple[int, ...], text: str) -> None:
     assert frame_span(frames) == text
+
+
+_PAYLOADS = [
+    b"",
+    b"hello world",
+    b"line\nnext\tcolumn",
+    b'{"t": 21.5, "unit": "\xc2\xb0C"}',
+    "h\u00e9llo \u20ac and more text that is longer than sixty characters for the cut".encode(),
+    b"\x00\x01\x02 control \x1b[2J",
+    b"\x80\x81 not UTF-8, no byte it never holds",
+    b"\xef\xbf\xbd\xff written-out U+FFFD beside a byte UTF-8 never holds",
+    b"\xff" * 20,
+    b"\xfe" * 21,
+    bytes(range(256))[:100],
+    bytes(range(120, 220)),
+]
+
+
+def _compact_records() -> tuple[list[object], list[TraceEvent]]:
+    """Compact records from a real decoder (both directions, many payloads and topics,
+    retained or not), and the events each stands for."""
+    rng = random.Random(7)
+    payloads = _PAYLOADS + [rng.randbytes(rng.randrange(1, 90)) for _ in range(300)]
+    connect = encode(Connect(client_id="x"))
+    stream: list[tuple[Direction, bytes]] = _handshake()
+    stream.append(("c2s", build_frame(OP_BINARY, connect, mask_key=b"\x01\x02\x03\x04")))
+    stream.append(("s2c", build_frame(OP_BINARY, b"\x20\x02\x00\x00")))
+    topics = ["a/b", "100%/sure %d %s", "\u6e29\u5ea6/\u00e9t\u00e9", "x" * 20]
+    for n, payload in enumerate(payloads):
+        data = encode(Publish(topics[n % len(topics)], payload, retain=n % 3 == 0))
+        if n % 2:
+            stream.append(("s2c", build_frame(OP_BINARY, data)))
+        else:
+            stream.append(("c2s", build_frame(OP_BINARY, data, mask_key=rng.randbytes(4))))
+    decoder = ConnectionDecoder(0, websocket=True, compact=True)
+    items: list[object] = []
+    for n, (direction, data) in enumerate(stream):
+        decoder.receive_data(direction, data, 100.0 + n / 7)
+        items.extend(decoder.items_received())
+    records = [item for item in items if type(item) is tuple]
+    assert len(records) == len(payloads)
+    events: list[TraceEvent] = []
+    for item in items:
+        events.extend(expand_fast(item) if type(item) is tuple else [item])  # type: ignore[arg-type]
+    return items, events
+
+
+@pytest.mark.parametrize("payload", [True, False])
+def test_compact_records_are_listed_as_the_events_they_stand_for(payload: bool) -> None:
+    items, events = _compact_records()
+    want: list[str] = []
+    by_events = Listing(want.append, base=99.0, payload=payload)
+    by_events.feed(events)
+    by_events.close()
+    got: list[str] = []
+    by_records = Listing(got.append, base=99.0, payload=payload)
+    by_records.feed(items)  # type: ignore[arg-type]
+    by_records.close()
+    assert "".join(got) == "".join(want)
+    records = [item for item in items if type(item) is tuple]
+    expected: list[str] = []
+    Listing(expected.append, base=99.0, payload=payload).feed(
+        [event for record in records for event in expand_fast(record)]  # type: ignore[arg-type]
+    )
+    at_once = Listing(print, base=99.0, payload=payload).fast_bytes(records)  # type: ignore[arg-type]
+    assert at_once.decode() == "".join(expected)
+    text = "".join(want)
+    assert text.count(" PUBLISH QoS0 ") == len(records)
+    if payload:
+        assert "payload (21 B, binary): " + "fe " * 19 + "fe …" in text
+        assert 'payload (11 B): "hello world"' in text
+        assert "100%/sure %d %s" in text

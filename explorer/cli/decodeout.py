@@ -14,11 +14,13 @@ spool keeps memory bounded by moving text to a temporary file past a budget.
 from __future__ import annotations
 
 import codecs
+import errno
 import json
+import os
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import IO, Any, TextIO
+from typing import IO, Any, BinaryIO, TextIO
 
 from explorer.capture.pipeline import Stream
 from explorer.capture.reader import CaptureFile
@@ -36,12 +38,12 @@ from explorer.mqtt.packets import Publish
 from explorer.mqtt.topics import topic_matches
 from explorer.present.listing import Listing
 
-__all__ = ["Narrowing", "Output", "Spool", "dumps", "make_output"]
+__all__ = ["Narrowing", "Output", "Sink", "Spool", "dumps", "make_output"]
 
 _SKIPPED = "not MQTT or WebSocket (use --port N to force): skipped"
 _TLS = "TLS, encrypted: cannot decode"
 _DECODED = (HandshakeRequest, HandshakeResponse, FrameEvent, PacketEvent, tuple)  # tuple: FastPublish
-_SPOOL_CHARS = 8 << 20  # characters held in memory over all connections before moving to disk
+_SPOOL_SIZE = 8 << 20  # characters (or bytes) held in memory over all connections before moving to disk
 _MAX_HELD = 20_000  # events held for split packets to complete (beyond: listed as "part n/?")
 _MAX_TOPICS = 100_000  # distinct topics counted by --summary; the rest are lumped together
 
@@ -135,28 +137,119 @@ class Narrowing:
         return kept
 
 
-class _Null:
+class Sink:
+    """Where ``decode`` writes: text, and bytes already encoded as UTF-8.
+
+    On a UTF-8 text stream that has a binary buffer (``sys.stdout``), everything goes to
+    that buffer as bytes, the text encoded as the stream itself would (its error
+    handler), so that a listing spooled as bytes is copied out without decoding and
+    encoding it again. Anything else (a ``StringIO``, another encoding) gets text.
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self.text = out
+        self.raw: BinaryIO | None = None
+        errors = getattr(out, "errors", None) or "strict"
+        buffer = getattr(out, "buffer", None)
+        encoding = getattr(out, "encoding", None)
+        if buffer is not None and encoding and os.linesep == "\n":
+            try:
+                utf8 = codecs.lookup(encoding).name == "utf-8"
+            except LookupError:
+                utf8 = False
+            if utf8:
+                out.flush()  # what was written as text comes first
+                self.raw = buffer
+        # How text becomes the bytes given to write_bytes: as the stream encodes it, or
+        # (for a text-only stream) a way back to the very same text.
+        self.errors = errors if self.raw is not None else "surrogatepass"
+
+    def write(self, text: str) -> None:
+        if self.raw is not None:
+            self.raw.write(text.encode("utf-8", self.errors))
+        else:
+            self.text.write(text)
+
+    def write_bytes(self, data: bytes) -> None:
+        """Write text that was encoded as UTF-8 with :attr:`errors`."""
+        if self.raw is not None:
+            self.raw.write(data)
+        else:
+            self.text.write(data.decode("utf-8", "surrogatepass"))
+
+    def copy_from(self, file: IO[bytes], offset: int, length: int) -> bool:
+        """Write ``length`` bytes of ``file`` from ``offset`` (bytes as for
+        :meth:`write_bytes`) without reading them into the process, when both are
+        files of the system that allow it (``os.sendfile``); ``False``: nothing was
+        written, the caller copies them."""
+        if self.raw is None or not length or not hasattr(os, "sendfile"):
+            return False
+        try:
+            target = self.raw.fileno()
+        except (AttributeError, OSError, ValueError):
+            return False  # an in-memory buffer
+        file.flush()
+        self.raw.flush()
+        try:
+            sent = os.sendfile(target, file.fileno(), offset, length)
+        except OSError as exc:
+            if exc.errno in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                return False  # not for these two files: nothing was written
+            raise
+        while sent and sent < length:
+            offset += sent
+            length -= sent
+            sent = os.sendfile(target, file.fileno(), offset, length)
+        if length and not sent:
+            raise OSError(errno.EIO, "the spool file ended early")
+        return True
+
+    def flush(self) -> None:
+        if self.raw is not None:
+            self.raw.flush()
+        else:
+            self.text.flush()
+
+
+class _Null(Sink):
     """Discards what is written (a connection left out)."""
 
-    def write(self, text: str) -> int:
-        return len(text)
+    def __init__(self) -> None:
+        self.raw = None
+        self.errors = "surrogatepass"
+
+    def write(self, text: str) -> None:
+        pass
+
+    def write_bytes(self, data: bytes) -> None:
+        pass
+
+    def copy_from(self, file: IO[bytes], offset: int, length: int) -> bool:
+        return True
+
+    def flush(self) -> None:
+        pass
 
 
 class _Part:
-    """One connection's text: lines in memory, earlier ones moved to the spool file."""
+    """One connection's output: lines in memory, earlier ones moved to the spool file."""
 
     __slots__ = ("lines", "segments")
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self.lines: list[Any] = []  # str, or bytes in a binary spool
         self.segments: list[tuple[int, int]] = []  # (offset, length) in the spool file
 
 
 class Spool:
-    """Connections' output held in order until the capture is read (see the module doc)."""
+    """Connections' output held in order until the capture is read (see the module doc).
 
-    def __init__(self, budget: int = _SPOOL_CHARS) -> None:
+    ``binary``: the parts hold bytes already encoded (see :class:`Sink`), else text.
+    """
+
+    def __init__(self, budget: int = _SPOOL_SIZE, *, binary: bool = False) -> None:
         self._budget = budget
+        self._binary = binary
         self._parts: dict[int, _Part] = {}  # id -> the parts still held
         self._file: IO[bytes] | None = None
         self._end = 0
@@ -169,7 +262,7 @@ class Spool:
         return part
 
     def check(self) -> None:
-        """Move text to disk when the connections hold more than the budget."""
+        """Move the output to disk when the connections hold more than the budget."""
         lines = sum(len(p.lines) for p in self._parts.values())
         self._checks += 1
         if lines < self._look_at and self._checks & 0x3F:
@@ -185,25 +278,33 @@ class Spool:
             return
         if self._file is None:
             self._file = tempfile.TemporaryFile(prefix="mqttws-decode-")  # noqa: SIM115 - closed by close()
-        data = "".join(part.lines).encode("utf-8", "surrogatepass")
+        data = b"".join(part.lines) if self._binary else "".join(part.lines).encode("utf-8", "surrogatepass")
         part.lines.clear()  # cleared, not replaced: writers hold its append
         self._file.seek(self._end)
         self._file.write(data)
         part.segments.append((self._end, len(data)))
         self._end += len(data)
 
-    def write(self, part: _Part, out: TextIO | _Null) -> None:
-        """Write a part's text to ``out`` and forget it."""
+    def write(self, part: _Part, out: Sink) -> None:
+        """Write a part's output to ``out`` and forget it."""
         if part.segments:
             assert self._file is not None
             text = codecs.getincrementaldecoder("utf-8")("surrogatepass")
             for offset, length in part.segments:
+                if self._binary and out.copy_from(self._file, offset, length):
+                    continue
                 self._file.seek(offset)
                 while length:
                     data = self._file.read(min(length, 1 << 20))
                     length -= len(data)
-                    out.write(text.decode(data, final=not length))
-        out.write("".join(part.lines))
+                    if self._binary:
+                        out.write_bytes(data)
+                    else:
+                        out.write(text.decode(data, final=not length))
+        if self._binary:
+            out.write_bytes(b"".join(part.lines))
+        else:
+            out.write("".join(part.lines))
         part.lines.clear()
         part.segments = []
         self._parts.pop(id(part), None)
@@ -230,13 +331,18 @@ class _Conn:
 
 
 class Output:
-    """Common part of the three outputs: spooling, narrowing, the final write."""
+    """Common part of the three outputs: spooling, narrowing, the final write.
+
+    ``binary``: an output whose parts hold bytes (see :class:`Spool`).
+    """
+
+    binary = False
 
     def __init__(self, out: TextIO, capture: CaptureFile, narrowing: Narrowing) -> None:
-        self.out = out
+        self.out = Sink(out)
         self.capture = capture
         self.narrowing = narrowing
-        self.spool = Spool()
+        self.spool = Spool(binary=self.binary)
         self.decoded_any = False
         self.base = 0.0
         self._conns: dict[int, _Conn] = {}
@@ -318,16 +424,26 @@ class Output:
 
 
 class TextOutput(Output):
-    """The listing (:class:`explorer.present.listing.Listing`)."""
+    """The listing (:class:`explorer.present.listing.Listing`), spooled as UTF-8 bytes:
+    compact records are written by :meth:`Listing.fast_bytes` as bytes, other lines
+    are encoded as the output stream would (:class:`Sink`)."""
+
+    binary = True
 
     def begin(self, conn: _Conn) -> None:
-        conn.listing = Listing(conn.body.lines.append, base=self.base, payload=self.narrowing.payload)
+        append = conn.body.lines.append
+        errors = self.out.errors
+
+        def write(text: str) -> None:
+            append(text.encode("utf-8", errors))
+
+        conn.listing = Listing(write, base=self.base, payload=self.narrowing.payload)
 
     def format(self, conn: _Conn, events: list[TraceEvent | FastPublish]) -> None:
         listing = conn.listing
         assert listing is not None
         if listing.idle and not conn.held and all(type(item) is tuple for item in events):
-            listing.fast_many(events)  # type: ignore[arg-type]  # all FastPublish
+            conn.body.lines.append(listing.fast_bytes(events))  # type: ignore[arg-type]  # all FastPublish
             return
         # A packet split over frames is listed once it is complete, so that every part
         # line knows the number of parts ("part 2/17"), as when a capture is listed from

@@ -41,6 +41,7 @@ Pure: no I/O besides the ``write`` callable it is given.
 
 from __future__ import annotations
 
+from binascii import hexlify
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -59,7 +60,7 @@ from explorer.model.events import (
 from explorer.mqtt.enums import PacketType
 from explorer.mqtt.packets import Publish
 from explorer.present.eventtext import event_length, event_summary, frame_span
-from explorer.present.payload import payload_preview
+from explorer.present.payload import NEVER_UTF8, PREVIEW_WIDTH, payload_preview
 from explorer.ws.framing import OPCODE_NAMES
 
 __all__ = ["Listing", "frame_line", "frame_span"]
@@ -67,6 +68,9 @@ __all__ = ["Listing", "frame_line", "frame_span"]
 _PacketKey = tuple[int, Direction, int]  # (conn, direction, packet_no)
 _INDENT = "  "
 _PART_INDENT = "      "
+_HEAD = max(1, PREVIEW_WIDTH // 3)  # bytes a binary payload's preview shows (as payload_preview)
+_NEVER_MAP = bytes(255 if byte in NEVER_UTF8 else 0 for byte in range(256))  # marks NEVER_UTF8 bytes
+_MAX_TEMPLATES = 10_000  # shapes of compact records kept per listing (see Listing.fast_bytes)
 
 
 def _at(time: float, base: float) -> str:
@@ -123,6 +127,7 @@ class Listing:
         self.payload = payload
         self._held: list[TraceEvent | FastPublish] = []
         self._partial: dict[_PacketKey, _Partial] = {}
+        self._templates: dict[tuple[str, bool, int, str, int, bool], tuple[bytes, bytes]] = {}
 
     def connection(
         self,
@@ -167,46 +172,76 @@ class Listing:
     def fast(self, item: FastPublish) -> None:
         """Write the two lines of a compact frame-and-PUBLISH record (what :meth:`feed`
         writes for the events it stands for, without making them)."""
-        time, _conn, direction, index, _offset, _header, key, payload, no, _fed, topic, body, retain, _seq = (
-            item
-        )
-        base = self.base
-        if base is None:
-            base = self.base = time
-        text = (
-            f"{_INDENT}{time - base:+10.6f} {direction} #{index} binary FIN rsv=000 "
-            f"{'mask=' + key.hex() if key else 'unmasked'} len={len(payload)} (7bit)\n"
-            f"{_PART_INDENT}-> #{no} PUBLISH QoS0 {topic} {len(body)} B{' retain' if retain else ''}"
-        )
-        if self.payload:
-            text += "  " + payload_preview(body)
-        self._write(text + "\n")
+        self._write(self.fast_bytes([item]).decode())
 
     def fast_many(self, items: list[FastPublish]) -> None:
-        """:meth:`fast` for each record in turn, in one loop (the same lines)."""
+        """:meth:`fast` for each record in turn, in one write (the same lines)."""
+        if items:
+            self._write(self.fast_bytes(items).decode())
+
+    def fast_bytes(self, items: list[FastPublish]) -> bytes:
+        """The lines :meth:`fast` writes for each record, as UTF-8 bytes.
+
+        A listing of a capture writes millions of these, so each line is filled into a
+        template made once per shape (direction, masking, sizes, topic, retain) with
+        ``%``: only the time, numbers, mask key and payload preview differ from line to
+        line, and bytes need no encoding on their way out. A binary payload's preview
+        (what :func:`payload_preview` says of a payload with a byte no UTF-8 text
+        holds) is made here; any other payload is previewed by that function.
+        """
         if not items:
-            return
+            return b""
         if self.base is None:
             self.base = items[0][0]
         base: float = self.base
-        preview = payload_preview
-        indent, part_indent = _INDENT, _PART_INDENT
-        if self.payload:
-            lines = [
-                f"{indent}{time - base:+10.6f} {direction} #{index} binary FIN rsv=000 "
-                f"{'mask=' + key.hex() if key else 'unmasked'} len={len(payload)} (7bit)\n"
-                f"{part_indent}-> #{no} PUBLISH QoS0 {topic} {len(body)} B{' retain' if retain else ''}"
-                f"  {preview(body)}\n"
-                for time, _c, direction, index, _o, _h, key, payload, no, _f, topic, body, retain, _s in items
-            ]
-        else:
-            lines = [
-                f"{indent}{time - base:+10.6f} {direction} #{index} binary FIN rsv=000 "
-                f"{'mask=' + key.hex() if key else 'unmasked'} len={len(payload)} (7bit)\n"
-                f"{part_indent}-> #{no} PUBLISH QoS0 {topic} {len(body)} B{' retain' if retain else ''}\n"
-                for time, _c, direction, index, _o, _h, key, payload, no, _f, topic, body, retain, _s in items
-            ]
-        self._write("".join(lines))
+        templates = self._templates
+        previewed = self.payload
+        never = _NEVER_MAP
+        lines: list[bytes] = []
+        append = lines.append
+        for time, _c, direction, index, _o, _h, key, payload, no, _f, topic, body, retain, _s in items:
+            shape = (direction, key is None, len(payload), topic, len(body), retain)
+            template = templates.get(shape)
+            if template is None:
+                template = self._fast_template(shape)
+            # payload_preview's rules for a binary payload, in the order that is quickest
+            # for random bytes (a compact record's payload is under 126 bytes, within
+            # the size those rules look at): not ASCII, no U+FFFD written out, and a
+            # byte no UTF-8 text holds or else bytes that do not decode as UTF-8.
+            binary = previewed and not body.isascii() and b"\xef\xbf\xbd" not in body
+            if binary and 255 not in body.translate(never):
+                try:
+                    body.decode()
+                    binary = False
+                except UnicodeDecodeError:
+                    pass
+            if binary:
+                append(
+                    template[0]
+                    % (time - base, index, hexlify(key) if key else b"", no, hexlify(body[:_HEAD], b" "))
+                )
+            else:
+                shown = payload_preview(body).encode() if previewed else b""
+                append(template[1] % (time - base, index, hexlify(key) if key else b"", no, shown))
+        return b"".join(lines)
+
+    def _fast_template(self, shape: tuple[str, bool, int, str, int, bool]) -> tuple[bytes, bytes]:
+        """The two templates of :meth:`fast_bytes` for records of one shape: with a
+        binary payload's preview, and with any other (or none)."""
+        direction, unmasked, length, topic, size, retain = shape
+        if len(self._templates) >= _MAX_TEMPLATES:
+            self._templates.clear()
+        name = topic.encode().replace(b"%", b"%%")
+        head = (
+            f"{_INDENT}%+10.6f {direction} #%d binary FIN rsv=000 {'unmasked' if unmasked else 'mask='}%s "
+            f"len={length} (7bit)\n{_PART_INDENT}-> #%d PUBLISH QoS0 "
+        ).encode()
+        tail = f" {size} B{' retain' if retain else ''}".encode()
+        more = " …" if size > _HEAD else ""
+        binary = head + name + tail + f"  payload ({size:,} B, binary): %s{more}\n".encode()
+        other = head + name + tail + (b"  %s\n" if self.payload else b"%s\n")
+        self._templates[shape] = (binary, other)
+        return binary, other
 
     def feed(self, events: Iterable[TraceEvent | FastPublish]) -> None:
         """Write the lines of the next batch of events (held frames first)."""

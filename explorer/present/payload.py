@@ -25,6 +25,8 @@ from explorer.model.numbers import extract_field, numeric_fields, numeric_value,
 __all__ = [
     "DEFAULT_LIMIT",
     "JSON_PARSE_LIMIT",
+    "NEVER_UTF8",
+    "PREVIEW_WIDTH",
     "HexLine",
     "HexSegment",
     "JsonView",
@@ -59,7 +61,10 @@ PayloadKind = Literal["empty", "number", "json", "text", "binary"]
 # cannot move the terminal cursor, ring the bell or hide text behind a carriage return.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _ASCII_CONTROLS = bytes([*range(0x09), *range(0x0B, 0x20), 0x7F])  # _CONTROL's ASCII part
-_NEVER_UTF8 = bytes([0xC0, 0xC1, *range(0xF5, 0x100)])  # bytes no UTF-8 text holds (RFC 3629 §1)
+NEVER_UTF8 = bytes([0xC0, 0xC1, *range(0xF5, 0x100)])
+"""The bytes no UTF-8 text holds (RFC 3629 §1): a payload with one is binary for certain."""
+PREVIEW_WIDTH = 60
+"""Characters of text :func:`payload_preview` shows by default (a third as many bytes of hex)."""
 
 
 def truncation_marker(shown: int, total: int) -> str:
@@ -125,7 +130,7 @@ def text_view(data: bytes, limit: int = DEFAULT_LIMIT) -> PayloadText:
     return PayloadText(escape_text(text), shown < len(data), shown, len(data), valid)
 
 
-def payload_preview(data: bytes, width: int = 60) -> str:
+def payload_preview(data: bytes, width: int = PREVIEW_WIDTH) -> str:
     """A payload in brief for a one-line listing: ``payload (11 B): "hello world"``.
 
     Text is decoded, control characters and newlines escaped, and cut after ``width``
@@ -137,7 +142,7 @@ def payload_preview(data: bytes, width: int = 60) -> str:
     if (
         size <= 4096
         and not data.isascii()
-        and len(data.translate(None, _NEVER_UTF8)) < size
+        and len(data.translate(None, NEVER_UTF8)) < size
         and b"\xef\xbf\xbd" not in data
     ):
         # Binary for certain: a byte no UTF-8 text holds (random bytes nearly always

@@ -488,6 +488,29 @@ def test_memory_stays_bounded_whatever_the_size_of_the_capture(tmp_path: Path) -
     assert max(large_rss, json_rss) < 200
 
 
+def test_a_listing_larger_than_memory_holds_comes_out_whole_to_a_file_and_a_pipe(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Over 8 MB of listing moves to the spool file while the capture is read; it is
+    copied out whole whatever stdout is: a file, a pipe, or text in memory."""
+    path = tmp_path / "many.pcap"
+    write_capture(path, 45_000, connections=2, per_segment=True)
+    code, in_memory, _err = _run(capsys, str(path))
+    assert code == 0
+    assert len(in_memory.encode()) > 9_000_000
+    assert in_memory.count(" PUBLISH QoS0 ") == 45_000
+    listing = tmp_path / "listing.txt"
+    with listing.open("wb") as out:
+        subprocess.run(
+            [sys.executable, "-m", "explorer", "decode", str(path)], stdout=out, check=True, timeout=120
+        )
+    assert listing.read_text(encoding="utf-8") == in_memory
+    piped = subprocess.run(
+        [sys.executable, "-m", "explorer", "decode", str(path)], capture_output=True, check=True, timeout=120
+    )
+    assert piped.stdout.decode() == in_memory
+
+
 @pytest.mark.parametrize("source", ["/dev/zero", "text"])
 def test_something_that_is_not_a_capture_is_refused_at_once(tmp_path: Path, source: str) -> None:
     if source == "text":

@@ -1,7 +1,7 @@
 """The MQTT client session as a Sans-I/O state machine (MQTT 3.1, 3.1.1 and 5.0).
 
-Bytes in (``receive_data``, or packets already parsed by the trace decoder in
-``receive_packets``), bytes out (``data_to_send``), outcomes out
+Packets in (``receive_packets``: the server's packets as the connection's decoder parsed
+them, ``explorer.client.trace``; the session never reads bytes), bytes out (``data_to_send``), outcomes out
 (``events_received``), intents in (``send_connect``, ``send_subscribe``,
 ``send_publish``...), time in (``next_deadline`` / ``handle_timer(now)``). No
 sockets, no asyncio, no sleeping: the driver (``explorer.client.driver``) owns all I/O and
@@ -60,7 +60,6 @@ from explorer.mqtt.packets import (
     Unsuback,
     Unsubscribe,
 )
-from explorer.mqtt.reader import PacketReader
 from explorer.session.events import (
     Anomaly,
     AuthReceived,
@@ -122,7 +121,6 @@ class Session:
         self.connack: Connack | None = None
         self._events: list[SessionEvent] = []
         self._out = bytearray()
-        self._reader = PacketReader(self.version, options.maximum_packet_size)
         self._received = 0  # bytes taken by receive_packets on this network connection
         self._ids = PacketIds()
         self._flows = OutboundFlows(
@@ -142,32 +140,13 @@ class Session:
 
     # ----------------------------------------------------------------- I/O triad
 
-    def receive_data(self, data: bytes) -> None:
-        """Feed bytes from the server; then call :meth:`events_received` and :meth:`data_to_send`."""
-        if self.state in (SessionState.IDLE, SessionState.CLOSED) or not data:
-            return
-        try:
-            items = self._reader.receive_data(data)
-        except MalformedPacket as exc:
-            self._fail(DisconnectReasonCode.MALFORMED_PACKET, f"the server sent a malformed packet: {exc}")
-            return
-        for item in items:
-            if self.closed:
-                return
-            if item.packet is None:
-                reason = DisconnectReasonCode.MALFORMED_PACKET
-                self._fail(reason, f"the server sent a malformed packet: {item.error}")
-                return
-            self._dispatch(item.packet)
-        if self._reader.broken and not self.closed:
-            code = DisconnectReasonCode.MALFORMED_PACKET
-            self._fail(code, f"the server sent a malformed packet: {self._reader.error}")
-
     def receive_packets(self, items: Iterable[ReceivedPacket]) -> None:
-        """Feed server packets parsed by the trace decoder, in wire order, with the checks
-        of :meth:`receive_data` (use one of the two per network connection). Each packet is
-        parsed once: a ``MessageArrived`` holds the caller's ``Publish`` (a copy only when
-        a Topic Alias is resolved)."""
+        """Feed the server's packets parsed by the connection's decoder, in wire order; then
+        call :meth:`events_received` and :meth:`data_to_send`. Each packet is parsed once:
+        a ``MessageArrived`` holds the caller's ``Publish`` (a copy only when a Topic Alias
+        is resolved). A packet above our Maximum Packet Size or an error item (the bytes
+        were no packet) fails the session with MALFORMED_PACKET, and nothing after it is
+        dispatched."""
         if self.state in (SessionState.IDLE, SessionState.CLOSED):
             return
         limit = self.options.maximum_packet_size
@@ -233,7 +212,6 @@ class Session:
     def connection_lost(self) -> None:
         """The network connection ended: keep what a resumed session needs, drop the rest."""
         self.state = SessionState.CLOSED
-        self._reader = PacketReader(self.version, self.options.maximum_packet_size)
         self._received = 0
         self._aliases.clear()  # MQTT 5.0 §3.3.2.3.4: aliases last one network connection
         for packet_id in list(self._subscribes) + list(self._unsubscribes):
@@ -264,7 +242,6 @@ class Session:
         )
         data = encode(packet, self.version)
         if self.state is SessionState.CLOSED:
-            self._reader = PacketReader(self.version, opts.maximum_packet_size)
             self._received = 0
         self.state = SessionState.CONNECTING
         self.keep_alive = opts.keep_alive

@@ -166,8 +166,7 @@ def test_packet_before_connack_is_a_protocol_error_with_disconnect_0x82() -> Non
 def test_malformed_bytes_close_with_disconnect_0x81() -> None:
     session, server, _ = make_session()
     connect(session, server)
-    session.receive_data(b"\x00\x00")  # packet type 0 is reserved
-    (event,) = session.events_received()
+    (event,) = server.send_bytes(b"\x00\x00")  # packet type 0 is reserved
     assert isinstance(event, ProtocolViolation)
     assert event.reason_code == DisconnectReasonCode.MALFORMED_PACKET
     (disconnect,) = server.take()
@@ -178,8 +177,7 @@ def test_malformed_bytes_close_with_disconnect_0x81() -> None:
 def test_malformed_bytes_in_v311_close_without_disconnect() -> None:
     session, server, _ = make_session(ProtocolVersion.V311)
     connect(session, server)
-    session.receive_data(b"\xf0\x00")  # AUTH does not exist in 3.1.1
-    (event,) = session.events_received()
+    (event,) = server.send_bytes(b"\xf0\x00")  # AUTH does not exist in 3.1.1
     assert isinstance(event, ProtocolViolation)
     assert event.reason_code is None
     assert server.take() == []

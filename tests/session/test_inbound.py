@@ -114,6 +114,5 @@ def test_packets_split_byte_by_byte_are_reassembled() -> None:
     data = b"".join(encode(p, ProtocolVersion.V5) for p in publishes)
     events = []
     for index in range(len(data)):
-        session.receive_data(data[index : index + 1])
-        events.extend(session.events_received())
+        events.extend(server.send_bytes(data[index : index + 1]))
     assert events == [MessageArrived(p) for p in publishes]

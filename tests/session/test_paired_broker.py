@@ -21,7 +21,7 @@ from explorer.session import (
     SessionEvent,
     SubscribeCompleted,
 )
-from tests.session.helpers import Clock
+from tests.session.helpers import Clock, ServerBytes
 
 
 class Link:
@@ -36,6 +36,7 @@ class Link:
         self.events: list[SessionEvent] = []
         self.to_broker: list[type] = []
         self.to_client = bytearray()
+        self.wire = ServerBytes(session)  # the broker's bytes, read as the live client reads them
 
     def pump(self) -> list[SessionEvent]:
         """Move bytes both ways until both sides are quiet; return the session's new events."""
@@ -55,7 +56,7 @@ class Link:
                 out = b"".join(self.conn.outbox)
                 self.conn.outbox.clear()
                 self.to_client += out
-                self.session.receive_data(out)
+                self.wire.feed(out)
             new.extend(self.session.events_received())
             if not moved:
                 self.events.extend(new)

@@ -1,8 +1,8 @@
-"""Session.receive_packets: packets parsed elsewhere get the checks of receive_data.
+"""Session.receive_packets: the server's packets, parsed once, by the connection's decoder.
 
-The session's own checks matter when the caller's parser did not apply them (a decoder
-without the client's Maximum Packet Size); the outcome must be the one of reading the
-same bytes: the same event, the same DISCONNECT.
+The session applies its own checks too, for a caller whose parser did not (a parser
+without the client's Maximum Packet Size): the outcome is the same event and the same
+DISCONNECT either way.
 """
 
 from __future__ import annotations
@@ -12,26 +12,12 @@ import pytest
 from explorer.errors import MalformedPacket
 from explorer.mqtt.codec import encode
 from explorer.mqtt.enums import DisconnectReasonCode, ProtocolVersion
-from explorer.mqtt.packets import Connack, Packet, Properties, Publish
+from explorer.mqtt.packets import Connack, Disconnect, Packet, Properties, Publish
 from explorer.mqtt.reader import PacketReader
-from explorer.session import MessageArrived, ProtocolViolation, ReceivedPacket, Session
+from explorer.session import MessageArrived, ProtocolViolation, ReceivedPacket
 from tests.session.helpers import connect, make_session
 
 V311, V5 = ProtocolVersion.V311, ProtocolVersion.V5
-
-
-def _twins(version: ProtocolVersion, **options: object) -> tuple[Session, Session]:
-    """Two connected sessions: one reads bytes, the other takes parsed packets (CONNACK too)."""
-    by_bytes, server, _ = make_session(version, client_id="twin", **options)
-    connect(by_bytes, server)
-    by_packets, _, _ = make_session(version, client_id="twin", **options)
-    by_packets.send_connect()
-    by_packets.receive_packets(_parsed(encode(Connack(), version), version))
-    assert by_packets.state is by_bytes.state
-    for session in (by_bytes, by_packets):
-        session.events_received()
-        session.data_to_send()
-    return by_bytes, by_packets
 
 
 def _parsed(data: bytes, version: ProtocolVersion) -> list[ReceivedPacket]:
@@ -42,21 +28,34 @@ def _parsed(data: bytes, version: ProtocolVersion) -> list[ReceivedPacket]:
     ]
 
 
+@pytest.mark.parametrize("path", ["decoder", "unlimited-parser"])
 @pytest.mark.parametrize("version", [V311, V5])
-def test_packet_above_our_maximum_fails_as_when_reading_its_bytes(version: ProtocolVersion) -> None:
-    by_bytes, by_packets = _twins(version, maximum_packet_size=50)
+def test_packet_above_our_maximum_fails_the_session_with_malformed_packet(
+    version: ProtocolVersion, path: str
+) -> None:
+    session, server, _ = make_session(version, maximum_packet_size=50)
+    connect(session, server)
     packets: list[Packet] = [Publish("a", b"1"), Publish("big", b"x" * 80), Publish("b", b"2")]
     data = b"".join(encode(p, version) for p in packets)
-    by_bytes.receive_data(data)
-    by_packets.receive_packets(_parsed(data, version))
-    events = by_packets.events_received()
-    assert events == by_bytes.events_received()
-    assert by_packets.data_to_send() == by_bytes.data_to_send()
-    assert [type(e) for e in events] == [MessageArrived, ProtocolViolation]
-    violation = events[1]
-    assert isinstance(violation, ProtocolViolation)
-    assert "exceeds the maximum of 50 bytes" in violation.message
-    assert violation.reason_code == (DisconnectReasonCode.MALFORMED_PACKET if version == V5 else None)
+    if path == "decoder":
+        events = server.send_bytes(data)  # the decoder applies the limit as it reads
+    else:
+        session.receive_packets(_parsed(data, version))  # the session applies it
+        events = session.events_received()
+    first = len(encode(Connack(), version)) + len(encode(packets[0], version))  # offsets count from CONNACK
+    size = len(encode(packets[1], version))
+    assert events == [
+        MessageArrived(Publish("a", b"1")),
+        ProtocolViolation(
+            f"the server sent a malformed packet: malformed packet at byte {first}: "
+            f"packet of {size} bytes exceeds the maximum of 50 bytes",
+            DisconnectReasonCode.MALFORMED_PACKET if version == V5 else None,
+        ),
+    ]
+    # MQTT 5.0 §4.13: DISCONNECT 0x81 before closing; a 3.1.1 client just closes.
+    sent = encode(Disconnect(DisconnectReasonCode.MALFORMED_PACKET), V5) if version == V5 else b""
+    assert session.data_to_send() == sent
+    assert session.closed
 
 
 def test_an_error_item_fails_with_malformed_packet_and_stops_dispatching() -> None:

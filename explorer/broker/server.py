@@ -251,6 +251,9 @@ class _Link(asyncio.BufferedProtocol):
             if opcode == OP_PING:
                 self._write(encode_frame(OP_PONG, payload))  # RFC 6455 §5.5.3: same payload
             elif opcode == OP_CLOSE:
+                # What the frames before it asked for (a PUBACK) goes out before the close
+                # frame: nothing may be written after it (RFC 6455 §5.5.1).
+                self.broker.flush()
                 try:
                     code, _reason = parse_close(payload)
                 except WebSocketViolation as exc:

@@ -4,8 +4,11 @@ The broker's hot path: each read from a client is cut into frames in one pass, a
 the payloads of binary frames go straight to the MQTT reader (MQTT is a byte stream
 over WebSocket, MQTT 5.0 §6.0, so fragments are not reassembled into messages first).
 websockets' own parser would build a ``Frame`` object and a generator step per frame;
-this one builds a tuple. Every rule a client can break maps to the close code RFC 6455
-§7.4.1 gives for it, raised as :class:`WebSocketViolation`.
+this one builds a tuple. Every rule a client can break is a
+:class:`~explorer.ws.rules.Violation` from the table the frame indexer
+(``explorer.ws.framing``) reports from too, raised as :class:`WebSocketViolation` with
+the close code RFC 6455 §7.4.1 gives for it; ``tests/ws/conformance/cases.py`` runs the
+same cases against both readers.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from explorer.ws.rules import (
     MAX_CONTROL_PAYLOAD,
     OPCODE_NAMES,
     RSV_BITS,
-    CloseCode,
     Opcode,
-    close_code_problem,
+    Violation,
+    close_code_violation,
 )
 
 __all__ = [
@@ -50,7 +53,6 @@ OP_PONG: Final = int(Opcode.PONG)
 
 Frame = tuple[int, bool, bytes]  # opcode, fin, unmasked payload
 
-_PROTOCOL: Final = int(CloseCode.PROTOCOL_ERROR)
 _KNOWN: Final = frozenset(int(opcode) for opcode in OPCODE_NAMES)
 
 
@@ -61,9 +63,11 @@ class WebSocketViolation(Exception):
     before the offending one: they were sent first, so they are acted on first.
     """
 
-    def __init__(self, code: int, reason: str, frames: list[Frame] | None = None) -> None:
-        super().__init__(f"{reason} (close code {code})")
-        self.code = code
+    def __init__(self, violation: Violation, frames: list[Frame] | None = None, **values: object) -> None:
+        reason = violation.text(**values)
+        super().__init__(f"{reason} (close code {violation.code})")
+        self.violation = violation
+        self.code = int(violation.code)
         self.reason = reason
         self.frames: list[Frame] = frames if frames is not None else []
 
@@ -85,7 +89,7 @@ class FrameParser:
         self._chunks: list[bytes] = []  # pieces of a large frame still arriving
         self._pending = 0  # bytes held in _buffer + _chunks
         self._need = 0  # size of the incomplete frame at the start of the buffer, once known
-        self._fragmented = False
+        self._fragmented = 0  # opcode of the fragmented message in progress, 0: none
         self.max_payload = max_payload
         self.allow_text = allow_text
 
@@ -134,10 +138,10 @@ class FrameParser:
             opcode = first & 0x0F
             if first & RSV_BITS:
                 # RFC 6455 §5.2: RSV bits must be 0 unless an extension was negotiated (none is).
-                raise WebSocketViolation(_PROTOCOL, "reserved bits set without a negotiated extension")
+                raise WebSocketViolation(Violation.RESERVED_BITS)
             if not second & 0x80:
                 # RFC 6455 §5.1: a server MUST close on an unmasked client frame.
-                raise WebSocketViolation(_PROTOCOL, "client frame is not masked")
+                raise WebSocketViolation(Violation.UNMASKED_CLIENT_FRAME)
             length = second & 0x7F
             header = 6
             if length == 126:
@@ -146,42 +150,39 @@ class FrameParser:
                 length = int.from_bytes(buffer[pos + 2 : pos + 4], "big")
                 header = 8
                 if length < 126:
-                    raise WebSocketViolation(_PROTOCOL, "frame length not in its minimal encoding")
+                    raise WebSocketViolation(Violation.LENGTH_NOT_MINIMAL, length=length)
             elif length == 127:
                 if end - pos < 14:
                     break
                 length = int.from_bytes(buffer[pos + 2 : pos + 10], "big")
                 header = 14
                 if length >> 63:
-                    raise WebSocketViolation(_PROTOCOL, "frame length has its most significant bit set")
+                    raise WebSocketViolation(Violation.LENGTH_TOP_BIT)
                 if length < 65536:
-                    raise WebSocketViolation(_PROTOCOL, "frame length not in its minimal encoding")
+                    raise WebSocketViolation(Violation.LENGTH_NOT_MINIMAL, length=length)
             if opcode not in _KNOWN:
                 # RFC 6455 §5.2: 0x3-0x7 and 0xB-0xF have no meaning without an extension.
-                raise WebSocketViolation(_PROTOCOL, f"reserved opcode 0x{opcode:X}")
+                raise WebSocketViolation(Violation.RESERVED_OPCODE, opcode=opcode)
             if opcode >= OP_CLOSE:  # a control frame (RFC 6455 §5.5)
                 # RFC 6455 §5.5: control frames are not fragmented and carry at most 125 bytes.
                 if not fin:
-                    raise WebSocketViolation(_PROTOCOL, "fragmented control frame")
+                    raise WebSocketViolation(Violation.CONTROL_FRAGMENTED)
                 if length > MAX_CONTROL_PAYLOAD:
-                    raise WebSocketViolation(
-                        _PROTOCOL, f"control frame payload of {length} bytes (at most {MAX_CONTROL_PAYLOAD})"
-                    )
+                    raise WebSocketViolation(Violation.CONTROL_TOO_LONG, length=length)
             elif opcode == OP_CONT:
                 if not self._fragmented:
-                    raise WebSocketViolation(_PROTOCOL, "continuation frame without a message to continue")
+                    raise WebSocketViolation(Violation.CONTINUATION_ALONE)
             elif self._fragmented:
-                raise WebSocketViolation(_PROTOCOL, "new data frame inside a fragmented message")
+                raise WebSocketViolation(
+                    Violation.MESSAGE_IN_MESSAGE,
+                    kind=OPCODE_NAMES[opcode],
+                    open=OPCODE_NAMES[self._fragmented],
+                )
             elif opcode == OP_TEXT and not self.allow_text:
                 # [MQTT-6.0.0-1] MQTT Control Packets MUST be sent in binary data frames.
-                raise WebSocketViolation(
-                    CloseCode.UNSUPPORTED_DATA, "MQTT over WebSocket needs binary frames, got text"
-                )
+                raise WebSocketViolation(Violation.TEXT_FRAME)
             if length > self.max_payload:
-                raise WebSocketViolation(
-                    CloseCode.MESSAGE_TOO_BIG,
-                    f"frame of {length} bytes is above the limit of {self.max_payload}",
-                )
+                raise WebSocketViolation(Violation.TOO_BIG, length=length, limit=self.max_payload)
             if end - pos < header + length:
                 # Incomplete: parsed again from its first byte once complete, so no state
                 # may change before this point (a FIN=0 frame cut by a read must not be
@@ -191,7 +192,10 @@ class FrameParser:
             if opcode < OP_CLOSE:
                 # RFC 6455 §5.4: a message ends with its FIN frame; control frames between
                 # its fragments (above) leave it open.
-                self._fragmented = not fin
+                if fin:
+                    self._fragmented = 0
+                elif opcode:
+                    self._fragmented = opcode
             mask = buffer[pos + header - 4 : pos + header]
             payload = apply_mask(buffer[pos + header : pos + header + length], mask)
             frames.append((opcode, fin, payload))
@@ -249,14 +253,14 @@ def parse_close(payload: bytes) -> tuple[int, str]:
     if not payload:
         return 1005, ""
     if len(payload) == 1:
-        raise WebSocketViolation(_PROTOCOL, "close frame with a one-byte payload")
+        raise WebSocketViolation(Violation.CLOSE_BODY_ONE_BYTE)
     code = int.from_bytes(payload[:2], "big")
-    problem = close_code_problem(code)
-    if problem is not None:
-        raise WebSocketViolation(_PROTOCOL, problem)
+    violation = close_code_violation(code)
+    if violation is not None:
+        raise WebSocketViolation(violation, code=code)
     try:
         reason = payload[2:].decode()
     except UnicodeDecodeError:
         # RFC 6455 §5.5.1 and §7.4.1: a reason that is not UTF-8 is invalid data.
-        raise WebSocketViolation(CloseCode.INVALID_DATA, "close reason is not valid UTF-8") from None
+        raise WebSocketViolation(Violation.CLOSE_REASON_NOT_UTF8) from None
     return code, reason

@@ -16,7 +16,8 @@ Speed: :meth:`FrameIndexer.frames` reads a whole binary frame with nothing to ch
 tuple; every other frame goes through all the checks and becomes a :class:`RawFrame`.
 
 An explorer must show broken traffic rather than refuse it, so a protocol error is a
-string in :attr:`RawFrame.problems`, not an exception. Only a stream that cannot be
+string in :attr:`RawFrame.problems` (with the rule broken, from the one table in
+``explorer.ws.rules``, in :attr:`RawFrame.violations`), not an exception. Only a stream that cannot be
 framed any further (a 64-bit length with its top bit set, or a frame above
 ``max_payload_size``) raises :class:`FramingError`, once; the indexer is then
 :attr:`~FrameIndexer.broken` and ignores further data.
@@ -34,10 +35,10 @@ from explorer.ws.rules import (
     DATA_OPCODES,
     MAX_CONTROL_PAYLOAD,
     OPCODE_NAMES,
-    CloseCode,
     Opcode,
+    Violation,
 )
-from explorer.ws.rules import close_code_problem as _close_code_problem
+from explorer.ws.rules import close_code_violation as _close_code_violation
 
 try:
     from websockets.speedups import apply_mask
@@ -84,7 +85,7 @@ else about it is implied: FIN, no RSV bit, opcode binary, a 7-bit length, masked
 _PLAIN_FIRST_BYTE: Final = 0x80 | OP_BINARY  # FIN, no RSV bit, binary (RFC 6455 §5.2)
 
 # The one problem answered with close code 1007 rather than 1002 (RFC 6455 §7.4.1).
-CLOSE_REASON_NOT_UTF8: Final = "close reason is not valid UTF-8 (RFC 6455 §5.5.1)"
+CLOSE_REASON_NOT_UTF8: Final = Violation.CLOSE_REASON_NOT_UTF8.text()
 
 
 class FramingError(RemoteProtocolError):
@@ -95,22 +96,20 @@ class FramingError(RemoteProtocolError):
         reason: what is wrong, in plain words.
         frames: the frames completed by the same ``receive_data`` call before the
             offending one; they are valid and should still be shown.
+        violation: the rule broken (``explorer.ws.rules``).
         code: the close code that answers it (RFC 6455 §7.4.1): 1009 for a frame above
             the size limit, 1002 otherwise.
     """
 
     def __init__(
-        self,
-        offset: int,
-        reason: str,
-        frames: list[RawFrame] | None = None,
-        code: int = CloseCode.PROTOCOL_ERROR,
+        self, offset: int, violation: Violation, reason: str, frames: list[RawFrame] | None = None
     ) -> None:
         super().__init__(f"WebSocket framing lost at byte {offset}: {reason}")
         self.offset = offset
+        self.violation = violation
+        self.code = int(violation.code)
         self.reason = reason
         self.frames: list[RawFrame] = frames if frames is not None else []
-        self.code = code
 
 
 @dataclass(slots=True)
@@ -142,6 +141,13 @@ class RawFrame:
     close_code: int | None = None
     close_reason: str | None = None
     problems: tuple[str, ...] = ()
+    violations: tuple[Violation, ...] = ()  # the rule behind each problem, in the same order
+
+    @property
+    def answer(self) -> int | None:
+        """The close code a receiver answers this frame with (RFC 6455 §7.4.1), the
+        first problem's, or ``None`` when nothing is wrong with it."""
+        return int(self.violations[0].code) if self.violations else None
 
     @property
     def header_length(self) -> int:
@@ -180,23 +186,29 @@ def parse_close_payload(payload: bytes) -> tuple[int | None, str, tuple[str, ...
     reason is decoded with replacement characters when it is not valid UTF-8, so it can
     still be shown; the problem says so.
     """
+    code, reason, found = _read_close(payload)
+    return code, reason, tuple(text for _violation, text in found)
+
+
+def _read_close(payload: bytes) -> tuple[int | None, str, list[tuple[Violation, str]]]:
+    """:func:`parse_close_payload` with the rule behind each problem."""
     if not payload:
-        return None, "", ()
+        return None, "", []
     if len(payload) == 1:
         # RFC 6455 §5.5.1: if there is a body, its first two bytes are the status code
-        return None, "", ("close frame body of 1 byte: a close code needs 2 bytes (RFC 6455 §5.5.1)",)
+        return None, "", [(Violation.CLOSE_BODY_ONE_BYTE, Violation.CLOSE_BODY_ONE_BYTE.text())]
     code = (payload[0] << 8) | payload[1]
-    problems: list[str] = []
-    code_problem = _close_code_problem(code)  # RFC 6455 §7.4.1 / §7.4.2
-    if code_problem is not None:
-        problems.append(code_problem)
+    found: list[tuple[Violation, str]] = []
+    violation = _close_code_violation(code)  # RFC 6455 §7.4.1 / §7.4.2
+    if violation is not None:
+        found.append((violation, violation.text(code=code)))
     try:
         reason = payload[2:].decode("utf-8")
     except UnicodeDecodeError:
         # RFC 6455 §5.5.1: the reason is UTF-8
         reason = payload[2:].decode("utf-8", errors="replace")
-        problems.append(CLOSE_REASON_NOT_UTF8)
-    return code, reason, tuple(problems)
+        found.append((Violation.CLOSE_REASON_NOT_UTF8, CLOSE_REASON_NOT_UTF8))
+    return code, reason, found
 
 
 class FrameIndexer:
@@ -365,13 +377,9 @@ class FrameIndexer:
                     encoding = "64bit"
                     if length >> 63:
                         # RFC 6455 §5.2: the most significant bit MUST be 0
-                        self._fail(offset, "64-bit payload length with the most significant bit set")
+                        self._fail(offset, Violation.LENGTH_TOP_BIT)
                 if self.max_payload_size is not None and length > self.max_payload_size:
-                    self._fail(
-                        offset,
-                        f"frame payload of {length} bytes exceeds the limit of {self.max_payload_size} bytes",
-                        CloseCode.MESSAGE_TOO_BIG,
-                    )
+                    self._fail(offset, Violation.TOO_BIG, length=length, limit=self.max_payload_size)
                 total = head + length
                 if end - pos < total:
                     need = total
@@ -405,12 +413,12 @@ class FrameIndexer:
                 self._need = need
                 self._buf = bytearray(buf[pos:]) if pos < end else bytearray()
 
-    def _fail(self, offset: int, reason: str, code: int = CloseCode.PROTOCOL_ERROR) -> None:
+    def _fail(self, offset: int, violation: Violation, **values: object) -> None:
         """Mark the stream unframeable and raise."""
         self.broken = True
         self._buf = bytearray()
         self.consumed = offset
-        raise FramingError(offset, reason, code=code)
+        raise FramingError(offset, violation, violation.text(**values))
 
     def _checked_frame(
         self,
@@ -430,23 +438,22 @@ class FrameIndexer:
         rsv2 = b0 & 0x20 != 0
         rsv3 = b0 & 0x10 != 0
         opcode = b0 & 0x0F
-        problems: list[str] = []
+        found: list[tuple[Violation, str]] = []
+
+        def broke(violation: Violation, **values: object) -> None:
+            found.append((violation, violation.text(**values)))
+
         if self._closed:
-            # RFC 6455 §5.5.1: nothing may follow a Close frame
-            problems.append("frame after a Close frame (RFC 6455 §5.5.1)")
+            broke(Violation.AFTER_CLOSE)  # RFC 6455 §5.5.1: nothing may follow a Close frame
         if self.expect_masked is not None and masked is not self.expect_masked:
             # RFC 6455 §5.1
-            problems.append(
-                "unmasked frame from the client (RFC 6455 §5.1)"
-                if self.expect_masked
-                else "masked frame from the server (RFC 6455 §5.1)"
-            )
+            broke(Violation.UNMASKED_CLIENT_FRAME if self.expect_masked else Violation.MASKED_SERVER_FRAME)
         if (rsv1 and not self.rsv1_allowed) or rsv2 or rsv3:
             # RFC 6455 §5.2: RSV bits MUST be 0 unless an extension defines them
-            problems.append("reserved bit set without a negotiated extension (RFC 6455 §5.2)")
+            broke(Violation.RESERVED_BITS)
         if (encoding == "16bit" and length < 126) or (encoding == "64bit" and length <= 0xFFFF):
             # RFC 6455 §5.2: the minimal number of bytes MUST be used to encode the length
-            problems.append(f"payload length {length} not in its minimal encoding (RFC 6455 §5.2)")
+            broke(Violation.LENGTH_NOT_MINIMAL, length=length)
         message_opcode: int | None = opcode
         close_code: int | None = None
         close_reason: str | None = None
@@ -454,38 +461,31 @@ class FrameIndexer:
             # RFC 6455 §5.5: control frames have <= 125 bytes and are not fragmented;
             # they may be interleaved between the fragments of a message (§5.4)
             if length > MAX_CONTROL_PAYLOAD:
-                problems.append(
-                    f"control frame with a {length}-byte payload "
-                    f"(RFC 6455 §5.5: at most {MAX_CONTROL_PAYLOAD})"
-                )
+                broke(Violation.CONTROL_TOO_LONG, length=length)
             if not fin:
-                problems.append("fragmented control frame (RFC 6455 §5.5)")
+                broke(Violation.CONTROL_FRAGMENTED)
             if rsv1 and self.rsv1_allowed:
-                # RFC 7692 §6.1: permessage-deflate applies to data messages only
-                problems.append("RSV1 set on a control frame (RFC 7692 §6.1)")
+                broke(Violation.RSV1_ON_CONTROL)  # permessage-deflate is for data messages only
             if opcode == OP_CLOSE:
-                close_code, close_reason, close_problems = parse_close_payload(payload)
-                problems.extend(close_problems)
+                close_code, close_reason, close_found = _read_close(payload)
+                found.extend(close_found)
                 self._closed = True
         elif opcode in DATA_OPCODES:
             if self._in_message is not None:
                 # RFC 6455 §5.4: fragments of one message are not interleaved with another
-                problems.append(
-                    f"new {OPCODE_NAMES[opcode]} frame while a fragmented "
-                    f"{OPCODE_NAMES[self._in_message]} message is unfinished (RFC 6455 §5.4)"
-                )
+                names = OPCODE_NAMES
+                broke(Violation.MESSAGE_IN_MESSAGE, kind=names[opcode], open=names[self._in_message])
             self._in_message = None if fin else opcode
         elif opcode == OP_CONTINUATION:
             message_opcode = self._in_message
             if message_opcode is None:
-                # RFC 6455 §5.4
-                problems.append("continuation frame without a message to continue (RFC 6455 §5.4)")
+                broke(Violation.CONTINUATION_ALONE)  # RFC 6455 §5.4
             elif fin:
                 self._in_message = None
         else:
             # RFC 6455 §5.2: opcodes 0x3-0x7 and 0xB-0xF are reserved
             message_opcode = None
-            problems.append(f"reserved opcode 0x{opcode:X} (RFC 6455 §5.2)")
+            broke(Violation.RESERVED_OPCODE, opcode=opcode)
         return RawFrame(
             offset,
             fin,
@@ -502,7 +502,8 @@ class FrameIndexer:
             message_opcode,
             close_code,
             close_reason,
-            tuple(problems),
+            tuple(text for _violation, text in found),
+            tuple(violation for violation, _text in found),
         )
 
 

@@ -15,9 +15,10 @@ import pytest
 
 from explorer.broker.config import BrokerConfig
 from explorer.broker.server import Broker
-from explorer.mqtt.codec import encode
+from explorer.mqtt.codec import decode, encode
 from explorer.mqtt.packets import Connack, Connect, Pingreq, Pingresp, Puback
 from explorer.ws.rules import SENDABLE_CLOSE_CODES
+from tests.ws.conformance.cases import BEFORE_PUBLISH, CLIENT_CASES, Case, before
 from tests.ws.conformance.peer import BrokerPeer
 from tests.ws.conformance.wire import close_body, frame, publish_of_size
 
@@ -279,3 +280,31 @@ async def test_fragments_under_the_limit_are_accepted(small_broker: Broker, peer
         )
     )
     assert await peer.next_packet() == Puback(4)
+
+
+# -- the table both frame readers run (cases.py), over a real socket ------------------------
+
+
+@pytest.mark.parametrize("case", CLIENT_CASES, ids=lambda case: case.name)
+async def test_every_case_of_the_table_closes_with_its_code_after_the_frame_before_it(
+    small_broker: Broker, peers: list[BrokerPeer], case: Case
+) -> None:
+    peer = await _session(small_broker, peers)
+    peer.send(before(mask=True) + case.build(mask=True))
+    closed = await peer.closed()
+    assert closed.code == case.violation.code, closed
+    assert closed.reason.startswith(case.violation.template.split("{")[0][:40])
+    acked = [decode(payload) for _fin, opcode, payload in closed.before if opcode == 0x2]
+    assert Puback(BEFORE_PUBLISH.packet_id) in acked  # the frame sent first was acted on
+
+
+async def test_publish_and_close_in_one_read_get_the_puback_then_the_echo(
+    broker: Broker, peers: list[BrokerPeer]
+) -> None:
+    # The PUBLISH came first, so its PUBACK goes out before the close frame, after which
+    # nothing may be sent (RFC 6455 §5.5.1).
+    peer = await _session(broker, peers)
+    peer.send(frame(0x2, PUBLISH) + frame(0x8, close_body(1001, b"bye")))
+    closed = await peer.closed()
+    assert closed.code == 1001
+    assert [decode(payload) for _fin, opcode, payload in closed.before if opcode == 0x2] == [Puback(5)]

@@ -86,7 +86,7 @@ def violation_sentence(frame: RawFrame | FramingError, code: int) -> str:
         if code == CloseCode.MESSAGE_TOO_BIG:
             what = f"a WebSocket frame larger than any MQTT packet ({frame.reason})"
         else:
-            what = f"a WebSocket frame that cannot be read: {frame.reason} (RFC 6455 §5.2)"
+            what = f"a WebSocket frame that cannot be read: {frame.reason}"  # the rule cited in it
     else:
         what = "a broken WebSocket frame: " + " and ".join(frame.problems)
     return f"the broker sent {what}; the connection was closed with code {code}"

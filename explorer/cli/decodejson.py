@@ -11,6 +11,7 @@ template of its shape, without making its events.
 from __future__ import annotations
 
 import argparse
+import binascii
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -39,25 +40,27 @@ class JsonOutput(Output):
 
     publish_fields: PublishFields | None = None
     publish_members: Callable[[FastPublish], str] | None = None  # the same for a compact record, as JSON text
+    binary = True  # lines are spooled as UTF-8 bytes, encoded as the output stream would
 
     def __init__(self, out: TextIO, capture: CaptureFile, narrowing: Narrowing) -> None:
         super().__init__(out, capture, narrowing)
         self._templates: dict[tuple[Any, ...], str] = {}  # see _fast
+        self._errors = self.out.errors
 
     def format(self, conn: _Conn, events: list[TraceEvent | FastPublish]) -> None:
         write = conn.body.lines.append
-        if len(events) == 1 and not conn.held:
-            item = events[0]
-            if type(item) is tuple:
-                write(self._fast(item))
-                return
+        if not conn.held and all(type(item) is tuple for item in events):  # compact records only
+            if events:
+                write("".join(map(self._fast, events)).encode("utf-8", self._errors))  # type: ignore[arg-type]
+            return
         if conn.held:
             events = [*conn.held, *events]
             conn.held = []
+        lines: list[str] = []
         packets = {(e.direction, e.packet_no): e for e in events if type(e) is PacketEvent}
         for position, event in enumerate(events):
             if isinstance(event, tuple):
-                write(self._fast(event))
+                lines.append(self._fast(event))
                 continue
             kind = type(event)
             if kind is PacketEvent and event.frames:  # type: ignore[union-attr]
@@ -67,7 +70,7 @@ class JsonOutput(Output):
                 direction = event.direction
                 if any((direction, no) not in packets for no in event.completed) and not conn.done:
                     conn.held = events[position:]  # its packets come with the next batch
-                    return
+                    break
                 obj = event_to_json(event, frame_payload=event.payload)
                 obj["packets"] = [
                     _packet_json(packets[(direction, no)], self.publish_fields)
@@ -80,7 +83,9 @@ class JsonOutput(Output):
                     obj["packet_hex"] = event.raw.hex()  # type: ignore[union-attr]
                     if self.publish_fields is not None:
                         obj.update(self.publish_fields(event))  # type: ignore[arg-type]
-            write(dumps(obj) + "\n")
+            lines.append(dumps(obj) + "\n")
+        if lines:
+            write("".join(lines).encode("utf-8", self._errors))
 
     def _fast(self, item: FastPublish) -> str:
         """The JSON line of a compact record: the same object as for its two events,
@@ -198,6 +203,10 @@ def codec_fields(
     from explorer.codecs.stream import SPARKPLUG_PREFIX, MessageDecoder
 
     registry = registry_from_args(args)
+
+    def b64(data: bytes) -> str:
+        return binascii.b2a_base64(data, newline=False).decode("ascii")
+
     decoders: dict[tuple[int, str], MessageDecoder] = {}
     plain: dict[str, DecodeContext | None] = {}  # topic -> detection alone decides, in this context
 
@@ -229,9 +238,9 @@ def codec_fields(
             context = plain[topic] = DecodeContext(topic) if simple else None
         if not context:
             return "," + dumps(fields(expand_fast(item)[1]))[1:-1]
-        name, value = registry.detect_json(item[11], context)
-        if name == "raw":  # the common case of binary payloads, written as orjson would
-            return f',"codec":"raw","decoded":{{"bytes":{value["bytes"]},"base64":"{value["base64"]}"}}'
-        return "," + dumps({"codec": name, "decoded": value})[1:-1]
+        name, data, decoded = registry.choose(item[11], context)
+        if decoded is None:  # the raw view, the common case of binary payloads, as orjson writes it
+            return f',"codec":"{name}","decoded":{{"bytes":{len(data)},"base64":"{b64(data)}"}}'
+        return "," + dumps({"codec": name, "decoded": decoded.value})[1:-1]
 
     return fields, members

@@ -26,7 +26,7 @@ from explorer.codecs.base import Codec, CodecError, DecodeContext, Decoded
 from explorer.codecs.compression import COMPRESSION_LEADS, Compression, compression_for, sniff_compression
 from explorer.codecs.image import ImageCodec
 from explorer.codecs.protobuf import ProtobufCodec, ProtoSchemas
-from explorer.codecs.raw import Base64Codec, HexCodec, RawCodec, raw_value
+from explorer.codecs.raw import Base64Codec, HexCodec, RawCodec
 from explorer.codecs.rules import CODEC_NAMES, CodecRule, parse_codec_rule
 from explorer.codecs.sparkplug import SparkplugCodec
 from explorer.codecs.structured import CborCodec, JsonCodec, MsgpackCodec, TextCodec, from_json_text
@@ -276,13 +276,12 @@ class CodecRegistry:
             return RawCodec.view(data, raw, name, note)
         return _renamed(decoded, name, raw, note)
 
-    def detect_json(self, payload: bytes, context: DecodeContext) -> tuple[str, Any]:
-        """The ``codec`` and ``decoded`` of what :meth:`detect` gives (detection never gives
-        ``decode_error``), for writers of JSON that need nothing else: no :class:`Decoded`
-        is made for the raw view, the common case of binary payloads."""
+    def choose(self, payload: bytes, context: DecodeContext) -> tuple[str, bytes, Decoded | None]:
+        """What :meth:`detect` picks, for writers that need no :class:`Decoded` for the raw
+        view (the common case of binary payloads): the codec's name (``gzip+json``), the
+        bytes it read (inflated) and its decoding, None for the raw view of those bytes."""
         data, layers, codec, decoded = self._pick(payload, context, [])
-        name = "+".join([*layers, codec.name]) if layers else codec.name
-        return name, raw_value(data) if decoded is None else decoded.value
+        return ("+".join([*layers, codec.name]) if layers else codec.name), data, decoded
 
     def _pick(
         self, data: bytes, context: DecodeContext, layers: list[str]

@@ -117,7 +117,14 @@ class JsonCodec:
         memo, self._memo = self._memo, None
         if memo is not None and memo[0] is payload:
             return Decoded(self.name, payload, memo[1])
-        value = from_json_text(_utf8(payload))
+        value = _NOT_READ
+        if _LONG_DIGITS.search(payload) is None:
+            try:  # valid UTF-8 and JSON to orjson: what the standard reader gives (see _json_value)
+                value = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                pass
+        if value is _NOT_READ:
+            value = from_json_text(_utf8(payload))  # and the standard reader's reason where it fails
         return Decoded(self.name, payload, value)
 
     def encode(self, value: Any) -> bytes:

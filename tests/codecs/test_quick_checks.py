@@ -5,6 +5,7 @@ text against the long definition (valid UTF-8, printable first 4096 characters).
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import math
@@ -16,7 +17,7 @@ import msgpack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.codecs import CodecError, CodecRegistry
+from explorer.codecs import CodecError, CodecRegistry, CodecRule
 from explorer.codecs.base import DecodeContext
 from explorer.codecs.structured import CborCodec, JsonCodec, MsgpackCodec, TextCodec, cbor_item_end
 
@@ -229,7 +230,7 @@ def test_text_past_the_first_4096_characters_is_not_looked_at() -> None:
         assert codec.sniff(payload, CONTEXT) == _text_reference(payload), payload[-8:]
 
 
-def test_detect_json_is_the_codec_and_value_detection_gives() -> None:
+def test_the_choice_is_the_codec_and_value_detection_gives() -> None:
     registry = CodecRegistry()
     rng = random.Random(21)
     payloads = [rng.randbytes(rng.choice([1, 2, 8, 64])) for _ in range(3000)]
@@ -239,7 +240,24 @@ def test_detect_json_is_the_codec_and_value_detection_gives() -> None:
         context = DecodeContext(topic)
         for payload in payloads:
             decoded = registry.detect(payload, context)
-            name, value = registry.detect_json(payload, context)
+            name, data, chosen = registry.choose(payload, context)
             assert decoded.error is None
             assert name == decoded.codec, payload
-            assert _same(value, decoded.value), payload
+            if chosen is None:
+                assert name.endswith("raw")
+                assert decoded.value == {"bytes": len(data), "base64": base64.b64encode(data).decode()}
+            else:
+                assert _same(chosen.value, decoded.value), payload
+
+
+def test_json_by_rule_reads_as_the_standard_reader_reads_the_text() -> None:
+    registry = CodecRegistry([CodecRule("j/#", "json")])
+    for payload in [*JSON_ODDITIES, b'{"t": 21.5, "n": [1, 2, 3]}', b"\xff", b"[1, 2"]:
+        decoded = registry.decode(payload, "j/1")
+        try:
+            expected = json.loads(payload.decode("utf-8"))
+        except (ValueError, RecursionError):
+            assert decoded.error is not None, payload
+            continue
+        assert decoded.error is None, payload
+        assert _same(decoded.value, expected), payload

@@ -31,8 +31,8 @@ from explorer.ws.handshake import (
     HttpRequest,
     HttpResponse,
     check_handshake,
-    check_request,
 )
+from explorer.ws.upgraderules import check_request
 
 __all__ = ["ConnectionDecoder"]
 

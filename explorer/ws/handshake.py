@@ -1,23 +1,27 @@
 """The WebSocket opening handshake (RFC 6455 §4) read from raw bytes, and judged.
 
-What belongs here: finding where an HTTP/1.1 upgrade request or response ends in a byte
-stream fed in any chunking, keeping its exact bytes, splitting out the start line and
-headers (and the body of a refusal), and checking the upgrade the way a client would
-(RFC 6455 §4.1, §4.2.2): status, ``Upgrade``/``Connection``, ``Sec-WebSocket-Accept``
-against the key, the subprotocol and extensions offered versus chosen. What does not:
-sockets, building requests (websockets' ``ClientProtocol`` does that for the live
-client), and WebSocket frames (``explorer.ws.framing``).
+What belongs here: the one reader of an HTTP/1.1 upgrade request or response: finding
+where it ends in a byte stream fed in any chunking, keeping its exact bytes, splitting
+out the start line and headers (and the body of a refusal); and checking the answer the
+way a client would (RFC 6455 §4.1, §4.2.2): status, ``Upgrade``/``Connection``,
+``Sec-WebSocket-Accept`` against the key, the subprotocol and extensions offered versus
+chosen. What does not: sockets, building requests (websockets' ``ClientProtocol`` does
+that for the live client), what a server requires of a request
+(``explorer.ws.upgraderules``) and WebSocket frames (``explorer.ws.framing``).
 
-The decoder, the live client and the diagnoser share these helpers, so a handshake is
-judged the same way whether it comes from a capture or from our own connection.
+A request is parsed once, leniently enough to show any capture (obsolete folding joined,
+bare LF accepted); what a strict HTTP/1.1 server refuses in its syntax is kept in
+:attr:`HttpRequest.defects`. The decoder, the live client, the diagnoser and the
+embedded broker share this reader, so a handshake is read the same way whether it comes
+from a capture, from our own connection or from a client of the broker.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from explorer.errors import HandshakeError
@@ -25,14 +29,17 @@ from explorer.errors import HandshakeError
 __all__ = [
     "DEFAULT_MAX_BODY",
     "DEFAULT_MAX_HEAD",
+    "MAX_FIELDS",
+    "MAX_LINE",
+    "TOKEN",
     "WEBSOCKET_GUID",
     "HandshakeCheck",
+    "HeadTooLong",
     "HttpReader",
     "HttpRequest",
     "HttpResponse",
     "accept_key",
     "check_handshake",
-    "check_request",
     "header_tokens",
     "parse_request",
     "parse_response",
@@ -41,8 +48,33 @@ __all__ = [
 WEBSOCKET_GUID: Final = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
 DEFAULT_MAX_HEAD: Final = 64 * 1024
 DEFAULT_MAX_BODY: Final = 64 * 1024
+# The limits websockets, nginx and Node keep by default: a start line or header line of at
+# most 8 KiB with its CRLF, at most 128 header fields. Longer or more is refused.
+MAX_LINE: Final = 8190
+MAX_FIELDS: Final = 128
+
+
+class HeadTooLong(HandshakeError):
+    """No end of the HTTP head within :attr:`HttpReader.max_head` bytes."""
+
 
 Headers = tuple[tuple[str, str], ...]
+
+# RFC 9110 §5.1, §5.6.2: a field name is a token; §5.5: a field value is visible ASCII,
+# obs-text (kept as latin-1) and inner spaces or tabs. Whitespace around the value is OWS.
+TOKEN: Final = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+_FIELD_LINE: Final = re.compile(
+    r"([-!#$%&'*+.^_`|~0-9A-Za-z]+):[ \t]*"
+    r"((?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?)[ \t]*"
+)
+_FIELD_VALUE: Final = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
+_FIELD_LINES: Final = re.compile(
+    r"^([-!#$%&'*+.^_`|~0-9A-Za-z]+):[ \t]*"
+    r"((?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?)[ \t]*\r\n",
+    re.MULTILINE,
+)
 
 
 def accept_key(key: str) -> str:
@@ -67,22 +99,45 @@ def header_tokens(value: str | None) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
-    """An HTTP request head exactly as received."""
+    """An HTTP request head exactly as received.
+
+    ``defects`` lists what in its syntax a strict server refuses with 400 (see
+    :func:`parse_request`); the fields are still read as well as they can be.
+    """
 
     raw: bytes
     method: str
     target: str
     version: str
     headers: Headers
+    defects: tuple[str, ...] = ()
+    _fields: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        fields: dict[str, tuple[str, ...]] = {name.lower(): (value,) for name, value in self.headers}
+        if len(fields) < len(self.headers):  # a name repeated: keep every value, in order
+            fields = {}
+            for name, value in self.headers:
+                key = name.lower()
+                fields[key] = (*fields[key], value) if key in fields else (value,)
+        object.__setattr__(self, "_fields", fields)
 
     def header(self, name: str) -> str | None:
         """Value of a header (case-insensitive; repeated headers joined by commas)."""
-        return _get(self.headers, name)
+        values = self._fields.get(name.lower())
+        return ", ".join(values) if values else None
+
+    def values(self, name: str) -> tuple[str, ...]:
+        """Every value of header ``name`` (case-insensitive), one per field line, in order."""
+        return self._fields.get(name.lower(), ())
 
     @property
     def subprotocols(self) -> tuple[str, ...]:
         """Subprotocols offered in ``Sec-WebSocket-Protocol`` (RFC 6455 §4.1)."""
-        return header_tokens(self.header("Sec-WebSocket-Protocol"))
+        values = self._fields.get("sec-websocket-protocol", ())
+        if len(values) == 1 and TOKEN.fullmatch(values[0]) is not None:
+            return values  # the common case: one offered
+        return header_tokens(", ".join(values))
 
     @property
     def extensions(self) -> tuple[str, ...]:
@@ -122,39 +177,71 @@ class HttpResponse:
         return header_tokens(self.header("Sec-WebSocket-Extensions"))
 
 
-def _split_head(head: bytes) -> tuple[str, Headers]:
-    """Start line and header fields of a head ending with an empty line."""
+def _split_head(head: bytes) -> tuple[str, Headers, tuple[str, ...]]:
+    """Start line, header fields and syntax defects of a head ending with an empty line."""
     text = head.decode("latin-1")  # RFC 9110 §5.5: field values are octets, latin-1 keeps them
+    lines_ended = text.count("\r\n")
+    if lines_ended == text.count("\n") and len(text) <= MAX_LINE and lines_ended - 2 <= MAX_FIELDS:
+        # The common case, in one pass: CRLF line ends, no line too long, and every line
+        # from the start line's end to the empty line a well-formed field.
+        first = text.find("\r\n")
+        fields = _FIELD_LINES.findall(text, first + 2)
+        if len(fields) == lines_ended - 2:
+            return text[:first], tuple(fields), ()
+    defects: list[str] = []
+    if text.count("\n") != text.count("\r\n"):
+        defects.append("a line ends with a bare LF instead of CRLF (RFC 9112 §2.2)")
     lines = text.replace("\r\n", "\n").split("\n")
     start = lines[0]
+    if len(start) > MAX_LINE:
+        defects.append(f"the start line is {len(start)} bytes long; servers refuse more than {MAX_LINE}")
     headers: list[tuple[str, str]] = []
+    match_line = _FIELD_LINE.fullmatch
     for line in lines[1:]:
+        match = match_line(line)
+        if match is not None and len(line) <= MAX_LINE:
+            headers.append((match[1], match[2]))  # the common case: one well-formed field
+            continue
         if not line:
             continue
+        if len(line) > MAX_LINE:
+            defects.append(f"a header line is {len(line)} bytes long; servers refuse more than {MAX_LINE}")
         if line[0] in " \t" and headers:
-            # RFC 9112 §5.2: obsolete line folding; join it to the previous field
+            # RFC 9112 §5.2: obsolete line folding; joined to the previous field for reading
             name, value = headers[-1]
-            headers[-1] = (name, f"{value} {line.strip()}")
+            headers[-1] = (name, value + " " + line.strip(" \t"))
+            defects.append(f"header {name} is folded over several lines (obsolete, RFC 9112 §5.2)")
             continue
         name, sep, value = line.partition(":")
         if not sep or not name or name != name.strip():
             raise HandshakeError(f"malformed HTTP header line {line[:80]!r}")
-        headers.append((name, value.strip()))
-    return start, tuple(headers)
+        value = value.strip(" \t")
+        if TOKEN.fullmatch(name) is None:
+            defects.append(f"header name {name[:40]!r} is not a token (RFC 9110 §5.1)")
+        if _FIELD_VALUE.fullmatch(value) is None:
+            defects.append(f"header {name[:40]} has a control character in its value (RFC 9110 §5.5)")
+        headers.append((name, value))
+    if len(headers) > MAX_FIELDS:
+        defects.append(f"{len(headers)} header fields; servers refuse more than {MAX_FIELDS}")
+    return start, tuple(headers), tuple(defects)
 
 
 def parse_request(head: bytes) -> HttpRequest:
     """Parse a complete request head (start line through the empty line).
 
+    What a strict HTTP/1.1 server refuses in the syntax (a bare LF, folding, a header name
+    that is not a token, a control character in a value, a line or a field count over
+    :data:`MAX_LINE` / :data:`MAX_FIELDS`) is listed in :attr:`HttpRequest.defects`.
+
     Raises:
         HandshakeError: the bytes are not an HTTP/1.x request.
     """
-    start, headers = _split_head(head)
+    start, headers, defects = _split_head(head)
     parts = start.split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/"):
         raise HandshakeError(f"not an HTTP request line: {start[:80]!r}")
     method, target, version = parts
-    return HttpRequest(head, method, target, version, headers)
+    return HttpRequest(head, method, target, version, headers, defects)
 
 
 def parse_response(head: bytes, body: bytes = b"", *, body_truncated: bool = False) -> HttpResponse:
@@ -163,7 +250,7 @@ def parse_response(head: bytes, body: bytes = b"", *, body_truncated: bool = Fal
     Raises:
         HandshakeError: the bytes are not an HTTP/1.x status line.
     """
-    start, headers = _split_head(head)
+    start, headers, _ = _split_head(head)
     version, _, rest = start.partition(" ")
     code, _, reason = rest.partition(" ")
     if not version.startswith("HTTP/") or len(code) != 3 or not code.isdigit():
@@ -225,12 +312,19 @@ class HttpReader:
         if self.message is not None:
             self.rest += data
             return None
+        if self.kind == "request" and not self._buf:
+            end = data.find(b"\r\n\r\n")
+            if end >= 0 and data.find(b"\n\n", 0, end + 2) < 0:
+                # The common case: a whole request in the first piece, CRLF line ends.
+                self.message = parse_request(data[: end + 4])
+                self.rest = data[end + 4 :]
+                return self.message
         self._buf += data
         if self._head is None:
             end = self._find_head_end()
             if end < 0:
                 if len(self._buf) > self.max_head:
-                    raise HandshakeError(
+                    raise HeadTooLong(
                         f"no end of HTTP headers within {self.max_head} bytes: the peer does not speak HTTP"
                     )
                 return None
@@ -341,36 +435,6 @@ class HandshakeCheck:
     @property
     def ok(self) -> bool:
         return self.upgraded and not self.problems
-
-
-def check_request(request: HttpRequest) -> tuple[str, ...]:
-    """Problems with a client's opening handshake (RFC 6455 §4.1, §4.2.1), if any."""
-    problems: list[str] = []
-    if request.method != "GET":
-        problems.append(f"the upgrade request uses {request.method}, not GET (RFC 6455 §4.1)")
-    if request.version != "HTTP/1.1":
-        problems.append(f"the upgrade request is {request.version}, not HTTP/1.1 (RFC 6455 §4.1)")
-    if request.header("Host") is None:
-        problems.append("the upgrade request has no Host header (RFC 6455 §4.1)")
-    if "websocket" not in (t.lower() for t in header_tokens(request.header("Upgrade"))):
-        problems.append("the request lacks 'Upgrade: websocket' (RFC 6455 §4.1)")
-    if "upgrade" not in (t.lower() for t in header_tokens(request.header("Connection"))):
-        problems.append("the request lacks 'Connection: Upgrade' (RFC 6455 §4.1)")
-    key = request.header("Sec-WebSocket-Key")
-    if key is None:
-        problems.append("the request has no Sec-WebSocket-Key (RFC 6455 §4.1)")
-    else:
-        try:
-            raw_key = base64.b64decode(key.strip(), validate=True)
-        except (binascii.Error, ValueError):  # ValueError: a non-ASCII character in the key
-            raw_key = b""
-        if len(raw_key) != 16:
-            # RFC 6455 §4.1: a base64-encoded 16-byte nonce
-            problems.append("Sec-WebSocket-Key is not 16 bytes in base64 (RFC 6455 §4.1)")
-    version = request.header("Sec-WebSocket-Version")
-    if version is None or version.strip() != "13":
-        problems.append(f"Sec-WebSocket-Version is {version!r}, not '13' (RFC 6455 §4.1)")
-    return tuple(problems)
 
 
 def check_handshake(request: HttpRequest | None, response: HttpResponse) -> HandshakeCheck:

@@ -18,9 +18,9 @@ from explorer.ws.handshake import (
     HttpResponse,
     accept_key,
     check_handshake,
-    check_request,
     parse_request,
 )
+from explorer.ws.upgraderules import check_request
 
 
 def real_handshake(offer: list[str] | None, server_choice: list[str] | None) -> tuple[bytes, bytes]:

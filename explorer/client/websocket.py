@@ -224,13 +224,11 @@ class WebSocketTransport:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         info: StreamInfo,
-        protocol: _ClientProtocol,
         trace: ConnectionTrace,
     ) -> None:
         self._reader = reader
         self._writer = writer
         self.info = info
-        self._upgrade: _ClientProtocol | None = protocol  # websockets, until the 101
         self._head: bytes | None = b""  # the response head so far; None once it is read
         self._trace = trace
         self._ended = False  # nothing more is read: the server's close frame, a failure, the end
@@ -269,8 +267,9 @@ class WebSocketTransport:
         )
         protocol.subprotocol_values = []
         reader, writer, info = await open_stream(endpoint, options)
-        self = cls(reader, writer, info, protocol, trace)
+        self = cls(reader, writer, info, trace)
         try:
+            # websockets lives for the upgrade only: none of its state after the 101.
             await self._handshake(protocol, options)
         except BaseException:
             self.abort()
@@ -296,7 +295,6 @@ class WebSocketTransport:
                 f"no answer to the WebSocket upgrade within {timeout:g} s "
                 "(is this an MQTT-over-TCP port, or a proxy holding the request?)"
             ) from None
-        self._upgrade = None  # no websockets state machine after the upgrade
         exc = protocol.handshake_exc
         if exc is not None:
             raise _handshake_error(exc) from None

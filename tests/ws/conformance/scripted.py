@@ -54,9 +54,12 @@ class ClientLog:
 
 
 class ScriptedServer:
-    def __init__(self, script: list[bytes], after_upgrade: bytes = b"") -> None:
+    def __init__(
+        self, script: list[bytes], after_upgrade: bytes = b"", *, silent_close: bool = False
+    ) -> None:
         self.script = script
         self.after_upgrade = after_upgrade  # written with the 101, in the same write
+        self.silent_close = silent_close  # never answer the client's close frame, nor close TCP
         self.clients: list[ClientLog] = []
         self.port = 0
 
@@ -104,7 +107,7 @@ class ScriptedServer:
                 return
             for opcode, fin, payload in frames:
                 log.frames.append((opcode, fin, payload))
-                if opcode == 0x8:
+                if opcode == 0x8 and not self.silent_close:
                     return  # the client's close: the server closes TCP first (RFC 6455 §7.1.1)
                 if opcode in (0x0, 0x2) and log.connect is None:
                     items = mqtt.receive_data(payload)
@@ -118,8 +121,10 @@ class ScriptedServer:
 
 
 @asynccontextmanager
-async def scripted_server(script: list[bytes], after_upgrade: bytes = b"") -> AsyncIterator[ScriptedServer]:
-    server = ScriptedServer(script, after_upgrade)
+async def scripted_server(
+    script: list[bytes], after_upgrade: bytes = b"", *, silent_close: bool = False
+) -> AsyncIterator[ScriptedServer]:
+    server = ScriptedServer(script, after_upgrade, silent_close=silent_close)
     listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
     server.port = listener.sockets[0].getsockname()[1]
     try:

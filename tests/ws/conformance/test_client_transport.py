@@ -15,6 +15,7 @@ import sys
 
 import pytest
 
+from explorer.client import websocket
 from explorer.client.driver import MqttClient
 from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed
@@ -171,6 +172,20 @@ async def test_a_close_or_a_broken_frame_with_the_101_ends_the_connection_before
     assert str(info.value) == expected
     code = 1013 if expected.startswith("the broker closed") else 1002
     assert log.close_code == code
+
+
+async def test_a_server_that_never_answers_our_close_frame_is_left_after_the_close_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # RFC 6455 §7.1.2: the client waits for the server's close frame, but not for ever.
+    monkeypatch.setattr(websocket, "CLOSE_TIMEOUT", 0.2)
+    async with scripted_server([server_frame(0x2, CONNACK)], silent_close=True) as server:
+        client = MqttClient(ConnectionOptions(url=server.url))
+        await asyncio.wait_for(client.connect(), TIMEOUT)
+        await asyncio.wait_for(client.close(), TIMEOUT)
+        log = await _client_log(server)  # the client closed TCP itself
+    assert log.close_code == 1000
+    assert _client_frames(log)[-1].masked
 
 
 async def test_unsolicited_pong_is_ignored() -> None:

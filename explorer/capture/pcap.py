@@ -71,7 +71,7 @@ def iter_pcap(file: BinaryIO, head: bytes, state: ReadState) -> Iterator[Record]
                     f"the file is truncated at byte {base + size}: the last record header is incomplete"
                 )
                 break
-        seconds, fraction, captured, original = unpack(data, pos)
+        seconds, fraction, captured, _original = unpack(data, pos)
         if captured > _MAX_RECORD:
             raise CaptureError(
                 f"{name} is corrupt: the record at byte {base + pos} claims {captured} captured bytes"
@@ -92,7 +92,7 @@ def iter_pcap(file: BinaryIO, head: bytes, state: ReadState) -> Iterator[Record]
         if not number & 0x3FF:  # for a progress display; exact at the end
             state.frames = number
             state.offset = base + end
-        yield number, seconds + fraction / divisor, link_type, data[pos + _RECORD_HEADER : end], original
+        yield number, seconds + fraction / divisor, link_type, data, pos + _RECORD_HEADER, end
         pos = end
     state.frames = number
     state.offset = base + pos

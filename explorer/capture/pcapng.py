@@ -140,7 +140,7 @@ def iter_pcapng(file: BinaryIO, head: bytes, state: ReadState) -> Iterator[Recor
             state.frames = number
             if end - start < 20:
                 raise CaptureError(f"{name} is corrupt: frame {number} block is too short")
-            iface_id, ts_high, ts_low, captured, original = epb[order](data, start)
+            iface_id, ts_high, ts_low, captured, _original = epb[order](data, start)
             if iface_id >= len(interfaces):
                 raise CaptureError(
                     f"{name} is corrupt: frame {number} names undescribed interface {iface_id}"
@@ -153,7 +153,7 @@ def iter_pcapng(file: BinaryIO, head: bytes, state: ReadState) -> Iterator[Recor
             if iface.link_type not in SUPPORTED_LINK_TYPES:
                 state.unsupported[iface.link_type] = state.unsupported.get(iface.link_type, 0) + 1
                 continue
-            yield number, time, iface.link_type, data[start + 20 : start + 20 + captured], original
+            yield number, time, iface.link_type, data, start + 20, start + 20 + captured
             continue
         if block_type == _SHB:
             continue
@@ -181,7 +181,7 @@ def iter_pcapng(file: BinaryIO, head: bytes, state: ReadState) -> Iterator[Recor
         else:
             if len(body) < 20:
                 raise CaptureError(f"{name} is corrupt: frame {number} block is too short")
-            iface_id, _drops, ts_high, ts_low, captured, original = struct.unpack_from(
+            iface_id, _drops, ts_high, ts_low, captured, _original = struct.unpack_from(
                 order + "HHIIII", body, 0
             )
             if iface_id >= len(interfaces):
@@ -197,4 +197,4 @@ def iter_pcapng(file: BinaryIO, head: bytes, state: ReadState) -> Iterator[Recor
         if iface.link_type not in SUPPORTED_LINK_TYPES:
             state.unsupported[iface.link_type] = state.unsupported.get(iface.link_type, 0) + 1
             continue
-        yield number, time, iface.link_type, packet, original
+        yield number, time, iface.link_type, packet, 0, len(packet)

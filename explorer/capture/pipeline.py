@@ -43,10 +43,11 @@ __all__ = ["SNIFF", "Consumer", "Kind", "Pipeline", "Stream", "classify_bytes"]
 Kind = Literal["websocket", "mqtt", "tls", "unknown"]
 
 SNIFF = 8192  # client bytes looked at to classify a connection
-# From an Ethernet frame's first 48 bytes: EtherType, IPv4 version and header length,
-# total length, flags and fragment offset, protocol, the addresses and ports (12 bytes,
-# as they stand), TCP sequence and acknowledgement numbers, data offset, flags.
-_HEADERS: Callable[[bytes], tuple[int, int, int, int, int, bytes, int, int, int, int]] = struct.Struct(
+# From an Ethernet frame's first 48 bytes (at an offset in a buffer): EtherType, IPv4
+# version and header length, total length, flags and fragment offset, protocol, the
+# addresses and ports (12 bytes, as they stand), TCP sequence and acknowledgement
+# numbers, data offset, flags.
+_HEADERS: Callable[[bytes, int], tuple[int, int, int, int, int, bytes, int, int, int, int]] = struct.Struct(
     "!12xHBxH2xHxB2x12sIIBB"
 ).unpack_from
 _MAX_HELD = 1 << 20  # bytes of both directions held while the client's first bytes decide
@@ -196,7 +197,8 @@ class Pipeline:
         run_key: bytes | None = None
         run_seq = run_ack = 0
         flow: _Flow
-        for number, time, link, data, _original in capture.records():
+        for number, time, link, buffer, at, end in capture.records():
+            # The frame is buffer[at:end] (see explorer.capture.records): read in place.
             count += 1
             if not count & 0xFFF:
                 flush()
@@ -209,8 +211,8 @@ class Pipeline:
                         reassembler.finished.clear()
                 if tick is not None:
                     tick()
-            if link == 1 and len(data) >= 54:
-                ether, version, total, fragment, protocol, key, seq, ack, offset, flags = headers(data)
+            if link == 1 and end - at >= 54:
+                ether, version, total, fragment, protocol, key, seq, ack, offset, flags = headers(buffer, at)
                 if (
                     ether == 0x0800  # Ethernet, IPv4 without options, TCP
                     and version == 0x45
@@ -218,12 +220,12 @@ class Pipeline:
                     and flags & 0x17 == 0x10  # ACK; no SYN, FIN or RST
                     and not fragment & 0x3FFF  # not a fragment
                 ):
-                    end = 14 + total
-                    start = 34 + ((offset >> 4) << 2)
-                    if key == run_key and seq == run_seq and 54 <= start < end <= len(data):
+                    stop = at + 14 + total
+                    start = at + 34 + ((offset >> 4) << 2)
+                    if key == run_key and seq == run_seq and at + 54 <= start < stop <= end:
                         # The run's next segment.
-                        run.append((data[start:end], time))
-                        run_seq = (seq + end - start) & 0xFFFFFFFF
+                        run.append((buffer[start:stop], time))
+                        run_seq = (seq + stop - start) & 0xFFFFFFFF
                         if ack != run_ack:
                             run_ack = ack
                             flow = self._run_flow  # type: ignore[assignment]
@@ -243,12 +245,12 @@ class Pipeline:
                         run_key = None
                         flow, side = entry
                         if (
-                            54 <= start <= end <= len(data)
+                            at + 54 <= start <= stop <= end
                             and not flow.released
-                            and flow.fast_data(side, (seq, ack), payload := data[start:end], time)
+                            and flow.fast_data(side, (seq, ack), payload := buffer[start:stop], time)
                         ):
                             run.append((payload, time))
-                            run_key, run_seq, run_ack = key, (seq + end - start) & 0xFFFFFFFF, ack
+                            run_key, run_seq, run_ack = key, (seq + stop - start) & 0xFFFFFFFF, ack
                             self._run_flow = flow
                             self._run_side = side
                             if flow.out:
@@ -256,6 +258,7 @@ class Pipeline:
                                 run_key = None
                                 take(flow)
                             continue
+            data = buffer[at:end]
             segment = parse(number, time, link, data)
             if segment is None:
                 continue

@@ -124,8 +124,8 @@ class CaptureFile:
         """
         parser = FrameParser(self.state.problems)
         parse = parser.parse
-        for number, time, link, data, _original in self._records:
-            segment = parse(number, time, link, data)
+        for number, time, link, buffer, start, end in self._records:
+            segment = parse(number, time, link, buffer[start:end])
             if segment is not None:
                 yield segment
         parser.finish()

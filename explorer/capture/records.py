@@ -1,12 +1,13 @@
 """Link-layer records: what the pcap and pcapng readers hand to the packet decoder.
 
 A record is one captured frame with its link type and timestamp, before any protocol
-parsing: the tuple ``(number, time, link_type, data, original_length)``. ``number``
-counts packet records from 1 in file order, like Wireshark's frame number, so problems
-can point at a frame a user can find; ``original_length`` is the length on the wire (a
-smaller ``len(data)`` means the capture cut the frame at its snap length). A plain tuple
-rather than an object: a capture holds millions of them, and both readers build them
-in their innermost loop.
+parsing: the tuple ``(number, time, link_type, buffer, start, end)``, the frame being
+``buffer[start:end]``. ``number`` counts packet records from 1 in file order, like
+Wireshark's frame number, so problems can point at a frame a user can find. The frame
+is left where the reader found it, in the block it read (which holds many records):
+a consumer reads the headers it needs in place and copies only the bytes it keeps.
+A plain tuple rather than an object: a capture holds millions of them, and both
+readers build them in their innermost loop.
 
 Both file formats produce the same records and report into the same
 :class:`ReadState`, so everything above them (link layer, IP, TCP reassembly) ignores
@@ -32,8 +33,8 @@ SUPPORTED_LINK_TYPES: dict[int, str] = {
     276: "Linux cooked v2 (SLL2)",
 }
 
-Record = tuple[int, float, int, bytes, int]
-"""``(number, time, link_type, data, original_length)`` of one captured frame."""
+Record = tuple[int, float, int, bytes, int, int]
+"""``(number, time, link_type, buffer, start, end)`` of one captured frame, ``buffer[start:end]``."""
 
 BLOCK_SIZE = 1 << 20  # bytes read from the file at a time: the readers hold about this much
 

@@ -44,14 +44,18 @@ class JsonOutput(Output):
 
     def __init__(self, out: TextIO, capture: CaptureFile, narrowing: Narrowing) -> None:
         super().__init__(out, capture, narrowing)
-        self._templates: dict[tuple[Any, ...], str] = {}  # see _fast
+        self._templates: dict[tuple[Any, ...], str] = {}  # see _line
         self._errors = self.out.errors
+        # A batch of compact records is spooled as (record, codec members) pairs, a fifth
+        # of their lines, and written out as lines at the end (see Spool).
+        self.spool.expand = self._expand
 
     def format(self, conn: _Conn, events: list[TraceEvent | FastPublish]) -> None:
         write = conn.body.lines.append
         if not conn.held and all(type(item) is tuple for item in events):  # compact records only
             if events:
-                write("".join(map(self._fast, events)).encode("utf-8", self._errors))  # type: ignore[arg-type]
+                extra = self._extra
+                write([(item, extra(item)) for item in events])  # type: ignore[arg-type]
             return
         if conn.held:
             events = [*conn.held, *events]
@@ -87,10 +91,19 @@ class JsonOutput(Output):
         if lines:
             write("".join(lines).encode("utf-8", self._errors))
 
+    def _expand(self, records: list[tuple[FastPublish, str]]) -> bytes:
+        """The JSON lines of spooled compact records."""
+        line = self._line
+        return "".join([line(item, members) for item, members in records]).encode("utf-8", self._errors)
+
     def _fast(self, item: FastPublish) -> str:
+        return self._line(item, self._extra(item))
+
+    def _line(self, item: FastPublish, members: str) -> str:
         """The JSON line of a compact record: the same object as for its two events,
         written from a template (a listing of a capture writes millions of them); what
-        repeats from record to record (connection, topic, sizes) is in the template."""
+        repeats from record to record (connection, topic, sizes) is in the template.
+        ``members``: its codec fields, as JSON members."""
         time, conn, direction, index, offset, header, key, payload, no, fed, topic, body, retain, seq = item
         size = len(payload)
         shape = (conn, direction, topic, payload[0], size, len(body), len(header), key is None)
@@ -115,7 +128,7 @@ class JsonOutput(Output):
             index,
             fed,
             hexed,
-            self._extra(item),
+            members,
         )
 
     def _extra(self, item: FastPublish) -> str:

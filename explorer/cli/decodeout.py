@@ -16,9 +16,11 @@ from __future__ import annotations
 import codecs
 import errno
 import json
+import marshal
 import os
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO, TextIO
 
@@ -44,6 +46,7 @@ _SKIPPED = "not MQTT or WebSocket (use --port N to force): skipped"
 _TLS = "TLS, encrypted: cannot decode"
 _DECODED = (HandshakeRequest, HandshakeResponse, FrameEvent, PacketEvent, tuple)  # tuple: FastPublish
 _SPOOL_SIZE = 8 << 20  # characters (or bytes) held in memory over all connections before moving to disk
+_RECORD_SIZE = 1 << 10  # what a record held by the spool counts for (its output is about that long)
 _MAX_HELD = 20_000  # events held for split packets to complete (beyond: listed as "part n/?")
 _MAX_TOPICS = 100_000  # distinct topics counted by --summary; the rest are lumped together
 
@@ -237,19 +240,30 @@ class _Part:
     __slots__ = ("lines", "segments")
 
     def __init__(self) -> None:
-        self.lines: list[Any] = []  # str, or bytes in a binary spool
-        self.segments: list[tuple[int, int]] = []  # (offset, length) in the spool file
+        self.lines: list[Any] = []  # str, or bytes in a binary spool (or lists of records: Spool.expand)
+        self.segments: list[tuple[int, int, bool]] = []  # (offset, length, of records) in the spool file
+
+
+Expand = Callable[[list[Any]], bytes]
+"""Makes the output bytes of a list of records (see :class:`Spool`)."""
 
 
 class Spool:
     """Connections' output held in order until the capture is read (see the module doc).
 
     ``binary``: the parts hold bytes already encoded (see :class:`Sink`), else text.
+    ``expand``: a binary spool's parts may also hold lists of records (tuples of bytes,
+    str, numbers, None), several times smaller than the output they stand for; they are
+    kept as such, on disk too (``marshal``), and ``expand`` makes their output when the
+    part is written.
     """
 
-    def __init__(self, budget: int = _SPOOL_SIZE, *, binary: bool = False) -> None:
+    def __init__(
+        self, budget: int = _SPOOL_SIZE, *, binary: bool = False, expand: Expand | None = None
+    ) -> None:
         self._budget = budget
         self._binary = binary
+        self.expand = expand
         self._parts: dict[int, _Part] = {}  # id -> the parts still held
         self._file: IO[bytes] | None = None
         self._end = 0
@@ -267,22 +281,34 @@ class Spool:
         self._checks += 1
         if lines < self._look_at and self._checks & 0x3F:
             return  # measured every 5,000 lines or every 64th look (lines may be long blocks)
-        if sum(sum(map(len, p.lines)) for p in self._parts.values()) > self._budget:
+        if sum(map(self._size, self._parts.values())) > self._budget:
             for part in self._parts.values():
                 self._move(part)
             lines = 0
         self._look_at = lines + 5_000
+
+    def _size(self, part: _Part) -> int:
+        """What a part holds in memory: characters or bytes, a record counted as its output."""
+        if self.expand is None:
+            return sum(map(len, part.lines))
+        return sum(len(line) if type(line) is not list else _RECORD_SIZE * len(line) for line in part.lines)
 
     def _move(self, part: _Part) -> None:
         if not part.lines:
             return
         if self._file is None:
             self._file = tempfile.TemporaryFile(prefix="mqttws-decode-")  # noqa: SIM115 - closed by close()
-        data = b"".join(part.lines) if self._binary else "".join(part.lines).encode("utf-8", "surrogatepass")
+        records = self.expand is not None and any(type(line) is list for line in part.lines)
+        if records:  # the output of our own records, read back only by this process
+            data = marshal.dumps(part.lines)
+        elif self._binary:
+            data = b"".join(part.lines)
+        else:
+            data = "".join(part.lines).encode("utf-8", "surrogatepass")
         part.lines.clear()  # cleared, not replaced: writers hold its append
         self._file.seek(self._end)
         self._file.write(data)
-        part.segments.append((self._end, len(data)))
+        part.segments.append((self._end, len(data), records))
         self._end += len(data)
 
     def write(self, part: _Part, out: Sink) -> None:
@@ -290,7 +316,11 @@ class Spool:
         if part.segments:
             assert self._file is not None
             text = codecs.getincrementaldecoder("utf-8")("surrogatepass")
-            for offset, length in part.segments:
+            for offset, length, records in part.segments:
+                if records:
+                    self._file.seek(offset)
+                    self._write_lines(marshal.loads(self._file.read(length)), out)
+                    continue
                 if self._binary and out.copy_from(self._file, offset, length):
                     continue
                 self._file.seek(offset)
@@ -301,13 +331,20 @@ class Spool:
                         out.write_bytes(data)
                     else:
                         out.write(text.decode(data, final=not length))
-        if self._binary:
-            out.write_bytes(b"".join(part.lines))
-        else:
-            out.write("".join(part.lines))
+        self._write_lines(part.lines, out)
         part.lines.clear()
         part.segments = []
         self._parts.pop(id(part), None)
+
+    def _write_lines(self, lines: list[Any], out: Sink) -> None:
+        if not self._binary:
+            out.write("".join(lines))
+        elif self.expand is None:
+            out.write_bytes(b"".join(lines))
+        else:
+            expand = self.expand
+            for line in lines:
+                out.write_bytes(expand(line) if type(line) is list else line)
 
     def close(self) -> None:
         if self._file is not None:

@@ -8,9 +8,10 @@ whose packets go to the session and whose notable frames come back here. This mo
 answers them: a ping gets a pong with the same payload, the server's close frame gets
 ours and ends the connection (its code and reason kept for :meth:`describe_close`), a
 text frame fails the connection with 1003 ([MQTT-6.0.0-1]), and a frame that breaks
-RFC 6455 (``RawFrame.problems`` of ``explorer.ws.framing``) fails it with the close code
-RFC 6455 §7.4.1 gives (1002, 1007 for a close reason that is not UTF-8, 1009 for a
-frame larger than any MQTT packet) and one sentence naming the rule.
+RFC 6455 fails it with the close code the rules table gives for what the frame reader
+found (``RawFrame.violations`` and ``answer``, ``FramingError.violation``, from
+``explorer.ws.rules.Violation``: 1002, 1007 for a close reason that is not UTF-8, 1009
+for a frame larger than any MQTT packet) and one sentence naming the rule.
 
 Our own frames are built here too (``explorer.ws.framing.build_frame``, a fresh mask key
 from ``os.urandom`` for each, RFC 6455 §5.3), and so is the close handshake (RFC 6455
@@ -48,7 +49,6 @@ from explorer.client.trace import MAX_MESSAGE, ConnectionTrace
 from explorer.errors import ConnectionFailed, HandshakeError
 from explorer.masking import mask_header_values
 from explorer.ws.framing import (
-    CLOSE_REASON_NOT_UTF8,
     OP_BINARY,
     OP_CLOSE,
     OP_PING,
@@ -58,7 +58,7 @@ from explorer.ws.framing import (
     RawFrame,
     build_frame,
 )
-from explorer.ws.rules import MAX_CLOSE_REASON, CloseCode
+from explorer.ws.rules import MAX_CLOSE_REASON, CloseCode, Violation
 
 __all__ = [
     "CLOSE_TIMEOUT",
@@ -73,7 +73,6 @@ __all__ = [
 
 CLOSE_TIMEOUT = 2.0  # seconds to wait for the server's half of the close handshake
 
-_TEXT_REASON = "MQTT needs binary frames"
 _TEXT_SENTENCE = (
     "the server sent MQTT in a text frame; MQTT over WebSocket uses binary frames only "
     "[MQTT-6.0.0-1], so the connection was closed with code 1003"
@@ -90,13 +89,6 @@ def violation_sentence(frame: RawFrame | FramingError, code: int) -> str:
     else:
         what = "a broken WebSocket frame: " + " and ".join(frame.problems)
     return f"the broker sent {what}; the connection was closed with code {code}"
-
-
-def _violation_code(frame: RawFrame) -> int:
-    """The close code RFC 6455 §7.4.1 gives for what is wrong with ``frame``."""
-    if all(problem == CLOSE_REASON_NOT_UTF8 for problem in frame.problems):
-        return CloseCode.INVALID_DATA  # 1007: data inconsistent with its type (not UTF-8)
-    return CloseCode.PROTOCOL_ERROR
 
 
 def _close_body(code: int | None, reason: str = "") -> bytes:
@@ -234,7 +226,9 @@ class WebSocketTransport:
         self._ended = False  # nothing more is read: the server's close frame, a failure, the end
         self._close_sent = False
         self._close_received = False
-        self._echo: int | None = None  # the code of the server's close frame, for our answer
+        # The close frame we owe (an answer to the server's, or a failure): it goes out
+        # once the session has acted on the packets the server sent before the frame.
+        self._owed: tuple[int | None, str] | None = None
         self._receiving = False
         self._closed = asyncio.Event()  # set once _ended
         self.response: Response | None = None
@@ -401,8 +395,8 @@ class WebSocketTransport:
         for offset, frame in frames:
             if isinstance(frame, FramingError):
                 self._fail(offset, frame.code, violation_sentence(frame, frame.code), frame.reason)
-            elif frame.problems:
-                code = _violation_code(frame)
+            elif frame.violations:  # the rules table (explorer.ws.rules) gives the close code
+                code = frame.answer or CloseCode.PROTOCOL_ERROR
                 self._fail(offset, code, violation_sentence(frame, code), frame.problems[0])
             elif frame.opcode == OP_PING:
                 if not self._close_sent:
@@ -412,24 +406,24 @@ class WebSocketTransport:
             elif frame.opcode == OP_TEXT:
                 # [MQTT-6.0.0-1]: MQTT Control Packets MUST be sent in binary data frames;
                 # any other data frame closes the connection.
-                self._fail(offset, CloseCode.UNSUPPORTED_DATA, _TEXT_SENTENCE, _TEXT_REASON)
+                text = Violation.TEXT_FRAME
+                self._fail(offset, text.code, _TEXT_SENTENCE, text.text())
             # a pong answers nothing (RFC 6455 §5.5.3: an unsolicited one is allowed)
             if self._ended:
                 break
         frames.clear()
 
     def _on_close(self, offset: int, frame: RawFrame) -> None:
-        """The server's close frame: nothing after it is read. Our answer (RFC 6455 §5.5.1,
-        echoing its code) goes out in :meth:`close`, once the session has had the packets
-        sent before it and sent its acknowledgements."""
+        """The server's close frame: nothing after it is read; our answer echoes its code
+        (RFC 6455 §5.5.1)."""
         code = frame.close_code
         self.close_code = code if code is not None else CloseCode.NO_STATUS
         self.close_reason = frame.close_reason or ""
         self._close_received = True
-        self._echo = code
         if self._close_sent:
             self._half_close()  # the close handshake we started is complete
-        self._trace.stop(offset)
+        else:
+            self._owe_close(offset, code, "")
         self._end()
 
     def _fail(self, offset: int, code: int, sentence: str, reason: str) -> None:
@@ -438,9 +432,23 @@ class WebSocketTransport:
         self.failure = sentence
         self.close_code, self.close_reason = code, reason
         if not self._close_sent:
-            self._send_close(code, reason)
-        self._trace.stop(offset)
+            self._owe_close(offset, code, reason)
         self._end()
+
+    def _owe_close(self, offset: int, code: int | None, reason: str) -> None:
+        """Reading ends at ``offset``. Our close frame goes out in :meth:`close`, after the
+        session's acknowledgements of the packets before it, or now if there are none."""
+        self._trace.stop(offset)
+        self._owed = (code, reason)
+        if not self._trace.server:
+            self._pay_close()
+
+    def _pay_close(self) -> None:
+        owed = self._owed
+        if owed is not None and not self._close_sent:
+            self._send_close(*owed)
+            if self._close_received:
+                self._half_close()  # the close handshake the server started is complete
 
     def _end(self) -> None:
         self._ended = True
@@ -469,9 +477,9 @@ class WebSocketTransport:
                 pass
 
     def send(self, data: bytes) -> None:
-        """Send MQTT bytes in one binary frame (also after the server's close frame, until
-        our answer: the acknowledgements of what came before it)."""
-        if self._close_sent or (self._ended and not self._close_received):
+        """Send MQTT bytes in one binary frame (also after the frame that ended reading,
+        until our close frame: the acknowledgements of what came before it)."""
+        if self._close_sent or (self._ended and self._owed is None):
             raise ConnectionFailed(self.describe_close())
         self._send_frame(OP_BINARY, data)
 
@@ -495,13 +503,12 @@ class WebSocketTransport:
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close handshake (RFC 6455 §7.1.2): our close frame, the server's within
         :data:`CLOSE_TIMEOUT` (then a half-close), then the socket. After the server's
-        close frame: our answer, echoing its code (RFC 6455 §5.5.1), and the half-close."""
-        if not self._close_sent:
-            if self._close_received:
-                self._send_close(self._echo)
-                self._half_close()
-            elif not self._ended:
-                self._send_close(code, reason)
+        close frame: our answer, echoing its code (RFC 6455 §5.5.1), and the half-close;
+        after a broken frame: our close frame with the code it calls for."""
+        if self._owed is not None:
+            self._pay_close()
+        elif not self._close_sent and not self._ended:
+            self._send_close(code, reason)
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT):
                 if self._receiving:

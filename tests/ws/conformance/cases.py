@@ -9,7 +9,9 @@ The same table is read by:
   fed whole, byte by byte and in random cuts, in both directions (a client's frames
   masked, a server's not);
 - ``test_broker_frames.py``: the embedded broker over a real socket, which must close
-  with the case's code after acting on the frames sent before it.
+  with the case's code after acting on the frames sent before it;
+- ``test_client_transport.py``: the live client over a real socket (the cases a server
+  can send), which must do the same.
 
 ``BEFORE`` is a valid frame sent first each time: both readers must hand it over
 before they object.

@@ -4,7 +4,9 @@ with reasons, and breaks the rules a server can break.
 
 What is handled must work (the message arrives byte for byte, every ping gets its pong);
 what is broken must end the connection with the close code RFC 6455 §7.4.1 gives, sent
-to the server, and one sentence for the user naming the rule: never a traceback.
+to the server, and one sentence for the user naming the rule: never a traceback. The
+table of broken frames every reader answers (``cases.py``) runs here too, as a server
+sends it.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from explorer.client import websocket
 from explorer.client.driver import MqttClient
 from explorer.client.options import ConnectionOptions
 from explorer.errors import ConnectionFailed
-from explorer.model.events import StateChanged, TraceEvent
+from explorer.model.events import MessageReceived, StateChanged, TraceEvent
 from explorer.mqtt.codec import encode
-from explorer.mqtt.packets import Connack, Publish
+from explorer.mqtt.packets import Connack, Puback, Publish
 from explorer.ws.framing import FrameIndexer, RawFrame
+from tests.ws.conformance.cases import BEFORE_PUBLISH, SERVER_CASES, Case, before
 from tests.ws.conformance.scripted import ClientLog, ScriptedServer, scripted_server, server_frame
 from tests.ws.conformance.wire import close_body
 
@@ -310,6 +313,54 @@ async def test_broken_server_frames_fail_the_connection_with_the_right_code(
     assert "\n" not in reason
     assert "Traceback" not in reason
     assert log.close_code == code  # the client told the server why (RFC 6455 §7.1.7)
+    assert log.violation is None
+
+
+# The table every frame reader answers (cases.py), as a server sends it. A frame above the
+# limit is there for readers limited to 1 KiB; the client's limit is the largest MQTT packet
+# (the "oversize" case above).
+TABLE = [case for case in SERVER_CASES if case.name != "above-the-limit"]
+
+
+@pytest.mark.parametrize("case", TABLE, ids=[case.name for case in TABLE])
+async def test_the_table_of_broken_frames_fails_the_client_after_it_acted_on_the_frame_before(
+    case: Case,
+) -> None:
+    messages: list[MessageReceived] = []
+    ended = Ended()
+
+    def on_event(event: TraceEvent) -> None:
+        ended(event)
+        if isinstance(event, MessageReceived):
+            messages.append(event)
+
+    script = [server_frame(0x2, CONNACK) + before(mask=False) + case.build(mask=False)]
+    async with scripted_server(script) as server:
+        client = MqttClient(ConnectionOptions(url=server.url), on_event=on_event)
+        await asyncio.wait_for(client.connect(), TIMEOUT)
+        reason = await ended.reason()
+        log = await _client_log(server)
+        await client.close()
+    code = int(case.violation.code)
+    if case.name == "continuation-after-the-end":
+        # Its first two frames carry a whole PINGREQ, which no server may send: that
+        # comes first on the wire, so the session says so; the close code is the table's.
+        assert reason == "the server sent PINGREQ, which a server may not send to a client here"
+    else:
+        assert reason.startswith("the broker sent a ")
+        assert case.violation.template.split("{")[0] in reason  # the rule, in the table's words
+        assert reason.endswith(f"the connection was closed with code {code}")
+    # The frame before the broken one was acted on first: its message arrived and was
+    # acknowledged before the client's close frame, which carries the table's code.
+    assert [(m.topic, m.payload, m.qos) for m in messages] == [
+        (BEFORE_PUBLISH.topic, BEFORE_PUBLISH.payload, BEFORE_PUBLISH.qos)
+    ]
+    sent = [(opcode, payload) for opcode, _fin, payload in log.frames if opcode != 0xA]
+    assert [opcode for opcode, _payload in sent] == [0x2, 0x2, 0x8]  # CONNECT, PUBACK, close
+    # Every ping before the broken frame got its pong; the broken frame got none.
+    assert log.payloads(0xA) == [payload for opcode, payload, *_ in case.frames[:-1] if opcode == 0x9]
+    assert sent[1][1] == encode(Puback(BEFORE_PUBLISH.packet_id or 0))
+    assert log.close_code == code
     assert log.violation is None
 
 

@@ -38,11 +38,7 @@ from explorer.model.events import (
 )
 from explorer.model.trace import masked_frame_payloads
 from explorer.ws.framing import OP_BINARY, OP_CONTINUATION, OP_TEXT, build_frame
-
-try:
-    from websockets.speedups import apply_mask
-except ImportError:  # pragma: no cover - the C extension is missing on some platforms
-    from websockets.utils import apply_mask
+from explorer.ws.mask import apply_mask
 
 __all__ = ["export_pcapng"]
 

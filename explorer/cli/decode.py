@@ -272,7 +272,6 @@ class Progress:
 def run(args: argparse.Namespace) -> int:
     from explorer.capture.pipeline import Pipeline
     from explorer.capture.reader import CaptureFile
-    from explorer.cli.decodejson import JsonOutput, codec_fields
     from explorer.cli.decodeout import Narrowing, make_output
 
     narrowing = Narrowing(
@@ -286,8 +285,11 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     with CaptureFile(args.capture) as capture:
         output = make_output(out, capture, narrowing, json=args.json, summary=args.summary)
-        if isinstance(output, JsonOutput):
-            output.publish_fields, output.publish_members = codec_fields(args)  # only --json decodes payloads
+        if args.json and not args.summary:  # only the JSON lines decode payloads
+            from explorer.cli.decodejson import JsonOutput, codec_fields
+
+            assert isinstance(output, JsonOutput)
+            output.publish_fields, output.publish_members = codec_fields(args)
         pipeline = Pipeline(
             capture,
             output,

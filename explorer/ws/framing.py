@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
 from explorer.errors import RemoteProtocolError
+from explorer.ws.mask import apply_mask
 from explorer.ws.rules import (
     CONTROL_OPCODES,
     DATA_OPCODES,
@@ -39,11 +40,6 @@ from explorer.ws.rules import (
     Violation,
 )
 from explorer.ws.rules import close_code_violation as _close_code_violation
-
-try:
-    from websockets.speedups import apply_mask
-except ImportError:  # pragma: no cover - the C extension is missing on some platforms
-    from websockets.utils import apply_mask
 
 __all__ = [
     "CLOSE_REASON_NOT_UTF8",

@@ -69,3 +69,25 @@ def test_the_overview_help_says_what_each_module_registers() -> None:
         importlib.import_module(module).register(subparsers)
         (action,) = subparsers._choices_actions
         assert (action.dest, action.help) == (name, SUMMARIES[name])
+
+
+async def test_decode_of_a_capture_imports_only_what_the_listing_needs(tmp_path: Path) -> None:
+    from bench.synthcap import write_capture
+
+    capture = tmp_path / "small.pcap"
+    write_capture(capture, 50, connections=1)
+    code, modules = await _modules_after("decode", str(capture))
+    assert code == 0
+    assert _loaded(modules, UI_TOOLKITS) == []
+    # websockets' package (its version module imports importlib.metadata, email...),
+    # the JSON writer and the payload codecs are not needed for the listing.
+    unneeded = (
+        "importlib.metadata",
+        "email",
+        "asyncio",
+        "explorer.cli.decodejson",
+        "explorer.codecs.registry",
+    )
+    assert _loaded(modules, unneeded) == []
+    assert "websockets" not in modules
+    assert "websockets.speedups" in modules  # masked frames were read with the C version

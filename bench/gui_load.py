@@ -186,6 +186,8 @@ async def _run(rate: int, seconds: float, runtime: RuntimePolicy, *, draw: bool 
     while received() < sent and time.perf_counter() - stopped < DRAIN:
         await asyncio.sleep(0.005)
     drained, drain_seconds = received(), time.perf_counter() - stopped
+    # The app's CPU for every message it took in, from the publisher's start to the drain's end.
+    per_cpu_second = drained / max(time.process_time() - cpu_started, 1e-9)
     heartbeat.stop()
     sampler.stop()
     rss.append((time.perf_counter() - started, _rss_mb()))
@@ -200,6 +202,7 @@ async def _run(rate: int, seconds: float, runtime: RuntimePolicy, *, draw: bool 
         "drain_seconds": drain_seconds,
         "elapsed": elapsed,
         "cpu": cpu,
+        "per_cpu_second": per_cpu_second,
         "load": load,
         "late": late,
         "rss": rss,
@@ -291,7 +294,10 @@ def _report(
         f"{drained:,} after a drain of {result['drain_seconds']:.2f} s (at most {DRAIN:.0f} s) "
         f"[{'every message' if drained == sent else f'MISSED {sent - drained:,}'}]"
     )
-    print(f"app process CPU: {100 * float(result['cpu']) / elapsed:.0f}% of one core; {result['load']}")  # type: ignore[arg-type]
+    print(
+        f"app process CPU: {100 * float(result['cpu']) / elapsed:.0f}% of one core, "  # type: ignore[arg-type]
+        f"{result['per_cpu_second']:,.0f} messages taken in per CPU second of the app; {result['load']}"
+    )
     print(
         f"heartbeat lateness ({HEARTBEAT_MS} ms timer, {len(late):,} beats): "
         f"p50 {p50:.1f} ms, "
@@ -334,6 +340,8 @@ def _report(
         "p99": p99,
         "rss_quarter": rss_quarter,
         "rss_end": rss_end,
+        "cpu_share": float(result["cpu"]) / elapsed,  # type: ignore[arg-type]
+        "per_cpu_second": float(result["per_cpu_second"]),  # type: ignore[arg-type]
     }
 
 
@@ -351,7 +359,9 @@ def _medians(where: str, runs: list[dict[str, float]]) -> None:
         f"(every message in {every} of {len(runs)} runs); "
         f"heartbeat lateness p50 {med('p50'):.1f} ms, p99 {med('p99'):.1f} ms "
         f"(target < {P99_TARGET_MS:.0f} ms, met in {met} of {len(runs)}); "
-        f"RSS {med('rss_quarter'):.0f} MB after the first quarter, {med('rss_end'):.0f} MB at the end"
+        f"RSS {med('rss_quarter'):.0f} MB after the first quarter, {med('rss_end'):.0f} MB at the end; "
+        f"app CPU {100 * med('cpu_share'):.0f}% of one core, "
+        f"{med('per_cpu_second'):,.0f} messages per CPU second"
     )
 
 

@@ -229,6 +229,7 @@ async def _run(
         # The tree phase is about walking topics under the firehose: the first press
         # waits for the first of them (a key on an empty tree changes nothing on screen).
         published = waited = time.perf_counter()
+        cpu_published = _cpu_seconds()
         while tree.last_line < 0 and time.perf_counter() - waited < 10.0:
             await asyncio.sleep(0.002)
         start = time.perf_counter()
@@ -237,11 +238,13 @@ async def _run(
         # The publisher prints its count once its last write is done: the count the app
         # had then is taken as soon as the loop hears of it.
         stopped: list[tuple[float, int]] = []
+        cpu_at_stop: list[float] = []
 
         async def publisher_end() -> str:
             assert publisher.stdout is not None
             line = await asyncio.to_thread(publisher.stdout.read)
             stopped.append((time.perf_counter(), received()))
+            cpu_at_stop.append(_cpu_seconds())
             return line
 
         publisher_output = asyncio.create_task(publisher_end())
@@ -286,7 +289,9 @@ async def _run(
         while received() < sent and time.perf_counter() - stop_time < DRAIN:
             await asyncio.sleep(0.005)
         drained, drain_seconds = received(), time.perf_counter() - stop_time
-        cpu = _cpu_seconds() - cpu_start
+        cpu = cpu_at_stop[0] - cpu_start
+        # The app's CPU for every message it took in, from the publisher's start to the drain's end.
+        per_cpu_second = drained / max(_cpu_seconds() - cpu_published, 1e-9)
         running = False
         await watch
         await pilot.pause()  # let the last posted key be handled before the app closes
@@ -313,6 +318,7 @@ async def _run(
             "batches": app.batches,
             "seconds": elapsed,
             "cpu": cpu,
+            "per_cpu_second": per_cpu_second,
             "load": os.getloadavg()[0],
             "cpu_pressure": _cpu_pressure(),
         }
@@ -386,7 +392,8 @@ def _report(result: dict[str, object]) -> dict[str, float]:
     )
     print(
         f"app process CPU: {result['cpu']:.1f} s over {result['seconds']:.1f} s wall "
-        f"({100 * result['cpu'] / result['seconds']:.0f}% of one core); "  # type: ignore[operator]
+        f"({100 * result['cpu'] / result['seconds']:.0f}% of one core), "  # type: ignore[operator]
+        f"{result['per_cpu_second']:,.0f} messages taken in per CPU second of the app; "
         f"machine load average {result['load']:.1f} on {os.cpu_count()} cores, "
         f"CPU pressure {result['cpu_pressure']} (tasks waiting for a CPU)"
     )
@@ -457,6 +464,7 @@ def _report(result: dict[str, object]) -> dict[str, float]:
         "rss_quarter": rss_quarter,
         "rss_end": rss_end,
         "cpu_share": float(result["cpu"]) / float(result["seconds"]),  # type: ignore[arg-type]
+        "per_cpu_second": float(result["per_cpu_second"]),  # type: ignore[arg-type]
     }
 
 
@@ -473,7 +481,8 @@ def _medians(where: str, runs: list[dict[str, float]]) -> None:
         f"runs); key press -> refresh p50 {med('p50'):.1f} ms, p99 {med('p99'):.1f} ms "
         f"(target < {P99_TARGET_MS:.0f} ms, met in {sum(1 for run in runs if run['p99'] < P99_TARGET_MS)} "
         f"of {len(runs)}); RSS {med('rss_quarter'):.0f} MB after the first quarter, {med('rss_end'):.0f} MB "
-        f"at the end; app CPU {100 * med('cpu_share'):.0f}% of one core"
+        f"at the end; app CPU {100 * med('cpu_share'):.0f}% of one core, "
+        f"{med('per_cpu_second'):,.0f} messages per CPU second"
     )
 
 

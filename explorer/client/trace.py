@@ -46,18 +46,17 @@ MAX_MESSAGE: Final = 268_435_460
 
 def _end(item: StreamItem) -> int:
     """MQTT stream offset just past a server item's bytes."""
-    if type(item) is PacketEvent:
+    if isinstance(item, PacketEvent):
         return item.stream_offset + len(item.raw)
-    return item.end  # type: ignore[union-attr]  # a ReadPacket
+    return item.end  # a ReadPacket
 
 
 def _received(item: StreamItem) -> ReceivedPacket:
     """What the session takes for one item: the packet, or why there is none, and its size."""
-    if type(item) is PacketEvent:
+    if isinstance(item, PacketEvent):
         return item.packet, len(item.raw)
-    failed = item  # a malformed packet, or the stream broke here
-    error = failed.error  # type: ignore[union-attr]
-    return (error or MalformedPacket(failed.start, "malformed packet"), failed.end - failed.start)  # type: ignore[union-attr]
+    # A malformed packet, or the stream broke here.
+    return item.error or MalformedPacket(item.start, "malformed packet"), item.end - item.start
 
 
 class ConnectionTrace:

@@ -100,19 +100,15 @@ def _http(text: str) -> RequestProblem:
     return RequestProblem("http", 400, text, "invalid HTTP request")
 
 
-def _missing_or_many(name: str, values: tuple[str, ...], status: int = 400) -> RequestProblem:
+def _count_problem(name: str, values: tuple[str, ...], status: int = 400) -> RequestProblem:
+    """The problem with a header that must appear once and does not (``values`` not one)."""
     if not values:
-        text = f"the request has no {name} header"
+        text = f"the request has no {name} header (RFC 6455 §4.1)"
         return RequestProblem("websocket", status, text, f"missing {name} header", header=name)
-    if len(values) > 1:
-        return RequestProblem(
-            "websocket",
-            status,
-            f"the request has {len(values)} {name} headers; it may have one",
-            f"invalid {name} header: multiple values",
-            header=name,
-        )
-    raise AssertionError("one value")
+    # RFC 9112 §3.2 for Host, RFC 6455 §11.3 for the Sec-WebSocket- fields
+    section = "RFC 9112 §3.2" if name == "Host" else "RFC 6455 §11.3"
+    text = f"the request has {len(values)} {name} headers; it may have one ({section})"
+    return RequestProblem("websocket", status, text, f"invalid {name} header: multiple values", header=name)
 
 
 def _invalid(name: str, value: str) -> str:
@@ -149,7 +145,7 @@ def request_problems(request: HttpRequest) -> tuple[RequestProblem, ...]:
         problems.append(RequestProblem("websocket", 505, text, f"unsupported HTTP version: {version}"))
     hosts = values("Host")
     if len(hosts) != 1:  # item 2; RFC 9112 §3.2: one Host, else 400
-        problems.append(_missing_or_many("Host", hosts))
+        problems.append(_count_problem("Host", hosts))
     # Each check below is skipped at once for the value every client sends.
     connection = values("Connection")
     if len(connection) != 1 or connection[0].lower() != "upgrade":
@@ -213,7 +209,7 @@ def _upgrade(values: tuple[str, ...]) -> list[RequestProblem]:
 
 def _key(values: tuple[str, ...]) -> list[RequestProblem]:
     if len(values) != 1:
-        return [_missing_or_many("Sec-WebSocket-Key", values)]
+        return [_count_problem("Sec-WebSocket-Key", values)]
     (key,) = values
     reason = _invalid("Sec-WebSocket-Key", key)
     try:
@@ -229,7 +225,7 @@ def _key(values: tuple[str, ...]) -> list[RequestProblem]:
 
 def _version(values: tuple[str, ...]) -> list[RequestProblem]:
     if len(values) != 1:
-        problem = _missing_or_many("Sec-WebSocket-Version", values, 426)
+        problem = _count_problem("Sec-WebSocket-Version", values, 426)
         return [replace(problem, answer_headers=_VERSION_ANSWER)]
     (version,) = values
     if version == "13":

@@ -222,3 +222,40 @@ def test_credentials_are_masked_with_offsets_kept() -> None:
     assert b"Authorization: Basic ****************\r\n" in masked
     assert b"X-Other: keep" in masked
     assert parse_request(masked).header("authorization") == "Basic ****************"
+
+
+ODD_HEADS = [
+    b"GET /mqtt HTTP/1.1\nHost: h\nUpgrade: websocket\n\n",
+    b"GET /mqtt HTTP/1.1\r\nHost: h\r\nX-Folded: a\r\n b\r\n\r\n",
+    b"GET /mqtt HTTP/1.1\r\nHost: h\r\nBad Name: x\r\n\r\n",
+    b"GET /mqtt HTTP/1.1\r\nHost: h\r\nX-Ctl: a\x01b\r\nX-Cr: a\rb\r\n\r\n",
+    b"GET /mqtt HTTP/1.1\r\nHost: h\r\nX-Long: " + b"a" * 8200 + b"\r\n\r\n",
+    b"GET /mqtt HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % n for n in range(129)) + b"\r\n",
+]
+
+
+@pytest.mark.parametrize("head", ODD_HEADS)
+def test_strict_syntax_defects_are_kept_and_the_fields_still_read(head: bytes) -> None:
+    whole = HttpReader("request")
+    request = whole.receive_data(head + b"rest")
+    assert isinstance(request, HttpRequest)
+    assert request.defects
+    assert request.header("host") == "h" or request.header("x-0") == "y"
+    assert whole.rest == b"rest"
+    pieces = read_all("request", head + b"rest", 3)
+    assert pieces.message == request
+    assert pieces.rest == b"rest"
+
+
+def test_a_well_formed_request_has_no_defects_and_repeated_fields_keep_every_value() -> None:
+    raw = (
+        b"GET /mqtt HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\nconnection:  Upgrade \t\r\n"
+        b"X-Latin: caf\xe9\r\nX-Empty:\r\n\r\n"
+    )
+    request = parse_request(raw)
+    assert request.defects == ()
+    assert request.values("CONNECTION") == ("keep-alive", "Upgrade")
+    assert request.header("Connection") == "keep-alive, Upgrade"
+    assert request.header("x-latin") == "caf\xe9"  # RFC 9110 §5.5: obs-text kept as latin-1
+    assert request.values("X-Empty") == ("",)
+    assert request.values("Origin") == ()

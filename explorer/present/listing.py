@@ -44,6 +44,9 @@ from __future__ import annotations
 from binascii import hexlify
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import contains, gt, itemgetter, sub
+from typing import cast
 
 from explorer.decoder.fastpath import FastPublish
 from explorer.model.events import (
@@ -70,6 +73,18 @@ _INDENT = "  "
 _PART_INDENT = "      "
 _HEAD = max(1, PREVIEW_WIDTH // 3)  # bytes a binary payload's preview shows (as payload_preview)
 _NEVER_MAP = bytes(255 if byte in NEVER_UTF8 else 0 for byte in range(256))  # marks NEVER_UTF8 bytes
+_FFFD = "\ufffd".encode()  # U+FFFD written out: payload_preview then decides by decoding
+# Columns of FastPublish records (see explorer.decoder.fastpath) for Listing.fast_bytes.
+_TIME, _DIRECTION, _INDEX, _KEY, _PAYLOAD, _NUMBER, _TOPIC, _BODY, _RETAIN = map(
+    itemgetter, (0, 2, 3, 6, 7, 8, 10, 11, 12)
+)
+_HEAD_BYTES = itemgetter(slice(0, _HEAD))
+_FIRST = itemgetter(0)
+# A compact record's shape: direction, masked, frame payload size, topic, PUBLISH payload
+# size, retain; and the two templates of a shape: with a binary payload's preview, with
+# any other.
+_Shape = tuple[str, bool, int, str, int, bool]
+_Templates = tuple[bytes, bytes]
 _MAX_TEMPLATES = 10_000  # shapes of compact records kept per listing (see Listing.fast_bytes)
 
 
@@ -127,7 +142,7 @@ class Listing:
         self.payload = payload
         self._held: list[TraceEvent | FastPublish] = []
         self._partial: dict[_PacketKey, _Partial] = {}
-        self._templates: dict[tuple[str, bool, int, str, int, bool], tuple[bytes, bytes]] = {}
+        self._templates: dict[_Shape, _Templates] = {}
 
     def connection(
         self,
@@ -182,58 +197,100 @@ class Listing:
     def fast_bytes(self, items: list[FastPublish]) -> bytes:
         """The lines :meth:`fast` writes for each record, as UTF-8 bytes.
 
-        A listing of a capture writes millions of these, so each line is filled into a
-        template made once per shape (direction, masking, sizes, topic, retain) with
-        ``%``: only the time, numbers, mask key and payload preview differ from line to
-        line, and bytes need no encoding on their way out. A binary payload's preview
-        (what :func:`payload_preview` says of a payload with a byte no UTF-8 text
-        holds) is made here; any other payload is previewed by that function.
+        A listing of a capture writes millions of these, so the work per record is
+        left to C as far as it goes: each line is a template made once per shape
+        (direction, masking, sizes, topic, retain), the fields that differ from line to
+        line (time, frame and packet numbers, mask key, payload preview) are taken
+        from the records a column at a time (``map``), and the templates of a batch
+        are filled with its fields in one ``%``. Bytes need no encoding on their way
+        out. A binary payload's preview (what :func:`payload_preview` says of a
+        payload that is not UTF-8 text) is made here; any other payload is previewed
+        by that function.
         """
         if not items:
             return b""
         if self.base is None:
             self.base = items[0][0]
-        base: float = self.base
-        templates = self._templates
-        previewed = self.payload
-        never = _NEVER_MAP
-        lines: list[bytes] = []
-        append = lines.append
-        for time, _c, direction, index, _o, _h, key, payload, no, _f, topic, body, retain, _s in items:
-            shape = (direction, key is None, len(payload), topic, len(body), retain)
-            template = templates.get(shape)
-            if template is None:
-                template = self._fast_template(shape)
-            # payload_preview's rules for a binary payload, in the order that is quickest
-            # for random bytes (a compact record's payload is under 126 bytes, within
-            # the size those rules look at): not ASCII, no U+FFFD written out, and a
-            # byte no UTF-8 text holds or else bytes that do not decode as UTF-8.
-            binary = previewed and not body.isascii() and b"\xef\xbf\xbd" not in body
-            if binary and 255 not in body.translate(never):
+        keys = list(map(_KEY, items))
+        bodies = list(map(_BODY, items))
+        shapes: list[_Shape] = list(
+            zip(
+                map(_DIRECTION, items),
+                map(bool, keys),
+                map(len, map(_PAYLOAD, items)),
+                map(_TOPIC, items),
+                map(len, bodies),
+                map(_RETAIN, items),
+                strict=True,
+            )
+        )
+        known = list(map(self._templates.get, shapes))
+        templates = list(map(self._fast_template, shapes)) if None in known else cast(list[_Templates], known)
+        heads = list(map(hexlify, map(_HEAD_BYTES, bodies), repeat(b" ")))
+        if not self.payload:
+            certain = [False] * len(items)
+        else:
+            # payload_preview's first rule for a binary payload: a byte no UTF-8 text
+            # holds and no U+FFFD written out (a compact record's payload is under 126
+            # bytes, within the size the rules look at). Random bytes nearly always.
+            certain = list(map(contains, map(bytes.translate, bodies, repeat(_NEVER_MAP)), repeat(255)))
+            if _FFFD in b"".join(bodies):  # (rarely; across two payloads it does no harm)
+                certain = list(map(gt, certain, map(contains, bodies, repeat(_FFFD))))
+        if all(certain):
+            previews: list[bytes] = heads
+            chosen = list(map(_FIRST, templates))
+        else:
+            previews, chosen = self._previews(bodies, heads, templates, certain)
+        if all(keys):
+            masks: Iterable[bytes] = map(hexlify, cast(list[bytes], keys))
+        else:
+            masks = [hexlify(key) if key else b"" for key in keys]
+        fields: list[object] = [None] * (5 * len(items))
+        fields[0::5] = map(sub, map(_TIME, items), repeat(self.base))
+        fields[1::5] = map(_INDEX, items)
+        fields[2::5] = masks
+        fields[3::5] = map(_NUMBER, items)
+        fields[4::5] = previews
+        return b"".join(chosen) % tuple(fields)
+
+    def _previews(
+        self,
+        bodies: list[bytes],
+        heads: list[bytes],
+        templates: list[_Templates],
+        certain: list[bool],
+    ) -> tuple[list[bytes], list[bytes]]:
+        """The preview and the template of each record of a batch not all binary for
+        certain: payload_preview's other rule for binary payloads (bytes that do not
+        decode as UTF-8, no U+FFFD written out), else payload_preview itself."""
+        previews: list[bytes] = []
+        chosen: list[bytes] = []
+        for body, head, template, binary in zip(bodies, heads, templates, certain, strict=True):
+            if not binary and self.payload and not body.isascii() and _FFFD not in body:
                 try:
                     body.decode()
-                    binary = False
                 except UnicodeDecodeError:
-                    pass
+                    binary = True
             if binary:
-                append(
-                    template[0]
-                    % (time - base, index, hexlify(key) if key else b"", no, hexlify(body[:_HEAD], b" "))
-                )
+                previews.append(head)
+                chosen.append(template[0])
             else:
-                shown = payload_preview(body).encode() if previewed else b""
-                append(template[1] % (time - base, index, hexlify(key) if key else b"", no, shown))
-        return b"".join(lines)
+                previews.append(payload_preview(body).encode() if self.payload else b"")
+                chosen.append(template[1])
+        return previews, chosen
 
-    def _fast_template(self, shape: tuple[str, bool, int, str, int, bool]) -> tuple[bytes, bytes]:
+    def _fast_template(self, shape: _Shape) -> _Templates:
         """The two templates of :meth:`fast_bytes` for records of one shape: with a
         binary payload's preview, and with any other (or none)."""
-        direction, unmasked, length, topic, size, retain = shape
+        known = self._templates.get(shape)
+        if known is not None:
+            return known
+        direction, masked, length, topic, size, retain = shape
         if len(self._templates) >= _MAX_TEMPLATES:
             self._templates.clear()
         name = topic.encode().replace(b"%", b"%%")
         head = (
-            f"{_INDENT}%+10.6f {direction} #%d binary FIN rsv=000 {'unmasked' if unmasked else 'mask='}%s "
+            f"{_INDENT}%+10.6f {direction} #%d binary FIN rsv=000 {'mask=' if masked else 'unmasked'}%s "
             f"len={length} (7bit)\n{_PART_INDENT}-> #%d PUBLISH QoS0 "
         ).encode()
         tail = f" {size} B{' retain' if retain else ''}".encode()

@@ -44,7 +44,7 @@ class JsonOutput(Output):
 
     def __init__(self, out: TextIO, capture: CaptureFile, narrowing: Narrowing) -> None:
         super().__init__(out, capture, narrowing)
-        self._templates: dict[tuple[Any, ...], str] = {}  # see _line
+        self._templates: dict[tuple[Any, ...], tuple[str, ...]] = {}  # see _line
         self._errors = self.out.errors
         # A batch of compact records is spooled as (record, codec members) pairs, a fifth
         # of their lines, and written out as lines at the end (see Spool).
@@ -112,23 +112,13 @@ class JsonOutput(Output):
             if len(self._templates) >= _MAX_TOPICS:
                 self._templates.clear()
             template = self._templates[shape] = _fast_template(shape, retain)
+        t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15 = template
         hexed = payload.hex()
-        return template % (
-            seq,
-            time,
-            index,
-            offset,
-            f'"{key.hex()}"' if key else "null",
-            header.hex(),
-            hexed,
-            no,
-            no,
-            hexed[2 * (size - len(body)) :],
-            no,
-            index,
-            fed,
-            hexed,
-            members,
+        mask = f'"{key.hex()}"' if key else "null"
+        return (
+            f"{t0}{seq}{t1}{time!r}{t2}{index}{t3}{offset}{t4}{mask}{t5}{header.hex()}{t6}{hexed}{t7}{no}"
+            f"{t8}{no}{t9}{hexed[2 * (size - len(body)) :]}{t10}{no}{t11}{index}{t12}{fed}{t13}{hexed}"
+            f"{t14}{members}{t15}"
         )
 
     def _extra(self, item: FastPublish) -> str:
@@ -175,22 +165,28 @@ class JsonOutput(Output):
             )
 
 
-def _fast_template(shape: tuple[Any, ...], retain: bool) -> str:
-    """The JSON line of compact records of one shape (see ``JsonOutput._fast``), with
-    ``%`` fields for what differs between them."""
+def _fast_template(shape: tuple[Any, ...], retain: bool) -> tuple[str, ...]:
+    """The JSON line of compact records of one shape (see ``JsonOutput._line``): the 16
+    pieces of text around the 15 values that differ between them (at the NUL characters)."""
     conn, direction, topic, first, size, body_size, header_size, unmasked = shape
-    name = dumps(topic)[1:-1].replace("%", "%%")
-    return (
-        f'{{"kind":"frame","seq":%d,"time":%r,"conn":{conn},"dir":"{direction}","index":%d,"stream_offset":%d,'
-        f'"opcode":2,"fin":true,"rsv":0,"masked":{"false" if unmasked else "true"},"mask_key":%s,'
-        f'"payload_length":{size},"length_encoding":"7bit","header_length":{header_size},"header_hex":"%s",'
-        f'"payload_hex":"%s","parts":[{{"packet_no":%d,"role":"whole","frame_start":0,"frame_end":{size},'
-        f'"packet_start":0,"packet_end":{size}}}],"completed":[%d],"packets":[{{"type":"PUBLISH",'
-        f'"summary":"PUBLISH QoS0 {name} {body_size} B{" retain" if retain else ""}","flags":{first & 0x0F},'
-        f'"length":{size},"topic":"{name}","payload_length":{body_size},"payload_hex":"%s","qos":0,'
-        f'"retain":{"true" if retain else "false"},"dup":false,"packet_id":null,"properties":{{}},'
-        f'"packet_no":%d,"frames":[%d],"stream_offset":%d,"packet_hex":"%s"%s}}]}}\n'
+    name = dumps(topic)[1:-1]  # JSON escapes a NUL in a topic: the pieces are split at ours only
+    pieces = tuple(
+        (
+            f'{{"kind":"frame","seq":\x00,"time":\x00,"conn":{conn},"dir":"{direction}","index":\x00,'
+            f'"stream_offset":\x00,"opcode":2,"fin":true,"rsv":0,"masked":{"false" if unmasked else "true"},'
+            f'"mask_key":\x00,"payload_length":{size},"length_encoding":"7bit","header_length":{header_size},'
+            f'"header_hex":"\x00","payload_hex":"\x00","parts":[{{"packet_no":\x00,"role":"whole",'
+            f'"frame_start":0,"frame_end":{size},"packet_start":0,"packet_end":{size}}}],"completed":[\x00],'
+            f'"packets":[{{"type":"PUBLISH","summary":"PUBLISH QoS0 {name} {body_size} B'
+            f'{" retain" if retain else ""}","flags":{first & 0x0F},"length":{size},"topic":"{name}",'
+            f'"payload_length":{body_size},"payload_hex":"\x00","qos":0,'
+            f'"retain":{"true" if retain else "false"},"dup":false,"packet_id":null,"properties":{{}},'
+            f'"packet_no":\x00,"frames":[\x00],'
+            f'"stream_offset":\x00,"packet_hex":"\x00"\x00}}]}}\n'
+        ).split("\x00")
     )
+    assert len(pieces) == 16
+    return pieces
 
 
 def _packet_json(event: PacketEvent, publish_fields: PublishFields | None = None) -> dict[str, Any]:
@@ -216,9 +212,8 @@ def codec_fields(
     from explorer.codecs.stream import SPARKPLUG_PREFIX, MessageDecoder
 
     registry = registry_from_args(args)
-
-    def b64(data: bytes) -> str:
-        return binascii.b2a_base64(data, newline=False).decode("ascii")
+    choose = registry.choose
+    b2a = binascii.b2a_base64
 
     decoders: dict[tuple[int, str], MessageDecoder] = {}
     plain: dict[str, DecodeContext | None] = {}  # topic -> detection alone decides, in this context
@@ -241,19 +236,19 @@ def codec_fields(
         # A compact record is a PUBLISH without properties (no content type): unless a
         # rule or Sparkplug B applies to its topic, detection alone picks the codec.
         topic = item[10]
-        if topic in plain:
-            context = plain[topic]
-        else:
+        context = plain.get(topic, 0)
+        if context == 0:
             rule = registry.rule_for(topic)
             simple = not topic.startswith(SPARKPLUG_PREFIX) and (rule is None or rule.codec == "auto")
             if len(plain) >= 10_000:
                 plain.clear()
             context = plain[topic] = DecodeContext(topic) if simple else None
-        if not context:
+        if context is None:
             return "," + dumps(fields(expand_fast(item)[1]))[1:-1]
-        name, data, decoded = registry.choose(item[11], context)
+        name, data, decoded = choose(item[11], context)  # type: ignore[arg-type]
         if decoded is None:  # the raw view, the common case of binary payloads, as orjson writes it
-            return f',"codec":"{name}","decoded":{{"bytes":{len(data)},"base64":"{b64(data)}"}}'
+            text = b2a(data, newline=False).decode()
+            return f',"codec":"{name}","decoded":{{"bytes":{len(data)},"base64":"{text}"}}'
         return "," + dumps({"codec": name, "decoded": decoded.value})[1:-1]
 
     return fields, members

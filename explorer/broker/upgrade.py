@@ -33,8 +33,8 @@ from explorer.ws.upgraderules import RequestProblem, request_problems
 __all__ = ["Upgrade", "UpgradeResult", "answer"]
 
 _MAX_REQUEST = 16 * 1024
-# RFC 9110 §5.6.2: the request method is a token of these characters.
-_TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+# RFC 9110 §5.6.2: the request method is a token.
+_TCHAR = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _TLS_HANDSHAKE = 0x16
 _FAILED = "Failed to open a WebSocket connection: "
 # A browser that opens the URL sends a plain GET: no Upgrade, no Connection: upgrade.
@@ -69,11 +69,9 @@ def _not_http(data: bytes) -> str | None:
     Only the method is checked: it must be a token followed by a space (RFC 9112 §3).
     Empty lines before it are dropped by the caller; a lone CR may be one's start.
     """
-    if data == b"\r":
-        return None
     method = data.partition(b" ")[0]
-    bad = next((index for index, byte in enumerate(method) if byte not in _TCHAR), None)
-    if bad is None:
+    bad = len(method) - len(method.lstrip(_TCHAR))  # where the token ends
+    if bad == len(method) or data == b"\r":
         return None
     if method[0] == _TLS_HANDSHAKE and method[1:2] == b"\x03":
         return "a TLS handshake on the plaintext WebSocket port (use ws://, not wss://)"
@@ -201,7 +199,7 @@ def answer(request: HttpRequest, config: BrokerConfig) -> UpgradeResult:
     if first is not None and first.stage == "websocket":
         return _refuse_problem(first, path)
     faults = config.faults
-    origins = request.values("Origin")
+    origins = request.by_name.get("origin", ())
     if len(origins) > 1:
         return _refuse(400, f"{_FAILED}invalid Origin header: multiple values.\n", path)
     if faults.origin_allow is not None:
@@ -224,7 +222,7 @@ def answer(request: HttpRequest, config: BrokerConfig) -> UpgradeResult:
     elif faults.echo_unoffered_subprotocol:
         chosen = next((n for n in (*SUBPROTOCOLS, "mqttv5", "mqtt-unoffered") if n not in offered), None)
     # RFC 6455 §4.2.2 item 5: extensions offered are declined by leaving them out.
-    key = request.values("Sec-WebSocket-Key")[0]
+    key = request.by_name["sec-websocket-key"][0]
     response = (
         f"HTTP/1.1 101 Switching Protocols\r\nDate: {_date()}\r\n"
         f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept_key(key)}\r\n"

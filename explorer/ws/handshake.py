@@ -103,6 +103,7 @@ class HttpRequest:
 
     ``defects`` lists what in its syntax a strict server refuses with 400 (see
     :func:`parse_request`); the fields are still read as well as they can be.
+    ``by_name`` holds every header's values by its lower-case name, one per field line.
     """
 
     raw: bytes
@@ -111,7 +112,7 @@ class HttpRequest:
     version: str
     headers: Headers
     defects: tuple[str, ...] = ()
-    _fields: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    by_name: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         fields: dict[str, tuple[str, ...]] = {name.lower(): (value,) for name, value in self.headers}
@@ -120,21 +121,21 @@ class HttpRequest:
             for name, value in self.headers:
                 key = name.lower()
                 fields[key] = (*fields[key], value) if key in fields else (value,)
-        object.__setattr__(self, "_fields", fields)
+        object.__setattr__(self, "by_name", fields)
 
     def header(self, name: str) -> str | None:
         """Value of a header (case-insensitive; repeated headers joined by commas)."""
-        values = self._fields.get(name.lower())
+        values = self.by_name.get(name.lower())
         return ", ".join(values) if values else None
 
     def values(self, name: str) -> tuple[str, ...]:
         """Every value of header ``name`` (case-insensitive), one per field line, in order."""
-        return self._fields.get(name.lower(), ())
+        return self.by_name.get(name.lower(), ())
 
     @property
     def subprotocols(self) -> tuple[str, ...]:
         """Subprotocols offered in ``Sec-WebSocket-Protocol`` (RFC 6455 §4.1)."""
-        values = self._fields.get("sec-websocket-protocol", ())
+        values = self.by_name.get("sec-websocket-protocol", ())
         if len(values) == 1 and TOKEN.fullmatch(values[0]) is not None:
             return values  # the common case: one offered
         return header_tokens(", ".join(values))

@@ -122,7 +122,7 @@ def request_problems(request: HttpRequest) -> tuple[RequestProblem, ...]:
     ones are what it would say next, for a reader who wants them all. What is a server's
     own choice (its paths, allowed origins, subprotocols) is not judged here.
     """
-    values = request.values
+    by_name = request.by_name
     problems = [_http(defect) for defect in request.defects] if request.defects else []
     version = request.version
     if version not in {"HTTP/1.1", "HTTP/1.0"}:
@@ -130,9 +130,9 @@ def request_problems(request: HttpRequest) -> tuple[RequestProblem, ...]:
     if not request.target.isascii():
         # RFC 9112 §3.2 and RFC 3986 §2.1: a request target is ASCII, other bytes percent-encoded
         problems.append(_http("the request target has bytes that are not ASCII (RFC 3986 §2.1)"))
-    if values("Transfer-Encoding"):
+    if by_name.get("transfer-encoding", ()):
         problems.append(_http("the upgrade request has a Transfer-Encoding; it has no body (RFC 6455 §4.1)"))
-    lengths = values("Content-Length")
+    lengths = by_name.get("content-length", ())
     if lengths and any(length != "0" for length in lengths):
         problems.append(_http("the upgrade request has a Content-Length; it has no body (RFC 6455 §4.1)"))
     # RFC 6455 §4.2.1: what the server must find in the client's opening handshake
@@ -143,23 +143,23 @@ def request_problems(request: HttpRequest) -> tuple[RequestProblem, ...]:
     if version == "HTTP/1.0":  # item 1
         text = f"the upgrade request is {version}, not HTTP/1.1 (RFC 6455 §4.1)"
         problems.append(RequestProblem("websocket", 505, text, f"unsupported HTTP version: {version}"))
-    hosts = values("Host")
+    hosts = by_name.get("host", ())
     if len(hosts) != 1:  # item 2; RFC 9112 §3.2: one Host, else 400
         problems.append(_count_problem("Host", hosts))
     # Each check below is skipped at once for the value every client sends.
-    connection = values("Connection")
+    connection = by_name.get("connection", ())
     if len(connection) != 1 or connection[0].lower() != "upgrade":
         problems += _connection(connection)  # item 4
-    upgrade = values("Upgrade")
+    upgrade = by_name.get("upgrade", ())
     if len(upgrade) != 1 or upgrade[0].lower() != "websocket":
         problems += _upgrade(upgrade)  # item 3
-    key = values("Sec-WebSocket-Key")
+    key = by_name.get("sec-websocket-key", ())
     if len(key) != 1 or _NONCE.fullmatch(key[0]) is None:
         problems += _key(key)  # item 5
-    ws_version = values("Sec-WebSocket-Version")
+    ws_version = by_name.get("sec-websocket-version", ())
     if ws_version != ("13",):
         problems += _version(ws_version)  # item 6
-    for value in values("Sec-WebSocket-Protocol"):  # item 8: 1#token (RFC 6455 §4.1)
+    for value in by_name.get("sec-websocket-protocol", ()):  # item 8: 1#token (RFC 6455 §4.1)
         _, error = token_list(value)
         if error is not None:
             text = f"Sec-WebSocket-Protocol is not a list of tokens: {error}"

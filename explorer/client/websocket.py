@@ -58,6 +58,7 @@ from explorer.ws.framing import (
     RawFrame,
     build_frame,
 )
+from explorer.ws.handshake import DEFAULT_MAX_HEAD
 from explorer.ws.rules import MAX_CLOSE_REASON, CloseCode, Violation
 
 __all__ = [
@@ -222,6 +223,7 @@ class WebSocketTransport:
         self._writer = writer
         self.info = info
         self._head: bytes | None = b""  # the response head so far; None once it is read
+        self._head_size = 0
         self._trace = trace
         self._ended = False  # nothing more is read: the server's close frame, a failure, the end
         self._close_sent = False
@@ -297,6 +299,14 @@ class WebSocketTransport:
                 "the server closed the connection without answering the WebSocket upgrade"
                 " (wrong port, or a server that is not HTTP?)"
             )
+        if self._trace.decoder.handshake is None:
+            # websockets took an answer the decoder cannot read: no frame after it would be.
+            raise HandshakeError(
+                f"the server's answer to the WebSocket upgrade has a head of {self._head_size} bytes; "
+                f"at most {DEFAULT_MAX_HEAD} are read"
+                if self._head_size > DEFAULT_MAX_HEAD
+                else "the server's answer to the WebSocket upgrade cannot be read as HTTP (see the trace)"
+            )
         self.subprotocol_check = check_subprotocol(options.subprotocols, protocol.subprotocol_values)
         problem = self.subprotocol_check.problem
         if problem is not None and options.strict_subprotocol:
@@ -324,6 +334,7 @@ class WebSocketTransport:
                 protocol.receive_data(data)
             else:
                 self._head = None
+                self._head_size = end + 4
                 cut = end + 4 - len(head)
                 protocol.receive_data(data[:cut])
                 self._take_response(protocol)

@@ -55,11 +55,17 @@ class ClientLog:
 
 class ScriptedServer:
     def __init__(
-        self, script: list[bytes], after_upgrade: bytes = b"", *, silent_close: bool = False
+        self,
+        script: list[bytes],
+        after_upgrade: bytes = b"",
+        *,
+        silent_close: bool = False,
+        extra_headers: bytes = b"",
     ) -> None:
         self.script = script
         self.after_upgrade = after_upgrade  # written with the 101, in the same write
         self.silent_close = silent_close  # never answer the client's close frame, nor close TCP
+        self.extra_headers = extra_headers  # header lines added to the 101
         self.clients: list[ClientLog] = []
         self.port = 0
 
@@ -92,7 +98,9 @@ class ScriptedServer:
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Accept: "
             + accept
-            + b"\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
+            + b"\r\nSec-WebSocket-Protocol: mqtt\r\n"
+            + self.extra_headers
+            + b"\r\n"
             + self.after_upgrade
         )
         parser = FrameParser(1 << 20)
@@ -122,9 +130,9 @@ class ScriptedServer:
 
 @asynccontextmanager
 async def scripted_server(
-    script: list[bytes], after_upgrade: bytes = b"", *, silent_close: bool = False
+    script: list[bytes], after_upgrade: bytes = b"", *, silent_close: bool = False, extra_headers: bytes = b""
 ) -> AsyncIterator[ScriptedServer]:
-    server = ScriptedServer(script, after_upgrade, silent_close=silent_close)
+    server = ScriptedServer(script, after_upgrade, silent_close=silent_close, extra_headers=extra_headers)
     listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
     server.port = listener.sockets[0].getsockname()[1]
     try:

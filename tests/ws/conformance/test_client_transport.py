@@ -20,7 +20,7 @@ import pytest
 from explorer.client import websocket
 from explorer.client.driver import MqttClient
 from explorer.client.options import ConnectionOptions
-from explorer.errors import ConnectionFailed
+from explorer.errors import ConnectionFailed, HandshakeError
 from explorer.model.events import MessageReceived, StateChanged, TraceEvent
 from explorer.mqtt.codec import encode
 from explorer.mqtt.packets import Connack, Puback, Publish
@@ -189,6 +189,18 @@ async def test_a_server_that_never_answers_our_close_frame_is_left_after_the_clo
         log = await _client_log(server)  # the client closed TCP itself
     assert log.close_code == 1000
     assert _client_frames(log)[-1].masked
+
+
+async def test_an_upgrade_answer_too_large_for_the_decoder_fails_the_handshake_at_once() -> None:
+    # websockets takes up to 128 header lines of 8 KiB; the decoder reads a head of 64 KiB:
+    # the client says so instead of waiting for a CONNACK it could never read.
+    padding = b"".join(b"X-Pad-%d: %s\r\n" % (index, b"a" * 1000) for index in range(100))
+    async with scripted_server([server_frame(0x2, CONNACK)], extra_headers=padding) as server:
+        client = MqttClient(ConnectionOptions(url=server.url))
+        with pytest.raises(HandshakeError) as info:
+            await asyncio.wait_for(client.connect(), TIMEOUT)
+    assert str(info.value).startswith("the server's answer to the WebSocket upgrade has a head of ")
+    assert str(info.value).endswith("bytes; at most 65536 are read")
 
 
 async def test_unsolicited_pong_is_ignored() -> None:

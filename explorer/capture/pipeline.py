@@ -51,6 +51,7 @@ _HEADERS: Callable[[bytes, int], tuple[int, int, int, int, int, bytes, int, int,
     "!12xHBxH2xHxB2x12sIIBB"
 ).unpack_from
 _MAX_HELD = 1 << 20  # bytes of both directions held while the client's first bytes decide
+_RUN = 512  # segments in a run at most (see Pipeline.run)
 
 
 def _is_connect(data: bytes) -> bool | None:
@@ -235,7 +236,7 @@ class Pipeline:
                                 run_key = None
                                 take(flow)
                                 continue
-                        if len(run) >= 512:
+                        if len(run) >= _RUN:
                             flush()
                             run_key = None
                         continue

@@ -47,6 +47,7 @@ _TLS = "TLS, encrypted: cannot decode"
 _DECODED = (HandshakeRequest, HandshakeResponse, FrameEvent, PacketEvent, tuple)  # tuple: FastPublish
 _SPOOL_SIZE = 8 << 20  # characters (or bytes) held in memory over all connections before moving to disk
 _RECORD_SIZE = 1 << 10  # what a record held by the spool counts for (its output is about that long)
+_COMPACT_ONLY = {tuple}  # the types in a batch of FastPublish records alone
 _MAX_HELD = 20_000  # events held for split packets to complete (beyond: listed as "part n/?")
 _MAX_TOPICS = 100_000  # distinct topics counted by --summary; the rest are lumped together
 
@@ -479,7 +480,7 @@ class TextOutput(Output):
     def format(self, conn: _Conn, events: list[TraceEvent | FastPublish]) -> None:
         listing = conn.listing
         assert listing is not None
-        if listing.idle and not conn.held and all(type(item) is tuple for item in events):
+        if listing.idle and not conn.held and {*map(type, events)} == _COMPACT_ONLY:
             conn.body.lines.append(listing.fast_bytes(events))  # type: ignore[arg-type]  # all FastPublish
             return
         # A packet split over frames is listed once it is complete, so that every part

@@ -44,8 +44,8 @@ from __future__ import annotations
 from binascii import hexlify
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import repeat
-from operator import contains, gt, itemgetter, sub
+from itertools import compress, repeat
+from operator import contains, gt, itemgetter, not_, sub
 from typing import cast
 
 from explorer.decoder.fastpath import FastPublish
@@ -236,11 +236,12 @@ class Listing:
             certain = list(map(contains, map(bytes.translate, bodies, repeat(_NEVER_MAP)), repeat(255)))
             if _FFFD in b"".join(bodies):  # (rarely; across two payloads it does no harm)
                 certain = list(map(gt, certain, map(contains, bodies, repeat(_FFFD))))
-        if all(certain):
-            previews: list[bytes] = heads
-            chosen = list(map(_FIRST, templates))
-        else:
-            previews, chosen = self._previews(bodies, heads, templates, certain)
+        previews = heads
+        chosen = list(map(_FIRST, templates))
+        if not all(certain):
+            self._previews(
+                bodies, previews, templates, chosen, compress(range(len(items)), map(not_, certain))
+            )
         if all(keys):
             masks: Iterable[bytes] = map(hexlify, cast(list[bytes], keys))
         else:
@@ -256,28 +257,24 @@ class Listing:
     def _previews(
         self,
         bodies: list[bytes],
-        heads: list[bytes],
+        previews: list[bytes],
         templates: list[_Templates],
-        certain: list[bool],
-    ) -> tuple[list[bytes], list[bytes]]:
-        """The preview and the template of each record of a batch not all binary for
-        certain: payload_preview's other rule for binary payloads (bytes that do not
-        decode as UTF-8, no U+FFFD written out), else payload_preview itself."""
-        previews: list[bytes] = []
-        chosen: list[bytes] = []
-        for body, head, template, binary in zip(bodies, heads, templates, certain, strict=True):
-            if not binary and self.payload and not body.isascii() and _FFFD not in body:
+        chosen: list[bytes],
+        uncertain: Iterable[int],
+    ) -> None:
+        """The preview and the template of each record of a batch at ``uncertain``
+        positions (not binary for certain, see :meth:`fast_bytes`): binary by
+        payload_preview's other rule (bytes that do not decode as UTF-8, no U+FFFD
+        written out), else previewed by payload_preview itself."""
+        for position in uncertain:
+            body = bodies[position]
+            if self.payload and not body.isascii() and _FFFD not in body:
                 try:
                     body.decode()
                 except UnicodeDecodeError:
-                    binary = True
-            if binary:
-                previews.append(head)
-                chosen.append(template[0])
-            else:
-                previews.append(payload_preview(body).encode() if self.payload else b"")
-                chosen.append(template[1])
-        return previews, chosen
+                    continue  # binary: as set already
+            previews[position] = payload_preview(body).encode() if self.payload else b""
+            chosen[position] = templates[position][1]
 
     def _fast_template(self, shape: _Shape) -> _Templates:
         """The two templates of :meth:`fast_bytes` for records of one shape: with a

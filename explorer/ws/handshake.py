@@ -308,7 +308,8 @@ class HttpReader:
         After completion, further data is appended to :attr:`rest` untouched.
 
         Raises:
-            HandshakeError: the bytes are not HTTP or the head is too long.
+            HeadTooLong: no end of the head within ``max_head`` bytes.
+            HandshakeError: the bytes are not HTTP.
         """
         if self.message is not None:
             self.rest += data

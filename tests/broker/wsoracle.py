@@ -1,10 +1,10 @@
 """websockets' Sans-I/O ``ServerProtocol`` answering upgrade requests with the broker's settings.
 
 An independent implementation of RFC 6455 §4.2.1 that the broker's own answer is compared
-with (``tests/broker/test_upgrade_rules.py``). It answers the way the broker did when it
-let websockets parse its requests: the broker's 400 for bytes that cannot begin HTTP,
-431 past 16 KiB, 400 for a request websockets cannot parse, then the path (404), then
-websockets' checks, origin and subprotocol choice with the fault modes.
+with (``tests/broker/test_upgrade_rules.py``), wrapped in the broker's own steps: 400 for
+bytes that cannot begin HTTP, 431 past 16 KiB, 400 for a request websockets cannot parse,
+then the path (404), then websockets' checks, the origin and the subprotocol choice with
+the fault modes.
 """
 
 from __future__ import annotations

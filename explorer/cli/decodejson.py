@@ -11,7 +11,7 @@ template of its shape, without making its events.
 from __future__ import annotations
 
 import argparse
-import binascii
+from binascii import b2a_base64
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -39,23 +39,23 @@ class JsonOutput(Output):
     """
 
     publish_fields: PublishFields | None = None
-    publish_members: Callable[[FastPublish], str] | None = None  # the same for a compact record, as JSON text
+    # The same for a compact record, as JSON members (None: the raw view of its payload).
+    publish_members: Callable[[FastPublish], str | None] | None = None
     binary = True  # lines are spooled as UTF-8 bytes, encoded as the output stream would
 
     def __init__(self, out: TextIO, capture: CaptureFile, narrowing: Narrowing) -> None:
         super().__init__(out, capture, narrowing)
         self._templates: dict[tuple[Any, ...], tuple[str, ...]] = {}  # see _line
         self._errors = self.out.errors
-        # A batch of compact records is spooled as (record, codec members) pairs, a fifth
-        # of their lines, and written out as lines at the end (see Spool).
+        # A batch of n compact records is spooled as a list of the n records and then their
+        # n codec fields, a fifth of their lines, and written out as lines at the end (Spool).
         self.spool.expand = self._expand
 
     def format(self, conn: _Conn, events: list[TraceEvent | FastPublish]) -> None:
         write = conn.body.lines.append
         if not conn.held and all(type(item) is tuple for item in events):  # compact records only
             if events:
-                extra = self._extra
-                write([(item, extra(item)) for item in events])  # type: ignore[arg-type]
+                write([*events, *map(self.publish_members or self._extra, events)])  # type: ignore[arg-type]
             return
         if conn.held:
             events = [*conn.held, *events]
@@ -91,19 +91,19 @@ class JsonOutput(Output):
         if lines:
             write("".join(lines).encode("utf-8", self._errors))
 
-    def _expand(self, records: list[tuple[FastPublish, str]]) -> bytes:
-        """The JSON lines of spooled compact records."""
-        line = self._line
-        return "".join([line(item, members) for item, members in records]).encode("utf-8", self._errors)
+    def _expand(self, batch: list[Any]) -> bytes:
+        """The JSON lines of a spooled batch of compact records (see ``__init__``)."""
+        half = len(batch) // 2
+        return "".join(map(self._line, batch[:half], batch[half:])).encode("utf-8", self._errors)
 
     def _fast(self, item: FastPublish) -> str:
         return self._line(item, self._extra(item))
 
-    def _line(self, item: FastPublish, members: str) -> str:
+    def _line(self, item: FastPublish, members: str | None) -> str:
         """The JSON line of a compact record: the same object as for its two events,
         written from a template (a listing of a capture writes millions of them); what
         repeats from record to record (connection, topic, sizes) is in the template.
-        ``members``: its codec fields, as JSON members."""
+        ``members``: its codec fields, as JSON members (None: the raw view of its payload)."""
         time, conn, direction, index, offset, header, key, payload, no, fed, topic, body, retain, seq = item
         size = len(payload)
         shape = (conn, direction, topic, payload[0], size, len(body), len(header), key is None)
@@ -115,13 +115,16 @@ class JsonOutput(Output):
         t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15 = template
         hexed = payload.hex()
         mask = f'"{key.hex()}"' if key else "null"
+        if members is None:  # as orjson writes it
+            text = b2a_base64(body, newline=False).decode()
+            members = f',"codec":"raw","decoded":{{"bytes":{len(body)},"base64":"{text}"}}'
         return (
             f"{t0}{seq}{t1}{time!r}{t2}{index}{t3}{offset}{t4}{mask}{t5}{header.hex()}{t6}{hexed}{t7}{no}"
             f"{t8}{no}{t9}{hexed[2 * (size - len(body)) :]}{t10}{no}{t11}{index}{t12}{fed}{t13}{hexed}"
             f"{t14}{members}{t15}"
         )
 
-    def _extra(self, item: FastPublish) -> str:
+    def _extra(self, item: FastPublish) -> str | None:
         """The ``publish_fields`` of a compact record, as JSON members (or nothing)."""
         if self.publish_members is not None:
             return self.publish_members(item)
@@ -202,9 +205,10 @@ def _packet_json(event: PacketEvent, publish_fields: PublishFields | None = None
 
 def codec_fields(
     args: argparse.Namespace,
-) -> tuple[Callable[[PacketEvent], dict[str, Any]], Callable[[FastPublish], str]]:
+) -> tuple[Callable[[PacketEvent], dict[str, Any]], Callable[[FastPublish], str | None]]:
     """``codec`` and ``decoded`` (or ``decode_error``) of each PUBLISH payload, for ``--json``:
-    as fields of a packet event, and as JSON members (``,"codec":...``) of a compact record.
+    as fields of a packet event, and as JSON members (``,"codec":...``) of a compact record,
+    None for the raw view of its payload (the line writes it).
 
     Sparkplug B state is kept per connection and direction, in capture order.
     """
@@ -213,7 +217,6 @@ def codec_fields(
 
     registry = registry_from_args(args)
     choose = registry.choose
-    b2a = binascii.b2a_base64
 
     decoders: dict[tuple[int, str], MessageDecoder] = {}
     plain: dict[str, DecodeContext | None] = {}  # topic -> detection alone decides, in this context
@@ -232,7 +235,7 @@ def codec_fields(
             out["sparkplug"] = decoded.sparkplug.to_json()
         return out
 
-    def members(item: FastPublish) -> str:
+    def members(item: FastPublish) -> str | None:
         # A compact record is a PUBLISH without properties (no content type): unless a
         # rule or Sparkplug B applies to its topic, detection alone picks the codec.
         topic = item[10]
@@ -245,9 +248,12 @@ def codec_fields(
             context = plain[topic] = DecodeContext(topic) if simple else None
         if context is None:
             return "," + dumps(fields(expand_fast(item)[1]))[1:-1]
-        name, data, decoded = choose(item[11], context)  # type: ignore[arg-type]
+        payload = item[11]
+        name, data, decoded = choose(payload, context)  # type: ignore[arg-type]
         if decoded is None:  # the raw view, the common case of binary payloads, as orjson writes it
-            text = b2a(data, newline=False).decode()
+            if data is payload:
+                return None  # of the payload itself: written with the line
+            text = b2a_base64(data, newline=False).decode()
             return f',"codec":"{name}","decoded":{{"bytes":{len(data)},"base64":"{text}"}}'
         return "," + dumps({"codec": name, "decoded": decoded.value})[1:-1]
 

@@ -46,7 +46,7 @@ _SKIPPED = "not MQTT or WebSocket (use --port N to force): skipped"
 _TLS = "TLS, encrypted: cannot decode"
 _DECODED = (HandshakeRequest, HandshakeResponse, FrameEvent, PacketEvent, tuple)  # tuple: FastPublish
 _SPOOL_SIZE = 8 << 20  # characters (or bytes) held in memory over all connections before moving to disk
-_RECORD_SIZE = 1 << 10  # what a record held by the spool counts for (its output is about that long)
+_RECORD_SIZE = 1 << 10  # what an item of a list of records counts for in the spool's budget
 _COMPACT_ONLY = {tuple}  # the types in a batch of FastPublish records alone
 _MAX_HELD = 20_000  # events held for split packets to complete (beyond: listed as "part n/?")
 _MAX_TOPICS = 100_000  # distinct topics counted by --summary; the rest are lumped together
@@ -289,7 +289,7 @@ class Spool:
         self._look_at = lines + 5_000
 
     def _size(self, part: _Part) -> int:
-        """What a part holds in memory: characters or bytes, a record counted as its output."""
+        """What a part holds in memory: characters or bytes, an item of a list of records as 1 KB."""
         if self.expand is None:
             return sum(map(len, part.lines))
         return sum(len(line) if type(line) is not list else _RECORD_SIZE * len(line) for line in part.lines)

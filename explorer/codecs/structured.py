@@ -284,12 +284,40 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+# What each initial byte of a CBOR item starts (RFC 8949 §3), for cbor_item_end: the kind
+# and a number (bytes to skip, items due, or the size of the length that follows).
+_SKIP, _ITEMS, _TAG, _LONG_STRING, _LONG_ARRAY, _LONG_MAP, _INDEFINITE, _BREAK, _BAD = range(9)
+
+
+def _cbor_head(initial: int) -> tuple[int, int]:
+    major, info = initial >> 5, initial & 0x1F
+    if initial == 0xFF:  # break (§3.2.1): ends an indefinite item, nothing else
+        return _BREAK, 0
+    if info == 31 and 2 <= major <= 5:  # indefinite string, array or map (§3.2)
+        return _INDEFINITE, 0
+    if info >= 28:  # reserved, or an indefinite integer or tag: not well formed (Appendix C)
+        return _BAD, 0
+    if info >= 24:  # the argument in the next 1, 2, 4 or 8 bytes
+        size = 1 << (info - 24)
+        kinds = {2: _LONG_STRING, 3: _LONG_STRING, 4: _LONG_ARRAY, 5: _LONG_MAP, 6: _TAG}
+        return kinds.get(major, _SKIP), size
+    if major in {2, 3}:  # a byte or text string of up to 23 bytes
+        return _SKIP, info
+    if major in {4, 5}:  # an array or a map of up to 23 items or pairs
+        return _ITEMS, info if major == 4 else 2 * info
+    return (_TAG, 0) if major == 6 else (_SKIP, 0)
+
+
+_CBOR_HEADS = tuple(_cbor_head(initial) for initial in range(256))
+
+
 def cbor_item_end(data: bytes) -> int:
     """Where the first CBOR data item of ``data`` ends, read from its heads alone (RFC 8949
     §3), or -1 when it is not well formed (Appendix C: cut short, a reserved additional
     information value 28-30, an indefinite length on an integer or a tag, a break code
     where an item is due). Cheap: a decoder refuses what this refuses, so detection asks
     a decoder only about payloads that are one well-formed item."""
+    heads = _CBOR_HEADS
     end = len(data)
     pos = 0
     todo = [1]  # items still due at each open level; -1: an indefinite one, until a break
@@ -300,40 +328,46 @@ def cbor_item_end(data: bytes) -> int:
             continue
         if pos >= end:
             return -1
-        initial = data[pos]
+        kind, number = heads[data[pos]]
         pos += 1
-        if initial == 0xFF:  # break (§3.2.1): ends an indefinite item, nothing else
+        if kind == _BREAK:
             if due != -1:
                 return -1
             todo.pop()
             continue
         if due > 0:
             todo[-1] = due - 1
-        major = initial >> 5
-        info = initial & 0x1F
-        if info < 24:
-            argument = info
-        elif info < 28:
-            size = 1 << (info - 24)
-            if pos + size > end:
-                return -1
-            argument = int.from_bytes(data[pos : pos + size], "big")
-            pos += size
-        elif info == 31 and 2 <= major <= 5:  # indefinite string, array or map (§3.2)
-            todo.append(-1)
-            continue
-        else:
-            return -1
-        if major in {2, 3}:  # byte or text string
-            pos += argument
+        if kind == _SKIP:  # an integer, a simple value, a float, a short string
+            pos += number
             if pos > end:
                 return -1
-        elif major in {4, 5}:  # array, map: each item takes a byte at least
-            items = argument if major == 4 else 2 * argument
-            if items > end - pos:
+        elif kind == _ITEMS:  # each item takes a byte at least
+            if number > end - pos:
                 return -1
-            if items:
-                todo.append(items)
-        elif major == 6:  # a tag, then its item
+            if number:
+                todo.append(number)
+        elif kind == _TAG:  # a tag, then its item
+            pos += number
+            if pos > end:
+                return -1
             todo.append(1)
+        elif kind == _INDEFINITE:
+            todo.append(-1)
+        elif kind == _BAD:
+            return -1
+        else:  # a string's length or an array's or a map's count in the next bytes
+            if pos + number > end:
+                return -1
+            argument = int.from_bytes(data[pos : pos + number], "big")
+            pos += number
+            if kind == _LONG_STRING:
+                pos += argument
+                if pos > end:
+                    return -1
+            else:
+                items = argument if kind == _LONG_ARRAY else 2 * argument
+                if items > end - pos:
+                    return -1
+                if items:
+                    todo.append(items)
     return pos

@@ -19,7 +19,7 @@ from explorer.capture.pipeline import Stream
 from explorer.capture.reader import CaptureFile
 from explorer.capture.tcp import TcpConnection
 from explorer.cli.codecopts import registry_from_args
-from explorer.cli.decodeout import _MAX_TOPICS, _TLS, Narrowing, Output, _Conn, dumps
+from explorer.cli.decodeout import _COMPACT_ONLY, _MAX_TOPICS, _TLS, Narrowing, Output, _Conn, dumps
 from explorer.decoder.fastpath import FastPublish, expand_fast
 from explorer.model.events import FrameEvent, PacketEvent, TraceEvent
 from explorer.model.trace import event_to_json, packet_to_json
@@ -53,9 +53,8 @@ class JsonOutput(Output):
 
     def format(self, conn: _Conn, events: list[TraceEvent | FastPublish]) -> None:
         write = conn.body.lines.append
-        if not conn.held and all(type(item) is tuple for item in events):  # compact records only
-            if events:
-                write([*events, *map(self.publish_members or self._extra, events)])  # type: ignore[arg-type]
+        if not conn.held and {*map(type, events)} == _COMPACT_ONLY:
+            write([*events, *map(self.publish_members or self._extra, events)])  # type: ignore[arg-type]
             return
         if conn.held:
             events = [*conn.held, *events]

@@ -213,6 +213,8 @@ def _written(chunking: str, pieces: list[bytes]) -> list[bytes]:
         return [data]
     if chunking == "per-packet":
         return pieces
+    if chunking == "bytewise":
+        return [data[i : i + 1] for i in range(len(data))]
     if chunking == "sevens":
         return [data[i : i + 7] for i in range(0, len(data), 7)]
     raise AssertionError(chunking)
@@ -443,7 +445,7 @@ def _expected(name: str, version: ProtocolVersion, outcome: Outcome, *, websocke
     )
 
 
-@pytest.mark.parametrize("chunking", ["whole", "per-packet", "sevens"])
+@pytest.mark.parametrize("chunking", ["whole", "per-packet", "bytewise", "sevens"])
 @pytest.mark.parametrize("name", list(STREAMS))
 @pytest.mark.parametrize("version", [V311, V5, V31])
 async def test_native_mqtt_scripts_give_the_messages_and_errors_they_hold(

@@ -33,7 +33,8 @@ import logging
 import os
 import ssl
 from dataclasses import dataclass
-from typing import Any
+from enum import Enum
+from typing import Any, Final
 
 from websockets.client import ClientProtocol
 from websockets.datastructures import Headers
@@ -65,6 +66,7 @@ __all__ = [
     "CLOSE_TIMEOUT",
     "MAX_MESSAGE",
     "SILENT_LOGGER",
+    "Link",
     "SubprotocolCheck",
     "WebSocketTransport",
     "build_request",
@@ -204,6 +206,25 @@ def build_request(protocol: ClientProtocol, options: ConnectionOptions) -> tuple
     return request, Request(request.path, masked)
 
 
+class Link(Enum):
+    """Where a WebSocket connection is in its life after the upgrade (RFC 6455 §7).
+
+    ``OPEN``: reading and sending. ``CLOSING``: our close frame went out, reading goes on
+    until the server's (§7.1.2). ``OWING``: reading ended at the server's close frame or at
+    a broken frame; the session's acknowledgements of what came before it may still go
+    out, then our close frame. ``CLOSED``: nothing more is read or sent.
+    """
+
+    OPEN = "open"
+    CLOSING = "closing"
+    OWING = "owing"
+    CLOSED = "closed"
+
+
+_READING: Final = frozenset({Link.OPEN, Link.CLOSING})
+_SENDING: Final = frozenset({Link.OPEN, Link.OWING})
+
+
 class WebSocketTransport:
     """The MQTT byte stream carried in binary WebSocket frames (MQTT 5.0 §6.0).
 
@@ -225,14 +246,11 @@ class WebSocketTransport:
         self._head: bytes | None = b""  # the response head so far; None once it is read
         self._head_size = 0
         self._trace = trace
-        self._ended = False  # nothing more is read: the server's close frame, a failure, the end
-        self._close_sent = False
-        self._close_received = False
-        # The close frame we owe (an answer to the server's, or a failure): it goes out
-        # once the session has acted on the packets the server sent before the frame.
-        self._owed: tuple[int | None, str] | None = None
+        self._link = Link.OPEN
+        self._close_received = False  # the server's close frame was read
+        self._owed: tuple[int | None, str] = (None, "")  # our close frame, while Link.OWING
         self._receiving = False
-        self._closed = asyncio.Event()  # set once _ended
+        self._closed = asyncio.Event()  # set once nothing more is read (Link.OWING, Link.CLOSED)
         self.response: Response | None = None
         self.subprotocol_check = SubprotocolCheck((), None, None)
         self.close_code: int | None = None
@@ -360,7 +378,7 @@ class WebSocketTransport:
         try:
             return await self._reader.read(READ_SIZE)
         except ssl.SSLError as exc:
-            self._end()
+            self._move(Link.CLOSED)
             raise ConnectionFailed(tls_read_failure(exc)) from None
         except ConnectionError:
             return b""
@@ -369,15 +387,15 @@ class WebSocketTransport:
         """Read one chunk into the decoder and answer the frames it found."""
         data = await self._read()
         if not data:
-            self._end()
+            self._move(Link.CLOSED)  # the end of the stream
             return
         trace = self._trace
         trace.tap("s2c", data)
         if trace.frames:
-            if self._ended:
-                trace.frames.clear()  # read for the trace only
-            else:
+            if self._link in _READING:
                 self._act()
+            else:
+                trace.frames.clear()  # read for the trace only
 
     async def receive(self) -> bool:
         """Read once from the server into the connection's decoder and answer its frames;
@@ -392,10 +410,10 @@ class WebSocketTransport:
             # ``_receiving``, so that close() leaves the rest of the stream to this reader.
             await asyncio.sleep(0)
             pending = self._trace.server  # packets read with the upgrade's answer go first
-            if not self._ended and not pending:
+            if self._link in _READING and not pending:
                 await self._read_once()
             # The packets before the end are delivered first, the end is told next time.
-            return not self._ended or bool(pending)
+            return self._link in _READING or bool(pending)
         finally:
             self._receiving = False
 
@@ -410,7 +428,7 @@ class WebSocketTransport:
                 code = frame.answer or CloseCode.PROTOCOL_ERROR
                 self._fail(offset, code, violation_sentence(frame, code), frame.problems[0])
             elif frame.opcode == OP_PING:
-                if not self._close_sent:
+                if self._link is Link.OPEN:
                     self._send_frame(OP_PONG, frame.payload)  # RFC 6455 §5.5.3: the same payload
             elif frame.opcode == OP_CLOSE:
                 self._on_close(offset, frame)
@@ -420,7 +438,7 @@ class WebSocketTransport:
                 text = Violation.TEXT_FRAME
                 self._fail(offset, text.code, _TEXT_SENTENCE, text.text())
             # a pong answers nothing (RFC 6455 §5.5.3: an unsolicited one is allowed)
-            if self._ended:
+            if self._link not in _READING:
                 break
         frames.clear()
 
@@ -431,39 +449,41 @@ class WebSocketTransport:
         self.close_code = code if code is not None else CloseCode.NO_STATUS
         self.close_reason = frame.close_reason or ""
         self._close_received = True
-        if self._close_sent:
-            self._half_close()  # the close handshake we started is complete
-        else:
-            self._owe_close(offset, code, "")
-        self._end()
+        self._stop_reading(offset, code, "")
 
     def _fail(self, offset: int, code: int, sentence: str, reason: str) -> None:
         """Fail the WebSocket connection (RFC 6455 §7.1.7): our close frame with ``code``
         and ``reason``; nothing the server sent from ``offset`` on reaches the session."""
         self.failure = sentence
         self.close_code, self.close_reason = code, reason
-        if not self._close_sent:
-            self._owe_close(offset, code, reason)
-        self._end()
+        self._stop_reading(offset, code, reason)
 
-    def _owe_close(self, offset: int, code: int | None, reason: str) -> None:
-        """Reading ends at ``offset``. Our close frame goes out in :meth:`close`, after the
-        session's acknowledgements of the packets before it, or now if there are none."""
+    def _stop_reading(self, offset: int, code: int | None, reason: str) -> None:
+        """Reading ends at ``offset`` of the MQTT stream. Our close frame, unless it went
+        out first, is owed: it goes out in :meth:`close`, after the session's
+        acknowledgements of the packets before ``offset``, or now if there are none."""
         self._trace.stop(offset)
+        if self._link is Link.CLOSING:  # our close frame went first
+            if self._close_received:
+                self._half_close()  # the close handshake we started is complete
+            self._move(Link.CLOSED)
+            return
         self._owed = (code, reason)
+        self._move(Link.OWING)
         if not self._trace.server:
             self._pay_close()
 
     def _pay_close(self) -> None:
-        owed = self._owed
-        if owed is not None and not self._close_sent:
-            self._send_close(*owed)
-            if self._close_received:
-                self._half_close()  # the close handshake the server started is complete
+        """Send the close frame we owe (``Link.OWING``)."""
+        self._send_close(*self._owed)
+        if self._close_received:
+            self._half_close()  # the close handshake the server started is complete
+        self._move(Link.CLOSED)
 
-    def _end(self) -> None:
-        self._ended = True
-        self._closed.set()
+    def _move(self, link: Link) -> None:
+        self._link = link
+        if link not in _READING:
+            self._closed.set()
 
     # ----------------------------------------------------------------- writing
 
@@ -476,7 +496,6 @@ class WebSocketTransport:
 
     def _send_close(self, code: int | None, reason: str = "") -> None:
         self._send_frame(OP_CLOSE, _close_body(code, reason))
-        self._close_sent = True
 
     def _half_close(self) -> None:
         """RFC 6455 §7.1.1: after the close handshake the client half-closes TCP."""
@@ -490,7 +509,7 @@ class WebSocketTransport:
     def send(self, data: bytes) -> None:
         """Send MQTT bytes in one binary frame (also after the frame that ended reading,
         until our close frame: the acknowledgements of what came before it)."""
-        if self._close_sent or (self._ended and self._owed is None):
+        if self._link not in _SENDING:
             raise ConnectionFailed(self.describe_close())
         self._send_frame(OP_BINARY, data)
 
@@ -516,16 +535,17 @@ class WebSocketTransport:
         :data:`CLOSE_TIMEOUT` (then a half-close), then the socket. After the server's
         close frame: our answer, echoing its code (RFC 6455 §5.5.1), and the half-close;
         after a broken frame: our close frame with the code it calls for."""
-        if self._owed is not None:
+        if self._link is Link.OWING:
             self._pay_close()
-        elif not self._close_sent and not self._ended:
+        elif self._link is Link.OPEN:
             self._send_close(code, reason)
+            self._move(Link.CLOSING)
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT):
                 if self._receiving:
                     await self._closed.wait()  # the reader reads the server's close frame
                 else:
-                    while not self._ended:
+                    while self._link in _READING:
                         await self._read_once()
         except (TimeoutError, ConnectionFailed):
             pass
@@ -537,7 +557,7 @@ class WebSocketTransport:
 
     def abort(self) -> None:
         self._writer.transport.abort()
-        self._end()
+        self._move(Link.CLOSED)
 
 
 def _authority(host: str, port: int) -> str:

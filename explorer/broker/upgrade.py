@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import email.utils
 import http
+import re
 import time
 from dataclasses import dataclass
 
@@ -36,6 +37,7 @@ _MAX_REQUEST = 16 * 1024
 # RFC 9110 §5.6.2: the request method is a token.
 _TCHAR = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _TLS_HANDSHAKE = 0x16
+_EMPTY_LINES = re.compile(rb"(?:\r\n)*")
 _FAILED = "Failed to open a WebSocket connection: "
 # A browser that opens the URL sends a plain GET: no Upgrade, no Connection: upgrade.
 _BROWSER = "\nYou cannot access a WebSocket server directly with a browser. You need a WebSocket client.\n"
@@ -100,9 +102,10 @@ class Upgrade:
         reader = self._reader
         if reader is None:
             lead = self._lead + data
-            while lead.startswith(b"\r\n"):
+            empty = _EMPTY_LINES.match(lead)
+            if empty is not None and empty.end():
                 # RFC 9112 §2.2: a server ignores at least one empty line before the request line.
-                lead = lead[2:]
+                lead = lead[empty.end() :]
             problem = _not_http(lead)
             if problem is not None:
                 self._lead = b""

@@ -84,3 +84,15 @@ def test_an_empty_line_before_the_request_line_is_ignored() -> None:
     result = Upgrade(BrokerConfig()).receive_data(b"\r\n" + upgrade_request())
     assert result is not None
     assert result.accepted
+
+
+def test_many_empty_lines_before_the_request_line_are_skipped() -> None:
+    upgrade = Upgrade(BrokerConfig())
+    assert upgrade.receive_data(b"\r\n" * 32768) is None
+    result = upgrade.receive_data(b"\r\n" * 100 + upgrade_request())
+    assert result is not None
+    assert result.accepted
+    # A lone LF is not an empty line of HTTP/1.1 (RFC 9112 §2.2): the request cannot begin.
+    refused = Upgrade(BrokerConfig()).receive_data(b"\r\n\n" + upgrade_request())
+    assert refused is not None
+    assert refused.status == 400

@@ -11,13 +11,14 @@ as strings, which a chart cannot plot). No I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
-
-from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
-from google.protobuf.message import DecodeError, EncodeError, Message
+from typing import TYPE_CHECKING, Any
 
 from explorer.codecs.base import CodecError, DecodeContext, Decoded, bytes_value
+
+if TYPE_CHECKING:  # protobuf itself is imported when a schema is first used (start-up time)
+    from google.protobuf import descriptor_pb2, descriptor_pool
+    from google.protobuf.descriptor import Descriptor, FieldDescriptor
+    from google.protobuf.message import Message
 
 __all__ = ["ProtoSchemas", "ProtobufCodec", "message_to_value"]
 
@@ -26,7 +27,7 @@ class ProtoSchemas:
     """The message types known from compiled ``.proto`` files."""
 
     def __init__(self) -> None:
-        self._pool = descriptor_pool.DescriptorPool()
+        self._pool_made: descriptor_pool.DescriptorPool | None = None
         self._files: list[str] = []
         self._messages: list[str] = []
         self._classes: dict[str, type[Message]] = {}
@@ -37,8 +38,19 @@ class ProtoSchemas:
         schemas.add_descriptor_set(data)
         return schemas
 
+    @property
+    def _pool(self) -> descriptor_pool.DescriptorPool:
+        if self._pool_made is None:
+            from google.protobuf import descriptor_pool
+
+            self._pool_made = descriptor_pool.DescriptorPool()
+        return self._pool_made
+
     def add_descriptor_set(self, data: bytes) -> None:
         """Add every file of a serialized ``FileDescriptorSet`` (imports first, as protoc writes them)."""
+        from google.protobuf import descriptor_pb2
+        from google.protobuf.message import DecodeError
+
         file_set = descriptor_pb2.FileDescriptorSet()
         try:
             file_set.ParseFromString(data)
@@ -81,11 +93,15 @@ class ProtoSchemas:
         full = self.resolve(name)
         cls = self._classes.get(full)
         if cls is None:
+            from google.protobuf import message_factory
+
             cls = message_factory.GetMessageClass(self._pool.FindMessageTypeByName(full))
             self._classes[full] = cls
         return cls
 
     def decode(self, name: str, payload: bytes) -> Message:
+        from google.protobuf.message import DecodeError
+
         message = self.message_class(name)()
         try:
             message.ParseFromString(payload)
@@ -94,6 +110,9 @@ class ProtoSchemas:
         return message
 
     def encode(self, name: str, value: Any) -> bytes:
+        from google.protobuf import json_format
+        from google.protobuf.message import EncodeError
+
         message = self.message_class(name)()
         try:
             json_format.ParseDict(value, message)
@@ -118,13 +137,17 @@ def _one_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+# FieldDescriptor.TYPE_BYTES, TYPE_ENUM, TYPE_MESSAGE (descriptor.proto's field types)
+_TYPE_BYTES, _TYPE_ENUM, _TYPE_MESSAGE = 12, 14, 11
+
+
 def _scalar(field: FieldDescriptor, value: Any) -> Any:
-    if field.type == FieldDescriptor.TYPE_BYTES:
+    if field.type == _TYPE_BYTES:
         return bytes_value(value)
-    if field.type == FieldDescriptor.TYPE_ENUM and field.enum_type is not None:
+    if field.type == _TYPE_ENUM and field.enum_type is not None:
         enum_value = field.enum_type.values_by_number.get(value)
         return enum_value.name if enum_value is not None else value
-    if field.type == FieldDescriptor.TYPE_MESSAGE:
+    if field.type == _TYPE_MESSAGE:
         return message_to_value(value)
     return value
 

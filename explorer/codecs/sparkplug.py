@@ -17,12 +17,13 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
-
-from google.protobuf.message import Message
+from typing import TYPE_CHECKING, Any
 
 from explorer.codecs.base import CodecError, DecodeContext, Decoded, bytes_value, display_json
 from explorer.codecs.protobuf import ProtoSchemas, message_to_value
+
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
 
 __all__ = [
     "NAMESPACE",

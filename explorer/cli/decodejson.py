@@ -219,6 +219,7 @@ def codec_fields(
 
     decoders: dict[tuple[int, str], MessageDecoder] = {}
     plain: dict[str, DecodeContext | None] = {}  # topic -> detection alone decides, in this context
+    unseen = DecodeContext("")
 
     def fields(event: PacketEvent) -> dict[str, Any]:
         packet = event.packet
@@ -238,8 +239,8 @@ def codec_fields(
         # A compact record is a PUBLISH without properties (no content type): unless a
         # rule or Sparkplug B applies to its topic, detection alone picks the codec.
         topic = item[10]
-        context = plain.get(topic, 0)
-        if context == 0:
+        context = plain.get(topic, unseen)
+        if context is unseen:
             rule = registry.rule_for(topic)
             simple = not topic.startswith(SPARKPLUG_PREFIX) and (rule is None or rule.codec == "auto")
             if len(plain) >= 10_000:
@@ -248,7 +249,7 @@ def codec_fields(
         if context is None:
             return "," + dumps(fields(expand_fast(item)[1]))[1:-1]
         payload = item[11]
-        name, data, decoded = choose(payload, context)  # type: ignore[arg-type]
+        name, data, decoded = choose(payload, context)
         if decoded is None:  # the raw view, the common case of binary payloads, as orjson writes it
             if data is payload:
                 return None  # of the payload itself: written with the line

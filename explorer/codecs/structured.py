@@ -157,10 +157,6 @@ def _read_as_utf8(payload: bytes) -> bool:
     return len(payload) < 2 or len(payload) == 3 or bool(payload[0] and payload[1])
 
 
-def _container_head(byte: int, maps: range, arrays: range, extra: bytes) -> bool:
-    return byte in maps or byte in arrays or bytes([byte]) in extra
-
-
 class MsgpackCodec:
     name = "msgpack"
     ceiling = 55
@@ -172,9 +168,7 @@ class MsgpackCodec:
     label = "MessagePack"
 
     def sniff(self, payload: bytes, context: DecodeContext) -> int:
-        if not payload or not _container_head(
-            payload[0], range(0x80, 0x90), range(0x90, 0xA0), b"\xdc\xdd\xde\xdf"
-        ):
+        if not payload or payload[0] not in self.leads:  # fixmap, fixarray, array 16/32, map 16/32
             return 0
         try:  # one quick read: where it fails, the precise second read of _unpack fails too
             value = msgpack.unpackb(payload, raw=False, strict_map_key=False, timestamp=3)

@@ -118,10 +118,10 @@ def read_frames(
     new = object.__new__
     broken: FramingError | None = None
     try:
-        for frame in self.frames.frames(data):
-            if type(frame) is not tuple:
+        for item in self.frames.frames(data):
+            if isinstance(item, RawFrame):
                 # Any other frame: every check, through the general path.
-                checked: RawFrame = frame  # type: ignore[assignment]
+                checked = item
                 if ends is not None:
                     while checked.end_offset > ends[chunk]:
                         chunk += 1
@@ -133,150 +133,152 @@ def read_frames(
                 idle = _idle(self)
                 level = 4 if reader.version is None else int(reader.version)
                 continue
-            offset, header, mask_key, payload = frame
-            length = len(payload)
-            if ends is not None:
-                while offset + hlen + length > ends[chunk]:
-                    chunk += 1
-                time = times[chunk]
-            packet: Publish | None = None
-            # One QoS 0 PUBLISH filling the whole payload with a one-byte Remaining
-            # Length, and nothing the reader still holds: read by the one fast path,
-            # explorer.mqtt.reader.qos0_publish (anything else goes through the reader).
-            if idle and 4 <= length <= largest and payload[1] == length - 2:
-                first = payload[0]
-                if first == 0x30 or first == 0x31:  # noqa: PLR1714 (faster than a set)
-                    parts = qos0_publish(payload, 2, length, level, topics)
-                    if parts is not None:
-                        if compact:
-                            frame_seq = seq()
-                            seq()
-                            append(
-                                (
-                                    time,
-                                    conn,
-                                    direction,
-                                    index,
-                                    offset,
-                                    header,
-                                    mask_key,
-                                    payload,
-                                    no,
-                                    fed,
-                                    parts[0],
-                                    parts[1],
-                                    first == 0x31,
-                                    frame_seq,
-                                )  # type: ignore[arg-type]  # a FastPublish; only compact consumers see it
-                            )
-                            no += 1
-                            fed += length
-                            skew += length
-                            index += 1
-                            continue
-                        # Events built without calling __init__ (about twice as fast
-                        # for slots dataclasses); every field is set, and
-                        # FAST_PATH_AVAILABLE turns this off if the classes gain a field.
-                        packet = new(Publish)
-                        packet.topic, packet.payload = parts
-                        packet.qos = 0
-                        packet.retain = first == 0x31
-                        packet.dup = False
-                        packet.packet_id = None
-                        packet.properties = NO_PROPERTIES
-            if packet is not None:
-                part = new(PacketPart)
-                part.packet_no = no
-                part.role = "whole"
-                part.frame_start = 0
-                part.frame_end = length
-                part.packet_start = 0
-                part.packet_end = length
-                event = new(FrameEvent)
-                event.seq = seq()
-                event.time = time
-                event.conn = conn
-                event.direction = direction
-                event.index = index
-                event.stream_offset = offset
-                event.fin = True
-                event.rsv1 = False
-                event.rsv2 = False
-                event.rsv3 = False
-                event.opcode = OP_BINARY
-                event.masked = masked
-                event.mask_key = mask_key
-                event.length_encoding = "7bit"
-                event.payload_length = length
-                event.header = header
-                event.payload = payload
-                event.parts = (part,)
-                event.completed = (no,)
-                event.close_code = None
-                event.close_reason = None
-                append(event)
-                decoded = new(PacketEvent)
-                decoded.seq = seq()
-                decoded.time = time
-                decoded.conn = conn
-                decoded.direction = direction
-                decoded.packet_no = no
-                decoded.stream_offset = fed
-                decoded.packet = packet
-                decoded.raw = payload
-                decoded.frames = (index,)
-                append(decoded)
-                if sink is not None:
-                    sink.append(decoded)
-                no += 1
-                fed += length
-                skew += length
+            for offset, header, mask_key, payload in item:
+                length = len(payload)
+                if ends is not None:
+                    while offset + hlen + length > ends[chunk]:
+                        chunk += 1
+                    time = times[chunk]
+                packet: Publish | None = None
+                # One QoS 0 PUBLISH filling the whole payload with a one-byte Remaining
+                # Length, and nothing the reader still holds: read by the one fast path,
+                # explorer.mqtt.reader.qos0_publish (anything else goes through the reader).
+                if idle and 4 <= length <= largest and payload[1] == length - 2:
+                    first = payload[0]
+                    if first == 0x30 or first == 0x31:  # noqa: PLR1714 (faster than a set)
+                        parts = qos0_publish(payload, 2, length, level, topics)
+                        if parts is not None:
+                            topic, body = parts
+                            if compact:
+                                frame_seq = seq()
+                                seq()
+                                append(
+                                    (
+                                        time,
+                                        conn,
+                                        direction,
+                                        index,
+                                        offset,
+                                        header,
+                                        mask_key,
+                                        payload,
+                                        no,
+                                        fed,
+                                        topic,
+                                        body,
+                                        first == 0x31,
+                                        frame_seq,
+                                    )  # type: ignore[arg-type]  # a FastPublish; only compact consumers see it
+                                )
+                                no += 1
+                                fed += length
+                                skew += length
+                                index += 1
+                                continue
+                            # Events built without calling __init__ (about twice as fast
+                            # for slots dataclasses); every field is set, and
+                            # FAST_PATH_AVAILABLE turns this off if the classes gain a field.
+                            packet = new(Publish)
+                            packet.topic = topic
+                            packet.payload = body
+                            packet.qos = 0
+                            packet.retain = first == 0x31
+                            packet.dup = False
+                            packet.packet_id = None
+                            packet.properties = NO_PROPERTIES
+                if packet is not None:
+                    part = new(PacketPart)
+                    part.packet_no = no
+                    part.role = "whole"
+                    part.frame_start = 0
+                    part.frame_end = length
+                    part.packet_start = 0
+                    part.packet_end = length
+                    event = new(FrameEvent)
+                    event.seq = seq()
+                    event.time = time
+                    event.conn = conn
+                    event.direction = direction
+                    event.index = index
+                    event.stream_offset = offset
+                    event.fin = True
+                    event.rsv1 = False
+                    event.rsv2 = False
+                    event.rsv3 = False
+                    event.opcode = OP_BINARY
+                    event.masked = masked
+                    event.mask_key = mask_key
+                    event.length_encoding = "7bit"
+                    event.payload_length = length
+                    event.header = header
+                    event.payload = payload
+                    event.parts = (part,)
+                    event.completed = (no,)
+                    event.close_code = None
+                    event.close_reason = None
+                    append(event)
+                    decoded = new(PacketEvent)
+                    decoded.seq = seq()
+                    decoded.time = time
+                    decoded.conn = conn
+                    decoded.direction = direction
+                    decoded.packet_no = no
+                    decoded.stream_offset = fed
+                    decoded.packet = packet
+                    decoded.raw = payload
+                    decoded.frames = (index,)
+                    append(decoded)
+                    if sink is not None:
+                        sink.append(decoded)
+                    no += 1
+                    fed += length
+                    skew += length
+                    index += 1
+                    continue
+                # A plain frame whose payload needs the reader (or is empty).
+                self.frame_index, self.mqtt_fed, self.packet_no, self.skew = index, fed, no, skew
+                frame_seq = seq()
+                after: list[TraceEvent] = []
+                frame_parts: tuple[PacketPart, ...] = ()
+                completed: tuple[int, ...] = ()
+                self.time = time
+                if length and not self.mqtt_dead:
+                    frame_parts, completed, payload = self.feed_mqtt(payload, index, time, after)
+                if not frame_parts:
+                    payload = self.unread_payload(payload)
+                plain = FrameEvent(
+                    frame_seq,
+                    time,
+                    conn,
+                    direction,
+                    index,
+                    offset,
+                    True,
+                    False,
+                    False,
+                    False,
+                    OP_BINARY,
+                    masked,
+                    mask_key,
+                    "7bit",
+                    length,
+                    header,
+                    payload,
+                    frame_parts,
+                    completed,
+                )
+                fed, no = self.mqtt_fed, self.packet_no
                 index += 1
-                continue
-            # A plain frame whose payload needs the reader (or is empty).
-            self.frame_index, self.mqtt_fed, self.packet_no, self.skew = index, fed, no, skew
-            frame_seq = seq()
-            after: list[TraceEvent] = []
-            frame_parts: tuple[PacketPart, ...] = ()
-            completed: tuple[int, ...] = ()
-            self.time = time
-            if length and not self.mqtt_dead:
-                frame_parts, completed, payload = self.feed_mqtt(payload, index, time, after)
-            if not frame_parts:
-                payload = self.unread_payload(payload)
-            plain = FrameEvent(
-                frame_seq,
-                time,
-                conn,
-                direction,
-                index,
-                offset,
-                True,
-                False,
-                False,
-                False,
-                OP_BINARY,
-                masked,
-                mask_key,
-                "7bit",
-                length,
-                header,
-                payload,
-                frame_parts,
-                completed,
-            )
-            fed, no = self.mqtt_fed, self.packet_no
-            index += 1
-            if self.held is not None:
-                self.held.append(plain)
-                self.held.extend(after)
-                if self.release:
-                    self.release_held(scrub=False)
-            else:
-                append(plain)
-                self.events.extend(after)
-            idle = _idle(self)
-            level = 4 if reader.version is None else int(reader.version)
+                if self.held is not None:
+                    self.held.append(plain)
+                    self.held.extend(after)
+                    if self.release:
+                        self.release_held(scrub=False)
+                else:
+                    append(plain)
+                    self.events.extend(after)
+                idle = _idle(self)
+                level = 4 if reader.version is None else int(reader.version)
     except FramingError as exc:
         broken = exc
     self.frame_index = index

@@ -13,12 +13,12 @@ from explorer.errors import MalformedPacket
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Packet, Publish
 from explorer.mqtt.parse import decode_body, header_errors
-from explorer.mqtt.reader import qos0_publish
+from explorer.mqtt.reader import TopicCache, qos0_publish
 from explorer.mqtt.serialize import encode_packet, publish_packet
 
 __all__ = ["decode", "encode", "parse_fixed_header"]
 
-_TOPICS: dict[bytes, str] = {}  # Topic Names decode() has read (see qos0_publish)
+_TOPICS = TopicCache()  # Topic Names decode() has read (see qos0_publish)
 
 
 def encode(packet: Packet, version: ProtocolVersion = ProtocolVersion.V311) -> bytes:

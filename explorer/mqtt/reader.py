@@ -34,7 +34,7 @@ from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Connect, Packet, Publish
 from explorer.mqtt.parse import decode_body, header_errors
 
-__all__ = ["PacketReader", "ReadPacket", "qos0_publish"]
+__all__ = ["PacketReader", "ReadPacket", "TopicCache", "qos0_publish"]
 
 _TOPIC_CACHE_SIZE = 4096
 
@@ -108,8 +108,7 @@ class PacketReader:
         self._pending = bytearray()  # bytes of an incomplete packet
         self._need = 0  # total size of the pending packet once its header is known, else 0
         self._stream = 0  # stream offset of the first byte of _pending (= consumed)
-        # Topic Name bytes already decoded and checked -> str (see qos0_publish).
-        self.topics: dict[bytes, str] = {}
+        self.topics = TopicCache()  # Topic Names read by qos0_publish
 
     @property
     def version(self) -> ProtocolVersion | None:
@@ -266,8 +265,24 @@ class PacketReader:
         return out
 
 
+class TopicCache:
+    """Topic Names :func:`qos0_publish` has read and checked, one per stream.
+
+    Streams repeat a few topics, often the same one many times in a row: comparing the
+    bytes with the previous Topic Name, or a dict hit, is cheaper than decoding and
+    checking the UTF-8 again.
+    """
+
+    __slots__ = ("known", "last", "topic")
+
+    def __init__(self) -> None:
+        self.known: dict[bytes, str] = {}  # Topic Name bytes -> text
+        self.last = b"\xff\xff\xff"  # the previous Topic Name with its length bytes
+        self.topic = ""  # its text
+
+
 def qos0_publish(
-    data: bytes, start: int, end: int, level: int, topics: dict[bytes, str]
+    data: bytes, start: int, end: int, level: int, topics: TopicCache
 ) -> tuple[str, bytes] | None:
     """The Topic Name and payload of a QoS 0 PUBLISH without DUP, read the fast way.
 
@@ -283,27 +298,38 @@ def qos0_publish(
     the packet, not UTF-8, holding U+0000 ([MQTT-1.5.4-1], [MQTT-1.5.4-2]) or empty (a
     matter for the topic rules or a Topic Alias), and MQTT 5 properties.
 
-    ``topics`` maps Topic Name bytes already decoded and checked to their text: streams
-    repeat a few topics, and a dict hit is cheaper than decoding and checking again.
+    ``topics`` holds the Topic Names already read on this stream.
     """
-    te = start + 2
-    if te > end:
-        return None
-    te += (data[start] << 8) | data[start + 1]
-    if te > end:
-        return None
-    key = data[start + 2 : te]
-    topic = topics.get(key)
-    if topic is None:
-        try:
-            topic = key.decode()
-        except UnicodeDecodeError:
+    last = topics.last
+    if data.startswith(last, start):
+        # The Topic Name of the PUBLISH read before (its length bytes included).
+        te = start + len(last)
+        topic = topics.topic
+        if te > end or not topic:  # topic is "" until a Topic Name was read
             return None
-        if not topic or "\x00" in topic:
+    else:
+        te = start + 2
+        if te > end:
             return None
-        if len(topics) >= _TOPIC_CACHE_SIZE:
-            topics.clear()
-        topics[key] = topic
+        te += (data[start] << 8) | data[start + 1]
+        if te > end:
+            return None
+        key = data[start + 2 : te]
+        known = topics.known
+        found = known.get(key)
+        if found is None:
+            try:
+                found = key.decode()
+            except UnicodeDecodeError:
+                return None
+            if not found or "\x00" in found:
+                return None
+            if len(known) >= _TOPIC_CACHE_SIZE:
+                known.clear()
+            known[key] = found
+        topic = found
+        topics.last = data[start:te]
+        topics.topic = topic
     if level != 5:
         return topic, data[te:end]
     if te < end and data[te] == 0:

@@ -12,8 +12,9 @@ close payloads, and noticing protocol errors. What does not: MQTT, HTTP, extensi
 (a compressed payload is returned as it is on the wire), and any I/O.
 
 Speed: :meth:`FrameIndexer.frames` reads a whole binary frame with nothing to check
-(what a firehose is made of) in a few lines and yields it as a :data:`PlainFrame`
-tuple; every other frame goes through all the checks and becomes a :class:`RawFrame`.
+(what a firehose is made of) in a few lines and hands it over as a :data:`PlainFrame`
+tuple, consecutive ones in one list; every other frame goes through all the checks and
+becomes a :class:`RawFrame`.
 
 An explorer must show broken traffic rather than refuse it, so a protocol error is a
 string in :attr:`RawFrame.problems` (with the rule broken, from the one table in
@@ -73,12 +74,20 @@ OP_PONG: Final = int(Opcode.PONG)
 LengthEncoding = Literal["7bit", "16bit", "64bit"]
 
 PlainFrame: TypeAlias = tuple[int, bytes, "bytes | None", bytes]
-"""A whole binary frame with nothing to report, as :meth:`FrameIndexer.frames` yields
-it: ``(stream_offset, header, mask_key, payload)``, the payload unmasked. Everything
+"""A whole binary frame with nothing to report, as :meth:`FrameIndexer.frames` hands
+it over: ``(stream_offset, header, mask_key, payload)``, the payload unmasked. Everything
 else about it is implied: FIN, no RSV bit, opcode binary, a 7-bit length, masked when
 ``mask_key`` is set, and it is a message of its own (:func:`plain_raw_frame`)."""
 
 _PLAIN_FIRST_BYTE: Final = 0x80 | OP_BINARY  # FIN, no RSV bit, binary (RFC 6455 §5.2)
+# A plain frame's size from its second byte (MASK bit, 7-bit length), per expect_masked;
+# 0 for a 16- or 64-bit length or the wrong MASK bit. With expect_masked None every
+# frame is checked in full.
+_PLAIN_TOTALS: Final[dict[bool | None, tuple[int, ...]]] = {
+    True: tuple(6 + (b & 0x7F) if b & 0x80 and b & 0x7F < 126 else 0 for b in range(256)),
+    False: tuple(2 + b if b < 126 else 0 for b in range(256)),
+    None: (0,) * 256,
+}
 
 # The one problem answered with close code 1007 rather than 1002 (RFC 6455 §7.4.1).
 CLOSE_REASON_NOT_UTF8: Final = Violation.CLOSE_REASON_NOT_UTF8.text()
@@ -283,19 +292,22 @@ class FrameIndexer:
         frames: list[RawFrame] = []
         append = frames.append
         try:
-            for frame in self.frames(data):
-                append(frame if type(frame) is RawFrame else plain_raw_frame(frame))  # type: ignore[arg-type]
+            for item in self.frames(data):
+                if isinstance(item, RawFrame):
+                    append(item)
+                else:
+                    frames.extend(plain_raw_frame(plain) for plain in item)
         except FramingError as exc:
             exc.frames = frames
             raise
         return frames
 
-    def frames(self, data: bytes) -> Iterator[PlainFrame | RawFrame]:
-        """Feed bytes; yield the frames they complete, in order: a :data:`PlainFrame`
-        tuple for a whole binary frame with nothing to check (the frames a firehose is
-        made of: FIN, no RSV bit, a 7-bit length, masked as the direction requires, no
-        fragmented message open, no Close frame before it), a :class:`RawFrame` for
-        every other one.
+    def frames(self, data: bytes) -> Iterator[list[PlainFrame] | RawFrame]:
+        """Feed bytes; yield the frames they complete, in order: a whole binary frame
+        with nothing to check (the frames a firehose is made of: FIN, no RSV bit, a
+        7-bit length, masked as the direction requires, no fragmented message open, no
+        Close frame before it) as a :data:`PlainFrame` tuple, consecutive ones together
+        in a list; every other frame as a :class:`RawFrame`.
 
         Iterate to the end: the bytes of an incomplete frame at the end are kept for the
         next call, and :attr:`consumed` and :attr:`buffered` are brought up to date
@@ -321,12 +333,14 @@ class FrameIndexer:
         pos = 0
         offset = self.consumed
         expect_masked = self.expect_masked
-        # The plain frame's second byte: the mask bit the direction requires (never
-        # matched when either is accepted, so that such frames are checked in full).
-        mask_bit = -1 if expect_masked is None else 0x80 if expect_masked else 0
-        hlen = 6 if expect_masked else 2
-        plain = self._in_message is None and not self._closed  # changed by checked frames only
+        # A plain frame's size from its second byte, 0 for any other second byte.
+        totals = _PLAIN_TOTALS[expect_masked]
+        # The first byte of a plain frame, or one no byte equals while a fragmented
+        # message is open or after a Close frame (changed by checked frames only).
+        first = _PLAIN_FIRST_BYTE if self._in_message is None and not self._closed else -1
         need = 2
+        run: list[PlainFrame] = []  # plain frames not yielded yet
+        add = run.append
         try:
             while True:
                 if end - pos < 2:
@@ -334,25 +348,23 @@ class FrameIndexer:
                     break
                 b0 = buf[pos]
                 b1 = buf[pos + 1]
-                if b0 == _PLAIN_FIRST_BYTE and b1 & 0x80 == mask_bit and b1 & 0x7F < 126 and plain:
-                    total = hlen + (b1 & 0x7F)
+                total = totals[b1]
+                if b0 == first and total:
                     if end - pos < total:
                         need = total
                         break
                     if expect_masked:
                         key = buf[pos + 2 : pos + 6]
-                        frame: PlainFrame = (
-                            offset,
-                            buf[pos : pos + 6],
-                            key,
-                            apply_mask(buf[pos + 6 : pos + total], key),
-                        )
+                        add((offset, buf[pos : pos + 6], key, apply_mask(buf[pos + 6 : pos + total], key)))
                     else:
-                        frame = (offset, buf[pos : pos + 2], None, buf[pos + 2 : pos + total])
+                        add((offset, buf[pos : pos + 2], None, buf[pos + 2 : pos + total]))
                     pos += total
                     offset += total
-                    yield frame
                     continue
+                if run:
+                    yield run
+                    run = []
+                    add = run.append
                 length = b1 & 0x7F
                 masked = b1 & 0x80 != 0
                 head = 6 if masked else 2
@@ -400,8 +412,10 @@ class FrameIndexer:
                 )
                 pos += total
                 offset += total
-                plain = self._in_message is None and not self._closed
+                first = _PLAIN_FIRST_BYTE if self._in_message is None and not self._closed else -1
                 yield checked
+            if run:
+                yield run
         finally:
             if not self.broken:
                 # Also when the caller stopped early: what was yielded is consumed.

@@ -11,7 +11,7 @@ from explorer.mqtt.codec import decode, encode, parse_fixed_header
 from explorer.mqtt.enums import ProtocolVersion
 from explorer.mqtt.packets import NO_PROPERTIES, Connect, Packet, Pingreq, Properties, Puback, Publish
 from explorer.mqtt.parse import decode_body
-from explorer.mqtt.reader import PacketReader, ReadPacket, qos0_publish
+from explorer.mqtt.reader import PacketReader, ReadPacket, TopicCache, qos0_publish
 from tests.mqtt.golden import DECODE_ONLY, GOLDEN, V5, V311, Case
 from tests.mqtt.malformed import MALFORMED, Bad
 
@@ -264,14 +264,15 @@ def test_qos0_publish_reads_what_the_general_path_reads_or_leaves_it(
     data = encode(packet, version)
     header = parse_fixed_header(data, 0, len(data), int(version))
     assert header is not None
-    topics: dict[bytes, str] = {}
+    topics = TopicCache()
     for _ in range(2):  # the second time from the cache
         parts = qos0_publish(data, header[0], len(data), int(version), topics)
         if packet.properties or not packet.topic:
             assert parts is None  # decode_body's to read
         else:
             assert parts == (packet.topic, packet.payload)
-            assert topics == {packet.topic.encode(): packet.topic}
+            assert topics.known == {packet.topic.encode(): packet.topic}
+            assert topics.topic == packet.topic
 
 
 @pytest.mark.parametrize(
@@ -286,7 +287,7 @@ def test_qos0_publish_reads_what_the_general_path_reads_or_leaves_it(
     ],
 )
 def test_fast_path_falls_back_to_the_full_decoder(data: bytes) -> None:
-    assert qos0_publish(data, 2, len(data), 4, {}) is None
+    assert qos0_publish(data, 2, len(data), 4, TopicCache()) is None
     reader = PacketReader()
     [read] = reader.receive_data(data)
     try:
@@ -303,7 +304,7 @@ def test_fast_path_falls_back_to_the_full_decoder(data: bytes) -> None:
     else:
         assert read.error is None
         assert read.packet == decode(data) == expected
-    assert reader.topics == {}  # nothing wrong is cached
+    assert (reader.topics.known, reader.topics.topic) == ({}, "")  # nothing wrong is cached
 
 
 def test_a_bad_topic_after_a_cached_one_is_not_taken_from_the_cache() -> None:
@@ -331,3 +332,24 @@ def test_the_fast_path_matches_the_current_packet_classes() -> None:
     from explorer.mqtt import reader
 
     assert reader._FAST
+
+
+def test_a_topic_read_before_is_recognised_only_in_full() -> None:
+    # The previous Topic Name is compared with its length bytes: a longer or shorter
+    # name sharing its start is read afresh, and a bad one after a good one falls back.
+    packets = [Publish("a/b", b"1"), Publish("a/bc", b"2"), Publish("a", b"3"), Publish("a/b", b"4")]
+    stream = b"".join(encode(p) for p in packets) + b"\x30\x06\x00\x03a/\xff1"
+    reads = PacketReader().receive_data(stream)
+    assert [r.packet for r in reads[:4]] == packets
+    assert reads[4].packet is None
+    assert reads[4].error is not None
+
+
+def test_the_empty_cache_matches_no_topic() -> None:
+    # A Topic Name of 65535 bytes starting with 0xFF: not UTF-8, whatever was read before.
+    body = b"\xff\xff" + b"\xff" * 65535
+    data = b"\x30" + bytes([0x81, 0x80, 0x04]) + body
+    assert qos0_publish(data, 4, len(data), 4, TopicCache()) is None
+    [read] = PacketReader().receive_data(data)
+    assert read.packet is None
+    assert read.error is not None

@@ -383,26 +383,39 @@ def test_plain_frames_are_the_frames_the_full_checks_make(masked: bool) -> None:
         assert all(type(f.payload) is bytes and type(f.header) is bytes for f in short)
 
 
-def test_frames_yields_plain_tuples_and_checked_frames_in_wire_order() -> None:
+def test_frames_yields_plain_runs_and_checked_frames_in_wire_order() -> None:
     plain = build_frame(OP_BINARY, b"abc", mask_key=MASK)
     start = build_frame(OP_BINARY, b"12", mask_key=MASK, fin=False)  # opens a fragmented message
     ping = build_frame(OP_PING, b"p", mask_key=MASK)
     last = build_frame(OP_CONTINUATION, b"34", mask_key=MASK)
     indexer = FrameIndexer(expect_masked=True)
-    got = list(indexer.frames(plain + start + plain + ping + last + plain))
+    got = list(indexer.frames(plain * 2 + start + plain + ping + last + plain))
     kinds = [type(item).__name__ for item in got]
     # inside the fragmented message a plain-looking frame is checked (and reported)
-    assert kinds == ["tuple", "RawFrame", "RawFrame", "RawFrame", "RawFrame", "tuple"]
-    assert got[0] == (0, plain[:6], MASK, b"abc")
+    assert kinds == ["list", "RawFrame", "RawFrame", "RawFrame", "RawFrame", "list"]
+    assert got[0] == [(0, plain[:6], MASK, b"abc"), (len(plain), plain[:6], MASK, b"abc")]
     assert got[2].problems  # type: ignore[union-attr]
-    assert indexer.consumed == len(plain) * 3 + len(start) + len(ping) + len(last)
+    assert indexer.consumed == len(plain) * 4 + len(start) + len(ping) + len(last)
+
+
+def test_a_run_of_plain_frames_comes_before_the_error_that_stops_the_frames() -> None:
+    plain = build_frame(OP_BINARY, b"abc", mask_key=MASK)
+    broken = bytes((0x82, 0xFF)) + (1 << 63).to_bytes(8, "big") + MASK
+    indexer = FrameIndexer(expect_masked=True)
+    frames = indexer.frames(plain * 2 + broken)
+    assert len(next(frames)) == 2  # type: ignore[arg-type]
+    with pytest.raises(FramingError) as info:
+        next(frames)
+    assert info.value.offset == 2 * len(plain)
+    assert indexer.broken
 
 
 def test_a_caller_that_stops_early_leaves_the_rest_unread() -> None:
     frame = build_frame(OP_BINARY, b"abc", mask_key=MASK)
+    ping = build_frame(OP_PING, b"p", mask_key=MASK)
     indexer = FrameIndexer(expect_masked=True)
-    frames = indexer.frames(frame * 3)
+    frames = indexer.frames(frame + ping + frame * 2)
     next(frames)
     frames.close()
-    assert (indexer.consumed, indexer.buffered) == (len(frame), 2 * len(frame))
-    assert [f.payload for f in indexer.receive_data(b"")] == [b"abc", b"abc"]
+    assert (indexer.consumed, indexer.buffered) == (len(frame), len(ping) + 2 * len(frame))
+    assert [f.payload for f in indexer.receive_data(b"")] == [b"p", b"abc", b"abc"]

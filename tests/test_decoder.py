@@ -829,3 +829,34 @@ def test_fast_path_keeps_the_maximum_packet_size(monkeypatch: pytest.MonkeyPatch
     assert error.offset == len(raw)
     assert f"at byte {len(raw)}:" in error.message
     assert "exceeds the maximum" in error.message
+
+
+@pytest.mark.parametrize("mode", ["bytes", 3, 17, 200])
+def test_a_batch_of_reads_makes_the_events_of_the_reads_one_by_one(mode: str | int) -> None:
+    # Mixed frames (plain, fragmented with a ping between, a close), a bad topic, then a
+    # frame that cannot be framed: each frame and error keeps the time of its own read.
+    wire = one_per_frame(_mixed_firehose(ProtocolVersion.V311))
+    odd = build_frame(OP_BINARY, b"\x30\x05\x00\x02\xc3\x28x", mask_key=b"abcd")
+    message = encode(Publish("frag/t", b"y" * 40))
+    fragmented = (
+        build_frame(OP_BINARY, message[:20], fin=False, mask_key=b"abcd")
+        + build_frame(OP_PING, b"p", mask_key=b"abcd")
+        + build_frame(OP_CONTINUATION, message[20:], mask_key=b"abcd")
+    )
+    unframeable = bytes((0x82, 0xFF)) + (1 << 63).to_bytes(8, "big") + b"abcd"
+    more = one_per_frame([Publish("after", b"1"), Pingreq()]).data
+    data = wire.data + odd + fragmented + more + unframeable + b"never read"
+    reads = [(chunk, float(i)) for i, chunk in enumerate(chunked(REQUEST + data, mode))]
+    one_by_one = ConnectionDecoder(conn=1)
+    batched = ConnectionDecoder(conn=1)
+    one_by_one.receive_data("s2c", RESPONSE, 0.0)
+    batched.receive_data("s2c", RESPONSE, 0.0)
+    for data_, time in reads:
+        one_by_one.receive_data("c2s", data_, time)
+    for start in range(0, len(reads), 7):
+        batched.receive_batch("c2s", reads[start : start + 7])
+    expected = one_by_one.events_received()
+    assert batched.events_received() == expected
+    errors = of(expected, ErrorReported)
+    assert [e.layer for e in errors] == ["mqtt", "websocket"]
+    assert "most significant bit" in errors[-1].message

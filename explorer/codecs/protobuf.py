@@ -11,6 +11,7 @@ as strings, which a chart cannot plot). No I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from explorer.codecs.base import CodecError, DecodeContext, Decoded, bytes_value
@@ -100,12 +101,10 @@ class ProtoSchemas:
         return cls
 
     def decode(self, name: str, payload: bytes) -> Message:
-        from google.protobuf.message import DecodeError
-
         message = self.message_class(name)()
         try:
             message.ParseFromString(payload)
-        except (DecodeError, RuntimeError, ValueError) as exc:
+        except (_decode_error(), RuntimeError, ValueError) as exc:
             raise CodecError(f"not a {self.resolve(name)} message: {_one_line(exc)}") from None
         return message
 
@@ -119,6 +118,14 @@ class ProtoSchemas:
             return message.SerializeToString()
         except (json_format.ParseError, EncodeError, TypeError, ValueError) as exc:
             raise CodecError(f"cannot make a {self.resolve(name)} message: {_one_line(exc)}") from None
+
+
+@cache
+def _decode_error() -> type[Exception]:
+    """protobuf's ``DecodeError`` (imported where a message is read: protobuf is loaded then)."""
+    from google.protobuf.message import DecodeError
+
+    return DecodeError
 
 
 def _message_names(prefix: str, messages: Iterable[descriptor_pb2.DescriptorProto]) -> list[str]:

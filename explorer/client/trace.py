@@ -9,9 +9,9 @@ it finds serves everyone:
 - the server's packets (:attr:`ConnectionTrace.server`) go to the session as they are
   (:meth:`ConnectionTrace.deliver`, ``Session.receive_packets``), so the trace's
   ``PacketEvent`` and the ``MessageReceived`` share one ``Publish``;
-- the server's frames that are not plain binary frames (:attr:`ConnectionTrace.frames`:
-  ping, close, text frames, frames that break RFC 6455, the error that stops the frames)
-  go to the WebSocket transport, which answers them or fails the connection
+- the server's frames that are not whole binary frames (:attr:`ConnectionTrace.frames`:
+  ping, close, text frames, fragments, frames that break RFC 6455, the error that stops
+  the frames) go to the WebSocket transport, which answers them or fails the connection
   (``explorer.client.websocket``).
 
 What belongs here: one connection's decoder, its events out to the client's callback,

@@ -11,7 +11,8 @@ text frame fails the connection with 1003 ([MQTT-6.0.0-1]), and a frame that bre
 RFC 6455 fails it with the close code the rules table gives for what the frame reader
 found (``RawFrame.violations`` and ``answer``, ``FramingError.violation``, from
 ``explorer.ws.rules.Violation``: 1002, 1007 for a close reason that is not UTF-8, 1009
-for a frame larger than any MQTT packet) and one sentence naming the rule.
+for a frame larger than any MQTT packet) and one sentence naming the rule; a fragmented
+message larger than any MQTT packet fails it with 1009 too.
 
 Our own frames are built here too (``explorer.ws.framing.build_frame``, a fresh mask key
 from ``os.urandom`` for each, RFC 6455 §5.3), and so is the close handshake (RFC 6455
@@ -52,6 +53,7 @@ from explorer.masking import mask_header_values
 from explorer.ws.framing import (
     OP_BINARY,
     OP_CLOSE,
+    OP_CONTINUATION,
     OP_PING,
     OP_PONG,
     OP_TEXT,
@@ -249,6 +251,7 @@ class WebSocketTransport:
         self._link = Link.OPEN
         self._close_received = False  # the server's close frame was read
         self._owed: tuple[int | None, str] = (None, "")  # our close frame, while Link.OWING
+        self._message_start = 0  # MQTT stream offset where the fragmented message began
         self._receiving = False
         self._closed = asyncio.Event()  # set once nothing more is read (Link.OWING, Link.CLOSED)
         self.response: Response | None = None
@@ -437,10 +440,25 @@ class WebSocketTransport:
                 # any other data frame closes the connection.
                 text = Violation.TEXT_FRAME
                 self._fail(offset, text.code, _TEXT_SENTENCE, text.text())
+            elif frame.opcode in (OP_BINARY, OP_CONTINUATION):
+                self._on_fragment(offset, frame)
             # a pong answers nothing (RFC 6455 §5.5.3: an unsolicited one is allowed)
             if self._link not in _READING:
                 break
         frames.clear()
+
+    def _on_fragment(self, offset: int, frame: RawFrame) -> None:
+        """A frame of a fragmented message (RFC 6455 §5.4): the message as a whole may not
+        be larger than any MQTT packet (1009, RFC 6455 §7.4.1). ``offset`` counts the data
+        frames' payloads, so the message has the bytes from its first frame's offset on."""
+        if frame.opcode == OP_BINARY:
+            self._message_start = offset
+        size = offset + frame.payload_length - self._message_start
+        if size > MAX_MESSAGE:
+            code = int(CloseCode.MESSAGE_TOO_BIG)
+            what = f"a fragmented WebSocket message above {MAX_MESSAGE} bytes, larger than any MQTT packet"
+            sentence = f"the broker sent {what}; the connection was closed with code {code}"
+            self._fail(offset, code, sentence, what)
 
     def _on_close(self, offset: int, frame: RawFrame) -> None:
         """The server's close frame: nothing after it is read; our answer echoes its code

@@ -68,8 +68,8 @@ class ConnectionDecoder:
             session can act on them without parsing the bytes again.
         server_frames: receives the server's frames that a client transport acts on, in
             wire order (``explorer.decoder.stream.ServerFrame``: control and text frames,
-            frames with problems, the ``FramingError`` that stops the frames); plain
-            binary frames never reach it.
+            the fragments of a message, frames with problems, the ``FramingError`` that
+            stops the frames); whole binary frames never reach it.
         max_frame_size: a server frame announcing a longer payload stops the server's
             frames (a ``FramingError`` with close code 1009) instead of being buffered;
             ``None``: no limit.

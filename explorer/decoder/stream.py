@@ -50,14 +50,13 @@ malformed body spanning ``start..end``, or a broken stream: ``raw`` empty, ``end
 bytes decoded so far). Offsets are this direction's MQTT stream offsets."""
 
 ServerFrame = tuple[int, RawFrame | FramingError]
-"""What a frame sink receives, in wire order: a frame that is not a plain binary frame
-(a control or text frame, reserved opcodes, any frame with ``problems``), or the
+"""What a frame sink receives, in wire order: a frame that is not a whole binary frame
+(a control or text frame, a fragment, reserved opcodes, any frame with ``problems``), or the
 ``FramingError`` that stopped the frames, each with the offset in this direction's MQTT
 stream at which it came (every packet ending at or before it was sent before it)."""
 
 _MAX_INFLATED: Final = 16 * 1024 * 1024  # per frame: a guard against decompression bombs
 _FEEDS_MQTT: Final = frozenset({OP_TEXT, OP_BINARY, OP_CONTINUATION})
-_PLAIN: Final = frozenset({OP_BINARY, OP_CONTINUATION})  # frames a frame sink does not get
 
 
 class DirectionDecoder:
@@ -73,7 +72,8 @@ class DirectionDecoder:
         sink: also receives every packet and MQTT error of this direction (``StreamItem``),
             for a client session that takes its packets from the trace.
         frame_sink: receives the frames a client transport acts on (``ServerFrame``:
-            pings, close, text frames, broken frames); plain binary frames never reach it.
+            pings, close, text frames, fragments, broken frames); whole binary frames
+            never reach it.
     """
 
     def __init__(
@@ -169,7 +169,7 @@ class DirectionDecoder:
             after.append(self.make_error("websocket", problem, offset))
         opcode = frame.opcode
         frame_sink = self.frame_sink
-        if frame_sink is not None and (frame.problems or opcode not in _PLAIN):
+        if frame_sink is not None and (frame.problems or opcode != OP_BINARY or not frame.fin):
             frame_sink.append((self.mqtt_fed, frame))  # before its payload is read as MQTT
         if opcode in _FEEDS_MQTT and (frame.message_opcode is not None or opcode == OP_CONTINUATION):
             if opcode == OP_TEXT and not self._text_reported:

@@ -203,6 +203,35 @@ async def test_an_upgrade_answer_too_large_for_the_decoder_fails_the_handshake_a
     assert str(info.value).endswith("bytes; at most 65536 are read")
 
 
+async def test_a_fragmented_message_above_the_limit_fails_with_1009(monkeypatch: pytest.MonkeyPatch) -> None:
+    # RFC 6455 §10.4: a limit on the whole message, not only on each frame. The limit (the
+    # largest MQTT packet) is lowered so that a test can cross it.
+    monkeypatch.setattr(websocket, "MAX_MESSAGE", 1000)
+    small = encode(Publish("frag/small", b"s" * 500))
+    large = encode(Publish("frag/large", b"l" * 1200))
+    ended = Ended()
+    messages: list[MessageReceived] = []
+
+    def on_event(event: TraceEvent) -> None:
+        ended(event)
+        if isinstance(event, MessageReceived):
+            messages.append(event)
+
+    script = [server_frame(0x2, CONNACK) + _fragmented(small, 300) + _fragmented(large, 400)]
+    async with scripted_server(script) as server:
+        client = MqttClient(ConnectionOptions(url=server.url), on_event=on_event)
+        await asyncio.wait_for(client.connect(), TIMEOUT)
+        reason = await ended.reason()
+        log = await _client_log(server)
+        await client.close()
+    assert [m.topic for m in messages] == ["frag/small"]  # 500 bytes in two fragments: under it
+    assert reason == (
+        "the broker sent a fragmented WebSocket message above 1000 bytes, larger than any MQTT packet; "
+        "the connection was closed with code 1009"
+    )
+    assert log.close_code == 1009
+
+
 async def test_unsolicited_pong_is_ignored() -> None:
     script = [server_frame(0xA, b"unasked") + server_frame(0x2, CONNACK)]
     async with scripted_server(script) as server:

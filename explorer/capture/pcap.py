@@ -10,13 +10,13 @@ read a block at a time (:data:`explorer.capture.records.BLOCK_SIZE`).
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from explorer.capture.records import SUPPORTED_LINK_TYPES, ReadState, Record, refill
 from explorer.errors import CaptureError
 
-__all__ = ["PCAP_MAGICS", "iter_pcap"]
+__all__ = ["PCAP_MAGICS", "PcapFile", "iter_pcap"]
 
 # magic as read little-endian -> (byte order prefix, fraction divisor)
 PCAP_MAGICS: dict[bytes, tuple[str, float]] = {
@@ -32,67 +32,116 @@ _RECORD_HEADER = 16
 _MAX_RECORD = 16 * 1024 * 1024
 
 
-def iter_pcap(file: BinaryIO, head: bytes, state: ReadState) -> Iterator[Record]:
-    """The records of a pcap file whose first bytes ``head`` were already read.
+class PcapFile:
+    """A pcap file whose first bytes ``head`` were already read, open for one pass.
+
+    :meth:`records` yields its records. A caller may instead walk them itself, reading
+    each frame where it lies without a tuple per record (``decode``'s pipeline), by
+    following :meth:`records` step by step: from :attr:`data` at :attr:`pos`, a record
+    header (:attr:`unpack`: seconds, fraction, captured and original lengths) then the
+    frame; :meth:`check` a captured length over :attr:`largest`, :meth:`more` when the buffer ends
+    before a header or a frame does, :meth:`progress` now and then, :meth:`finish` at
+    the end.
 
     Raises:
-        CaptureError: the header is not pcap, the link type is unsupported, or a
-            record length is impossible. A record cut short by the end of the file is
-            not an error: the records before it come out and a problem is noted.
+        CaptureError: the header is not pcap or the link type is unsupported (when
+            made); a record length is impossible (:meth:`check`). A record cut short by
+            the end of the file is not an error: the records before it come out and a
+            problem is noted (:meth:`more`).
     """
-    name = state.name
-    magic = head[:4]
-    if magic not in PCAP_MAGICS:
-        raise CaptureError(f"{name} is not a pcap file")
-    order, divisor = PCAP_MAGICS[magic]
-    data = refill(file, head, 0, _FILE_HEADER - len(head))
-    if len(data) < _FILE_HEADER:
-        raise CaptureError(f"{name} is truncated: the pcap file header is incomplete")
-    _major, _minor, _zone, _sigfigs, _snaplen, network = struct.unpack_from(order + "HHiIII", data, 4)
-    # The upper bits carry the FCS length (draft-ietf-opsawg-pcap §4); the link type is below.
-    link_type = network & 0x0FFFFFFF
-    if link_type not in SUPPORTED_LINK_TYPES:
-        raise CaptureError(f"{name} uses link type {link_type}, which is not supported")
-    unpack = struct.Struct(order + "IIII").unpack_from
-    pos = _FILE_HEADER
-    base = 0  # file offset of data[0]
-    number = 0
-    while True:
-        size = len(data)
-        if size - pos < _RECORD_HEADER:
-            base += pos
-            data = refill(file, data, pos, _RECORD_HEADER)
-            pos = 0
-            size = len(data)
-            if size == 0:
-                break
-            if size < _RECORD_HEADER:
-                state.problems.append(
-                    f"the file is truncated at byte {base + size}: the last record header is incomplete"
-                )
-                break
-        seconds, fraction, captured, _original = unpack(data, pos)
-        if captured > _MAX_RECORD:
-            raise CaptureError(
-                f"{name} is corrupt: the record at byte {base + pos} claims {captured} captured bytes"
-            )
-        end = pos + _RECORD_HEADER + captured
-        if end > size:
-            base += pos
-            data = refill(file, data, pos, end - size)
-            end -= pos
-            pos = 0
+
+    def __init__(self, file: BinaryIO, head: bytes, state: ReadState) -> None:
+        self.file = file
+        self.state = state
+        name = state.name
+        magic = head[:4]
+        if magic not in PCAP_MAGICS:
+            raise CaptureError(f"{name} is not a pcap file")
+        order, self.divisor = PCAP_MAGICS[magic]
+        data = refill(file, head, 0, _FILE_HEADER - len(head))
+        if len(data) < _FILE_HEADER:
+            raise CaptureError(f"{name} is truncated: the pcap file header is incomplete")
+        _major, _minor, _zone, _sigfigs, _snaplen, network = struct.unpack_from(order + "HHiIII", data, 4)
+        # The upper bits carry the FCS length (draft-ietf-opsawg-pcap §4); the link type is below.
+        self.link_type = network & 0x0FFFFFFF
+        if self.link_type not in SUPPORTED_LINK_TYPES:
+            raise CaptureError(f"{name} uses link type {self.link_type}, which is not supported")
+        self.unpack: Callable[[bytes, int], tuple[int, int, int, int]] = struct.Struct(
+            order + "IIII"
+        ).unpack_from
+        self.largest = _MAX_RECORD  # captured bytes a record may claim; more: see check()
+        self.data = data
+        self.pos = _FILE_HEADER
+        self.base = 0  # file offset of the buffer's first byte
+
+    def records(self) -> Iterator[Record]:
+        """Every record, in file order (see :mod:`explorer.capture.records`)."""
+        data, pos, unpack, divisor, link_type = self.data, self.pos, self.unpack, self.divisor, self.link_type
+        check, more, largest = self.check, self.more, self.largest
+        number = 0
+        while True:
+            at = pos + _RECORD_HEADER
+            if at > len(data):
+                data = more(data, pos, _RECORD_HEADER, number)
+                pos = 0
+                if not data:
+                    break
+                continue
+            seconds, fraction, captured, _original = unpack(data, pos)
+            if captured > largest:
+                check(captured, pos)
+            end = at + captured
             if end > len(data):
-                state.problems.append(
-                    f"the file is truncated at byte {base + len(data)}: frame {number + 1} lacks "
-                    f"{end - len(data)} of its {captured} bytes"
-                )
-                break
-        number += 1
-        if not number & 0x3FF:  # for a progress display; exact at the end
-            state.frames = number
-            state.offset = base + end
-        yield number, seconds + fraction / divisor, link_type, data, pos + _RECORD_HEADER, end
-        pos = end
-    state.frames = number
-    state.offset = base + pos
+                data = more(data, pos, end - pos, number)
+                pos = 0
+                if not data:
+                    break
+                continue
+            number += 1
+            if not number & 0x3FF:
+                self.progress(number, end)
+            yield number, seconds + fraction / divisor, link_type, data, at, end
+            pos = end
+        self.finish(number, pos)
+
+    def check(self, captured: int, pos: int) -> None:
+        """Refuse a record (at ``pos`` in the buffer) that claims an impossible length."""
+        if captured > self.largest:
+            raise CaptureError(
+                f"{self.state.name} is corrupt: the record at byte {self.base + pos} claims "
+                f"{captured} captured bytes"
+            )
+
+    def more(self, data: bytes, pos: int, need: int, number: int) -> bytes:
+        """The buffer from ``pos`` on, with at least ``need`` bytes: the next record's
+        header (16) or all of it, after ``number`` records. ``b""`` when the file ends
+        first (a problem is noted unless it ends where a record would start)."""
+        self.base += pos
+        data = refill(self.file, data, pos, need - (len(data) - pos))
+        if len(data) >= need:
+            return data
+        if len(data) >= _RECORD_HEADER:
+            self.state.problems.append(
+                f"the file is truncated at byte {self.base + len(data)}: frame {number + 1} lacks "
+                f"{need - len(data)} of its {need - _RECORD_HEADER} bytes"
+            )
+        elif data:
+            self.state.problems.append(
+                f"the file is truncated at byte {self.base + len(data)}: the last record header is incomplete"
+            )
+        return b""
+
+    def progress(self, number: int, end: int) -> None:
+        """Records read and bytes of the file consumed so far (for a progress display)."""
+        self.state.frames = number
+        self.state.offset = self.base + end
+
+    def finish(self, number: int, pos: int) -> None:
+        """The end of the records: their number and the bytes consumed, exact."""
+        self.progress(number, pos)
+
+
+def iter_pcap(file: BinaryIO, head: bytes, state: ReadState) -> Iterator[Record]:
+    """The records of a pcap file whose first bytes ``head`` were already read
+    (see :class:`PcapFile`)."""
+    yield from PcapFile(file, head, state).records()

@@ -43,12 +43,13 @@ __all__ = ["SNIFF", "Consumer", "Kind", "Pipeline", "Stream", "classify_bytes"]
 Kind = Literal["websocket", "mqtt", "tls", "unknown"]
 
 SNIFF = 8192  # client bytes looked at to classify a connection
-# From an Ethernet frame's first 48 bytes (at an offset in a buffer): EtherType, IPv4
-# version and header length, total length, flags and fragment offset, protocol, the
-# addresses and ports (12 bytes, as they stand), TCP sequence and acknowledgement
-# numbers, data offset, flags.
-_HEADERS: Callable[[bytes, int], tuple[int, int, int, int, int, bytes, int, int, int, int]] = struct.Struct(
-    "!12xHBxH2xHxB2x12sIIBB"
+# From an Ethernet frame's first 48 bytes (at an offset in a buffer), in 32-bit words
+# where one test covers several fields: EtherType, IPv4 version and header length, and
+# TOS; total length; flags, fragment offset, TTL and protocol; the addresses and ports
+# (12 bytes, as they stand); TCP sequence and acknowledgement numbers; data offset and
+# flags.
+_HEADERS: Callable[[bytes, int], tuple[int, int, int, bytes, int, int, int]] = struct.Struct(
+    "!12xIH2xI2x12sIIH"
 ).unpack_from
 _MAX_HELD = 1 << 20  # bytes of both directions held while the client's first bytes decide
 _RUN = 512  # segments in a run at most (see Pipeline.run)
@@ -192,13 +193,51 @@ class Pipeline:
         run = self._run
         flush = self._flush
         headers = _HEADERS
+        limit = _RUN
         count = 0
         # The current run (see above): its flow's key, the next sequence number and the
         # acknowledgement number last given to the flow. ``None``: no run.
         run_key: bytes | None = None
         run_seq = run_ack = 0
         flow: _Flow
-        for number, time, link, buffer, at, end in capture.records():
+        # A pcap file's records are walked here, in the blocks read (PcapFile.records
+        # step by step, without a tuple per record); a pcapng file's come as tuples.
+        pcap = capture.pcap()
+        records = capture.records() if pcap is None else iter(())
+        if pcap is not None:
+            block, pos, unpack, divisor, link = pcap.data, pcap.pos, pcap.unpack, pcap.divisor, pcap.link_type
+            largest = pcap.largest
+        number = 0
+        while True:
+            if pcap is not None:
+                at = pos + 16
+                if at > len(block):
+                    block = pcap.more(block, pos, 16, number)
+                    pos = 0
+                    if not block:
+                        break
+                    continue
+                seconds, fraction, captured, _original = unpack(block, pos)
+                if captured > largest:
+                    pcap.check(captured, pos)
+                end = at + captured
+                if end > len(block):
+                    block = pcap.more(block, pos, end - pos, number)
+                    pos = 0
+                    if not block:
+                        break
+                    continue
+                number += 1
+                if not number & 0x3FF:
+                    pcap.progress(number, end)
+                time = seconds + fraction / divisor
+                buffer = block
+                pos = end
+            else:
+                record = next(records, None)
+                if record is None:
+                    break
+                number, time, link, buffer, at, end = record
             # The frame is buffer[at:end] (see explorer.capture.records): read in place.
             count += 1
             if not count & 0xFFF:
@@ -213,16 +252,14 @@ class Pipeline:
                 if tick is not None:
                     tick()
             if link == 1 and end - at >= 54:
-                ether, version, total, fragment, protocol, key, seq, ack, offset, flags = headers(buffer, at)
+                ether_ip, total, fragment_protocol, key, seq, ack, offset_flags = headers(buffer, at)
                 if (
-                    ether == 0x0800  # Ethernet, IPv4 without options, TCP
-                    and version == 0x45
-                    and protocol == 6
-                    and flags & 0x17 == 0x10  # ACK; no SYN, FIN or RST
-                    and not fragment & 0x3FFF  # not a fragment
+                    ether_ip >> 8 == 0x080045  # IPv4 over Ethernet, a header without options
+                    and fragment_protocol & 0x3FFF00FF == 6  # TCP, not a fragment (any TTL)
+                    and offset_flags & 0x17 == 0x10  # ACK; no SYN, FIN or RST
                 ):
                     stop = at + 14 + total
-                    start = at + 34 + ((offset >> 4) << 2)
+                    start = at + 34 + ((offset_flags >> 12) << 2)
                     if key == run_key and seq == run_seq and at + 54 <= start < stop <= end:
                         # The run's next segment.
                         run.append((buffer[start:stop], time))
@@ -236,7 +273,7 @@ class Pipeline:
                                 run_key = None
                                 take(flow)
                                 continue
-                        if len(run) >= _RUN:
+                        if len(run) >= limit:
                             flush()
                             run_key = None
                         continue
@@ -292,6 +329,8 @@ class Pipeline:
                         0 if first.port == segment.sport and first.address == segment.src else 1,
                     )
                     user.hot_keys.append(key)
+        if pcap is not None:
+            pcap.finish(number, pos)
         flush()
         parser.finish()
         capture.finish_problems()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from explorer.capture.layers import FrameParser, TcpSegment
-from explorer.capture.pcap import PCAP_MAGICS, iter_pcap
+from explorer.capture.pcap import PCAP_MAGICS, PcapFile, iter_pcap
 from explorer.capture.pcapng import PCAPNG_MAGIC, iter_pcapng
 from explorer.capture.records import ReadState, Record
 from explorer.capture.tcp import TcpConnection, TcpReassembler
@@ -92,8 +92,10 @@ class CaptureFile:
             self.close()
             raise CaptureError(f"{self.name} is empty, not a capture file")
         self._records: Iterator[Record]
+        self._pcap_head: bytes | None = None  # a pcap file's first bytes, for pcap()
         if head in PCAP_MAGICS:
             self.format = "pcap"
+            self._pcap_head = head
             self._records = iter_pcap(self._file, head, self.state)
         elif head == PCAPNG_MAGIC:
             self.format = "pcapng"
@@ -115,6 +117,16 @@ class CaptureFile:
     def records(self) -> Iterator[Record]:
         """The raw link-layer records, once (see :mod:`explorer.capture.records`)."""
         return self._records
+
+    def pcap(self) -> PcapFile | None:
+        """A pcap file, for a caller that walks its records itself (instead of
+        :meth:`records`, once); ``None`` for pcapng.
+
+        Raises:
+            CaptureError: the pcap file header is unusable.
+        """
+        head, self._pcap_head = self._pcap_head, None
+        return None if head is None else PcapFile(self._file, head, self.state)
 
     def segments(self) -> Iterator[TcpSegment]:
         """Every TCP segment, in file order; file-level problems go to ``state.problems``.

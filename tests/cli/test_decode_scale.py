@@ -122,6 +122,23 @@ def test_the_streaming_listing_is_the_whole_file_listing(
         assert out == whole, path
 
 
+def test_a_capture_cut_anywhere_near_its_end_is_listed_as_the_whole_file_path_lists_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Cut inside a record header, inside a frame, or between records: the pipeline,
+    which walks a pcap file's records in place, reports the cut as the reader does."""
+    whole = capture_bytes(ws_stream(split=3))
+    said = ""
+    for cut in range(1, 120):
+        path = _write(tmp_path, whole[:-cut], f"cut{cut}.pcap")
+        code, out, _err = _run(capsys, str(path), "--no-payload")
+        assert code == 0, cut
+        assert out == _whole_file_listing(path), cut
+        said += out
+    assert "the last record header is incomplete" in said
+    assert " of its 54 bytes" in said  # the last segment, a bare FIN, cut short
+
+
 def test_interleaved_connections_are_listed_one_after_the_other_as_the_whole_file_path_does(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -205,50 +205,55 @@ class Pipeline:
         pcap = capture.pcap()
         records = capture.records() if pcap is None else iter(())
         if pcap is not None:
-            block, pos, unpack, divisor, link = pcap.data, pcap.pos, pcap.unpack, pcap.divisor, pcap.link_type
-            largest = pcap.largest
-        number = 0
+            buffer, pos, unpack, divisor, link = (
+                pcap.data,
+                pcap.pos,
+                pcap.unpack,
+                pcap.divisor,
+                pcap.link_type,
+            )
+            size, largest = len(buffer), pcap.largest
         while True:
             if pcap is not None:
                 at = pos + 16
-                if at > len(block):
-                    block = pcap.more(block, pos, 16, number)
-                    pos = 0
-                    if not block:
+                if at > size:
+                    buffer = pcap.more(buffer, pos, 16, count)
+                    pos, size = 0, len(buffer)
+                    if not buffer:
                         break
                     continue
-                seconds, fraction, captured, _original = unpack(block, pos)
+                seconds, fraction, captured, _original = unpack(buffer, pos)
                 if captured > largest:
                     pcap.check(captured, pos)
                 end = at + captured
-                if end > len(block):
-                    block = pcap.more(block, pos, end - pos, number)
-                    pos = 0
-                    if not block:
+                if end > size:
+                    buffer = pcap.more(buffer, pos, end - pos, count)
+                    pos, size = 0, len(buffer)
+                    if not buffer:
                         break
                     continue
-                number += 1
-                if not number & 0x3FF:
-                    pcap.progress(number, end)
-                time = seconds + fraction / divisor
-                buffer = block
                 pos = end
+                time = seconds + fraction / divisor
+                count += 1  # the record's number too (see the general path below)
             else:
                 record = next(records, None)
                 if record is None:
                     break
                 number, time, link, buffer, at, end = record
+                count += 1
             # The frame is buffer[at:end] (see explorer.capture.records): read in place.
-            count += 1
-            if not count & 0xFFF:
-                flush()
-                run_key = None
-                if not count & 0x1FFF:
-                    counted(time)  # now and then: the reassembler releases idle connections
-                    if reassembler.finished:
-                        for done in reassembler.finished:
-                            self._finish(done)
-                        reassembler.finished.clear()
+            if not count & 0x3FF:  # now and then: progress, and the run handed on
+                if pcap is not None:
+                    pcap.progress(count, end)
+                if not count & 0xFFF:
+                    flush()
+                    run_key = None
+                    if not count & 0x1FFF:
+                        counted(time)  # now and then: the reassembler releases idle connections
+                        if reassembler.finished:
+                            for done in reassembler.finished:
+                                self._finish(done)
+                            reassembler.finished.clear()
                 if tick is not None:
                     tick()
             if link == 1 and end - at >= 54:
@@ -297,6 +302,8 @@ class Pipeline:
                                 take(flow)
                             continue
             data = buffer[at:end]
+            if pcap is not None:
+                number = count
             segment = parse(number, time, link, data)
             if segment is None:
                 continue
@@ -330,7 +337,7 @@ class Pipeline:
                     )
                     user.hot_keys.append(key)
         if pcap is not None:
-            pcap.finish(number, pos)
+            pcap.finish(count, pos)
         flush()
         parser.finish()
         capture.finish_problems()

@@ -117,10 +117,11 @@ class JsonOutput(Output):
         if members is None:  # as orjson writes it
             text = b2a_base64(body, newline=False).decode()
             members = f',"codec":"raw","decoded":{{"bytes":{len(body)},"base64":"{text}"}}'
+        number, frame = str(no), str(index)  # each written more than once
+        inner = hexed[2 * (size - len(body)) :]
         return (
-            f"{t0}{seq}{t1}{time!r}{t2}{index}{t3}{offset}{t4}{mask}{t5}{header.hex()}{t6}{hexed}{t7}{no}"
-            f"{t8}{no}{t9}{hexed[2 * (size - len(body)) :]}{t10}{no}{t11}{index}{t12}{fed}{t13}{hexed}"
-            f"{t14}{members}{t15}"
+            f"{t0}{seq}{t1}{time!r}{t2}{frame}{t3}{offset}{t4}{mask}{t5}{header.hex()}{t6}{hexed}{t7}{number}"
+            f"{t8}{number}{t9}{inner}{t10}{number}{t11}{frame}{t12}{fed}{t13}{hexed}{t14}{members}{t15}"
         )
 
     def _extra(self, item: FastPublish) -> str | None:

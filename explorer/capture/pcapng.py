@@ -95,6 +95,10 @@ def iter_pcapng(file: BinaryIO, head: bytes, state: ReadState) -> Iterator[Recor
     last_time = 0.0
     epb = {"<": struct.Struct("<IIIII").unpack_from, ">": struct.Struct(">IIIII").unpack_from}
     header = {"<": struct.Struct("<II").unpack_from, ">": struct.Struct(">II").unpack_from}
+    read_header, read_epb = header[order], epb[order]
+    # Per interface, what an Enhanced Packet Block needs: (offset seconds, units per
+    # second, link type, supported); kept beside ``interfaces``.
+    clocks: list[tuple[int, float, int, bool]] = []
     while True:
         if len(data) - offset < 12:
             base += offset
@@ -107,9 +111,9 @@ def iter_pcapng(file: BinaryIO, head: bytes, state: ReadState) -> Iterator[Recor
                     f"the file is truncated at byte {base + len(data)}: the last block is incomplete"
                 )
                 break
-        where = base + offset
-        if data[offset : offset + 4] == PCAPNG_MAGIC:
-            # The SHB's type reads the same in both orders; its byte-order magic decides.
+        block_type, total = read_header(data, offset)
+        if block_type == _SHB:  # the same in both byte orders: its byte-order magic decides
+            where = base + offset
             bom = data[offset + 8 : offset + 12]
             if bom == b"\x4d\x3c\x2b\x1a":
                 order = "<"
@@ -117,11 +121,16 @@ def iter_pcapng(file: BinaryIO, head: bytes, state: ReadState) -> Iterator[Recor
                 order = ">"
             else:
                 raise CaptureError(f"{name} is corrupt: bad byte-order magic in the section at byte {where}")
+            read_header, read_epb = header[order], epb[order]
+            block_type, total = read_header(data, offset)
             interfaces = []
-        block_type, total = header[order](data, offset)
+            clocks = []
         if total < 12 or total % 4 or total > _MAX_BLOCK:
-            raise CaptureError(f"{name} is corrupt: block at byte {where} has impossible length {total}")
+            raise CaptureError(
+                f"{name} is corrupt: block at byte {base + offset} has impossible length {total}"
+            )
         if offset + total > len(data):
+            where = base + offset
             base += offset
             data = refill(file, data, offset, offset + total - len(data))
             offset = 0
@@ -134,34 +143,46 @@ def iter_pcapng(file: BinaryIO, head: bytes, state: ReadState) -> Iterator[Recor
         start = offset + 8
         end = offset + total - 4
         offset += total
-        state.offset = base + offset
         if block_type == _EPB:
             number += 1
-            state.frames = number
+            if not number & 0x3FF:  # for a progress display; exact at the end
+                state.frames = number
+                state.offset = base + offset
             if end - start < 20:
                 raise CaptureError(f"{name} is corrupt: frame {number} block is too short")
-            iface_id, ts_high, ts_low, captured, _original = epb[order](data, start)
-            if iface_id >= len(interfaces):
+            iface_id, ts_high, ts_low, captured, _original = read_epb(data, start)
+            if iface_id >= len(clocks):
                 raise CaptureError(
                     f"{name} is corrupt: frame {number} names undescribed interface {iface_id}"
                 )
             if 20 + captured > end - start:
                 raise CaptureError(f"{name} is corrupt: frame {number} is longer than its block")
-            iface = interfaces[iface_id]
-            time = iface.offset_seconds + ((ts_high << 32) | ts_low) / iface.units_per_second
+            seconds, units, link_type, supported = clocks[iface_id]
+            time = seconds + ((ts_high << 32) | ts_low) / units
             last_time = time
-            if iface.link_type not in SUPPORTED_LINK_TYPES:
-                state.unsupported[iface.link_type] = state.unsupported.get(iface.link_type, 0) + 1
+            if not supported:
+                state.unsupported[link_type] = state.unsupported.get(link_type, 0) + 1
                 continue
-            yield number, time, iface.link_type, data, start + 20, start + 20 + captured
+            yield number, time, link_type, data, start + 20, start + 20 + captured
             continue
+        state.frames = number
+        state.offset = base + offset
         if block_type == _SHB:
             continue
         body = data[start:end]
         if block_type == _IDB:
             if len(body) < 8:
                 raise CaptureError(f"{name} is corrupt: an interface description block is too short")
-            interfaces.append(_interface(body, order))
+            iface = _interface(body, order)
+            interfaces.append(iface)
+            clocks.append(
+                (
+                    iface.offset_seconds,
+                    iface.units_per_second,
+                    iface.link_type,
+                    iface.link_type in SUPPORTED_LINK_TYPES,
+                )
+            )
             continue
         if block_type not in (_SPB, _OPB):
             continue  # statistics, name resolution, custom, decryption secrets...
@@ -198,3 +219,5 @@ def iter_pcapng(file: BinaryIO, head: bytes, state: ReadState) -> Iterator[Recor
             state.unsupported[iface.link_type] = state.unsupported.get(iface.link_type, 0) + 1
             continue
         yield number, time, iface.link_type, packet, 0, len(packet)
+    state.frames = number
+    state.offset = base + offset

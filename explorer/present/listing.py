@@ -79,7 +79,7 @@ _TIME, _DIRECTION, _INDEX, _KEY, _PAYLOAD, _NUMBER, _TOPIC, _BODY, _RETAIN = map
     itemgetter, (0, 2, 3, 6, 7, 8, 10, 11, 12)
 )
 _HEAD_BYTES = itemgetter(slice(0, _HEAD))
-_FIRST = itemgetter(0)
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 # A compact record's shape: direction, masked, frame payload size, topic, PUBLISH payload
 # size, retain; and the two templates of a shape: with a binary payload's preview, with
 # any other.
@@ -226,9 +226,9 @@ class Listing:
         )
         known = list(map(self._templates.get, shapes))
         templates = list(map(self._fast_template, shapes)) if None in known else cast(list[_Templates], known)
-        heads = list(map(hexlify, map(_HEAD_BYTES, bodies), repeat(b" ")))
         if not self.payload:
-            certain = [False] * len(items)
+            previews = [b""] * len(items)
+            chosen = list(map(_SECOND, templates))
         else:
             # payload_preview's first rule for a binary payload: a byte no UTF-8 text
             # holds and no U+FFFD written out (a compact record's payload is under 126
@@ -236,12 +236,11 @@ class Listing:
             certain = list(map(contains, map(bytes.translate, bodies, repeat(_NEVER_MAP)), repeat(255)))
             if _FFFD in b"".join(bodies):  # (rarely; across two payloads it does no harm)
                 certain = list(map(gt, certain, map(contains, bodies, repeat(_FFFD))))
-        previews = heads
-        chosen = list(map(_FIRST, templates))
-        if not all(certain):
-            self._previews(
-                bodies, previews, templates, chosen, compress(range(len(items)), map(not_, certain))
-            )
+            previews = list(map(hexlify, map(_HEAD_BYTES, bodies), repeat(b" ")))
+            chosen = list(map(_FIRST, templates))
+            if not all(certain):
+                uncertain = compress(range(len(items)), map(not_, certain))
+                self._previews(bodies, previews, templates, chosen, uncertain)
         if all(keys):
             masks: Iterable[bytes] = map(hexlify, cast(list[bytes], keys))
         else:
@@ -268,12 +267,12 @@ class Listing:
         written out), else previewed by payload_preview itself."""
         for position in uncertain:
             body = bodies[position]
-            if self.payload and not body.isascii() and _FFFD not in body:
+            if not body.isascii() and _FFFD not in body:
                 try:
                     body.decode()
                 except UnicodeDecodeError:
                     continue  # binary: as set already
-            previews[position] = payload_preview(body).encode() if self.payload else b""
+            previews[position] = payload_preview(body).encode()
             chosen[position] = templates[position][1]
 
     def _fast_template(self, shape: _Shape) -> _Templates:

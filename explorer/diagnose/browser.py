@@ -8,8 +8,9 @@ subprotocols or echoes another (RFC 6455 §4.1), and when a frame arrives with R
 although no extension was agreed (RFC 6455 §5.2). A server or proxy that passes a
 plain probe can break every browser on exactly these points.
 
-permessage-deflate (RFC 7692) is negotiated here with websockets' own extension, so a
-compressed answer is read as a browser reads it.
+permessage-deflate (RFC 7692) is negotiated here with websockets' own extension, so the
+probe accepts the answers a browser accepts; the compressed messages that follow are
+inflated by the decoder (``explorer.diagnose.channel``).
 """
 
 from __future__ import annotations

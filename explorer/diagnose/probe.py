@@ -26,7 +26,7 @@ from websockets.extensions.permessage_deflate import PerMessageDeflate
 from explorer.client.options import ConnectionOptions, Endpoint
 from explorer.diagnose.browser import DEFLATE_OFFER, browser_options, negotiate_deflate
 from explorer.diagnose.causes import CONNECTED
-from explorer.diagnose.channel import MqttChannel
+from explorer.diagnose.channel import Deflate, MqttChannel
 from explorer.diagnose.httpcheck import COMMON_PATHS, classify_status
 from explorer.diagnose.model import MAX_PUBLISH_SIZE, Diagnosis, ProbeChecks
 from explorer.diagnose.mqttsteps import MqttSteps
@@ -60,12 +60,15 @@ class _Walk(MqttSteps):
             rest = b""
             if self.endpoint.websocket:
                 rest = await self._upgrade(stream)
+            deflate = None
+            if self.deflate is not None:  # the server's messages may come compressed
+                deflate = Deflate(server_no_context_takeover=self.deflate.remote_no_context_takeover)
             channel = MqttChannel(
                 stream,
                 self.options.mqtt_version,
                 websocket=self.endpoint.websocket,
                 initial=rest,
-                extensions=[self.deflate] if self.deflate is not None else [],
+                deflate=deflate,
             )
             await self._mqtt(channel)
             if self.checks.publish_size is not None:

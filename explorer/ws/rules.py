@@ -157,7 +157,7 @@ class Violation(Enum):
     )
     CLOSE_CODE_LOCAL_ONLY = (
         CloseCode.PROTOCOL_ERROR,
-        "close code {code} may not be sent in a Close frame: it is only reported locally (§7.4.1)",
+        "close code {code} may not be sent in a Close frame: it is only reported locally (RFC 6455 §7.4.1)",
     )
     CLOSE_REASON_NOT_UTF8 = (CloseCode.INVALID_DATA, "close reason is not valid UTF-8 (RFC 6455 §5.5.1)")
     TEXT_FRAME = (

@@ -56,7 +56,8 @@ async def test_proxy_stripping_extensions_is_named_by_browser_and_compression_pr
     for diagnosis in (browser, compression):
         assert (diagnosis.layer, diagnosis.cause) == ("websocket", "ws-extensions-stripped")
         assert diagnosis.observed["extensions_received"] == "(none)"
-        assert "reserved bits" in diagnosis.observed["ws_error"]
+        error = diagnosis.observed["ws_error"]
+        assert error == "reserved bit set without a negotiated extension (RFC 6455 §5.2)"
         assert "proxy" in diagnosis.explanation
 
 

@@ -4,6 +4,9 @@
 variable header begins at ``pos`` (just after the Remaining Length) and ends at ``end``.
 Errors carry the absolute index into ``data``; :func:`explorer.mqtt.codec.decode` and
 :class:`explorer.mqtt.reader.PacketReader` translate it to a packet or stream offset.
+This is the general path: a QoS 0 PUBLISH is first offered to the one fast path,
+:func:`explorer.mqtt.reader.qos0_publish`, and comes here only when that declines it
+(the result is the same either way; ``tests/mqtt/test_reader.py`` compares them).
 
 Only wire rules live here (reserved bits, lengths, UTF-8, reason codes valid for the
 packet, property validity, trailing bytes). Topic semantics (wildcards in a topic name,

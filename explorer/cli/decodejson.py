@@ -19,7 +19,8 @@ from explorer.capture.pipeline import Stream
 from explorer.capture.reader import CaptureFile
 from explorer.capture.tcp import TcpConnection
 from explorer.cli.codecopts import registry_from_args
-from explorer.cli.decodeout import _COMPACT_ONLY, _MAX_TOPICS, _TLS, Narrowing, Output, _Conn, dumps
+from explorer.cli.decodeout import _COMPACT_ONLY, _MAX_TOPICS, _TLS, Narrowing, Output, _Conn
+from explorer.cli.jsontext import dumps
 from explorer.decoder.fastpath import FastPublish, expand_fast
 from explorer.model.events import FrameEvent, PacketEvent, TraceEvent
 from explorer.model.trace import event_to_json, packet_to_json

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import codecs
 import errno
-import json
 import marshal
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,7 +38,7 @@ from explorer.mqtt.packets import Publish
 from explorer.mqtt.topics import topic_matches
 from explorer.present.listing import Listing
 
-__all__ = ["Narrowing", "Output", "Sink", "Spool", "dumps", "make_output"]
+__all__ = ["Narrowing", "Output", "Sink", "Spool", "make_output"]
 
 _SKIPPED = "not MQTT or WebSocket (use --port N to force): skipped"
 _TLS = "TLS, encrypted: cannot decode"
@@ -50,18 +48,6 @@ _RECORD_SIZE = 1 << 10  # what an item of a list of records counts for in the sp
 _COMPACT_ONLY = {tuple}  # the types in a batch of FastPublish records alone
 _MAX_HELD = 20_000  # events held for split packets to complete (beyond: listed as "part n/?")
 _MAX_TOPICS = 100_000  # distinct topics counted by --summary; the rest are lumped together
-
-try:  # orjson writes JSON several times faster than the standard library
-    from orjson import dumps as _orjson_dumps
-
-    def dumps(obj: Any) -> str:
-        try:
-            return _orjson_dumps(obj).decode()
-        except TypeError:  # what orjson cannot write (an integer over 64 bits): the standard way
-            return json.dumps(obj)
-
-except ImportError:  # pragma: no cover - orjson is a dependency; this keeps a broken install usable
-    dumps = json.dumps
 
 
 @dataclass(slots=True, frozen=True)
@@ -298,6 +284,8 @@ class Spool:
         if not part.lines:
             return
         if self._file is None:
+            import tempfile  # only a large output needs it
+
             self._file = tempfile.TemporaryFile(prefix="mqttws-decode-")  # noqa: SIM115 - closed by close()
         records = self.expand is not None and any(type(line) is list for line in part.lines)
         if records:  # the output of our own records, read back only by this process
@@ -543,9 +531,15 @@ class _Counts:
 class SummaryOutput(Output):
     """``--summary``: counts per connection and per topic, as text or JSON."""
 
+    dumps: Callable[[Any], str]  # with as_json
+
     def __init__(self, out: TextIO, capture: CaptureFile, narrowing: Narrowing, *, as_json: bool) -> None:
         super().__init__(out, capture, narrowing)
         self.as_json = as_json
+        if as_json:  # JSON text (orjson is loaded for JSON only)
+            from explorer.cli.jsontext import dumps
+
+            self.dumps = dumps
         self.topics: dict[str, list[int]] = {}
         self.other_topics = [0, 0]
         self.counts: dict[int, _Counts] = {}
@@ -610,7 +604,7 @@ class SummaryOutput(Output):
         }
         if self.as_json:
             return (
-                dumps(
+                self.dumps(
                     {
                         "kind": "connection_summary",
                         "conn": index,
@@ -645,7 +639,7 @@ class SummaryOutput(Output):
         if self.as_json:
             for problem in capture.state.problems:
                 self.out.write(
-                    dumps({"kind": "error", "layer": "capture", "conn": None, "message": problem}) + "\n"
+                    self.dumps({"kind": "error", "layer": "capture", "conn": None, "message": problem}) + "\n"
                 )
             return
         self.out.write(
@@ -662,13 +656,13 @@ class SummaryOutput(Output):
         if self.as_json:
             for topic, (messages, size) in ranked:
                 out.write(
-                    dumps({"kind": "topic_summary", "topic": topic, "messages": messages, "bytes": size})
+                    self.dumps({"kind": "topic_summary", "topic": topic, "messages": messages, "bytes": size})
                     + "\n"
                 )
             if self.other_topics[0]:
                 messages, size = self.other_topics
                 out.write(
-                    dumps({"kind": "topic_summary", "topic": None, "messages": messages, "bytes": size})
+                    self.dumps({"kind": "topic_summary", "topic": None, "messages": messages, "bytes": size})
                     + "\n"
                 )
         else:

@@ -80,13 +80,17 @@ async def test_decode_of_a_capture_imports_only_what_the_listing_needs(tmp_path:
     assert code == 0
     assert _loaded(modules, UI_TOOLKITS) == []
     # websockets' package (its version module imports importlib.metadata, email...),
-    # the JSON writer and the payload codecs are not needed for the listing.
+    # the JSON writer with orjson (which imports uuid and datetime), the payload codecs
+    # and the spool file (a small listing stays in memory) are not needed for the listing.
     unneeded = (
         "importlib.metadata",
         "email",
         "asyncio",
         "explorer.cli.decodejson",
         "explorer.codecs.registry",
+        "orjson",
+        "uuid",
+        "tempfile",
     )
     assert _loaded(modules, unneeded) == []
     assert "websockets" not in modules

@@ -6,10 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup run test lint fmt bench clean
 
+# The sources are compiled to bytecode once, as a wheel install has them: where
+# PYTHONDONTWRITEBYTECODE is set, each command would compile its modules on every start.
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,lint]'
+	$(BIN)/python -m compileall -q explorer gui tui > /dev/null
 	touch $(STAMP)
 
 setup: $(STAMP)

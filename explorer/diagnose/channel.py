@@ -11,7 +11,8 @@ server's packets and the frames a client acts on. This module turns those lists 
 does (``explorer.client.websocket``): a ping gets a pong with its payload, the server's
 close frame gets ours echoing its code, a text frame gets close code 1003, and a frame
 that breaks RFC 6455 the close code the rules table (``explorer.ws.rules``) gives for
-it; nothing the server sends after such a frame is read (RFC 6455 §1.4, §7.1.7). Our
+it; nothing the server sends after such a frame is read (RFC 6455 §1.4, §7.1.7). A walk
+that got through ends with our close frame and waits for the server's (§7.1.2). Our
 frames are built with ``explorer.ws.framing.build_frame``, each masked with a fresh key
 (RFC 6455 §5.3), and never compressed (RFC 7692 §6: a message may go uncompressed).
 Native MQTT (mqtt://) goes through the MQTT reader alone.
@@ -26,6 +27,7 @@ import ssl
 from dataclasses import dataclass, field
 
 from explorer.client.trace import MAX_MESSAGE
+from explorer.client.websocket import CLOSE_TIMEOUT
 from explorer.decoder.stream import DirectionDecoder, ServerFrame, StreamItem
 from explorer.diagnose.transport import ProbeStream
 from explorer.errors import MalformedPacket
@@ -152,6 +154,30 @@ class MqttChannel:
             raise ConnectionResetError(self._ended)
         # A connection reset shows in the next read (the peer's close frame, or the end).
         await self._send_quietly(_frame(OP_BINARY, data))
+
+    async def close(self) -> None:
+        """End a WebSocket connection as the live client does (RFC 6455 §7.1.2): our close
+        frame (1000), then the server's, or the end of the stream, within
+        :data:`~explorer.client.websocket.CLOSE_TIMEOUT`. Nothing to do for native MQTT, or
+        once the close frames were exchanged."""
+        decoder = self._decoder
+        if decoder is None or self._ended is not None:
+            return
+        self._ended = "the WebSocket connection is closed"
+        await self._send_quietly(_frame(OP_CLOSE, _close_body(CloseCode.NORMAL, "")))
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                while data := await self.stream.recv():
+                    decoder.receive_frames(data, 0.0)
+                    decoder.events.clear()
+                    self._packets.clear()
+                    frames, self._frames[:] = list(self._frames), []
+                    if any(
+                        isinstance(frame, FramingError) or frame.opcode == OP_CLOSE for _at, frame in frames
+                    ):
+                        return  # the server's close frame, or no more frames to read
+        except (TimeoutError, ConnectionError, OSError, ssl.SSLError):
+            pass
 
     async def _send_quietly(self, data: bytes) -> None:
         if data:

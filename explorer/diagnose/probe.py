@@ -74,6 +74,7 @@ class _Walk(MqttSteps):
             if self.checks.publish_size is not None:
                 await self._publish(channel, self.checks.publish_size)
             await self._liveness(channel)
+            await channel.close()
         except Stop as stop:
             return self.diagnosis(stop.slug)
         except (ConnectionError, OSError, ssl.SSLError) as exc:

@@ -5,7 +5,8 @@ the probe's CONNECT and sends the test's frames; it reads the probe's frames wit
 broker's strict reader and records them. The table of broken frames every reader answers
 (``tests/ws/conformance/cases.py``) runs here as a server sends it: the probe names the
 rule broken, in the rules table's words, and closes with the code the table gives,
-after a pong for every ping before the broken frame.
+after a pong for every ping before the broken frame. Against a compressing websockets
+server, a walk that got through ends with the close handshake.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from websockets.asyncio.server import ServerConnection
 
+from explorer.diagnose import ProbeChecks
 from explorer.diagnose.model import Diagnosis
 from explorer.mqtt.codec import encode
 from explorer.mqtt.packets import Connack
 from explorer.ws.rules import Violation
-from tests.diagnose.servers import run_probe
+from tests.diagnose.servers import mini_broker_handler, run_probe, ws_server
 from tests.ws.conformance.cases import SERVER_CASES, Case
 from tests.ws.conformance.scripted import ClientLog, ScriptedServer, scripted_server, server_frame
 from tests.ws.conformance.wire import close_body
@@ -116,3 +119,21 @@ async def test_a_text_frame_is_named_and_answered_with_1003() -> None:
     assert diagnosis.observed["frame_payload_hex"].startswith("20 ")
     assert _sent(log) == [0x2, 0x8]
     assert log.close_code == 1003
+
+
+async def test_a_walk_that_got_through_ends_with_the_close_handshake() -> None:
+    # websockets compresses its answers when offered permessage-deflate: the probe inflates
+    # them, sends its own frames uncompressed, and closes with 1000 once the walk is done.
+    ended: list[tuple[int | None, bool | None]] = []
+    handler = mini_broker_handler(Connack())
+
+    async def recording(ws: ServerConnection) -> None:
+        await handler(ws)  # returns once the close handshake is complete
+        ended.append((ws.close_code, ws.protocol.close_rcvd_then_sent))
+
+    async with ws_server(recording, subprotocols=["mqtt"]) as port:
+        checks = ProbeChecks(compression=True, publish_size=5_000)
+        diagnosis = await run_probe(f"ws://127.0.0.1:{port}/mqtt", checks=checks)
+    assert diagnosis.ok, diagnosis.explanation
+    assert diagnosis.observed["extensions_received"].startswith("permessage-deflate")
+    assert ended == [(1000, True)]  # our close frame came first, the server answered it

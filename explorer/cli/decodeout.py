@@ -18,8 +18,10 @@ import errno
 import marshal
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import eq, itemgetter
 from typing import IO, Any, BinaryIO, TextIO
 
 from explorer.capture.pipeline import Stream
@@ -48,6 +50,7 @@ _RECORD_SIZE = 1 << 10  # what an item of a list of records counts for in the sp
 _COMPACT_ONLY = {tuple}  # the types in a batch of FastPublish records alone
 _MAX_HELD = 20_000  # events held for split packets to complete (beyond: listed as "part n/?")
 _MAX_TOPICS = 100_000  # distinct topics counted by --summary; the rest are lumped together
+_DIRECTION, _TOPIC = itemgetter(2), itemgetter(10)  # of a FastPublish record
 
 
 @dataclass(slots=True, frozen=True)
@@ -60,6 +63,8 @@ class Narrowing:
     direction: str | None = None
     errors_only: bool = False
     payload: bool = True  # the listing previews PUBLISH payloads
+    # topic -> whether it matches a filter of ``topics`` (a capture repeats its topics)
+    _passed: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def filters_events(self) -> bool:
@@ -70,12 +75,21 @@ class Narrowing:
         """Whether a connection with nothing left to show is left out altogether."""
         return bool(self.topics or self.types or self.errors_only)
 
+    def topic_passes(self, topic: str) -> bool:
+        """Whether a PUBLISH to ``topic`` matches one of the ``topics`` filters."""
+        passed = self._passed.get(topic)
+        if passed is None:
+            if len(self._passed) >= _MAX_TOPICS:
+                self._passed.clear()
+            passed = self._passed[topic] = any(topic_matches(f, topic) for f in self.topics)
+        return passed
+
     def packet_passes(self, event: PacketEvent) -> bool:
         packet = event.packet
         if self.types is not None and packet.TYPE.name not in self.types:
             return False
         if self.topics:
-            return type(packet) is Publish and any(topic_matches(f, packet.topic) for f in self.topics)
+            return type(packet) is Publish and self.topic_passes(packet.topic)
         return True
 
     def publish_passes(self, item: FastPublish) -> bool:
@@ -83,7 +97,7 @@ class Narrowing:
             return False
         if self.types is not None and "PUBLISH" not in self.types:
             return False
-        return not self.topics or any(topic_matches(f, item[10]) for f in self.topics)
+        return not self.topics or self.topic_passes(item[10])
 
     def keep(self, events: list[TraceEvent | FastPublish]) -> list[TraceEvent | FastPublish]:
         """The events of one batch that pass (a frame passes with a packet it completes)."""
@@ -94,6 +108,8 @@ class Narrowing:
                 for e in events
                 if isinstance(e, ErrorReported) and (not direction or e.direction == direction)
             ]
+        if {*map(type, events)} == _COMPACT_ONLY:
+            return self._keep_records(events)  # type: ignore[arg-type]  # all FastPublish
         kept: list[TraceEvent | FastPublish] = []
         packets = self.types is not None or bool(self.topics)
         passed: set[tuple[str, int]] = {
@@ -125,6 +141,22 @@ class Narrowing:
                     continue
             kept.append(event)
         return kept
+
+    def _keep_records(self, records: list[FastPublish]) -> list[TraceEvent | FastPublish]:
+        """:meth:`keep` for a batch of compact records alone, a column at a time."""
+        if self.types is not None and "PUBLISH" not in self.types:
+            return []
+        kept: Iterable[FastPublish] = records
+        if self.direction:
+            kept = compress(records, map(eq, map(_DIRECTION, records), repeat(self.direction)))
+        if self.topics:
+            kept = list(kept)
+            topics = list(map(_TOPIC, kept))
+            passed = list(map(self._passed.get, topics))
+            if None in passed:
+                passed = list(map(self.topic_passes, topics))
+            kept = compress(kept, passed)
+        return list(kept)
 
 
 class Sink:

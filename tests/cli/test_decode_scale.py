@@ -346,6 +346,27 @@ def test_narrowing_by_connection_type_topic_and_direction(
     assert "PUBLISH" not in text
 
 
+def test_narrowing_a_firehose_by_direction_and_topic(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Runs of PUBLISH frames, narrowed as they come (compact records, a batch at a time)."""
+    path = tmp_path / "firehose.pcap"
+    write_capture(path, 3000, connections=2, per_segment=True)
+    for argv, publishes, connacks in (
+        (["--dir", "c2s"], 3000, 0),
+        (["--dir", "s2c"], 0, 2),
+        (["--topic", "sensors/+/t1"], 3000, 0),
+        (["--topic", "sensors/room/t2", "--topic", "x/#"], 0, 0),
+        (["--dir", "c2s", "--topic", "#"], 3000, 0),
+        (["--dir", "s2c", "--topic", "#"], 0, 0),
+        (["--type", "CONNECT,CONNACK"], 0, 2),
+    ):
+        code, out, _err = _run(capsys, str(path), *argv)
+        assert code == 0, argv
+        assert out.count(f" PUBLISH QoS0 {TOPIC} 64 B  payload (64 B, binary): ") == publishes, argv
+        assert out.count(" CONNACK ") == connacks, argv
+
+
 def test_errors_only_lists_the_problems_and_the_connections_that_have_them(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

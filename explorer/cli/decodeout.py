@@ -256,11 +256,13 @@ class _Null(Sink):
 class _Part:
     """One connection's output: lines in memory, earlier ones moved to the spool file."""
 
-    __slots__ = ("lines", "segments")
+    __slots__ = ("lines", "measured", "segments", "size")
 
     def __init__(self) -> None:
         self.lines: list[Any] = []  # str, or bytes in a binary spool (or lists of records: Spool.expand)
         self.segments: list[tuple[int, int, bool]] = []  # (offset, length, of records) in the spool file
+        self.measured = 0  # lines whose size is counted in size
+        self.size = 0
 
 
 Expand = Callable[[list[Any]], bytes]
@@ -284,33 +286,35 @@ class Spool:
         self._binary = binary
         self.expand = expand
         self._parts: dict[int, _Part] = {}  # id -> the parts still held
+        self._held = 0  # what their measured lines hold (see check)
         self._file: IO[bytes] | None = None
         self._end = 0
-        self._look_at = 5_000  # lines held when their size is next measured
-        self._checks = 0
 
     def part(self) -> _Part:
         part = _Part()
         self._parts[id(part)] = part
         return part
 
-    def check(self) -> None:
-        """Move the output to disk when the connections hold more than the budget."""
-        lines = sum(len(p.lines) for p in self._parts.values())
-        self._checks += 1
-        if lines < self._look_at and self._checks & 0x3F:
-            return  # measured every 5,000 lines or every 64th look (lines may be long blocks)
-        if sum(map(self._size, self._parts.values())) > self._budget:
-            for part in self._parts.values():
-                self._move(part)
-            lines = 0
-        self._look_at = lines + 5_000
+    def check(self, part: _Part) -> None:
+        """Count what a part was given since the last look (each line is measured once: a
+        line may be a long block), and move the output to disk when the connections hold
+        more than the budget."""
+        lines = part.lines
+        if part.measured < len(lines):
+            size = self._size(lines[part.measured :])
+            part.size += size
+            part.measured = len(lines)
+            self._held += size
+            if self._held > self._budget:
+                for held in self._parts.values():
+                    self._move(held)
+                self._held = 0
 
-    def _size(self, part: _Part) -> int:
-        """What a part holds in memory: characters or bytes, an item of a list of records as 1 KB."""
+    def _size(self, lines: list[Any]) -> int:
+        """What lines hold in memory: characters or bytes, an item of a list of records as 1 KB."""
         if self.expand is None:
-            return sum(map(len, part.lines))
-        return sum(len(line) if type(line) is not list else _RECORD_SIZE * len(line) for line in part.lines)
+            return sum(map(len, lines))
+        return sum(len(line) if type(line) is not list else _RECORD_SIZE * len(line) for line in lines)
 
     def _move(self, part: _Part) -> None:
         if not part.lines:
@@ -327,6 +331,8 @@ class Spool:
         else:
             data = "".join(part.lines).encode("utf-8", "surrogatepass")
         part.lines.clear()  # cleared, not replaced: writers hold its append
+        self._held -= part.size
+        part.measured = part.size = 0
         self._file.seek(self._end)
         self._file.write(data)
         part.segments.append((self._end, len(data), records))
@@ -354,6 +360,8 @@ class Spool:
                         out.write(text.decode(data, final=not length))
         self._write_lines(part.lines, out)
         part.lines.clear()
+        self._held -= part.size
+        part.measured = part.size = 0
         part.segments = []
         self._parts.pop(id(part), None)
 
@@ -404,7 +412,6 @@ class Output:
         self.decoded_any = False
         self.base = 0.0
         self._conns: dict[int, _Conn] = {}
-        self._batches = 0
 
     # Consumer
 
@@ -430,9 +437,7 @@ class Output:
             events = self.narrowing.keep(events)
         conn.shown += len(events)
         self.format(conn, events)
-        self._batches += 1
-        if len(events) > 1 or not self._batches & 0xFF:
-            self.spool.check()
+        self.spool.check(conn.body)
 
     def finished(self, stream: Stream, tcp: TcpConnection) -> None:
         conn = stream.output

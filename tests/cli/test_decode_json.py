@@ -116,3 +116,19 @@ def test_compressed_and_binary_payloads_of_compact_records_carry_what_their_even
 
     monkeypatch.setattr(pipeline_module.Pipeline, "__init__", events_only)
     assert _json(capsys, str(path)) == compact
+
+
+def test_memory_stays_bounded_when_segments_carry_many_frames(tmp_path: Path) -> None:
+    """Full-size TCP segments of small frames: one read hands on thousands of records at
+    once, and the spool measures every batch, so the listing and the JSON lines move to the
+    spool file on time."""
+    from tests.cli.test_decode_scale import _peak_rss_mb
+
+    small, large = tmp_path / "small.pcap", tmp_path / "large.pcap"
+    write_capture(small, 20_000, connections=1, per_segment=False)
+    write_capture(large, 300_000, connections=1, per_segment=False)
+    small_rss = _peak_rss_mb(small, "--json")
+    json_rss = _peak_rss_mb(large, "--json")
+    text_rss = _peak_rss_mb(large)
+    assert json_rss < small_rss + 40
+    assert max(json_rss, text_rss) < 200

@@ -182,6 +182,10 @@ class Sink:
             if utf8:
                 out.flush()  # what was written as text comes first
                 self.raw = buffer
+            elif errors == "strict" and hasattr(out, "reconfigure"):
+                # A terminal or pipe in another encoding: what it cannot hold (the "…"
+                # of a cut preview, a topic's letters) is shown as "?", not a traceback.
+                out.reconfigure(errors="replace")
         # How text becomes the bytes given to write_bytes: as the stream encodes it, or
         # (for a text-only stream) a way back to the very same text.
         self.errors = errors if self.raw is not None else "surrogatepass"

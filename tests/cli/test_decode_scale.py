@@ -549,6 +549,25 @@ def test_a_listing_larger_than_memory_holds_comes_out_whole_to_a_file_and_a_pipe
     assert piped.stdout.decode() == in_memory
 
 
+def test_a_terminal_in_another_encoding_gets_the_listing_with_what_it_cannot_show_replaced(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "small.pcap"
+    write_capture(path, 30, connections=1)
+    done = subprocess.run(
+        [sys.executable, "-m", "explorer", "decode", str(path)],
+        capture_output=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONIOENCODING": "latin-1"},
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stderr == b""
+    text = done.stdout.decode("latin-1")
+    assert text.count(f" PUBLISH QoS0 {TOPIC} 64 B  payload (64 B, binary): ") == 30
+    assert " ?\n" in text  # the "…" of a cut preview, which latin-1 does not hold
+
+
 @pytest.mark.parametrize("source", ["/dev/zero", "text"])
 def test_something_that_is_not_a_capture_is_refused_at_once(tmp_path: Path, source: str) -> None:
     if source == "text":

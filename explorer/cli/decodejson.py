@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 from binascii import b2a_base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from explorer.capture.pipeline import Stream
@@ -91,10 +91,14 @@ class JsonOutput(Output):
         if lines:
             write("".join(lines).encode("utf-8", self._errors))
 
-    def _expand(self, batch: list[Any]) -> bytes:
-        """The JSON lines of a spooled batch of compact records (see ``__init__``)."""
+    def _expand(self, batch: list[Any]) -> Iterator[bytes]:
+        """The JSON lines of a spooled batch of compact records (see ``__init__``), 1,024
+        at a time (a batch may hold many thousands)."""
         half = len(batch) // 2
-        return "".join(map(self._line, batch[:half], batch[half:])).encode("utf-8", self._errors)
+        for start in range(0, half, 1024):
+            stop = min(start + 1024, half)
+            lines = map(self._line, batch[start:stop], batch[half + start : half + stop])
+            yield "".join(lines).encode("utf-8", self._errors)
 
     def _fast(self, item: FastPublish) -> str:
         return self._line(item, self._extra(item))

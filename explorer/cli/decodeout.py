@@ -18,7 +18,7 @@ import errno
 import marshal
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import eq, itemgetter
@@ -269,8 +269,8 @@ class _Part:
         self.size = 0
 
 
-Expand = Callable[[list[Any]], bytes]
-"""Makes the output bytes of a list of records (see :class:`Spool`)."""
+Expand = Callable[[list[Any]], Iterator[bytes]]
+"""Makes the output bytes of a list of records, a piece at a time (see :class:`Spool`)."""
 
 
 class Spool:
@@ -377,7 +377,11 @@ class Spool:
         else:
             expand = self.expand
             for line in lines:
-                out.write_bytes(expand(line) if type(line) is list else line)
+                if type(line) is list:
+                    for piece in expand(line):
+                        out.write_bytes(piece)
+                else:
+                    out.write_bytes(line)
 
     def close(self) -> None:
         if self._file is not None:

@@ -59,11 +59,19 @@ def _bad_connects(version: ProtocolVersion) -> dict[str, bytes]:
     flags[0] = 0x11  # CONNECT flags must be 0 [MQTT-2.1.3-1]
     short = bytearray(packet)
     short[1] -= 3  # a Remaining Length too short: the password runs into the next packet
-    return {"flags 0x11": bytes(flags), "remaining length too short": bytes(short) + b"\xc0\x00"}
+    cases = {"flags 0x11": bytes(flags), "remaining length too short": bytes(short) + b"\xc0\x00"}
+    # A type byte damaged into another packet's: the body still reads as that packet
+    # (the protocol name as a PUBLISH's topic, the password in its payload).
+    for first in (0x30, 0x3A, 0x82):
+        cases[f"type byte 0x{first:02X}"] = bytes([first]) + packet[1:]
+    return cases
+
+
+_KINDS = ["flags 0x11", "remaining length too short", "type byte 0x30", "type byte 0x3A", "type byte 0x82"]
 
 
 @pytest.mark.parametrize("version", [ProtocolVersion.V311, ProtocolVersion.V5])
-@pytest.mark.parametrize("kind", ["flags 0x11", "remaining length too short"])
+@pytest.mark.parametrize("kind", _KINDS)
 @pytest.mark.parametrize("pieces", [0, 1, 5])
 @pytest.mark.parametrize("websocket", [True, False])
 def test_a_malformed_connect_never_shows_its_password(
@@ -80,6 +88,9 @@ def test_a_malformed_connect_never_shows_its_password(
         for name in ("data", "payload", "raw"):
             value = getattr(event, name, b"")
             assert PASSWORD[:8] not in value, f"{type(event).__name__}.{name}"
+    for event in events:
+        if isinstance(event, PacketEvent):
+            assert PASSWORD[:8] not in repr(event.packet).encode(), type(event.packet).__name__
     if websocket:
         (frame,) = [e for e in events if isinstance(e, FrameEvent)]
         assert frame.payload[:2] == packet[:2]  # the header is still shown

@@ -297,9 +297,17 @@ def read_frames(
 
 
 def _idle(self: DirectionDecoder) -> bool:
-    """The reader holds nothing and no CONNECT is held back: a QoS 0 PUBLISH filling a
-    frame may be decoded by the fast path."""
-    return FAST_PATH_AVAILABLE and not self.reader.buffered and not self.mqtt_dead and self.held is None
+    """The reader holds nothing, no CONNECT is held back and the client's first packet
+    is behind: a QoS 0 PUBLISH filling a frame may be decoded by the fast path. (The
+    client's first packet takes the general path, which stars a damaged CONNECT whatever
+    its type byte says.)"""
+    return (
+        FAST_PATH_AVAILABLE
+        and not self.reader.buffered
+        and not self.mqtt_dead
+        and self.held is None
+        and (self.packet_no > 0 or self.direction != "c2s")
+    )
 
 
 def expand_fast(item: FastPublish) -> tuple[FrameEvent, PacketEvent]:

@@ -339,6 +339,18 @@ class DirectionDecoder:
                 completed.append(no)
             packet = read.packet
             raw = read.raw
+            if packet is not None and type(packet) is not Connect and self._may_be_connect(raw, no):
+                # A CONNECT whose type byte was damaged into another packet's: the client's
+                # first packet must be a CONNECT ([MQTT-3.1.0-1]), and this one's body is
+                # a CONNECT's, password included. It is reported and starred, not shown
+                # as the packet its type byte names.
+                error = MalformedPacket(
+                    read.start,
+                    f"the client's first packet has the type byte 0x{raw[0]:02X} but the body of a "
+                    "CONNECT (protocol name first); the first packet must be a CONNECT [MQTT-3.1.0-1]",
+                )
+                read = ReadPacket(read.start, read.end, None, raw, error)
+                packet = None
             if packet is None:
                 if self._may_be_connect(raw, no):
                     raw = scrub_connect(raw)

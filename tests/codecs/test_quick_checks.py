@@ -261,3 +261,19 @@ def test_json_by_rule_reads_as_the_standard_reader_reads_the_text() -> None:
             continue
         assert decoded.error is None, payload
         assert _same(decoded.value, expected), payload
+
+
+def test_what_a_topic_carried_before_changes_no_choice() -> None:
+    """CBOR is read at once on a topic that carried CBOR, and walked first elsewhere: the
+    same payloads give the same codecs and values on a warm and on a fresh registry."""
+    rng = random.Random(30)
+    valid = [cbor2.dumps({"t": rng.random(), "n": [1, 2, {"x": "y"}]}) for _ in range(50)]
+    broken = [v[: rng.randrange(1, len(v))] for v in valid] + [v + b"\x01" for v in valid]
+    noise = [bytes([rng.randrange(0x80, 0xC0)]) + rng.randbytes(30) for _ in range(200)]
+    payloads = valid + broken + noise
+    rng.shuffle(payloads)
+    warm = CodecRegistry()
+    for payload in payloads:
+        got = warm.decode(payload, "plant/line1")
+        fresh = CodecRegistry().decode(payload, "plant/line1")
+        assert (got.codec, got.value) == (fresh.codec, fresh.value), payload

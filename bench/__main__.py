@@ -15,6 +15,7 @@ __all__ = ["MODULES", "main"]
 
 MODULES = (
     "decode",
+    "decoder",
     "mqtt_codec",
     "ingest",
     "codecs",

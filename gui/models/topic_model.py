@@ -30,13 +30,12 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont
 
 from explorer.model.topictree import TopicNode, TopicTree
-from explorer.present.payload import text_view
+from explorer.present.topics import value_preview
 
 __all__ = ["NODE_ROLE", "TOPIC_ROLE", "TopicFilterProxy", "TopicTreeModel"]
 
 NODE_ROLE = Qt.ItemDataRole.UserRole + 1
 TOPIC_ROLE = Qt.ItemDataRole.UserRole + 2
-_VALUE_CHARS = 80
 _HEADERS = ("Topic", "Value", "Messages")
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -187,7 +186,7 @@ class TopicTreeModel(QAbstractItemModel):
             if column == self.COL_TOPIC:
                 return node.name
             if column == self.COL_VALUE:
-                return _last_value(node)
+                return value_preview(node)
             if column == self.COL_COUNT:
                 return f"{node.subtree_count:,}"
             return None
@@ -214,17 +213,6 @@ class TopicTreeModel(QAbstractItemModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-
-def _last_value(node: TopicNode) -> str:
-    last = node.last
-    if last is None:
-        return ""
-    text = text_view(last.payload[: _VALUE_CHARS * 4], limit=_VALUE_CHARS * 4).text
-    text = text.replace("\n", " ")
-    if len(text) > _VALUE_CHARS or len(last.payload) > _VALUE_CHARS * 4:
-        text = text[:_VALUE_CHARS] + "…"
-    return text
 
 
 class TopicFilterProxy(QSortFilterProxyModel):

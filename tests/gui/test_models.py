@@ -81,6 +81,20 @@ def test_topic_model_rows_follow_the_tree_in_sorted_order() -> None:
     assert model.parent(temp) == kitchen
 
 
+def test_topic_model_value_column_shows_a_binary_payload_as_its_size() -> None:
+    tree = TopicTree()
+    model = TopicTreeModel(tree)
+    cbor = bytes.fromhex("a167636f325f70706d19019c")  # {"co2_ppm": 412} in CBOR
+    tree.add_message("home/air", cbor)
+    tree.add_message("home/text", b"hello\nworld")
+    home = model.index(0, 0)
+    values = {
+        model.index(row, 0, home).data(): model.index(row, TopicTreeModel.COL_VALUE, home).data()
+        for row in range(2)
+    }
+    assert values == {"air": f"<{len(cbor)} B binary>", "text": "hello…"}
+
+
 def test_topic_model_marks_retained_topics_in_bold() -> None:
     tree = _tree()
     model = TopicTreeModel(tree)

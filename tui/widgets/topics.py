@@ -29,33 +29,18 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from explorer.model.topictree import TopicNode, TopicTree
-from explorer.present.payload import text_view
-from explorer.present.topics import unfolds_by_itself
+from explorer.present.topics import unfolds_by_itself, value_preview
 from tui.messages import TopicSelected
 from tui.widgets.paintstyle import StyleOncePerPaint
 
 __all__ = ["TopicTreeView", "topic_label"]
 
-PREVIEW_BYTES = 80
 NEW_ROWS_PER_BATCH = 250
 """Rows made per batch at most: a burst of a thousand new topics stays a few short batches."""
 MORE_ROWS_AFTER = 0.05
 """Seconds until the next rows of a burst are made when no batch comes sooner."""
 LABEL_INTERVAL = 0.25
 """Seconds between relabels of shown rows while changes keep coming (4 a second)."""
-
-
-def _preview(node: TopicNode) -> str:
-    last = node.last
-    if last is None:
-        return ""
-    if not last.payload:
-        return "(empty)"
-    view = text_view(last.payload, PREVIEW_BYTES)
-    first = view.text.split("\n", 1)[0]
-    if not view.valid_utf8:
-        return f"<{len(last.payload)} B binary>"
-    return first + ("…" if view.truncated or "\n" in view.text else "")
 
 
 def topic_label(node: TopicNode) -> Text:
@@ -68,7 +53,7 @@ def topic_label(node: TopicNode) -> Text:
         text.append(f" ({node.subtree_count})", "dim")
     if node.retained:
         text.append(" R", "bold magenta")
-    preview = _preview(node)
+    preview = value_preview(node)
     if preview:
         text.append(" = ", "dim")
         text.append(preview, "cyan")

@@ -24,12 +24,17 @@ _MAX_DEPTH = 32
 _WIRE_NAMES = {0: "varint", 1: "i64", 2: "len", 5: "i32"}
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
+_CUT_SHORT = -1
+_TOO_LONG = -2
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    """The varint at ``pos`` and the offset after it; the value is ``_CUT_SHORT`` when the
+    data ends inside it, ``_TOO_LONG`` when it runs past 10 bytes."""
     result = 0
     shift = 0
-    while True:
-        if pos >= len(data):
-            raise CodecError(f"varint cut short at offset {pos}")
+    end = len(data)
+    while pos < end:
         byte = data[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
@@ -37,7 +42,17 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
             return result, pos
         shift += 7
         if shift >= 70:
-            raise CodecError(f"varint longer than 10 bytes at offset {pos}")
+            return _TOO_LONG, pos
+    return _CUT_SHORT, pos
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    value, pos = _read_varint(data, pos)
+    if value == _CUT_SHORT:
+        raise CodecError(f"varint cut short at offset {pos}")
+    if value == _TOO_LONG:
+        raise CodecError(f"varint longer than 10 bytes at offset {pos}")
+    return value, pos
 
 
 def _plausible_float(value: float) -> bool:
@@ -88,19 +103,9 @@ def is_wire(data: bytes) -> bool:
         tag = data[pos]
         pos += 1
         if tag & 0x80:  # a tag of several bytes
-            tag &= 0x7F
-            shift = 7
-            while True:
-                if pos >= end:
-                    return False
-                byte = data[pos]
-                pos += 1
-                tag |= (byte & 0x7F) << shift
-                if not byte & 0x80:
-                    break
-                shift += 7
-                if shift >= 70:
-                    return False
+            tag, pos = _read_varint(data, pos - 1)
+            if tag < 0:
+                return False
         if not 1 <= tag >> 3 <= _MAX_FIELD:
             return False
         wire = tag & 7
@@ -110,19 +115,9 @@ def is_wire(data: bytes) -> bool:
             value = data[pos]
             pos += 1
             if value & 0x80:  # a varint value, or a length, of several bytes
-                value &= 0x7F
-                shift = 7
-                while True:
-                    if pos >= end:
-                        return False
-                    byte = data[pos]
-                    pos += 1
-                    value |= (byte & 0x7F) << shift
-                    if not byte & 0x80:
-                        break
-                    shift += 7
-                    if shift >= 70:
-                        return False
+                value, pos = _read_varint(data, pos - 1)
+                if value < 0:
+                    return False
             if wire == 2:
                 pos += value
                 if pos > end:
